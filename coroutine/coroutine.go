@@ -1,0 +1,268 @@
+package coroutine
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Func is a coroutine's entry function. It receives its own coroutine, the
+// handle it yields through (QEMU's qemu_coroutine_self, passed explicitly).
+type Func func(self *Coroutine)
+
+// state is a coroutine's life-cycle state. Owned by the home thread: written
+// by Enter (on the enterer's side of a switch) and by the body (on its side),
+// never concurrently, since a switch hands the thread over.
+type state uint8
+
+const (
+	stateIdle      state = iota // created (or reused from the pool), not entered since
+	stateRunning                // entered: running, or blocked in a nested Enter
+	stateSuspended              // yielded, waiting to be entered again
+	stateFinished               // the entry function returned or panicked
+)
+
+// Coroutine is a coroutine with QEMU semantics. Create one with [Thread.New]
+// or [New]; run it with [Thread.Enter]. The zero value is not usable.
+type Coroutine struct {
+	// Owned by the home thread (see state). fn is nil once finished.
+	fn    Func
+	state state
+	// panicked: the body panicked; the runtime coroutine has ended and the
+	// coroutine never goes back to the pool. panicVal is the value, kept
+	// until Enter re-panics with it.
+	panicked bool
+	// destroying: Destroy asked the body to unwind; Yield does not return.
+	destroying bool
+	// wakeQueued: co is on some coroutine's wake-up list or on Enter's
+	// pending list (linked through wakeNext); guards against a double wake.
+	wakeQueued bool
+	panicVal   any
+
+	// caller is the coroutine that entered co (nil when entered from outside
+	// any coroutine); non-nil only while co is running. QEMU's co->caller.
+	caller *Coroutine
+	// thread is the home Thread: set by the first Enter (or by Thread.New
+	// when it reuses a pooled runtime coroutine, which already lives there).
+	thread *Thread
+	// home is the home context (an *aio.AioContext), stored, not interpreted.
+	home any
+
+	// The runtime coroutine, created lazily by the first Enter on the home
+	// thread and reused through the pool. next resumes the body; yield
+	// (valid inside the body) switches back; stop ends a parked one.
+	next  func() (struct{}, bool)
+	stop  func()
+	yield func(struct{}) bool
+	// rtID numbers the runtime coroutine within its Thread (1, 2, ...), so
+	// tests can tell a reused one from a new one.
+	rtID uint64
+
+	// wakeHead/wakeTail: coroutines to enter after co yields or finishes
+	// (QEMU's co_queue_wakeup), linked through their wakeNext. Only touched
+	// by the home thread while co runs and by the Enter that entered it.
+	wakeHead, wakeTail *Coroutine
+	wakeNext           *Coroutine
+
+	// poolNext links co in its home Thread's pool while it is finished and
+	// parked there.
+	poolNext *Coroutine
+
+	// schedNext is the intrusive link of aio's lock-free schedule queue
+	// (QEMU's co_scheduled_next). It is written by the one producer that won
+	// MarkScheduled, before that producer publishes co on the queue's head
+	// (the queue's own compare-and-swap, a release, orders the write), and
+	// read by the consumer after it took the list with an exchange (an
+	// acquire). Any thread may touch it through SchedLink.
+	schedNext atomic.Pointer[Coroutine]
+	// scheduled names where co was scheduled (an interned string) while it
+	// waits on a schedule queue; nil otherwise. See MarkScheduled.
+	scheduled atomic.Pointer[string]
+}
+
+// New creates a coroutine that runs fn when first entered, without a pool.
+// Unlike the Thread methods it may be called from any goroutine: the home
+// Thread is the one that first enters it. Use [Thread.New] on the home
+// thread to reuse a pooled coroutine instead.
+func New(fn Func) *Coroutine {
+	if fn == nil {
+		panic("coroutine: New called with a nil entry function")
+	}
+	return &Coroutine{fn: fn}
+}
+
+// Yield suspends co and returns control to the coroutine or thread that
+// entered it; it returns when co is entered again. Call it only from co's own
+// body: anywhere else it panics.
+func (co *Coroutine) Yield() {
+	if t := co.thread; t == nil || t.current != co {
+		panic(fmt.Sprintf("coroutine: Yield called on coroutine %p outside its own running body", co))
+	}
+	co.state = stateSuspended
+	if !co.yield(struct{}{}) {
+		// Destroy stopped the runtime coroutine: unwind the body.
+		panic(destroyed{})
+	}
+}
+
+// Finished reports whether co's entry function has returned (or panicked).
+// It is reliable until the next New on co's home Thread may have reused the
+// coroutine from the pool.
+func (co *Coroutine) Finished() bool { return co.state == stateFinished }
+
+// Home returns the home context stored by SetHome (nil when none): in this
+// suite an *aio.AioContext, the context whose thread may enter co.
+func (co *Coroutine) Home() any { return co.home }
+
+// SetHome stores co's home context. The coroutine package does not interpret
+// it; aio uses it to route CoSchedule and CoWake.
+func (co *Coroutine) SetHome(ctx any) { co.home = ctx }
+
+// HomeThread returns the Thread co belongs to: the one that first entered it,
+// or, for a coroutine reused from a Thread's pool, that Thread. It is nil for
+// a coroutine not yet entered.
+func (co *Coroutine) HomeThread() *Thread { return co.thread }
+
+// SchedLink returns co's intrusive link for aio's lock-free schedule queue
+// (QEMU's co_scheduled_next). Only the producer that won MarkScheduled writes
+// it, before publishing co with a release (the queue's compare-and-swap); the
+// consumer reads it after taking the whole list with an acquire (the queue's
+// exchange), and calls ClearScheduled only once it no longer needs it.
+func (co *Coroutine) SchedLink() *atomic.Pointer[Coroutine] { return &co.schedNext }
+
+// MarkScheduled claims co for one schedule queue, recording where it was
+// scheduled. It returns ok=true when co was not scheduled; otherwise
+// ok=false and firstWhere, where it was first scheduled, for the error
+// message (QEMU aborts with "Co-routine was already scheduled in '<where>'").
+// Any thread may call it. where should be a constant: the first 64 distinct
+// strings are interned so that marking does not allocate.
+func (co *Coroutine) MarkScheduled(where string) (firstWhere string, ok bool) {
+	p := internWhere(where)
+	for {
+		// Compare-and-swap (sequentially consistent, so both acquire and
+		// release): exactly one producer wins between two ClearScheduled
+		// calls, so co's SchedLink has one writer at a time. It pairs with
+		// the Store in ClearScheduled: a producer that wins after a clear
+		// sees everything the consumer did before clearing (it had finished
+		// reading SchedLink).
+		if co.scheduled.CompareAndSwap(nil, p) {
+			return "", true
+		}
+		// Load (acquire): pairs with the winner's CAS, so *q is the
+		// complete interned string it stored.
+		if q := co.scheduled.Load(); q != nil {
+			return *q, false
+		}
+		// Cleared between our CAS and our load: try again.
+	}
+}
+
+// ClearScheduled marks co as no longer scheduled. The consumer of the
+// schedule queue calls it after taking co off the queue (and reading its
+// SchedLink) and before entering it: Enter panics on a coroutine still marked
+// scheduled, as QEMU does.
+func (co *Coroutine) ClearScheduled() {
+	// Store (release): pairs with the CAS in MarkScheduled; everything the
+	// consumer did with co's link happens before the next producer's claim.
+	co.scheduled.Store(nil)
+}
+
+// Scheduled reports where co is scheduled, and whether it is. Any thread may
+// call it; the answer may be stale by the time it returns unless the caller
+// owns the queue co is on.
+func (co *Coroutine) Scheduled() (where string, ok bool) {
+	// Load (acquire): pairs with MarkScheduled's CAS.
+	if p := co.scheduled.Load(); p != nil {
+		return *p, true
+	}
+	return "", false
+}
+
+// destroyed is the panic value with which Yield unwinds a body that Destroy
+// ended; run recovers it.
+type destroyed struct{}
+
+// body is the runtime coroutine's function (the iter.Pull sequence): it runs
+// one entry function after another while the coroutine is reused from the
+// pool, parking in yield between them.
+func (co *Coroutine) body(yield func(struct{}) bool) {
+	co.yield = yield
+	for {
+		co.run()
+		if co.panicked || co.destroying {
+			return // the runtime coroutine ends; next reports it done
+		}
+		co.state = stateFinished
+		// Park until Thread.New reuses co (Enter resumes us with the new
+		// fn), or until Close/SetPoolSize stops us (yield returns false).
+		if !yield(struct{}{}) {
+			return
+		}
+	}
+}
+
+// run calls the entry function, catching a panic so that Enter can re-panic
+// it on the enterer's side.
+func (co *Coroutine) run() {
+	defer func() {
+		if p := recover(); p != nil {
+			co.state = stateFinished
+			if _, ok := p.(destroyed); ok && co.destroying {
+				return
+			}
+			co.panicked = true
+			co.panicVal = p
+		}
+	}()
+	co.fn(co)
+}
+
+// where strings interned for MarkScheduled, so that recording where a
+// coroutine was scheduled needs no allocation: copy-on-write list, read
+// lock-free, appended under the lock.
+var wheres struct {
+	list atomic.Pointer[[]*string]
+	mu   sync.Mutex
+}
+
+// maxInternedWheres bounds the interned list: callers pass constants, a
+// handful of them; anything beyond falls back to one allocation per mark
+// rather than growing a list that every mark scans.
+const maxInternedWheres = 64
+
+func internWhere(where string) *string {
+	// Load (acquire): pairs with the Store in internWhereSlow, so the
+	// strings in the list are complete.
+	if l := wheres.list.Load(); l != nil {
+		for _, p := range *l {
+			if *p == where {
+				return p
+			}
+		}
+	}
+	return internWhereSlow(where)
+}
+
+func internWhereSlow(where string) *string {
+	wheres.mu.Lock()
+	defer wheres.mu.Unlock()
+	var old []*string
+	if l := wheres.list.Load(); l != nil {
+		old = *l
+		for _, p := range old {
+			if *p == where {
+				return p
+			}
+		}
+	}
+	p := &where
+	if len(old) >= maxInternedWheres {
+		return p
+	}
+	l := make([]*string, len(old)+1)
+	copy(l, old)
+	l[len(old)] = p
+	// Store (release): pairs with the Load in internWhere.
+	wheres.list.Store(&l)
+	return p
+}

@@ -1,0 +1,304 @@
+package coroutine
+
+import (
+	"fmt"
+	"iter"
+)
+
+// DefaultPoolSize is how many finished coroutines a Thread keeps for reuse
+// by default. QEMU refills its per-thread pool in batches of 64
+// (POOL_MIN_BATCH_SIZE). Each pooled entry is a parked goroutine holding its
+// stack (8 KiB at least, more if a body grew it, until the GC shrinks it), so
+// 64 bounds idle memory to about half a MiB per thread at minimum stacks,
+// while covering the suite's workloads (a handful of coroutines per
+// iothread) many times over.
+const DefaultPoolSize = 64
+
+// Thread is the per-OS-thread enter state that QEMU keeps in thread-locals:
+// the coroutine currently running, the pool of finished coroutines, and the
+// wake-up processing done by Enter. Create it with [NewThread] on its owning
+// goroutine; only that goroutine (including bodies of coroutines it enters)
+// may call its methods.
+type Thread struct {
+	// current is the innermost running coroutine, nil outside any.
+	// Written by Enter before and after each switch.
+	current *Coroutine
+	// pool: finished coroutines whose runtime coroutine is parked at the end
+	// of body, linked through poolNext; poolLen of them, at most poolMax.
+	pool    *Coroutine
+	poolLen int
+	poolMax int
+	// Counters, for tests and benchmarks.
+	created uint64 // runtime coroutines started (iter.Pull calls)
+	reused  uint64 // coroutines handed out from the pool
+}
+
+// NewThread returns the enter state for the calling goroutine's thread. If
+// the goroutine locks its OS thread, it should do so before the first Enter.
+func NewThread() *Thread {
+	return &Thread{poolMax: DefaultPoolSize}
+}
+
+// Stats counts a Thread's runtime coroutines.
+type Stats struct {
+	Created uint64 // runtime coroutines started (each one a goroutine)
+	Reused  uint64 // coroutines handed out by New from the pool
+	Pooled  int    // finished coroutines parked in the pool now
+}
+
+// Stats returns t's counters.
+func (t *Thread) Stats() Stats {
+	return Stats{Created: t.created, Reused: t.reused, Pooled: t.poolLen}
+}
+
+// SetPoolSize sets how many finished coroutines t keeps for reuse (0 turns
+// the pool off), stopping any beyond the new size.
+func (t *Thread) SetPoolSize(n int) {
+	t.poolMax = max(n, 0)
+	for t.poolLen > t.poolMax {
+		t.stopOne()
+	}
+}
+
+// Close stops the runtime coroutines parked in t's pool, so that their
+// goroutines end. Call it before the owning goroutine ends. t stays usable;
+// later finished coroutines are pooled again.
+func (t *Thread) Close() {
+	for t.pool != nil {
+		t.stopOne()
+	}
+}
+
+func (t *Thread) stopOne() {
+	co := t.pool
+	t.pool = co.poolNext
+	co.poolNext = nil
+	t.poolLen--
+	co.stop() // body's final yield returns false; the goroutine ends
+	co.next, co.stop, co.yield = nil, nil, nil
+}
+
+// Current returns the innermost coroutine running on t (QEMU's
+// qemu_coroutine_self), or nil outside any coroutine.
+func (t *Thread) Current() *Coroutine { return t.current }
+
+// New returns a coroutine that runs fn when entered (QEMU's
+// qemu_coroutine_create). It reuses a finished coroutine from t's pool when
+// there is one; such a coroutine's home is already t. Otherwise it is like
+// [New]: the home Thread is the one that first enters it.
+func (t *Thread) New(fn Func) *Coroutine {
+	if fn == nil {
+		panic("coroutine: New called with a nil entry function")
+	}
+	co := t.pool
+	if co == nil {
+		return &Coroutine{fn: fn}
+	}
+	t.pool = co.poolNext
+	t.poolLen--
+	t.reused++
+	co.poolNext = nil
+	co.fn = fn
+	co.state = stateIdle
+	co.home = nil
+	return co
+}
+
+// Enter runs co on t until it yields or finishes (QEMU's
+// qemu_coroutine_enter); the caller is blocked meanwhile. Called from inside
+// a coroutine running on t, it nests: co's Yield returns to that body. After
+// co switches back, Enter enters the coroutines co woke with WakeAfterYield,
+// in order (depth first, as QEMU does).
+//
+// Enter panics with a sentence, before the runtime could throw, when co is
+// running ("re-entered recursively"), finished, marked scheduled, or homed
+// on another Thread. If co's body panics, Enter panics with the same value
+// once t is consistent again.
+func (t *Thread) Enter(co *Coroutine) {
+	t.enter(co)
+	if co.wakeHead != nil {
+		t.wakeUps(co)
+	}
+}
+
+// enter switches to co and back, without the wake-up processing.
+func (t *Thread) enter(co *Coroutine) {
+	// Load of scheduled (acquire): pairs with MarkScheduled's CAS; a
+	// coroutine on a schedule queue must be entered by that queue's
+	// consumer, after ClearScheduled.
+	if (co.state != stateIdle && co.state != stateSuspended) || co.thread != t || co.scheduled.Load() != nil {
+		t.enterCheck(co) // panics, or records t as home on the first enter
+	}
+	co.caller = t.current
+	t.current = co
+	co.state = stateRunning
+	if co.next == nil {
+		t.created++
+		co.rtID = t.created
+		co.next, co.stop = iter.Pull(co.body)
+	}
+	co.next()
+	// co yielded (stateSuspended), finished (stateFinished, parked at the end
+	// of body) or panicked (stateFinished, runtime coroutine ended).
+	t.current = co.caller
+	co.caller = nil
+	if co.state == stateFinished {
+		t.finished(co)
+	}
+}
+
+// enterCheck is Enter's slow path: it panics on misuse, and otherwise makes
+// t the home of a coroutine entered for the first time.
+func (t *Thread) enterCheck(co *Coroutine) {
+	switch co.state {
+	case stateRunning:
+		panic(fmt.Sprintf("coroutine: coroutine %p re-entered recursively (it is already running)", co))
+	case stateFinished:
+		panic(fmt.Sprintf("coroutine: entering finished coroutine %p", co))
+	}
+	if where, ok := co.Scheduled(); ok {
+		panic(fmt.Sprintf("coroutine: entering coroutine %p, which was already scheduled in '%s' (its queue's consumer must clear it first)", co, where))
+	}
+	if co.thread == nil {
+		if co.next != nil {
+			panic(fmt.Sprintf("coroutine: coroutine %p has a runtime coroutine but no home Thread", co))
+		}
+		co.thread = t
+		return
+	}
+	if co.thread != t {
+		panic(fmt.Sprintf("coroutine: entering coroutine %p on Thread %p, but its home Thread is %p (wake it through its home context)", co, t, co.thread))
+	}
+}
+
+// finished handles a coroutine that returned or panicked: it goes back to
+// the pool when it may be reused, and a panic is raised again here.
+func (t *Thread) finished(co *Coroutine) {
+	co.fn = nil
+	if co.panicked {
+		// The runtime coroutine has ended; co is not reused.
+		co.next, co.stop, co.yield = nil, nil, nil
+		t.dropWakeUps(co)
+		p := co.panicVal
+		co.panicVal = nil
+		panic(p)
+	}
+	if co.destroying {
+		co.next, co.stop, co.yield = nil, nil, nil
+		return
+	}
+	// A coroutine still marked scheduled finished while on a schedule queue:
+	// keep it out of the pool so that the queue's late Enter panics
+	// ("entering finished coroutine") instead of running a reused one.
+	if t.poolLen >= t.poolMax || co.scheduled.Load() != nil {
+		co.stop()
+		co.next, co.stop, co.yield = nil, nil, nil
+		return
+	}
+	co.poolNext = t.pool
+	t.pool = co
+	t.poolLen++
+}
+
+// WakeAfterYield enters co on t after the coroutine now running on t yields
+// or finishes (QEMU's co_queue_wakeup, used by aio_co_wake from inside a
+// coroutine). Outside any coroutine it enters co at once. co must be homed on
+// t (or not yet entered), and not already waiting to be woken.
+func (t *Thread) WakeAfterYield(co *Coroutine) {
+	self := t.current
+	if self == nil {
+		t.Enter(co)
+		return
+	}
+	switch {
+	case co == self:
+		panic(fmt.Sprintf("coroutine: coroutine %p asked to wake itself after it yields", co))
+	case co.wakeQueued:
+		panic(fmt.Sprintf("coroutine: coroutine %p woken twice before it ran", co))
+	case co.thread != nil && co.thread != t:
+		panic(fmt.Sprintf("coroutine: waking coroutine %p on Thread %p, but its home Thread is %p (wake it through its home context)", co, t, co.thread))
+	}
+	co.wakeQueued = true
+	if self.wakeTail == nil {
+		self.wakeHead = co
+	} else {
+		self.wakeTail.wakeNext = co
+	}
+	self.wakeTail = co
+}
+
+// wakeUps enters, in order, the coroutines that co woke while it ran, and the
+// ones those wake in turn (depth first: coroutines a woken one queued run
+// before the rest of the list, as in QEMU's qemu_aio_coroutine_enter).
+func (t *Thread) wakeUps(co *Coroutine) {
+	pending := co.wakeHead
+	co.wakeHead, co.wakeTail = nil, nil
+	defer func() {
+		// Only on a panic: forget the rest, so they can be woken again.
+		for pending != nil {
+			next := pending.wakeNext
+			pending.wakeNext = nil
+			pending.wakeQueued = false
+			pending = next
+		}
+	}()
+	for pending != nil {
+		to := pending
+		pending = to.wakeNext
+		to.wakeNext = nil
+		to.wakeQueued = false
+		t.enter(to)
+		if to.wakeHead != nil {
+			to.wakeTail.wakeNext = pending
+			pending = to.wakeHead
+			to.wakeHead, to.wakeTail = nil, nil
+		}
+	}
+}
+
+// dropWakeUps forgets the coroutines co woke before it panicked.
+func (t *Thread) dropWakeUps(co *Coroutine) {
+	for w := co.wakeHead; w != nil; {
+		next := w.wakeNext
+		w.wakeNext = nil
+		w.wakeQueued = false
+		w = next
+	}
+	co.wakeHead, co.wakeTail = nil, nil
+}
+
+// Destroy ends co, which must be suspended in Yield on t (or created and not
+// yet entered): its Yield does not return, the body unwinds (its deferred
+// calls run, with co current on t) and co is finished. It is for tearing
+// down coroutines that will never be woken, so that their goroutines end. A
+// panic raised while the body unwinds reaches the caller, as with Enter.
+func (t *Thread) Destroy(co *Coroutine) {
+	switch {
+	case co.state == stateIdle && co.next == nil:
+		// Never ran: nothing to unwind.
+		co.state = stateFinished
+		co.fn = nil
+		return
+	case co.state == stateIdle && co.thread == t:
+		// Reused from the pool but not entered: park it there again.
+		co.state = stateFinished
+		t.finished(co)
+		return
+	case co.state != stateSuspended:
+		panic(fmt.Sprintf("coroutine: Destroy of coroutine %p, which is not suspended in Yield", co))
+	case co.thread != t:
+		panic(fmt.Sprintf("coroutine: Destroy of coroutine %p on Thread %p, but its home Thread is %p", co, t, co.thread))
+	}
+	co.destroying = true
+	co.caller = t.current
+	t.current = co
+	co.state = stateRunning
+	co.stop() // Yield returns false and panics destroyed{}; run recovers it
+	t.current = co.caller
+	co.caller = nil
+	co.state = stateFinished
+	t.finished(co)
+	if co.wakeHead != nil {
+		t.wakeUps(co)
+	}
+}
