@@ -1,0 +1,176 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"golang.org/x/perf/benchfmt"
+)
+
+// Run is the content of one or more raw benchmark files: every result, the
+// unit metadata and the configuration lines of each file.
+type Run struct {
+	// Name labels the run in comparisons (the ".file" value of its
+	// results). ReadFiles sets it to the first path, Read to its name.
+	Name string
+	// Files lists the files read, in order.
+	Files []string
+	// Results holds every benchmark result, in file order. Each carries
+	// the internal configuration key ".file" naming its file.
+	Results []*benchfmt.Result
+	// Units is the unit metadata accumulated over all files.
+	Units benchfmt.UnitMetadataMap
+	// Envs holds the configuration lines of each file, in file order.
+	Envs []Env
+}
+
+// Env is the set of configuration lines ("key: value") found in one file.
+// When a key occurs more than once, the first value is kept.
+type Env struct {
+	// File is the file the lines came from.
+	File string
+	// Keys lists the configuration keys in the order they first appeared.
+	Keys []string
+	// Values maps each key to its value.
+	Values map[string]string
+}
+
+// Get returns the value of key, or "" when the file does not set it.
+func (e Env) Get(key string) string { return e.Values[key] }
+
+// Pairs returns the CPU pair declared for each placement class by the
+// "pair-<class>" lines (for example "llc" -> "0,1"), in declaration order.
+func (e Env) Pairs() [][2]string {
+	var out [][2]string
+	for _, k := range e.Keys {
+		if class, ok := strings.CutPrefix(k, "pair-"); ok {
+			out = append(out, [2]string{class, e.Values[k]})
+		}
+	}
+	return out
+}
+
+// IsVM reports whether the "hypervisor" line names a hypervisor (anything
+// other than empty or "none").
+func (e Env) IsVM() bool {
+	h := strings.ToLower(strings.TrimSpace(e.Get("hypervisor")))
+	return h != "" && h != "none" && h != "no"
+}
+
+// ReadFiles reads raw benchmark files. Any unreadable file, any malformed
+// benchmark line, and any file without a single result is an error that
+// names the file (and line).
+func ReadFiles(paths ...string) (*Run, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("report: no results files given")
+	}
+	run := &Run{Name: paths[0], Units: benchfmt.UnitMetadataMap{}}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		err = run.read(f, p)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return run, nil
+}
+
+// Read reads one raw benchmark stream; name labels it in errors and as the
+// ".file" key. The same rules as ReadFiles apply.
+func Read(r io.Reader, name string) (*Run, error) {
+	run := &Run{Name: name, Units: benchfmt.UnitMetadataMap{}}
+	if err := run.read(r, name); err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+func (run *Run) read(r io.Reader, name string) error {
+	rd := benchfmt.NewReader(r, name)
+	rd.Reset(r, name, ".file", name)
+	env := Env{File: name, Values: map[string]string{}}
+	n := 0
+	for rd.Scan() {
+		switch rec := rd.Result().(type) {
+		case *benchfmt.SyntaxError:
+			return fmt.Errorf("report: %s: malformed results file: %w", name, rec)
+		case *benchfmt.Result:
+			for _, c := range rec.Config {
+				if !c.File {
+					continue
+				}
+				if _, ok := env.Values[c.Key]; !ok {
+					env.Keys = append(env.Keys, c.Key)
+					env.Values[c.Key] = string(c.Value)
+				}
+			}
+			run.Results = append(run.Results, rec.Clone())
+			n++
+		}
+	}
+	if err := rd.Err(); err != nil {
+		return fmt.Errorf("report: reading %s: %w", name, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("report: %s: no benchmark results in file", name)
+	}
+	for k, v := range rd.Units() {
+		if _, ok := run.Units[k]; !ok {
+			run.Units[k] = v
+		}
+	}
+	run.Files = append(run.Files, name)
+	run.Envs = append(run.Envs, env)
+	return nil
+}
+
+// Relabel returns a shallow copy of run whose results carry label as their
+// ".file" key and whose Name is label. Compare uses it to name columns.
+func (run *Run) Relabel(label string) *Run {
+	out := &Run{Name: label, Files: slices.Clone(run.Files), Units: run.Units, Envs: run.Envs}
+	for _, r := range run.Results {
+		c := r.Clone()
+		c.SetConfig(".file", label)
+		out.Results = append(out.Results, c)
+	}
+	return out
+}
+
+// Merge returns a run holding the results of all runs, in order. Unit
+// metadata of earlier runs wins.
+func Merge(runs ...*Run) *Run {
+	out := &Run{Units: benchfmt.UnitMetadataMap{}}
+	for i, r := range runs {
+		if i == 0 {
+			out.Name = r.Name
+		}
+		out.Files = append(out.Files, r.Files...)
+		out.Results = append(out.Results, r.Results...)
+		out.Envs = append(out.Envs, r.Envs...)
+		for k, v := range r.Units {
+			if _, ok := out.Units[k]; !ok {
+				out.Units[k] = v
+			}
+		}
+	}
+	return out
+}
+
+// Config returns the value of a configuration key from the first file that
+// sets it, or "".
+func (run *Run) Config(key string) string {
+	for _, e := range run.Envs {
+		if v, ok := e.Values[key]; ok {
+			return v
+		}
+	}
+	return ""
+}
