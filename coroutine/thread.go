@@ -92,7 +92,7 @@ func (t *Thread) New(fn Func) *Coroutine {
 	}
 	co := t.pool
 	if co == nil {
-		return &Coroutine{fn: fn}
+		return &Coroutine{fn: fn, thread: &noThread}
 	}
 	t.pool = co.poolNext
 	t.poolLen--
@@ -115,14 +115,11 @@ func (t *Thread) New(fn Func) *Coroutine {
 // on another Thread. If co's body panics, Enter panics with the same value
 // once t is consistent again.
 func (t *Thread) Enter(co *Coroutine) {
-	t.enter(co)
-	if co.wakeHead != nil {
-		t.wakeUps(co)
-	}
-}
-
-// enter switches to co and back, without the wake-up processing.
-func (t *Thread) enter(co *Coroutine) {
+	// The hot path is written out here rather than shared with enter: after
+	// a switch the CPU's return-address predictor is out of step with the
+	// stack, so every extra frame between the switch and the caller costs a
+	// mispredicted return.
+	//
 	// Load of scheduled (acquire): pairs with MarkScheduled's CAS; a
 	// coroutine on a schedule queue must be entered by that queue's
 	// consumer, after ClearScheduled.
@@ -133,15 +130,56 @@ func (t *Thread) enter(co *Coroutine) {
 	t.current = co
 	co.state = stateRunning
 	if co.next == nil {
-		t.created++
-		co.rtID = t.created
-		co.next, co.stop = iter.Pull(co.body)
+		t.start(co)
 	}
 	co.next()
 	// co yielded (stateSuspended), finished (stateFinished, parked at the end
 	// of body) or panicked (stateFinished, runtime coroutine ended).
 	t.current = co.caller
 	co.caller = nil
+	if co.state == stateRunning {
+		co.state = stateSuspended // it yielded
+	}
+	if co.state == stateFinished || co.wakeHead != nil {
+		t.afterSwitch(co)
+	}
+}
+
+// afterSwitch is Enter's slow tail: pool or re-panic a finished coroutine,
+// then enter the coroutines it woke.
+func (t *Thread) afterSwitch(co *Coroutine) {
+	if co.state == stateFinished {
+		t.finished(co)
+	}
+	if co.wakeHead != nil {
+		t.wakeUps(co)
+	}
+}
+
+// start creates co's runtime coroutine, on its home thread.
+func (t *Thread) start(co *Coroutine) {
+	t.created++
+	co.rtID = t.created
+	co.next, co.stop = iter.Pull(co.body)
+}
+
+// enter is Enter without the wake-up processing, for wakeUps.
+func (t *Thread) enter(co *Coroutine) {
+	if (co.state != stateIdle && co.state != stateSuspended) || co.thread != t || co.scheduled.Load() != nil {
+		t.enterCheck(co)
+	}
+	co.caller = t.current
+	t.current = co
+	co.state = stateRunning
+	if co.next == nil {
+		t.start(co)
+	}
+	co.next()
+	t.current = co.caller
+	co.caller = nil
+	if co.state == stateRunning {
+		co.state = stateSuspended // it yielded
+	}
 	if co.state == stateFinished {
 		t.finished(co)
 	}
@@ -159,7 +197,7 @@ func (t *Thread) enterCheck(co *Coroutine) {
 	if where, ok := co.Scheduled(); ok {
 		panic(fmt.Sprintf("coroutine: entering coroutine %p, which was already scheduled in '%s' (its queue's consumer must clear it first)", co, where))
 	}
-	if co.thread == nil {
+	if co.thread == &noThread {
 		if co.next != nil {
 			panic(fmt.Sprintf("coroutine: coroutine %p has a runtime coroutine but no home Thread", co))
 		}
@@ -215,7 +253,7 @@ func (t *Thread) WakeAfterYield(co *Coroutine) {
 		panic(fmt.Sprintf("coroutine: coroutine %p asked to wake itself after it yields", co))
 	case co.wakeQueued:
 		panic(fmt.Sprintf("coroutine: coroutine %p woken twice before it ran", co))
-	case co.thread != nil && co.thread != t:
+	case co.thread != &noThread && co.thread != t:
 		panic(fmt.Sprintf("coroutine: waking coroutine %p on Thread %p, but its home Thread is %p (wake it through its home context)", co, t, co.thread))
 	}
 	co.wakeQueued = true

@@ -1,0 +1,96 @@
+package coroutine
+
+import (
+	"iter"
+	"runtime"
+	"testing"
+)
+
+// lockThread runs the benchmark body on a locked OS thread (thread=locked),
+// as an iothread would, or leaves the goroutine free (thread=unlocked).
+var threadModes = []struct {
+	name   string
+	locked bool
+}{{"locked", true}, {"unlocked", false}}
+
+// BenchmarkEnterYield measures one enter+yield round trip: Thread.Enter on a
+// coroutine that yields at once (via=coroutine), against one next of a bare
+// iter.Pull whose sequence yields at once (via=iterpull), on the same thread.
+// One op is one round trip (two switches). Target: via=coroutine at most
+// 1.25x via=iterpull, zero allocations.
+func BenchmarkEnterYield(b *testing.B) {
+	for _, m := range threadModes {
+		b.Run("via=coroutine/thread="+m.name, func(b *testing.B) {
+			if m.locked {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+			}
+			th := NewThread()
+			co := th.New(func(self *Coroutine) {
+				for {
+					self.Yield()
+				}
+			})
+			th.Enter(co)
+			b.ReportAllocs()
+			for b.Loop() {
+				th.Enter(co)
+			}
+			b.StopTimer()
+			th.Destroy(co)
+			th.Close()
+		})
+		b.Run("via=iterpull/thread="+m.name, func(b *testing.B) {
+			if m.locked {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+			}
+			next, stop := iter.Pull(func(yield func(struct{}) bool) {
+				for yield(struct{}{}) {
+				}
+			})
+			next()
+			b.ReportAllocs()
+			for b.Loop() {
+				next()
+			}
+			b.StopTimer()
+			stop()
+		})
+	}
+}
+
+func emptyEntry(*Coroutine) {}
+
+// BenchmarkLifecycle measures create-enter-finish of a coroutine whose body
+// returns at once (QEMU's /perf/lifecycle): Thread.New, Thread.Enter, and the
+// coroutine's end, with the Thread's pool (pool=on: the parked runtime
+// coroutine is reused) and without it (pool=off: a goroutine is started and
+// ended each time). One op is one coroutine's whole life. Target: pool=on at
+// most 0.5x pool=off, zero allocations with the pool.
+func BenchmarkLifecycle(b *testing.B) {
+	for _, m := range threadModes {
+		for _, pool := range []bool{true, false} {
+			name := "pool=off/thread=" + m.name
+			if pool {
+				name = "pool=on/thread=" + m.name
+			}
+			b.Run(name, func(b *testing.B) {
+				if m.locked {
+					runtime.LockOSThread()
+					defer runtime.UnlockOSThread()
+				}
+				th := NewThread()
+				if !pool {
+					th.SetPoolSize(0)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					th.Enter(th.New(emptyEntry))
+				}
+				b.StopTimer()
+				th.Close()
+			})
+		}
+	}
+}
