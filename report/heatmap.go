@@ -1,0 +1,383 @@
+package report
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"slices"
+	"strings"
+)
+
+// The heat map is drawn by hand: SVG is plain text we write element by
+// element, and PNG is painted pixel by pixel with image/png and a built-in
+// 5x7 bitmap font. No plotting library is used because the project depends
+// only on the standard library and x/perf (no module may be added), the
+// picture is a grid of rectangles with a few labels, and a hand-written
+// drawing stays deterministic and testable byte for byte.
+
+// canvas is what the heat map layout draws on: the SVG writer or the PNG
+// painter.
+type canvas interface {
+	rect(x, y, w, h int, c color.RGBA)
+	line(x1, y1, x2, y2, width int, c color.RGBA)
+	// text draws s with its baseline-left (anchor "start"), centre
+	// ("middle") or right ("end") at (x, y); size is the cap height in px.
+	text(x, y int, s, anchor string, size int, c color.RGBA)
+}
+
+var (
+	colBackground = color.RGBA{255, 255, 255, 255}
+	colText       = color.RGBA{20, 20, 20, 255}
+	colMissing    = color.RGBA{215, 215, 215, 255}
+	colOutline    = color.RGBA{230, 30, 80, 255}
+	colGrid       = color.RGBA{255, 255, 255, 255}
+)
+
+// viridis colour stops, dark (fast) to bright (slow).
+var viridis = []color.RGBA{
+	{68, 1, 84, 255}, {59, 82, 139, 255}, {33, 145, 140, 255}, {94, 201, 98, 255}, {253, 231, 37, 255},
+}
+
+func ramp(f float64) color.RGBA {
+	f = math.Max(0, math.Min(1, f))
+	x := f * float64(len(viridis)-1)
+	i := int(x)
+	if i >= len(viridis)-1 {
+		return viridis[len(viridis)-1]
+	}
+	t := x - float64(i)
+	a, b := viridis[i], viridis[i+1]
+	mix := func(p, q uint8) uint8 { return uint8(math.Round(float64(p) + t*(float64(q)-float64(p)))) }
+	return color.RGBA{mix(a.R, b.R), mix(a.G, b.G), mix(a.B, b.B), 255}
+}
+
+// scale maps latencies to [0, 1]: logarithmic when the range spans more
+// than a factor 10, linear otherwise.
+type scale struct {
+	lo, hi float64
+	log    bool
+}
+
+func (s scale) frac(v float64) float64 {
+	if s.hi <= s.lo {
+		return 0.5
+	}
+	if s.log {
+		return (math.Log(v) - math.Log(s.lo)) / (math.Log(s.hi) - math.Log(s.lo))
+	}
+	return (v - s.lo) / (s.hi - s.lo)
+}
+
+func (s scale) at(f float64) float64 {
+	if s.log {
+		return math.Exp(math.Log(s.lo) + f*(math.Log(s.hi)-math.Log(s.lo)))
+	}
+	return s.lo + f*(s.hi-s.lo)
+}
+
+func (m *Matrix) scale() scale {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, row := range m.NS {
+		for _, v := range row {
+			if !math.IsNaN(v) {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+	}
+	if math.IsInf(lo, 0) {
+		return scale{0, 1, false}
+	}
+	return scale{lo, hi, lo > 0 && hi/lo > 10}
+}
+
+type layout struct {
+	n, cell, left, top, gridW int
+	legendX, width, height    int
+}
+
+func (m *Matrix) layout() layout {
+	n := len(m.CPUs)
+	cell := 40
+	if n > 0 {
+		cell = max(8, min(40, 640/n))
+	}
+	l := layout{n: n, cell: cell, left: 44, top: 52}
+	l.gridW = n * cell
+	l.legendX = l.left + l.gridW + 24
+	l.width = l.legendX + 90
+	l.height = l.top + max(l.gridW, 160) + 64
+	return l
+}
+
+func (m *Matrix) draw(c canvas) {
+	l := m.layout()
+	sc := m.scale()
+	c.rect(0, 0, l.width, l.height, colBackground)
+	c.text(l.left, 18, "core-to-core one-way latency (ns), median per pair", "start", 7, colText)
+	c.text(l.left, 34, "rows: from cpu, columns: to cpu; outlines separate placement classes", "start", 7, colText)
+
+	labelEvery := 1
+	if l.cell < 14 {
+		labelEvery = (14 + l.cell - 1) / l.cell
+	}
+	for i, cpu := range m.CPUs {
+		if i%labelEvery != 0 {
+			continue
+		}
+		mid := l.top + i*l.cell + l.cell/2
+		c.text(l.left-4, mid+3, fmt.Sprint(cpu), "end", 7, colText)
+		c.text(l.left+i*l.cell+l.cell/2, l.top-5, fmt.Sprint(cpu), "middle", 7, colText)
+	}
+	for i := range m.CPUs {
+		for j := range m.CPUs {
+			x, y := l.left+j*l.cell, l.top+i*l.cell
+			v := m.NS[i][j]
+			if math.IsNaN(v) {
+				c.rect(x, y, l.cell, l.cell, colMissing)
+				continue
+			}
+			f := sc.frac(v)
+			c.rect(x, y, l.cell, l.cell, ramp(f))
+			if l.cell >= 28 {
+				tc := colBackground
+				if f > 0.6 {
+					tc = colText
+				}
+				c.text(x+l.cell/2, y+l.cell/2+3, fmt.Sprintf("%.0f", v), "middle", 7, tc)
+			}
+		}
+	}
+	// Thin white grid, then class boundaries on top.
+	if l.cell >= 12 {
+		for k := 1; k < l.n; k++ {
+			c.line(l.left+k*l.cell, l.top, l.left+k*l.cell, l.top+l.gridW, 1, colGrid)
+			c.line(l.left, l.top+k*l.cell, l.left+l.gridW, l.top+k*l.cell, 1, colGrid)
+		}
+	}
+	if m.Class != nil {
+		for i := range l.n {
+			for j := range l.n {
+				x, y := l.left+j*l.cell, l.top+i*l.cell
+				if j+1 < l.n && m.Class[i][j] != m.Class[i][j+1] {
+					c.line(x+l.cell, y, x+l.cell, y+l.cell, 2, colOutline)
+				}
+				if i+1 < l.n && m.Class[i][j] != m.Class[i+1][j] {
+					c.line(x, y+l.cell, x+l.cell, y+l.cell, 2, colOutline)
+				}
+			}
+		}
+	}
+	c.line(l.left, l.top, l.left+l.gridW, l.top, 1, colText)
+	c.line(l.left, l.top+l.gridW, l.left+l.gridW, l.top+l.gridW, 1, colText)
+	c.line(l.left, l.top, l.left, l.top+l.gridW, 1, colText)
+	c.line(l.left+l.gridW, l.top, l.left+l.gridW, l.top+l.gridW, 1, colText)
+
+	// Legend: a vertical colour bar, fast at the top.
+	barH := max(l.gridW, 160)
+	const steps = 64
+	for k := range steps {
+		y0 := l.top + k*barH/steps
+		y1 := l.top + (k+1)*barH/steps
+		c.rect(l.legendX, y0, 16, y1-y0, ramp(float64(k)/float64(steps-1)))
+	}
+	c.line(l.legendX, l.top, l.legendX+16, l.top, 1, colText)
+	c.line(l.legendX, l.top+barH, l.legendX+16, l.top+barH, 1, colText)
+	for k := 0; k <= 4; k++ {
+		f := float64(k) / 4
+		y := l.top + int(f*float64(barH))
+		c.line(l.legendX+16, y, l.legendX+20, y, 1, colText)
+		c.text(l.legendX+23, y+3, fmt.Sprintf("%.0f", sc.at(f)), "start", 7, colText)
+	}
+	unit := "ns"
+	if sc.log {
+		unit = "ns (log)"
+	}
+	c.text(l.legendX, l.top-5, unit, "start", 7, colText)
+
+	// Class legend under the grid.
+	y := l.top + max(l.gridW, 160) + 22
+	if m.Class != nil {
+		c.line(l.left, y-3, l.left+14, y-3, 2, colOutline)
+		c.text(l.left+20, y, "placement class boundary; classes: "+strings.Join(m.classList(), ", "), "start", 7, colText)
+	} else {
+		c.text(l.left, y, "placement classes unknown (no outline)", "start", 7, colText)
+	}
+	c.rect(l.left, y+10, 14, 10, colMissing)
+	c.text(l.left+20, y+19, "not measured", "start", 7, colText)
+}
+
+// classList returns the classes present off the diagonal, innermost first
+// when they are the standard ones.
+func (m *Matrix) classList() []string {
+	order := []string{"samecpu", "smt", "l2", "llc", "node", "remote", "unpinned"}
+	seen := map[string]bool{}
+	for i := range m.Class {
+		for j := range m.Class[i] {
+			if i != j && m.Class[i][j] != "" {
+				seen[m.Class[i][j]] = true
+			}
+		}
+	}
+	var out []string
+	for _, c := range order {
+		if seen[c] {
+			out = append(out, c)
+			delete(seen, c)
+		}
+	}
+	var rest []string
+	for c := range seen {
+		rest = append(rest, c)
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}
+
+// WriteSVG writes the heat map as an SVG document: CPUs in the matrix order,
+// cells coloured by median latency (viridis, dark = fast), a colour legend,
+// and placement-class blocks outlined.
+func (m *Matrix) WriteSVG(w io.Writer) error {
+	l := m.layout()
+	s := &svgCanvas{}
+	fmt.Fprintf(&s.b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="monospace">`+"\n",
+		l.width, l.height, l.width, l.height)
+	m.draw(s)
+	s.b.WriteString("</svg>\n")
+	_, err := io.WriteString(w, s.b.String())
+	return err
+}
+
+type svgCanvas struct{ b strings.Builder }
+
+func hex(c color.RGBA) string { return fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B) }
+
+func (s *svgCanvas) rect(x, y, w, h int, c color.RGBA) {
+	fmt.Fprintf(&s.b, `<rect x="%d" y="%d" width="%d" height="%d" fill="%s"/>`+"\n", x, y, w, h, hex(c))
+}
+
+func (s *svgCanvas) line(x1, y1, x2, y2, width int, c color.RGBA) {
+	fmt.Fprintf(&s.b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="%d"/>`+"\n", x1, y1, x2, y2, hex(c), width)
+}
+
+func (s *svgCanvas) text(x, y int, str, anchor string, size int, c color.RGBA) {
+	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	fmt.Fprintf(&s.b, `<text x="%d" y="%d" font-size="%d" text-anchor="%s" fill="%s">%s</text>`+"\n",
+		x, y, size*10/7+3, anchor, hex(c), r.Replace(str))
+}
+
+// WritePNG writes the same heat map as WriteSVG as a PNG image.
+func (m *Matrix) WritePNG(w io.Writer) error {
+	l := m.layout()
+	p := &pngCanvas{img: image.NewRGBA(image.Rect(0, 0, l.width, l.height))}
+	m.draw(p)
+	return png.Encode(w, p.img)
+}
+
+type pngCanvas struct{ img *image.RGBA }
+
+func (p *pngCanvas) rect(x, y, w, h int, c color.RGBA) {
+	r := image.Rect(x, y, x+w, y+h).Intersect(p.img.Bounds())
+	for yy := r.Min.Y; yy < r.Max.Y; yy++ {
+		for xx := r.Min.X; xx < r.Max.X; xx++ {
+			p.img.SetRGBA(xx, yy, c)
+		}
+	}
+}
+
+func (p *pngCanvas) line(x1, y1, x2, y2, width int, c color.RGBA) {
+	// Only axis-aligned lines are drawn; width grows around the line.
+	off := width / 2
+	if x1 == x2 {
+		p.rect(x1-off, min(y1, y2), width, abs(y2-y1)+1, c)
+	} else {
+		p.rect(min(x1, x2), y1-off, abs(x2-x1)+1, width, c)
+	}
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func (p *pngCanvas) text(x, y int, s, anchor string, size int, c color.RGBA) {
+	const adv = 6 // 5 px glyph + 1 px space
+	w := len([]rune(s)) * adv
+	switch anchor {
+	case "middle":
+		x -= w / 2
+	case "end":
+		x -= w
+	}
+	top := y - 7 // baseline at the bottom of the 7-row glyph
+	for _, r := range strings.ToLower(s) {
+		g, ok := font5x7[r]
+		if ok {
+			for row, bits := range g {
+				for col := 0; col < 5; col++ {
+					if bits[col] == '#' {
+						xx, yy := x+col, top+row
+						if image.Pt(xx, yy).In(p.img.Bounds()) {
+							p.img.SetRGBA(xx, yy, c)
+						}
+					}
+				}
+			}
+		}
+		x += adv
+	}
+}
+
+// font5x7 is a minimal bitmap font for the PNG labels: digits, lower-case
+// letters and a little punctuation. Upper case is drawn as lower case.
+var font5x7 = map[rune][7]string{
+	'0': {" ### ", "#   #", "#  ##", "# # #", "##  #", "#   #", " ### "},
+	'1': {"  #  ", " ##  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "},
+	'2': {" ### ", "#   #", "    #", "   # ", "  #  ", " #   ", "#####"},
+	'3': {"#####", "   # ", "  #  ", "   # ", "    #", "#   #", " ### "},
+	'4': {"   # ", "  ## ", " # # ", "#  # ", "#####", "   # ", "   # "},
+	'5': {"#####", "#    ", "#### ", "    #", "    #", "#   #", " ### "},
+	'6': {"  ## ", " #   ", "#    ", "#### ", "#   #", "#   #", " ### "},
+	'7': {"#####", "    #", "   # ", "  #  ", " #   ", " #   ", " #   "},
+	'8': {" ### ", "#   #", "#   #", " ### ", "#   #", "#   #", " ### "},
+	'9': {" ### ", "#   #", "#   #", " ####", "    #", "   # ", " ##  "},
+	'a': {"     ", "     ", " ### ", "    #", " ####", "#   #", " ####"},
+	'b': {"#    ", "#    ", "# ## ", "##  #", "#   #", "#   #", "#### "},
+	'c': {"     ", "     ", " ### ", "#    ", "#    ", "#   #", " ### "},
+	'd': {"    #", "    #", " ## #", "#  ##", "#   #", "#   #", " ####"},
+	'e': {"     ", "     ", " ### ", "#   #", "#####", "#    ", " ### "},
+	'f': {"  ## ", " #  #", " #   ", "###  ", " #   ", " #   ", " #   "},
+	'g': {"     ", " ####", "#   #", "#   #", " ####", "    #", " ### "},
+	'h': {"#    ", "#    ", "# ## ", "##  #", "#   #", "#   #", "#   #"},
+	'i': {"  #  ", "     ", " ##  ", "  #  ", "  #  ", "  #  ", " ### "},
+	'j': {"   # ", "     ", "  ## ", "   # ", "   # ", "#  # ", " ##  "},
+	'k': {"#    ", "#    ", "#  # ", "# #  ", "##   ", "# #  ", "#  # "},
+	'l': {" ##  ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "},
+	'm': {"     ", "     ", "## # ", "# # #", "# # #", "#   #", "#   #"},
+	'n': {"     ", "     ", "# ## ", "##  #", "#   #", "#   #", "#   #"},
+	'o': {"     ", "     ", " ### ", "#   #", "#   #", "#   #", " ### "},
+	'p': {"     ", "     ", "#### ", "#   #", "#### ", "#    ", "#    "},
+	'q': {"     ", "     ", " ## #", "#  ##", " ####", "    #", "    #"},
+	'r': {"     ", "     ", "# ## ", "##  #", "#    ", "#    ", "#    "},
+	's': {"     ", "     ", " ### ", "#    ", " ### ", "    #", "#### "},
+	't': {" #   ", " #   ", "###  ", " #   ", " #   ", " #  #", "  ## "},
+	'u': {"     ", "     ", "#   #", "#   #", "#   #", "#  ##", " ## #"},
+	'v': {"     ", "     ", "#   #", "#   #", "#   #", " # # ", "  #  "},
+	'w': {"     ", "     ", "#   #", "#   #", "# # #", "# # #", " # # "},
+	'x': {"     ", "     ", "#   #", " # # ", "  #  ", " # # ", "#   #"},
+	'y': {"     ", "     ", "#   #", "#   #", " ####", "    #", " ### "},
+	'z': {"     ", "     ", "#####", "   # ", "  #  ", " #   ", "#####"},
+	'-': {"     ", "     ", "     ", "#####", "     ", "     ", "     "},
+	'.': {"     ", "     ", "     ", "     ", "     ", " ##  ", " ##  "},
+	':': {"     ", " ##  ", " ##  ", "     ", " ##  ", " ##  ", "     "},
+	',': {"     ", "     ", "     ", "     ", " ##  ", "  #  ", " #   "},
+	';': {"     ", " ##  ", " ##  ", "     ", " ##  ", "  #  ", " #   "},
+	'(': {"   # ", "  #  ", " #   ", " #   ", " #   ", "  #  ", "   # "},
+	')': {" #   ", "  #  ", "   # ", "   # ", "   # ", "  #  ", " #   "},
+	'/': {"     ", "    #", "   # ", "  #  ", " #   ", "#    ", "     "},
+	'=': {"     ", "     ", "#####", "     ", "#####", "     ", "     "},
+}
