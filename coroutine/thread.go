@@ -85,7 +85,9 @@ func (t *Thread) Current() *Coroutine { return t.current }
 // New returns a coroutine that runs fn when entered (QEMU's
 // qemu_coroutine_create). It reuses a finished coroutine from t's pool when
 // there is one; such a coroutine's home is already t. Otherwise it is like
-// [New]: the home Thread is the one that first enters it.
+// [New]: the home Thread is the one that first enters it. A coroutine that
+// will not be entered after all should be passed to Destroy, which returns a
+// reused one to the pool (otherwise its parked goroutine is never ended).
 func (t *Thread) New(fn Func) *Coroutine {
 	if fn == nil {
 		panic("coroutine: New called with a nil entry function")
