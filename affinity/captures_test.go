@@ -1,0 +1,212 @@
+package affinity
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/bzip2"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// sharedTopologies is the shared capture folder seen from this package's
+// folder (tests run in affinity/; the folder sits next to the repository).
+const sharedTopologies = "../../shared/topologies"
+
+// extract unpacks a .tar.gz or .tar.bz2 into dir and returns the path of
+// its single top folder.
+func extract(t *testing.T, archive, dir string) string {
+	t.Helper()
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var r io.Reader
+	switch {
+	case strings.HasSuffix(archive, ".tar.bz2"):
+		r = bzip2.NewReader(f)
+	case strings.HasSuffix(archive, ".tar.gz"):
+		gz, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatalf("%s: %v", archive, err)
+		}
+		defer gz.Close()
+		r = gz
+	default:
+		t.Fatalf("%s: not a .tar.gz or .tar.bz2", archive)
+	}
+	tops := map[string]bool{}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", archive, err)
+		}
+		name := filepath.Clean(h.Name)
+		if !filepath.IsLocal(name) {
+			t.Fatalf("%s: entry %q escapes the folder", archive, h.Name)
+		}
+		tops[strings.Split(filepath.ToSlash(name), "/")[0]] = true
+		path := filepath.Join(dir, name)
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(path, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			out, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(out, tr); err != nil {
+				t.Fatal(err)
+			}
+			out.Close()
+		case tar.TypeSymlink:
+			// sysfs links (cpuN/nodeM, ...) point at folders read by
+			// their real path; dangling ones must not break the walk.
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			os.Symlink(h.Linkname, path)
+		}
+	}
+	if len(tops) != 1 {
+		t.Fatalf("%s: want one top folder, found %d", archive, len(tops))
+	}
+	for top := range tops {
+		return filepath.Join(dir, top)
+	}
+	return ""
+}
+
+type expectedCounts struct {
+	archive                                  string
+	pus, cores, packages, l3Groups, numaNodes int
+}
+
+func readExpected(t *testing.T) []expectedCounts {
+	t.Helper()
+	f, err := os.Open(filepath.Join(sharedTopologies, "expected.tsv"))
+	if err != nil {
+		t.Skipf("shared topology captures not available (%v); skipping", err)
+	}
+	defer f.Close()
+	var out []expectedCounts
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
+			continue
+		}
+		fields := strings.Split(line, "\t")
+		if len(fields) != 6 {
+			t.Fatalf("expected.tsv: malformed line %q", line)
+		}
+		var n [5]int
+		for i := range n {
+			if n[i], err = strconv.Atoi(fields[i+1]); err != nil {
+				t.Fatalf("expected.tsv: malformed line %q", line)
+			}
+		}
+		out = append(out, expectedCounts{fields[0], n[0], n[1], n[2], n[3], n[4]})
+	}
+	return out
+}
+
+// counts formats what expected.tsv checks, for one-line comparisons.
+func counts(pus, cores, packages, l3, nodes int) string {
+	return fmt.Sprintf("pus=%d cores=%d packages=%d l3_groups=%d numa_nodes=%d", pus, cores, packages, l3, nodes)
+}
+
+// captureRoot extracts one shared capture and returns its root.
+func captureRoot(t *testing.T, archive string) string {
+	t.Helper()
+	path := filepath.Join(sharedTopologies, archive)
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("shared capture %s not available (%v); skipping", archive, err)
+	}
+	return extract(t, path, t.TempDir())
+}
+
+func TestSharedCaptures(t *testing.T) {
+	exp := readExpected(t)
+	if len(exp) == 0 {
+		t.Fatal("expected.tsv lists no capture")
+	}
+	for _, e := range exp {
+		t.Run(filepath.Base(e.archive), func(t *testing.T) {
+			t.Parallel()
+			root := captureRoot(t, e.archive)
+			topo, err := DiscoverRoot(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := counts(len(topo.CPUs), len(topo.Cores), len(topo.Packages), topo.L3Groups(), len(topo.Nodes))
+			want := counts(e.pus, e.cores, e.packages, e.l3Groups, e.numaNodes)
+			if got != want {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+			j := topo.JSON()
+			if got := counts(j.PUs, j.Cores, j.Packages, j.L3Groups, j.NUMANodes); got != want {
+				t.Errorf("JSON got %s\nwant     %s", got, want)
+			}
+			checkInvariants(t, topo)
+		})
+	}
+}
+
+// checkInvariants checks what must hold on any topology.
+func checkInvariants(t *testing.T, topo *Topology) {
+	t.Helper()
+	var union CPUSet
+	for _, c := range topo.Cores {
+		if !c.CPUs.Intersect(union).IsEmpty() {
+			t.Errorf("core %d (%s) overlaps another core", c.ID, c.CPUs)
+		}
+		union = union.Union(c.CPUs)
+	}
+	if union != topo.Online {
+		t.Errorf("cores cover %s, online is %s", union, topo.Online)
+	}
+	for _, c := range topo.CPUs {
+		if !topo.Cores[c.Core].CPUs.Has(c.ID) {
+			t.Errorf("CPU %d not in its core %s", c.ID, topo.Cores[c.Core].CPUs)
+		}
+		for _, ci := range c.Caches {
+			if !topo.Caches[ci].CPUs.Has(c.ID) || !topo.Cores[c.Core].CPUs.IsSubset(topo.Caches[ci].CPUs) && topo.Caches[ci].Level > 1 {
+				t.Errorf("CPU %d: cache L%d %s does not hold its core", c.ID, topo.Caches[ci].Level, topo.Caches[ci].CPUs)
+			}
+		}
+	}
+	pl := topo.Placements()
+	for cl, p := range pl {
+		if got := topo.Relation(p.A, p.B); got != cl {
+			t.Errorf("placement %s pair %v has relation %s", cl, p, got)
+		}
+		if cl != SameCPU && (p.A == 0 || p.B == 0) {
+			// CPU 0 only when no pair of this class avoids it.
+			for _, q := range topo.AllPairs() {
+				if q.A != 0 && topo.Relation(q.A, q.B) == cl {
+					t.Errorf("placement %s pair %v uses CPU 0, yet %v avoids it", cl, p, q)
+					break
+				}
+			}
+		}
+	}
+	if _, ok := pl[SameCPU]; !ok {
+		t.Errorf("no samecpu placement")
+	}
+}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/pinbench/pinbench/affinity"
+)
+
+func init() {
+	register("topology", "print the machine's topology and placement classes (--root DIR, --json)", runTopology)
+}
+
+// runTopology implements `pinbench topology [--root DIR] [--json]`.
+func runTopology(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("topology", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	root := fs.String("root", "", "read a machine captured under `DIR` (DIR/sys, DIR/proc) instead of the live one")
+	asJSON := fs.Bool("json", false, "print one JSON object instead of the tree")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: pinbench topology [--root DIR] [--json]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	var t *affinity.Topology
+	var err error
+	if *root != "" {
+		t, err = affinity.DiscoverRoot(*root)
+	} else {
+		t, err = affinity.Discover()
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(t.JSON())
+	}
+	printTree(stdout, t)
+	return nil
+}
+
+// printTree writes the machine as a tree: package, NUMA node, L3, cluster,
+// L2, core, logical CPUs; then CPU-less nodes, distances, the allowed set
+// and the placement classes.
+func printTree(w io.Writer, t *affinity.Topology) {
+	fmt.Fprintf(w, "Machine: %s\n", t.Summary())
+	if t.Model != "" {
+		fmt.Fprintf(w, "Model: %s\n", t.Model)
+	}
+	if h := t.Hypervisor(); h != "" {
+		fmt.Fprintf(w, "Hypervisor: %s (declared topology may not match the host: measure)\n", h)
+	}
+	if t.Identity.Hybrid {
+		fmt.Fprintln(w, "Hybrid: yes (cores of more than one kind)")
+	}
+
+	cpuOf := func(id int) affinity.CPU { c, _ := t.CPU(id); return c }
+	cacheAt := func(c affinity.CPU, level int) int {
+		for _, ci := range c.Caches {
+			if k := t.Caches[ci]; k.Level == level && k.Type != "Instruction" {
+				return ci
+			}
+		}
+		return -1
+	}
+	type level struct {
+		key   func(c affinity.CPU) int // -1: no such level for this CPU
+		label func(key int, cpus affinity.CPUSet) string
+	}
+	cacheLevel := func(n int) level {
+		return level{
+			key: func(c affinity.CPU) int { return cacheAt(c, n) },
+			label: func(key int, cpus affinity.CPUSet) string {
+				k := t.Caches[key]
+				return fmt.Sprintf("L%d %s (%s%s)", n, k.CPUs, size(k.Size), lineSize(k.LineSize))
+			},
+		}
+	}
+	clusterIDs := map[affinity.CPUSet]int{}
+	levels := []level{
+		{ // NUMA node
+			key: func(c affinity.CPU) int { return c.Node },
+			label: func(key int, cpus affinity.CPUSet) string {
+				if key < 0 {
+					return "No NUMA node lists CPUs " + cpus.String()
+				}
+				return fmt.Sprintf("NUMA node %d (CPUs %s)", key, nodeCPUs(t, key))
+			},
+		},
+		cacheLevel(3),
+		{ // kernel cluster, shown when it groups several cores below a package
+			key: func(c affinity.CPU) int {
+				cl := t.ClusterCPUs(c.ID)
+				if cl.IsEmpty() {
+					return -1
+				}
+				id, ok := clusterIDs[cl]
+				if !ok {
+					id = len(clusterIDs)
+					clusterIDs[cl] = id
+				}
+				return id
+			},
+			label: func(key int, cpus affinity.CPUSet) string {
+				c := cpuOf(cpus.First())
+				return fmt.Sprintf("Cluster %d (CPUs %s)", c.Cluster, c.ClusterCPUs)
+			},
+		},
+		cacheLevel(2),
+		{ // core
+			key: func(c affinity.CPU) int { return c.Core },
+			label: func(key int, cpus affinity.CPUSet) string {
+				core := t.Cores[key]
+				var pus []string
+				for id := range core.CPUs.All() {
+					pus = append(pus, fmt.Sprintf("PU %d", id))
+				}
+				id := ""
+				if c := cpuOf(core.CPUs.First()); c.CoreID >= 0 {
+					id = fmt.Sprintf(" (core_id %d)", c.CoreID)
+				}
+				return fmt.Sprintf("Core %d%s: %s", key, id, strings.Join(pus, ", "))
+			},
+		},
+	}
+
+	var walk func(cpus affinity.CPUSet, depth, indent int)
+	walk = func(cpus affinity.CPUSet, depth, indent int) {
+		if depth == len(levels) {
+			return
+		}
+		lv := levels[depth]
+		// Group by this level's key, in order of each group's lowest CPU.
+		var keys []int
+		groups := map[int]affinity.CPUSet{}
+		for id := range cpus.All() {
+			k := lv.key(cpuOf(id))
+			if _, ok := groups[k]; !ok {
+				keys = append(keys, k)
+			}
+			s := groups[k]
+			s.Add(id)
+			groups[k] = s
+		}
+		for _, k := range keys {
+			if k == -1 && depth != 0 {
+				walk(groups[k], depth+1, indent) // level absent: skip it
+				continue
+			}
+			fmt.Fprintf(w, "%s%s\n", strings.Repeat("  ", indent), lv.label(k, groups[k]))
+			walk(groups[k], depth+1, indent+1)
+		}
+	}
+	for _, p := range t.Packages {
+		fmt.Fprintf(w, "Package %d (CPUs %s)\n", p.ID, p.CPUs)
+		walk(p.CPUs, 0, 1)
+	}
+	for _, n := range t.Nodes {
+		if n.CPUs.IsEmpty() {
+			fmt.Fprintf(w, "NUMA node %d: no CPUs (memory only)\n", n.ID)
+		}
+	}
+	if len(t.Nodes) > 1 {
+		fmt.Fprintln(w, "NUMA distances:")
+		fmt.Fprintf(w, "  %6s", "")
+		for _, n := range t.Nodes {
+			fmt.Fprintf(w, " %5d", n.ID)
+		}
+		fmt.Fprintln(w)
+		for _, a := range t.Nodes {
+			fmt.Fprintf(w, "  %6d", a.ID)
+			for _, b := range t.Nodes {
+				if d := t.Distance(a.ID, b.ID); d >= 0 {
+					fmt.Fprintf(w, " %5d", d)
+				} else {
+					fmt.Fprintf(w, " %5s", "?")
+				}
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	fmt.Fprintf(w, "Online CPUs: %s\n", t.Online)
+	fmt.Fprintf(w, "Allowed CPUs: %s\n", t.Allowed)
+	fmt.Fprintln(w, "Placement classes (representative pair):")
+	pl := t.Placements()
+	for _, c := range affinity.Classes() {
+		if p, ok := pl[c]; ok {
+			fmt.Fprintf(w, "  %-8s %s\n", c, p)
+		} else {
+			fmt.Fprintf(w, "  %-8s -  (no such pair among the allowed CPUs)\n", c)
+		}
+	}
+}
+
+// nodeCPUs returns all online CPUs of node id (NodeCPUs gives the allowed
+// ones only).
+func nodeCPUs(t *affinity.Topology, id int) affinity.CPUSet {
+	i := slices.IndexFunc(t.Nodes, func(n affinity.NUMANode) bool { return n.ID == id })
+	if i < 0 {
+		return affinity.CPUSet{}
+	}
+	return t.Nodes[i].CPUs
+}
+
+func size(b int64) string {
+	switch {
+	case b == 0:
+		return "size unknown"
+	case b%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", b>>20)
+	case b%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", b>>10)
+	}
+	return fmt.Sprintf("%d B", b)
+}
+
+func lineSize(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", line %d B", n)
+}
