@@ -1,0 +1,155 @@
+package aio
+
+import (
+	"fmt"
+	"sync/atomic"
+)
+
+// BH flags (QEMU's BH_PENDING, BH_SCHEDULED, BH_ONESHOT, BH_DELETED).
+const (
+	// bhPending: the BH is on its context's queue (pushed, not yet taken
+	// off by the owner). Exactly one Schedule pushes it per pending period:
+	// the one whose Or moved the flag from clear to set.
+	bhPending uint32 = 1 << iota
+	// bhScheduled: the callback should run when the owner takes the BH
+	// off the queue. Cancel clears it and leaves the BH queued.
+	bhScheduled
+	// bhOneShot: run once, then the BH is dropped (OneShot).
+	bhOneShot
+	// bhDeleted: never run again; Schedule panics.
+	bhDeleted
+)
+
+// BH is a bottom half: a callback that any goroutine may schedule to run
+// once on its context's owner, in [AioContext.Poll] (QEMU's QEMUBH).
+// Scheduling is idempotent while the BH is pending: however many times it
+// is scheduled before the owner runs it, it runs once. A schedule that comes
+// while the callback runs makes it run again in a later Poll.
+//
+// Who may call what: [BH.Schedule], [BH.Cancel] and [BH.Delete] from any
+// goroutine, concurrently; the callback runs on the owner only.
+type BH struct {
+	// flags holds the bh* bits; see each for its meaning. Producers Or
+	// bits in (Schedule, Delete), Cancel clears bhScheduled, and the owner
+	// clears bhPending|bhScheduled when it takes the BH off the queue.
+	flags atomic.Uint32
+	// next is the intrusive link of the context's bhs queue, written by
+	// the one Schedule that pushes the BH (the bhPending winner) and read
+	// by the owner after it took the list.
+	next atomic.Pointer[BH]
+	ctx  *AioContext
+	fn   func()
+}
+
+func bhLink(b *BH) *atomic.Pointer[BH] { return &b.next }
+
+// NewBH returns a bottom half that runs fn on c's owner each time it is
+// scheduled (QEMU's aio_bh_new). Any goroutine may call it.
+func (c *AioContext) NewBH(fn func()) *BH {
+	if fn == nil {
+		panic("aio: NewBH called with a nil callback")
+	}
+	return &BH{ctx: c, fn: fn}
+}
+
+// Schedule makes the BH run once on its context's owner, in a later Poll,
+// and wakes the owner (QEMU's qemu_bh_schedule). Any goroutine may call
+// it; it never blocks and allocates nothing. Scheduling a BH that is still
+// pending does nothing. Scheduling a deleted BH panics.
+func (b *BH) Schedule() {
+	b.enqueue(bhScheduled)
+}
+
+// enqueue is QEMU's aio_bh_enqueue: set bhPending|flags and push the BH if
+// it was not pending.
+func (b *BH) enqueue(flags uint32) {
+	// Or (sequentially consistent read-modify-write): pairs with the
+	// owner's And in bhPoll. Exactly one of the calls between two of the
+	// owner's And sees bhPending clear, and only that one pushes, so the
+	// BH is on the queue at most once. The owner's And comes after it read
+	// the BH's link, so our push (which rewrites the link) cannot disturb
+	// the list the owner is walking (QEMU: "insertion starts after
+	// BH_PENDING is set").
+	old := b.flags.Or(bhPending | flags)
+	if old&bhDeleted != 0 {
+		panic(fmt.Sprintf("aio: bottom half %p scheduled after Delete", b))
+	}
+	if old&bhPending != 0 {
+		// Already queued, and the schedule that queued it notified the
+		// owner after its push. The owner does not sleep while notified
+		// is set, and clears it only before taking the queue, so that
+		// take (or a later one) finds the BH and sees our bhScheduled: no
+		// second notify is needed. (QEMU notifies here anyway.)
+		return
+	}
+	b.ctx.bhs.Push(b)
+	b.ctx.Notify()
+}
+
+// Cancel stops a scheduled BH from running, unless the owner has already
+// taken it off the queue (QEMU's qemu_bh_cancel): it may still run if the
+// owner is about to. Any goroutine may call it.
+func (b *BH) Cancel() {
+	// And: clears bhScheduled only; a pending BH stays queued and the
+	// owner drops it when it finds the flag clear.
+	b.flags.And(^bhScheduled)
+}
+
+// Delete cancels the BH for good (QEMU's qemu_bh_delete): it will not run
+// again, and scheduling it panics. Any goroutine may call it; a Delete
+// concurrent with a Schedule of the same BH is a programming error.
+func (b *BH) Delete() {
+	// Or: the owner checks bhDeleted in the flags it clears with And, so a
+	// queued BH is dropped; the garbage collector frees it.
+	b.flags.Or(bhDeleted)
+}
+
+// OneShot runs fn once on c's owner, in a later Poll (QEMU's
+// aio_bh_schedule_oneshot). Any goroutine may call it. It allocates one BH.
+func OneShot(c *AioContext, fn func()) {
+	b := c.NewBH(fn)
+	b.enqueue(bhScheduled | bhOneShot)
+}
+
+// bhPoll runs the BHs that are due, oldest first, and reports whether it
+// ran any (QEMU's aio_bh_poll). Owner only. If a callback panics, the BHs
+// not yet run go back on the queue before the panic continues, so that
+// none is lost with its bhPending flag stuck set.
+func (c *AioContext) bhPoll() bool {
+	ran := 0
+	b := c.bhs.TakeAll()
+	defer func() {
+		if b != nil { // a callback panicked: requeue the rest (b onwards)
+			for b != nil {
+				next := b.next.Load()
+				c.bhs.Push(b)
+				b = next
+			}
+			c.Notify()
+		}
+	}()
+	for b != nil {
+		bh := b
+		// Read the link before the And below: from then on a concurrent
+		// Schedule may push bh again and rewrite it.
+		b = bh.next.Load()
+		bh.next.Store(nil)
+		// And (sequentially consistent read-modify-write): takes bh off
+		// the queue, pairing with the Or in enqueue (QEMU's
+		// aio_bh_dequeue: "the removal finishes before BH_PENDING is
+		// reset"). A Schedule after this point pushes bh again and it
+		// runs in a later Poll.
+		old := bh.flags.And(^(bhPending | bhScheduled))
+		if old&(bhScheduled|bhDeleted) == bhScheduled {
+			ran++
+			if old&bhOneShot != 0 {
+				bh.flags.Or(bhDeleted)
+			}
+			bh.fn()
+		}
+	}
+	if ran > 0 {
+		c.bhRuns.Add(uint64(ran))
+	}
+	return ran > 0
+}

@@ -1,0 +1,406 @@
+package aio
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/pinbench/pinbench/coroutine"
+)
+
+// WaitMode says how the owner of an [AioContext] waits in a blocking
+// [AioContext.Poll] when there is nothing to do.
+type WaitMode int32
+
+const (
+	// WaitAdaptive busy-polls for the adaptive window, then sleeps in the
+	// kernel: QEMU's iothread polling (see [AioContext.SetPollParams]).
+	WaitAdaptive WaitMode = iota
+	// WaitPoll busy-polls until there is work and never sleeps, so Notify
+	// never needs a system call. It keeps a CPU (and a Go P) busy: GOMAXPROCS
+	// must exceed the number of contexts polled this way.
+	WaitPoll
+	// WaitBlock sleeps in the kernel at once, without busy-polling.
+	WaitBlock
+)
+
+var waitModeNames = [...]string{WaitAdaptive: "adaptive", WaitPoll: "poll", WaitBlock: "block"}
+
+// String returns the mode's name as benchmark keys spell it (wait=poll).
+func (m WaitMode) String() string {
+	if m >= 0 && int(m) < len(waitModeNames) {
+		return waitModeNames[m]
+	}
+	return fmt.Sprintf("WaitMode(%d)", int32(m))
+}
+
+// ParseWaitMode returns the mode named s: "adaptive", "poll" or "block".
+func ParseWaitMode(s string) (WaitMode, error) {
+	for m, name := range waitModeNames {
+		if s == name {
+			return WaitMode(m), nil
+		}
+	}
+	return 0, fmt.Errorf("aio: unknown wait mode %q (want adaptive, poll or block)", s)
+}
+
+// Adaptive polling defaults, as QEMU's iothreads have them.
+const (
+	// DefaultPollMaxNs is the longest busy-poll window (QEMU's
+	// poll-max-ns default, 32768 ns).
+	DefaultPollMaxNs = 32768
+	// PollStartNs is the window the first growth starts at (QEMU: "start
+	// polling at 4 microseconds").
+	PollStartNs = 4000
+	// DefaultPollGrow is the growth factor used when grow is 0 (x2).
+	DefaultPollGrow = 2
+)
+
+// AioContext is an event loop owned by one goroutine (QEMU's AioContext):
+// bottom halves scheduled from any thread run on the owner, in Poll; a
+// sleeping owner is woken by Notify, which costs no system call while the
+// owner is awake. Each context carries a coroutine [coroutine.Thread] (the
+// enter state of its owner) and a lock-free queue of coroutines scheduled
+// to run on it ([CoSchedule]).
+//
+// Who may call what:
+//   - [AioContext.Poll], [AioContext.Thread]'s methods, and entering
+//     coroutines homed here: the owner only, the goroutine that called
+//     [NewContext] (for an [IOThread], its locked OS thread). Go has no
+//     thread-local "current context", so nothing checks this on the fast
+//     path: callers pass the context they are on (see [AioContext.CoWake]).
+//   - [AioContext.Notify], [AioContext.NewBH], [BH] methods, [OneShot],
+//     [CoSchedule], [AioContext.SetPollParams], [AioContext.SetWaitMode],
+//     [AioContext.Stats]: any goroutine, concurrently.
+type AioContext struct {
+	// --- The notify line: the handshake between notifiers and a sleeping
+	// owner. Both sides read and write it, so it sits alone.
+	_ [CacheLinePad]byte
+	// notified: a notifier has made work visible since the owner last
+	// accepted (QEMU's ctx->notified). Set by Notify, cleared by the owner
+	// in Poll before it looks for work.
+	notified atomic.Bool
+	// notifyMe: non-zero while the owner is about to sleep or sleeping in
+	// the kernel, so Notify must wake it (QEMU's ctx->notify_me; QEMU adds
+	// 2 per poller because bit 0 belongs to glib's prepare; here only the
+	// owner polls, so it counts in ones). Written only by the owner.
+	notifyMe atomic.Int32
+	// event is the futex word the owner sleeps on (the eventfd of QEMU's
+	// ctx->notifier): 1 once a notifier kicked the sleeper, back to 0 when
+	// the owner consumes the kick.
+	event atomic.Uint32
+	// wakes counts the futex wakes notifiers issued (system calls).
+	wakes atomic.Uint64
+	_     [CacheLinePad]byte
+
+	// bhs holds the scheduled bottom halves (QEMU's ctx->bh_list); its head
+	// is padded inside the queue.
+	bhs Queue[BH]
+	// sched holds the coroutines scheduled to run here (QEMU's
+	// ctx->scheduled_coroutines).
+	sched Queue[coroutine.Coroutine]
+
+	// --- Set at construction, read-only afterwards.
+	thread     *coroutine.Thread
+	scheduleBH *BH
+	enterFn    func(*coroutine.Coroutine) // c.enterScheduled, bound once
+
+	// --- Owner-written state and counters; atomic only so that Stats may
+	// read them from other goroutines.
+	pollNs atomic.Int64  // the adaptive window now (QEMU's ctx->poll_ns)
+	sleeps atomic.Uint64 // kernel waits entered
+	polls  atomic.Uint64 // blocking waits that busy-polling ended
+	bhRuns atomic.Uint64 // bottom-half callbacks run
+	_      [CacheLinePad]byte
+
+	// --- Settings: written rarely from any goroutine, read by the owner
+	// on every wait. A change also notifies the owner so that a busy-poll
+	// or sleep in progress picks it up.
+	waitMode   atomic.Int32
+	pollMaxNs  atomic.Int64
+	pollGrow   atomic.Int64
+	pollShrink atomic.Int64
+}
+
+// NewContext returns a context owned by the calling goroutine: only that
+// goroutine may Poll it and enter its coroutines. For an [IOThread] it is
+// a goroutine locked to its OS thread; a context owned by an unlocked
+// goroutine works too (tests), as long as that goroutine is the only
+// poller. The wait mode starts as [WaitAdaptive] with QEMU's defaults.
+func NewContext() (*AioContext, error) {
+	c := &AioContext{thread: coroutine.NewThread()}
+	c.bhs.Init(bhLink)
+	c.sched.Init((*coroutine.Coroutine).SchedLink)
+	c.scheduleBH = c.NewBH(c.runScheduled)
+	c.enterFn = c.enterScheduled
+	c.pollMaxNs.Store(DefaultPollMaxNs)
+	return c, nil
+}
+
+// Close stops the finished coroutines parked in the owner's coroutine
+// pool, so that their goroutines end. Only the owner may call it, when it
+// will poll no more; coroutines still suspended in Yield keep their
+// goroutines (finish them, or end them with c.Thread().Destroy, first).
+func (c *AioContext) Close() {
+	c.thread.Close()
+}
+
+// Thread returns the coroutine enter state of the context's owner. Only
+// the owner may call its methods.
+func (c *AioContext) Thread() *coroutine.Thread { return c.thread }
+
+// Notify makes a blocking Poll on the owner return (QEMU's aio_notify).
+// Any goroutine may call it. Work the caller published before Notify (a
+// queue push, a flag) is visible to the owner's next look for work.
+//
+// It costs no system call while the owner is awake: only when the owner
+// has announced that it is about to sleep (notifyMe) does Notify kick the
+// futex, and then only the first notifier of a round does.
+//
+// The ordering, in Go terms (all sync/atomic operations are sequentially
+// consistent, i.e. they sit in one total order S that agrees with each
+// goroutine's program order; each QEMU smp_mb pairs with one below):
+//
+//  1. Notify: the caller's work, then notified.Store(true), then
+//     notifyMe.Load(). Owner, before sleeping: notifyMe.Add(1), then
+//     notified.Load(). This is QEMU's pair of smp_mb (aio_notify against
+//     aio_poll): a store-then-load on each side, so in S either the owner's
+//     load sees notified (and does not sleep), or Notify's load sees
+//     notifyMe != 0 (and kicks the futex). Both may happen; neither
+//     missing is impossible.
+//  2. Owner, after waking: notified.Store(false) (QEMU's
+//     aio_notify_accept), then it takes the bottom-half queue. The store
+//     precedes the take in S, so any Notify whose notified.Store(true) it
+//     cleared had published its work before that, and the take sees it;
+//     a Notify after the clear leaves notified set for the next round.
+//     This is QEMU's smp_mb in aio_notify_accept, paired with the smp_wmb
+//     at the top of aio_notify.
+//  3. If notified is already set, Notify returns at once: whoever set it
+//     is responsible for the kick, and the owner neither sleeps while it is
+//     set (1) nor clears it without looking for work afterwards (2). Our
+//     work was published before our load of notified, which precedes, in
+//     S, the owner's clearing store, which precedes its take: the take
+//     sees our work. This saves the store (a write to a shared line) when
+//     many threads notify one busy owner.
+func (c *AioContext) Notify() {
+	if c.notified.Load() {
+		return
+	}
+	c.notified.Store(true)
+	if c.notifyMe.Load() != 0 {
+		c.kick()
+	}
+}
+
+// kick wakes an owner asleep (or about to sleep) on the event futex.
+func (c *AioContext) kick() {
+	// Swap: only the notifier that moves the word 0 -> 1 makes the system
+	// call; the owner's futexWait on 0 returns at once while it is 1. The
+	// owner moves it back to 0 and rereads notified before sleeping again
+	// (see wait), so a kick is never consumed without the owner seeing the
+	// notified flag that came before it.
+	if c.event.Swap(1) == 0 {
+		c.wakes.Add(1)
+		futexWake(&c.event, 1)
+	}
+}
+
+// Poll runs the bottom halves (and with them the scheduled coroutines)
+// that are due, and reports whether it ran any (QEMU's aio_poll). With
+// blocking true and nothing due, it first waits for a Notify, as the wait
+// mode says. Only the owner may call it; a bottom half may call it again
+// (nested), as QEMU's AIO_WAIT_WHILE does.
+func (c *AioContext) Poll(blocking bool) bool {
+	// Nothing is due unless notified is set: every bottom-half schedule
+	// and coroutine schedule notifies after publishing its work.
+	if blocking && !c.notified.Load() {
+		c.wait()
+	}
+	// aio_notify_accept: clear the flag before looking for work (Notify's
+	// ordering, point 2). Skip the store, a write to the notify line, when
+	// the flag is clear already: a Notify racing with us then leaves it set
+	// for the next Poll, which finds its work.
+	if c.notified.Load() {
+		c.notified.Store(false)
+	}
+	return c.bhPoll()
+}
+
+// wait blocks the owner until notified is set: busy-polling for a while
+// (the adaptive window, or for ever in WaitPoll), then in the kernel.
+func (c *AioContext) wait() {
+	mode := WaitMode(c.waitMode.Load())
+	switch mode {
+	case WaitPoll:
+		c.spin(-1)
+		c.polls.Add(1)
+		return
+	case WaitBlock:
+		c.sleep()
+		return
+	}
+	maxNs := c.pollMaxNs.Load()
+	if maxNs <= 0 {
+		c.sleep()
+		return
+	}
+	start := time.Now()
+	window := min(c.pollNs.Load(), maxNs)
+	if window > 0 && c.spin(window) {
+		c.polls.Add(1)
+	} else {
+		c.sleep()
+	}
+	c.adjustPoll(int64(time.Since(start)), maxNs)
+}
+
+// spin busy-polls the notified flag for at most ns nanoseconds (for ever
+// when ns < 0) and reports whether it saw it set. notifyMe stays 0 meanwhile,
+// so notifiers need no system call.
+func (c *AioContext) spin(ns int64) bool {
+	var start time.Time
+	if ns >= 0 {
+		start = time.Now()
+	}
+	for i := 1; ; i++ {
+		// Load: a plain read of a line that stays in this core's cache
+		// until a notifier writes it.
+		if c.notified.Load() {
+			return true
+		}
+		// Read the clock only every 32 rounds: a vDSO clock read costs
+		// about as much as 32 loads of a cached line.
+		if ns >= 0 && i%32 == 0 && int64(time.Since(start)) >= ns {
+			return false
+		}
+	}
+}
+
+// sleep waits in the kernel until notified is set.
+func (c *AioContext) sleep() {
+	// Announce the sleep before the last look at notified: Notify's
+	// ordering, point 1 (QEMU: "Write ctx->notify_me before reading
+	// ctx->notified").
+	c.notifyMe.Add(1)
+	for !c.notified.Load() {
+		c.sleeps.Add(1)
+		// Sleeps only while the word is 0; a kick sets it to 1 (before or
+		// during the sleep) and wakes us.
+		futexWait(&c.event, 0, -1)
+		// Consume the kick before rereading notified, so that a kick
+		// arriving later sets the word again and the next futexWait
+		// returns at once. A kick whose Swap came before this Store was
+		// preceded by its notified.Store(true), which the loop condition
+		// now sees (or a clear by us, impossible: we are the only
+		// clearer, and we are here).
+		if c.event.Load() != 0 {
+			c.event.Store(0)
+		}
+	}
+	// Finish the wait before the owner goes on (QEMU's store-release of
+	// notify_me): from here on Notify needs no system call.
+	c.notifyMe.Add(-1)
+}
+
+// adjustPoll grows or shrinks the adaptive window after a wait that took
+// blockNs from its start to its end, polling included (QEMU's
+// adjust_polling_time).
+func (c *AioContext) adjustPoll(blockNs, maxNs int64) {
+	ns := c.pollNs.Load()
+	switch {
+	case blockNs <= ns:
+		// The sweet spot: polling alone found the work.
+	case blockNs > maxNs:
+		// We would have had to poll for too long: poll less.
+		if shrink := c.pollShrink.Load(); shrink > 0 {
+			ns /= shrink
+		} else {
+			ns = 0
+		}
+	case ns < maxNs && blockNs < maxNs:
+		// The sleep was short: room to grow, poll longer.
+		grow := c.pollGrow.Load()
+		if grow <= 0 {
+			grow = DefaultPollGrow
+		}
+		if ns == 0 {
+			ns = PollStartNs
+		} else {
+			ns *= grow
+		}
+		ns = min(ns, maxNs)
+	default:
+		return
+	}
+	c.pollNs.Store(ns)
+}
+
+// SetPollParams sets the adaptive polling parameters at run time (QEMU's
+// poll-max-ns, poll-grow, poll-shrink): busy-poll at most maxNs
+// nanoseconds before sleeping (0 turns polling off), multiply the window
+// by grow after a short sleep (0 means x2), divide it by shrink after a
+// sleep longer than maxNs (0 means drop to 0). The window restarts from 0.
+// Negative values are an error. Any goroutine may call it; the owner picks
+// the change up at its next wait.
+func (c *AioContext) SetPollParams(maxNs, grow, shrink int64) error {
+	if maxNs < 0 || grow < 0 || shrink < 0 {
+		return fmt.Errorf("aio: poll parameters must not be negative (max-ns %d, grow %d, shrink %d)", maxNs, grow, shrink)
+	}
+	c.pollMaxNs.Store(maxNs)
+	c.pollGrow.Store(grow)
+	c.pollShrink.Store(shrink)
+	// Best effort: the owner may overwrite this with an adjustment of the
+	// old window, which wait clamps to the new maximum anyway.
+	c.pollNs.Store(0)
+	c.Notify()
+	return nil
+}
+
+// PollParams returns the adaptive polling parameters.
+func (c *AioContext) PollParams() (maxNs, grow, shrink int64) {
+	return c.pollMaxNs.Load(), c.pollGrow.Load(), c.pollShrink.Load()
+}
+
+// SetWaitMode selects how a blocking Poll waits (see [WaitMode]). Any
+// goroutine may call it; a wait in progress ends (it is notified) and the
+// next one uses the new mode. An [IOThread] checks GOMAXPROCS for busy
+// polling; see [IOThread.SetWaitMode].
+func (c *AioContext) SetWaitMode(m WaitMode) error {
+	if m < 0 || int(m) >= len(waitModeNames) {
+		return fmt.Errorf("aio: unknown wait mode %d", int32(m))
+	}
+	c.waitMode.Store(int32(m))
+	c.Notify()
+	return nil
+}
+
+// WaitMode returns the wait mode.
+func (c *AioContext) WaitMode() WaitMode { return WaitMode(c.waitMode.Load()) }
+
+// ContextStats are a context's counters, for benchmarks (wakeups/op) and
+// tests.
+type ContextStats struct {
+	// Wakes counts futex wakes issued by Notify: system calls made to wake
+	// a sleeping owner.
+	Wakes uint64
+	// Sleeps counts the owner's futex waits.
+	Sleeps uint64
+	// Polls counts blocking waits that busy-polling ended without a sleep.
+	Polls uint64
+	// BHRuns counts bottom-half callbacks run (the schedule-BH included).
+	BHRuns uint64
+	// PollNs is the adaptive window now, in nanoseconds.
+	PollNs int64
+}
+
+// Stats returns the context's counters. Any goroutine may call it; the
+// fields are read one by one, not as a snapshot.
+func (c *AioContext) Stats() ContextStats {
+	return ContextStats{
+		Wakes:  c.wakes.Load(),
+		Sleeps: c.sleeps.Load(),
+		Polls:  c.polls.Load(),
+		BHRuns: c.bhRuns.Load(),
+		PollNs: c.pollNs.Load(),
+	}
+}

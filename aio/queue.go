@@ -1,0 +1,198 @@
+package aio
+
+import "sync/atomic"
+
+// CacheLinePad is the padding, in bytes, that keeps a contended word alone.
+//
+// A cache line is 64 bytes on x86-64, but the L2 "adjacent-line" (spatial)
+// prefetcher of Intel cores since Sandy Bridge fetches lines in aligned
+// pairs, so a write to one line of a 128-byte pair still costs the other
+// core a miss on its neighbour. crossbeam's CachePadded pads to 128 bytes on
+// x86-64 for that reason (and on aarch64, where some cores have 128-byte
+// lines); Go's runtime pads its own hot words (internal/cpu) to 64.
+// The benchmarks compare both through [Queue] and [Queue64].
+const CacheLinePad = 128
+
+// CacheLinePad64 is the plain x86-64 cache-line size, the padding of
+// [Queue64], kept so benchmarks can compare it with [CacheLinePad].
+const CacheLinePad64 = 64
+
+// Padding is the set of padding widths a [PaddedQueue] may use.
+type Padding interface {
+	[CacheLinePad64]byte | [CacheLinePad]byte
+}
+
+// Queue is the lock-free multi-producer, single-consumer queue of the seed
+// (QEMU's QSLIST_INSERT_HEAD_ATOMIC + QSLIST_MOVE_ATOMIC), with its head
+// padded to [CacheLinePad] bytes on either side.
+type Queue[T any] = PaddedQueue[T, [CacheLinePad]byte]
+
+// Queue64 is [Queue] with its head padded to 64 bytes on either side, for
+// benchmarks that compare the two paddings.
+type Queue64[T any] = PaddedQueue[T, [CacheLinePad64]byte]
+
+// PaddedQueue is an intrusive lock-free multi-producer, single-consumer
+// queue of *T. The link lives inside the item (an atomic.Pointer[T] that
+// [NewQueue]'s link function returns), so a push allocates nothing.
+//
+// Producers push onto a LIFO stack (a Treiber stack) with compare-and-swap.
+// The single consumer takes the whole stack with one atomic swap and
+// reverses it, so items come out in FIFO order: per producer, in the order
+// that producer pushed them; across producers, in the order their
+// compare-and-swaps succeeded.
+//
+// Who may call what:
+//   - [PaddedQueue.Push]: any goroutine, concurrently. An item must not be
+//     pushed again until the consumer has taken it out (pushing an item
+//     that is already queued corrupts the list; the aio users guard this
+//     with a flag: BH_PENDING for bottom halves, MarkScheduled for
+//     coroutines).
+//   - [PaddedQueue.TakeAll], [PaddedQueue.Drain]: the single consumer only.
+//     Two concurrent consumers are a programming error (nothing breaks
+//     in the list, but each gets part of the items in no useful order).
+//   - [PaddedQueue.Empty]: any goroutine; a hint that may be stale at once.
+//
+// Why ABA cannot happen: ABA hurts a stack whose consumer pops one item by
+// reading head.next and then compare-and-swapping head from the item to
+// next; if the item was popped and pushed again in between, next is stale.
+// Here the consumer never pops one item: it swaps the whole head for nil
+// and never reads a link until it owns the whole list. A producer's
+// compare-and-swap only asserts "head is still the value I stored in my
+// item's link", and if head went A -> nil -> A meanwhile, A is still the
+// current head, so linking the new item to A is still right.
+//
+// The head sits alone between two pads of the padding width, so no other
+// word shares its cache line (or, at 128 bytes, its adjacent-line pair),
+// whatever the alignment of the queue: producers contend on it, and
+// nothing else should pay for that.
+type PaddedQueue[T any, P Padding] struct {
+	// link returns the item's intrusive link. Set once by NewQueue and
+	// read-only afterwards, so it may share a line with whatever precedes
+	// the queue: readers of a line that nobody writes do not contend.
+	link func(*T) *atomic.Pointer[T]
+
+	_ P
+	// head is the top of the LIFO stack: the item pushed last, whose link
+	// leads to the one pushed before it, down to nil. Written by producers
+	// (CompareAndSwap) and by the consumer (Swap to nil).
+	head atomic.Pointer[T]
+	_    P
+}
+
+// NewQueue returns an empty queue whose items are linked through link,
+// which must return a pointer to a field inside the item (the same field
+// for every call with the same item) that nothing else uses while the item
+// is queued. Instantiate it as NewQueue[T, [CacheLinePad]byte] for a
+// [Queue] and NewQueue[T, [CacheLinePad64]byte] for a [Queue64]; or use
+// [PaddedQueue.Init] on a queue embedded in a larger struct.
+func NewQueue[T any, P Padding](link func(*T) *atomic.Pointer[T]) *PaddedQueue[T, P] {
+	q := new(PaddedQueue[T, P])
+	q.Init(link)
+	return q
+}
+
+// Init sets up an embedded zero queue to link items through link (see
+// [NewQueue]). Call it before the queue is shared with other goroutines.
+func (q *PaddedQueue[T, P]) Init(link func(*T) *atomic.Pointer[T]) {
+	q.link = link
+}
+
+// Push adds item to the queue. Any goroutine may call it, concurrently
+// with other producers and with the consumer; it never blocks and never
+// allocates. It reports whether the queue was empty just before the push,
+// so a producer may notify the consumer only on the empty-to-non-empty
+// transition when the consumer always drains the whole queue.
+func (q *PaddedQueue[T, P]) Push(item *T) (wasEmpty bool) {
+	link := q.link(item)
+	for {
+		// Ordering: this load only seeds the compare-and-swap; a stale
+		// value just makes the compare-and-swap fail and retry.
+		old := q.head.Load()
+		// The item is still private to this producer here, so the store
+		// races with nobody. It becomes visible to the consumer through
+		// the compare-and-swap below (Go atomics are sequentially
+		// consistent, so a store before a successful compare-and-swap is
+		// visible to whoever loads or swaps the value it installed).
+		link.Store(old)
+		// Publishes the item: pairs with the consumer's Swap in TakeAll,
+		// which reads this value and, with it, the link stored above.
+		// Fails only when another producer pushed or the consumer took
+		// the list since the load; then the link is rewritten and tried
+		// again. See the type's doc for why ABA is harmless.
+		if q.head.CompareAndSwap(old, item) {
+			return old == nil
+		}
+	}
+}
+
+// TakeAll removes every item pushed so far and returns the oldest, or nil
+// when the queue was empty; follow the items' links (as returned by the
+// link function) from it, oldest to newest, until nil. Only the single
+// consumer may call it. The returned items belong to the consumer until it
+// pushes them again; it must read an item's link before the item can be
+// pushed again (see [PaddedQueue.Drain], which does that for you).
+func (q *PaddedQueue[T, P]) TakeAll() *T {
+	// Fast path: a plain load avoids writing the contended line when there
+	// is nothing to take. A stale nil only means the item is taken on the
+	// next call, and the producer that pushed it notifies the consumer
+	// after its push.
+	if q.head.Load() == nil {
+		return nil
+	}
+	// Takes the whole LIFO list at once: pairs with the producers'
+	// compare-and-swap in Push. Every link in the list was stored before
+	// the compare-and-swap that published its item, so the consumer sees
+	// every link of the list it took. From here on producers push onto a
+	// new, empty list and no one else touches these links.
+	top := q.head.Swap(nil)
+	// Reverse the LIFO list in place into FIFO order. The links are
+	// consumer-owned now; atomic loads and stores on them are uncontended.
+	var fifo *T
+	for top != nil {
+		l := q.link(top)
+		next := l.Load()
+		l.Store(fifo)
+		fifo = top
+		top = next
+	}
+	return fifo
+}
+
+// Drain removes every item pushed so far and calls fn on each, oldest
+// first, returning how many it took. Only the single consumer may call it.
+// Each item's link is read and cleared before fn sees the item, so fn may
+// push the item again (on this queue or another) or hand it to a producer
+// that will. Items pushed while Drain runs are left for the next call. If
+// fn panics, the items it has not seen are pushed back (behind any pushed
+// meanwhile) before the panic continues, so none is lost; waking the
+// consumer for them is the caller's business.
+func (q *PaddedQueue[T, P]) Drain(fn func(*T)) int {
+	n := 0
+	it := q.TakeAll()
+	defer func() {
+		for it != nil { // only when fn panicked
+			next := q.link(it).Load()
+			q.Push(it)
+			it = next
+		}
+	}()
+	for it != nil {
+		cur := it
+		l := q.link(cur)
+		it = l.Load()
+		// Clear the link so a drained item does not keep its successor
+		// reachable for the garbage collector.
+		l.Store(nil)
+		n++
+		fn(cur)
+	}
+	return n
+}
+
+// Empty reports whether the queue looked empty. Any goroutine may call it;
+// the answer may be stale by the time it returns (it is a sequentially
+// consistent load of the head, so it does see every push that finished
+// before it in the total order of atomics, which the notifier relies on).
+func (q *PaddedQueue[T, P]) Empty() bool {
+	return q.head.Load() == nil
+}

@@ -1,0 +1,117 @@
+package aio
+
+import (
+	"fmt"
+
+	"github.com/pinbench/pinbench/coroutine"
+)
+
+// CoSchedule makes co run on its home context, entered by that context's
+// owner in a later Poll (QEMU's aio_co_schedule). Any goroutine may call it;
+// it never blocks and allocates nothing. co's home is the context stored
+// with co.SetHome (a *AioContext); a coroutine is only ever entered there,
+// so it never moves between threads.
+//
+// Scheduling a coroutine that is already scheduled and has not run yet is
+// a programming error and panics naming where it was first scheduled
+// (QEMU: "Co-routine was already scheduled in '...'"). CoSchedule records
+// its own name; use [CoScheduleAt] to record yours.
+func CoSchedule(co *coroutine.Coroutine) {
+	coSchedule(co, "aio.CoSchedule")
+}
+
+// CoScheduleAt is [CoSchedule] recording where (a constant such as a
+// function name, as QEMU records __func__) as the place co was scheduled,
+// for the double-schedule panic.
+func CoScheduleAt(co *coroutine.Coroutine, where string) {
+	coSchedule(co, where)
+}
+
+func coSchedule(co *coroutine.Coroutine, where string) {
+	home := homeOf(co, "CoSchedule")
+	// MarkScheduled's compare-and-swap makes this call the only producer
+	// of co until the home context's consumer clears the mark, so co's
+	// schedule link has one writer at a time.
+	if first, ok := co.MarkScheduled(where); !ok {
+		panic(fmt.Sprintf("aio: co-routine %p was already scheduled in '%s'", co, first))
+	}
+	// Push (compare-and-swap on the queue head): publishes co and its link
+	// to the consumer's Swap in runScheduled. Only the push that finds the
+	// queue empty schedules the consumer: a push onto a non-empty queue
+	// lands in the same list as the item below it, whose pusher found the
+	// queue empty and schedules the BH after its push, and that BH's drain
+	// (or an earlier one) swaps out the whole list, ours included. (QEMU
+	// schedules the BH on every push; that costs an atomic on the BH's
+	// flags per coroutine.)
+	if home.sched.Push(co) {
+		home.scheduleBH.Schedule()
+	}
+}
+
+// homeOf returns co's home context or panics with a sentence naming op.
+func homeOf(co *coroutine.Coroutine, op string) *AioContext {
+	home, _ := co.Home().(*AioContext)
+	if home == nil {
+		panic(fmt.Sprintf("aio: %s of coroutine %p, which has no home context (set one with SetHome(*aio.AioContext))", op, co))
+	}
+	return home
+}
+
+// runScheduled is the schedule-BH (QEMU's schedule_bh_cb): it takes every
+// coroutine scheduled so far, oldest first, clears its mark and enters it
+// on the owner's coroutine Thread. Owner only.
+func (c *AioContext) runScheduled() {
+	done := false
+	defer func() {
+		if !done {
+			// A coroutine panicked out of Enter: Drain pushed the rest
+			// back; make sure a later Poll enters them.
+			c.scheduleBH.Schedule()
+		}
+	}()
+	c.sched.Drain(c.enterFn)
+	done = true
+}
+
+// enterScheduled enters one coroutine taken off the schedule queue.
+func (c *AioContext) enterScheduled(co *coroutine.Coroutine) {
+	// Store (release) of the mark: Drain has read and cleared co's link
+	// already, so the next producer to win MarkScheduled may rewrite it.
+	// Enter refuses a coroutine still marked, as QEMU does.
+	co.ClearScheduled()
+	c.thread.Enter(co)
+}
+
+// CoWake wakes co, a coroutine suspended in Yield, on its home context
+// (QEMU's aio_co_wake/aio_co_enter). c is the context the caller runs on,
+// or nil when it runs on none: Go has no thread-local current context, so
+// the caller says.
+//
+//   - c is co's home and the caller is outside any coroutine: co is
+//     entered at once, before CoWake returns.
+//   - c is co's home and the caller is a coroutine running there: co is
+//     entered after the caller yields or finishes (QEMU's co_queue_wakeup).
+//   - otherwise: through [CoSchedule], from any goroutine.
+//
+// Passing co's home as c from another thread is a programming error that
+// nothing checks cheaply.
+func (c *AioContext) CoWake(co *coroutine.Coroutine) {
+	home := homeOf(co, "CoWake")
+	if c != home {
+		coSchedule(co, "aio.CoWake")
+		return
+	}
+	// WakeAfterYield enters co at once when no coroutine is running on
+	// the thread, and after the running one yields otherwise.
+	c.thread.WakeAfterYield(co)
+}
+
+// NewCoroutine returns a fresh coroutine homed on c that runs fn. Any
+// goroutine may call it; start the coroutine with [CoSchedule] (or, on the
+// owner, c.Thread().Enter). The owner may instead take one from its pool
+// with c.Thread().New(fn) followed by SetHome(c).
+func (c *AioContext) NewCoroutine(fn coroutine.Func) *coroutine.Coroutine {
+	co := coroutine.New(fn)
+	co.SetHome(c)
+	return co
+}
