@@ -20,6 +20,23 @@ var threadModes = []struct {
 // 1.25x via=iterpull, zero allocations.
 func BenchmarkEnterYield(b *testing.B) {
 	for _, m := range threadModes {
+		b.Run("via=iterpull/thread="+m.name, func(b *testing.B) {
+			if m.locked {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+			}
+			next, stop := iter.Pull(func(yield func(struct{}) bool) {
+				for yield(struct{}{}) {
+				}
+			})
+			next()
+			b.ReportAllocs()
+			for b.Loop() {
+				next()
+			}
+			b.StopTimer()
+			stop()
+		})
 		b.Run("via=coroutine/thread="+m.name, func(b *testing.B) {
 			if m.locked {
 				runtime.LockOSThread()
@@ -40,23 +57,6 @@ func BenchmarkEnterYield(b *testing.B) {
 			th.Destroy(co)
 			th.Close()
 		})
-		b.Run("via=iterpull/thread="+m.name, func(b *testing.B) {
-			if m.locked {
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-			}
-			next, stop := iter.Pull(func(yield func(struct{}) bool) {
-				for yield(struct{}{}) {
-				}
-			})
-			next()
-			b.ReportAllocs()
-			for b.Loop() {
-				next()
-			}
-			b.StopTimer()
-			stop()
-		})
 	}
 }
 
@@ -70,7 +70,7 @@ func emptyEntry(*Coroutine) {}
 // most 0.5x pool=off, zero allocations with the pool.
 func BenchmarkLifecycle(b *testing.B) {
 	for _, m := range threadModes {
-		for _, pool := range []bool{true, false} {
+		for _, pool := range []bool{false, true} { // baseline first, for benchstat -col
 			name := "pool=off/thread=" + m.name
 			if pool {
 				name = "pool=on/thread=" + m.name

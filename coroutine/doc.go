@@ -82,10 +82,13 @@
 // # Benchmarks
 //
 // BenchmarkEnterYield/via=coroutine against /via=iterpull measures one
-// enter+yield round trip against a bare iter.Pull next (target: at most
-// 1.25x, zero allocations); BenchmarkLifecycle/pool=on against /pool=off
-// measures create-enter-finish with and without the pool (target: at most
-// 0.5x). Compare inside one run:
+// enter+yield round trip against a bare iter.Pull next on the same thread
+// (target: at most 1.25x, zero allocations); BenchmarkLifecycle/pool=on
+// against /pool=off measures create-enter-finish with and without the pool
+// (target: at most 0.5x). Both run on a locked thread (thread=locked, as an
+// iothread) and an unlocked one. Compare inside one run:
 //
-//	go test -run '^$' -bench . -count 6 ./coroutine | go tool benchstat -col /via,/pool -
+//	go test -run '^$' -bench . -count 6 ./coroutine >coroutine.txt
+//	go tool benchstat -filter .name:EnterYield -col /via coroutine.txt
+//	go tool benchstat -filter .name:Lifecycle -col /pool coroutine.txt
 package coroutine
