@@ -745,3 +745,27 @@ func TestHome(t *testing.T) {
 	}
 	th.Destroy(reused) // never entered: back to the pool, so Close ends it
 }
+
+// runtime.Goexit in a body ends the enterer's goroutine too (iter.Pull
+// propagates it), running the enterer's deferred calls; nothing throws.
+func TestGoexit(t *testing.T) {
+	before := runtime.NumGoroutine()
+	done := make(chan bool)
+	go func() {
+		goexited := true
+		defer func() { done <- goexited }()
+		th := NewThread()
+		th.Enter(th.New(func(*Coroutine) { runtime.Goexit() }))
+		goexited = false // not reached
+	}()
+	if !<-done {
+		t.Fatal("Enter returned after runtime.Goexit in the body")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Fatalf("goroutine leak: %d before, %d after", before, after)
+	}
+}
