@@ -1,0 +1,577 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"golang.org/x/perf/benchmath"
+)
+
+// Recommendation is one piece of advice with the evidence behind it. When
+// the evidence is not statistically significant (p > alpha) or rests on too
+// few samples, Withheld is set, Choice is empty and Summary says why.
+type Recommendation struct {
+	// Topic is what the advice is about: "placement", "wait strategy",
+	// "poll window" or "padding".
+	Topic string
+	// Choice is the recommended value (e.g. "llc", "adaptive",
+	// "pollmax=32us", "pad=128"); empty when withheld.
+	Choice string
+	// Withheld tells that no recommendation is made.
+	Withheld bool
+	// Summary is one sentence a reader can act on.
+	Summary string
+	// Evidence lists the figures behind it: medians, ratios, p-values and
+	// sample counts, as benchstat computes them.
+	Evidence []string
+}
+
+// point is one benchmark configuration's values for one unit.
+type point struct {
+	name string // full name, for messages
+	vals []float64
+}
+
+// nameKeys parses "Handoff/via=aio/place=llc-8" into the base name and its
+// key=value parts (the GOMAXPROCS suffix is dropped).
+func nameKeys(full string) (base string, keys map[string]string) {
+	keys = map[string]string{}
+	parts := strings.Split(full, "/")
+	base = parts[0]
+	last := len(parts) - 1
+	// Strip "-N" (GOMAXPROCS) from the last part.
+	if i := strings.LastIndexByte(parts[last], '-'); i >= 0 && isDigits(parts[last][i+1:]) {
+		parts[last] = parts[last][:i]
+	}
+	base = parts[0]
+	for _, p := range parts[1:] {
+		if k, v, ok := strings.Cut(p, "="); ok {
+			keys[k] = v
+		}
+	}
+	return strings.TrimPrefix(base, "Benchmark"), keys
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// query selects results by base name and keys: a key mapped to "" must be
+// absent, "*" must be present, anything else must equal.
+type query struct {
+	base string
+	keys map[string]string
+}
+
+func (q query) match(base string, keys map[string]string) bool {
+	if base != q.base {
+		return false
+	}
+	for k, want := range q.keys {
+		v, ok := keys[k]
+		switch want {
+		case "":
+			if ok {
+				return false
+			}
+		case "*":
+			if !ok {
+				return false
+			}
+		default:
+			if v != want {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// collect groups the values of unit over the results matching q by the
+// value of key (e.g. "place"), in first-seen order.
+func (run *Run) collect(q query, key, unit string) (order []string, pts map[string]*point) {
+	pts = map[string]*point{}
+	for _, r := range run.Results {
+		base, keys := nameKeys(r.Name.String())
+		if !q.match(base, keys) {
+			continue
+		}
+		v, ok := r.Value(unit)
+		if !ok {
+			continue
+		}
+		g := keys[key]
+		p := pts[g]
+		if p == nil {
+			p = &point{name: r.Name.String()}
+			pts[g] = p
+			order = append(order, g)
+		}
+		p.vals = append(p.vals, v)
+	}
+	return order, pts
+}
+
+// stat holds a benchmath summary and comparison between two points.
+type stat struct {
+	base, other benchmath.Summary
+	cmp         benchmath.Comparison
+	ratio       float64 // other median / base median
+	nBase, nOth int
+}
+
+func (o Options) compare(base, other []float64) stat {
+	th := &benchmath.Thresholds{CompareAlpha: o.alpha()}
+	sb := benchmath.NewSample(slices.Clone(base), th)
+	so := benchmath.NewSample(slices.Clone(other), th)
+	a := benchmath.AssumeNothing
+	s := stat{base: a.Summary(sb, 0.95), other: a.Summary(so, 0.95), cmp: a.Compare(sb, so),
+		nBase: len(base), nOth: len(other)}
+	s.ratio = s.other.Center / s.base.Center
+	return s
+}
+
+func (s stat) significant() bool { return s.cmp.P <= s.cmp.Alpha }
+
+// pn renders "p=0.000 n=10" (benchstat's note) plus "not significant" when
+// p > alpha.
+func (s stat) pn() string {
+	str := s.cmp.String()
+	if !s.significant() {
+		str += ", not significant"
+	}
+	return str
+}
+
+// fmtVal formats a value of unit: durations (any unit measured in "sec",
+// like sec/op, p50-sec or cpu-sec/op) in ns, µs or ms; others as numbers
+// with their unit.
+func fmtVal(v float64, unit string) string {
+	if !strings.Contains(unit, "sec") {
+		return fmt.Sprintf("%.4g %s", v, unit)
+	}
+	ns := v * 1e9
+	switch {
+	case math.Abs(ns) >= 1e6:
+		return fmt.Sprintf("%.4g ms", ns/1e6)
+	case math.Abs(ns) >= 1e4:
+		return fmt.Sprintf("%.4g µs", ns/1e3)
+	}
+	return fmt.Sprintf("%.4g ns", ns)
+}
+
+// unitName shows a tidied unit in the units the benchmarks print
+// ("sec/op" -> "ns/op", "p50-sec" -> "p50-ns").
+func unitName(u string) string { return strings.Replace(u, "sec", "ns", 1) }
+
+func fmtRatio(r float64) string {
+	switch {
+	case r >= 1:
+		return fmt.Sprintf("%.2fx slower", r)
+	default:
+		return fmt.Sprintf("%.2fx faster", 1/r)
+	}
+}
+
+// tooFew returns a reason when a point has fewer than the minimum samples.
+func (o Options) tooFew(pts ...*point) string {
+	for _, p := range pts {
+		if len(p.vals) < o.minSamples() {
+			return fmt.Sprintf("too few samples: %s has n=%d, need %d (rerun with -count %d)",
+				p.name, len(p.vals), o.minSamples(), max(10, o.minSamples()))
+		}
+	}
+	return ""
+}
+
+func medianOf(vals []float64) float64 {
+	s := slices.Clone(vals)
+	slices.Sort(s)
+	return median(s)
+}
+
+// recommendPlacement: the placement with the lowest via=aio handoff
+// latency, and how much slower every other class is.
+func (o Options) recommendPlacement(run *Run) (Recommendation, string) {
+	rec := Recommendation{Topic: "placement"}
+	wait := "poll"
+	q := query{"Handoff", map[string]string{"via": "aio", "wait": wait, "pollmax": "", "rate": "", "place": "*"}}
+	order, pts := run.collect(q, "place", "sec/op")
+	if len(order) == 0 {
+		// No poll variant: use whatever wait strategy there is.
+		for _, w := range []string{"adaptive", "block"} {
+			q.keys["wait"] = w
+			if order, pts = run.collect(q, "place", "sec/op"); len(order) > 0 {
+				wait = w
+				break
+			}
+		}
+	}
+	if len(order) < 2 {
+		rec.Withheld = true
+		rec.Summary = "Placement: not enough data (BenchmarkHandoff/via=aio needs at least two placement classes)."
+		return rec, ""
+	}
+	slices.SortStableFunc(order, func(a, b string) int {
+		ma, mb := medianOf(pts[a].vals), medianOf(pts[b].vals)
+		switch {
+		case ma < mb:
+			return -1
+		case ma > mb:
+			return 1
+		}
+		return 0
+	})
+	best := order[0]
+	unit := "sec/op"
+	rec.Evidence = append(rec.Evidence, fmt.Sprintf("metric: BenchmarkHandoff/via=aio/wait=%s, %s (one one-way handoff), median of %d samples",
+		wait, unitName(unit), len(pts[best].vals)))
+	rec.Evidence = append(rec.Evidence, fmt.Sprintf("place=%s: %s (fastest)", best, fmtVal(medianOf(pts[best].vals), unit)))
+	var runnerUp stat
+	for k, c := range order[1:] {
+		s := o.compare(pts[best].vals, pts[c].vals)
+		if k == 0 {
+			runnerUp = s
+		}
+		rec.Evidence = append(rec.Evidence, fmt.Sprintf("place=%s: %s, %s than %s (%s)",
+			c, fmtVal(s.other.Center, unit), fmtRatio(s.ratio), best, s.pn()))
+	}
+	if why := o.tooFew(pts[best], pts[order[1]]); why != "" {
+		rec.Withheld = true
+		rec.Summary = fmt.Sprintf("Placement: no recommendation, %s.", why)
+		return rec, best
+	}
+	if !runnerUp.significant() {
+		rec.Withheld = true
+		rec.Summary = fmt.Sprintf("Placement: no recommendation; %s and %s are not significantly different (%s > alpha %.2g).",
+			best, order[1], runnerUp.cmp.String(), o.alpha())
+		return rec, best
+	}
+	rec.Choice = best
+	rec.Summary = fmt.Sprintf("Placement: pin the two iothreads of a handoff as %s; the next best, %s, is %s (%s).",
+		best, order[1], fmtRatio(runnerUp.ratio), runnerUp.cmp.String())
+	return rec, best
+}
+
+// latencyUnit prefers the per-op sample percentile (p50) when present: with
+// a sparse handoff rate, sec/op includes the idle gap between handoffs.
+func latencyUnit(run *Run, q query, key string) string {
+	_, pts := run.collect(q, key, "p50-sec")
+	if len(pts) > 0 {
+		return "p50-sec"
+	}
+	return "sec/op"
+}
+
+// recommendWait: the strategy within 1.5x of poll's latency at clearly
+// lower CPU time per op, else poll.
+func (o Options) recommendWait(run *Run, place string) Recommendation {
+	rec := Recommendation{Topic: "wait strategy"}
+	q := query{"Handoff", map[string]string{"via": "aio", "wait": "*", "pollmax": "", "rate": "", "place": place}}
+	order, lat := run.collect(q, "wait", "sec/op")
+	_, cpu := run.collect(q, "wait", "cpu-sec/op")
+	if len(order) < 2 || lat["poll"] == nil {
+		rec.Withheld = true
+		rec.Summary = fmt.Sprintf("Wait strategy: not enough data (BenchmarkHandoff/via=aio/wait=poll and another wait at place=%s).", place)
+		return rec
+	}
+	return o.pickWait(rec, "wait", order, lat, cpu, "sec/op", "place="+place+", back-to-back handoffs")
+}
+
+// pickWait applies the rule shared by the wait strategy and the poll
+// window: among the alternatives to "poll" whose latency median is within
+// LatencySlack of poll's and whose CPU time per op is clearly lower (at most
+// CPUGain of poll's, p <= alpha), pick the lowest latency; otherwise poll,
+// provided poll is significantly faster than the next best.
+func (o Options) pickWait(rec Recommendation, key string, order []string, lat, cpu map[string]*point, unit, context string) Recommendation {
+	poll := lat["poll"]
+	rec.Evidence = append(rec.Evidence, fmt.Sprintf("%s; latency metric %s; rule: within %.1fx of poll's latency at ≤ %.1fx its cpu-ns/op (p ≤ %.2g)",
+		context, unitName(unit), o.latencySlack(), o.cpuGain(), o.alpha()))
+	rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=poll (reference): %s, %s", fmtVal(medianOf(poll.vals), unit), cpuText(cpu["poll"])))
+	type cand struct {
+		name     string
+		lat, cpu stat
+		hasCPU   bool
+	}
+	var cands, fitting []cand
+	for _, w := range order {
+		if w == "poll" {
+			continue
+		}
+		c := cand{name: w, lat: o.compare(poll.vals, lat[w].vals)}
+		if cpu["poll"] != nil && cpu[w] != nil {
+			c.cpu, c.hasCPU = o.compare(cpu["poll"].vals, cpu[w].vals), true
+		}
+		line := fmt.Sprintf("%s=%s: %s, %.2fx poll (%s)", key, w, fmtVal(c.lat.other.Center, unit), c.lat.ratio, c.lat.pn())
+		if c.hasCPU {
+			line += fmt.Sprintf("; cpu %s, %.2fx poll (%s)", fmtVal(c.cpu.other.Center, "cpu-sec/op"), c.cpu.ratio, c.cpu.pn())
+		}
+		rec.Evidence = append(rec.Evidence, line)
+		cands = append(cands, c)
+		if c.lat.ratio <= o.latencySlack() && c.hasCPU && c.cpu.ratio <= o.cpuGain() && c.cpu.significant() {
+			fitting = append(fitting, c)
+		}
+	}
+	what := strings.ToUpper(rec.Topic[:1]) + rec.Topic[1:]
+	pts := []*point{poll}
+	for _, c := range cands {
+		pts = append(pts, lat[c.name])
+	}
+	if why := o.tooFew(pts...); why != "" {
+		rec.Withheld = true
+		rec.Summary = fmt.Sprintf("%s: no recommendation, %s.", what, why)
+		return rec
+	}
+	if len(fitting) > 0 {
+		slices.SortStableFunc(fitting, func(a, b cand) int {
+			if a.lat.other.Center < b.lat.other.Center {
+				return -1
+			}
+			if a.lat.other.Center > b.lat.other.Center {
+				return 1
+			}
+			return 0
+		})
+		c := fitting[0]
+		rec.Choice = key + "=" + c.name
+		if key == "wait" {
+			rec.Choice = c.name
+		}
+		rec.Summary = fmt.Sprintf("%s: use %s=%s: latency %.2fx poll's, at %.2fx poll's CPU time per op (%s).",
+			what, key, c.name, c.lat.ratio, c.cpu.ratio, c.cpu.cmp.String())
+		return rec
+	}
+	// Poll stays: it must be significantly faster than the fastest other.
+	if len(cands) == 0 {
+		rec.Withheld = true
+		rec.Summary = what + ": not enough data (only poll measured)."
+		return rec
+	}
+	next := cands[0]
+	for _, c := range cands[1:] {
+		if c.lat.other.Center < next.lat.other.Center {
+			next = c
+		}
+	}
+	if !next.lat.significant() {
+		rec.Withheld = true
+		rec.Summary = fmt.Sprintf("%s: no recommendation; poll and %s=%s do not differ significantly in latency (%s) and no alternative saves CPU clearly.",
+			what, key, next.name, next.lat.cmp.String())
+		return rec
+	}
+	rec.Choice = "poll"
+	rec.Summary = fmt.Sprintf("%s: busy-poll (wait=poll) where a core can be spared: no alternative is within %.1fx of its latency at clearly lower CPU time; the next fastest, %s=%s, is %s (%s).",
+		what, o.latencySlack(), key, next.name, fmtRatio(next.lat.ratio), next.lat.cmp.String())
+	return rec
+}
+
+func cpuText(p *point) string {
+	if p == nil {
+		return "cpu n/a"
+	}
+	return "cpu " + fmtVal(medianOf(p.vals), "cpu-sec/op")
+}
+
+// recommendWindow reads the poll-window sweep
+// (BenchmarkHandoff/via=aio/wait=adaptive/pollmax=W/rate=R/place=P).
+func (o Options) recommendWindow(run *Run) (Recommendation, bool) {
+	rec := Recommendation{Topic: "poll window"}
+	sq := query{"Handoff", map[string]string{"via": "aio", "wait": "adaptive", "pollmax": "*"}}
+	rates, _ := run.collect(sq, "rate", "sec/op")
+	if len(rates) == 0 {
+		return rec, false
+	}
+	rate := rates[0]
+	if slices.Contains(rates, "sparse") {
+		rate = "sparse"
+	}
+	places, _ := run.collect(query{"Handoff", map[string]string{"via": "aio", "wait": "adaptive", "pollmax": "*", "rate": rate}}, "place", "sec/op")
+	place := places[0]
+	sq.keys["rate"], sq.keys["place"] = rate, place
+	unit := latencyUnit(run, sq, "pollmax")
+	order, lat := run.collect(sq, "pollmax", unit)
+	_, cpu := run.collect(sq, "pollmax", "cpu-sec/op")
+	// The poll reference: same rate when the sweep has one, else plain.
+	pq := query{"Handoff", map[string]string{"via": "aio", "wait": "poll", "pollmax": "", "rate": rate, "place": place}}
+	_, pl := run.collect(pq, "wait", unit)
+	if len(pl) == 0 {
+		pq.keys["rate"] = ""
+		_, pl = run.collect(pq, "wait", unit)
+	}
+	_, pc := run.collect(pq, "wait", "cpu-sec/op")
+	if len(pl) == 0 {
+		rec.Withheld = true
+		rec.Summary = "Poll window: no recommendation; the sweep has no wait=poll reference at the same placement."
+		return rec, true
+	}
+	lat["poll"], cpu["poll"] = pl["poll"], pc["poll"]
+	ctx := fmt.Sprintf("sweep at rate=%s, place=%s", rate, place)
+	rec = o.pickWait(rec, "pollmax", order, lat, cpu, unit, ctx)
+	if rec.Choice == "poll" {
+		rec.Summary = fmt.Sprintf("Poll window: no window of the sweep is within %.1fx of poll latency at clearly lower CPU time (rate=%s); poll where a core can be spared, otherwise wait=block.",
+			o.latencySlack(), rate)
+		rec.Choice = ""
+	}
+	// Show the chosen window at the other rates.
+	if w, ok := strings.CutPrefix(rec.Choice, "pollmax="); ok {
+		for _, r := range rates {
+			if r == rate {
+				continue
+			}
+			oq := query{"Handoff", map[string]string{"via": "aio", "wait": "adaptive", "pollmax": w, "rate": r, "place": place}}
+			_, ol := run.collect(oq, "pollmax", unit)
+			_, oc := run.collect(oq, "pollmax", "cpu-sec/op")
+			if ol[w] != nil {
+				line := fmt.Sprintf("at rate=%s, pollmax=%s: %s, %s", r, w, fmtVal(medianOf(ol[w].vals), unit), cpuText(oc[w]))
+				pq := query{"Handoff", map[string]string{"via": "aio", "wait": "poll", "pollmax": "", "rate": r, "place": place}}
+				if _, rp := run.collect(pq, "wait", unit); rp["poll"] != nil {
+					s := o.compare(rp["poll"].vals, ol[w].vals)
+					line += fmt.Sprintf(" (%.2fx poll latency, %s)", s.ratio, s.pn())
+				}
+				rec.Evidence = append(rec.Evidence, line)
+			}
+		}
+	}
+	return rec, true
+}
+
+// recommendPadding: does the 128-byte padded queue beat the 64-byte one?
+func (o Options) recommendPadding(run *Run) Recommendation {
+	rec := Recommendation{Topic: "padding"}
+	// Group mpsc queue results by everything but pad.
+	type group struct {
+		label    string
+		p64, p28 *point
+	}
+	var groups []*group
+	idx := map[string]*group{}
+	for _, r := range run.Results {
+		base, keys := nameKeys(r.Name.String())
+		if base != "Queue" || keys["impl"] != "mpsc" || (keys["pad"] != "64" && keys["pad"] != "128") {
+			continue
+		}
+		v, ok := r.Value("sec/op")
+		if !ok {
+			continue
+		}
+		var parts []string
+		for _, k := range sortedMapKeys(keys) {
+			if k != "pad" && k != "impl" {
+				parts = append(parts, k+"="+keys[k])
+			}
+		}
+		label := strings.Join(parts, "/")
+		g := idx[label]
+		if g == nil {
+			g = &group{label: label}
+			idx[label] = g
+			groups = append(groups, g)
+		}
+		pp := &g.p64
+		if keys["pad"] == "128" {
+			pp = &g.p28
+		}
+		if *pp == nil {
+			*pp = &point{name: r.Name.String()}
+		}
+		(*pp).vals = append((*pp).vals, v)
+	}
+	var win128, win64, nsig, total int
+	var ratios []float64
+	var few string
+	rec.Evidence = append(rec.Evidence, "metric: BenchmarkQueue/impl=mpsc, ns/op (one item delivered), pad=128 against pad=64")
+	for _, g := range groups {
+		if g.p64 == nil || g.p28 == nil {
+			continue
+		}
+		total++
+		s := o.compare(g.p64.vals, g.p28.vals)
+		ratios = append(ratios, s.ratio)
+		verdict := "not significant"
+		switch {
+		case !s.significant():
+			nsig++
+		case s.ratio < 1:
+			win128++
+			verdict = "128 faster"
+		default:
+			win64++
+			verdict = "64 faster"
+		}
+		if w := o.tooFew(g.p64, g.p28); w != "" && few == "" {
+			few = w
+		}
+		rec.Evidence = append(rec.Evidence, fmt.Sprintf("%s: pad=64 %s, pad=128 %s, %.2fx (%s; %s)", g.label,
+			fmtVal(s.base.Center, "sec/op"), fmtVal(s.other.Center, "sec/op"), s.ratio, s.cmp.String(), verdict))
+	}
+	if total == 0 {
+		rec.Withheld = true
+		rec.Summary = "Padding: not enough data (BenchmarkQueue/impl=mpsc with pad=64 and pad=128)."
+		return rec
+	}
+	gm := geomean(ratios)
+	switch {
+	case few != "":
+		rec.Withheld = true
+		rec.Summary = "Padding: no recommendation, " + few + "."
+	case win128 > 0 && win64 == 0:
+		rec.Choice = "pad=128"
+		rec.Summary = fmt.Sprintf("Padding: 128-byte padding beats 64 (significant in %d of %d configurations, none the other way; geomean time ratio %.2fx).", win128, total, gm)
+	case win64 > 0 && win128 == 0:
+		rec.Choice = "pad=64"
+		rec.Summary = fmt.Sprintf("Padding: 64-byte padding is enough here; 128 is slower in %d of %d configurations (geomean time ratio %.2fx).", win64, total, gm)
+	case win64 > 0 && win128 > 0:
+		rec.Withheld = true
+		rec.Summary = fmt.Sprintf("Padding: no recommendation; 128 wins in %d and loses in %d of %d configurations.", win128, win64, total)
+	default:
+		rec.Withheld = true
+		rec.Summary = fmt.Sprintf("Padding: no recommendation; pad=128 and pad=64 are not significantly different in any of %d configurations (alpha %.2g).", total, o.alpha())
+	}
+	return rec
+}
+
+func geomean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += math.Log(x)
+	}
+	return math.Exp(s / float64(len(xs)))
+}
+
+func sortedMapKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Recommend derives every recommendation the run's results support:
+// placement, wait strategy, poll window (when the sweep is present) and
+// padding. Each comes with its evidence or says why it is withheld.
+func Recommend(run *Run, opts Options) []Recommendation {
+	place, best := opts.recommendPlacement(run)
+	out := []Recommendation{place}
+	if best != "" {
+		out = append(out, opts.recommendWait(run, best))
+	}
+	if w, ok := opts.recommendWindow(run); ok {
+		out = append(out, w)
+	}
+	out = append(out, opts.recommendPadding(run))
+	return out
+}

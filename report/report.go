@@ -1,0 +1,376 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Options tunes the report. The zero value is usable: every threshold has
+// the default documented on its field.
+type Options struct {
+	// Title heads report.md (default "pinbench report: <machine>").
+	Title string
+	// Topology holds summary lines about the machine shown at the top of
+	// the report; default: the configuration lines of the first file
+	// (cpu, machine, topology, pairs, hypervisor, governor, ...).
+	Topology []string
+	// Matrix is the core-to-core latency matrix, nil when none was
+	// measured. Its Class field drives the block outlines and the
+	// topology warnings.
+	Matrix *Matrix
+	// HeatMap is the base name of the heat map images written next to
+	// report.md (default "heatmap": heatmap.svg and heatmap.png).
+	HeatMap string
+	// Sections are the table slices to show; default DefaultSections.
+	Sections []Section
+	// Alpha is the significance level (default 0.05).
+	Alpha float64
+	// MinSamples is the fewest samples per result for a recommendation
+	// and below which a warning fires (default 6).
+	MinSamples int
+	// WideCI is the confidence-interval half width, relative to the
+	// median, above which a warning fires (default 0.10, i.e. ±10%).
+	WideCI float64
+	// LatencySlack is how much slower than poll a wait strategy or poll
+	// window may be and still be chosen for saving CPU (default 1.5).
+	LatencySlack float64
+	// CPUGain is the CPU time per op, relative to poll, at or below which
+	// a saving counts as clear (default 0.8).
+	CPUGain float64
+	// SMTLike is the fraction of its class median below which a pair
+	// declared on separate cores is flagged as SMT-like (default 0.5).
+	SMTLike float64
+	// UnstableSpread is the (max-min)/median of a matrix cell's samples
+	// above which it is flagged unstable (default 0.5).
+	UnstableSpread float64
+}
+
+func (o Options) alpha() float64        { return def(o.Alpha, 0.05) }
+func (o Options) wideCI() float64       { return def(o.WideCI, 0.10) }
+func (o Options) latencySlack() float64 { return def(o.LatencySlack, 1.5) }
+func (o Options) cpuGain() float64      { return def(o.CPUGain, 0.8) }
+func (o Options) smtLike() float64      { return def(o.SMTLike, 0.5) }
+func (o Options) unstableSpread() float64 {
+	return def(o.UnstableSpread, 0.5)
+}
+func (o Options) minSamples() int {
+	if o.MinSamples <= 0 {
+		return 6
+	}
+	return o.MinSamples
+}
+
+func def(v, d float64) float64 {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+// Section is one slice of the results shown as benchstat tables.
+type Section struct {
+	// Title heads the section.
+	Title string
+	// Note explains how to read the section.
+	Note string
+	// Tables are the benchstat flags of the slice.
+	Tables TableOptions
+}
+
+// DefaultSections are the report's slices: by placement class, by
+// mechanism, by wait strategy, the poll-window sweep, queue padding and
+// allocations. Sections with no matching result are left out.
+var DefaultSections = []Section{
+	{"By placement class (/place)", "Each column is a placement class, compared with the first one.",
+		TableOptions{Col: "/place", Filter: "/place:/./ -.unit:(B/op OR allocs/op)"}},
+	{"By mechanism (/via)", "Handoff mechanisms side by side: the project's queue (aio) against channels between locked, pinned goroutines (chan) and unpinned ones (chanfree).",
+		TableOptions{Col: "/via", Filter: ".name:Handoff -/pollmax:/./ -/rate:/./ -.unit:(B/op OR allocs/op)"}},
+	{"By wait strategy (/wait)", "via=aio handoffs: busy-poll, kernel wait, and QEMU's adaptive window.",
+		TableOptions{Col: "/wait", Filter: ".name:Handoff /via:aio -/pollmax:/./ -/rate:/./ -.unit:(B/op OR allocs/op)"}},
+	{"Poll-window sweep (/pollmax)", "wait=adaptive across poll windows at each handoff rate; compare latency with cpu-ns/op.",
+		TableOptions{Col: "/pollmax", Row: ".name /rate /place", Filter: ".name:Handoff /wait:adaptive /pollmax:/./ -.unit:(B/op OR allocs/op)"}},
+	{"Queue padding (/pad)", "The project's MPSC queue with 64- and 128-byte padding.",
+		TableOptions{Col: "/pad", Filter: ".name:Queue /impl:mpsc -.unit:(B/op OR allocs/op)"}},
+	{"Allocations", "B/op and allocs/op per placement class; every via=aio and project benchmark should allocate nothing.",
+		TableOptions{Col: "/place", Filter: ".unit:(B/op OR allocs/op)"}},
+}
+
+// Report is an assembled report: everything report.md shows.
+type Report struct {
+	// Title heads the report.
+	Title string
+	// Files lists the raw files the report was built from.
+	Files []string
+	// Topology holds the machine summary lines.
+	Topology []string
+	// Sections holds each non-empty slice with its tables.
+	Sections []SectionTables
+	// Recommendations holds the advice, withheld or not.
+	Recommendations []Recommendation
+	// Warnings holds the measurement-condition warnings.
+	Warnings []Warning
+	// Matrix is the latency matrix, nil when none.
+	Matrix *Matrix
+	// HeatMap is the base name of the heat map images ("" when no
+	// matrix).
+	HeatMap string
+
+	hideKeys bool
+}
+
+// SectionTables is a Section with its computed tables.
+type SectionTables struct {
+	Section
+	// Tables holds the tables of the slice.
+	Tables *Tables
+}
+
+// envKeys are the configuration lines shown as the topology by default.
+var envKeys = []string{"machine", "cpu", "topology", "hypervisor", "governor", "smt", "cacheline", "gomaxprocs", "allowed", "goos", "goarch"}
+
+// Build computes the tables, recommendations and warnings of run. It does
+// no I/O; a bad section projection is an error.
+func Build(run *Run, opts Options) (*Report, error) {
+	if run == nil || len(run.Results) == 0 {
+		return nil, errors.New("report: no benchmark results")
+	}
+	r := &Report{Title: opts.Title, Files: run.Files, Topology: opts.Topology, Matrix: opts.Matrix}
+	if r.Title == "" {
+		r.Title = "pinbench report"
+		if m := run.Config("machine"); m != "" {
+			r.Title += ": " + m
+		}
+	}
+	if r.Topology == nil && len(run.Envs) > 0 {
+		e := run.Envs[0]
+		for _, k := range envKeys {
+			if v, ok := e.Values[k]; ok {
+				r.Topology = append(r.Topology, k+": "+v)
+			}
+		}
+		for _, p := range e.Pairs() {
+			r.Topology = append(r.Topology, "pair-"+p[0]+": "+p[1])
+		}
+	}
+	if opts.Matrix != nil {
+		r.HeatMap = opts.HeatMap
+		if r.HeatMap == "" {
+			r.HeatMap = "heatmap"
+		}
+	}
+	sections := opts.Sections
+	if sections == nil {
+		sections = DefaultSections
+	}
+	for _, s := range sections {
+		s.Tables.Alpha = opts.Alpha
+		ts, err := run.Tables(s.Tables)
+		if err != nil {
+			return nil, fmt.Errorf("report: section %q: %w", s.Title, err)
+		}
+		if len(ts.Tables) == 0 {
+			continue
+		}
+		r.Sections = append(r.Sections, SectionTables{s, ts})
+	}
+	r.Recommendations = Recommend(run, opts)
+	r.Warnings = Warnings(run, opts.Matrix, opts)
+	// Hide the table-key lines when every file has the same configuration:
+	// the topology section shows it once.
+	r.hideKeys = true
+	for _, e := range run.Envs[1:] {
+		if !sameEnv(e, run.Envs[0]) {
+			r.hideKeys = false
+		}
+	}
+	return r, nil
+}
+
+func sameEnv(a, b Env) bool {
+	if len(a.Values) != len(b.Values) {
+		return false
+	}
+	for k, v := range a.Values {
+		if b.Values[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// WriteMarkdown writes report.md's content: title, topology, heat map link,
+// recommendations, warnings, then the benchstat tables of each section.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# %s\n\n", r.Title)
+	if len(r.Files) > 0 {
+		fmt.Fprintf(&b, "Built from %s.\n\n", "`"+strings.Join(r.Files, "`, `")+"`")
+	}
+	if len(r.Topology) > 0 {
+		b.WriteString("## Machine\n\n")
+		for _, l := range r.Topology {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(l))
+		}
+		b.WriteString("\n")
+	}
+	if r.Matrix != nil {
+		b.WriteString("## Core-to-core latency\n\n")
+		fmt.Fprintf(&b, "![core-to-core latency heat map](%s.png)\n\n", r.HeatMap)
+		fmt.Fprintf(&b, "One-way latency between each pair of CPUs (median of the samples, ns), CPUs in topology order; lines outline placement-class blocks. Vector version: [%s.svg](%s.svg).\n\n", r.HeatMap, r.HeatMap)
+	}
+	b.WriteString("## Recommendations\n\n")
+	for _, rec := range r.Recommendations {
+		mark := "**"
+		if rec.Withheld {
+			mark = "*"
+		}
+		fmt.Fprintf(&b, "- %s%s%s\n", mark, mdEscape(rec.Summary), mark)
+		for _, e := range rec.Evidence {
+			fmt.Fprintf(&b, "  - %s\n", mdEscape(e))
+		}
+	}
+	b.WriteString("\nA difference is called significant when the Mann-Whitney U test gives p <= 0.05 (benchstat's test); otherwise no recommendation is made.\n\n")
+	b.WriteString("## Warnings\n\n")
+	if len(r.Warnings) == 0 {
+		b.WriteString("None.\n\n")
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "- **%s**: %s\n", mdEscape(w.Title), mdEscape(w.Message))
+	}
+	if len(r.Warnings) > 0 {
+		b.WriteString("\n")
+	}
+	for _, s := range r.Sections {
+		fmt.Fprintf(&b, "## %s\n\n%s Same as `go tool benchstat %s FILES`.\n\n", s.Title, s.Note, shellArgs(s.Tables.Options.Args()))
+		if err := s.Tables.WriteMarkdown(&b, RenderOptions{HideKeys: r.hideKeys}); err != nil {
+			return err
+		}
+		b.WriteString("\n")
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func shellArgs(args []string) string {
+	var out []string
+	for _, a := range args {
+		if a == "" || strings.ContainsAny(a, " *()|:'\"$") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		out = append(out, a)
+	}
+	return strings.Join(out, " ")
+}
+
+// Summary returns a few lines for stdout: the recommendations and the
+// warnings, one line each.
+func (r *Report) Summary() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n", r.Title)
+	for _, rec := range r.Recommendations {
+		fmt.Fprintf(&b, "  %s\n", rec.Summary)
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "  warning: %s\n", w.Title)
+	}
+	return b.String()
+}
+
+// WriteReport builds the report of run and writes it into dir: report.md
+// and, when opts.Matrix is set, the heat map as <HeatMap>.svg and .png. The
+// directory must exist. Every file is written to a temporary file first and
+// renamed into place only when all were written, report.md last, so a
+// failure never leaves a partial report that looks complete. It returns the
+// stdout summary, ending with the report's path.
+func WriteReport(dir string, run *Run, opts Options) (string, error) {
+	r, err := Build(run, opts)
+	if err != nil {
+		return "", err
+	}
+	files := map[string][]byte{}
+	var names []string
+	if r.Matrix != nil {
+		var svg, png bytes.Buffer
+		if err := r.Matrix.WriteSVG(&svg); err != nil {
+			return "", err
+		}
+		if err := r.Matrix.WritePNG(&png); err != nil {
+			return "", err
+		}
+		files[r.HeatMap+".svg"], files[r.HeatMap+".png"] = svg.Bytes(), png.Bytes()
+		names = append(names, r.HeatMap+".svg", r.HeatMap+".png")
+	}
+	var md bytes.Buffer
+	if err := r.WriteMarkdown(&md); err != nil {
+		return "", err
+	}
+	files["report.md"] = md.Bytes()
+	names = append(names, "report.md")
+	if err := writeAll(dir, names, files); err != nil {
+		return "", err
+	}
+	return r.Summary() + "  report: " + filepath.Join(dir, "report.md") + "\n", nil
+}
+
+// writeAll writes every file to a temporary name in dir, then renames them
+// in order. On any error it removes what it wrote.
+func writeAll(dir string, names []string, files map[string][]byte) error {
+	var tmps []string
+	cleanup := func() {
+		for _, t := range tmps {
+			os.Remove(t)
+		}
+	}
+	for _, n := range names {
+		f, err := os.CreateTemp(dir, "."+n+".*.tmp")
+		if err != nil {
+			cleanup()
+			return fmt.Errorf("report: cannot write into %s: %w", dir, err)
+		}
+		tmps = append(tmps, f.Name())
+		_, err = f.Write(files[n])
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Chmod(f.Name(), 0o644)
+		}
+		if err != nil {
+			cleanup()
+			return fmt.Errorf("report: writing %s: %w", filepath.Join(dir, n), err)
+		}
+	}
+	for i, n := range names {
+		if err := os.Rename(tmps[i], filepath.Join(dir, n)); err != nil {
+			cleanup()
+			return fmt.Errorf("report: writing %s: %w", filepath.Join(dir, n), err)
+		}
+	}
+	return nil
+}
+
+// CompareOptions returns the benchstat flags Compare uses: one table per
+// placement class and unit, rows by full name, columns by run.
+func CompareOptions() TableOptions {
+	return TableOptions{Table: "/place", Row: ".fullname", Col: ".file", Ignore: ".config"}
+}
+
+// Compare puts two runs (two machines, or two runs of one machine) side by
+// side like `benchstat -table /place -col .file A B`: one table per
+// placement class and unit, a column per run, B compared with A. Columns are
+// labelled by the runs' Name (made distinct with "A: "/"B: " when equal).
+func Compare(a, b *Run) (*Tables, error) {
+	if a == nil || b == nil {
+		return nil, errors.New("report: compare needs two runs")
+	}
+	la, lb := a.Name, b.Name
+	if la == lb {
+		la, lb = "A: "+la, "B: "+lb
+	}
+	return Merge(a.Relabel(la), b.Relabel(lb)).Tables(CompareOptions())
+}

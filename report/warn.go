@@ -1,0 +1,253 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/perf/benchmath"
+)
+
+// Warning is something about the measurement conditions a careful engineer
+// would want to know before trusting the figures.
+type Warning struct {
+	// Kind classifies the warning: "vm", "governor", "samples", "ci",
+	// "topology" or "unstable".
+	Kind string
+	// Title is a few words for one-line summaries.
+	Title string
+	// Message says what was found and what to do about it.
+	Message string
+}
+
+// Warnings inspects the run's configuration lines, its samples and the
+// latency matrix, when given (m may be nil).
+func Warnings(run *Run, m *Matrix, opts Options) []Warning {
+	var out []Warning
+	out = append(out, envWarnings(run)...)
+	out = append(out, opts.sampleWarnings(run)...)
+	if m != nil {
+		out = append(out, opts.MatrixWarnings(m, run)...)
+	}
+	return out
+}
+
+func envWarnings(run *Run) []Warning {
+	var out []Warning
+	seen := map[string]bool{}
+	add := func(w Warning) {
+		if !seen[w.Message] {
+			seen[w.Message] = true
+			out = append(out, w)
+		}
+	}
+	for _, e := range run.Envs {
+		if e.IsVM() {
+			add(Warning{"vm", "virtual machine (" + e.Get("hypervisor") + ")", fmt.Sprintf("Virtual machine (hypervisor: %s): the declared topology is what the hypervisor shows, not the host's; vCPUs may share host cores or move between them. Trust the measured latency matrix over the declared topology, and expect more noise than on bare metal.", e.Get("hypervisor"))})
+		}
+		g, ok := e.Values["governor"]
+		g = strings.TrimSpace(g)
+		switch {
+		case !ok || g == "performance":
+		case g == "" || g == "unknown":
+			add(Warning{"governor", "governor unknown", "Frequency governor unknown (no cpufreq interface, common in virtual machines): clock-frequency changes between runs were not ruled out."})
+		default:
+			add(Warning{"governor", "governor " + g, fmt.Sprintf("Frequency governor is %q, not \"performance\": the clock speed changes with load, so latencies vary between runs and sides of a handoff. Set the governor to performance (cpupower frequency-set -g performance) before measuring.", g)})
+		}
+	}
+	return out
+}
+
+// sampleWarnings flags benchmarks with too few samples, and benchmarks
+// whose sec/op confidence interval is too wide.
+func (o Options) sampleWarnings(run *Run) []Warning {
+	type key struct{ file, name string }
+	type hit struct {
+		name string
+		n    int
+		ci   float64
+	}
+	var order []key
+	vals := map[key][]float64{}
+	counts := map[key]int{}
+	for _, r := range run.Results {
+		k := key{r.GetConfig(".file"), r.Name.String()}
+		if _, ok := counts[k]; !ok {
+			order = append(order, k)
+		}
+		counts[k]++
+		if v, ok := r.Value("sec/op"); ok {
+			vals[k] = append(vals[k], v)
+		}
+	}
+	var few, wide []hit
+	th := &benchmath.Thresholds{CompareAlpha: o.alpha()}
+	for _, k := range order {
+		name := strings.TrimPrefix(k.name, "Benchmark")
+		if len(run.Files) > 1 {
+			name = k.file + ": " + name
+		}
+		if counts[k] < o.minSamples() {
+			few = append(few, hit{name, counts[k], 0})
+			continue
+		}
+		if len(vals[k]) == 0 {
+			continue
+		}
+		c := &Cell{Sample: benchmath.NewSample(slices.Clone(vals[k]), th)}
+		c.Summary = benchmath.AssumeNothing.Summary(c.Sample, 0.95)
+		if ci := c.CIFrac(); ci > o.wideCI() {
+			wide = append(wide, hit{name, counts[k], ci})
+		}
+	}
+	var out []Warning
+	count := max(10, o.minSamples())
+	if len(few) > 0 {
+		minN := few[0].n
+		for _, h := range few {
+			minN = min(minN, h.n)
+		}
+		out = append(out, Warning{"samples", "too few samples", fmt.Sprintf("Too few samples: %d of %d benchmarks have fewer than %d (as few as %d), too few for a confidence interval or a significant comparison. Rerun with -count %d or more. First: %s.",
+			len(few), len(order), o.minSamples(), minN, count, examples(few, func(h hit) string { return fmt.Sprintf("%s (n=%d)", h.name, h.n) }))})
+	}
+	if len(wide) > 0 {
+		slices.SortStableFunc(wide, func(a, b hit) int {
+			if a.ci > b.ci {
+				return -1
+			}
+			if a.ci < b.ci {
+				return 1
+			}
+			return 0
+		})
+		out = append(out, Warning{"ci", "wide confidence intervals", fmt.Sprintf("Wide confidence intervals: %d of %d benchmarks vary by more than ±%.0f%% around their median time per op. Rerun on an idle machine with a larger -count (%d or more) and a longer -benchtime. Widest: %s.",
+			len(wide), len(order), o.wideCI()*100, 2*count, examples(wide, func(h hit) string { return fmt.Sprintf("%s (±%.0f%%)", h.name, h.ci*100) }))})
+	}
+	return out
+}
+
+func examples[T any](xs []T, f func(T) string) string {
+	var parts []string
+	for i, x := range xs {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(xs)-3))
+			break
+		}
+		parts = append(parts, f(x))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// separateCores are the classes whose pairs are declared to be on different
+// physical cores.
+var separateCores = map[string]bool{"l2": true, "llc": true, "node": true, "remote": true}
+
+// MatrixWarnings checks the latency matrix against the declared topology:
+// pairs declared on separate cores (l2, llc, node, remote) that measure below
+// SMTLike times the median of their class (like SMT siblings), and cells
+// whose samples spread more than UnstableSpread times their median between
+// repetitions. run, when not nil, supplies the CPU pairs the benchmarks used
+// ("pair-<class>" lines) so that a suspicious pair among them is named.
+func (o Options) MatrixWarnings(m *Matrix, run *Run) []Warning {
+	var out []Warning
+	n := len(m.CPUs)
+	if m.Class != nil {
+		byClass := map[string][]float64{}
+		for i := range n {
+			for j := range n {
+				if i != j && !math.IsNaN(m.NS[i][j]) {
+					byClass[m.Class[i][j]] = append(byClass[m.Class[i][j]], m.NS[i][j])
+				}
+			}
+		}
+		classMed := map[string]float64{}
+		for c, v := range byClass {
+			slices.Sort(v)
+			classMed[c] = median(v)
+		}
+		var lines []string
+		var suspects [][2]int
+		for i := range n {
+			for j := i + 1; j < n; j++ {
+				c := m.Class[i][j]
+				if !separateCores[c] {
+					continue
+				}
+				v := pairLatency(m, i, j)
+				if math.IsNaN(v) || v >= o.smtLike()*classMed[c] {
+					continue
+				}
+				suspects = append(suspects, [2]int{m.CPUs[i], m.CPUs[j]})
+				lines = append(lines, fmt.Sprintf("CPUs %d and %d (declared %s) measure %.0f ns, %.2fx the %s median of %.0f ns",
+					m.CPUs[i], m.CPUs[j], c, v, v/classMed[c], c, classMed[c]))
+			}
+		}
+		if len(lines) > 0 {
+			msg := fmt.Sprintf("Measured latency contradicts the declared topology: %d pair(s) declared on separate cores measure like SMT siblings: %s.",
+				len(lines), examples(lines, func(s string) string { return s }))
+			if med, ok := classMed["smt"]; ok {
+				msg += fmt.Sprintf(" (Declared SMT siblings measure %.0f ns.)", med)
+			}
+			msg += " The host probably runs these vCPUs on one physical core; measured latency beats declared topology."
+			if run != nil {
+				for _, e := range run.Envs {
+					for _, p := range e.Pairs() {
+						a, b, ok := parsePair(p[1])
+						if ok && slices.ContainsFunc(suspects, func(s [2]int) bool {
+							return (s[0] == a && s[1] == b) || (s[0] == b && s[1] == a)
+						}) {
+							msg += fmt.Sprintf(" The %s benchmarks ran on CPUs %d,%d, one of these pairs: their %s figures are really SMT figures.", p[0], a, b, p[0])
+						}
+					}
+				}
+			}
+			out = append(out, Warning{"topology", fmt.Sprintf("%d pair(s) declared on separate cores measure like SMT siblings", len(lines)), msg})
+		}
+	}
+	if m.Samples != nil {
+		var lines []string
+		for i := range n {
+			for j := range n {
+				s := m.Samples[i][j]
+				if i == j || len(s) < 2 {
+					continue
+				}
+				med := median(s)
+				spread := (s[len(s)-1] - s[0]) / med
+				if med > 0 && spread > o.unstableSpread() {
+					lines = append(lines, fmt.Sprintf("%d->%d from %.0f to %.0f ns (median %.0f)", m.CPUs[i], m.CPUs[j], s[0], s[len(s)-1], med))
+				}
+			}
+		}
+		if len(lines) > 0 {
+			out = append(out, Warning{"unstable", fmt.Sprintf("%d matrix cell(s) unstable between repetitions", len(lines)), fmt.Sprintf("Unstable latency between repetitions: %d cell(s) spread more than %.0f%% of their median: %s. The vCPUs may be moving between host cores; rerun the matrix and prefer placements whose latency is stable.",
+				len(lines), o.unstableSpread()*100, examples(lines, func(s string) string { return s }))})
+		}
+	}
+	return out
+}
+
+// pairLatency is the lower of the two directions of a pair (NaN when
+// neither is measured).
+func pairLatency(m *Matrix, i, j int) float64 {
+	a, b := m.NS[i][j], m.NS[j][i]
+	switch {
+	case math.IsNaN(a):
+		return b
+	case math.IsNaN(b):
+		return a
+	}
+	return math.Min(a, b)
+}
+
+func parsePair(s string) (a, b int, ok bool) {
+	x, y, found := strings.Cut(strings.TrimSpace(s), ",")
+	if !found {
+		return 0, 0, false
+	}
+	a, err1 := strconv.Atoi(strings.TrimSpace(x))
+	b, err2 := strconv.Atoi(strings.TrimSpace(y))
+	return a, b, err1 == nil && err2 == nil
+}
