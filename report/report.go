@@ -355,15 +355,17 @@ func writeAll(dir string, names []string, files map[string][]byte) error {
 }
 
 // CompareOptions returns the benchstat flags Compare uses: one table per
-// placement class and unit, rows by full name, columns by run.
+// placement class and unit, rows by full name without the GOMAXPROCS
+// suffix (machines differ in it), columns by run.
 func CompareOptions() TableOptions {
-	return TableOptions{Table: "/place", Row: ".fullname", Col: ".file", Ignore: ".config"}
+	return TableOptions{Table: "/place", Row: ".fullname", Col: ".file", Ignore: ".config /gomaxprocs"}
 }
 
 // Compare puts two runs (two machines, or two runs of one machine) side by
-// side like `benchstat -table /place -col .file A B`: one table per
-// placement class and unit, a column per run, B compared with A. Columns are
-// labelled by the runs' Name (made distinct with "A: "/"B: " when equal).
+// side like `benchstat -table /place -col .file -ignore '.config
+// /gomaxprocs' A B`: one table per placement class and unit, a column per
+// run, B compared with A. Columns are labelled by the runs' Name (made
+// distinct with "A: "/"B: " when equal).
 func Compare(a, b *Run) (*Tables, error) {
 	if a == nil || b == nil {
 		return nil, errors.New("report: compare needs two runs")

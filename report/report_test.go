@@ -1,0 +1,367 @@
+package report
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func mustRead(t *testing.T, paths ...string) *Run {
+	t.Helper()
+	for i, p := range paths {
+		paths[i] = filepath.Join("testdata", p)
+	}
+	run, err := ReadFiles(paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+func find(t *testing.T, recs []Recommendation, topic string) Recommendation {
+	t.Helper()
+	for _, r := range recs {
+		if r.Topic == topic {
+			return r
+		}
+	}
+	t.Fatalf("no %q recommendation in %+v", topic, recs)
+	return Recommendation{}
+}
+
+func TestRecommendationsSignificant(t *testing.T) {
+	recs := Recommend(mustRead(t, "bare.txt"), Options{})
+	for topic, want := range map[string]string{
+		"placement": "smt", "wait strategy": "poll", "poll window": "pollmax=32us", "padding": "pad=128",
+	} {
+		r := find(t, recs, topic)
+		if r.Withheld || r.Choice != want {
+			t.Errorf("%s: choice %q (withheld %v), want %q: %s", topic, r.Choice, r.Withheld, want, r.Summary)
+		}
+		if len(r.Evidence) < 2 || !strings.Contains(strings.Join(r.Evidence, "\n"), "p=") {
+			t.Errorf("%s: evidence lacks p-values: %q", topic, r.Evidence)
+		}
+	}
+	place := find(t, recs, "placement")
+	for _, want := range []string{"place=llc: 158.9 ns, 2.89x slower than smt (p=0.000 n=10)", "place=remote"} {
+		if !strings.Contains(strings.Join(place.Evidence, "\n"), want) {
+			t.Errorf("placement evidence lacks %q:\n%s", want, strings.Join(place.Evidence, "\n"))
+		}
+	}
+}
+
+// TestRecommendationsWithheld: placements and paddings that do not differ
+// (p > 0.05) get no recommendation, and the p-value shown is benchstat's.
+func TestRecommendationsWithheld(t *testing.T) {
+	run := mustRead(t, "nosig.txt")
+	recs := Recommend(run, Options{})
+	place := find(t, recs, "placement")
+	if !place.Withheld || place.Choice != "" || !strings.Contains(place.Summary, "not significantly different") {
+		t.Errorf("placement not withheld: %+v", place)
+	}
+	pad := find(t, recs, "padding")
+	if !pad.Withheld || pad.Choice != "" || !strings.Contains(pad.Summary, "not significantly different") {
+		t.Errorf("padding not withheld: %+v", pad)
+	}
+	// The p-value quoted for the runner-up equals benchstat's for the same
+	// two columns.
+	m := regexp.MustCompile(`^Placement: no recommendation; (\S+) and (\S+) are not significantly different \((p=\S+ n=\d+)`).FindStringSubmatch(place.Summary)
+	if m == nil {
+		t.Fatalf("unexpected summary %q", place.Summary)
+	}
+	ts, err := run.Tables(TableOptions{Col: "/place@(" + m[1] + " " + m[2] + ")",
+		Filter: ".name:Handoff /via:aio /wait:poll .unit:sec/op"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := ts.Tables[0]
+	c := tb.Cells[tb.Row("Handoff/via=aio/wait=poll-8")][1]
+	if c.PN() != m[3] || c.Delta() != "~" {
+		t.Errorf("benchstat slice says %s %s, recommendation says %s", c.Delta(), c.PN(), m[3])
+	}
+}
+
+func TestRecommendationsTooFewSamples(t *testing.T) {
+	// few.txt differs clearly (p=0.029 with n=4) but has fewer than 6
+	// samples: withheld all the same.
+	for _, r := range Recommend(mustRead(t, "few.txt"), Options{}) {
+		if !r.Withheld || !strings.Contains(r.Summary, "too few samples") {
+			t.Errorf("%s: %+v", r.Topic, r)
+		}
+	}
+	// With the minimum lowered to 4 the clear differences are reported.
+	r := find(t, Recommend(mustRead(t, "few.txt"), Options{MinSamples: 4}), "placement")
+	if r.Withheld || r.Choice != "smt" {
+		t.Errorf("with MinSamples 4: %+v", r)
+	}
+}
+
+func kinds(ws []Warning) map[string]Warning {
+	out := map[string]Warning{}
+	for _, w := range ws {
+		out[w.Kind] = w
+	}
+	return out
+}
+
+func TestWarningsFire(t *testing.T) {
+	ws := kinds(Warnings(mustRead(t, "vm.txt"), fakeVMMatrix(), Options{}))
+	if w, ok := ws["vm"]; !ok || !strings.Contains(w.Message, "KVM") {
+		t.Errorf("no VM warning: %+v", ws)
+	}
+	if w, ok := ws["governor"]; !ok || !strings.Contains(w.Message, "powersave") {
+		t.Errorf("no governor warning: %+v", ws)
+	}
+	w, ok := ws["topology"]
+	if !ok {
+		t.Fatalf("no topology warning: %+v", ws)
+	}
+	for _, want := range []string{"CPUs 2 and 3 (declared llc) measure 27 ns", "CPUs 8 and 9"} {
+		if !strings.Contains(w.Message, want) {
+			t.Errorf("topology warning lacks %q: %s", want, w.Message)
+		}
+	}
+	if w, ok := ws["unstable"]; !ok || !strings.Contains(w.Message, "5->12") {
+		t.Errorf("no unstable warning for 5->12: %+v", ws)
+	}
+	if w, ok := ws["samples"]; ok {
+		t.Errorf("unexpected samples warning with -count 6: %s", w.Message)
+	}
+	if w, ok := kinds(Warnings(mustRead(t, "few.txt"), nil, Options{}))["samples"]; !ok || !strings.Contains(w.Message, "-count 10") {
+		t.Errorf("no too-few-samples warning for -count 4: %+v", w)
+	}
+	wide := kinds(Warnings(mustRead(t, "nosig.txt"), nil, Options{}))
+	if _, ok := wide["ci"]; !ok {
+		t.Errorf("no wide-CI warning on noisy data: %+v", wide)
+	}
+}
+
+func TestWarningsQuietOnBareMetal(t *testing.T) {
+	ws := kinds(Warnings(mustRead(t, "bare.txt"), bareMatrix(), Options{WideCI: 0.25}))
+	if len(ws) != 0 {
+		t.Errorf("warnings on a clean bare-metal run: %+v", ws)
+	}
+}
+
+func TestWarningsBenchPairContradicted(t *testing.T) {
+	raw := "hypervisor: KVM\ngovernor: unknown\npair-llc: 3,2\nBenchmarkFloor/place=llc-2 100 100 ns/op\n"
+	run, err := Read(strings.NewReader(raw), "x.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := kinds(Warnings(run, fakeVMMatrix(), Options{}))
+	if !strings.Contains(ws["topology"].Message, "The llc benchmarks ran on CPUs 3,2") {
+		t.Errorf("topology warning does not name the benchmark pair: %s", ws["topology"].Message)
+	}
+	if !strings.Contains(ws["governor"].Message, "unknown") {
+		t.Errorf("governor unknown not reported: %+v", ws)
+	}
+	if _, ok := ws["samples"]; !ok {
+		t.Errorf("one sample, no samples warning")
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, s string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := filepath.Join("testdata", "vm.txt")
+	for name, c := range map[string]struct {
+		path string
+		want string
+	}{
+		"missing":   {filepath.Join(dir, "nope.txt"), "nope.txt"},
+		"malformed": {write("bad.txt", "goos: linux\nBenchmarkFloor/place=llc-2 100 abc ns/op\n"), "bad.txt:2"},
+		"no unit":   {write("nounit.txt", "BenchmarkFloor-2 100 12\n"), "nounit.txt"},
+		"empty":     {write("empty.txt", ""), "empty.txt: no benchmark results"},
+		"text only": {write("text.txt", "PASS\nok  pkg 1s\n"), "text.txt: no benchmark results"},
+		"directory": {dir, dir},
+	} {
+		_, err := ReadFiles(good, c.path)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one naming %q", name, err, c.want)
+		}
+	}
+	if _, err := ReadFiles(); err == nil {
+		t.Error("no files: no error")
+	}
+	if _, err := mustRead(t, "vm.txt").Tables(TableOptions{Filter: "/place:("}); err == nil {
+		t.Error("bad filter: no error")
+	}
+	if _, err := mustRead(t, "vm.txt").Tables(TableOptions{Col: "/place@(("}); err == nil {
+		t.Error("bad projection: no error")
+	}
+}
+
+func TestReadConfig(t *testing.T) {
+	run := mustRead(t, "vm.txt")
+	e := run.Envs[0]
+	if !e.IsVM() || e.Get("governor") != "powersave" || e.Get("topology") != "1 package, 1 node, 1 L3, 2 cores, 2 CPUs" {
+		t.Errorf("env %+v", e.Values)
+	}
+	if p := e.Pairs(); len(p) != 2 || p[1] != [2]string{"llc", "0,1"} {
+		t.Errorf("pairs %v", p)
+	}
+	if run.Config("machine") != "amd-epyc-7b13-2c-2t-kvm" {
+		t.Errorf("machine %q", run.Config("machine"))
+	}
+	if mustRead(t, "bare.txt").Envs[0].IsVM() {
+		t.Error("bare metal read as VM")
+	}
+	// 258 lines: 16 config lines, 240 results, PASS and ok.
+	if n := len(run.Results); n != 240 {
+		t.Errorf("%d results", n)
+	}
+}
+
+func TestWriteReport(t *testing.T) {
+	dir := t.TempDir()
+	run := mustRead(t, "bare.txt")
+	sum, err := WriteReport(dir, run, Options{Matrix: bareMatrix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != "heatmap.png heatmap.svg report.md" {
+		t.Errorf("files written: %v", names)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	for _, want := range []string{
+		"# pinbench report: intel-xeon-gold-6230-20c-40t-bare",
+		"- topology: 2 packages, 2 nodes, 2 L3, 40 cores, 80 CPUs",
+		"![core-to-core latency heat map](heatmap.png)",
+		"## Recommendations", "**Placement: pin the two iothreads of a handoff as smt",
+		"## Warnings",
+		"## By placement class (/place)", "## By mechanism (/via)", "## By wait strategy (/wait)",
+		"## Poll-window sweep (/pollmax)", "## Queue padding (/pad)", "## Allocations",
+		"| benchmark | smt sec/op | llc sec/op | vs base |",
+		"| Floor-32 | 21.71n ± 1% | 59.82n ± 4% | +175.56% (p=0.000 n=10) |",
+		"go tool benchstat -table .config -row .fullname -col /place",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	if !strings.Contains(sum, "Placement: pin") || !strings.HasSuffix(sum, filepath.Join(dir, "report.md")+"\n") {
+		t.Errorf("summary:\n%s", sum)
+	}
+	// A report without a matrix has no heat map.
+	dir2 := t.TempDir()
+	if _, err := WriteReport(dir2, mustRead(t, "vm.txt"), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	md2, _ := os.ReadFile(filepath.Join(dir2, "report.md"))
+	if strings.Contains(string(md2), "heatmap") || !strings.Contains(string(md2), "**virtual machine (KVM)**") {
+		t.Errorf("report without matrix:\n%s", md2[:500])
+	}
+}
+
+func TestWriteReportFailsWhole(t *testing.T) {
+	run := mustRead(t, "vm.txt")
+	base := t.TempDir()
+	notDir := filepath.Join(base, "file")
+	os.WriteFile(notDir, []byte("x"), 0o644)
+	for _, dir := range []string{filepath.Join(base, "missing"), notDir} {
+		_, err := WriteReport(dir, run, Options{Matrix: fakeVMMatrix()})
+		if err == nil || !strings.Contains(err.Error(), dir) {
+			t.Errorf("%s: error %v does not name the folder", dir, err)
+		}
+	}
+	ents, _ := os.ReadDir(base)
+	if len(ents) != 1 {
+		t.Errorf("left behind: %v", ents)
+	}
+	// A failure after some temporary files were written removes them and
+	// leaves an existing report untouched.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "report.md"), []byte("old"), 0o644)
+	os.Mkdir(filepath.Join(dir, "heatmap.png"), 0o755) // rename onto a directory fails
+	os.WriteFile(filepath.Join(dir, "heatmap.png", "x"), nil, 0o644)
+	if _, err := WriteReport(dir, run, Options{Matrix: fakeVMMatrix()}); err == nil {
+		t.Fatal("no error renaming onto a directory")
+	}
+	old, _ := os.ReadFile(filepath.Join(dir, "report.md"))
+	if string(old) != "old" {
+		t.Errorf("report.md replaced after a failure")
+	}
+	ents, _ = os.ReadDir(dir)
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			t.Errorf("temporary file left: %s", e.Name())
+		}
+	}
+}
+
+func TestCompareMatchesBenchstat(t *testing.T) {
+	a, b := mustRead(t, "bare.txt"), mustRead(t, "vm.txt")
+	ours, err := Compare(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var llc *Table
+	for _, tb := range ours.Tables {
+		if tb.Key[0] == [2]string{"/place", "llc"} && tb.Unit == "sec/op" {
+			llc = tb
+		}
+	}
+	if llc == nil || strings.Join(llc.Cols, " ") != "testdata/bare.txt testdata/vm.txt" {
+		t.Fatalf("no llc sec/op table comparing both runs: %+v", llc)
+	}
+	if i := llc.Row("Floor"); i < 0 || llc.Cells[i][1].Delta() == "" {
+		t.Errorf("llc Floor row missing or not compared: rows %v", llc.Rows)
+	}
+	paths := []string{"testdata/bare.txt", "testdata/vm.txt"}
+	golden := filepath.Join("testdata", "golden", "compare.csv")
+	if live := runBenchstat(t, CompareOptions(), paths); live != nil {
+		compareWithBenchstat(t, ours, parseBenchstatCSV(t, live))
+		if *update {
+			os.WriteFile(golden, live, 0o644)
+		}
+	}
+	data, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareWithBenchstat(t, ours, parseBenchstatCSV(t, data))
+	// Same names get A:/B: labels.
+	same, err := Compare(a, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := same.Tables[0].Cols; len(c) != 2 || !strings.HasPrefix(c[0], "A: ") || !strings.HasPrefix(c[1], "B: ") {
+		t.Errorf("columns %v", c)
+	}
+	var buf bytes.Buffer
+	if err := ours.WriteText(&buf, RenderOptions{}); err != nil || !strings.Contains(buf.String(), "/place: llc") {
+		t.Errorf("text compare: %v\n%.300s", err, buf.String())
+	}
+}
+
+func TestMarkdownTable(t *testing.T) {
+	ts, err := mustRead(t, "gotest.txt").Tables(TableOptions{Col: "/n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := ts.WriteMarkdown(&buf, RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s := buf.String()
+	for _, want := range []string{"`goos: linux`", "| benchmark | 16 sec/op | 256 sec/op | vs base |", "| --- | ---: | ---: | ---: |", "| Sort-2 |"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, s)
+		}
+	}
+}
