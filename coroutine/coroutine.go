@@ -15,9 +15,11 @@ type Func func(self *Coroutine)
 type state uint8
 
 const (
+	// The two states Enter accepts come first, so that its check is one
+	// comparison (state > stateSuspended).
 	stateIdle      state = iota // created (or reused from the pool), not entered since
-	stateRunning                // entered: running, or blocked in a nested Enter
 	stateSuspended              // yielded, waiting to be entered again
+	stateRunning                // entered: running, or blocked in a nested Enter
 	stateFinished               // the entry function returned or panicked
 )
 
@@ -38,9 +40,6 @@ type Coroutine struct {
 	wakeQueued bool
 	panicVal   any
 
-	// caller is the coroutine that entered co (nil when entered from outside
-	// any coroutine); non-nil only while co is running. QEMU's co->caller.
-	caller *Coroutine
 	// thread is the home Thread: set by the first Enter (or by Thread.New
 	// when it reuses a pooled runtime coroutine, which already lives there);
 	// &noThread before.

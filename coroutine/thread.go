@@ -125,10 +125,10 @@ func (t *Thread) Enter(co *Coroutine) {
 	// Load of scheduled (acquire): pairs with MarkScheduled's CAS; a
 	// coroutine on a schedule queue must be entered by that queue's
 	// consumer, after ClearScheduled.
-	if (co.state != stateIdle && co.state != stateSuspended) || co.thread != t || co.scheduled.Load() != nil {
+	if co.state > stateSuspended || co.thread != t || co.scheduled.Load() != nil {
 		t.enterCheck(co) // panics, or records t as home on the first enter
 	}
-	co.caller = t.current
+	caller := t.current // QEMU's co->caller; the running state marks co entered
 	t.current = co
 	co.state = stateRunning
 	if co.next == nil {
@@ -137,8 +137,7 @@ func (t *Thread) Enter(co *Coroutine) {
 	co.next()
 	// co yielded (stateSuspended), finished (stateFinished, parked at the end
 	// of body) or panicked (stateFinished, runtime coroutine ended).
-	t.current = co.caller
-	co.caller = nil
+	t.current = caller
 	if co.state == stateRunning {
 		co.state = stateSuspended // it yielded
 	}
@@ -167,18 +166,17 @@ func (t *Thread) start(co *Coroutine) {
 
 // enter is Enter without the wake-up processing, for wakeUps.
 func (t *Thread) enter(co *Coroutine) {
-	if (co.state != stateIdle && co.state != stateSuspended) || co.thread != t || co.scheduled.Load() != nil {
+	if co.state > stateSuspended || co.thread != t || co.scheduled.Load() != nil {
 		t.enterCheck(co)
 	}
-	co.caller = t.current
+	caller := t.current // QEMU's co->caller; the running state marks co entered
 	t.current = co
 	co.state = stateRunning
 	if co.next == nil {
 		t.start(co)
 	}
 	co.next()
-	t.current = co.caller
-	co.caller = nil
+	t.current = caller
 	if co.state == stateRunning {
 		co.state = stateSuspended // it yielded
 	}
@@ -330,12 +328,11 @@ func (t *Thread) Destroy(co *Coroutine) {
 		panic(fmt.Sprintf("coroutine: Destroy of coroutine %p on Thread %p, but its home Thread is %p", co, t, co.thread))
 	}
 	co.destroying = true
-	co.caller = t.current
+	caller := t.current // QEMU's co->caller; the running state marks co entered
 	t.current = co
 	co.state = stateRunning
 	co.stop() // Yield returns false and panics destroyed{}; run recovers it
-	t.current = co.caller
-	co.caller = nil
+	t.current = caller
 	co.state = stateFinished
 	t.finished(co)
 	if co.wakeHead != nil {
