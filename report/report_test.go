@@ -133,6 +133,9 @@ func TestWarningsFire(t *testing.T) {
 	if w, ok := kinds(Warnings(mustRead(t, "few.txt"), nil, Options{}))["samples"]; !ok || !strings.Contains(w.Message, "-count 10") {
 		t.Errorf("no too-few-samples warning for -count 4: %+v", w)
 	}
+	if _, ok := kinds(Warnings(mustRead(t, "vm.txt", "bare.txt"), nil, Options{}))["mixed"]; !ok {
+		t.Error("no warning for files from two machines")
+	}
 	wide := kinds(Warnings(mustRead(t, "nosig.txt"), nil, Options{}))
 	if _, ok := wide["ci"]; !ok {
 		t.Errorf("no wide-CI warning on noisy data: %+v", wide)

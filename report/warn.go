@@ -14,7 +14,7 @@ import (
 // would want to know before trusting the figures.
 type Warning struct {
 	// Kind classifies the warning: "vm", "governor", "samples", "ci",
-	// "topology" or "unstable".
+	// "topology", "unstable" or "mixed" (files from several machines).
 	Kind string
 	// Title is a few words for one-line summaries.
 	Title string
@@ -37,6 +37,16 @@ func Warnings(run *Run, m *Matrix, opts Options) []Warning {
 func envWarnings(run *Run) []Warning {
 	var out []Warning
 	seen := map[string]bool{}
+	var machines []string
+	for _, e := range run.Envs {
+		if m := e.Get("machine"); m != "" && !slices.Contains(machines, m) {
+			machines = append(machines, m)
+		}
+	}
+	if len(machines) > 1 {
+		out = append(out, Warning{"mixed", "results from several machines", fmt.Sprintf("The files come from %d machines (%s): their results are pooled in one sample per benchmark, which mixes different hardware. Build one report per machine and use compare to set them side by side.",
+			len(machines), strings.Join(machines, ", "))})
+	}
 	add := func(w Warning) {
 		if !seen[w.Message] {
 			seen[w.Message] = true
