@@ -12,9 +12,19 @@
 //
 // A typical caller (the pinbench CLI) does:
 //
-//	run, err := report.ReadFiles(paths...)
-//	m, err := report.ReadMatrixFile("matrix.csv") // optional
+//	run, err := report.ReadFiles(paths...)            // error names the file
+//	m, err := report.ReadMatrixFile("matrix.csv")     // optional; grid or long CSV
+//	m.Classify(func(a, b int) string { return string(topo.Relation(a, b)) })
 //	summary, err := report.WriteReport(outDir, run, report.Options{Matrix: m})
+//	fmt.Print(summary)
 //
-// and prints summary. Compare puts two runs side by side.
+// and, for `pinbench compare A B`:
+//
+//	a, _ := report.ReadFiles(fileA)
+//	b, _ := report.ReadFiles(fileB)
+//	t, err := report.Compare(a, b)
+//	t.WriteText(os.Stdout, report.RenderOptions{})
+//
+// The geomean row uses github.com/aclements/go-moremath/stats.GeoMean, as
+// benchstat does (the module is already a dependency of x/perf).
 package report
