@@ -3,6 +3,7 @@ package coroutine
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strconv"
@@ -767,5 +768,115 @@ func TestGoexit(t *testing.T) {
 	}
 	if after := runtime.NumGoroutine(); after > before {
 		t.Fatalf("goroutine leak: %d before, %d after", before, after)
+	}
+}
+
+// A random mix of yields, nested enters, wake-ups and finishes on one
+// Thread: Current is always right, every coroutine finishes, nothing panics,
+// and the pool serves what it can.
+func TestRandomMix(t *testing.T) {
+	for seed := range uint64(20) {
+		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { randomMix(t, seed) })
+	}
+}
+
+func randomMix(t *testing.T, seed uint64) {
+	th := newThread(t)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	var (
+		all     []*Coroutine
+		stack   []*Coroutine            // running, innermost last
+		queued  = map[*Coroutine]bool{} // woken, not yet resumed
+		resumes int
+		wakes   int
+	)
+	idle := func(co *Coroutine) bool { // enterable now
+		return !co.Finished() && !queued[co] && !slices.Contains(stack, co)
+	}
+	var body Func
+	spawn := func() *Coroutine {
+		co := th.New(body)
+		all = append(all, co)
+		return co
+	}
+	resume := func(self *Coroutine) {
+		resumes++
+		delete(queued, self)
+		if th.Current() != self || stack[len(stack)-1] != self {
+			t.Fatalf("Current %p, model %p; want self %p", th.Current(), stack[len(stack)-1], self)
+		}
+	}
+	body = func(self *Coroutine) {
+		resume(self)
+		for range rng.IntN(6) {
+			switch r := rng.IntN(10); {
+			case r < 4:
+				stack = stack[:len(stack)-1]
+				self.Yield()
+				resume(self)
+			case r < 6 && len(stack) < 20 && len(all) < 2000:
+				child := spawn()
+				stack = append(stack, child)
+				th.Enter(child)
+			case r < 8:
+				for range 3 {
+					if c := all[rng.IntN(len(all))]; idle(c) && c != self {
+						queued[c] = true // pushed on the model's stack when it resumes
+						wakes++
+						th.WakeAfterYield(c)
+						break
+					}
+				}
+			default:
+				if c := all[rng.IntN(len(all))]; idle(c) && len(stack) < 20 {
+					stack = append(stack, c)
+					th.Enter(c)
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+	}
+	// Woken coroutines are entered by Enter itself: keep the model's stack
+	// right by pushing them as they resume. Wrap resume for that.
+	inner := resume
+	resume = func(self *Coroutine) {
+		if len(stack) == 0 || stack[len(stack)-1] != self {
+			stack = append(stack, self)
+		}
+		inner(self)
+	}
+	for range 200 {
+		co := spawn()
+		stack = append(stack, co)
+		th.Enter(co)
+	}
+	for rounds := 0; ; rounds++ {
+		progress := false
+		for _, co := range all {
+			if idle(co) {
+				stack = append(stack, co)
+				th.Enter(co)
+				progress = true
+			}
+		}
+		if !progress {
+			break
+		}
+		if rounds > 1000 {
+			t.Fatal("coroutines do not finish")
+		}
+	}
+	if len(stack) != 0 || len(queued) != 0 || th.Current() != nil {
+		t.Fatalf("stack %d, queued %d, current %p after the run", len(stack), len(queued), th.Current())
+	}
+	for _, co := range all {
+		if !co.Finished() {
+			t.Fatal("a coroutine did not finish")
+		}
+	}
+	s := th.Stats()
+	t.Logf("%d coroutines, %d resumes, %d wake-ups, stats %+v", len(all), resumes, wakes, s)
+	if s.Reused == 0 || wakes == 0 {
+		t.Error("the pool or the wake-ups were never used")
 	}
 }
