@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"compress/bzip2"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -21,6 +22,11 @@ const sharedTopologies = "../../shared/topologies"
 // extract unpacks a .tar.gz or .tar.bz2 into dir and returns the path of
 // its single top folder.
 func extract(t *testing.T, archive, dir string) string {
+	return extractFiltered(t, archive, dir, needed)
+}
+
+// extractFiltered is extract keeping only the entries keep accepts.
+func extractFiltered(t *testing.T, archive, dir string, keep func(path []string) bool) string {
 	t.Helper()
 	f, err := os.Open(archive)
 	if err != nil {
@@ -42,6 +48,15 @@ func extract(t *testing.T, archive, dir string) string {
 		t.Fatalf("%s: not a .tar.gz or .tar.bz2", archive)
 	}
 	tops := map[string]bool{}
+	made := map[string]bool{}
+	mkdir := func(d string) {
+		if !made[d] {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			made[d] = true
+		}
+	}
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
@@ -55,17 +70,17 @@ func extract(t *testing.T, archive, dir string) string {
 		if !filepath.IsLocal(name) {
 			t.Fatalf("%s: entry %q escapes the folder", archive, h.Name)
 		}
-		tops[strings.Split(filepath.ToSlash(name), "/")[0]] = true
+		parts := strings.Split(filepath.ToSlash(name), "/")
+		tops[parts[0]] = true
+		if !keep(parts[1:]) {
+			continue
+		}
 		path := filepath.Join(dir, name)
 		switch h.Typeflag {
 		case tar.TypeDir:
-			if err := os.MkdirAll(path, 0o755); err != nil {
-				t.Fatal(err)
-			}
+			mkdir(path)
 		case tar.TypeReg:
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
+			mkdir(filepath.Dir(path))
 			out, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 			if err != nil {
 				t.Fatal(err)
@@ -77,9 +92,7 @@ func extract(t *testing.T, archive, dir string) string {
 		case tar.TypeSymlink:
 			// sysfs links (cpuN/nodeM, ...) point at folders read by
 			// their real path; dangling ones must not break the walk.
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
+			mkdir(filepath.Dir(path))
 			os.Symlink(h.Linkname, path)
 		}
 	}
@@ -92,8 +105,59 @@ func extract(t *testing.T, archive, dir string) string {
 	return ""
 }
 
+// needed reports whether discovery may read the capture entry at path
+// (below the top folder). Extracting only these keeps the test fast: the
+// captures hold thousands of files discovery never opens (cpufreq, dmi,
+// hugepages, package_cpus, cache ways, ...), and creating files is the slow
+// part on some disks (about 1 ms each). Every cpuN and nodeN folder is kept.
+// TestFilteredExtraction checks that the filter changes nothing.
+func needed(path []string) bool {
+	p := strings.Join(path, "/")
+	switch p {
+	case "", "proc", "proc/cpuinfo", "sys", "sys/devices", "sys/devices/system":
+		return true
+	}
+	rest, ok := strings.CutPrefix(p, "sys/devices/system/")
+	if !ok {
+		return false
+	}
+	parts := strings.Split(rest, "/")
+	if parts[0] != "cpu" && parts[0] != "node" {
+		return false
+	}
+	if len(parts) <= 2 {
+		return true // cpu, node, cpuN, nodeN and files beside them
+	}
+	if parts[0] == "node" {
+		return len(parts) == 3 && (neededNodeFiles[parts[2]] || strings.HasPrefix(parts[2], "cpu"))
+	}
+	switch {
+	case parts[2] == "online":
+		return len(parts) == 3
+	case parts[2] == "topology":
+		return len(parts) == 3 || len(parts) == 4 && neededTopologyFiles[parts[3]]
+	case parts[2] == "cache":
+		return len(parts) <= 4 || len(parts) == 5 && neededCacheFiles[parts[4]]
+	}
+	return false
+}
+
+var (
+	neededNodeFiles     = setOf("cpulist", "cpumap", "distance")
+	neededTopologyFiles = setOf("physical_package_id", "core_id", "die_id", "cluster_id", "thread_siblings", "thread_siblings_list", "core_cpus", "core_cpus_list", "cluster_cpus", "cluster_cpus_list")
+	neededCacheFiles    = setOf("level", "type", "size", "coherency_line_size", "shared_cpu_list", "shared_cpu_map")
+)
+
+func setOf(names ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
 type expectedCounts struct {
-	archive                                  string
+	archive                                   string
 	pus, cores, packages, l3Groups, numaNodes int
 }
 
@@ -208,5 +272,31 @@ func checkInvariants(t *testing.T, topo *Topology) {
 	}
 	if _, ok := pl[SameCPU]; !ok {
 		t.Errorf("no samecpu placement")
+	}
+}
+
+// TestFilteredExtraction checks, on two small captures, that extracting only
+// the files needed finds the same machine as extracting everything.
+func TestFilteredExtraction(t *testing.T) {
+	for _, archive := range []string{"hwloc/16em64t-4s2c2t-offlines.tar.bz2", "hwloc/offline-cpu0-node0.tar.bz2"} {
+		path := filepath.Join(sharedTopologies, archive)
+		if _, err := os.Stat(path); err != nil {
+			t.Skipf("shared capture %s not available (%v); skipping", archive, err)
+		}
+		full, err := DiscoverRoot(extractFiltered(t, path, t.TempDir(), func([]string) bool { return true }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		part, err := DiscoverRoot(extract(t, path, t.TempDir()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := full.JSON(), part.JSON()
+		a.Source, b.Source = "", ""
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if string(ja) != string(jb) {
+			t.Errorf("%s: filtered extraction changes discovery:\nfull %s\npart %s", archive, ja, jb)
+		}
 	}
 }

@@ -207,7 +207,7 @@ func (r sysReader) readSet(list, mask string) (set CPUSet, ok bool, err error) {
 		if ok {
 			set, err := ParseList(s)
 			if err != nil {
-				return CPUSet{}, false, fmt.Errorf("%s: %v", r.path(list), err)
+				return CPUSet{}, false, fmt.Errorf("affinity: %s: %s", r.path(list), strings.TrimPrefix(err.Error(), "affinity: "))
 			}
 			return set, true, nil
 		}
@@ -220,7 +220,7 @@ func (r sysReader) readSet(list, mask string) (set CPUSet, ok bool, err error) {
 		if ok {
 			set, err := ParseMask(s)
 			if err != nil {
-				return CPUSet{}, false, fmt.Errorf("%s: %v", r.path(mask), err)
+				return CPUSet{}, false, fmt.Errorf("affinity: %s: %s", r.path(mask), strings.TrimPrefix(err.Error(), "affinity: "))
 			}
 			return set, true, nil
 		}
