@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -228,8 +229,36 @@ func TestSharedCaptures(t *testing.T) {
 				t.Errorf("JSON got %s\nwant     %s", got, want)
 			}
 			checkInvariants(t, topo)
+			if want, ok := capturePlacements[filepath.Base(e.archive)]; ok {
+				if got := topo.Placements(); !maps.Equal(got, want) {
+					t.Errorf("placements %v\nwant       %v", got, want)
+				}
+			}
 		})
 	}
+}
+
+// capturePlacements holds the pairs a reader of the .console trees picks,
+// for captures that exercise a rule.
+var capturePlacements = map[string]map[Class]Pair{
+	// Kernel clusters of 4 cores (0-3, ...), no SMT, an L3 per 32 cores,
+	// and two nodes per package: 32 shares package 36 with 1 but not
+	// its node, so the pair is remote.
+	"128arm-2pa2n8cluster4co.tar.bz2": place(SameCPU, 1, 1, L2, 1, 2, LLC, 1, 4, Remote, 1, 32),
+	// Four packages and no node folder: one node holding them all, so
+	// CPUs 1 and 2 (different packages) share the node.
+	"16em64t-4s2c2t.tar.bz2": place(SameCPU, 1, 1, SMT, 1, 9, LLC, 1, 5, Node, 1, 2),
+	// Hybrid: P-cores with 2 threads (0-1, 2-3, ...), E-cores in clusters
+	// of four sharing an L2 (12-15, 16-19).
+	"20em64t-hybrid-1p6c2t+2ca4co1t.tar.bz2": place(SameCPU, 1, 1, SMT, 2, 3, L2, 12, 13, LLC, 1, 2),
+	// Two CPUs, no caches, no node folder: the only pair uses CPU 0.
+	"2arm-2c.tar.bz2": place(SameCPU, 1, 1, Node, 0, 1),
+	// CPUs 0-3 offline; node0 has no folder, so its CPUs (4, 6, ...)
+	// are in no node and remote from node 1's.
+	"offline-cpu0-node0.tar.bz2": place(SameCPU, 4, 4, LLC, 4, 6, Remote, 4, 5),
+	// Private L3 per core (the L3 shared_cpu_map is all zeros).
+	"8ia64-2s2c2t.tar.bz2": place(SameCPU, 1, 1, SMT, 2, 3, Node, 1, 2),
+	"xeon16-vm.tar.gz":     place(SameCPU, 1, 1, LLC, 1, 2),
 }
 
 // checkInvariants checks what must hold on any topology.
