@@ -18,7 +18,9 @@ const DefaultPoolSize = 64
 // the coroutine currently running, the pool of finished coroutines, and the
 // wake-up processing done by Enter. Create it with [NewThread] on its owning
 // goroutine; only that goroutine (including bodies of coroutines it enters)
-// may call its methods.
+// may call its methods. That rule is not checked (identity is the pointer,
+// not a gettid per switch): the race detector reports a breach, and on a
+// locked thread the runtime's throw would.
 type Thread struct {
 	// current is the innermost running coroutine, nil outside any.
 	// Written by Enter before and after each switch.
