@@ -37,43 +37,46 @@ type TopologyJSON struct {
 
 // IdentityJSON is the JSON form of Identity.
 type IdentityJSON struct {
-	Vendor     string `json:"vendor,omitempty"`
-	Brand      string `json:"brand,omitempty"`
-	CacheLine  int    `json:"cache_line,omitempty"`
-	Hypervisor string `json:"hypervisor,omitempty"`
-	Hybrid     bool   `json:"hybrid,omitempty"`
-	FromCPUID  bool   `json:"from_cpuid,omitempty"`
+	Vendor     string `json:"vendor,omitempty"`     // Identity.Vendor
+	Brand      string `json:"brand,omitempty"`      // Identity.Brand
+	CacheLine  int    `json:"cache_line,omitempty"` // Identity.CacheLine, bytes
+	Hypervisor string `json:"hypervisor,omitempty"` // Identity.Hypervisor; absent on bare metal
+	Hybrid     bool   `json:"hybrid,omitempty"`     // Identity.Hybrid
+	FromCPUID  bool   `json:"from_cpuid,omitempty"` // Identity.FromCPUID
 }
 
 // CPUJSON is one logical CPU in TopologyJSON.
 type CPUJSON struct {
-	ID int `json:"id"`
+	ID int `json:"id"` // the kernel's CPU number
 	// Core indexes the cores (ordered by lowest CPU), not the kernel's
 	// core_id.
-	Core    int `json:"core"`
+	Core int `json:"core"`
+	// Package is the kernel's physical_package_id.
 	Package int `json:"package"`
-	// Die and Cluster are -1 when the kernel gives none.
-	Die     int `json:"die"`
+	// Die is the kernel's die_id, -1 when the kernel gives none.
+	Die int `json:"die"`
+	// Cluster is the kernel's cluster_id, -1 when the kernel gives none.
 	Cluster int `json:"cluster"`
 	// Node is -1 when no NUMA node lists the CPU.
-	Node   int         `json:"node"`
+	Node int `json:"node"`
+	// Caches lists the CPU's caches, innermost first.
 	Caches []CacheJSON `json:"caches"`
 }
 
 // CacheJSON is one cache of a CPU in TopologyJSON.
 type CacheJSON struct {
-	Level    int    `json:"level"`
-	Type     string `json:"type"`
-	Size     int64  `json:"size,omitempty"`
-	LineSize int    `json:"line_size,omitempty"`
-	CPUs     string `json:"cpus"`
+	Level    int    `json:"level"`               // 1, 2, 3, ...
+	Type     string `json:"type"`                // Data, Instruction or Unified
+	Size     int64  `json:"size,omitempty"`      // bytes; absent when unknown
+	LineSize int    `json:"line_size,omitempty"` // bytes; absent when unknown
+	CPUs     string `json:"cpus"`                // online CPUs sharing it, list form
 }
 
 // NodeJSON is one NUMA node in TopologyJSON.
 type NodeJSON struct {
-	ID        int    `json:"id"`
-	CPUs      string `json:"cpus"`
-	Distances []int  `json:"distances,omitempty"`
+	ID        int    `json:"id"`                  // the kernel's node number
+	CPUs      string `json:"cpus"`                // online CPUs, list form; "" for a CPU-less node
+	Distances []int  `json:"distances,omitempty"` // the distance row, in the order of nodes
 }
 
 // JSON returns the JSON form of t, ready for encoding/json.

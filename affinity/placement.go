@@ -47,7 +47,9 @@ func ParseClass(s string) (Class, error) {
 }
 
 // Pair is two logical CPUs, A < B except for samecpu, where A == B.
-type Pair struct{ A, B int }
+type Pair struct {
+	A, B int // logical CPU numbers
+}
 
 // String formats the pair as "A,B".
 func (p Pair) String() string { return fmt.Sprintf("%d,%d", p.A, p.B) }

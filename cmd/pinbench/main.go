@@ -45,6 +45,7 @@ func register(name, summary string, run func(args []string, stdout, stderr io.Wr
 // usageError is a mistake in the command line: exit status 2.
 type usageError struct{ msg string }
 
+// Error returns the message.
 func (e usageError) Error() string { return e.msg }
 
 func main() {
