@@ -254,6 +254,17 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
+func TestCPUFolderBeyondLimit(t *testing.T) {
+	root := copyTree(t, filepath.Join(fixtures, "malformed"))
+	dir := filepath.Join(root, "sys/devices/system/cpu/cpu99999999999")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := DiscoverRoot(root); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("error %v, want one naming %s", err, dir)
+	}
+}
+
 func TestBadRoot(t *testing.T) {
 	empty := t.TempDir()
 	file := filepath.Join(empty, "file")

@@ -284,6 +284,9 @@ func discover(root string) (*Topology, error) {
 	// and is online.
 	var online CPUSet
 	for _, id := range ids {
+		if id >= MaxCPUs {
+			return nil, fmt.Errorf("affinity: %s: CPU number beyond the limit of %d CPUs", r.path(fmt.Sprintf("%s/cpu%d", cpuDir, id)), MaxCPUs)
+		}
 		n, ok, err := r.readInt(fmt.Sprintf("%s/cpu%d/online", cpuDir, id))
 		if err != nil {
 			return nil, err
