@@ -121,7 +121,7 @@ func NewIOThread(cpus affinity.CPUSet, opts ...Option) (*IOThread, error) {
 		}
 	}
 	t := &IOThread{cpus: cpus}
-	go t.run(o, 0)
+	go t.run(o, nil)
 	t.started.Wait()
 	if t.startErr != nil {
 		if o.mode == WaitPoll {
@@ -132,20 +132,28 @@ func NewIOThread(cpus affinity.CPUSet, opts ...Option) (*IOThread, error) {
 	return t, nil
 }
 
-// maxMainThreadRetries bounds how often run moves off the main thread.
-const maxMainThreadRetries = 10
-
-// run is the iothread's goroutine (QEMU's iothread_run).
-func (t *IOThread) run(o ioOptions, tries int) {
+// run is the iothread's goroutine (QEMU's iothread_run). moved, when not
+// nil, is set once run is locked to a thread other than the main one.
+func (t *IOThread) run(o ioOptions, moved *Event) {
 	// Lock first, then look at which thread we got: a goroutine that ends
 	// while locked to the main thread does not end the thread (the runtime
-	// wedges it instead), so an iothread must not live there. Unlocking
-	// is still safe here, as nothing has changed the thread yet.
+	// wedges it instead), so an iothread must not live there. If we got
+	// the main thread, unlock (nothing has changed the thread yet), start
+	// again in a new goroutine and hold the main thread in a system call
+	// (Event.Wait) until that goroutine has locked another thread: while
+	// we hold it, the new goroutine cannot run there. (Simply retrying
+	// would land on the main thread again: the new goroutine is the next
+	// one this thread runs.)
 	runtime.LockOSThread()
-	if unix.Gettid() == os.Getpid() && tries < maxMainThreadRetries {
-		go t.run(o, tries+1)
+	if unix.Gettid() == os.Getpid() {
 		runtime.UnlockOSThread()
+		var off Event
+		go t.run(o, &off)
+		off.Wait()
 		return
+	}
+	if moved != nil {
+		moved.Set()
 	}
 	if !t.cpus.IsEmpty() {
 		if err := affinity.PinThread(t.cpus); err != nil {
@@ -256,7 +264,9 @@ func waitThreadGone(tid int, limit time.Duration) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("aio: iothread thread %d still exists %v after its goroutine ended", tid, limit)
+			st, _ := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/stat", tid))
+			wc, _ := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/wchan", tid))
+			return fmt.Errorf("aio: iothread thread %d still exists %v after its goroutine ended (pid %d) %s %s", tid, limit, pid, st, wc)
 		}
 		time.Sleep(pause)
 	}
