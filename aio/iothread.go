@@ -264,9 +264,7 @@ func waitThreadGone(tid int, limit time.Duration) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			st, _ := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/stat", tid))
-			wc, _ := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/wchan", tid))
-			return fmt.Errorf("aio: iothread thread %d still exists %v after its goroutine ended (pid %d) %s %s", tid, limit, pid, st, wc)
+			return fmt.Errorf("aio: iothread thread %d still exists %v after its goroutine ended", tid, limit)
 		}
 		time.Sleep(pause)
 	}

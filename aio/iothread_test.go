@@ -1,7 +1,12 @@
 package aio
 
 import (
+	"runtime"
+	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/pinbench/pinbench/affinity"
 )
@@ -12,12 +17,144 @@ func TestIOThreadLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ran := false
-	it.Run(func() { ran = true })
-	if !ran {
-		t.Fatal("Run returned before fn ran")
+	ran, tid := false, 0
+	it.Run(func() { ran, tid = true, unix.Gettid() })
+	if !ran || tid != it.Tid() {
+		t.Fatalf("Run: ran %v on thread %d, iothread is %d", ran, tid, it.Tid())
+	}
+	if tid == unix.Getpid() {
+		t.Fatal("iothread lives on the main thread")
+	}
+	// Run from the iothread itself runs directly instead of deadlocking.
+	nested := false
+	it.Run(func() { it.Run(func() { nested = true }) })
+	if !nested {
+		t.Fatal("nested Run did not run")
+	}
+	// A panic in fn reaches the caller; the iothread carries on.
+	mustPanic(t, "fn fails", func() { it.Run(func() { panic("fn fails") }) })
+	ok := false
+	it.Run(func() { ok = true })
+	if !ok {
+		t.Fatal("iothread dead after a panic in Run")
 	}
 	if err := it.Join(); err != nil {
 		t.Fatal(err)
+	}
+	if err := it.Join(); err != nil {
+		t.Fatalf("second Join: %v", err)
+	}
+	mustPanic(t, "after Join", func() { it.Run(func() {}) })
+	if err := unix.Tgkill(unix.Getpid(), it.Tid(), 0); err != unix.ESRCH {
+		t.Fatalf("iothread's OS thread %d still exists after Join (%v)", it.Tid(), err)
+	}
+}
+
+func TestIOThreadPinning(t *testing.T) {
+	checkLeaks(t)
+	allowed, err := affinity.Allowed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One CPU each, then the whole allowed set (a node's worth).
+	sets := []affinity.CPUSet{allowed}
+	for c := range allowed.All() {
+		sets = append(sets, affinity.NewCPUSet(c))
+	}
+	for _, set := range sets {
+		it, err := NewIOThread(set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mask affinity.CPUSet
+		var cpu int
+		it.Run(func() {
+			mask, err = affinity.ThreadAffinity()
+			cpu = affinity.CurrentCPU()
+		})
+		if err != nil || !mask.Equal(set) || !set.Has(cpu) {
+			t.Errorf("pinned to %s: mask %s, CPU %d, err %v", set, mask, cpu, err)
+		}
+		if !it.CPUs().Equal(set) {
+			t.Errorf("CPUs() = %s, want %s", it.CPUs(), set)
+		}
+		if err := it.Join(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad := allowed.Last() + 1000
+	if _, err := NewIOThread(affinity.NewCPUSet(bad)); err == nil || !strings.Contains(err.Error(), "CPU") {
+		t.Fatalf("pinning to CPU %d: error %v, want one naming the CPU", bad, err)
+	}
+	if _, err := NewIOThread(affinity.CPUSet{}, WithPollParams(-1, 0, 0)); err == nil {
+		t.Fatal("negative poll parameters accepted")
+	}
+	if _, err := NewIOThread(affinity.CPUSet{}, WithWaitMode(9)); err == nil {
+		t.Fatal("unknown wait mode accepted")
+	}
+}
+
+func TestIOThreadBusyNeedsGOMAXPROCS(t *testing.T) {
+	checkLeaks(t)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	first, err := NewIOThread(affinity.CPUSet{}, WithWaitMode(WaitPoll))
+	if err != nil {
+		t.Fatalf("one busy-polling iothread with GOMAXPROCS 2: %v", err)
+	}
+	defer first.Join()
+	_, err = NewIOThread(affinity.CPUSet{}, WithWaitMode(WaitPoll))
+	if err == nil || !strings.Contains(err.Error(), "GOMAXPROCS >= 3") {
+		t.Fatalf("second busy-polling iothread with GOMAXPROCS 2: error %v, want one asking for GOMAXPROCS >= 3", err)
+	}
+	other, err := NewIOThread(affinity.CPUSet{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Join()
+	if err := other.SetWaitMode(WaitPoll); err == nil {
+		t.Fatal("SetWaitMode(WaitPoll) beyond GOMAXPROCS accepted")
+	}
+	if BusyIOThreads() != 1 {
+		t.Fatalf("%d busy iothreads counted, want 1", BusyIOThreads())
+	}
+}
+
+func TestIOThreadCPUTime(t *testing.T) {
+	checkLeaks(t)
+	it, err := NewIOThread(affinity.CPUSet{}, WithWaitMode(WaitBlock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ThreadCPUClock(it.Tid()) >= 0 {
+		t.Fatalf("thread CPU clock id %d is not negative", ThreadCPUClock(it.Tid()))
+	}
+	var onThread time.Duration
+	it.Run(func() {
+		for start := time.Now(); time.Since(start) < 30*time.Millisecond; {
+		}
+		ns, err := threadCPUTimeSelf()
+		if err != nil {
+			t.Error(err)
+		}
+		onThread = time.Duration(ns)
+	})
+	fromOutside, err := it.CPUTime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read from outside after the thread read its own clock: at least as
+	// much, and not much more (it has been asleep since).
+	if onThread < 20*time.Millisecond || fromOutside < onThread || fromOutside > onThread+20*time.Millisecond {
+		t.Fatalf("CPU time: %v read on the thread, %v from outside", onThread, fromOutside)
+	}
+	if err := it.Join(); err != nil {
+		t.Fatal(err)
+	}
+	final, err := it.CPUTime()
+	if err != nil || final < fromOutside {
+		t.Fatalf("after Join: CPU time %v, %v (was %v)", final, err, fromOutside)
+	}
+	if s := it.Stats(); s.Tid != it.Tid() || s.CPU != final {
+		t.Fatalf("Stats %+v", s)
 	}
 }

@@ -1,0 +1,185 @@
+package aio
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/coroutine"
+)
+
+func TestCoScheduleFIFO(t *testing.T) {
+	c := newTestContext(t)
+	var order []int
+	var cos []*coroutine.Coroutine
+	for i := range 4 {
+		cos = append(cos, c.NewCoroutine(func(self *coroutine.Coroutine) {
+			order = append(order, i)
+			self.Yield()
+			order = append(order, 10+i)
+		}))
+	}
+	for _, i := range []int{2, 0, 3, 1} {
+		CoSchedule(cos[i])
+	}
+	c.Poll(false)
+	for _, i := range []int{1, 3} {
+		CoSchedule(cos[i])
+	}
+	c.Poll(false)
+	if got := fmt.Sprint(order); got != "[2 0 3 1 11 13]" {
+		t.Fatalf("entered in order %s, want [2 0 3 1 11 13]", got)
+	}
+}
+
+func TestCoScheduleTwicePanics(t *testing.T) {
+	c := newTestContext(t)
+	co := c.NewCoroutine(func(self *coroutine.Coroutine) {})
+	CoScheduleAt(co, "first-site")
+	mustPanic(t, "already scheduled in 'first-site'", func() { CoSchedule(co) })
+	mustPanic(t, "already scheduled in 'first-site'", func() { (*AioContext)(nil).CoWake(co) })
+	c.Poll(false)
+	if !co.Finished() {
+		t.Fatal("scheduled coroutine did not run")
+	}
+	orphan := coroutine.New(func(*coroutine.Coroutine) {})
+	mustPanic(t, "no home context", func() { CoSchedule(orphan) })
+}
+
+// TestCoWake covers QEMU's three cases of aio_co_wake.
+func TestCoWake(t *testing.T) {
+	c := newTestContext(t)
+	var log []string
+	sleeper := func(name string) *coroutine.Coroutine {
+		co := c.NewCoroutine(func(self *coroutine.Coroutine) {
+			log = append(log, name+" sleeps")
+			self.Yield()
+			log = append(log, name+" woke")
+		})
+		c.Thread().Enter(co)
+		return co
+	}
+
+	// On the home context, outside a coroutine: entered at once.
+	a := sleeper("a")
+	c.CoWake(a)
+	log = append(log, "after CoWake(a)")
+
+	// On the home context, inside a coroutine: after it yields.
+	b := sleeper("b")
+	waker := c.NewCoroutine(func(self *coroutine.Coroutine) {
+		c.CoWake(b)
+		log = append(log, "waker yields")
+		self.Yield()
+	})
+	c.Thread().Enter(waker)
+	log = append(log, "after waker")
+
+	// From elsewhere (no context): through the schedule queue.
+	d := sleeper("d")
+	(*AioContext)(nil).CoWake(d)
+	log = append(log, "scheduled d")
+	c.Poll(false)
+
+	want := "[a sleeps a woke after CoWake(a) b sleeps waker yields b woke after waker d sleeps scheduled d d woke]"
+	if got := fmt.Sprint(log); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+// TestCoScheduleAcrossIOThreads: coroutines on two iothreads hand a token
+// back and forth through CoSchedule; each runs only on its own thread.
+func TestCoScheduleAcrossIOThreads(t *testing.T) {
+	checkLeaks(t)
+	allowed, _ := affinity.Allowed()
+	cpus := allowed.CPUs()
+	rounds := 2000
+	if *long {
+		rounds = 200000
+	}
+	for _, mode := range []WaitMode{WaitBlock, WaitAdaptive} {
+		t.Run("wait="+mode.String(), func(t *testing.T) {
+			var threads [2]*IOThread
+			for i := range threads {
+				it, err := NewIOThread(affinity.NewCPUSet(cpus[i%len(cpus)]), WithWaitMode(mode))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer it.Join()
+				threads[i] = it
+			}
+			var cos [2]*coroutine.Coroutine
+			var counts [2]int
+			var wrongThread [2]int
+			var done Event
+			for i := range cos {
+				cos[i] = threads[i].Context().NewCoroutine(func(self *coroutine.Coroutine) {
+					tid := threads[i].Tid()
+					for counts[i] < rounds {
+						if unix.Gettid() != tid {
+							wrongThread[i]++
+						}
+						counts[i]++
+						CoSchedule(cos[1-i]) // the peer is suspended, or about to be
+						self.Yield()
+					}
+					if i == 1 {
+						done.Set()
+					}
+				})
+			}
+			// Start the second one first so it is suspended when the
+			// first one hands it the token.
+			threads[1].Run(func() { threads[1].Context().Thread().Enter(cos[1]) })
+			// cos[1] scheduled cos[0] already: that starts the ping-pong.
+			done.Wait()
+			// cos[1] finished; cos[0] handed it the last token and is
+			// suspended (or about to be: Run's BH runs on its thread
+			// after it yields). Wake it so that it finishes too.
+			threads[0].Run(func() { threads[0].Context().CoWake(cos[0]) })
+			if counts != [2]int{rounds, rounds} {
+				t.Fatalf("counts %v, want %d each", counts, rounds)
+			}
+			if wrongThread != [2]int{} {
+				t.Fatalf("coroutines ran off their home thread: %v", wrongThread)
+			}
+			if !cos[0].Finished() {
+				t.Fatal("cos[0] did not finish")
+			}
+			t.Logf("%d handoffs; iothread stats %+v / %+v", counts[0]+counts[1], threads[0].Stats(), threads[1].Stats())
+		})
+	}
+}
+
+func TestCoScheduleManyProducers(t *testing.T) {
+	checkLeaks(t)
+	it, err := NewIOThread(affinity.CPUSet{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Join()
+	const producers, each = 6, 300
+	runs := make([]int, producers*each) // written on the iothread only
+	var wg sync.WaitGroup
+	for p := range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				k := p*each + i
+				CoSchedule(it.Context().NewCoroutine(func(*coroutine.Coroutine) { runs[k]++ }))
+			}
+		}()
+	}
+	wg.Wait()
+	it.Run(func() {
+		for k, n := range runs {
+			if n != 1 {
+				t.Errorf("coroutine %d entered %d times", k, n)
+			}
+		}
+	})
+}
