@@ -1,0 +1,143 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+
+	"github.com/pinbench/pinbench/affinity"
+)
+
+// ConfigLine is one `key: value` line of Go's benchmark format, printed
+// before the results so that a results file says where it came from.
+type ConfigLine struct {
+	Key, Value string
+}
+
+// Config returns the configuration lines describing this machine and run:
+// machine id, cpu model, topology summary, the CPU pair used for each
+// placement class, hypervisor, frequency governor, SMT, cache line size,
+// GOMAXPROCS, the allowed CPU set, and whether software counters work.
+// (`go test` itself prints goos, goarch, pkg and cpu.)
+func Config(t *affinity.Topology) []ConfigLine {
+	lines := []ConfigLine{
+		{"machine", MachineID(t)},
+		{"model", t.Model},
+		{"topology", t.Summary()},
+	}
+	pairs := t.Placements()
+	for _, c := range affinity.Classes() {
+		if p, ok := pairs[c]; ok {
+			lines = append(lines, ConfigLine{"pair-" + string(c), fmt.Sprintf("%d,%d", p.A, p.B)})
+		}
+	}
+	hv := t.Hypervisor()
+	if hv == "" {
+		hv = "none"
+	}
+	perf := "software counters available"
+	if err := PerfUnavailable(); err != nil {
+		perf = "unavailable: " + err.Error()
+	}
+	lines = append(lines,
+		ConfigLine{"hypervisor", hv},
+		ConfigLine{"governor", Governor(t)},
+		ConfigLine{"smt", SMTState(t)},
+		ConfigLine{"cacheline", fmt.Sprint(t.Identity.CacheLine)},
+		ConfigLine{"gomaxprocs", fmt.Sprint(runtime.GOMAXPROCS(0))},
+		ConfigLine{"allowed", t.Allowed.String()},
+		ConfigLine{"perf", perf},
+	)
+	return lines
+}
+
+// FormatConfig renders lines in Go's benchmark format. Values are put on
+// one line (benchfmt ends a value at the newline).
+func FormatConfig(lines []ConfigLine) string {
+	var b strings.Builder
+	for _, l := range lines {
+		v := strings.ReplaceAll(l.Value, "\n", " ")
+		fmt.Fprintf(&b, "%s: %s\n", l.Key, v)
+	}
+	return b.String()
+}
+
+// sysRoot is where Governor and SMTState read sysfs; tests point it at a
+// fixture.
+func sysRoot(t *affinity.Topology) string {
+	if t.Root != "" {
+		return t.Root
+	}
+	return "/"
+}
+
+// Governor returns the cpufreq scaling governor of the first allowed CPU,
+// "none" when the kernel has no cpufreq driver (typical in virtual machines).
+func Governor(t *affinity.Topology) string {
+	cpus := t.Allowed.CPUs()
+	if len(cpus) == 0 {
+		return "none"
+	}
+	b, err := os.ReadFile(filepath.Join(sysRoot(t), "sys/devices/system/cpu", fmt.Sprintf("cpu%d", cpus[0]), "cpufreq/scaling_governor"))
+	if err != nil {
+		return "none"
+	}
+	if g := strings.TrimSpace(strings.TrimRight(string(b), "\x00")); g != "" {
+		return g
+	}
+	return "none"
+}
+
+// SMTState returns "on" when some core has more than one online logical CPU
+// and "off" otherwise (SMT disabled, or a machine without it).
+func SMTState(t *affinity.Topology) string {
+	for _, c := range t.Cores {
+		if c.CPUs.Count() > 1 {
+			return "on"
+		}
+	}
+	return "off"
+}
+
+var nonID = regexp.MustCompile(`[^a-z0-9]+`)
+
+// brandNoise are words of CPU brand strings that say nothing about the part.
+var brandNoise = regexp.MustCompile(`(?i)\b(\(r\)|\(tm\)|cpu|processor|@ [0-9.]+ ?ghz|[0-9]+-core)\b|\(r\)|\(tm\)`)
+
+// MachineID names this machine in results/<machine-id>/: vendor, model,
+// core and CPU counts, and "vm" under a hypervisor, in lower case with
+// dashes, for example "intel-xeon-platinum-8480-16c16t-vm". It depends only
+// on what discovery reports, so every run on one machine gets the same id.
+func MachineID(t *affinity.Topology) string {
+	vendor := strings.ToLower(t.Identity.Vendor)
+	switch vendor {
+	case "genuineintel":
+		vendor = "intel"
+	case "authenticamd":
+		vendor = "amd"
+	}
+	model := t.Model
+	if model == "" {
+		model = t.Identity.Brand
+	}
+	model = brandNoise.ReplaceAllString(model, " ")
+	model = strings.Trim(nonID.ReplaceAllString(strings.ToLower(model), "-"), "-")
+	for _, w := range []string{"intel-", "amd-"} {
+		model = strings.TrimPrefix(model, w)
+	}
+	if model == "" {
+		model = "unknown-cpu"
+	}
+	parts := []string{}
+	if vendor != "" {
+		parts = append(parts, vendor)
+	}
+	parts = append(parts, model, fmt.Sprintf("%dc%dt", len(t.Cores), len(t.CPUs)))
+	if t.Hypervisor() != "" {
+		parts = append(parts, "vm")
+	}
+	return strings.Join(parts, "-")
+}

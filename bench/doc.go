@@ -1,0 +1,19 @@
+// Package bench is pinbench's benchmark suite and the harness it shares with
+// the command line tool.
+//
+// The benchmarks (`go test -bench . ./bench`) measure, on the machine they run
+// on, the physical floor of a cross-core handoff (cache-line ping-pong), the
+// project's lock-free queue against Go's channel and a mutex, the coroutine
+// handoff between pinned iothreads with each wait strategy, coroutine switch
+// costs, the random schedule of QEMU's test-aio-multithread and the cost of
+// Notify, at every placement class the machine offers (see affinity.Class).
+// Before the results, TestMain prints `key: value` configuration lines in
+// Go's benchmark format so that every results file says where it came from.
+//
+// The harness (this package's non-test files) places the sides of a benchmark
+// on the representative CPU pair of a placement class, runs each side on its
+// own locked, pinned OS thread, never lets a benchmark hang (a side that stops
+// answering fails it within seconds, naming its CPU), samples per-operation
+// latencies without disturbing the measured loop, and reads per-thread CPU
+// time and software event counters.
+package bench

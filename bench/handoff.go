@@ -1,0 +1,324 @@
+package bench
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/coroutine"
+)
+
+// HandoffResult is what one handoff run measured.
+type HandoffResult struct {
+	// Hops is the number of one-way handoffs made.
+	Hops int
+	// Elapsed runs from the first handoff to the arrival of the last.
+	Elapsed time.Duration
+	// Latency holds sampled one-way handoff latencies (send to arrival).
+	Latency *Sampler
+	// CPU is the CPU time burned meanwhile: the two iothreads' thread
+	// clocks (via=aio) or the whole process (channels).
+	CPU time.Duration
+	// Wakes counts system-call wake-ups (futex wakes by Notify); -1 when
+	// the mechanism does not expose them (channels).
+	Wakes int64
+	// CtxSwitches and Migrations are software event counts on the two
+	// threads; -1 when perf_event_open is unavailable.
+	CtxSwitches, Migrations int64
+}
+
+// HandoffConfig says how to run a coroutine handoff between two iothreads.
+type HandoffConfig struct {
+	// CPUs are the two iothreads' CPUs (Unpinned for either: no pinning).
+	CPUs [2]int
+	// Wait is the iothreads' wait strategy.
+	Wait aio.WaitMode
+	// PollMaxNs, when non-zero, sets the adaptive poll window's maximum.
+	PollMaxNs int64
+	// Gap is idle time before each send (a sparse handoff rate); zero for
+	// back-to-back handoffs.
+	Gap time.Duration
+	// Hops is how many one-way handoffs to make.
+	Hops int
+	// Timeout fails the run when no handoff arrives for that long.
+	Timeout time.Duration
+}
+
+// progressCounter is written by one thread only and read by the watchdog,
+// on a line of its own so the reads do not slow the writer's neighbours.
+type progressCounter struct {
+	_ [CacheLine]byte
+	n atomic.Int64 // single writer; the watchdog's loads need no ordering
+	_ [CacheLine]byte
+}
+
+// handoff is the state two coroutines pass between them. The coroutines
+// run strictly in turn (each is entered only after the other scheduled it
+// and yielded), and every turn passes through the schedule queue's atomic
+// push and swap, so the plain fields are never accessed concurrently.
+type handoff struct {
+	cfg     HandoffConfig
+	cos     [2]*coroutine.Coroutine
+	hops    int   // one-way handoffs sent so far
+	sentAt  int64 // monotonic ns of the sampled send in flight
+	quit    bool  // set by the side that made the last arrival
+	sampler *Sampler
+	start   time.Time
+	elapsed time.Duration
+	// progress[i] counts arrivals on side i, for the watchdog.
+	progress [2]progressCounter
+	done     aio.Event
+}
+
+// monoNow is a monotonic clock in nanoseconds, comparable across threads.
+func monoNow() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) // vDSO, cannot fail for this clock
+	return ts.Nano()
+}
+
+func (h *handoff) body(me int) coroutine.Func {
+	return func(self *coroutine.Coroutine) {
+		for {
+			if h.quit {
+				h.done.Set()
+				return
+			}
+			if h.hops > 0 { // an arrival (the first entry is the start)
+				if h.sampler.Want(h.hops) {
+					h.sampler.Record(monoNow() - h.sentAt)
+				}
+				h.progress[me].n.Add(1)
+			}
+			if h.hops == h.cfg.Hops {
+				h.elapsed = time.Since(h.start)
+				// Release the other coroutine, suspended in Yield,
+				// so that it finishes too.
+				h.quit = true
+				aio.CoSchedule(h.cos[1-me])
+				return
+			}
+			if h.cfg.Gap > 0 {
+				sleepNs(h.cfg.Gap)
+			}
+			h.hops++
+			if h.sampler.Want(h.hops) {
+				h.sentAt = monoNow()
+			}
+			aio.CoSchedule(h.cos[1-me])
+			self.Yield()
+		}
+	}
+}
+
+// sleepNs sleeps in the kernel without involving the Go scheduler: the
+// thread is idle, as an iothread between requests would be.
+func sleepNs(d time.Duration) {
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+	}
+}
+
+// RunAioHandoff bounces a coroutine handoff between two iothreads through
+// aio.CoSchedule: coroutine 0 (homed on iothread 0) schedules coroutine 1
+// on iothread 1 and yields; coroutine 1, on arrival, schedules coroutine 0
+// back, and so on. One hop ends when the scheduled coroutine runs on the
+// other side. GOMAXPROCS must exceed the number of busy-polling iothreads.
+//
+// Both iothreads are joined before it returns (their threads have ended);
+// a join that fails is the returned error.
+func RunAioHandoff(cfg HandoffConfig) (res HandoffResult, err error) {
+	if cfg.Hops < 1 {
+		cfg.Hops = 1
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultStallTimeout
+	}
+	var opts []aio.Option
+	opts = append(opts, aio.WithWaitMode(cfg.Wait))
+	if cfg.PollMaxNs > 0 {
+		opts = append(opts, aio.WithPollParams(cfg.PollMaxNs, 0, 0))
+	}
+	var threads [2]*aio.IOThread
+	defer func() {
+		for _, t := range threads {
+			if t == nil {
+				continue
+			}
+			if jerr := t.Join(); jerr != nil && err == nil {
+				err = jerr
+			}
+		}
+	}()
+	for i, cpu := range cfg.CPUs {
+		var set affinity.CPUSet
+		if cpu >= 0 {
+			set = affinity.NewCPUSet(cpu)
+		}
+		t, err := aio.NewIOThread(set, opts...)
+		if err != nil {
+			return HandoffResult{}, fmt.Errorf("iothread %d: %w", i, err)
+		}
+		threads[i] = t
+	}
+	h := &handoff{cfg: cfg, sampler: NewSampler(cfg.Hops)}
+	for i, t := range threads {
+		h.cos[i] = t.Context().NewCoroutine(h.body(i))
+	}
+	var counters [2]*ThreadCounters
+	if PerfUnavailable() == nil {
+		for i, t := range threads {
+			c, err := OpenThreadCounters(t.Tid())
+			if err == nil {
+				counters[i] = c
+				defer c.Close()
+			}
+		}
+	}
+	before := snapshot(threads, counters)
+	h.start = time.Now()
+	aio.CoScheduleAt(h.cos[0], "RunAioHandoff")
+	if err := h.wait(cfg); err != nil {
+		return HandoffResult{}, err
+	}
+	after := snapshot(threads, counters)
+	res = HandoffResult{
+		Hops:        cfg.Hops,
+		Elapsed:     h.elapsed,
+		Latency:     h.sampler,
+		CPU:         after.cpu - before.cpu,
+		Wakes:       int64(after.wakes - before.wakes),
+		CtxSwitches: -1,
+		Migrations:  -1,
+	}
+	if counters[0] != nil && counters[1] != nil {
+		res.CtxSwitches = int64(after.ctxsw - before.ctxsw)
+		res.Migrations = int64(after.migrations - before.migrations)
+	}
+	return res, nil
+}
+
+// wait blocks until both coroutines have finished, failing when no hop
+// arrives for cfg.Timeout. The caller's goroutine sleeps between checks,
+// so it costs the measured threads nothing.
+func (h *handoff) wait(cfg HandoffConfig) error {
+	last := int64(-1)
+	lastChange := time.Now()
+	for !h.done.IsSet() {
+		time.Sleep(2 * time.Millisecond)
+		n := h.progress[0].n.Load() + h.progress[1].n.Load()
+		if n != last {
+			last, lastChange = n, time.Now()
+			continue
+		}
+		if time.Since(lastChange) > cfg.Timeout {
+			// Hop n+1 goes to side (n+1)%2: that side stopped answering.
+			side := int((n + 1) % 2)
+			return fmt.Errorf("stalled: iothread %d on %s received no handoff for %v (after %d of %d hops)",
+				side, cpuName(cfg.CPUs[side]), cfg.Timeout, n, cfg.Hops)
+		}
+	}
+	return nil
+}
+
+type threadSnapshot struct {
+	cpu               time.Duration
+	wakes             uint64
+	ctxsw, migrations uint64
+}
+
+func snapshot(threads [2]*aio.IOThread, counters [2]*ThreadCounters) threadSnapshot {
+	var s threadSnapshot
+	for i, t := range threads {
+		st := t.Stats()
+		s.cpu += st.CPU
+		s.wakes += st.Wakes
+		if c := counters[i]; c != nil {
+			cs, m, err := c.Read()
+			if err == nil {
+				s.ctxsw += cs
+				s.migrations += m
+			}
+		}
+	}
+	return s
+}
+
+// RunChanHandoff bounces a handoff between two goroutines through two
+// channels: locked to threads pinned to cpus (via=chan, the naive Go
+// design), or, with both CPUs Unlocked, two ordinary goroutines (via=chanfree,
+// Go's default). One hop is one send received on the other side. CPU is the
+// whole process's CPU time; Wakes, CtxSwitches and Migrations are -1.
+func RunChanHandoff(cpus [2]int, gap time.Duration, hops int) (HandoffResult, error) {
+	hops = max(hops, 1)
+	var chans [2]chan struct{} // chans[i] carries hops to side i
+	for i := range chans {
+		chans[i] = make(chan struct{}, 1)
+	}
+	sampler := NewSampler(hops)
+	var (
+		sentAt  int64 // ordered by the channel operations around it
+		elapsed time.Duration
+		start   time.Time
+		ready   atomic.Int32
+	)
+	side := func(me int) Side {
+		return Side{Name: fmt.Sprintf("channel side %d", me), CPU: cpus[me], Run: func(stop *StopFlag) error {
+			ready.Add(1)
+			for ready.Load() != 2 {
+				if stop.Load() {
+					return ErrAborted
+				}
+			}
+			// Side 0 sends the odd hops, side 1 the even ones.
+			for hop := me + 1; hop <= hops+1; hop += 2 {
+				if hop > 1 {
+					<-chans[me] // arrival of hop-1
+					if sampler.Want(hop - 1) {
+						sampler.Record(monoNow() - sentAt)
+					}
+					if hop-1 == hops {
+						elapsed = time.Since(start)
+						return nil
+					}
+				} else {
+					start = time.Now()
+				}
+				if hop > hops {
+					return nil
+				}
+				if gap > 0 {
+					sleepNs(gap)
+				}
+				if sampler.Want(hop) {
+					sentAt = monoNow()
+				}
+				chans[1-me] <- struct{}{}
+			}
+			return nil
+		}}
+	}
+	cpu0 := processCPUTime()
+	err := RunSides(DefaultStallTimeout, side(0), side(1))
+	if err != nil {
+		return HandoffResult{}, err
+	}
+	return HandoffResult{
+		Hops: hops, Elapsed: elapsed, Latency: sampler,
+		CPU:   processCPUTime() - cpu0,
+		Wakes: -1, CtxSwitches: -1, Migrations: -1,
+	}, nil
+}
+
+// processCPUTime is the user and system CPU time of the whole process.
+func processCPUTime() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

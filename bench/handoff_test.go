@@ -1,0 +1,187 @@
+package bench
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/internal/leakcheck"
+)
+
+// SparseGap is the idle time before each handoff at rate=sparse: long
+// against the handoff itself (microseconds) and against the adaptive poll
+// window's start (4 us), so a busy-polling iothread burns CPU while an
+// adaptive one goes to sleep.
+const SparseGap = 50 * time.Microsecond
+
+// sweepWindows are the adaptive poll windows the sweep compares.
+var sweepWindows = []time.Duration{0, 4 * time.Microsecond, 16 * time.Microsecond, 32 * time.Microsecond, 64 * time.Microsecond}
+
+var waitModes = []aio.WaitMode{aio.WaitPoll, aio.WaitBlock, aio.WaitAdaptive}
+
+// BenchmarkHandoff bounces a coroutine between two pinned iothreads (or two
+// goroutines, for the channel baselines). One op is one one-way handoff,
+// ending when the coroutine (or the receiving goroutine) runs on the other
+// side.
+//
+//   - via=aio: aio.CoSchedule through the home context's lock-free queue;
+//     wait=poll|block|adaptive is the iothreads' wait strategy.
+//   - via=chan/wait=block: a channel between two locked, pinned goroutines
+//     (the naive Go design).
+//   - via=chanfree/wait=block: a channel between ordinary goroutines (Go's
+//     default); only place=unpinned.
+//
+// Names without a rate part hand off back to back; rate=sparse waits
+// SparseGap before each send (ns/op then includes the gap: read p50-ns).
+// Extra metrics: p50-ns and p99-ns of sampled one-way latencies, cpu-ns/op
+// (CPU the two sides burned), wakeups/op (system-call wakes), and, where
+// perf_event_open works, ctxsw/op and migrations/op on the iothreads.
+//
+// With -sweep, also via=aio/wait=adaptive/pollmax=Nus/rate=R: the tuning
+// run's poll-window sweep.
+func BenchmarkHandoff(b *testing.B) {
+	for _, w := range waitModes {
+		for _, gap := range []time.Duration{0, SparseGap} {
+			name := fmt.Sprintf("via=aio/wait=%s", w)
+			if gap > 0 {
+				name += "/rate=sparse"
+			}
+			b.Run(name, func(b *testing.B) {
+				forEachPlacement(b, w == aio.WaitPoll, func(b *testing.B, _ affinity.Class, a, c int) {
+					benchAioHandoff(b, HandoffConfig{CPUs: [2]int{a, c}, Wait: w, Gap: gap})
+				})
+			})
+		}
+	}
+	for _, gap := range []time.Duration{0, SparseGap} {
+		suffix := ""
+		if gap > 0 {
+			suffix = "/rate=sparse"
+		}
+		b.Run("via=chan/wait=block"+suffix, func(b *testing.B) {
+			forEachPlacement(b, false, func(b *testing.B, _ affinity.Class, a, c int) {
+				benchChanHandoff(b, [2]int{a, c}, gap)
+			})
+		})
+		b.Run("via=chanfree/wait=block"+suffix+"/place=unpinned", func(b *testing.B) {
+			benchChanHandoff(b, [2]int{Unlocked, Unlocked}, gap)
+		})
+	}
+	if !*sweep {
+		return
+	}
+	for _, win := range sweepWindows {
+		for _, rate := range []struct {
+			name string
+			gap  time.Duration
+		}{{"sparse", SparseGap}, {"dense", 0}} {
+			b.Run(fmt.Sprintf("via=aio/wait=adaptive/pollmax=%dus/rate=%s", win.Microseconds(), rate.name), func(b *testing.B) {
+				forEachPlacement(b, false, func(b *testing.B, _ affinity.Class, a, c int) {
+					// pollmax=0 is "never poll": a window of 1 ns.
+					benchAioHandoff(b, HandoffConfig{CPUs: [2]int{a, c}, Wait: aio.WaitAdaptive, PollMaxNs: max(1, win.Nanoseconds()), Gap: rate.gap})
+				})
+			})
+		}
+	}
+}
+
+func benchAioHandoff(b *testing.B, cfg HandoffConfig) {
+	ensureProcs(b, 3)
+	cfg.Hops = b.N
+	b.ReportAllocs()
+	res, err := RunAioHandoff(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reportHandoff(b, res)
+}
+
+func benchChanHandoff(b *testing.B, cpus [2]int, gap time.Duration) {
+	ensureProcs(b, 3)
+	b.ReportAllocs()
+	res, err := RunChanHandoff(cpus, gap, b.N)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reportHandoff(b, res)
+}
+
+func reportHandoff(b *testing.B, res HandoffResult) {
+	n := float64(res.Hops)
+	b.ReportMetric(float64(res.Elapsed.Nanoseconds())/n, "ns/op")
+	if res.Latency.Len() > 0 {
+		p := res.Latency.Percentiles(50, 99)
+		b.ReportMetric(p[0], "p50-ns")
+		b.ReportMetric(p[1], "p99-ns")
+	}
+	b.ReportMetric(float64(res.CPU.Nanoseconds())/n, "cpu-ns/op")
+	if res.Wakes >= 0 {
+		b.ReportMetric(float64(res.Wakes)/n, "wakeups/op")
+	}
+	if res.CtxSwitches >= 0 {
+		b.ReportMetric(float64(res.CtxSwitches)/n, "ctxsw/op")
+		b.ReportMetric(float64(res.Migrations)/n, "migrations/op")
+	}
+}
+
+// Every handoff variant completes the hops it was asked for, with every
+// wait mode, and leaves no goroutine or thread behind.
+func TestHandoffCompletes(t *testing.T) {
+	hops := 2000
+	if *long {
+		hops = 200000
+	}
+	enoughProcsForPolling(t, 2)
+	for _, w := range waitModes {
+		t.Run("via=aio/wait="+w.String(), func(t *testing.T) {
+			// RunAioHandoff joins the iothreads (Join checks that their
+			// threads ended); the runtime's idle pool may grow meanwhile.
+			leakcheck.Goroutines(t)
+			res, err := RunAioHandoff(HandoffConfig{CPUs: [2]int{Unpinned, Unpinned}, Wait: w, Hops: hops})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Hops != hops || res.Latency.Len() == 0 || res.Elapsed <= 0 {
+				t.Fatalf("result %+v: want %d hops, samples and a positive time", res, hops)
+			}
+		})
+	}
+	for _, cpus := range [][2]int{{Unpinned, Unpinned}, {Unlocked, Unlocked}} {
+		t.Run(fmt.Sprintf("via=chan/cpus=%v", cpus), func(t *testing.T) {
+			// Locked goroutines blocked on a channel make the runtime
+			// start idle threads of its own; RunSides checks that the
+			// sides' own threads ended.
+			leakcheck.Goroutines(t)
+			res, err := RunChanHandoff(cpus, 0, hops+1) // an odd count ends on the other side
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Hops != hops+1 || res.Latency.Len() == 0 {
+				t.Fatalf("result %+v: want %d hops and samples", res, hops+1)
+			}
+		})
+	}
+}
+
+// The aio handoff's hot path (schedule, drain, enter, yield) allocates
+// nothing: a run ten times longer allocates no more than a short one.
+func TestHandoffDoesNotAllocatePerHop(t *testing.T) {
+	measure := func(hops int) uint64 {
+		var before, after runtimeMemStats
+		readMemStats(&before)
+		if _, err := RunAioHandoff(HandoffConfig{CPUs: [2]int{Unpinned, Unpinned}, Wait: aio.WaitBlock, Hops: hops}); err != nil {
+			t.Fatal(err)
+		}
+		readMemStats(&after)
+		return after.Mallocs - before.Mallocs
+	}
+	measure(100) // warm up pools and the sampler's first use
+	short, longer := measure(1000), measure(20000)
+	// Set-up (threads, sampler, counters) allocates a constant amount;
+	// allow a little slack for the runtime's own bookkeeping.
+	if longer > short+50 {
+		t.Fatalf("20000 hops allocated %d objects, 1000 hops %d: the handoff allocates per hop", longer, short)
+	}
+}

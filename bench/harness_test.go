@@ -1,0 +1,121 @@
+package bench
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestPercentileKnownSamples(t *testing.T) {
+	sorted := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	for _, c := range []struct{ p, want float64 }{
+		{0, 1}, {50, 5.5}, {90, 9.1}, {99, 9.91}, {100, 10}, {25, 3.25},
+	} {
+		if got := Percentile(sorted, c.p); math.Abs(got-c.want) > 1e-9 {
+			t.Errorf("Percentile(1..10, %v) = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if got := Percentile([]float64{42}, 99); got != 42 {
+		t.Errorf("Percentile of one sample = %v, want 42", got)
+	}
+	if got := Percentile(nil, 50); !math.IsNaN(got) {
+		t.Errorf("Percentile of no samples = %v, want NaN", got)
+	}
+	if got := Median([]float64{3, 1, 2}); got != 2 {
+		t.Errorf("Median(3,1,2) = %v, want 2", got)
+	}
+}
+
+func TestSamplerStrideAndBound(t *testing.T) {
+	s := NewSampler(10 * MaxSamples)
+	if s.Stride != 10 {
+		t.Fatalf("stride for %d ops = %d, want 10", 10*MaxSamples, s.Stride)
+	}
+	kept := 0
+	for i := range 10 * MaxSamples {
+		if s.Want(i) {
+			s.Record(int64(i))
+			kept++
+		}
+	}
+	if kept != MaxSamples || s.Len() != MaxSamples {
+		t.Fatalf("kept %d samples (Len %d), want %d", kept, s.Len(), MaxSamples)
+	}
+	p := s.Percentiles(0, 100)
+	if p[0] != 0 || p[1] != float64(10*MaxSamples-10) {
+		t.Fatalf("min/max = %v, want 0 and %d", p, 10*MaxSamples-10)
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		if s.Want(0) {
+			s.Record(1)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("recording a sample allocates %v times", allocs)
+	}
+}
+
+// A side whose partner never answers must fail the run within the timeout,
+// naming the side and its CPU, and every side must have stopped.
+func TestWatchdogFiresOnSilentPartner(t *testing.T) {
+	var never atomic.Bool
+	var exited atomic.Int32
+	start := time.Now()
+	err := RunSides(300*time.Millisecond,
+		Side{Name: "waiter", CPU: Unpinned, Run: func(stop *StopFlag) error {
+			defer exited.Add(1)
+			for !never.Load() {
+				if stop.Load() {
+					return ErrAborted
+				}
+			}
+			return nil
+		}},
+		Side{Name: "quitter", CPU: Unpinned, Run: func(stop *StopFlag) error {
+			defer exited.Add(1)
+			return nil // never answers the waiter
+		}},
+	)
+	if err == nil || !strings.Contains(err.Error(), "stalled: waiter on an unpinned thread") {
+		t.Fatalf("RunSides error = %v, want a stall naming the waiter", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("watchdog took %v to fire", d)
+	}
+	if exited.Load() != 2 {
+		t.Fatalf("%d sides exited, want 2", exited.Load())
+	}
+}
+
+func TestRunSidesReportsFirstFailureAndStopsOthers(t *testing.T) {
+	boom := errors.New("boom")
+	err := RunSides(DefaultStallTimeout,
+		Side{Name: "spinner", CPU: Unpinned, Run: func(stop *StopFlag) error {
+			for !stop.Load() {
+			}
+			return ErrAborted
+		}},
+		Side{Name: "failer", CPU: Unpinned, Run: func(*StopFlag) error { return boom }},
+	)
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "failer on an unpinned thread") {
+		t.Fatalf("RunSides error = %v, want boom from failer", err)
+	}
+}
+
+func TestRunSidesRecoversPanic(t *testing.T) {
+	err := RunSides(DefaultStallTimeout,
+		Side{Name: "panicker", CPU: Unpinned, Run: func(*StopFlag) error { panic("oops") }},
+	)
+	if err == nil || !strings.Contains(err.Error(), "panic: oops") {
+		t.Fatalf("RunSides error = %v, want the panic", err)
+	}
+}
+
+func TestPingPongRefusesOneCPU(t *testing.T) {
+	if _, _, err := PingPong(1, 1, 100, time.Second); err == nil || !strings.Contains(err.Error(), "CPU 1 twice") {
+		t.Fatalf("PingPong(1, 1) error = %v", err)
+	}
+}

@@ -1,0 +1,111 @@
+package bench
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+
+	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/internal/leakcheck"
+)
+
+var (
+	// sweep adds the poll-window sweep (BenchmarkHandoff with pollmax= and
+	// rate= parts) that the tuning run's full mode asks for.
+	sweep = flag.Bool("sweep", false, "also run the adaptive poll-window sweep of BenchmarkHandoff")
+	// long makes the stress tests run for seconds instead of a fraction.
+	long = flag.Bool("long", false, "run stress tests for longer")
+)
+
+// topo is the live machine, discovered once.
+var topo *affinity.Topology
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	t, err := affinity.Discover()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: topology discovery failed: %v\n", err)
+		os.Exit(1)
+	}
+	topo = t
+	// Fill the runtime's idle thread pool, then run each kind of side
+	// once, so the leak checks see the tests' own threads end rather than
+	// threads the runtime starts once for its own use (the template thread
+	// that creates threads on behalf of locked ones).
+	leakcheck.WarmThreads(24)
+	procs := runtime.GOMAXPROCS(3)
+	for _, w := range []aio.WaitMode{aio.WaitBlock, aio.WaitPoll} {
+		if _, err := RunAioHandoff(HandoffConfig{CPUs: [2]int{Unpinned, Unpinned}, Wait: w, Hops: 100}); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: warm-up handoff failed: %v\n", err)
+			os.Exit(1)
+		}
+	}
+	if _, err := RunChanHandoff([2]int{Unpinned, Unpinned}, 0, 100); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: warm-up handoff failed: %v\n", err)
+		os.Exit(1)
+	}
+	runtime.GOMAXPROCS(procs)
+	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+		// Configuration lines go to stdout before any result, where
+		// benchfmt and benchstat read them.
+		fmt.Print(FormatConfig(Config(t)))
+	}
+	os.Exit(m.Run())
+}
+
+// spinning marks a benchmark whose sides busy-wait: on one CPU they would
+// measure the scheduler's time slice, so samecpu is skipped.
+type spinning bool
+
+// forEachPlacement runs body as a sub-benchmark `place=P` for every
+// placement class (innermost first) and for unpinned. A class the machine
+// lacks is skipped with the reason. body gets the two CPUs to use (both
+// Unpinned for the unpinned baseline).
+func forEachPlacement(b *testing.B, spin spinning, body func(b *testing.B, class affinity.Class, a, c int)) {
+	for _, class := range append(affinity.Classes(), affinity.Unpinned) {
+		b.Run("place="+string(class), func(b *testing.B) {
+			a, c, reason := placementCPUs(topo, class, bool(spin))
+			if reason != "" {
+				b.Skip(reason)
+			}
+			body(b, class, a, c)
+		})
+	}
+}
+
+// placementCPUs returns the CPU pair for class, or why it cannot run here.
+func placementCPUs(t *affinity.Topology, class affinity.Class, spin bool) (a, c int, skip string) {
+	if class == affinity.Unpinned {
+		return Unpinned, Unpinned, ""
+	}
+	if spin && class == affinity.SameCPU {
+		return 0, 0, "both sides busy-wait: on one CPU they would measure the scheduler's time slice"
+	}
+	p, ok := t.Pair(class)
+	if !ok {
+		return 0, 0, fmt.Sprintf("no two allowed CPUs of this machine are %s apart (allowed %s; topology %s)", class, t.Allowed, t.Summary())
+	}
+	return p.A, p.B, ""
+}
+
+// enoughProcsForPolling raises GOMAXPROCS so that n busy-polling
+// iothreads leave a P for the test itself, restoring it afterwards.
+func enoughProcsForPolling(t *testing.T, n int) {
+	if old := runtime.GOMAXPROCS(0); old < n+1 {
+		runtime.GOMAXPROCS(n + 1)
+		t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	}
+}
+
+// ensureProcs raises GOMAXPROCS to at least n for the rest of the
+// benchmark: every busy side holds a P, and the benchmark's own goroutine
+// (the watchdog) needs one more.
+func ensureProcs(b *testing.B, n int) {
+	if old := runtime.GOMAXPROCS(0); old < n {
+		runtime.GOMAXPROCS(n)
+		b.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	}
+}

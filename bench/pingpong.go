@@ -1,0 +1,119 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"time"
+)
+
+// pingLine is the one cache line two threads bounce between them. It is
+// padded on both sides so that nothing else shares its lines (or the
+// adjacent-line prefetcher's pair of lines).
+type pingLine struct {
+	_ [CacheLine]byte
+	// seq is written by each side in turn: the initiator stores odd
+	// values, the responder even ones. Each store is one one-way transfer
+	// of the line. Go's atomics are sequentially consistent; the only
+	// ordering needed is that each side sees the other's store, which any
+	// atomic store/load pair gives.
+	seq atomic.Int64
+	_   [CacheLine]byte
+}
+
+// PingPong bounces one cache line between CPUs a and b (either may be
+// Unpinned) for about transfers one-way transfers (rounded up to whole round
+// trips) and returns the elapsed time and the number of transfers made.
+// It is the physical floor of every handoff: nothing but the line moves.
+// Both sides spin, so a and b must be different CPUs.
+func PingPong(a, b int, transfers int, timeout time.Duration) (time.Duration, int, error) {
+	if a == b && a != Unpinned {
+		return 0, 0, fmt.Errorf("ping-pong needs two CPUs, got CPU %d twice (two spinners on one CPU measure the scheduler's time slice)", a)
+	}
+	transfers = max(2, transfers+transfers&1) // whole round trips
+	line := new(pingLine)
+	var ready atomic.Int32
+	var elapsed time.Duration
+	err := RunSides(timeout,
+		Side{Name: "ping-pong initiator", CPU: a, Run: func(stop *StopFlag) error {
+			ready.Add(1)
+			for ready.Load() != 2 {
+				if stop.Load() {
+					return ErrAborted
+				}
+			}
+			start := time.Now()
+			for i := int64(1); i < int64(transfers); i += 2 {
+				line.seq.Store(i)
+				for line.seq.Load() != i+1 {
+					if stop.Load() {
+						return ErrAborted
+					}
+				}
+			}
+			elapsed = time.Since(start)
+			return nil
+		}},
+		Side{Name: "ping-pong responder", CPU: b, Run: func(stop *StopFlag) error {
+			ready.Add(1)
+			for i := int64(1); i < int64(transfers); i += 2 {
+				for line.seq.Load() != i {
+					if stop.Load() {
+						return ErrAborted
+					}
+				}
+				line.seq.Store(i + 1)
+			}
+			return nil
+		}},
+	)
+	return elapsed, transfers, err
+}
+
+// PairLatency is the measured one-way latency between two CPUs.
+type PairLatency struct {
+	A, B int
+	// Median is the median over Samples, in nanoseconds per one-way
+	// transfer.
+	Median float64
+	// Samples are the per-repetition figures (ns per one-way transfer).
+	Samples []float64
+}
+
+// MeasurePair runs reps ping-pong repetitions of transfers one-way
+// transfers each between CPUs a and b and returns their median one-way
+// latency. A short warm-up repetition is discarded.
+func MeasurePair(a, b, reps, transfers int) (PairLatency, error) {
+	if reps < 1 {
+		return PairLatency{}, errors.New("measure pair: need at least one repetition")
+	}
+	if _, _, err := PingPong(a, b, transfers/4, DefaultStallTimeout); err != nil {
+		return PairLatency{}, err
+	}
+	res := PairLatency{A: a, B: b, Samples: make([]float64, 0, reps)}
+	for range reps {
+		d, n, err := PingPong(a, b, transfers, DefaultStallTimeout)
+		if err != nil {
+			return PairLatency{}, err
+		}
+		res.Samples = append(res.Samples, float64(d.Nanoseconds())/float64(n))
+	}
+	res.Median = Median(res.Samples)
+	return res, nil
+}
+
+// Median returns the median of xs (the mean of the two middle values for an
+// even count), or 0 for no values. xs is not modified.
+func Median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}

@@ -1,0 +1,197 @@
+package bench
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pinbench/pinbench/aio"
+)
+
+// QueueRing is how many items each producer of the queue benchmark owns
+// and recycles: an item goes back to its producer once the consumer has
+// checked it, so memory stays bounded whatever b.N is, and every
+// implementation moves the same thing (a pointer to a recycled item).
+const QueueRing = 256
+
+// QueueItem is what the queue benchmark moves from producers to the
+// consumer.
+//
+// Ownership: the producer writes Producer and Seq, then pushes; the consumer
+// reads them and then sets Free; the producer reuses the item only after
+// seeing Free. link belongs to the project's queue (written by Push, read by
+// TakeAll).
+type QueueItem struct {
+	link     atomic.Pointer[QueueItem]
+	Producer int
+	Seq      int64
+	// Free is true while the producer may reuse the item. The consumer's
+	// Store(true) happens after its last read of Producer and Seq, and the
+	// producer's Load that sees true happens before it writes them again
+	// (acquire/release through one atomic), so the fields never race.
+	Free atomic.Bool
+}
+
+func queueItemLink(it *QueueItem) *atomic.Pointer[QueueItem] { return &it.link }
+
+// QueueImpl is one way to move items from many producers to one consumer:
+// the project's lock-free queue at two paddings, a buffered channel, or a
+// mutex-guarded slice.
+type QueueImpl interface {
+	// Push hands it to the consumer; any producer may call it.
+	Push(it *QueueItem)
+	// Take delivers every item available now to fn in order and returns
+	// how many there were; only the consumer calls it. It may block
+	// (the channel does) until stop is set.
+	Take(stop *StopFlag, fn func(*QueueItem)) int
+}
+
+// NewQueueImpl returns the implementation named impl ("mpsc", "chan",
+// "mutex"); pad (64 or 128) applies to mpsc only.
+func NewQueueImpl(impl string, pad int) (QueueImpl, error) {
+	switch impl {
+	case "mpsc":
+		switch pad {
+		case 128:
+			return &mpscImpl[[aio.CacheLinePad]byte]{q: aio.NewQueue[QueueItem, [aio.CacheLinePad]byte](queueItemLink)}, nil
+		case 64:
+			return &mpscImpl[[aio.CacheLinePad64]byte]{q: aio.NewQueue[QueueItem, [aio.CacheLinePad64]byte](queueItemLink)}, nil
+		}
+		return nil, fmt.Errorf("queue padding %d bytes: want 64 or 128", pad)
+	case "chan":
+		return chanImpl(make(chan *QueueItem, QueueRing)), nil
+	case "mutex":
+		return &mutexImpl{}, nil
+	}
+	return nil, fmt.Errorf("unknown queue implementation %q: want mpsc, chan or mutex", impl)
+}
+
+type mpscImpl[P aio.Padding] struct {
+	q *aio.PaddedQueue[QueueItem, P]
+}
+
+func (m *mpscImpl[P]) Push(it *QueueItem) { m.q.Push(it) }
+func (m *mpscImpl[P]) Take(_ *StopFlag, fn func(*QueueItem)) int {
+	return m.q.Drain(fn)
+}
+
+type chanImpl chan *QueueItem
+
+func (c chanImpl) Push(it *QueueItem) { c <- it }
+func (c chanImpl) Take(stop *StopFlag, fn func(*QueueItem)) int {
+	// A plain receive is what a Go programmer would write; when a producer
+	// stalls, the watchdog reports it and this goroutine is abandoned.
+	fn(<-c)
+	n := 1
+	for {
+		select {
+		case it := <-c:
+			fn(it)
+			n++
+		default:
+			return n
+		}
+	}
+}
+
+type mutexImpl struct {
+	mu    sync.Mutex
+	items []*QueueItem // guarded by mu
+	spare []*QueueItem // consumer only
+}
+
+func (m *mutexImpl) Push(it *QueueItem) {
+	m.mu.Lock()
+	m.items = append(m.items, it)
+	m.mu.Unlock()
+}
+
+func (m *mutexImpl) Take(_ *StopFlag, fn func(*QueueItem)) int {
+	m.mu.Lock()
+	got := m.items
+	m.items = m.spare[:0]
+	m.mu.Unlock()
+	for _, it := range got {
+		fn(it)
+	}
+	m.spare = got
+	return len(got)
+}
+
+// QueueRun is the outcome of one RunQueue.
+type QueueRun struct {
+	// Elapsed runs from the moment every side is ready until the consumer
+	// has taken the last item.
+	Elapsed time.Duration
+	Items   int
+}
+
+// RunQueue moves items from producers (one per CPU in producerCPUs) to one
+// consumer on consumerCPU through impl, checking that every item arrives
+// exactly once and in its producer's order.
+func RunQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int) (QueueRun, error) {
+	np := len(producerCPUs)
+	per := (items + np - 1) / np
+	total := per * np
+	var ready atomic.Int32
+	start := func(stop *StopFlag) error {
+		ready.Add(1)
+		for int(ready.Load()) != np+1 {
+			if stop.Load() {
+				return ErrAborted
+			}
+		}
+		return nil
+	}
+	var run QueueRun
+	sides := []Side{{Name: "consumer", CPU: consumerCPU, Run: func(stop *StopFlag) error {
+		next := make([]int64, np)
+		var bad error
+		check := func(it *QueueItem) {
+			if it.Seq != next[it.Producer] && bad == nil {
+				bad = fmt.Errorf("item %d of producer %d arrived when %d was expected (lost, duplicated or reordered)", it.Seq, it.Producer, next[it.Producer])
+			}
+			next[it.Producer] = it.Seq + 1
+			it.Free.Store(true)
+		}
+		if err := start(stop); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		for got := 0; got < total; {
+			got += impl.Take(stop, check)
+			if stop.Load() {
+				return ErrAborted
+			}
+		}
+		run = QueueRun{Elapsed: time.Since(t0), Items: total}
+		return bad
+	}}}
+	for p, cpu := range producerCPUs {
+		sides = append(sides, Side{Name: fmt.Sprintf("producer %d", p), CPU: cpu, Run: func(stop *StopFlag) error {
+			ring := make([]QueueItem, QueueRing)
+			for i := range ring {
+				ring[i].Producer = p
+				ring[i].Free.Store(true)
+			}
+			if err := start(stop); err != nil {
+				return err
+			}
+			for s := 0; s < per; s++ {
+				it := &ring[s%QueueRing]
+				for !it.Free.Load() {
+					if stop.Load() {
+						return ErrAborted
+					}
+				}
+				it.Free.Store(false)
+				it.Seq = int64(s)
+				impl.Push(it)
+			}
+			return nil
+		}})
+	}
+	err := RunSides(DefaultStallTimeout, sides...)
+	return run, err
+}
