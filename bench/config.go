@@ -75,20 +75,20 @@ func sysRoot(t *affinity.Topology) string {
 }
 
 // Governor returns the cpufreq scaling governor of the first allowed CPU,
-// "none" when the kernel has no cpufreq driver (typical in virtual machines).
+// "unknown" when the kernel has no cpufreq driver (typical in virtual machines).
 func Governor(t *affinity.Topology) string {
 	cpus := t.Allowed.CPUs()
 	if len(cpus) == 0 {
-		return "none"
+		return "unknown"
 	}
 	b, err := os.ReadFile(filepath.Join(sysRoot(t), "sys/devices/system/cpu", fmt.Sprintf("cpu%d", cpus[0]), "cpufreq/scaling_governor"))
 	if err != nil {
-		return "none"
+		return "unknown"
 	}
 	if g := strings.TrimSpace(strings.TrimRight(string(b), "\x00")); g != "" {
 		return g
 	}
-	return "none"
+	return "unknown"
 }
 
 // SMTState returns "on" when some core has more than one online logical CPU

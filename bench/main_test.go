@@ -79,6 +79,9 @@ func forEachPlacement(b *testing.B, spin spinning, body func(b *testing.B, class
 // placementCPUs returns the CPU pair for class, or why it cannot run here.
 func placementCPUs(t *affinity.Topology, class affinity.Class, spin bool) (a, c int, skip string) {
 	if class == affinity.Unpinned {
+		if spin && t.Allowed.Count() < 3 {
+			return 0, 0, fmt.Sprintf("both sides busy-wait and only %d CPUs are allowed: unpinned, the OS time-shares them with the rest of the process, which measures the scheduler", t.Allowed.Count())
+		}
 		return Unpinned, Unpinned, ""
 	}
 	if spin && class == affinity.SameCPU {

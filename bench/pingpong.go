@@ -35,8 +35,9 @@ func PingPong(a, b int, transfers int, timeout time.Duration) (time.Duration, in
 	line := new(pingLine)
 	var ready atomic.Int32
 	var elapsed time.Duration
+	progress := new(Progress)
 	err := RunSides(timeout,
-		Side{Name: "ping-pong initiator", CPU: a, Run: func(stop *StopFlag) error {
+		Side{Name: "ping-pong initiator", CPU: a, Progress: progress, Run: func(stop *StopFlag) error {
 			ready.Add(1)
 			for ready.Load() != 2 {
 				if stop.Load() {
@@ -45,6 +46,9 @@ func PingPong(a, b int, transfers int, timeout time.Duration) (time.Duration, in
 			}
 			start := time.Now()
 			for i := int64(1); i < int64(transfers); i += 2 {
+				if i&4095 == 1 {
+					progress.Set(i) // once per 2048 round trips
+				}
 				line.seq.Store(i)
 				for line.seq.Load() != i+1 {
 					if stop.Load() {

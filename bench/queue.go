@@ -145,7 +145,8 @@ func RunQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int) (Q
 		return nil
 	}
 	var run QueueRun
-	sides := []Side{{Name: "consumer", CPU: consumerCPU, Run: func(stop *StopFlag) error {
+	progress := new(Progress)
+	sides := []Side{{Name: "consumer", CPU: consumerCPU, Progress: progress, Run: func(stop *StopFlag) error {
 		next := make([]int64, np)
 		var bad error
 		check := func(it *QueueItem) {
@@ -161,6 +162,7 @@ func RunQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int) (Q
 		t0 := time.Now()
 		for got := 0; got < total; {
 			got += impl.Take(stop, check)
+			progress.Set(int64(got))
 			if stop.Load() {
 				return ErrAborted
 			}

@@ -45,7 +45,27 @@ type Side struct {
 	Name string // what the side does, for messages ("consumer", "producer 2")
 	CPU  int    // logical CPU to pin to, or Unpinned
 	Run  func(stop *StopFlag) error
+	// Progress, when set, is advanced by Run now and then (every few
+	// thousand operations); the watchdog then fires only when no side's
+	// progress moved for the timeout, so a slow but live run (two
+	// unpinned spinners time-sharing one CPU) is not called stalled.
+	Progress *Progress
 }
+
+// Progress is a counter one side advances and the watchdog reads, alone
+// on its cache lines so that reading it does not disturb the side's
+// neighbours.
+type Progress struct {
+	_ [CacheLine]byte
+	n atomic.Int64 // single writer (its side); the watchdog only loads it, no ordering needed
+	_ [CacheLine]byte
+}
+
+// Set records that the side has reached n.
+func (p *Progress) Set(n int64) { p.n.Store(n) }
+
+// Load returns the last value set.
+func (p *Progress) Load() int64 { return p.n.Load() }
 
 // StopFlag tells the sides of one benchmark to give up. The harness sets it;
 // sides only read it.
@@ -68,8 +88,10 @@ const CacheLine = 128
 
 // RunSides runs every side on its own pinned thread and waits for all of
 // them. When a side fails, the others are stopped and its error returned.
-// When some side has not finished after timeout, the harness stops them all
-// and returns an error naming the sides (and their CPUs) that did not answer.
+// When some side has not finished after timeout (counted from the last
+// change of any side's Progress, when sides report it), the harness stops
+// them all and returns an error naming the sides (and their CPUs) that did
+// not answer.
 // Each side's goroutine exits while still locked, so its OS thread, and the
 // affinity set on it, is discarded by the runtime rather than reused.
 func RunSides(timeout time.Duration, sides ...Side) error {
@@ -87,10 +109,26 @@ func RunSides(timeout time.Duration, sides ...Side) error {
 	}
 	done := make([]bool, len(sides))
 	var first error
+	progress := func() (sum int64) {
+		for _, s := range sides {
+			if s.Progress != nil {
+				sum += s.Progress.Load()
+			}
+		}
+		return sum
+	}
+	lastProgress := progress()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
+	tick := time.NewTicker(min(timeout/4, time.Second))
+	defer tick.Stop()
 	for remaining := len(sides); remaining > 0; {
 		select {
+		case <-tick.C:
+			if p := progress(); p != lastProgress {
+				lastProgress = p
+				timer.Reset(timeout)
+			}
 		case r := <-results:
 			remaining--
 			done[r.index] = true

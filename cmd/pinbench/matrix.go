@@ -1,0 +1,144 @@
+package main
+
+import (
+	"cmp"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/report"
+)
+
+func init() {
+	register("matrix", "measure the core-to-core latency matrix (cache-line ping-pong)", runMatrix)
+}
+
+// matrixParams say how hard to measure each pair.
+type matrixParams struct {
+	reps      int // repetitions per pair; the cell is their median
+	transfers int // one-way transfers per repetition
+}
+
+func runMatrix(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	reps := fs.Int("reps", 7, "repetitions per CPU pair (the cell is their median)")
+	transfers := fs.Int("transfers", 20000, "one-way transfers per repetition")
+	csvPath := fs.String("csv", "", "also write the matrix as CSV (medians) to this file")
+	longPath := fs.String("long-csv", "", "also write every sample as long CSV to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if *reps < 1 || *transfers < 2 {
+		return usageError{"--reps must be at least 1 and --transfers at least 2"}
+	}
+	t, err := affinity.Discover()
+	if err != nil {
+		return err
+	}
+	m, err := measureMatrix(t, matrixParams{*reps, *transfers}, stderr)
+	if err != nil {
+		return err
+	}
+	if err := m.WriteText(stdout); err != nil {
+		return err
+	}
+	for _, out := range []struct {
+		path  string
+		write func(io.Writer) error
+	}{{*csvPath, m.WriteCSV}, {*longPath, m.WriteLongCSV}} {
+		if out.path != "" {
+			if err := writeFileAtomic(out.path, out.write); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// topologyOrder returns the allowed CPUs ordered so that CPUs sharing more
+// sit next to each other: by package, NUMA node, last-level cache, core,
+// then id. Placement classes then form blocks in the heat map.
+func topologyOrder(t *affinity.Topology) []int {
+	type key struct{ pkg, node, llc, core, id int }
+	var keys []key
+	for _, c := range t.CPUs {
+		if !t.Allowed.Has(c.ID) {
+			continue
+		}
+		llc := -1
+		for _, ci := range c.Caches {
+			if t.Caches[ci].Level >= 3 {
+				llc = ci
+			}
+		}
+		keys = append(keys, key{c.Package, c.Node, llc, c.Core, c.ID})
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.pkg, b.pkg), cmp.Compare(a.node, b.node), cmp.Compare(a.llc, b.llc), cmp.Compare(a.core, b.core), cmp.Compare(a.id, b.id))
+	})
+	ids := make([]int, len(keys))
+	for i, k := range keys {
+		ids[i] = k.id
+	}
+	return ids
+}
+
+// measureMatrix measures every pair of allowed CPUs with cache-line
+// ping-pong, showing progress on stderr, and returns the matrix with each
+// pair's class filled in.
+func measureMatrix(t *affinity.Topology, p matrixParams, stderr io.Writer) (*report.Matrix, error) {
+	cpus := topologyOrder(t)
+	m := report.NewMatrix(cpus)
+	m.Classify(func(a, b int) string { return string(t.Relation(a, b)) })
+	pairs := t.AllPairs()
+	if len(pairs) == 0 {
+		return nil, fmt.Errorf("the latency matrix needs at least two allowed CPUs (allowed: %s)", t.Allowed)
+	}
+	start := time.Now()
+	for i, pair := range pairs {
+		lat, err := bench.MeasurePair(pair.A, pair.B, p.reps, p.transfers)
+		if err != nil {
+			return nil, fmt.Errorf("measuring CPUs %d and %d: %w", pair.A, pair.B, err)
+		}
+		// Ping-pong is symmetric: one measurement fills both cells.
+		m.Set(pair.A, pair.B, lat.Samples...)
+		m.Set(pair.B, pair.A, lat.Samples...)
+		done := i + 1
+		left := time.Duration(float64(time.Since(start)) / float64(done) * float64(len(pairs)-done))
+		fmt.Fprintf(stderr, "\rmatrix: %d/%d pairs, CPU %d-%d %.0f ns, about %v left   ", done, len(pairs), pair.A, pair.B, lat.Median, left.Round(time.Second))
+	}
+	fmt.Fprintln(stderr)
+	return m, nil
+}
+
+// writeFileAtomic writes a file through a temporary file in the same
+// folder, renamed into place only when the write succeeded, so a failure
+// never leaves a partial file under the final name.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}

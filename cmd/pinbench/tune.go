@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/report"
+)
+
+func init() {
+	register("tune", "the per-machine tuning run: matrix, benchmarks, report with recommendations", runTune)
+}
+
+// tuneMode is how long and how carefully the tuning run measures.
+type tuneMode struct {
+	count     int    // -test.count: samples per benchmark
+	benchtime string // -test.benchtime
+	sweep     bool   // the adaptive poll-window sweep
+	matrix    matrixParams
+}
+
+var (
+	// quickMode takes about three minutes on two cores: six samples per
+	// benchmark, the fewest benchstat needs for a confidence interval.
+	quickMode = tuneMode{count: 6, benchtime: "100ms", matrix: matrixParams{reps: 5, transfers: 20000}}
+	// fullMode is for committed results: ten samples of longer runs and
+	// the poll-window sweep.
+	fullMode = tuneMode{count: 10, benchtime: "500ms", sweep: true, matrix: matrixParams{reps: 11, transfers: 50000}}
+)
+
+// tuneFiles are the files a tuning run writes into its folder.
+const (
+	rawFile         = "bench.txt"
+	matrixFile      = "matrix.csv"
+	matrixLongFile  = "matrix-samples.csv"
+	topologyFile    = "topology.json"
+	reportFile      = "report.md"
+	benchPackage    = "github.com/pinbench/pinbench/bench"
+	benchBinaryName = "pinbench-bench.test"
+)
+
+func runTune(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tune", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	full := fs.Bool("full", false, "full run: -count 10, longer benchmarks and the poll-window sweep")
+	out := fs.String("out", "", "folder to write into (default results/<machine-id>)")
+	bin := fs.String("bench-bin", "", "prebuilt benchmark binary (go test -c ./bench); default: build it with go")
+	count := fs.Int("count", 0, "override the number of samples per benchmark")
+	benchtime := fs.String("benchtime", "", "override -benchtime (a duration, or Nx)")
+	filter := fs.String("bench", ".", "run only benchmarks matching this regular expression")
+	reps := fs.Int("matrix-reps", 0, "override repetitions per latency-matrix pair")
+	transfers := fs.Int("matrix-transfers", 0, "override one-way transfers per matrix repetition")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	mode := quickMode
+	if *full {
+		mode = fullMode
+	}
+	if *count < 0 || *reps < 0 || *transfers < 0 {
+		return usageError{"--count, --matrix-reps and --matrix-transfers must not be negative"}
+	}
+	if *count > 0 {
+		mode.count = *count
+	}
+	if *benchtime != "" {
+		mode.benchtime = *benchtime
+	}
+	if *reps > 0 {
+		mode.matrix.reps = *reps
+	}
+	if *transfers > 0 {
+		mode.matrix.transfers = *transfers
+	}
+	if *bin != "" {
+		if st, err := os.Stat(*bin); err != nil || st.IsDir() {
+			return fmt.Errorf("benchmark binary %s: not a file (build one with go test -c ./bench)", *bin)
+		}
+	}
+	started := time.Now()
+	stage := func(n int, what string) {
+		fmt.Fprintf(stderr, "[%d/5 %s] %s\n", n, time.Since(started).Round(time.Second), what)
+	}
+
+	stage(1, "discovering the topology")
+	t, err := affinity.Discover()
+	if err != nil {
+		return err
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Join("results", bench.MachineID(t))
+	}
+	if err := prepareOutDir(dir); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "machine %s: %s; writing into %s\n", bench.MachineID(t), t.Summary(), dir)
+	if err := writeFileAtomic(filepath.Join(dir, topologyFile), func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(t.JSON())
+	}); err != nil {
+		return err
+	}
+
+	stage(2, "measuring the core-to-core latency matrix")
+	var m *report.Matrix
+	if t.Allowed.Count() < 2 {
+		fmt.Fprintf(stderr, "only one allowed CPU (%s): no latency matrix\n", t.Allowed)
+	} else {
+		m, err = measureMatrix(t, mode.matrix, stderr)
+		if err != nil {
+			return err
+		}
+		for _, f := range []struct {
+			name  string
+			write func(io.Writer) error
+		}{{matrixFile, m.WriteCSV}, {matrixLongFile, m.WriteLongCSV}} {
+			if err := writeFileAtomic(filepath.Join(dir, f.name), f.write); err != nil {
+				return err
+			}
+		}
+	}
+
+	stage(3, "preparing the benchmark binary")
+	binPath := *bin
+	if binPath == "" {
+		tmp, err := os.MkdirTemp("", "pinbench-tune")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		binPath = filepath.Join(tmp, benchBinaryName)
+		build := exec.Command("go", "test", "-c", "-o", binPath, benchPackage)
+		build.Stdout, build.Stderr = stderr, stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building the benchmark binary (go test -c %s): %v; run from the repository, or pass --bench-bin", benchPackage, err)
+		}
+	}
+
+	stage(4, fmt.Sprintf("running the benchmarks (-count %d, -benchtime %s%s)", mode.count, mode.benchtime, map[bool]string{true: ", poll-window sweep"}[mode.sweep]))
+	raw := filepath.Join(dir, rawFile)
+	if err := runBenchmarks(binPath, *filter, mode, raw, stderr); err != nil {
+		return err
+	}
+
+	stage(5, "writing the report")
+	run, err := report.ReadFiles(raw)
+	if err != nil {
+		return err
+	}
+	summary, err := report.WriteReport(dir, run, report.Options{Matrix: m})
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, summary)
+	fmt.Fprintf(stderr, "done in %v\n", time.Since(started).Round(time.Second))
+	return nil
+}
+
+// prepareOutDir creates dir and checks that files can be written there, so
+// that a bad --out fails at once rather than after minutes of measuring.
+func prepareOutDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot create output folder %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".pinbench-write-check*")
+	if err != nil {
+		return fmt.Errorf("cannot write into output folder %s: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
+// benchArgs are the test binary's flags for a run of mode.
+func benchArgs(filter string, mode tuneMode, count int, benchtime string) []string {
+	args := []string{"-test.run", "^$", "-test.bench", filter, "-test.count", fmt.Sprint(count), "-test.benchtime", benchtime}
+	if mode.sweep {
+		args = append(args, "-sweep")
+	}
+	return args
+}
+
+// runBenchmarks runs the benchmark binary, writing its output to raw (via a
+// temporary file renamed only when the run succeeded) and showing progress
+// on stderr: the benchmark running, results done, and time left. It first
+// lists the benchmarks with a one-iteration dry run, which gives the total
+// for the estimate and checks the binary works.
+func runBenchmarks(bin, filter string, mode tuneMode, raw string, stderr io.Writer) error {
+	names, err := listBenchmarks(bin, filter, mode)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("no benchmark matches %q", filter)
+	}
+	total := len(names) * mode.count
+	cmd := exec.Command(bin, benchArgs(filter, mode, mode.count, mode.benchtime)...)
+	cmd.Stderr = stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(raw, func(w io.Writer) error {
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("starting %s: %w", bin, err)
+		}
+		start := time.Now()
+		done := 0
+		sc := bufio.NewScanner(pipe)
+		var failed []string
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(w, line)
+			switch {
+			case strings.HasPrefix(line, "Benchmark") && strings.Contains(line, "\t"):
+				done++
+				name, _, _ := strings.Cut(line, "\t")
+				left := time.Duration(float64(time.Since(start)) / float64(done) * float64(max(total-done, 0)))
+				fmt.Fprintf(stderr, "\rbench: %d/%d results, about %v left, last %-60.60s", done, total, left.Round(time.Second), strings.TrimSpace(name))
+			case strings.HasPrefix(line, "--- FAIL"), strings.HasPrefix(line, "FAIL"), strings.Contains(line, "panic:"):
+				failed = append(failed, strings.TrimSpace(line))
+			}
+		}
+		fmt.Fprintln(stderr)
+		if err := cmd.Wait(); err != nil {
+			return fmt.Errorf("benchmark run failed (%v): %s", err, strings.Join(failed, "; "))
+		}
+		if done == 0 {
+			return errors.New("the benchmark run produced no results")
+		}
+		return nil
+	})
+}
+
+// listBenchmarks runs every matching benchmark once for one iteration and
+// returns the names of those that produced a result.
+func listBenchmarks(bin, filter string, mode tuneMode) ([]string, error) {
+	cmd := exec.Command(bin, benchArgs(filter, mode, 1, "1x")...)
+	outb, err := cmd.Output()
+	if err != nil {
+		msg := ""
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			msg = lastLines(string(outb)+string(ee.Stderr), 3)
+		}
+		return nil, fmt.Errorf("benchmark dry run with %s failed: %v %s", bin, err, msg)
+	}
+	var names []string
+	for line := range strings.Lines(string(outb)) {
+		if strings.HasPrefix(line, "Benchmark") && strings.Contains(line, "\t") {
+			name, _, _ := strings.Cut(line, "\t")
+			names = append(names, strings.TrimSpace(name))
+		}
+	}
+	return names, nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}

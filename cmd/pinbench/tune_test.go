@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// runCLI runs the command line in-process and returns its exit status and
+// output.
+func runCLI(args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	code := run(args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// The tuning run in test mode (tiny benchmark times, one sample) goes end
+// to end and writes every file it promises.
+func TestTuneEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the benchmark binary")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("needs the go command to build the benchmark binary")
+	}
+	out := t.TempDir()
+	code, stdout, stderr := runCLI("tune", "--out", out, "--count", "1", "--benchtime", "2x",
+		"--matrix-reps", "1", "--matrix-transfers", "200", "--bench", "Floor|Notify|Coroutine/op=switch|Handoff/via=aio/wait=block/place")
+	if code != 0 {
+		t.Fatalf("tune exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, name := range []string{rawFile, topologyFile, reportFile, "heatmap.svg", "heatmap.png", matrixFile, matrixLongFile} {
+		st, err := os.Stat(filepath.Join(out, name))
+		if err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty after tune: %v", name, err)
+		}
+	}
+	raw, _ := os.ReadFile(filepath.Join(out, rawFile))
+	for _, want := range []string{"machine: ", "topology: ", "BenchmarkFloor/place=", "BenchmarkNotify/target=asleep"} {
+		if !bytes.Contains(raw, []byte(want)) {
+			t.Errorf("%s lacks %q", rawFile, want)
+		}
+	}
+	if !strings.Contains(stderr, "[4/5") || !strings.Contains(stderr, "left") {
+		t.Errorf("no progress on stderr:\n%s", stderr)
+	}
+	if !strings.Contains(stdout, "report: ") {
+		t.Errorf("no report summary on stdout:\n%s", stdout)
+	}
+
+	// The report rebuilds from the raw file alone, and compare reads it.
+	code, _, stderr = runCLI("report", "--out", t.TempDir(), filepath.Join(out, rawFile))
+	if code != 0 {
+		t.Fatalf("report exited %d: %s", code, stderr)
+	}
+	code, stdout, stderr = runCLI("compare", out, filepath.Join(out, rawFile))
+	if code != 0 || !strings.Contains(stdout, "place") {
+		t.Fatalf("compare exited %d: %s\n%s", code, stderr, stdout)
+	}
+}
+
+// Bad input gets one line on stderr and a non-zero exit, before any
+// measuring, and no report.
+func TestTuneAndReportBadInput(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "not-a-folder")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	garbage := filepath.Join(t.TempDir(), "bench.txt")
+	if err := os.WriteFile(garbage, []byte("BenchmarkX 12 abc ns/op\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tune", "--out", filepath.Join(file, "sub")}, "output folder"},
+		{[]string{"tune", "--count", "-1"}, "must not be negative"},
+		{[]string{"tune", "--bench-bin", "/nonexistent/bench.test", "--out", t.TempDir(), "--matrix-reps", "1", "--matrix-transfers", "100"}, "/nonexistent/bench.test"},
+		{[]string{"report", filepath.Join(t.TempDir(), "missing.txt")}, "missing.txt"},
+		{[]string{"report", garbage}, "bench.txt"},
+		{[]string{"report"}, "at least one"},
+		{[]string{"compare", garbage}, "two"},
+		{[]string{"matrix", "--reps", "0"}, "--reps"},
+	} {
+		code, _, stderr := runCLI(tc.args...)
+		if code == 0 {
+			t.Errorf("%v: exit 0, want an error", tc.args)
+			continue
+		}
+		// Progress lines may come first; the error is one last line.
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		last := lines[len(lines)-1]
+		if !strings.HasPrefix(last, "pinbench ") || !strings.Contains(last, tc.want) {
+			t.Errorf("%v: stderr %q, want a last line \"pinbench ...\" mentioning %q", tc.args, stderr, tc.want)
+		}
+	}
+	// The failed report left no report.md beside the garbage file.
+	if _, err := os.Stat(filepath.Join(filepath.Dir(garbage), reportFile)); err == nil {
+		t.Error("a report.md was written from a malformed raw file")
+	}
+}
