@@ -56,10 +56,11 @@ func OpenThreadCounters(tid int) (*ThreadCounters, error) {
 			Type:   unix.PERF_TYPE_SOFTWARE,
 			Config: config,
 			Size:   uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
-			// Count only while the thread runs in user space or is
-			// switched: exclude_kernel and exclude_hv keep this legal
-			// under perf_event_paranoid=2, the default.
-			Bits: unix.PerfBitExcludeKernel | unix.PerfBitExcludeHv,
+			// Context switches and migrations happen in the kernel:
+			// with exclude_kernel they would always read 0. So this
+			// needs perf_event_paranoid <= 1 or CAP_PERFMON; where the
+			// kernel refuses, the counters are reported unavailable.
+			Bits: unix.PerfBitExcludeHv,
 		}
 		fd, err := unix.PerfEventOpen(&attr, tid, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
 		if err != nil {
