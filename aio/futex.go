@@ -11,11 +11,11 @@ import (
 // Futex operations (linux/futex.h). golang.org/x/sys/unix does not define
 // them, so they are spelled out here.
 const (
-	FUTEX_WAIT         = 0
-	FUTEX_WAKE         = 1
-	FUTEX_PRIVATE_FLAG = 128
-	FUTEX_WAIT_PRIVATE = FUTEX_WAIT | FUTEX_PRIVATE_FLAG
-	FUTEX_WAKE_PRIVATE = FUTEX_WAKE | FUTEX_PRIVATE_FLAG
+	FUTEX_WAIT         = 0                               // sleep while the word equals a value
+	FUTEX_WAKE         = 1                               // wake up to n sleepers
+	FUTEX_PRIVATE_FLAG = 128                             // the word is not shared with other processes: cheaper lookup
+	FUTEX_WAIT_PRIVATE = FUTEX_WAIT | FUTEX_PRIVATE_FLAG // FUTEX_WAIT within this process
+	FUTEX_WAKE_PRIVATE = FUTEX_WAKE | FUTEX_PRIVATE_FLAG // FUTEX_WAKE within this process
 )
 
 // futexWait sleeps in the kernel while *addr == val, for at most timeout
