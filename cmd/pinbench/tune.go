@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pinbench/pinbench/affinity"
@@ -91,6 +92,9 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("benchmark binary %s: not a file (build one with go test -c ./bench)", *bin)
 		}
 	}
+	// Child processes copy their stderr into ours from goroutines of
+	// os/exec while we print progress: serialize the writes.
+	stderr = &lockedWriter{w: stderr}
 	started := time.Now()
 	stage := func(n int, what string) {
 		fmt.Fprintf(stderr, "[%d/5 %s] %s\n", n, time.Since(started).Round(time.Second), what)
@@ -170,6 +174,19 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprint(stdout, summary)
 	fmt.Fprintf(stderr, "done in %v\n", time.Since(started).Round(time.Second))
 	return nil
+}
+
+// lockedWriter serializes writes to w; any goroutine may call Write.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer // guarded by mu
+}
+
+// Write writes p to the underlying writer under the lock.
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // prepareOutDir creates dir and checks that files can be written there, so
