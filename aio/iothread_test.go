@@ -128,15 +128,26 @@ func TestIOThreadCPUTime(t *testing.T) {
 	if ThreadCPUClock(it.Tid()) >= 0 {
 		t.Fatalf("thread CPU clock id %d is not negative", ThreadCPUClock(it.Tid()))
 	}
+	joined := false
+	defer func() {
+		if !joined {
+			it.Join()
+		}
+	}()
+	// Burn 20 ms of the thread's own CPU time (not wall time: on a loaded
+	// machine the thread may get only a fraction of a CPU).
 	var onThread time.Duration
 	it.Run(func() {
-		for start := time.Now(); time.Since(start) < 30*time.Millisecond; {
+		for {
+			ns, err := threadCPUTimeSelf()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if onThread = time.Duration(ns); onThread >= 20*time.Millisecond {
+				return
+			}
 		}
-		ns, err := threadCPUTimeSelf()
-		if err != nil {
-			t.Error(err)
-		}
-		onThread = time.Duration(ns)
 	})
 	fromOutside, err := it.CPUTime()
 	if err != nil {
@@ -147,6 +158,7 @@ func TestIOThreadCPUTime(t *testing.T) {
 	if onThread < 20*time.Millisecond || fromOutside < onThread || fromOutside > onThread+20*time.Millisecond {
 		t.Fatalf("CPU time: %v read on the thread, %v from outside", onThread, fromOutside)
 	}
+	joined = true
 	if err := it.Join(); err != nil {
 		t.Fatal(err)
 	}
