@@ -290,9 +290,9 @@ func (c *AioContext) sleep() {
 		// Consume the kick before rereading notified, so that a kick
 		// arriving later sets the word again and the next futexWait
 		// returns at once. A kick whose Swap came before this Store was
-		// preceded by its notified.Store(true), which the loop condition
-		// now sees (or a clear by us, impossible: we are the only
-		// clearer, and we are here).
+		// preceded by its notified.Store(true), and only the owner
+		// clears notified (in Poll, not here), so the loop condition
+		// sees it set: no kick is consumed unseen.
 		if c.event.Load() != 0 {
 			c.event.Store(0)
 		}

@@ -50,9 +50,8 @@ type IOThread struct {
 
 // ioOptions are NewIOThread's settings.
 type ioOptions struct {
-	mode                   WaitMode
-	maxNs, grow, shrink    int64
-	pollParamsSet, modeSet bool
+	mode                WaitMode
+	maxNs, grow, shrink int64
 }
 
 // Option configures [NewIOThread].
@@ -62,15 +61,13 @@ type Option func(*ioOptions)
 // [WaitPoll] needs GOMAXPROCS greater than the number of busy-polling
 // iothreads, this one included; NewIOThread fails otherwise.
 func WithWaitMode(m WaitMode) Option {
-	return func(o *ioOptions) { o.mode, o.modeSet = m, true }
+	return func(o *ioOptions) { o.mode = m }
 }
 
 // WithPollParams sets the adaptive polling parameters (see
 // [AioContext.SetPollParams]; default QEMU's 32768 ns, x2, 0).
 func WithPollParams(maxNs, grow, shrink int64) Option {
-	return func(o *ioOptions) {
-		o.maxNs, o.grow, o.shrink, o.pollParamsSet = maxNs, grow, shrink, true
-	}
+	return func(o *ioOptions) { o.maxNs, o.grow, o.shrink = maxNs, grow, shrink }
 }
 
 // busyThreads counts live iothreads in WaitPoll mode, which each keep a Go
@@ -242,6 +239,9 @@ func (t *IOThread) Run(fn func()) {
 // still suspended keep their goroutines (finish them first). It returns an
 // error only when the thread has not ended within a few seconds.
 func (t *IOThread) Join() error {
+	if unix.Gettid() == t.tid {
+		panic(fmt.Sprintf("aio: Join called on iothread %d itself (it would wait for its own end)", t.tid))
+	}
 	if !t.joined.CompareAndSwap(false, true) {
 		return nil
 	}

@@ -38,6 +38,8 @@ func TestIOThreadLifecycle(t *testing.T) {
 	if !ok {
 		t.Fatal("iothread dead after a panic in Run")
 	}
+	// Join from the iothread itself would wait for its own end.
+	mustPanic(t, "itself", func() { it.Run(func() { it.Join() }) })
 	if err := it.Join(); err != nil {
 		t.Fatal(err)
 	}
