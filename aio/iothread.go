@@ -242,6 +242,8 @@ func (t *IOThread) Join() error {
 	if unix.Gettid() == t.tid {
 		panic(fmt.Sprintf("aio: Join called on iothread %d itself (it would wait for its own end)", t.tid))
 	}
+	// Compare-and-swap: only the first Join stops the thread; Run loads
+	// joined to refuse work that would never run.
 	if !t.joined.CompareAndSwap(false, true) {
 		return nil
 	}

@@ -236,11 +236,14 @@ func (r *RandomSchedule) entry(id int) coroutine.Func {
 			case ScheduleStalling:
 				// QEMU: schedule_next(random), then publish and yield.
 				r.scheduleNext(rng.IntN(n), id)
+				// Store: publishes self (QEMU's qatomic_set_mb); pairs
+				// with the Swap in scheduleNext.
 				r.slots[id].co.Store(self)
 			default:
 				// Publish first, then one round of takes from a random
 				// start; the round includes our own slot (see
-				// ScheduleCirculating).
+				// ScheduleCirculating). Store: publishes self; pairs
+				// with the Swap in scheduleNext.
 				r.slots[id].co.Store(self)
 				start := rng.IntN(n)
 				for k := range n {
