@@ -128,6 +128,13 @@ func (c *AioContext) bhPoll() bool {
 			c.Notify()
 		}
 	}()
+	// The built-in schedule-BH runs first, after the take above: every
+	// coroutine scheduled before a BH we took was pushed before that take,
+	// so it is entered before that BH runs, as when the schedule-BH was an
+	// ordinary BH queued ahead of it.
+	if c.runScheduled() {
+		ran++
+	}
 	for b != nil {
 		bh := b
 		// Read the link before the And below: from then on a concurrent

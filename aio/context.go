@@ -101,9 +101,8 @@ type AioContext struct {
 	sched Queue[coroutine.Coroutine]
 
 	// --- Set at construction, read-only afterwards.
-	thread     *coroutine.Thread
-	scheduleBH *BH
-	enterFn    func(*coroutine.Coroutine) // c.enterScheduled, bound once
+	thread  *coroutine.Thread
+	enterFn func(*coroutine.Coroutine) // c.enterScheduled, bound once
 
 	// --- Owner-written state and counters; atomic only so that Stats may
 	// read them from other goroutines.
@@ -131,7 +130,6 @@ func NewContext() (*AioContext, error) {
 	c := &AioContext{thread: coroutine.NewThread()}
 	c.bhs.Init(bhLink)
 	c.sched.Init((*coroutine.Coroutine).SchedLink)
-	c.scheduleBH = c.NewBH(c.runScheduled)
 	c.enterFn = c.enterScheduled
 	c.pollMaxNs.Store(DefaultPollMaxNs)
 	return c, nil

@@ -123,6 +123,30 @@ func (e *Event) Wait() {
 	}
 }
 
+// WaitTimeout is Wait for at most d; it reports whether the event is set.
+// A watchdog uses it to wait for a result without waking up every few
+// milliseconds (each wake-up steals a CPU from the threads being
+// measured). Any goroutine may call it.
+func (e *Event) WaitTimeout(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		v := e.v.Load()
+		if v == eventSet {
+			return true
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		// Same protocol as Wait: announce the sleeper, then sleep only
+		// while the word is still busy; the kernel's timeout bounds it.
+		if v == eventFree && !e.v.CompareAndSwap(eventFree, eventBusy) {
+			continue
+		}
+		futexWait(&e.v, eventBusy, left)
+	}
+}
+
 // Wakes returns how many system-call wakes Set has issued. Any goroutine
 // may call it.
 func (e *Event) Wakes() uint64 { return e.wakes.Load() }

@@ -144,6 +144,6 @@ func describeIOThread(it *IOThread) string {
 	if len(fields) > 36 {
 		state, cpu = fields[0], fields[36]
 	}
-	return fmt.Sprintf("  tid %d (kernel state %s, last on CPU %s): notified %v, notifyMe %d, event %d, schedule queue empty %v, schedule-BH flags %03b, %+v",
-		it.Tid(), state, cpu, c.notified.Load(), c.notifyMe.Load(), c.event.Load(), c.sched.Empty(), c.scheduleBH.flags.Load(), c.Stats())
+	return fmt.Sprintf("  tid %d (kernel state %s, last on CPU %s): notified %v, notifyMe %d, event %d, schedule queue empty %v, %+v",
+		it.Tid(), state, cpu, c.notified.Load(), c.notifyMe.Load(), c.event.Load(), c.sched.Empty(), c.Stats())
 }
