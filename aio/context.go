@@ -209,9 +209,10 @@ func (c *AioContext) kick() {
 // mode says. Only the owner may call it; a bottom half may call it again
 // (nested), as QEMU's AIO_WAIT_WHILE does.
 func (c *AioContext) Poll(blocking bool) bool {
-	// Nothing is due unless notified is set: every bottom-half schedule
-	// and coroutine schedule notifies after publishing its work.
-	if blocking && !c.notified.Load() {
+	// Nothing is due unless notified is set or a coroutine is scheduled:
+	// every bottom-half schedule notifies after publishing its work, and
+	// a coroutine schedule is seen in the queue itself (see hasWork).
+	if blocking && !c.hasWork() {
 		c.wait()
 	}
 	// aio_notify_accept: clear the flag before looking for work (Notify's
@@ -222,6 +223,30 @@ func (c *AioContext) Poll(blocking bool) bool {
 		c.notified.Store(false)
 	}
 	return c.bhPoll()
+}
+
+// hasWork reports whether a blocking Poll has something to do: a Notify
+// (bottom halves, Run, settings) or a coroutine on the schedule queue.
+// Owner only.
+//
+// Why the queue is looked at directly: a CoSchedule onto a busy owner
+// then moves only the queue head's cache line, not the notified flag's
+// as well; it kicks the owner only when the owner announced a sleep
+// (notifyMe), by the same store-then-load pairing as Notify's point 1:
+// CoSchedule's push, then its notifyMe.Load(); the owner's
+// notifyMe.Add(1), then this load of the queue head. In S one of the two
+// loads sees the other side's write, so the owner either finds the
+// coroutine or is kicked.
+func (c *AioContext) hasWork() bool {
+	return c.notified.Load() || !c.sched.Empty()
+}
+
+// kickIfSleeping wakes the owner when it has announced a sleep; CoSchedule
+// calls it after pushing onto an empty queue. Any goroutine may call it.
+func (c *AioContext) kickIfSleeping() {
+	if c.notifyMe.Load() != 0 {
+		c.kick()
+	}
 }
 
 // wait blocks the owner until notified is set: busy-polling for a while
@@ -261,9 +286,9 @@ func (c *AioContext) spin(ns int64) bool {
 		start = time.Now()
 	}
 	for i := 1; ; i++ {
-		// Load: a plain read of a line that stays in this core's cache
-		// until a notifier writes it.
-		if c.notified.Load() {
+		// Loads: plain reads of lines that stay in this core's cache
+		// until a notifier or a scheduler writes them.
+		if c.hasWork() {
 			return true
 		}
 		// Read the clock only every 32 rounds: a vDSO clock read costs
@@ -280,7 +305,7 @@ func (c *AioContext) sleep() {
 	// ordering, point 1 (QEMU: "Write ctx->notify_me before reading
 	// ctx->notified").
 	c.notifyMe.Add(1)
-	for !c.notified.Load() {
+	for !c.hasWork() {
 		c.sleeps.Add(1)
 		// Sleeps only while the word is 0; a kick sets it to 1 (before or
 		// during the sleep) and wakes us.

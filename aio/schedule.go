@@ -37,14 +37,16 @@ func coSchedule(co *coroutine.Coroutine, where string) {
 	}
 	// Push (compare-and-swap on the queue head): publishes co and its link
 	// to the consumer's Swap in runScheduled. Only the push that finds the
-	// queue empty notifies the owner: a push onto a non-empty queue lands
-	// in the same list as the item below it, whose pusher found the queue
-	// empty and notifies after its push, and the owner's next drain (or an
-	// earlier one) swaps out the whole list, ours included.
+	// queue empty may need to wake the owner: a push onto a non-empty
+	// queue lands in the same list as the item below it, whose pusher
+	// found the queue empty, and the owner's next drain (or an earlier
+	// one) swaps out the whole list, ours included. An awake owner sees
+	// the queue itself (AioContext.hasWork), so the pusher kicks only an
+	// owner that announced a sleep, without touching the notified flag.
 	//
-	// The schedule-BH is built into Poll (see runScheduled and bhPoll): its "pending"
-	// flag is the queue's non-empty head itself, so scheduling it costs no
-	// BH flags and no BH-queue push. QEMU schedules a real BH on every
+	// The schedule-BH is built into Poll (see runScheduled and bhPoll):
+	// its "pending" flag is the queue's non-empty head itself, so
+	// scheduling it costs no BH flags and no BH-queue push. QEMU schedules a real BH on every
 	// push; each of those atomics is one more cache line moving between
 	// the two threads, about a third of a handoff's cost (measured with
 	// BenchmarkHandoff/via=aio/wait=poll: ~430 ns before, see the commit).
