@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/leakcheck"
 )
 
 // newTestContext returns a context owned by the test's goroutine.
@@ -163,7 +164,7 @@ func TestBHPanicKeepsOthers(t *testing.T) {
 // while its owner is not polling: however many schedules race, the window
 // ends with exactly one run.
 func TestBHManyThreadsOncePerWindow(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	allowed, _ := affinity.Allowed()
 	cpus := allowed.CPUs()
 	c := newTestContext(t)
@@ -206,7 +207,7 @@ func TestBHManyThreadsOncePerWindow(t *testing.T) {
 // its iothread polls: no schedule is lost (the run after the last schedule
 // sees its token) and there are never more runs than schedules.
 func TestBHManyThreadsWhilePolling(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	for _, mode := range []WaitMode{WaitBlock, WaitAdaptive} {
 		t.Run("wait="+mode.String(), func(t *testing.T) {
 			it, err := NewIOThread(affinity.CPUSet{}, WithWaitMode(mode))
@@ -254,7 +255,7 @@ func TestBHManyThreadsWhilePolling(t *testing.T) {
 // TestNotifyNoSyscallWhileAwake: Notify while the owner is awake costs no
 // system call; only a sleeping owner is woken with one.
 func TestNotifyNoSyscallWhileAwake(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	t.Run("owner-not-polling", func(t *testing.T) {
 		c := newTestContext(t)
 		bh := c.NewBH(func() {})
@@ -363,7 +364,7 @@ func TestAdjustPoll(t *testing.T) {
 // TestAdaptivePolling: quick round trips grow the window and end waits by
 // polling; SetPollParams(0) at run time turns polling off.
 func TestAdaptivePolling(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	// A 50 ms maximum: on a loaded machine a wake-up may take over a
 	// millisecond, which would count as a long sleep and keep the window
 	// at 0.
@@ -397,7 +398,7 @@ func TestAdaptivePolling(t *testing.T) {
 // TestWaitModeSwitch changes the wait mode of a running iothread, and
 // checks the GOMAXPROCS rule for busy polling.
 func TestWaitModeSwitch(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	it, err := NewIOThread(affinity.CPUSet{})
 	if err != nil {
 		t.Fatal(err)

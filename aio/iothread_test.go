@@ -9,10 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/leakcheck"
 )
 
 func TestIOThreadLifecycle(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	it, err := NewIOThread(affinity.CPUSet{})
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +54,7 @@ func TestIOThreadLifecycle(t *testing.T) {
 }
 
 func TestIOThreadPinning(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	allowed, err := affinity.Allowed()
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +98,7 @@ func TestIOThreadPinning(t *testing.T) {
 }
 
 func TestIOThreadBusyNeedsGOMAXPROCS(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	first, err := NewIOThread(affinity.CPUSet{}, WithWaitMode(WaitPoll))
 	if err != nil {
@@ -122,7 +123,7 @@ func TestIOThreadBusyNeedsGOMAXPROCS(t *testing.T) {
 }
 
 func TestIOThreadCPUTime(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	it, err := NewIOThread(affinity.CPUSet{}, WithWaitMode(WaitBlock))
 	if err != nil {
 		t.Fatal(err)

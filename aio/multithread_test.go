@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/leakcheck"
 )
 
 // numContexts is QEMU's NUM_CONTEXTS.
@@ -62,7 +63,7 @@ func joinAioContexts(t *testing.T, threads []*IOThread) {
 
 func TestAioMulti(t *testing.T) {
 	t.Run("lifecycle", func(t *testing.T) {
-		checkLeaks(t)
+		leakcheck.Check(t)
 		joinAioContexts(t, createAioContexts(t))
 	})
 	seconds := 1
@@ -74,7 +75,7 @@ func TestAioMulti(t *testing.T) {
 	// QEMU's own test, faithfully: it stalls once every coroutine has
 	// parked, after exactly one failed take per coroutine.
 	t.Run("schedule", func(t *testing.T) {
-		checkLeaks(t)
+		leakcheck.Check(t)
 		threads := createAioContexts(t)
 		defer joinAioContexts(t, threads)
 		r := NewRandomSchedule(threads, ScheduleStalling, uint64(time.Now().UnixNano()))
@@ -93,7 +94,7 @@ func TestAioMulti(t *testing.T) {
 	// The variant in which a failed take tries the other slots: it never
 	// stalls, and every coroutine keeps circulating to the end.
 	t.Run("schedule-circulating", func(t *testing.T) {
-		checkLeaks(t)
+		leakcheck.Check(t)
 		threads := createAioContexts(t)
 		defer joinAioContexts(t, threads)
 		r := NewRandomSchedule(threads, ScheduleCirculating, uint64(time.Now().UnixNano()))

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/leakcheck"
 )
 
 // itemQueue is what the tests need of Queue[Item] and Queue64[Item].
@@ -140,7 +141,7 @@ func TestQueueProducers(t *testing.T) {
 	}
 	for name, mk := range queues() {
 		t.Run(name, func(t *testing.T) {
-			checkLeaks(t)
+			leakcheck.Check(t)
 			q := mk()
 			items := make([][]Item, producers)
 			for p := range items {

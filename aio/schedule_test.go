@@ -9,6 +9,7 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/coroutine"
+	"github.com/pinbench/pinbench/internal/leakcheck"
 )
 
 func TestCoScheduleFIFO(t *testing.T) {
@@ -93,7 +94,7 @@ func TestCoWake(t *testing.T) {
 // TestCoScheduleAcrossIOThreads: coroutines on two iothreads hand a token
 // back and forth through CoSchedule; each runs only on its own thread.
 func TestCoScheduleAcrossIOThreads(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	allowed, _ := affinity.Allowed()
 	cpus := allowed.CPUs()
 	rounds := 2000
@@ -155,7 +156,7 @@ func TestCoScheduleAcrossIOThreads(t *testing.T) {
 }
 
 func TestCoScheduleManyProducers(t *testing.T) {
-	checkLeaks(t)
+	leakcheck.Check(t)
 	it, err := NewIOThread(affinity.CPUSet{})
 	if err != nil {
 		t.Fatal(err)
