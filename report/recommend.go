@@ -204,17 +204,20 @@ func medianOf(vals []float64) float64 {
 // latency, and how much slower every other class is.
 func (o Options) recommendPlacement(run *Run) (Recommendation, string) {
 	rec := Recommendation{Topic: "placement"}
-	wait := "poll"
-	q := query{"Handoff", map[string]string{"via": "aio", "wait": wait, "pollmax": "", "rate": "", "place": "*"}}
-	order, pts := run.collect(q, "place", "sec/op")
-	if len(order) == 0 {
-		// No poll variant: use whatever wait strategy there is.
-		for _, w := range []string{"adaptive", "block"} {
-			q.keys["wait"] = w
-			if order, pts = run.collect(q, "place", "sec/op"); len(order) > 0 {
-				wait = w
-				break
-			}
+	// Busy-poll shows the placement's own cost best; where it ran at
+	// fewer than two classes (busy-waiting benchmarks skip samecpu, and
+	// unpinned on small machines), use the next wait strategy that did.
+	var (
+		wait  string
+		order []string
+		pts   map[string]*point
+	)
+	q := query{"Handoff", map[string]string{"via": "aio", "pollmax": "", "rate": "", "place": "*"}}
+	for _, w := range []string{"poll", "adaptive", "block"} {
+		q.keys["wait"] = w
+		if order, pts = run.collect(q, "place", "sec/op"); len(order) >= 2 {
+			wait = w
+			break
 		}
 	}
 	if len(order) < 2 {
@@ -396,19 +399,37 @@ func (o Options) recommendWindow(run *Run) (Recommendation, bool) {
 		rate = "sparse"
 	}
 	places, _ := run.collect(query{"Handoff", map[string]string{"via": "aio", "wait": "adaptive", "pollmax": "*", "rate": rate}}, "place", "sec/op")
-	place := places[0]
-	sq.keys["rate"], sq.keys["place"] = rate, place
-	unit := latencyUnit(run, sq, "pollmax")
+	// The sweep is read at the first placement that also has the poll
+	// reference (busy-poll skips samecpu, and unpinned on small machines):
+	// same rate when there is one, else the plain back-to-back run.
+	var (
+		place, unit string
+		pl, pc      map[string]*point
+		pq          query
+	)
+	for _, p := range places {
+		sq.keys["rate"], sq.keys["place"] = rate, p
+		unit = latencyUnit(run, sq, "pollmax")
+		pq = query{"Handoff", map[string]string{"via": "aio", "wait": "poll", "pollmax": "", "rate": rate, "place": p}}
+		if _, pl = run.collect(pq, "wait", unit); len(pl) == 0 {
+			pq.keys["rate"] = ""
+			_, pl = run.collect(pq, "wait", unit)
+		}
+		if len(pl) > 0 {
+			place = p
+			break
+		}
+	}
+	if place == "" && len(places) > 0 {
+		place = places[0]
+		sq.keys["place"] = place
+		unit = latencyUnit(run, sq, "pollmax")
+	}
 	order, lat := run.collect(sq, "pollmax", unit)
 	_, cpu := run.collect(sq, "pollmax", "cpu-sec/op")
-	// The poll reference: same rate when the sweep has one, else plain.
-	pq := query{"Handoff", map[string]string{"via": "aio", "wait": "poll", "pollmax": "", "rate": rate, "place": place}}
-	_, pl := run.collect(pq, "wait", unit)
-	if len(pl) == 0 {
-		pq.keys["rate"] = ""
-		_, pl = run.collect(pq, "wait", unit)
+	if len(pl) > 0 {
+		_, pc = run.collect(pq, "wait", "cpu-sec/op")
 	}
-	_, pc := run.collect(pq, "wait", "cpu-sec/op")
 	if len(pl) == 0 {
 		rec.Withheld = true
 		rec.Summary = "Poll window: no recommendation; the sweep has no wait=poll reference at the same placement."

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -366,5 +367,36 @@ func TestMarkdownTable(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+// TestPlacementFallsBackToAnotherWait: where busy-poll ran at one class
+// only (a 2-CPU machine skips samecpu and unpinned for spinners), the
+// placement comes from the next wait strategy that ran at two, and the
+// poll-window sweep is read where the poll reference exists.
+func TestPlacementFallsBackToAnotherWait(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("machine: test\n")
+	for i := range 10 {
+		j := float64(i)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op %.0f p50-ns\n", 400+j, 800+j, 400+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op %.0f p50-ns\n", 450+j, 700+j, 450+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/place=samecpu-2 1000 %.0f ns/op %.0f cpu-ns/op %.0f p50-ns\n", 9000+j, 9000+j, 9000+j)
+		for _, p := range []string{"samecpu", "llc"} {
+			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/pollmax=4us/rate=dense/place=%s-2 1000 %.0f ns/op %.0f cpu-ns/op %.0f p50-ns\n", p, 500+j, 300+j, 500+j)
+		}
+	}
+	run, err := Read(strings.NewReader(b.String()), "fallback.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := Recommend(run, Options{})
+	place := find(t, recs, "placement")
+	if place.Withheld || place.Choice != "llc" || !strings.Contains(strings.Join(place.Evidence, "\n"), "wait=adaptive") {
+		t.Errorf("placement %q (withheld %v), want llc from wait=adaptive: %s %q", place.Choice, place.Withheld, place.Summary, place.Evidence)
+	}
+	window := find(t, recs, "poll window")
+	if strings.Contains(window.Summary, "no wait=poll reference") {
+		t.Errorf("poll window read at a placement without the poll reference: %s", window.Summary)
 	}
 }
