@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -169,12 +170,12 @@ func TestHandoffCompletes(t *testing.T) {
 // nothing: a run ten times longer allocates no more than a short one.
 func TestHandoffDoesNotAllocatePerHop(t *testing.T) {
 	measure := func(hops int) uint64 {
-		var before, after runtimeMemStats
-		readMemStats(&before)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		if _, err := RunAioHandoff(HandoffConfig{CPUs: [2]int{Unpinned, Unpinned}, Wait: aio.WaitBlock, Hops: hops}); err != nil {
 			t.Fatal(err)
 		}
-		readMemStats(&after)
+		runtime.ReadMemStats(&after)
 		return after.Mallocs - before.Mallocs
 	}
 	measure(100) // warm up pools and the sampler's first use
