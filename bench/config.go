@@ -41,6 +41,10 @@ func Config(t *affinity.Topology) []ConfigLine {
 	perf := "software counters available"
 	if err := PerfUnavailable(); err != nil {
 		perf = "unavailable: " + err.Error()
+	} else if err := HardwareCountersUnavailable(); err != nil {
+		perf += "; hardware counters unavailable: " + err.Error()
+	} else {
+		perf += "; hardware counters available"
 	}
 	lines = append(lines,
 		ConfigLine{"hypervisor", hv},

@@ -29,6 +29,9 @@ type HandoffResult struct {
 	// CtxSwitches and Migrations are software event counts on the two
 	// threads; -1 when perf_event_open is unavailable.
 	CtxSwitches, Migrations int64
+	// Cycles and Instructions are hardware counts on the two threads; -1
+	// when the machine does not expose them.
+	Cycles, Instructions int64
 }
 
 // HandoffConfig says how to run a coroutine handoff between two iothreads.
@@ -193,12 +196,16 @@ func RunAioHandoff(cfg HandoffConfig) (res HandoffResult, err error) {
 		Latency:     h.sampler,
 		CPU:         after.cpu - before.cpu,
 		Wakes:       int64(after.wakes - before.wakes),
-		CtxSwitches: -1,
-		Migrations:  -1,
+		CtxSwitches: -1, Migrations: -1,
+		Cycles: -1, Instructions: -1,
 	}
 	if counters[0] != nil && counters[1] != nil {
 		res.CtxSwitches = int64(after.ctxsw - before.ctxsw)
 		res.Migrations = int64(after.migrations - before.migrations)
+		if after.hw {
+			res.Cycles = int64(after.cycles - before.cycles)
+			res.Instructions = int64(after.instructions - before.instructions)
+		}
 	}
 	return res, nil
 }
@@ -227,24 +234,28 @@ func (h *handoff) wait(cfg HandoffConfig) error {
 }
 
 type threadSnapshot struct {
-	cpu               time.Duration
-	wakes             uint64
-	ctxsw, migrations uint64
+	cpu                  time.Duration
+	wakes                uint64
+	ctxsw, migrations    uint64
+	cycles, instructions uint64
+	hw                   bool // cycles and instructions counted on both threads
 }
 
 func snapshot(threads [2]*aio.IOThread, counters [2]*ThreadCounters) threadSnapshot {
-	var s threadSnapshot
+	s := threadSnapshot{hw: true}
 	for i, t := range threads {
 		st := t.Stats()
 		s.cpu += st.CPU
 		s.wakes += st.Wakes
+		v := CounterValues{}
 		if c := counters[i]; c != nil {
-			cs, m, err := c.Read()
-			if err == nil {
-				s.ctxsw += cs
-				s.migrations += m
-			}
+			v, _ = c.Read()
 		}
+		s.ctxsw += v.CtxSwitches
+		s.migrations += v.Migrations
+		s.cycles += v.Cycles
+		s.instructions += v.Instructions
+		s.hw = s.hw && v.HW
 	}
 	return s
 }
@@ -311,7 +322,7 @@ func RunChanHandoff(cpus [2]int, gap time.Duration, hops int) (HandoffResult, er
 	return HandoffResult{
 		Hops: hops, Elapsed: elapsed, Latency: sampler,
 		CPU:   processCPUTime() - cpu0,
-		Wakes: -1, CtxSwitches: -1, Migrations: -1,
+		Wakes: -1, CtxSwitches: -1, Migrations: -1, Cycles: -1, Instructions: -1,
 	}, nil
 }
 

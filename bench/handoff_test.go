@@ -38,7 +38,9 @@ var waitModes = []aio.WaitMode{aio.WaitPoll, aio.WaitBlock, aio.WaitAdaptive}
 // SparseGap before each send (ns/op then includes the gap: read p50-ns).
 // Extra metrics: p50-ns and p99-ns of sampled one-way latencies, cpu-ns/op
 // (CPU the two sides burned), wakeups/op (system-call wakes), and, where
-// perf_event_open works, ctxsw/op and migrations/op on the iothreads.
+// perf_event_open works, ctxsw/op and migrations/op on the iothreads, plus
+// cycles/op and instructions/op where the machine exposes hardware
+// counters (the "perf" configuration line says which).
 //
 // With -sweep, also via=aio/wait=adaptive/pollmax=Nus/rate=R: the tuning
 // run's poll-window sweep.
@@ -124,6 +126,10 @@ func reportHandoff(b *testing.B, res HandoffResult) {
 	if res.CtxSwitches >= 0 {
 		b.ReportMetric(float64(res.CtxSwitches)/n, "ctxsw/op")
 		b.ReportMetric(float64(res.Migrations)/n, "migrations/op")
+	}
+	if res.Cycles >= 0 {
+		b.ReportMetric(float64(res.Cycles)/n, "cycles/op")
+		b.ReportMetric(float64(res.Instructions)/n, "instructions/op")
 	}
 }
 

@@ -21,76 +21,141 @@ func ThreadCPUTime() time.Duration {
 	return time.Duration(ts.Nano())
 }
 
-// ThreadCounters counts software events of one OS thread with
-// perf_event_open: context switches and CPU migrations. Open it from any
-// goroutine with the thread's id; read and close it from one goroutine.
+// ThreadCounters counts events of one OS thread with perf_event_open:
+// context switches and CPU migrations (software events, counted by the
+// kernel), and, where the processor exposes them to this machine, cycles
+// and instructions (hardware events; virtual machines often do not). Open
+// it from any goroutine with the thread's id; read and close it from one
+// goroutine.
 type ThreadCounters struct {
-	fds [2]int
+	sw    [2]int // context switches, migrations
+	hw    [2]int // cycles, instructions; -1 when unsupported
+	hwErr error  // why hw is unsupported
+}
+
+// CounterValues are what a ThreadCounters read.
+type CounterValues struct {
+	CtxSwitches, Migrations uint64
+	// Cycles and Instructions are valid only when HW is true.
+	Cycles, Instructions uint64
+	HW                   bool
 }
 
 var (
 	perfOnce sync.Once
 	perfErr  error
+	hwErr    error
 )
 
 // PerfUnavailable reports why software counters cannot be opened on this
 // machine (nil when they can). It probes once, on the calling thread.
 func PerfUnavailable() error {
-	perfOnce.Do(func() {
-		c, err := OpenThreadCounters(unix.Gettid())
-		if err != nil {
-			perfErr = err
-			return
-		}
-		c.Close()
-	})
+	probePerf()
 	return perfErr
 }
 
-// OpenThreadCounters starts counting context switches and migrations of the
-// thread tid (of this process).
-func OpenThreadCounters(tid int) (*ThreadCounters, error) {
-	c := &ThreadCounters{fds: [2]int{-1, -1}}
-	for i, config := range []uint64{unix.PERF_COUNT_SW_CONTEXT_SWITCHES, unix.PERF_COUNT_SW_CPU_MIGRATIONS} {
-		attr := unix.PerfEventAttr{
-			Type:   unix.PERF_TYPE_SOFTWARE,
-			Config: config,
-			Size:   uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
-			// Context switches and migrations happen in the kernel:
-			// with exclude_kernel they would always read 0. So this
-			// needs perf_event_paranoid <= 1 or CAP_PERFMON; where the
-			// kernel refuses, the counters are reported unavailable.
-			Bits: unix.PerfBitExcludeHv,
+// HardwareCountersUnavailable reports why cycle and instruction counters
+// cannot be opened here (nil when they can).
+func HardwareCountersUnavailable() error {
+	probePerf()
+	return hwErr
+}
+
+func probePerf() {
+	perfOnce.Do(func() {
+		c, err := OpenThreadCounters(unix.Gettid())
+		if err != nil {
+			perfErr, hwErr = err, err
+			return
 		}
-		fd, err := unix.PerfEventOpen(&attr, tid, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
+		if c.hw[0] < 0 {
+			hwErr = c.hwErr
+		}
+		c.Close()
+	})
+}
+
+func perfOpen(typ uint32, config uint64, tid int) (int, error) {
+	attr := unix.PerfEventAttr{
+		Type:   typ,
+		Config: config,
+		Size:   uint32(unsafe.Sizeof(unix.PerfEventAttr{})),
+		// Context switches and migrations happen in the kernel: with
+		// exclude_kernel they would always read 0. So this needs
+		// perf_event_paranoid <= 1 or CAP_PERFMON; where the kernel
+		// refuses, the counters are reported unavailable.
+		Bits: unix.PerfBitExcludeHv,
+	}
+	return unix.PerfEventOpen(&attr, tid, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
+}
+
+// OpenThreadCounters starts counting on thread tid (of this process). It
+// fails when the software counters cannot be opened; hardware counters
+// that cannot be opened are left out (see HardwareCountersUnavailable).
+func OpenThreadCounters(tid int) (*ThreadCounters, error) {
+	c := &ThreadCounters{sw: [2]int{-1, -1}, hw: [2]int{-1, -1}}
+	for i, config := range []uint64{unix.PERF_COUNT_SW_CONTEXT_SWITCHES, unix.PERF_COUNT_SW_CPU_MIGRATIONS} {
+		fd, err := perfOpen(unix.PERF_TYPE_SOFTWARE, config, tid)
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("perf_event_open software counter for thread %d: %w", tid, err)
 		}
-		c.fds[i] = fd
+		c.sw[i] = fd
+	}
+	for i, config := range []uint64{unix.PERF_COUNT_HW_CPU_CYCLES, unix.PERF_COUNT_HW_INSTRUCTIONS} {
+		fd, err := perfOpen(unix.PERF_TYPE_HARDWARE, config, tid)
+		if err != nil {
+			for j := range c.hw {
+				if c.hw[j] >= 0 {
+					unix.Close(c.hw[j])
+					c.hw[j] = -1
+				}
+			}
+			c.hwErr = fmt.Errorf("perf_event_open hardware counter: %w", err)
+			break
+		}
+		c.hw[i] = fd
 	}
 	return c, nil
 }
 
-// Read returns the context switches and migrations counted so far.
-func (c *ThreadCounters) Read() (ctxsw, migrations uint64, err error) {
-	var vals [2]uint64
-	for i, fd := range c.fds {
+// Read returns the counts so far.
+func (c *ThreadCounters) Read() (CounterValues, error) {
+	read := func(fd int) (uint64, error) {
 		var buf [8]byte
 		if _, err := unix.Read(fd, buf[:]); err != nil {
-			return 0, 0, fmt.Errorf("reading perf counter: %w", err)
+			return 0, fmt.Errorf("reading perf counter: %w", err)
 		}
-		vals[i] = binary.NativeEndian.Uint64(buf[:])
+		return binary.NativeEndian.Uint64(buf[:]), nil
 	}
-	return vals[0], vals[1], nil
+	var v CounterValues
+	var err error
+	if v.CtxSwitches, err = read(c.sw[0]); err != nil {
+		return v, err
+	}
+	if v.Migrations, err = read(c.sw[1]); err != nil {
+		return v, err
+	}
+	if c.hw[0] >= 0 {
+		if v.Cycles, err = read(c.hw[0]); err != nil {
+			return v, err
+		}
+		if v.Instructions, err = read(c.hw[1]); err != nil {
+			return v, err
+		}
+		v.HW = true
+	}
+	return v, nil
 }
 
 // Close releases the counters.
 func (c *ThreadCounters) Close() {
-	for i, fd := range c.fds {
-		if fd >= 0 {
-			unix.Close(fd)
-			c.fds[i] = -1
+	for _, fds := range []*[2]int{&c.sw, &c.hw} {
+		for i, fd := range fds {
+			if fd >= 0 {
+				unix.Close(fd)
+				fds[i] = -1
+			}
 		}
 	}
 }
