@@ -21,8 +21,11 @@
 //   - [CoSchedule], [AioContext.CoWake]: QEMU's aio_co_schedule and
 //     aio_co_wake. A coroutine is entered only by its home context's owner,
 //     on that context's [coroutine.Thread]; other threads reach it through
-//     the home context's schedule queue, drained in FIFO order by a bottom
-//     half.
+//     the home context's schedule queue, drained in FIFO order by the
+//     schedule-BH. That bottom half is built into Poll: its pending flag
+//     is the queue's non-empty head, and an awake owner sees the queue
+//     itself, so a CoSchedule onto a busy owner moves only the queue's and
+//     the coroutine's cache lines (a sleeping owner is kicked).
 //   - [IOThread]: a goroutine locked to its own OS thread, pinned to a CPU
 //     set through affinity.PinThread, that runs Poll(true) on its context
 //     until Join; [IOThread.Run] runs a function there synchronously.
