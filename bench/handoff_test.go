@@ -11,11 +11,13 @@ import (
 	"github.com/pinbench/pinbench/internal/leakcheck"
 )
 
-// SparseGap is the idle time before each handoff at rate=sparse: long
-// against the handoff itself (microseconds) and against the adaptive poll
-// window's start (4 us), so a busy-polling iothread burns CPU while an
-// adaptive one goes to sleep.
-const SparseGap = 50 * time.Microsecond
+// SparseGap is the idle time before each handoff at rate=sparse. A waiting
+// iothread then waits about this long for the next handoff: longer than
+// QEMU's default adaptive window (32 us), so with default settings a
+// busy-polling iothread burns CPU while an adaptive one goes to sleep, and
+// shorter than the sweep's widest window (64 us), so the sweep shows the
+// window at which polling starts to catch the handoffs.
+const SparseGap = 40 * time.Microsecond
 
 // sweepWindows are the adaptive poll windows the sweep compares.
 var sweepWindows = []time.Duration{0, 4 * time.Microsecond, 16 * time.Microsecond, 32 * time.Microsecond, 64 * time.Microsecond}
