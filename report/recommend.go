@@ -288,7 +288,16 @@ func (o Options) recommendWait(run *Run, place string) Recommendation {
 		rec.Summary = fmt.Sprintf("Wait strategy: not enough data (BenchmarkHandoff/via=aio/wait=poll and another wait at place=%s).", place)
 		return rec
 	}
-	return o.pickWait(rec, "wait", order, lat, cpu, "sec/op", "place="+place+", back-to-back handoffs")
+	context := "place=" + place + ", back-to-back handoffs"
+	// Latency matters when handoffs come back to back; CPU burned matters
+	// when they are sparse, where a busy poller spins through the gaps.
+	// When the sparse runs exist, judge CPU time there.
+	sq := query{"Handoff", map[string]string{"via": "aio", "wait": "*", "pollmax": "", "rate": "sparse", "place": place}}
+	if _, sparse := run.collect(sq, "wait", "cpu-sec/op"); sparse["poll"] != nil && len(sparse) >= 2 {
+		cpu = sparse
+		context += "; CPU time from rate=sparse"
+	}
+	return o.pickWait(rec, "wait", order, lat, cpu, "sec/op", context)
 }
 
 // pickWait applies the rule shared by the wait strategy and the poll

@@ -400,3 +400,28 @@ func TestPlacementFallsBackToAnotherWait(t *testing.T) {
 		t.Errorf("poll window read at a placement without the poll reference: %s", window.Summary)
 	}
 }
+
+// TestWaitJudgesCPUAtSparseRate: adaptive matches poll's latency back to
+// back and burns far less CPU when handoffs are sparse, so it is chosen,
+// although back to back it burns as much as poll.
+func TestWaitJudgesCPUAtSparseRate(t *testing.T) {
+	var b strings.Builder
+	for i := range 10 {
+		j := float64(i)
+		for _, w := range []string{"poll", "adaptive"} {
+			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=%s/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", w, 250+j, 500+j)
+		}
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=block/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 7000+j, 6000+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/rate=sparse/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 50000+j, 56000+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/rate=sparse/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 57000+j, 14000+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=block/rate=sparse/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 57000+j, 14000+j)
+	}
+	run, err := Read(strings.NewReader(b.String()), "sparse.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := find(t, Recommend(run, Options{}), "wait strategy")
+	if w.Withheld || w.Choice != "adaptive" || !strings.Contains(strings.Join(w.Evidence, "\n"), "rate=sparse") {
+		t.Errorf("wait strategy %q (withheld %v): %s %q; want adaptive judged on sparse CPU", w.Choice, w.Withheld, w.Summary, w.Evidence)
+	}
+}
