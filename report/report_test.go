@@ -412,6 +412,7 @@ func TestWaitJudgesCPUAtSparseRate(t *testing.T) {
 			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=%s/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", w, 250+j, 500+j)
 		}
 		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=block/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 7000+j, 6000+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/place=samecpu-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 9000+j, 9000+j)
 		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/rate=sparse/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 50000+j, 56000+j)
 		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/rate=sparse/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 57000+j, 14000+j)
 		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=block/rate=sparse/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 57000+j, 14000+j)
