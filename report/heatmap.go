@@ -107,17 +107,34 @@ func (m *Matrix) layout() layout {
 	l := layout{n: n, cell: cell, left: 44, top: 52}
 	l.gridW = n * cell
 	l.legendX = l.left + l.gridW + 24
-	l.width = l.legendX + 90
+	// Wide enough for the longest line of text (titles, class legend) at
+	// the PNG font's 6 px advance, however few CPUs there are.
+	longest := max(len(heatTitle), len(heatSubtitle), len(m.classLine()))
+	l.width = max(l.legendX+90, l.left+longest*6+12)
 	l.height = l.top + max(l.gridW, 160) + 64
 	return l
+}
+
+// The heat map's title lines.
+const (
+	heatTitle    = "core-to-core one-way latency (ns), median per pair"
+	heatSubtitle = "rows: from cpu, columns: to cpu; outlines separate placement classes"
+)
+
+// classLine is the text beside the outline sample under the grid.
+func (m *Matrix) classLine() string {
+	if m.Class == nil {
+		return "placement classes unknown (no outline)"
+	}
+	return "placement class boundary; classes: " + strings.Join(m.classList(), ", ")
 }
 
 func (m *Matrix) draw(c canvas) {
 	l := m.layout()
 	sc := m.scale()
 	c.rect(0, 0, l.width, l.height, colBackground)
-	c.text(l.left, 18, "core-to-core one-way latency (ns), median per pair", "start", 7, colText)
-	c.text(l.left, 34, "rows: from cpu, columns: to cpu; outlines separate placement classes", "start", 7, colText)
+	c.text(l.left, 18, heatTitle, "start", 7, colText)
+	c.text(l.left, 34, heatSubtitle, "start", 7, colText)
 
 	labelEvery := 1
 	if l.cell < 14 {
@@ -201,9 +218,9 @@ func (m *Matrix) draw(c canvas) {
 	y := l.top + max(l.gridW, 160) + 22
 	if m.Class != nil {
 		c.line(l.left, y-3, l.left+14, y-3, 2, colOutline)
-		c.text(l.left+20, y, "placement class boundary; classes: "+strings.Join(m.classList(), ", "), "start", 7, colText)
+		c.text(l.left+20, y, m.classLine(), "start", 7, colText)
 	} else {
-		c.text(l.left, y, "placement classes unknown (no outline)", "start", 7, colText)
+		c.text(l.left, y, m.classLine(), "start", 7, colText)
 	}
 	c.rect(l.left, y+10, 14, 10, colMissing)
 	c.text(l.left+20, y+19, "not measured", "start", 7, colText)
