@@ -46,14 +46,12 @@ func coSchedule(co *coroutine.Coroutine, where string) {
 	//
 	// The schedule-BH is built into Poll (see runScheduled and bhPoll):
 	// its "pending" flag is the queue's non-empty head itself, so
-	// scheduling it costs no BH flags and no BH-queue push. QEMU schedules a real BH on every
-	// push; each of those atomics is one more cache line moving between
-	// the two threads, about a third of a handoff's cost (measured with
-	// BenchmarkHandoff/via=aio/wait=poll: ~430 ns before, see the commit).
-	// The ordering is the BH's: Notify's stores come after the push, and
-	// the owner clears notified before it takes the queue.
+	// scheduling it costs no BH flags and no BH-queue push. QEMU schedules
+	// a real BH on every push, and notifies; each of those atomics is one
+	// more cache line moving between the two threads. The ordering
+	// argument is at AioContext.hasWork.
 	if home.sched.Push(co) {
-		home.Notify()
+		home.kickIfSleeping()
 	}
 }
 
