@@ -684,7 +684,7 @@ func TestMarkScheduled(t *testing.T) {
 	// SchedLink is the coroutine's own link.
 	other := New(func(*Coroutine) {})
 	co.SchedLink().Store(other)
-	if co.SchedLink().Load() != other || co.SchedLink() != co.SchedLink() {
+	if l1, l2 := co.SchedLink(), co.SchedLink(); l1.Load() != other || l1 != l2 {
 		t.Fatal("SchedLink does not hold its value")
 	}
 	// Many distinct wheres: beyond the interned ones it still works.

@@ -39,7 +39,6 @@ type point struct {
 func nameKeys(full string) (base string, keys map[string]string) {
 	keys = map[string]string{}
 	parts := strings.Split(full, "/")
-	base = parts[0]
 	last := len(parts) - 1
 	// Strip "-N" (GOMAXPROCS) from the last part.
 	if i := strings.LastIndexByte(parts[last], '-'); i >= 0 && isDigits(parts[last][i+1:]) {
