@@ -103,11 +103,31 @@ func (e *Event) IsSet() bool { return e.v.Load() == eventSet }
 
 // Wait blocks the calling thread until the event is set. Any goroutine
 // may call it.
-func (e *Event) Wait() {
+func (e *Event) Wait() { e.wait(-1) }
+
+// WaitTimeout is Wait for at most d; it reports whether the event is set.
+// A watchdog uses it to wait for a result without waking up every few
+// milliseconds (each wake-up steals a CPU from the threads being
+// measured). Any goroutine may call it.
+func (e *Event) WaitTimeout(d time.Duration) bool { return e.wait(max(d, 0)) }
+
+// wait blocks until the event is set, or for at most d when d >= 0, and
+// reports whether it is set.
+func (e *Event) wait(d time.Duration) bool {
+	var deadline time.Time
+	if d >= 0 {
+		deadline = time.Now().Add(d)
+	}
 	for {
 		v := e.v.Load()
 		if v == eventSet {
-			return
+			return true
+		}
+		timeout := time.Duration(-1)
+		if d >= 0 {
+			if timeout = time.Until(deadline); timeout <= 0 {
+				return false
+			}
 		}
 		if v == eventFree {
 			// Announce a sleeper; pairs with the Swap in Set. If Set
@@ -118,32 +138,9 @@ func (e *Event) Wait() {
 			}
 		}
 		// Sleeps only while v is still busy: the kernel compares and
-		// sleeps atomically with respect to futexWake.
-		futexWait(&e.v, eventBusy, -1)
-	}
-}
-
-// WaitTimeout is Wait for at most d; it reports whether the event is set.
-// A watchdog uses it to wait for a result without waking up every few
-// milliseconds (each wake-up steals a CPU from the threads being
-// measured). Any goroutine may call it.
-func (e *Event) WaitTimeout(d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for {
-		v := e.v.Load()
-		if v == eventSet {
-			return true
-		}
-		left := time.Until(deadline)
-		if left <= 0 {
-			return false
-		}
-		// Same protocol as Wait: announce the sleeper, then sleep only
-		// while the word is still busy; the kernel's timeout bounds it.
-		if v == eventFree && !e.v.CompareAndSwap(eventFree, eventBusy) {
-			continue
-		}
-		futexWait(&e.v, eventBusy, left)
+		// sleeps atomically with respect to futexWake, and the timeout
+		// bounds a timed wait.
+		futexWait(&e.v, eventBusy, timeout)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/pinbench/pinbench/affinity"
@@ -246,5 +247,27 @@ func TestWaitModeNames(t *testing.T) {
 	}
 	if _, err := ParseWaitMode("spin"); err == nil || !strings.Contains(err.Error(), `"spin"`) {
 		t.Errorf("ParseWaitMode(spin) error %v", err)
+	}
+}
+
+// WaitTimeout returns false on an event nobody sets, true at once on a set
+// one, and true when another goroutine sets it during the wait.
+func TestEventWaitTimeout(t *testing.T) {
+	var e Event
+	if e.WaitTimeout(time.Millisecond) {
+		t.Fatal("WaitTimeout on an unset event reported set")
+	}
+	if e.WaitTimeout(0) {
+		t.Fatal("WaitTimeout(0) on an unset event reported set")
+	}
+	go func() {
+		time.Sleep(5 * time.Millisecond)
+		e.Set()
+	}()
+	if !e.WaitTimeout(time.Minute) {
+		t.Fatal("WaitTimeout missed a Set made during the wait")
+	}
+	if !e.WaitTimeout(0) {
+		t.Fatal("WaitTimeout(0) on a set event reported unset")
 	}
 }

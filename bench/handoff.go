@@ -51,14 +51,6 @@ type HandoffConfig struct {
 	Timeout time.Duration
 }
 
-// progressCounter is written by one thread only and read by the watchdog,
-// on a line of its own so the reads do not slow the writer's neighbours.
-type progressCounter struct {
-	_ [CacheLine]byte
-	n atomic.Int64 // single writer; the watchdog's loads need no ordering
-	_ [CacheLine]byte
-}
-
 // handoff is the state two coroutines pass between them. The coroutines
 // run strictly in turn (each is entered only after the other scheduled it
 // and yielded), and every turn passes through the schedule queue's atomic
@@ -73,7 +65,7 @@ type handoff struct {
 	start   time.Time
 	elapsed time.Duration
 	// progress[i] counts arrivals on side i, for the watchdog.
-	progress [2]progressCounter
+	progress [2]Progress
 	done     aio.Event
 }
 
@@ -96,7 +88,7 @@ func (h *handoff) body(me int) coroutine.Func {
 				if h.sampler.Want(h.hops) {
 					h.sampler.Record(monoNow() - h.sentAt)
 				}
-				h.progress[me].n.Add(1)
+				h.progress[me].Inc()
 			}
 			if h.hops == h.cfg.Hops {
 				h.elapsed = time.Since(h.start)
@@ -223,7 +215,7 @@ func (h *handoff) wait(cfg HandoffConfig) error {
 	last := int64(-1)
 	lastChange := time.Now()
 	for !h.done.WaitTimeout(min(time.Second, cfg.Timeout)) {
-		n := h.progress[0].n.Load() + h.progress[1].n.Load()
+		n := h.progress[0].Load() + h.progress[1].Load()
 		if n != last {
 			last, lastChange = n, time.Now()
 			continue

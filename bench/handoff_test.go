@@ -142,7 +142,7 @@ func TestHandoffCompletes(t *testing.T) {
 	if *long {
 		hops = 200000
 	}
-	enoughProcsForPolling(t, 2)
+	ensureProcs(t, 3) // two busy-polling iothreads and the test
 	for _, w := range waitModes {
 		t.Run("via=aio/wait="+w.String(), func(t *testing.T) {
 			// RunAioHandoff joins the iothreads (Join checks that their

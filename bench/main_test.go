@@ -94,21 +94,12 @@ func placementCPUs(t *affinity.Topology, class affinity.Class, spin bool) (a, c 
 	return p.A, p.B, ""
 }
 
-// enoughProcsForPolling raises GOMAXPROCS so that n busy-polling
-// iothreads leave a P for the test itself, restoring it afterwards.
-func enoughProcsForPolling(t *testing.T, n int) {
-	if old := runtime.GOMAXPROCS(0); old < n+1 {
-		runtime.GOMAXPROCS(n + 1)
-		t.Cleanup(func() { runtime.GOMAXPROCS(old) })
-	}
-}
-
-// ensureProcs raises GOMAXPROCS to at least n for the rest of the
-// benchmark: every busy side holds a P, and the benchmark's own goroutine
-// (the watchdog) needs one more.
-func ensureProcs(b *testing.B, n int) {
+// ensureProcs raises GOMAXPROCS to at least n for the rest of the test or
+// benchmark, restoring it afterwards: every busy side holds a P, and the
+// test's own goroutine (the watchdog) needs one more.
+func ensureProcs(tb testing.TB, n int) {
 	if old := runtime.GOMAXPROCS(0); old < n {
 		runtime.GOMAXPROCS(n)
-		b.Cleanup(func() { runtime.GOMAXPROCS(old) })
+		tb.Cleanup(func() { runtime.GOMAXPROCS(old) })
 	}
 }

@@ -42,8 +42,10 @@ type QueueImpl interface {
 	// Push hands it to the consumer; any producer may call it.
 	Push(it *QueueItem)
 	// Take delivers every item available now to fn in order and returns
-	// how many there were; only the consumer calls it. It may block
-	// (the channel does) until stop is set.
+	// how many there were; only the consumer calls it. The channel's Take
+	// blocks until an item comes, as a Go programmer's receive would; if
+	// no producer ever sends, the harness's watchdog reports the stall and
+	// abandons the consumer. The others return at once when empty.
 	Take(stop *StopFlag, fn func(*QueueItem)) int
 }
 

@@ -126,7 +126,7 @@ func TestScheduleCirculates(t *testing.T) {
 	if *long {
 		ops = 5000000
 	}
-	enoughProcsForPolling(t, ScheduleContexts)
+	ensureProcs(t, ScheduleContexts+1)
 	for _, class := range append(affinity.Classes(), affinity.Unpinned) {
 		t.Run("place="+string(class), func(t *testing.T) {
 			cpus, skip := scheduleCPUs(topo, class)

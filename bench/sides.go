@@ -64,7 +64,10 @@ type Progress struct {
 // Set records that the side has reached n.
 func (p *Progress) Set(n int64) { p.n.Store(n) }
 
-// Load returns the last value set.
+// Inc records one more step.
+func (p *Progress) Inc() { p.n.Add(1) }
+
+// Load returns the progress so far.
 func (p *Progress) Load() int64 { return p.n.Load() }
 
 // StopFlag tells the sides of one benchmark to give up. The harness sets it;

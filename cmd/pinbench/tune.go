@@ -156,7 +156,11 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	stage(4, fmt.Sprintf("running the benchmarks (-count %d, -benchtime %s%s)", mode.count, mode.benchtime, map[bool]string{true: ", poll-window sweep"}[mode.sweep]))
+	what := fmt.Sprintf("running the benchmarks (-count %d, -benchtime %s)", mode.count, mode.benchtime)
+	if mode.sweep {
+		what = strings.TrimSuffix(what, ")") + ", poll-window sweep)"
+	}
+	stage(4, what)
 	raw := filepath.Join(dir, rawFile)
 	if err := runBenchmarks(binPath, *filter, mode, raw, stderr); err != nil {
 		return err
