@@ -99,7 +99,7 @@ func (h *handoff) body(me int) coroutine.Func {
 				return
 			}
 			if h.cfg.Gap > 0 {
-				sleepNs(h.cfg.Gap)
+				sleepNs(h.cfg.Gap, false) // on the iothread, which ends with the run
 			}
 			h.hops++
 			if h.sampler.Want(h.hops) {
@@ -112,12 +112,19 @@ func (h *handoff) body(me int) coroutine.Func {
 }
 
 // sleepNs sleeps in the kernel without involving the Go scheduler: the
-// thread is idle, as an iothread between requests would be. It first sets
-// the calling thread's timer slack to 1 ns: the default 50 us slack would
-// stretch a 50 us gap to about 100 us and make the sparse rate, and the
-// poll-window sweep read against it, mean something else. (The threads
-// that sleep here are benchmark threads that end with the benchmark.)
-func sleepNs(d time.Duration) {
+// thread is idle, as an iothread between requests would be. It sets the
+// calling thread's timer slack to 1 ns first: the default 50 us slack would
+// stretch a 40 us gap to about 90 us and make the sparse rate, and the
+// poll-window sweep read against it, mean something else. A locked
+// benchmark thread ends with its benchmark, so the setting dies with it;
+// a goroutine that is not locked (shared=true) runs on a runtime thread
+// that lives on, so the slack is put back after the sleep.
+func sleepNs(d time.Duration, shared bool) {
+	if shared {
+		if old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0); err == nil {
+			defer unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0)
+		}
+	}
 	_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0) // best effort: without it the gap is only longer
 	ts := unix.NsecToTimespec(d.Nanoseconds())
 	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
@@ -301,7 +308,7 @@ func RunChanHandoff(cpus [2]int, gap time.Duration, hops int) (HandoffResult, er
 					return nil
 				}
 				if gap > 0 {
-					sleepNs(gap)
+					sleepNs(gap, cpus[me] == Unlocked)
 				}
 				if sampler.Want(hop) {
 					sentAt = monoNow()
