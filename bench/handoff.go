@@ -55,16 +55,27 @@ type HandoffConfig struct {
 // run strictly in turn (each is entered only after the other scheduled it
 // and yielded), and every turn passes through the schedule queue's atomic
 // push and swap, so the plain fields are never accessed concurrently.
+//
+// The fields are grouped by who writes them, so that a hop moves only the
+// lines the handoff itself needs: each side counts its hops in a local
+// variable, and the lines both sides read every hop are written by nobody
+// until the last arrival.
 type handoff struct {
+	// Read by both sides on every hop; written only before the run, and
+	// quit once, by the side that made the last arrival.
 	cfg     HandoffConfig
 	cos     [2]*coroutine.Coroutine
-	hops    int   // one-way handoffs sent so far
-	sentAt  int64 // monotonic ns of the sampled send in flight
-	quit    bool  // set by the side that made the last arrival
 	sampler *Sampler
 	start   time.Time
+	quit    bool
+	_       [CacheLine]byte
+	// Written by the sender of a sampled hop and read by its receiver:
+	// this line moves on sampled hops only.
+	sentAt  int64 // monotonic ns of the sampled send in flight
 	elapsed time.Duration
-	// progress[i] counts arrivals on side i, for the watchdog.
+	_       [CacheLine]byte
+	// progress[i] is the last hop that arrived on side i, for the
+	// watchdog; each sits on its own line.
 	progress [2]Progress
 	done     aio.Event
 }
@@ -79,19 +90,21 @@ func monoNow() int64 { return int64(time.Since(epoch)) }
 
 func (h *handoff) body(me int) coroutine.Func {
 	return func(self *coroutine.Coroutine) {
+		// Side 0 sends the odd hops and side 1 the even ones. hop is the
+		// hop whose arrival this entry is: side 0's first entry starts the
+		// run (hop 0), side 1's first entry is hop 1's arrival.
+		hop := me
 		for {
 			if h.quit {
 				h.done.Set()
 				return
 			}
-			if h.hops > 0 { // an arrival (the first entry is the start)
-				if h.sampler.Want(h.hops) {
-					h.sampler.Record(monoNow() - h.sentAt)
-				}
-				h.progress[me].Inc()
+			if hop > 0 && h.sampler.Want(hop) {
+				h.sampler.Record(monoNow() - h.sentAt)
 			}
-			if h.hops == h.cfg.Hops {
+			if hop == h.cfg.Hops {
 				h.elapsed = time.Since(h.start)
+				h.progress[me].Set(int64(hop))
 				// Release the other coroutine, suspended in Yield,
 				// so that it finishes too.
 				h.quit = true
@@ -101,12 +114,16 @@ func (h *handoff) body(me int) coroutine.Func {
 			if h.cfg.Gap > 0 {
 				sleepNs(h.cfg.Gap, false) // on the iothread, which ends with the run
 			}
-			h.hops++
-			if h.sampler.Want(h.hops) {
+			hop++
+			if h.sampler.Want(hop) {
 				h.sentAt = monoNow()
 			}
 			aio.CoSchedule(h.cos[1-me])
+			// Off the hop's critical path: the other side is already
+			// on its way to run.
+			h.progress[me].Set(int64(hop - 1))
 			self.Yield()
+			hop++ // entered again: the other side's reply arrived
 		}
 	}
 }
@@ -222,7 +239,8 @@ func (h *handoff) wait(cfg HandoffConfig) error {
 	last := int64(-1)
 	lastChange := time.Now()
 	for !h.done.WaitTimeout(min(time.Second, cfg.Timeout)) {
-		n := h.progress[0].Load() + h.progress[1].Load()
+		// The last hop that arrived anywhere; hop n+1 is in flight.
+		n := max(h.progress[0].Load(), h.progress[1].Load())
 		if n != last {
 			last, lastChange = n, time.Now()
 			continue
