@@ -128,6 +128,11 @@ func (c *AioContext) bhPoll() bool {
 			c.Notify()
 		}
 	}()
+	if b != nil {
+		// A bottom half may read Stats (IOThread.Run's callers do, after
+		// it ran): make the count exact for it.
+		c.publishPolls()
+	}
 	// The built-in schedule-BH runs first, after the take above: every
 	// coroutine scheduled before a BH we took was pushed before that take,
 	// so it is entered before that BH runs, as when the schedule-BH was an

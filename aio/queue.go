@@ -104,16 +104,20 @@ func (q *PaddedQueue[T, P]) Init(link func(*T) *atomic.Pointer[T]) {
 // transition when the consumer always drains the whole queue.
 func (q *PaddedQueue[T, P]) Push(item *T) (wasEmpty bool) {
 	link := q.link(item)
+	old := q.head.Load()
 	for {
-		// Ordering: this load only seeds the compare-and-swap; a stale
-		// value just makes the compare-and-swap fail and retry.
-		old := q.head.Load()
 		// The item is still private to this producer here, so the store
 		// races with nobody. It becomes visible to the consumer through
 		// the compare-and-swap below (Go atomics are sequentially
 		// consistent, so a store before a successful compare-and-swap is
 		// visible to whoever loads or swaps the value it installed).
-		link.Store(old)
+		// Skipped when the link holds old already (a drained item's link
+		// is nil): a store is a locked exchange on x86-64. The value
+		// loaded was written before this load, so it is just as visible
+		// to the consumer as our own store would be.
+		if link.Load() != old {
+			link.Store(old)
+		}
 		// Publishes the item: pairs with the consumer's Swap in TakeAll,
 		// which reads this value and, with it, the link stored above.
 		// Fails only when another producer pushed or the consumer took
@@ -122,6 +126,9 @@ func (q *PaddedQueue[T, P]) Push(item *T) (wasEmpty bool) {
 		if q.head.CompareAndSwap(old, item) {
 			return old == nil
 		}
+		// Ordering: this load only seeds the next compare-and-swap; a
+		// stale value just makes it fail and retry.
+		old = q.head.Load()
 	}
 }
 
@@ -149,9 +156,13 @@ func (q *PaddedQueue[T, P]) TakeAll() *T {
 	// consumer-owned now; atomic loads and stores on them are uncontended.
 	var fifo *T
 	for top != nil {
-		l := q.link(top)
-		next := l.Load()
-		l.Store(fifo)
+		// Swap rather than a load and then a store: the item's line was
+		// last written by its producer, on another core, and one
+		// read-modify-write fetches it for writing in one coherence
+		// transaction where a load would fetch it shared and the store
+		// would need a second one (the consumer writes the line anyway:
+		// here, and aio's ClearScheduled next to the link).
+		next := q.link(top).Swap(fifo)
 		fifo = top
 		top = next
 	}
@@ -181,8 +192,11 @@ func (q *PaddedQueue[T, P]) Drain(fn func(*T)) int {
 		l := q.link(cur)
 		it = l.Load()
 		// Clear the link so a drained item does not keep its successor
-		// reachable for the garbage collector.
-		l.Store(nil)
+		// reachable for the garbage collector (the newest item's link is
+		// nil already: skip that store, a locked exchange on x86-64).
+		if it != nil {
+			l.Store(nil)
+		}
 		n++
 		fn(cur)
 	}

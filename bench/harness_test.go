@@ -30,24 +30,36 @@ func TestPercentileKnownSamples(t *testing.T) {
 }
 
 func TestSamplerStrideAndBound(t *testing.T) {
-	s := NewSampler(10 * MaxSamples)
-	if s.Stride != 10 {
-		t.Fatalf("stride for %d ops = %d, want 10", 10*MaxSamples, s.Stride)
-	}
-	kept := 0
-	for i := range 10 * MaxSamples {
-		if s.Want(i) {
-			s.Record(int64(i))
-			kept++
+	for _, tc := range []struct{ ops, stride, kept int }{
+		{MaxSamples / 2, 1, MaxSamples / 2},
+		{MaxSamples, 1, MaxSamples},
+		{MaxSamples + 1, 2, MaxSamples/2 + 1},
+		{8 * MaxSamples, 8, MaxSamples},
+		{10 * MaxSamples, 16, 10 * MaxSamples / 16},
+	} {
+		s := NewSampler(tc.ops)
+		if s.Stride != tc.stride {
+			t.Fatalf("stride for %d ops = %d, want %d", tc.ops, s.Stride, tc.stride)
+		}
+		kept := 0
+		for i := range tc.ops {
+			if s.Want(i) {
+				if i%tc.stride != 0 {
+					t.Fatalf("%d ops: sampled operation %d, not a multiple of the stride %d", tc.ops, i, tc.stride)
+				}
+				s.Record(int64(i))
+				kept++
+			}
+		}
+		if kept != tc.kept || s.Len() != tc.kept {
+			t.Fatalf("%d ops: kept %d samples (Len %d), want %d", tc.ops, kept, s.Len(), tc.kept)
+		}
+		p := s.Percentiles(0, 100)
+		if last := (tc.kept - 1) * tc.stride; p[0] != 0 || p[1] != float64(last) {
+			t.Fatalf("%d ops: min/max = %v, want 0 and %d", tc.ops, p, last)
 		}
 	}
-	if kept != MaxSamples || s.Len() != MaxSamples {
-		t.Fatalf("kept %d samples (Len %d), want %d", kept, s.Len(), MaxSamples)
-	}
-	p := s.Percentiles(0, 100)
-	if p[0] != 0 || p[1] != float64(10*MaxSamples-10) {
-		t.Fatalf("min/max = %v, want 0 and %d", p, 10*MaxSamples-10)
-	}
+	s := NewSampler(MaxSamples)
 	allocs := testing.AllocsPerRun(1000, func() {
 		if s.Want(0) {
 			s.Record(1)

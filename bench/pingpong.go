@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/pinbench/pinbench/internal/spinwait"
 )
 
 // pingLine is the one cache line two threads bounce between them. It is
@@ -26,7 +28,9 @@ type pingLine struct {
 // Unpinned) for about transfers one-way transfers (rounded up to whole round
 // trips) and returns the elapsed time and the number of transfers made.
 // It is the physical floor of every handoff: nothing but the line moves.
-// Both sides spin, so a and b must be different CPUs.
+// Both sides spin, so a and b must be different CPUs. The spin loops pause
+// (spinwait.Pause) as the aio busy-poll does: a bare load loop measured up
+// to twice as slow, and swung with the code's alignment.
 func PingPong(a, b int, transfers int, timeout time.Duration) (time.Duration, int, error) {
 	if a == b && a != Unpinned {
 		return 0, 0, fmt.Errorf("ping-pong needs two CPUs, got CPU %d twice (two spinners on one CPU measure the scheduler's time slice)", a)
@@ -54,6 +58,7 @@ func PingPong(a, b int, transfers int, timeout time.Duration) (time.Duration, in
 					if stop.Load() {
 						return ErrAborted
 					}
+					spinwait.Pause()
 				}
 			}
 			elapsed = time.Since(start)
@@ -66,6 +71,7 @@ func PingPong(a, b int, transfers int, timeout time.Duration) (time.Duration, in
 					if stop.Load() {
 						return ErrAborted
 					}
+					spinwait.Pause()
 				}
 				line.seq.Store(i + 1)
 			}

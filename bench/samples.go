@@ -13,26 +13,32 @@ const MaxSamples = 10000
 // Sampler keeps every Stride-th latency of a run in a buffer allocated
 // before the measured loop, so recording is a compare and a store: no
 // allocation, no lock, no clock read on the operations it skips. One
-// goroutine records; read the result after that goroutine has finished.
+// goroutine records at a time (the handoff's two sides take turns, ordered
+// by the handoff itself); read the result after the recorders finished.
 type Sampler struct {
-	// Stride: record operation i when i%Stride == 0.
+	// Stride is a power of two: operation i is recorded when
+	// i%Stride == 0. Want asks on every operation of the measured loop, so
+	// it tests a mask rather than divide (an integer division costs
+	// 20-40 cycles, a visible part of a 150 ns handoff).
 	Stride int
+	mask   int
 	buf    []int64
 }
 
 // NewSampler returns a sampler for a run of ops operations that keeps at
-// most MaxSamples of them, evenly spread.
+// most MaxSamples of them, evenly spread: at least half as many when ops
+// exceeds MaxSamples (the stride is rounded up to a power of two).
 func NewSampler(ops int) *Sampler {
 	stride := 1
-	if ops > MaxSamples {
-		stride = (ops + MaxSamples - 1) / MaxSamples
+	for ops > stride*MaxSamples {
+		stride *= 2
 	}
-	return &Sampler{Stride: stride, buf: make([]int64, 0, MaxSamples)}
+	return &Sampler{Stride: stride, mask: stride - 1, buf: make([]int64, 0, MaxSamples)}
 }
 
 // Want reports whether operation i is to be sampled: the caller reads the
 // clock around the operation only then.
-func (s *Sampler) Want(i int) bool { return i%s.Stride == 0 && len(s.buf) < cap(s.buf) }
+func (s *Sampler) Want(i int) bool { return i&s.mask == 0 && len(s.buf) < cap(s.buf) }
 
 // Record keeps one latency in nanoseconds.
 func (s *Sampler) Record(ns int64) {
