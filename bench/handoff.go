@@ -10,6 +10,7 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/coroutine"
+	"github.com/pinbench/pinbench/internal/spinwait"
 )
 
 // HandoffResult is what one handoff run measured.
@@ -339,6 +340,90 @@ func RunChanHandoff(cpus [2]int, gap time.Duration, hops int) (HandoffResult, er
 	cpu0 := processCPUTime()
 	err := RunSides(DefaultStallTimeout, side(0), side(1))
 	if err != nil {
+		return HandoffResult{}, err
+	}
+	return HandoffResult{
+		Hops: hops, Elapsed: elapsed, Latency: sampler,
+		CPU:   processCPUTime() - cpu0,
+		Wakes: -1, CtxSwitches: -1, Migrations: -1, Cycles: -1, Instructions: -1,
+	}, nil
+}
+
+// RunQueueHandoff bounces the queue traffic of a handoff alone between two
+// pinned, spinning threads (via=queue): each side owns a schedule queue, as
+// an AioContext does, and a coroutine homed there that is never entered. A
+// hop is what CoSchedule and the receiving context's drain do to a
+// coroutine: the sender claims the other side's coroutine (MarkScheduled)
+// and pushes it on the other side's queue; the receiver, polling its queue,
+// takes it off and clears the claim. There is no event loop and no
+// coroutine switch, so via=aio minus via=queue is what those cost. CPU is
+// the whole process's CPU time; Wakes, CtxSwitches and Migrations are -1.
+func RunQueueHandoff(cpus [2]int, hops int) (HandoffResult, error) {
+	hops = max(hops, 1)
+	var (
+		queues [2]*aio.Queue[coroutine.Coroutine]
+		cos    [2]*coroutine.Coroutine
+	)
+	for i := range queues {
+		queues[i] = aio.NewQueue[coroutine.Coroutine, [aio.CacheLinePad]byte]((*coroutine.Coroutine).SchedLink)
+		cos[i] = coroutine.New(func(*coroutine.Coroutine) {}) // a token: never entered
+	}
+	sampler := NewSampler(hops)
+	var (
+		sentAt   int64 // ordered by the queue's push and swap around it
+		elapsed  time.Duration
+		start    time.Time
+		ready    atomic.Int32
+		progress [2]Progress
+	)
+	clear := func(co *coroutine.Coroutine) { co.ClearScheduled() }
+	side := func(me int) Side {
+		return Side{Name: fmt.Sprintf("queue side %d", me), CPU: cpus[me], Progress: &progress[me], Run: func(stop *StopFlag) error {
+			ready.Add(1)
+			for ready.Load() != 2 {
+				if stop.Load() {
+					return ErrAborted
+				}
+			}
+			// Side 0 sends the odd hops, side 1 the even ones.
+			for hop := me + 1; hop <= hops+1; hop += 2 {
+				if hop > 1 {
+					for queues[me].Empty() { // the arrival of hop-1
+						if stop.Load() {
+							return ErrAborted
+						}
+						spinwait.Pause() // as AioContext's busy-poll does
+					}
+					queues[me].Drain(clear)
+					if sampler.Want(hop - 1) {
+						sampler.Record(monoNow() - sentAt)
+					}
+					if hop-1 == hops {
+						elapsed = time.Since(start)
+						return nil
+					}
+				} else {
+					start = time.Now()
+				}
+				if hop > hops {
+					return nil
+				}
+				if sampler.Want(hop) {
+					sentAt = monoNow()
+				}
+				if first, ok := cos[1-me].MarkScheduled("RunQueueHandoff"); !ok {
+					return fmt.Errorf("queue side %d: hop %d: coroutine still scheduled in '%s'", me, hop, first)
+				}
+				queues[1-me].Push(cos[1-me])
+				if hop&4095 < 2 {
+					progress[me].Set(int64(hop))
+				}
+			}
+			return nil
+		}}
+	}
+	cpu0 := processCPUTime()
+	if err := RunSides(DefaultStallTimeout, side(0), side(1)); err != nil {
 		return HandoffResult{}, err
 	}
 	return HandoffResult{

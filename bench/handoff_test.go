@@ -31,6 +31,10 @@ var waitModes = []aio.WaitMode{aio.WaitPoll, aio.WaitBlock, aio.WaitAdaptive}
 //
 //   - via=aio: aio.CoSchedule through the home context's lock-free queue;
 //     wait=poll|block|adaptive is the iothreads' wait strategy.
+//   - via=queue/wait=poll: the queue traffic of via=aio/wait=poll alone (claim,
+//     push, take, clear; see RunQueueHandoff), between two pinned spinning
+//     threads: no event loop, no coroutine switch. It splits via=aio's cost
+//     between the lock-free protocol and the rest.
 //   - via=chan/wait=block: a channel between two locked, pinned goroutines
 //     (the naive Go design).
 //   - via=chanfree/wait=block: a channel between ordinary goroutines (Go's
@@ -60,6 +64,17 @@ func BenchmarkHandoff(b *testing.B) {
 			})
 		}
 	}
+	b.Run("via=queue/wait=poll", func(b *testing.B) {
+		forEachPlacement(b, true, func(b *testing.B, _ affinity.Class, a, c int) {
+			ensureProcs(b, 3)
+			b.ReportAllocs()
+			res, err := RunQueueHandoff([2]int{a, c}, b.N)
+			if err != nil {
+				b.Fatal(err)
+			}
+			reportHandoff(b, res)
+		})
+	})
 	for _, gap := range []time.Duration{0, SparseGap} {
 		suffix := ""
 		if gap > 0 {
@@ -154,6 +169,18 @@ func TestHandoffCompletes(t *testing.T) {
 			}
 			if res.Hops != hops || res.Latency.Len() == 0 || res.Elapsed <= 0 {
 				t.Fatalf("result %+v: want %d hops, samples and a positive time", res, hops)
+			}
+		})
+	}
+	for _, n := range []int{hops, hops + 1} { // ends on either side
+		t.Run(fmt.Sprintf("via=queue/hops=%d", n), func(t *testing.T) {
+			leakcheck.Goroutines(t)
+			res, err := RunQueueHandoff([2]int{Unpinned, Unpinned}, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Hops != n || res.Latency.Len() == 0 || res.Elapsed <= 0 {
+				t.Fatalf("result %+v: want %d hops, samples and a positive time", res, n)
 			}
 		})
 	}
