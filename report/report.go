@@ -88,7 +88,7 @@ type Section struct {
 var DefaultSections = []Section{
 	{"By placement class (/place)", "Each column is a placement class, compared with the first one.",
 		TableOptions{Col: "/place", Filter: "/place:/./ -.unit:(B/op OR allocs/op)"}},
-	{"By mechanism (/via)", "Handoff mechanisms side by side: the project's queue (aio) against channels between locked, pinned goroutines (chan) and unpinned ones (chanfree).",
+	{"By mechanism (/via)", "Handoff mechanisms side by side: the project's coroutine handoff (aio) and its queue traffic alone (queue) against channels between locked, pinned goroutines (chan) and unpinned ones (chanfree).",
 		TableOptions{Col: "/via", Filter: ".name:Handoff -/pollmax:/./ -/rate:/./ -.unit:(B/op OR allocs/op)"}},
 	{"By wait strategy (/wait)", "via=aio handoffs: busy-poll, kernel wait, and QEMU's adaptive window.",
 		TableOptions{Col: "/wait", Filter: ".name:Handoff /via:aio -/pollmax:/./ -/rate:/./ -.unit:(B/op OR allocs/op)"}},

@@ -218,9 +218,19 @@ func benchArgs(filter string, mode tuneMode, count int, benchtime string) []stri
 
 // runBenchmarks runs the benchmark binary, writing its output to raw (via a
 // temporary file renamed only when the run succeeded) and showing progress
-// on stderr: the benchmark running, results done, and time left. It first
-// lists the benchmarks with a one-iteration dry run, which gives the total
-// for the estimate and checks the binary works.
+// on stderr: the round, the benchmark running, results done, and time left.
+// It first lists the benchmarks with a one-iteration dry run, which gives the
+// total for the estimate and checks the binary works.
+//
+// The mode.count samples of each benchmark are taken in mode.count rounds
+// of the whole suite (-test.count 1 each), not back to back: a shared
+// machine's speed drifts over minutes (a VM's host moves its vCPUs; on the
+// 2-core VM the floor went from 30 to 120 ns and back within one run), and
+// interleaving spreads that drift over every benchmark alike instead of
+// biasing whichever ran during a slow spell. Ratios within the run (a
+// handoff against the floor) stay fair, and the drift shows as spread.
+// The rounds' outputs are concatenated; each repeats the configuration
+// lines, which benchfmt reads as the same configuration.
 func runBenchmarks(bin, filter string, mode tuneMode, raw string, stderr io.Writer) error {
 	names, err := listBenchmarks(bin, filter, mode)
 	if err != nil {
@@ -230,42 +240,61 @@ func runBenchmarks(bin, filter string, mode tuneMode, raw string, stderr io.Writ
 		return fmt.Errorf("no benchmark matches %q", filter)
 	}
 	total := len(names) * mode.count
-	cmd := exec.Command(bin, benchArgs(filter, mode, mode.count, mode.benchtime)...)
-	cmd.Stderr = stderr
-	pipe, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
 	return writeFileAtomic(raw, func(w io.Writer) error {
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("starting %s: %w", bin, err)
-		}
 		start := time.Now()
 		done := 0
-		sc := bufio.NewScanner(pipe)
-		var failed []string
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(w, line)
-			switch {
-			case strings.HasPrefix(line, "Benchmark") && strings.Contains(line, "\t"):
+		for round := 1; round <= mode.count; round++ {
+			n, err := runRound(bin, benchArgs(filter, mode, 1, mode.benchtime), w, stderr, func(name string) {
 				done++
-				name, _, _ := strings.Cut(line, "\t")
 				left := time.Duration(float64(time.Since(start)) / float64(done) * float64(max(total-done, 0)))
-				fmt.Fprintf(stderr, "\rbench: %d/%d results, about %v left, last %-60.60s", done, total, left.Round(time.Second), strings.TrimSpace(name))
-			case strings.HasPrefix(line, "--- FAIL"), strings.HasPrefix(line, "FAIL"), strings.Contains(line, "panic:"):
-				failed = append(failed, strings.TrimSpace(line))
+				fmt.Fprintf(stderr, "\rbench: round %d/%d, %d/%d results, about %v left, last %-50.50s", round, mode.count, done, total, left.Round(time.Second), name)
+			})
+			if err != nil {
+				fmt.Fprintln(stderr)
+				return fmt.Errorf("round %d of %d: %w", round, mode.count, err)
+			}
+			if n == 0 {
+				fmt.Fprintln(stderr)
+				return fmt.Errorf("round %d of %d produced no results", round, mode.count)
 			}
 		}
 		fmt.Fprintln(stderr)
-		if err := cmd.Wait(); err != nil {
-			return fmt.Errorf("benchmark run failed (%v): %s", err, strings.Join(failed, "; "))
-		}
-		if done == 0 {
-			return errors.New("the benchmark run produced no results")
-		}
 		return nil
 	})
+}
+
+// runRound runs the benchmark binary once with args, copying its output to
+// w and calling result with the name of each result line. It returns the
+// number of results.
+func runRound(bin string, args []string, w, stderr io.Writer, result func(name string)) (int, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Stderr = stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	n := 0
+	sc := bufio.NewScanner(pipe)
+	var failed []string
+	for sc.Scan() {
+		line := sc.Text()
+		fmt.Fprintln(w, line)
+		switch {
+		case strings.HasPrefix(line, "Benchmark") && strings.Contains(line, "\t"):
+			n++
+			name, _, _ := strings.Cut(line, "\t")
+			result(strings.TrimSpace(name))
+		case strings.HasPrefix(line, "--- FAIL"), strings.HasPrefix(line, "FAIL"), strings.Contains(line, "panic:"):
+			failed = append(failed, strings.TrimSpace(line))
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return n, fmt.Errorf("benchmark run failed (%v): %s", err, strings.Join(failed, "; "))
+	}
+	return n, nil
 }
 
 // listBenchmarks runs every matching benchmark once for one iteration and

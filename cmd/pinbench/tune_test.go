@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -17,8 +18,9 @@ func runCLI(args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
-// The tuning run in test mode (tiny benchmark times, one sample) goes end
-// to end and writes every file it promises.
+// The tuning run in test mode (tiny benchmark times, two samples) goes end
+// to end and writes every file it promises, taking the samples in
+// interleaved rounds.
 func TestTuneEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the benchmark binary")
@@ -27,7 +29,7 @@ func TestTuneEndToEnd(t *testing.T) {
 		t.Skip("needs the go command to build the benchmark binary")
 	}
 	out := t.TempDir()
-	code, stdout, stderr := runCLI("tune", "--out", out, "--count", "1", "--benchtime", "2x",
+	code, stdout, stderr := runCLI("tune", "--out", out, "--count", "2", "--benchtime", "2x",
 		"--matrix-reps", "1", "--matrix-transfers", "200", "--bench", "Floor|Notify|Coroutine/op=switch|Handoff/via=aio/wait=block/place")
 	if code != 0 {
 		t.Fatalf("tune exited %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
@@ -43,6 +45,19 @@ func TestTuneEndToEnd(t *testing.T) {
 		if !bytes.Contains(raw, []byte(want)) {
 			t.Errorf("%s lacks %q", rawFile, want)
 		}
+	}
+	// Two rounds: each benchmark's two samples are a whole suite apart.
+	var order []string
+	for line := range strings.Lines(string(raw)) {
+		if name, _, ok := strings.Cut(line, "\t"); ok && strings.HasPrefix(name, "Benchmark") {
+			order = append(order, strings.TrimSpace(name))
+		}
+	}
+	if n := len(order); n < 4 || n%2 != 0 || !slices.Equal(order[:n/2], order[n/2:]) {
+		t.Errorf("results not in two identical rounds: %q", order)
+	}
+	if !strings.Contains(stderr, "round 2/2") {
+		t.Errorf("no round progress on stderr:\n%s", stderr)
 	}
 	if !strings.Contains(stderr, "[4/5") || !strings.Contains(stderr, "left") {
 		t.Errorf("no progress on stderr:\n%s", stderr)
