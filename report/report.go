@@ -110,6 +110,9 @@ type Report struct {
 	Topology []string
 	// Sections holds each non-empty slice with its tables.
 	Sections []SectionTables
+	// Costs holds the handoffs' cost against the floor, per placement
+	// class.
+	Costs []FloorCost
 	// Recommendations holds the advice, withheld or not.
 	Recommendations []Recommendation
 	// Warnings holds the measurement-condition warnings.
@@ -178,6 +181,7 @@ func Build(run *Run, opts Options) (*Report, error) {
 		}
 		r.Sections = append(r.Sections, SectionTables{s, ts})
 	}
+	r.Costs = FloorCosts(run)
 	r.Recommendations = Recommend(run, opts)
 	r.Warnings = Warnings(run, opts.Matrix, opts)
 	// Hide the table-key lines when every file has the same configuration:
@@ -204,7 +208,8 @@ func sameEnv(a, b Env) bool {
 }
 
 // WriteMarkdown writes report.md's content: title, topology, heat map link,
-// recommendations, warnings, then the benchstat tables of each section.
+// the handoff cost against the floor, recommendations, warnings, then the
+// benchstat tables of each section.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s\n\n", r.Title)
@@ -222,6 +227,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		b.WriteString("## Core-to-core latency\n\n")
 		fmt.Fprintf(&b, "![core-to-core latency heat map](%s.png)\n\n", r.HeatMap)
 		fmt.Fprintf(&b, "One-way latency between each pair of CPUs (median of the samples, ns), CPUs in topology order; lines outline placement-class blocks. Vector version: [%s.svg](%s.svg).\n\n", r.HeatMap, r.HeatMap)
+	}
+	if len(r.Costs) > 0 {
+		writeCostMarkdown(&b, r.Costs)
 	}
 	b.WriteString("## Recommendations\n\n")
 	for _, rec := range r.Recommendations {
@@ -267,11 +275,14 @@ func shellArgs(args []string) string {
 	return strings.Join(out, " ")
 }
 
-// Summary returns a few lines for stdout: the recommendations and the
-// warnings, one line each.
+// Summary returns a few lines for stdout: the handoff cost against the
+// floor, the recommendations and the warnings, one line each.
 func (r *Report) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", r.Title)
+	for _, c := range r.Costs {
+		fmt.Fprintf(&b, "  Cost at %s\n", c.Sentence())
+	}
 	for _, rec := range r.Recommendations {
 		fmt.Fprintf(&b, "  %s\n", rec.Summary)
 	}

@@ -1,0 +1,115 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+)
+
+// FloorCost is what a handoff costs at one placement class, against the
+// physical floor measured there in the same run: the answer to "what does
+// it cost to hand work from one core to another", in the machine's own
+// unit (one one-way cache-line transfer).
+type FloorCost struct {
+	// Place is the placement class.
+	Place string
+	// FloorNs is the median BenchmarkFloor time, ns per one-way transfer.
+	FloorNs float64
+	// Handoffs holds the median time and its ratio to FloorNs of each
+	// back-to-back busy-poll handoff mechanism that ran at Place, in
+	// costOrder.
+	Handoffs []HandoffCost
+}
+
+// HandoffCost is one mechanism's median handoff time at a placement class.
+type HandoffCost struct {
+	// Via is the mechanism (the benchmark's via= part).
+	Via string
+	// Ns is the median time per one-way handoff.
+	Ns float64
+	// Ratio is Ns / FloorNs.
+	Ratio float64
+}
+
+// costOrder lists the mechanisms a FloorCost shows, cheapest layer first:
+// the queue traffic alone, then the whole coroutine handoff (both
+// busy-polling, so that no sleep is in the figure).
+var costOrder = []string{"queue", "aio"}
+
+// FloorCosts returns, for every placement class at which both the floor and
+// a busy-poll handoff (via=queue or via=aio, wait=poll, back to back) ran,
+// the handoffs' medians as multiples of the floor's median. Medians of one
+// run: the tables show their spread.
+func FloorCosts(run *Run) []FloorCost {
+	places, floors := run.collect(query{"Floor", map[string]string{"place": "*"}}, "place", "sec/op")
+	var out []FloorCost
+	for _, place := range places {
+		floor := medianOf(floors[place].vals)
+		if floor <= 0 {
+			continue
+		}
+		fc := FloorCost{Place: place, FloorNs: floor * 1e9}
+		for _, via := range costOrder {
+			q := query{"Handoff", map[string]string{"via": via, "wait": "poll", "rate": "", "pollmax": "", "place": place}}
+			if _, pts := run.collect(q, "place", "sec/op"); pts[place] != nil {
+				m := medianOf(pts[place].vals)
+				fc.Handoffs = append(fc.Handoffs, HandoffCost{Via: via, Ns: m * 1e9, Ratio: m / floor})
+			}
+		}
+		if len(fc.Handoffs) > 0 {
+			out = append(out, fc)
+		}
+	}
+	return out
+}
+
+// Sentence says the cost in one line: "place=llc: floor 34.2 ns;
+// via=queue 124 ns (3.6x), via=aio 182 ns (5.3x)".
+func (c FloorCost) Sentence() string {
+	s := fmt.Sprintf("place=%s: floor %s", c.Place, fmtNs(c.FloorNs))
+	for i, h := range c.Handoffs {
+		sep := ", "
+		if i == 0 {
+			sep = "; "
+		}
+		s += fmt.Sprintf("%svia=%s %s (%.1fx)", sep, h.Via, fmtNs(h.Ns), h.Ratio)
+	}
+	return s
+}
+
+// fmtNs formats nanoseconds as fmtVal does durations.
+func fmtNs(ns float64) string { return fmtVal(ns/1e9, "sec/op") }
+
+// writeCostMarkdown writes the cost section's table: per placement class,
+// the floor, each handoff with its multiple of the floor, and what the
+// event loop and coroutine switch add to the queue traffic.
+func writeCostMarkdown(b *bytes.Buffer, costs []FloorCost) {
+	b.WriteString("## Handoff cost against the floor\n\n")
+	b.WriteString("Medians of this run, back-to-back busy-poll handoffs, as multiples of the floor (one one-way cache-line transfer between the same two CPUs). via=queue is the queue traffic alone; via=aio adds the event loop and the coroutine switch.\n\n")
+	b.WriteString("| place | floor | via=queue | via=aio/wait=poll | aio - queue |\n| --- | --- | --- | --- | --- |\n")
+	for _, c := range costs {
+		cell := func(via string) string {
+			if h, ok := c.handoff(via); ok {
+				return fmt.Sprintf("%s (%.1fx)", fmtNs(h.Ns), h.Ratio)
+			}
+			return "-"
+		}
+		diff := "-"
+		q, okq := c.handoff("queue")
+		a, oka := c.handoff("aio")
+		if okq && oka {
+			diff = fmtNs(a.Ns - q.Ns)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", c.Place, fmtNs(c.FloorNs), cell("queue"), cell("aio"), diff)
+	}
+	b.WriteString("\n")
+}
+
+// handoff returns the cost of via, if measured.
+func (c FloorCost) handoff(via string) (HandoffCost, bool) {
+	i := slices.IndexFunc(c.Handoffs, func(h HandoffCost) bool { return h.Via == via })
+	if i < 0 {
+		return HandoffCost{}, false
+	}
+	return c.Handoffs[i], true
+}

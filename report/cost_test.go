@@ -1,0 +1,65 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+)
+
+// TestFloorCosts: handoffs as multiples of the floor at the same class,
+// busy-poll and back to back only, and only where the floor ran.
+func TestFloorCosts(t *testing.T) {
+	var b strings.Builder
+	for i := range 7 {
+		j := float64(i - 3) // medians: 30, 120, 180, 100, 600
+		fmt.Fprintf(&b, "BenchmarkFloor/place=llc-2 1000 %.0f ns/op\n", 30+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=queue/wait=poll/place=llc-2 1000 %.0f ns/op\n", 120+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/place=llc-2 1000 %.0f ns/op\n", 180+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/rate=sparse/place=llc-2 1000 %.0f ns/op\n", 50000+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=block/place=llc-2 1000 %.0f ns/op\n", 7000+j)
+		fmt.Fprintf(&b, "BenchmarkFloor/place=remote-2 1000 %.0f ns/op\n", 100+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/place=remote-2 1000 %.0f ns/op\n", 600+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/place=smt-2 1000 %.0f ns/op\n", 90+j) // no floor there
+	}
+	run, err := Read(strings.NewReader(b.String()), "cost.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	costs := FloorCosts(run)
+	if len(costs) != 2 || costs[0].Place != "llc" || costs[1].Place != "remote" {
+		t.Fatalf("costs %+v: want llc and remote", costs)
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+	llc := costs[0]
+	if !near(llc.FloorNs, 30) || len(llc.Handoffs) != 2 ||
+		llc.Handoffs[0].Via != "queue" || !near(llc.Handoffs[0].Ratio, 4) ||
+		llc.Handoffs[1].Via != "aio" || !near(llc.Handoffs[1].Ns, 180) || !near(llc.Handoffs[1].Ratio, 6) {
+		t.Errorf("llc cost %+v: want floor 30, queue 4x, aio 180 ns 6x", llc)
+	}
+	if got, want := llc.Sentence(), "place=llc: floor 30 ns; via=queue 120 ns (4.0x), via=aio 180 ns (6.0x)"; got != want {
+		t.Errorf("Sentence() = %q, want %q", got, want)
+	}
+	if r := costs[1]; len(r.Handoffs) != 1 || r.Handoffs[0].Via != "aio" || !near(r.Handoffs[0].Ratio, 6) {
+		t.Errorf("remote cost %+v: want aio only, 6x", r)
+	}
+	var md bytes.Buffer
+	writeCostMarkdown(&md, costs)
+	for _, want := range []string{"| llc | 30 ns | 120 ns (4.0x) | 180 ns (6.0x) | 60 ns |", "| remote | 100 ns | - | 600 ns (6.0x) | - |"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("cost table lacks %q:\n%s", want, md.String())
+		}
+	}
+}
+
+// Without a floor, or without a busy-poll handoff, there is no cost line.
+func TestFloorCostsNeedBoth(t *testing.T) {
+	run, err := Read(strings.NewReader("BenchmarkFloor/place=llc-2 1000 30 ns/op\nBenchmarkHandoff/via=aio/wait=block/place=llc-2 1000 7000 ns/op\n"), "x.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := FloorCosts(run); len(c) != 0 {
+		t.Errorf("costs %+v from a floor and a blocking handoff only", c)
+	}
+}
