@@ -15,6 +15,7 @@ const MaxSamples = 10000
 // allocation, no lock, no clock read on the operations it skips. One
 // goroutine records at a time (the handoff's two sides take turns, ordered
 // by the handoff itself); read the result after the recorders finished.
+// Make one with NewSampler.
 type Sampler struct {
 	// Stride is a power of two: operation i is recorded when
 	// i%Stride == 0. Want asks on every operation of the measured loop, so
