@@ -289,30 +289,48 @@ func snapshot(threads [2]*aio.IOThread, counters [2]*ThreadCounters) threadSnaps
 // Go's default). One hop is one send received on the other side. CPU is the
 // whole process's CPU time; Wakes, CtxSwitches and Migrations are -1.
 func RunChanHandoff(cpus [2]int, gap time.Duration, hops int) (HandoffResult, error) {
-	hops = max(hops, 1)
 	var chans [2]chan struct{} // chans[i] carries hops to side i
 	for i := range chans {
 		chans[i] = make(chan struct{}, 1)
 	}
+	return alternate("channel", cpus, gap, hops,
+		func(me int, _ *StopFlag) error { <-chans[me]; return nil },
+		func(me, _ int) error { chans[1-me] <- struct{}{}; return nil })
+}
+
+// alternate runs a handoff of hops one-way hops between two sides on cpus
+// (each pinned, or Unpinned, or Unlocked), side 0 sending the odd hops and
+// side 1 the even ones: receive(me, stop) waits for the next hop to arrive
+// on side me (returning ErrAborted when stop is set, if it spins), and
+// send(me, hop) sends hop to the other side, after gap (a sparse rate). It
+// samples one-way latencies, from just before send to the return of
+// receive, and times the run from the first send to the last arrival. CPU
+// is the whole process's CPU time; Wakes, CtxSwitches, Migrations, Cycles
+// and Instructions are -1.
+func alternate(name string, cpus [2]int, gap time.Duration, hops int,
+	receive func(me int, stop *StopFlag) error, send func(me, hop int) error) (HandoffResult, error) {
+	hops = max(hops, 1)
 	sampler := NewSampler(hops)
 	var (
-		sentAt  int64 // ordered by the channel operations around it
-		elapsed time.Duration
-		start   time.Time
-		ready   atomic.Int32
+		sentAt   int64 // ordered by the send and receive around it
+		elapsed  time.Duration
+		start    time.Time
+		ready    atomic.Int32
+		progress [2]Progress
 	)
 	side := func(me int) Side {
-		return Side{Name: fmt.Sprintf("channel side %d", me), CPU: cpus[me], Run: func(stop *StopFlag) error {
+		return Side{Name: fmt.Sprintf("%s side %d", name, me), CPU: cpus[me], Progress: &progress[me], Run: func(stop *StopFlag) error {
 			ready.Add(1)
 			for ready.Load() != 2 {
 				if stop.Load() {
 					return ErrAborted
 				}
 			}
-			// Side 0 sends the odd hops, side 1 the even ones.
 			for hop := me + 1; hop <= hops+1; hop += 2 {
 				if hop > 1 {
-					<-chans[me] // arrival of hop-1
+					if err := receive(me, stop); err != nil { // the arrival of hop-1
+						return err
+					}
 					if sampler.Want(hop - 1) {
 						sampler.Record(monoNow() - sentAt)
 					}
@@ -332,14 +350,18 @@ func RunChanHandoff(cpus [2]int, gap time.Duration, hops int) (HandoffResult, er
 				if sampler.Want(hop) {
 					sentAt = monoNow()
 				}
-				chans[1-me] <- struct{}{}
+				if err := send(me, hop); err != nil {
+					return err
+				}
+				if hop&4095 < 2 { // each side now and then
+					progress[me].Set(int64(hop))
+				}
 			}
 			return nil
 		}}
 	}
 	cpu0 := processCPUTime()
-	err := RunSides(DefaultStallTimeout, side(0), side(1))
-	if err != nil {
+	if err := RunSides(DefaultStallTimeout, side(0), side(1)); err != nil {
 		return HandoffResult{}, err
 	}
 	return HandoffResult{
@@ -359,7 +381,6 @@ func RunChanHandoff(cpus [2]int, gap time.Duration, hops int) (HandoffResult, er
 // coroutine switch, so via=aio minus via=queue is what those cost. CPU is
 // the whole process's CPU time; Wakes, CtxSwitches and Migrations are -1.
 func RunQueueHandoff(cpus [2]int, hops int) (HandoffResult, error) {
-	hops = max(hops, 1)
 	var (
 		queues [2]*aio.Queue[coroutine.Coroutine]
 		cos    [2]*coroutine.Coroutine
@@ -368,69 +389,25 @@ func RunQueueHandoff(cpus [2]int, hops int) (HandoffResult, error) {
 		queues[i] = aio.NewQueue[coroutine.Coroutine, [aio.CacheLinePad]byte]((*coroutine.Coroutine).SchedLink)
 		cos[i] = coroutine.New(func(*coroutine.Coroutine) {}) // a token: never entered
 	}
-	sampler := NewSampler(hops)
-	var (
-		sentAt   int64 // ordered by the queue's push and swap around it
-		elapsed  time.Duration
-		start    time.Time
-		ready    atomic.Int32
-		progress [2]Progress
-	)
 	clear := func(co *coroutine.Coroutine) { co.ClearScheduled() }
-	side := func(me int) Side {
-		return Side{Name: fmt.Sprintf("queue side %d", me), CPU: cpus[me], Progress: &progress[me], Run: func(stop *StopFlag) error {
-			ready.Add(1)
-			for ready.Load() != 2 {
+	return alternate("queue", cpus, 0, hops,
+		func(me int, stop *StopFlag) error {
+			for queues[me].Empty() {
 				if stop.Load() {
 					return ErrAborted
 				}
+				spinwait.Pause() // as AioContext's busy-poll does
 			}
-			// Side 0 sends the odd hops, side 1 the even ones.
-			for hop := me + 1; hop <= hops+1; hop += 2 {
-				if hop > 1 {
-					for queues[me].Empty() { // the arrival of hop-1
-						if stop.Load() {
-							return ErrAborted
-						}
-						spinwait.Pause() // as AioContext's busy-poll does
-					}
-					queues[me].Drain(clear)
-					if sampler.Want(hop - 1) {
-						sampler.Record(monoNow() - sentAt)
-					}
-					if hop-1 == hops {
-						elapsed = time.Since(start)
-						return nil
-					}
-				} else {
-					start = time.Now()
-				}
-				if hop > hops {
-					return nil
-				}
-				if sampler.Want(hop) {
-					sentAt = monoNow()
-				}
-				if first, ok := cos[1-me].MarkScheduled("RunQueueHandoff"); !ok {
-					return fmt.Errorf("queue side %d: hop %d: coroutine still scheduled in '%s'", me, hop, first)
-				}
-				queues[1-me].Push(cos[1-me])
-				if hop&4095 < 2 {
-					progress[me].Set(int64(hop))
-				}
-			}
+			queues[me].Drain(clear)
 			return nil
-		}}
-	}
-	cpu0 := processCPUTime()
-	if err := RunSides(DefaultStallTimeout, side(0), side(1)); err != nil {
-		return HandoffResult{}, err
-	}
-	return HandoffResult{
-		Hops: hops, Elapsed: elapsed, Latency: sampler,
-		CPU:   processCPUTime() - cpu0,
-		Wakes: -1, CtxSwitches: -1, Migrations: -1, Cycles: -1, Instructions: -1,
-	}, nil
+		},
+		func(me, hop int) error {
+			if first, ok := cos[1-me].MarkScheduled("RunQueueHandoff"); !ok {
+				return fmt.Errorf("queue side %d: hop %d: coroutine still scheduled in '%s'", me, hop, first)
+			}
+			queues[1-me].Push(cos[1-me])
+			return nil
+		})
 }
 
 // processCPUTime is the user and system CPU time of the whole process.
