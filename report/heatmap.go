@@ -202,11 +202,20 @@ func (m *Matrix) draw(c canvas) {
 	}
 	c.line(l.legendX, l.top, l.legendX+16, l.top, 1, colText)
 	c.line(l.legendX, l.top+barH, l.legendX+16, l.top+barH, 1, colText)
-	for k := 0; k <= 4; k++ {
-		f := float64(k) / 4
+	// Five ticks; one, in the middle where every cell is coloured, when
+	// all pairs measured the same (a 2-CPU machine has one pair); a
+	// decimal when whole numbers would repeat.
+	ticks, format := []float64{0, 0.25, 0.5, 0.75, 1}, "%.0f"
+	switch {
+	case sc.hi <= sc.lo:
+		ticks = []float64{0.5}
+	case sc.hi-sc.lo < 4:
+		format = "%.1f"
+	}
+	for _, f := range ticks {
 		y := l.top + int(f*float64(barH))
 		c.line(l.legendX+16, y, l.legendX+20, y, 1, colText)
-		c.text(l.legendX+23, y+3, fmt.Sprintf("%.0f", sc.at(f)), "start", 7, colText)
+		c.text(l.legendX+23, y+3, fmt.Sprintf(format, sc.at(f)), "start", 7, colText)
 	}
 	unit := "ns"
 	if sc.log {

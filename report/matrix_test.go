@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"image/png"
 	"math"
 	"math/rand/v2"
@@ -222,4 +223,36 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// A matrix whose pairs all measured the same (a 2-CPU machine has one pair)
+// gets one colour-bar label, not five copies of it; a narrow range gets
+// decimals so that its labels differ.
+func TestHeatMapLegendLabels(t *testing.T) {
+	legend := func(m *Matrix) []string {
+		var svg bytes.Buffer
+		if err := m.WriteSVG(&svg); err != nil {
+			t.Fatal(err)
+		}
+		var labels []string
+		for _, line := range strings.Split(svg.String(), "\n") {
+			// Legend labels sit right of the bar, at legendX+23.
+			if strings.Contains(line, fmt.Sprintf(`x="%d"`, m.layout().legendX+23)) {
+				labels = append(labels, line[strings.Index(line, ">")+1:strings.LastIndex(line, "<")])
+			}
+		}
+		return labels
+	}
+	one := NewMatrix([]int{0, 1})
+	one.Set(0, 1, 36.3)
+	one.Set(1, 0, 36.3)
+	if got := legend(one); len(got) != 1 || got[0] != "36" {
+		t.Errorf("one value: legend labels %q, want one \"36\"", got)
+	}
+	narrow := NewMatrix([]int{0, 1})
+	narrow.Set(0, 1, 36.1)
+	narrow.Set(1, 0, 37.3)
+	if got := legend(narrow); len(got) != 5 || got[0] != "36.1" || got[4] != "37.3" {
+		t.Errorf("narrow range: legend labels %q, want five from 36.1 to 37.3", got)
+	}
 }
