@@ -24,9 +24,10 @@ func queueName(impl string, pad int) string {
 // BenchmarkQueue moves items from N pinned producers to one pinned consumer.
 // One op is one item delivered (checked for order and uniqueness); items/s
 // is the throughput. With one producer, the producer and the consumer sit
-// at the class's representative pair; with every allowed CPU producing
-// (place=all), the consumer takes the pair's first CPU and every other
-// allowed CPU produces.
+// at the class's representative pair; with every other allowed CPU
+// producing (place=all, from 3 allowed CPUs; below that one producer is
+// already all of them), the consumer takes the last allowed CPU (away from
+// CPU 0, which often takes the interrupts) and every other one produces.
 func BenchmarkQueue(b *testing.B) {
 	for _, v := range queueVariants {
 		b.Run(queueName(v.impl, v.pad), func(b *testing.B) {
