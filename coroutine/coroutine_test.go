@@ -450,8 +450,7 @@ func TestPanic(t *testing.T) {
 func TestDestroy(t *testing.T) {
 	th := newThread(t)
 	deferred := false
-	var co *Coroutine
-	co = th.New(func(self *Coroutine) {
+	co := th.New(func(self *Coroutine) {
 		defer func() {
 			deferred = th.Current() == self
 		}()
