@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds and runs the C reference of the floor and the queue handoff
 # (peers/c/queue_pingpong.c) on two CPUs, in Go's benchmark format:
-#   scripts/peer-c.sh [cpuA cpuB [rounds [transfers]]] | tee c.txt
+#   scripts/peer-c.sh [-c cpuA,cpuB] [-r rounds] [-n transfers] | tee c.txt
 #   go tool benchstat -col /spin c.txt
 set -eu
 cd "$(dirname "$0")/.."

@@ -3,7 +3,10 @@
 // benchstat reads it next to the Go suite's results.
 //
 //   cc -O2 -pthread -o queue_pingpong queue_pingpong.c
-//   ./queue_pingpong [cpuA cpuB [rounds [transfers]]]
+//   ./queue_pingpong [-c cpuA,cpuB] [-r rounds] [-n transfers]
+//
+// The CPUs default to the first two of the allowed set, rounds to 6 and
+// transfers (one-way, per measurement) to 2000000.
 //
 // floor: one cache line bounced between two pinned threads; one op is one
 // one-way transfer (BenchmarkFloor). queue: a token bounced through two
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define PAUSE() _mm_pause()
@@ -35,6 +39,16 @@
 static long transfers = 2000000;
 static int cpus[2] = {0, 1};
 static int use_pause, use_mark;
+
+// ready makes both sides of a measurement start together, so that thread
+// start-up is not timed.
+static int ready;
+
+static void meet(void) {
+	__atomic_add_fetch(&ready, 1, SC);
+	while (__atomic_load_n(&ready, SC) % 2 != 0)
+		;
+}
 
 static inline void relax(void) {
 	if (use_pause)
@@ -80,6 +94,7 @@ static struct token tokens[2];
 static void *floor_responder(void *arg) {
 	(void)arg;
 	pin(cpus[1]);
+	meet();
 	for (long i = 1; i < transfers; i += 2) {
 		while (__atomic_load_n(&ping.seq, SC) != i)
 			relax();
@@ -93,6 +108,7 @@ static double run_floor(void) {
 	ping.seq = 0;
 	pthread_create(&t, NULL, floor_responder, NULL);
 	pin(cpus[0]);
+	meet();
 	double t0 = now_ns();
 	for (long i = 1; i < transfers; i += 2) {
 		__atomic_store_n(&ping.seq, i, SC);
@@ -146,6 +162,7 @@ static void receive(int me) {
 static void *queue_side1(void *arg) {
 	(void)arg;
 	pin(cpus[1]);
+	meet();
 	for (long hop = 2; hop <= transfers; hop += 2) {
 		receive(1);
 		send_to(0);
@@ -157,6 +174,7 @@ static double run_queue(void) {
 	pthread_t t;
 	pthread_create(&t, NULL, queue_side1, NULL);
 	pin(cpus[0]);
+	meet();
 	double t0 = now_ns();
 	for (long hop = 1; hop <= transfers; hop += 2) {
 		send_to(1);
@@ -167,28 +185,60 @@ static double run_queue(void) {
 	return el / transfers;
 }
 
-int main(int argc, char **argv) {
-	int rounds = 6;
-	if (argc != 1 && argc != 3 && argc != 4 && argc != 5) {
-		fprintf(stderr, "usage: queue_pingpong [cpuA cpuB [rounds [transfers]]]\n");
-		return 2;
+static void usage(void) {
+	fprintf(stderr, "usage: queue_pingpong [-c cpuA,cpuB] [-r rounds] [-n transfers]\n");
+	exit(2);
+}
+
+// first_two_allowed sets cpus to the first two CPUs this thread may run on.
+static void first_two_allowed(void) {
+	cpu_set_t s;
+	if (sched_getaffinity(0, sizeof s, &s) != 0) {
+		perror("queue_pingpong: sched_getaffinity");
+		exit(2);
 	}
-	if (argc >= 3) {
-		cpus[0] = atoi(argv[1]);
-		cpus[1] = atoi(argv[2]);
-		if (cpus[0] == cpus[1] || cpus[0] < 0 || cpus[1] < 0) {
-			fprintf(stderr, "queue_pingpong: need two different CPUs, got %s and %s\n", argv[1], argv[2]);
-			return 2;
+	int n = 0;
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &s))
+			cpus[n++] = c;
+	if (n < 2) {
+		fprintf(stderr, "queue_pingpong: needs two allowed CPUs, has %d\n", n);
+		exit(2);
+	}
+}
+
+int main(int argc, char **argv) {
+	int rounds = 6, opt, given = 0;
+	char end;
+	while ((opt = getopt(argc, argv, "c:r:n:")) != -1) {
+		switch (opt) {
+		case 'c':
+			if (sscanf(optarg, "%d,%d%c", &cpus[0], &cpus[1], &end) != 2 || cpus[0] < 0 || cpus[1] < 0 || cpus[0] == cpus[1]) {
+				fprintf(stderr, "queue_pingpong: -c wants two different CPUs as A,B, got %s\n", optarg);
+				return 2;
+			}
+			given = 1;
+			break;
+		case 'r':
+			if (sscanf(optarg, "%d%c", &rounds, &end) != 1 || rounds < 1) {
+				fprintf(stderr, "queue_pingpong: -r wants a round count of at least 1, got %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'n':
+			if (sscanf(optarg, "%ld%c", &transfers, &end) != 1 || transfers < 2) {
+				fprintf(stderr, "queue_pingpong: -n wants at least 2 transfers, got %s\n", optarg);
+				return 2;
+			}
+			break;
+		default:
+			usage();
 		}
 	}
-	if (argc >= 4 && (rounds = atoi(argv[3])) < 1) {
-		fprintf(stderr, "queue_pingpong: rounds must be at least 1, got %s\n", argv[3]);
-		return 2;
-	}
-	if (argc >= 5 && (transfers = atol(argv[4])) < 2) {
-		fprintf(stderr, "queue_pingpong: transfers must be at least 2, got %s\n", argv[4]);
-		return 2;
-	}
+	if (optind != argc)
+		usage();
+	if (!given)
+		first_two_allowed();
 	transfers += transfers & 1; // whole round trips
 	printf("cpus: %d,%d\n", cpus[0], cpus[1]);
 	for (int r = 0; r < rounds; r++) {
