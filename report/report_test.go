@@ -426,3 +426,26 @@ func TestWaitJudgesCPUAtSparseRate(t *testing.T) {
 		t.Errorf("wait strategy %q (withheld %v): %s %q; want adaptive judged on sparse CPU", w.Choice, w.Withheld, w.Summary, w.Evidence)
 	}
 }
+
+// A floor that more than doubles between samples of the same CPU pair is
+// called drift, naming the class and the range; a steady one is not.
+func TestDriftWarning(t *testing.T) {
+	read := func(floors ...float64) *Run {
+		var b strings.Builder
+		for _, f := range floors {
+			fmt.Fprintf(&b, "BenchmarkFloor/place=llc-2 1000 %g ns/op\nBenchmarkFloor/place=remote-2 1000 %g ns/op\n", f, 100+f/100)
+		}
+		run, err := Read(strings.NewReader(b.String()), "drift.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run
+	}
+	w, ok := kinds(Warnings(read(36.6, 32.2, 127.5, 29.6, 125, 35.2), nil, Options{}))["drift"]
+	if !ok || !strings.Contains(w.Message, "place=llc from 29.6 ns to 127.5 ns (4.3x, n=6)") || strings.Contains(w.Message, "remote") {
+		t.Errorf("drift warning %+v: want llc from 29.6 to 127.5 ns only", w)
+	}
+	if w, ok := kinds(Warnings(read(36.6, 32.2, 40.1, 29.6, 35, 35.2), nil, Options{}))["drift"]; ok {
+		t.Errorf("drift warning on a steady floor: %s", w.Message)
+	}
+}

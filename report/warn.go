@@ -28,6 +28,7 @@ func Warnings(run *Run, m *Matrix, opts Options) []Warning {
 	var out []Warning
 	out = append(out, envWarnings(run)...)
 	out = append(out, opts.sampleWarnings(run)...)
+	out = append(out, driftWarnings(run)...)
 	if m != nil {
 		out = append(out, opts.MatrixWarnings(m, run)...)
 	}
@@ -136,6 +137,33 @@ func (o Options) sampleWarnings(run *Run) []Warning {
 			len(wide), len(order), o.wideCI()*100, 2*count, examples(wide, func(h hit) string { return fmt.Sprintf("%s (±%.0f%%)", h.name, h.ci*100) }))})
 	}
 	return out
+}
+
+// driftFactor is how far apart the fastest and slowest floor samples of one
+// placement class may be before the run is called drifting: a cache-line
+// transfer between two fixed CPUs does not double in cost unless the
+// machine under it changed.
+const driftFactor = 2
+
+// driftWarnings flags a machine whose speed changed during the run, seen in
+// the floor: the same two CPUs measured a one-way transfer more than
+// driftFactor apart between samples. On a VM that is the host moving the
+// vCPUs (or sharing their cores); it widens every interval at once.
+func driftWarnings(run *Run) []Warning {
+	places, floors := run.collect(query{"Floor", map[string]string{"place": "*"}}, "place", "sec/op")
+	var drifted []string
+	for _, place := range places {
+		lo, hi := slices.Min(floors[place].vals), slices.Max(floors[place].vals)
+		if lo > 0 && hi > driftFactor*lo {
+			drifted = append(drifted, fmt.Sprintf("place=%s from %s to %s (%.1fx, n=%d)",
+				place, fmtVal(lo, "sec/op"), fmtVal(hi, "sec/op"), hi/lo, len(floors[place].vals)))
+		}
+	}
+	if len(drifted) == 0 {
+		return nil
+	}
+	return []Warning{{"drift", "the machine's speed drifted", fmt.Sprintf("The machine's speed changed during the run: the floor between the same two CPUs ranged %s. On a virtual machine the host moved or shared the vCPUs. Every benchmark's interval widens with it; the tuning run takes its samples in interleaved rounds so that the drift hits every benchmark alike, and ratios within one round stay fair. Rerun when the machine is quiet for tighter intervals.",
+		strings.Join(drifted, "; "))}}
 }
 
 func examples[T any](xs []T, f func(T) string) string {
