@@ -156,7 +156,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	what := fmt.Sprintf("running the benchmarks (-count %d, -benchtime %s)", mode.count, mode.benchtime)
+	what := fmt.Sprintf("running the benchmarks (%d interleaved rounds, -benchtime %s)", mode.count, mode.benchtime)
 	if mode.sweep {
 		what = strings.TrimSuffix(what, ")") + ", poll-window sweep)"
 	}
