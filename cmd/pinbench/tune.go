@@ -54,10 +54,10 @@ const (
 func runTune(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tune", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	full := fs.Bool("full", false, "full run: -count 10, longer benchmarks and the poll-window sweep")
+	full := fs.Bool("full", false, "full run: 10 samples of each benchmark, longer benchmarks and the poll-window sweep")
 	out := fs.String("out", "", "folder to write into (default results/<machine-id>)")
 	bin := fs.String("bench-bin", "", "prebuilt benchmark binary (go test -c ./bench); default: build it with go")
-	count := fs.Int("count", 0, "override the number of samples per benchmark")
+	count := fs.Int("count", 0, "override the number of samples per benchmark (one per interleaved round of the suite)")
 	benchtime := fs.String("benchtime", "", "override -benchtime (a duration, or Nx)")
 	filter := fs.String("bench", ".", "run only benchmarks matching this regular expression")
 	reps := fs.Int("matrix-reps", 0, "override repetitions per latency-matrix pair")
