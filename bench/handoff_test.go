@@ -46,7 +46,9 @@ var waitModes = []aio.WaitMode{aio.WaitPoll, aio.WaitBlock, aio.WaitAdaptive}
 // (CPU the two sides burned), wakeups/op (system-call wakes), and, where
 // perf_event_open works, ctxsw/op and migrations/op on the iothreads, plus
 // cycles/op and instructions/op where the machine exposes hardware
-// counters (the "perf" configuration line says which).
+// counters (the "perf" configuration line says which). The counts come from
+// a second, shorter run: counting slows every context switch, so the timed
+// run goes without it.
 //
 // With -sweep, also via=aio/wait=adaptive/pollmax=Nus/rate=R: the tuning
 // run's poll-window sweep.
@@ -107,6 +109,9 @@ func BenchmarkHandoff(b *testing.B) {
 	}
 }
 
+// benchAioHandoff times b.N hops, then, where perf_event_open works, counts
+// events in a second, shorter run: counters on the iothreads slow every
+// context switch, so the timed run goes without them.
 func benchAioHandoff(b *testing.B, cfg HandoffConfig) {
 	ensureProcs(b, 3)
 	cfg.Hops = b.N
@@ -116,7 +121,21 @@ func benchAioHandoff(b *testing.B, cfg HandoffConfig) {
 		b.Fatal(err)
 	}
 	reportHandoff(b, res)
+	if PerfUnavailable() != nil {
+		return
+	}
+	cfg.Hops, cfg.Counters = counterHops(b.N), true
+	counted, err := RunAioHandoff(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reportCounters(b, counted)
 }
+
+// counterHops is the length of the counting run after a timed run of n
+// hops: a quarter of it (at least 1000 hops, at most n), enough for stable
+// per-op ratios at a quarter of the extra time.
+func counterHops(n int) int { return min(n, max(1000, n/4)) }
 
 func benchChanHandoff(b *testing.B, cpus [2]int, gap time.Duration) {
 	ensureProcs(b, 3)
@@ -140,6 +159,12 @@ func reportHandoff(b *testing.B, res HandoffResult) {
 	if res.Wakes >= 0 {
 		b.ReportMetric(float64(res.Wakes)/n, "wakeups/op")
 	}
+	reportCounters(b, res)
+}
+
+// reportCounters reports the perf counts of res per hop, those it has.
+func reportCounters(b *testing.B, res HandoffResult) {
+	n := float64(res.Hops)
 	if res.CtxSwitches >= 0 {
 		b.ReportMetric(float64(res.CtxSwitches)/n, "ctxsw/op")
 		b.ReportMetric(float64(res.Migrations)/n, "migrations/op")
@@ -219,5 +244,36 @@ func TestHandoffDoesNotAllocatePerHop(t *testing.T) {
 	// allow a little slack for the runtime's own bookkeeping.
 	if longer > short+50 {
 		t.Fatalf("20000 hops allocated %d objects, 1000 hops %d: the handoff allocates per hop", longer, short)
+	}
+}
+
+// Counting is off unless asked for; asked for, a blocking handoff counts
+// context switches (each side sleeps once per round trip).
+func TestHandoffCounters(t *testing.T) {
+	ensureProcs(t, 3)
+	cfg := HandoffConfig{CPUs: [2]int{Unpinned, Unpinned}, Wait: aio.WaitBlock, Hops: 200}
+	res, err := RunAioHandoff(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.CtxSwitches != -1 || res.Migrations != -1 || res.Cycles != -1 {
+		t.Errorf("counted without Counters: %+v", res)
+	}
+	if err := PerfUnavailable(); err != nil {
+		t.Skipf("perf_event_open unavailable: %v", err)
+	}
+	cfg.Counters = true
+	if res, err = RunAioHandoff(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if res.CtxSwitches < int64(cfg.Hops)/2 || res.Migrations < 0 {
+		t.Errorf("with Counters: %d context switches and %d migrations for %d blocking hops, want at least %d and >= 0",
+			res.CtxSwitches, res.Migrations, cfg.Hops, cfg.Hops/2)
+	}
+	if got := counterHops(100); got != 100 {
+		t.Errorf("counterHops(100) = %d, want all 100", got)
+	}
+	if got := counterHops(100000); got != 25000 {
+		t.Errorf("counterHops(100000) = %d, want a quarter", got)
 	}
 }
