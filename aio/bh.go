@@ -130,8 +130,8 @@ func (c *AioContext) bhPoll() bool {
 	}()
 	if b != nil {
 		// A bottom half may read Stats (IOThread.Run's callers do, after
-		// it ran): make the count exact for it.
-		c.publishPolls()
+		// it ran): make the counts exact for it.
+		c.publishCounts()
 	}
 	// The built-in schedule-BH runs first, after the take above: every
 	// coroutine scheduled before a BH we took was pushed before that take,

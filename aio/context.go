@@ -117,7 +117,11 @@ type AioContext struct {
 	// would delay the work it found, so the owner adds the count to polls
 	// later, when it waits again or before it runs a bottom half.
 	pollsPending uint64
-	_            [CacheLinePad]byte
+	// schedRunsPending counts runs of the schedule-BH on Poll's fast path
+	// (no other BH due) since bhRuns was last published; plain, owner
+	// only, for the same reason as pollsPending.
+	schedRunsPending uint64
+	_                [CacheLinePad]byte
 
 	// --- Settings: written rarely from any goroutine, read by the owner
 	// on every wait. A change also notifies the owner so that a busy-poll
@@ -229,6 +233,16 @@ func (c *AioContext) Poll(blocking bool) bool {
 	if c.notified.Load() {
 		c.notified.Store(false)
 	}
+	if c.bhs.Empty() {
+		// Only coroutines to enter, if anything (every handoff's case):
+		// the schedule-BH alone, without the bottom-half machinery. A BH
+		// scheduled from here on notifies, so the next Poll runs it.
+		if !c.runScheduled() {
+			return false
+		}
+		c.schedRunsPending++
+		return true
+	}
 	return c.bhPoll()
 }
 
@@ -259,7 +273,7 @@ func (c *AioContext) kickIfSleeping() {
 // wait blocks the owner until notified is set: busy-polling for a while
 // (the adaptive window, or for ever in WaitPoll), then in the kernel.
 func (c *AioContext) wait() {
-	c.publishPolls() // idle now: the locked add delays nothing
+	c.publishCounts() // idle now: the locked adds delay nothing
 	mode := WaitMode(c.waitMode.Load())
 	switch mode {
 	case WaitPoll:
@@ -300,12 +314,17 @@ func (c *AioContext) wait() {
 	c.adjustPoll(int64(time.Since(start)), maxNs)
 }
 
-// publishPolls adds the waits that polling ended to the polls counter that
-// Stats reads. Owner only.
-func (c *AioContext) publishPolls() {
+// publishCounts adds the owner's pending counts (waits that polling ended,
+// schedule-BH runs on Poll's fast path) to the counters that Stats reads.
+// Owner only.
+func (c *AioContext) publishCounts() {
 	if c.pollsPending != 0 {
 		c.polls.Add(c.pollsPending)
 		c.pollsPending = 0
+	}
+	if c.schedRunsPending != 0 {
+		c.bhRuns.Add(c.schedRunsPending)
+		c.schedRunsPending = 0
 	}
 }
 
@@ -456,12 +475,13 @@ type ContextStats struct {
 	// Sleeps counts the owner's futex waits.
 	Sleeps uint64
 	// Polls counts blocking waits that busy-polling ended without a sleep.
-	// The owner publishes the count when it next waits and before it runs
-	// a bottom half, so it may lag by the waits since then: it is exact
-	// for a caller that synchronized with the owner through a bottom half
-	// (IOThread.Run).
 	Polls uint64
 	// BHRuns counts bottom-half callbacks run (the schedule-BH included).
+	//
+	// The owner publishes Polls, and BHRuns' schedule-BH runs, when it
+	// next waits and before it runs a bottom half, so they may lag by
+	// what happened since: they are exact for a caller that synchronized
+	// with the owner through a bottom half (IOThread.Run).
 	BHRuns uint64
 	// PollNs is the adaptive window now, in nanoseconds.
 	PollNs int64
