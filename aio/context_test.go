@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/coroutine"
 	"github.com/pinbench/pinbench/internal/leakcheck"
 )
 
@@ -423,4 +424,35 @@ func TestWaitModeSwitch(t *testing.T) {
 		t.Fatalf("%d busy iothreads counted after switching back to block", BusyIOThreads())
 	}
 	_ = time.Now
+}
+
+// Schedule-BH runs on Poll's fast path are counted too: published when the
+// owner next runs a bottom half (or waits), none lost.
+func TestStatsCountFastPathRuns(t *testing.T) {
+	c := newTestContext(t)
+	entered := 0
+	co := c.NewCoroutine(func(self *coroutine.Coroutine) {
+		for {
+			entered++
+			self.Yield()
+		}
+	})
+	defer c.Thread().Destroy(co)
+	for range 3 {
+		CoSchedule(co)
+		if !c.Poll(false) {
+			t.Fatal("Poll with a scheduled coroutine reported nothing run")
+		}
+	}
+	if entered != 3 {
+		t.Fatalf("entered %d times, want 3", entered)
+	}
+	bh := c.NewBH(func() {})
+	bh.Schedule()
+	if !c.Poll(false) {
+		t.Fatal("Poll with a BH due reported nothing run")
+	}
+	if got := c.Stats().BHRuns; got != 4 {
+		t.Errorf("BHRuns = %d after 3 schedule-BH runs and 1 BH, want 4", got)
+	}
 }
