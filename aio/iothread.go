@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/osthread"
 )
 
 // IOThread is an event-loop thread (QEMU's IOThread): a goroutine locked to
@@ -252,24 +253,10 @@ func (t *IOThread) Join() error {
 	if t.ctx.WaitMode() == WaitPoll {
 		releaseBusy()
 	}
-	return waitThreadGone(t.tid, 5*time.Second)
-}
-
-// waitThreadGone waits until thread tid of this process no longer exists.
-func waitThreadGone(tid int, limit time.Duration) error {
-	pid := os.Getpid()
-	deadline := time.Now().Add(limit)
-	for pause := 10 * time.Microsecond; ; pause = min(2*pause, time.Millisecond) {
-		// Signal 0 checks existence only; ESRCH once the thread is gone
-		// (non-leader threads are reaped as they exit).
-		if err := unix.Tgkill(pid, tid, 0); err == unix.ESRCH {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("aio: iothread thread %d still exists %v after its goroutine ended", tid, limit)
-		}
-		time.Sleep(pause)
+	if err := osthread.Gone(t.tid, 5*time.Second); err != nil {
+		return fmt.Errorf("aio: iothread: %w", err)
 	}
+	return nil
 }
 
 // SetWaitMode changes the iothread's wait mode at run time, checking

@@ -6,6 +6,4 @@ package spinwait
 // or arm64 YIELD. It takes about 10 to 140 cycles, depending on the core
 // (27 ns on the EPYC VM), and does not give up the CPU. Call it once per
 // round of a loop that polls memory another core will write.
-//
-//go:noescape
 func Pause()
