@@ -61,6 +61,14 @@ func (e Env) IsVM() bool {
 	return h != "" && h != "none" && h != "no"
 }
 
+// IsEmulated reports whether the "hypervisor" line names QEMU's TCG
+// emulator (cpuid's hypervisor vendor "TCGTCGTCGTCG", which discovery calls
+// "QEMU"; QEMU with KVM says "KVM"), as in the topology lab's guests: every
+// instruction is emulated, so timings say nothing about any machine.
+func (e Env) IsEmulated() bool {
+	return strings.EqualFold(strings.TrimSpace(e.Get("hypervisor")), "QEMU")
+}
+
 // ReadFiles reads raw benchmark files. Any unreadable file, any malformed
 // benchmark line, and any file without a single result is an error that
 // names the file (and line).

@@ -200,8 +200,9 @@ func medianOf(vals []float64) float64 {
 }
 
 // recommendPlacement: the placement with the lowest via=aio handoff
-// latency, and how much slower every other class is.
-func (o Options) recommendPlacement(run *Run) (Recommendation, string) {
+// latency, and how much slower every other class is. It also returns the
+// classes it compared, fastest first (nil when there were fewer than two).
+func (o Options) recommendPlacement(run *Run) (Recommendation, []string) {
 	rec := Recommendation{Topic: "placement"}
 	// Busy-poll shows the placement's own cost best; where it ran at
 	// fewer than two classes (busy-waiting benchmarks skip samecpu, and
@@ -222,7 +223,7 @@ func (o Options) recommendPlacement(run *Run) (Recommendation, string) {
 	if len(order) < 2 {
 		rec.Withheld = true
 		rec.Summary = "Placement: not enough data (BenchmarkHandoff/via=aio needs at least two placement classes)."
-		return rec, ""
+		return rec, nil
 	}
 	slices.SortStableFunc(order, func(a, b string) int {
 		ma, mb := medianOf(pts[a].vals), medianOf(pts[b].vals)
@@ -251,18 +252,18 @@ func (o Options) recommendPlacement(run *Run) (Recommendation, string) {
 	if why := o.tooFew(pts[best], pts[order[1]]); why != "" {
 		rec.Withheld = true
 		rec.Summary = fmt.Sprintf("Placement: no recommendation, %s.", why)
-		return rec, best
+		return rec, order
 	}
 	if !runnerUp.significant() {
 		rec.Withheld = true
 		rec.Summary = fmt.Sprintf("Placement: no recommendation; %s and %s are not significantly different (%s > alpha %.2g).",
 			best, order[1], runnerUp.cmp.String(), o.alpha())
-		return rec, best
+		return rec, order
 	}
 	rec.Choice = best
 	rec.Summary = fmt.Sprintf("Placement: pin the two iothreads of a handoff as %s; the next best, %s, is %s (%s).",
 		best, order[1], fmtRatio(runnerUp.ratio), runnerUp.cmp.String())
-	return rec, best
+	return rec, order
 }
 
 // latencyUnit prefers the per-op sample percentile (p50) when present: with
@@ -276,18 +277,37 @@ func latencyUnit(run *Run, q query, key string) string {
 }
 
 // recommendWait: the strategy within 1.5x of poll's latency at clearly
-// lower CPU time per op, else poll.
-func (o Options) recommendWait(run *Run, place string) Recommendation {
+// lower CPU time per op, else poll. It is read at the first of places
+// (fastest first) where busy-poll and another wait both ran: the fastest
+// placement may be one that busy-waiting benchmarks skip (samecpu, where
+// blocking waits can win; unpinned on small machines).
+func (o Options) recommendWait(run *Run, places []string) Recommendation {
 	rec := Recommendation{Topic: "wait strategy"}
-	q := query{"Handoff", map[string]string{"via": "aio", "wait": "*", "pollmax": "", "rate": "", "place": place}}
-	order, lat := run.collect(q, "wait", "sec/op")
-	_, cpu := run.collect(q, "wait", "cpu-sec/op")
-	if len(order) < 2 || lat["poll"] == nil {
+	var (
+		place  string
+		order  []string
+		lat    map[string]*point
+		q      query
+		passed []string // faster placements without a poll run
+	)
+	for _, p := range places {
+		q = query{"Handoff", map[string]string{"via": "aio", "wait": "*", "pollmax": "", "rate": "", "place": p}}
+		if order, lat = run.collect(q, "wait", "sec/op"); len(order) >= 2 && lat["poll"] != nil {
+			place = p
+			break
+		}
+		passed = append(passed, p)
+	}
+	if place == "" {
 		rec.Withheld = true
-		rec.Summary = fmt.Sprintf("Wait strategy: not enough data (BenchmarkHandoff/via=aio/wait=poll and another wait at place=%s).", place)
+		rec.Summary = fmt.Sprintf("Wait strategy: not enough data (BenchmarkHandoff/via=aio/wait=poll and another wait at one placement; compared %s).", strings.Join(places, ", "))
 		return rec
 	}
+	_, cpu := run.collect(q, "wait", "cpu-sec/op")
 	context := "place=" + place + ", back-to-back handoffs"
+	if len(passed) > 0 {
+		context = fmt.Sprintf("place=%s (the fastest placement with a wait=poll run; %s had none), back-to-back handoffs", place, strings.Join(passed, ", "))
+	}
 	// Latency matters when handoffs come back to back; CPU burned matters
 	// when they are sparse, where a busy poller spins through the gaps.
 	// When the sparse runs exist, judge CPU time there.
@@ -593,10 +613,10 @@ func sortedMapKeys(m map[string]string) []string {
 // placement, wait strategy, poll window (when the sweep is present) and
 // padding. Each comes with its evidence or says why it is withheld.
 func Recommend(run *Run, opts Options) []Recommendation {
-	place, best := opts.recommendPlacement(run)
+	place, order := opts.recommendPlacement(run)
 	out := []Recommendation{place}
-	if best != "" {
-		out = append(out, opts.recommendWait(run, best))
+	if len(order) > 0 {
+		out = append(out, opts.recommendWait(run, order))
 	}
 	if w, ok := opts.recommendWindow(run); ok {
 		out = append(out, w)

@@ -449,3 +449,53 @@ func TestDriftWarning(t *testing.T) {
 		t.Errorf("drift warning on a steady floor: %s", w.Message)
 	}
 }
+
+// TestWaitReadWherePollRan: on a 1-core, 2-thread guest busy-poll runs at
+// smt only, and a blocking wait on one CPU (samecpu) is the fastest
+// placement. The wait strategy is then read at smt, the fastest placement
+// with a poll run, and says so, rather than finding no poll at samecpu.
+func TestWaitReadWherePollRan(t *testing.T) {
+	var b strings.Builder
+	for i := range 10 {
+		j := float64(i)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/place=smt-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 250+j, 500+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/place=smt-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 260+j, 300+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/place=samecpu-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 100+j, 100+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=block/place=smt-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 7000+j, 6000+j)
+	}
+	run, err := Read(strings.NewReader(b.String()), "smt2.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := Recommend(run, Options{})
+	if p := find(t, recs, "placement"); p.Choice != "samecpu" {
+		t.Fatalf("placement %q (%s), want samecpu", p.Choice, p.Summary)
+	}
+	w := find(t, recs, "wait strategy")
+	ev := strings.Join(w.Evidence, "\n")
+	if w.Withheld || w.Choice != "adaptive" || !strings.Contains(ev, "place=smt (the fastest placement with a wait=poll run; samecpu had none)") {
+		t.Errorf("wait strategy %q (withheld %v): %s %q; want adaptive read at smt", w.Choice, w.Withheld, w.Summary, w.Evidence)
+	}
+}
+
+// A QEMU TCG guest (hypervisor "QEMU", as the topology lab's guests say)
+// gets the emulation warning besides the VM one; KVM does not.
+func TestEmulatedWarning(t *testing.T) {
+	read := func(hv string) map[string]Warning {
+		run, err := Read(strings.NewReader("hypervisor: "+hv+"\nBenchmarkFloor/place=smt-2 1000 20000 ns/op\n"), hv+".txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kinds(Warnings(run, nil, Options{}))
+	}
+	ws := read("QEMU")
+	if w, ok := ws["emulated"]; !ok || !strings.Contains(w.Title, "timings mean nothing") {
+		t.Errorf("QEMU: no emulation warning: %+v", ws)
+	}
+	if _, ok := ws["vm"]; !ok {
+		t.Errorf("QEMU: no VM warning: %+v", ws)
+	}
+	if w, ok := read("KVM")["emulated"]; ok {
+		t.Errorf("KVM called emulated: %+v", w)
+	}
+}

@@ -13,8 +13,9 @@ import (
 // Warning is something about the measurement conditions a careful engineer
 // would want to know before trusting the figures.
 type Warning struct {
-	// Kind classifies the warning: "vm", "governor", "samples", "ci",
-	// "topology", "unstable" or "mixed" (files from several machines).
+	// Kind classifies the warning: "emulated" (QEMU TCG), "vm",
+	// "governor", "samples", "ci", "topology", "unstable", "drift" or
+	// "mixed" (files from several machines).
 	Kind string
 	// Title is a few words for one-line summaries.
 	Title string
@@ -55,6 +56,9 @@ func envWarnings(run *Run) []Warning {
 		}
 	}
 	for _, e := range run.Envs {
+		if e.IsEmulated() {
+			add(Warning{"emulated", "emulated (QEMU TCG): these timings mean nothing", "Emulated machine (QEMU's TCG, as in the topology lab): every instruction of the guest is emulated on the host's cores, so no figure here, ratios included, says anything about the cost of a handoff on any machine. The run shows that discovery, placement, pinning and the report work on this topology, nothing more."})
+		}
 		if e.IsVM() {
 			add(Warning{"vm", "virtual machine (" + e.Get("hypervisor") + ")", fmt.Sprintf("Virtual machine (hypervisor: %s): the declared topology is what the hypervisor shows, not the host's; vCPUs may share host cores or move between them. Trust the measured latency matrix over the declared topology, and expect more noise than on bare metal.", e.Get("hypervisor"))})
 		}
