@@ -38,6 +38,12 @@ var (
 	// fullMode is for committed results: ten samples of longer runs and
 	// the poll-window sweep.
 	fullMode = tuneMode{count: 10, benchtime: "500ms", sweep: true, matrix: matrixParams{reps: 11, transfers: 50000}}
+	// labMode is for the topology lab's emulated guests (scripts/lab.sh
+	// --tune), where timings mean nothing and every instruction is slow:
+	// the whole run, sweep included, with the fewest samples that make
+	// benchstat intervals and fixed small iteration counts, so that it
+	// checks every stage and file on the guest's topology in minutes.
+	labMode = tuneMode{count: 3, benchtime: "20x", sweep: true, matrix: matrixParams{reps: 3, transfers: 2000}}
 )
 
 // tuneFiles are the files a tuning run writes into its folder.
@@ -55,6 +61,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tune", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	full := fs.Bool("full", false, "full run: 10 samples of each benchmark, longer benchmarks and the poll-window sweep")
+	labRun := fs.Bool("lab", false, "lab run for emulated guests (scripts/lab.sh --tune): 3 samples of 20 iterations, the sweep, a short matrix; its timings mean nothing")
 	out := fs.String("out", "", "folder to write into (default results/<machine-id>)")
 	bin := fs.String("bench-bin", "", "prebuilt benchmark binary (go test -c ./bench); default: build it with go")
 	count := fs.Int("count", 0, "override the number of samples per benchmark (one per interleaved round of the suite)")
@@ -69,8 +76,13 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
 	mode := quickMode
-	if *full {
+	switch {
+	case *full && *labRun:
+		return usageError{"--full and --lab exclude each other"}
+	case *full:
 		mode = fullMode
+	case *labRun:
+		mode = labMode
 	}
 	if *count < 0 || *reps < 0 || *transfers < 0 {
 		return usageError{"--count, --matrix-reps and --matrix-transfers must not be negative"}

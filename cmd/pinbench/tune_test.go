@@ -94,6 +94,7 @@ func TestTuneAndReportBadInput(t *testing.T) {
 	}{
 		{[]string{"tune", "--out", filepath.Join(file, "sub")}, "output folder"},
 		{[]string{"tune", "--count", "-1"}, "must not be negative"},
+		{[]string{"tune", "--full", "--lab"}, "exclude each other"},
 		{[]string{"tune", "--bench-bin", "/nonexistent/bench.test", "--out", t.TempDir(), "--matrix-reps", "1", "--matrix-transfers", "100"}, "/nonexistent/bench.test"},
 		{[]string{"report", filepath.Join(t.TempDir(), "missing.txt")}, "missing.txt"},
 		{[]string{"report", garbage}, "bench.txt"},
