@@ -1,0 +1,400 @@
+package lab
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/pinbench/pinbench/affinity"
+)
+
+// CheckOptions says what a lab run was asked to produce.
+type CheckOptions struct {
+	// Tune: the run included `pinbench tune --lab` (OUTDIR/tune).
+	Tune bool
+}
+
+// CheckResult is what Check found: problems make the run fail; notes are
+// for the reader (step times, skips that are by design).
+type CheckResult struct {
+	Problems []string
+	Notes    []string
+}
+
+func (r *CheckResult) problem(format string, args ...any) {
+	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+}
+
+func (r *CheckResult) note(format string, args ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
+
+// Check reads a lab run's output folder and compares it with what the
+// declaration implies: every step finished in time with status 0; the
+// guest's topology.json has the declared counts, exactly the declared
+// placement classes, and representative pairs that are the declared
+// relation apart; smoke.txt has a result, not a skip, at every declared
+// class other than samecpu for every benchmark that runs per class, no
+// result at an undeclared class, and no failure; tests.txt has every
+// package ok; and with opts.Tune, tune/ holds every file a tuning run
+// writes and its report carries the virtual-machine and emulation
+// warnings.
+func Check(dir string, d Decl, opts CheckOptions) CheckResult {
+	var r CheckResult
+	checkStatus(&r, dir, opts)
+	checkTopology(&r, filepath.Join(dir, "topology.json"), d)
+	checkSmoke(&r, filepath.Join(dir, "smoke.txt"), d)
+	checkTests(&r, filepath.Join(dir, "tests.txt"))
+	if opts.Tune {
+		checkTune(&r, filepath.Join(dir, "tune"))
+	}
+	return r
+}
+
+// Step is one line of the guest's status file.
+type Step struct {
+	Name    string
+	Status  int
+	Seconds int
+	Timeout bool // the step ran into its time limit
+}
+
+// ReadStatus reads the guest's status file (one line per step: name, exit
+// status or "-", seconds, and "timeout" when the step ran into its limit;
+// names may hold spaces).
+func ReadStatus(path string) ([]Step, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var steps []Step
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		timeout := false
+		if len(f) > 3 && (f[len(f)-1] == "timeout" || f[len(f)-1] == "total-limit") {
+			timeout = true
+			f = f[:len(f)-1]
+		}
+		if len(f) < 3 {
+			return nil, fmt.Errorf("lab: %s: malformed line %q", path, strings.TrimSpace(line))
+		}
+		secs, err := strconv.Atoi(f[len(f)-1])
+		if err != nil {
+			return nil, fmt.Errorf("lab: %s: malformed seconds in %q", path, strings.TrimSpace(line))
+		}
+		st := 0
+		if s := f[len(f)-2]; s != "-" {
+			if st, err = strconv.Atoi(s); err != nil {
+				return nil, fmt.Errorf("lab: %s: malformed exit status in %q", path, strings.TrimSpace(line))
+			}
+		}
+		steps = append(steps, Step{Name: strings.Join(f[:len(f)-2], " "), Status: st, Seconds: secs, Timeout: timeout})
+	}
+	return steps, nil
+}
+
+func checkStatus(r *CheckResult, dir string, opts CheckOptions) {
+	steps, err := ReadStatus(filepath.Join(dir, "status"))
+	if err != nil {
+		r.problem("guest status: %v", err)
+		return
+	}
+	done := false
+	seen := map[string]bool{}
+	testSecs := 0
+	for _, s := range steps {
+		seen[s.Name] = true
+		switch {
+		case s.Name == "done":
+			done = true
+			r.note("guest run: %ds in all", s.Seconds)
+			continue
+		case s.Name == "watchdog":
+			r.problem("the in-guest watchdog ended the run after %ds: it passed its total time limit", s.Seconds)
+			continue
+		case s.Timeout:
+			r.problem("step %q ran into its time limit (%ds, exit %d)", s.Name, s.Seconds, s.Status)
+		case s.Status != 0:
+			r.problem("step %q exited %d after %ds", s.Name, s.Status, s.Seconds)
+		}
+		if strings.HasPrefix(s.Name, "test ") {
+			testSecs += s.Seconds
+		} else {
+			r.note("%s: %ds", s.Name, s.Seconds)
+		}
+	}
+	r.note("tests: %ds", testSecs)
+	if !done {
+		r.problem("the guest did not finish its steps (no \"done\" in its status)")
+	}
+	want := []string{"topology", "smoke"}
+	if opts.Tune {
+		want = append(want, "tune")
+	}
+	for _, w := range want {
+		if !seen[w] {
+			r.problem("step %s did not run", w)
+		}
+	}
+}
+
+func checkTopology(r *CheckResult, path string, d Decl) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		r.problem("topology: %v", err)
+		return
+	}
+	var t affinity.TopologyJSON
+	if err := json.Unmarshal(b, &t); err != nil {
+		r.problem("topology: %s: %v", path, err)
+		return
+	}
+	want := d.Counts()
+	got := Counts{PUs: t.PUs, Cores: t.Cores, Packages: t.Packages, L3Groups: t.L3Groups, NUMANodes: t.NUMANodes}
+	if got != want {
+		r.problem("topology: the guest counts %+v, the declaration (%s) %+v", got, d, want)
+	}
+	var classes []affinity.Class
+	for c, p := range t.Placements {
+		classes = append(classes, c)
+		if p[0] < 0 || p[1] < 0 || p[0] >= d.CPUs || p[1] >= d.CPUs {
+			r.problem("topology: %s pair %d,%d is outside the declared %d CPUs", c, p[0], p[1], d.CPUs)
+			continue
+		}
+		if rel := d.Relation(p[0], p[1]); rel != c {
+			r.problem("topology: the %s pair %d,%d is %s apart in the declaration", c, p[0], p[1], rel)
+		}
+	}
+	slices.SortFunc(classes, byClassOrder)
+	if wantC := d.Classes(); !slices.Equal(classes, wantC) {
+		r.problem("topology: the guest has classes %v, the declaration implies %v", classes, wantC)
+	}
+	if t.Identity.Hypervisor == "" {
+		r.problem("topology: the guest reports no hypervisor (it runs under QEMU)")
+	}
+	r.note("topology: %s; classes %v; hypervisor %q", t.Summary, classes, t.Identity.Hypervisor)
+}
+
+// byClassOrder sorts classes innermost first.
+func byClassOrder(a, b affinity.Class) int {
+	all := affinity.Classes()
+	return slices.Index(all, a) - slices.Index(all, b)
+}
+
+// Smoke is what a -test.v benchmark run printed, by benchmark.
+type Smoke struct {
+	// Results maps each benchmark name with a result line (without the
+	// -GOMAXPROCS suffix) to its line.
+	Results map[string]string
+	// Skips maps each skipped benchmark to its reason.
+	Skips map[string]string
+	// Failures lists the failed benchmarks and panics.
+	Failures []string
+	// Passed: the run ended with PASS.
+	Passed bool
+}
+
+var procsSuffix = regexp.MustCompile(`-[0-9]+$`)
+
+// ReadSmoke reads the output of a benchmark binary run with -test.v.
+func ReadSmoke(path string) (*Smoke, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	s := &Smoke{Results: map[string]string{}, Skips: map[string]string{}}
+	var logged []string // indented lines since the last benchmark line
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "    "):
+			logged = append(logged, strings.TrimSpace(line))
+		case strings.HasPrefix(line, "--- SKIP: "):
+			name := strings.TrimPrefix(strings.Fields(line)[2], "Benchmark")
+			s.Skips[name] = strings.Join(logged, " ")
+			logged = nil
+		case strings.HasPrefix(line, "--- FAIL: "):
+			s.Failures = append(s.Failures, strings.TrimPrefix(line, "--- FAIL: ")+": "+strings.Join(logged, " "))
+			logged = nil
+		case strings.HasPrefix(line, "panic: "), strings.HasPrefix(line, "fatal error: "), line == "FAIL":
+			s.Failures = append(s.Failures, line)
+		case line == "PASS":
+			s.Passed = true
+		case strings.HasPrefix(line, "Benchmark"):
+			name, rest, ok := strings.Cut(line, "\t")
+			if !ok || strings.TrimSpace(rest) == "" {
+				logged = nil // the -v line that starts a benchmark
+				continue
+			}
+			name = procsSuffix.ReplaceAllString(strings.TrimSpace(strings.TrimPrefix(name, "Benchmark")), "")
+			s.Results[name] = line
+			logged = nil
+		}
+	}
+	return s, sc.Err()
+}
+
+// splitPlace returns a benchmark name without its place= part, and the
+// class; ok is false when the name has none.
+func splitPlace(name string) (stem string, class affinity.Class, ok bool) {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		if v, found := strings.CutPrefix(p, "place="); found {
+			return strings.Join(slices.Delete(slices.Clone(parts), i, i+1), "/"), affinity.Class(v), true
+		}
+	}
+	return name, "", false
+}
+
+func checkSmoke(r *CheckResult, path string, d Decl) {
+	s, err := ReadSmoke(path)
+	if err != nil {
+		r.problem("smoke: %v", err)
+		return
+	}
+	for _, f := range s.Failures {
+		r.problem("smoke: %s", f)
+	}
+	if !s.Passed {
+		r.problem("smoke: the benchmark run did not end with PASS")
+	}
+	declared := d.Classes()
+	// The stems of benchmarks run per class, and what each did per class.
+	type perClass struct {
+		ran  map[affinity.Class]bool
+		skip map[affinity.Class]string
+	}
+	stems := map[string]*perClass{}
+	get := func(stem string) *perClass {
+		if p, ok := stems[stem]; ok {
+			return p
+		}
+		p := &perClass{ran: map[affinity.Class]bool{}, skip: map[affinity.Class]string{}}
+		stems[stem] = p
+		return p
+	}
+	for name := range s.Results {
+		if stem, c, ok := splitPlace(name); ok {
+			get(scheduleStem(stem)).ran[c] = true
+		}
+	}
+	for name, why := range s.Skips {
+		if stem, c, ok := splitPlace(name); ok {
+			get(scheduleStem(stem)).skip[c] = why
+		}
+	}
+	if len(stems) == 0 {
+		r.problem("smoke: no benchmark ran per placement class")
+		return
+	}
+	var names []string
+	for n := range stems {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	perClassStems := 0
+	for _, n := range names {
+		p := stems[n]
+		pinned := false // a benchmark run only unpinned (free goroutines) is not per class
+		for c := range p.ran {
+			pinned = pinned || c != affinity.Unpinned
+		}
+		for c := range p.skip {
+			pinned = pinned || c != affinity.Unpinned
+		}
+		if !pinned {
+			continue
+		}
+		perClassStems++
+		for c := range p.ran {
+			if c != affinity.Unpinned && !slices.Contains(declared, c) {
+				r.problem("smoke: %s ran at place=%s, which the declaration does not have", n, c)
+			}
+		}
+		for _, c := range declared {
+			if c == affinity.SameCPU || p.ran[c] {
+				continue
+			}
+			if why, ok := p.skip[c]; ok {
+				r.problem("smoke: %s skipped place=%s, which the declaration has: %s", n, c, why)
+			} else {
+				r.problem("smoke: %s has no result at place=%s, which the declaration has", n, c)
+			}
+		}
+	}
+	r.note("smoke: %d results, %d skips, %d benchmarks per class", len(s.Results), len(s.Skips), perClassStems)
+}
+
+// scheduleStem folds Schedule's contexts=N part, which depends on how
+// many CPUs the class spreads over, out of the stem.
+func scheduleStem(stem string) string {
+	parts := strings.Split(stem, "/")
+	for i, p := range parts {
+		if strings.HasPrefix(p, "contexts=") {
+			parts[i] = "contexts=N"
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func checkTests(r *CheckResult, path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		r.problem("tests: %v", err)
+		return
+	}
+	ok, skips := 0, 0
+	for line := range strings.Lines(string(b)) {
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case strings.HasPrefix(line, "ok\t"):
+			ok++
+		case strings.HasPrefix(line, "FAIL\t"):
+			r.problem("tests: %s", line)
+		case strings.HasPrefix(strings.TrimSpace(line), "--- FAIL: "):
+			r.problem("tests: %s", strings.TrimSpace(line))
+		case strings.HasPrefix(strings.TrimSpace(line), "--- SKIP: "):
+			skips++
+		case strings.HasPrefix(line, "panic: "):
+			r.problem("tests: %s", line)
+		}
+	}
+	if ok == 0 {
+		r.problem("tests: no package passed (%s)", path)
+	}
+	r.note("tests: %d packages ok, %d tests skipped", ok, skips)
+}
+
+// TuneFiles are the files a tuning run writes.
+var TuneFiles = []string{"bench.txt", "matrix.csv", "matrix-samples.csv", "topology.json", "report.md", "heatmap.png", "heatmap.svg"}
+
+func checkTune(r *CheckResult, dir string) {
+	for _, f := range TuneFiles {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || st.Size() == 0 {
+			r.problem("tune: %s missing or empty", filepath.Join(dir, f))
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		return
+	}
+	if !strings.Contains(string(b), "virtual machine") {
+		r.problem("tune: report.md has no virtual-machine warning")
+	}
+	if !strings.Contains(string(b), "emulated (QEMU TCG)") {
+		r.problem("tune: report.md does not say its timings are emulated")
+	}
+}

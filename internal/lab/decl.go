@@ -1,0 +1,281 @@
+package lab
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/pinbench/pinbench/affinity"
+)
+
+// Decl is the topology a QEMU command line declares: the -smp shape, the
+// NUMA nodes with their CPUs, and the CPU model. It says what the guest
+// kernel should show under TCG with an Intel CPU model such as
+// Skylake-Server: an L2 per core, an L3 per die, SMT siblings per core.
+type Decl struct {
+	CPUs     int // logical CPUs (-smp N)
+	Sockets  int // packages
+	Dies     int // dies per socket (each with its own L3)
+	Clusters int // clusters per die
+	Cores    int // cores per cluster
+	Threads  int // threads per core
+	// Nodes holds each NUMA node's CPU indexes, by node id; nil when the
+	// command line declares no node (the guest then has one node 0).
+	Nodes [][]int
+	// Model is the -cpu model ("" when the command line gives none).
+	Model string
+}
+
+// ParseDecl reads the topology from QEMU arguments: -smp, -numa node
+// (with cpus= and nodeid=) and -cpu; other arguments are ignored. Values
+// -smp leaves out are filled as QEMU 7.2 fills them for x86 (cores are
+// preferred over sockets). A node without cpus=, a CPU in two nodes or in
+// none, or an -smp whose parts do not multiply to its CPU count is an
+// error: the lab needs an unambiguous declaration to check the guest
+// against.
+func ParseDecl(args []string) (Decl, error) {
+	d := Decl{}
+	var smp string
+	type node struct {
+		id   int
+		cpus []int
+	}
+	var nodes []node
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		opt := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if opt == a || !slices.Contains([]string{"smp", "numa", "cpu"}, opt) {
+			continue
+		}
+		if i+1 >= len(args) {
+			return Decl{}, fmt.Errorf("lab: %s needs a value", a)
+		}
+		i++
+		v := args[i]
+		switch opt {
+		case "smp":
+			smp = v
+		case "cpu":
+			d.Model, _, _ = strings.Cut(v, ",")
+		case "numa":
+			kind, rest, _ := strings.Cut(v, ",")
+			if kind != "node" {
+				continue // dist, cpu, hmat: not part of what is checked
+			}
+			n := node{id: len(nodes)}
+			haveCPUs := false
+			for _, kv := range strings.Split(rest, ",") {
+				k, val, _ := strings.Cut(kv, "=")
+				switch k {
+				case "nodeid":
+					id, err := strconv.Atoi(val)
+					if err != nil || id < 0 {
+						return Decl{}, fmt.Errorf("lab: -numa %s: bad nodeid %q", v, val)
+					}
+					n.id = id
+				case "cpus":
+					lo, hi, isRange := strings.Cut(val, "-")
+					a, err1 := strconv.Atoi(lo)
+					b := a
+					var err2 error
+					if isRange {
+						b, err2 = strconv.Atoi(hi)
+					}
+					if err1 != nil || err2 != nil || a < 0 || b < a {
+						return Decl{}, fmt.Errorf("lab: -numa %s: bad cpus %q (want N or A-B)", v, val)
+					}
+					for c := a; c <= b; c++ {
+						n.cpus = append(n.cpus, c)
+					}
+					haveCPUs = true
+				}
+			}
+			if !haveCPUs {
+				return Decl{}, fmt.Errorf("lab: -numa %s: no cpus= (the lab needs every node's CPUs declared)", v)
+			}
+			nodes = append(nodes, n)
+		}
+	}
+	if smp == "" {
+		return Decl{}, fmt.Errorf("lab: no -smp argument (the lab needs the topology declared)")
+	}
+	if err := d.parseSMP(smp); err != nil {
+		return Decl{}, err
+	}
+	if len(nodes) > 0 {
+		d.Nodes = make([][]int, 0, len(nodes))
+		seen := map[int]int{}
+		maxID := 0
+		for _, n := range nodes {
+			maxID = max(maxID, n.id)
+		}
+		d.Nodes = make([][]int, maxID+1)
+		for _, n := range nodes {
+			if d.Nodes[n.id] != nil {
+				return Decl{}, fmt.Errorf("lab: NUMA node %d declared twice", n.id)
+			}
+			for _, c := range n.cpus {
+				if c >= d.CPUs {
+					return Decl{}, fmt.Errorf("lab: NUMA node %d lists CPU %d, but -smp has %d CPUs", n.id, c, d.CPUs)
+				}
+				if o, ok := seen[c]; ok {
+					return Decl{}, fmt.Errorf("lab: CPU %d is in NUMA nodes %d and %d", c, o, n.id)
+				}
+				seen[c] = n.id
+			}
+			d.Nodes[n.id] = slices.Clone(n.cpus)
+		}
+		for id, n := range d.Nodes {
+			if n == nil {
+				return Decl{}, fmt.Errorf("lab: NUMA node ids skip %d (declare nodes 0 to %d)", id, len(d.Nodes)-1)
+			}
+		}
+		for c := range d.CPUs {
+			if _, ok := seen[c]; !ok {
+				return Decl{}, fmt.Errorf("lab: CPU %d is in no NUMA node", c)
+			}
+		}
+	}
+	return d, nil
+}
+
+// parseSMP fills the shape from an -smp value.
+func (d *Decl) parseSMP(v string) error {
+	parts := map[string]int{}
+	for i, kv := range strings.Split(v, ",") {
+		k, val, ok := strings.Cut(kv, "=")
+		if !ok && i == 0 {
+			k, val = "cpus", kv
+		}
+		n, err := strconv.Atoi(val)
+		if err != nil || n < 1 {
+			return fmt.Errorf("lab: -smp %s: bad %s %q", v, k, val)
+		}
+		switch k {
+		case "cpus", "sockets", "dies", "clusters", "cores", "threads", "maxcpus":
+			parts[k] = n
+		default:
+			return fmt.Errorf("lab: -smp %s: unknown part %q", v, k)
+		}
+	}
+	get := func(k string, def int) int {
+		if n, ok := parts[k]; ok {
+			return n
+		}
+		return def
+	}
+	d.Dies, d.Clusters, d.Threads = get("dies", 1), get("clusters", 1), get("threads", 1)
+	cpus, sockets, cores := get("cpus", 0), get("sockets", 0), get("cores", 0)
+	switch {
+	case cpus == 0:
+		sockets, cores = max(sockets, 1), max(cores, 1)
+		cpus = sockets * d.Dies * d.Clusters * cores * d.Threads
+	case sockets == 0 && cores == 0:
+		sockets = 1
+		cores = cpus / (d.Dies * d.Clusters * d.Threads)
+	case sockets == 0:
+		sockets = cpus / (d.Dies * d.Clusters * cores * d.Threads)
+	case cores == 0:
+		cores = cpus / (sockets * d.Dies * d.Clusters * d.Threads)
+	}
+	d.CPUs, d.Sockets, d.Cores = cpus, sockets, cores
+	if prod := sockets * d.Dies * d.Clusters * cores * d.Threads; prod != cpus || cores < 1 || sockets < 1 {
+		return fmt.Errorf("lab: -smp %s: sockets x dies x clusters x cores x threads = %d, not the %d CPUs", v, prod, cpus)
+	}
+	if m, ok := parts["maxcpus"]; ok && m != cpus {
+		return fmt.Errorf("lab: -smp %s: maxcpus differs from cpus (hot-pluggable CPUs are not part of the lab)", v)
+	}
+	return nil
+}
+
+// Place is where one CPU index sits in the declared shape.
+type Place struct {
+	Socket, Die, Cluster, Core, Thread int
+	Node                               int // 0 when no node is declared
+}
+
+// Place returns where CPU index cpu sits: QEMU numbers CPUs thread first,
+// then core, cluster, die and socket.
+func (d Decl) Place(cpu int) Place {
+	p := Place{}
+	for id, n := range d.Nodes {
+		if slices.Contains(n, cpu) {
+			p.Node = id
+		}
+	}
+	p.Thread = cpu % d.Threads
+	cpu /= d.Threads
+	p.Core = cpu % d.Cores
+	cpu /= d.Cores
+	p.Cluster = cpu % d.Clusters
+	cpu /= d.Clusters
+	p.Die = cpu % d.Dies
+	p.Socket = cpu / d.Dies
+	return p
+}
+
+// Relation returns the placement class of CPUs a and b as the declaration
+// implies it: the same core is smt, the same cluster (when dies have several) l2,
+// the same die (one L3 each) llc, the same node node, else remote.
+func (d Decl) Relation(a, b int) affinity.Class {
+	pa, pb := d.Place(a), d.Place(b)
+	sameDie := pa.Socket == pb.Socket && pa.Die == pb.Die
+	switch {
+	case a == b:
+		return affinity.SameCPU
+	case sameDie && pa.Cluster == pb.Cluster && pa.Core == pb.Core:
+		return affinity.SMT
+	case sameDie && pa.Cluster == pb.Cluster && d.Clusters > 1:
+		return affinity.L2
+	case sameDie:
+		return affinity.LLC
+	case pa.Node == pb.Node:
+		return affinity.Node
+	}
+	return affinity.Remote
+}
+
+// Classes returns the placement classes the declaration implies, innermost
+// first: every class some pair of its CPUs has.
+func (d Decl) Classes() []affinity.Class {
+	has := map[affinity.Class]bool{}
+	for a := range d.CPUs {
+		for b := a; b < d.CPUs; b++ {
+			has[d.Relation(a, b)] = true
+		}
+	}
+	var out []affinity.Class
+	for _, c := range affinity.Classes() {
+		if has[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Counts is what the guest's topology.json should count.
+type Counts struct {
+	PUs, Cores, Packages, L3Groups, NUMANodes int
+}
+
+// Counts returns the counts the declaration implies.
+func (d Decl) Counts() Counts {
+	return Counts{
+		PUs:       d.CPUs,
+		Cores:     d.Sockets * d.Dies * d.Clusters * d.Cores,
+		Packages:  d.Sockets,
+		L3Groups:  d.Sockets * d.Dies,
+		NUMANodes: max(len(d.Nodes), 1),
+	}
+}
+
+// String describes the shape in one line.
+func (d Decl) String() string {
+	s := fmt.Sprintf("%d CPUs: %d sockets x %d dies x %d clusters x %d cores x %d threads, %d nodes",
+		d.CPUs, d.Sockets, d.Dies, d.Clusters, d.Cores, d.Threads, max(len(d.Nodes), 1))
+	if d.Model != "" {
+		s += ", -cpu " + d.Model
+	}
+	return s
+}

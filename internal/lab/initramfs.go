@@ -1,0 +1,213 @@
+package lab
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"text/template"
+)
+
+// Guest paths inside the initramfs.
+const (
+	guestRepo   = "lab/repo"   // a copy of the repository; package tests run in their folder
+	guestShared = "lab/shared" // ../shared seen from the repository copy
+	guestBin    = "lab/bin"    // pinbench
+)
+
+// TestBinary is one package's `go test -c` binary.
+type TestBinary struct {
+	// ImportPath names the package in tests.txt ("github.com/pinbench/pinbench/aio").
+	ImportPath string
+	// Dir is the package folder relative to the repository root ("aio").
+	Dir string
+	// Binary is the test binary on the host.
+	Binary string
+}
+
+// Spec says what goes into a lab initramfs and what its init runs.
+type Spec struct {
+	// Busybox is a static busybox binary on the host.
+	Busybox string
+	// Pinbench is the static pinbench binary on the host.
+	Pinbench string
+	// Repo is the repository root on the host; its files are copied
+	// (without .git, build outputs and the lab's own cache) so that each
+	// test binary runs in its package folder beside its testdata/.
+	Repo string
+	// Shared is the shared captures folder (../shared/topologies), or ""
+	// when the host has none.
+	Shared string
+	// Tests are the package test binaries; the bench package's is also
+	// the smoke run's and the tune run's benchmark binary.
+	Tests []TestBinary
+	// Tune adds a `pinbench tune --lab` run writing /out/tune.
+	Tune bool
+	// StepLimit is each step's time limit (a test binary, the smoke
+	// run, the tune run) in seconds.
+	StepLimit int
+	// TotalLimit is the in-guest watchdog's limit for the whole run in
+	// seconds; when it passes, the guest sends what it has, marked as
+	// cut short, and powers off.
+	TotalLimit int
+}
+
+// benchImport is the package whose test binary holds the suite.
+const benchImport = "github.com/pinbench/pinbench/bench"
+
+// skipRepo reports which parts of the repository stay out of the guest.
+func skipRepo(rel string, d fs.DirEntry) bool {
+	base := path.Base(rel)
+	switch {
+	case base == ".git", base == ".lab-cache", base == "out" && !strings.Contains(rel, "/"):
+		return true
+	case !d.IsDir() && strings.HasSuffix(base, ".test"):
+		return true
+	}
+	return false
+}
+
+// Build returns the initramfs described by s.
+func (s Spec) Build() (*Archive, error) {
+	if s.StepLimit < 1 || s.TotalLimit < s.StepLimit {
+		return nil, fmt.Errorf("lab: step limit %ds and total limit %ds: want 1 <= step <= total", s.StepLimit, s.TotalLimit)
+	}
+	a := NewArchive()
+	for _, d := range []string{"proc", "sys", "dev", "tmp", "out", "lab"} {
+		if err := a.Dir(d); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.File("bin/busybox", s.Busybox); err != nil {
+		return nil, err
+	}
+	if err := a.File(path.Join(guestBin, "pinbench"), s.Pinbench); err != nil {
+		return nil, err
+	}
+	if err := a.Tree(guestRepo, s.Repo, skipRepo); err != nil {
+		return nil, err
+	}
+	if s.Shared != "" {
+		if err := a.Tree(path.Join(guestShared, "topologies"), s.Shared, nil); err != nil {
+			return nil, err
+		}
+	}
+	haveBench := false
+	for _, t := range s.Tests {
+		if strings.Contains(t.Dir, "..") || path.IsAbs(t.Dir) {
+			return nil, fmt.Errorf("lab: package folder %q is not inside the repository", t.Dir)
+		}
+		if err := a.File(path.Join(guestRepo, t.Dir, testName(t)), t.Binary); err != nil {
+			return nil, err
+		}
+		haveBench = haveBench || t.ImportPath == benchImport
+	}
+	if !haveBench {
+		return nil, fmt.Errorf("lab: no test binary of %s (the smoke run needs it)", benchImport)
+	}
+	script, err := s.initScript()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Bytes("init", script, 0o755); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// testName is the binary's name in its package folder.
+func testName(t TestBinary) string { return path.Base(t.Dir) + ".test" }
+
+// initScript renders the guest's /init.
+func (s Spec) initScript() ([]byte, error) {
+	type pkg struct{ ImportPath, Dir, Name string }
+	var pkgs []pkg
+	benchDir := ""
+	for _, t := range s.Tests {
+		pkgs = append(pkgs, pkg{t.ImportPath, path.Join("/", guestRepo, t.Dir), testName(t)})
+		if t.ImportPath == benchImport {
+			benchDir = path.Join("/", guestRepo, t.Dir)
+		}
+	}
+	var b bytes.Buffer
+	err := initTemplate.Execute(&b, map[string]any{
+		"Pkgs": pkgs, "BenchDir": benchDir, "Tune": s.Tune, "BeginMarker": BeginMarker, "EndMarker": EndMarker,
+		"Step": s.StepLimit, "Total": s.TotalLimit, "TestTimeout": max(s.StepLimit-15, s.StepLimit*3/4),
+	})
+	return b.Bytes(), err
+}
+
+// Markers on the second serial port around the base64 of the results tar.
+const (
+	BeginMarker = "PINBENCH-LAB-BEGIN"
+	EndMarker   = "PINBENCH-LAB-END"
+)
+
+// The guest's /init: busybox sh as PID 1. Every step runs under busybox
+// timeout (SIGQUIT first, so a Go binary prints its goroutines, then
+// SIGKILL); a background watchdog ends the whole run at the total limit.
+// /out/status gets one line per step: name, exit status, seconds, and
+// "timeout" when the step ran into its limit.
+var initTemplate = template.Must(template.New("init").Parse(`#!/bin/busybox sh
+# pinbench topology lab: the guest's init (generated by internal/lab).
+/bin/busybox --install -s /bin
+export PATH=/lab/bin:/bin HOME=/tmp TMPDIR=/tmp GOTRACEBACK=all
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+say() { echo "lab: $*"; }
+finish() {
+	# Only one of init and the watchdog sends the results.
+	mkdir /tmp/finishing 2>/dev/null || { sleep 1000000; }
+	say "sending the results"
+	{ echo {{.BeginMarker}}; tar -C /out -cf - . | gzip -c | base64; echo {{.EndMarker}}; } > /dev/ttyS1
+	sync
+	poweroff -f
+}
+T0=$(date +%s)
+say "guest up: $(nproc) CPUs, kernel $(uname -r)"
+(
+	sleep {{.Total}}
+	echo "watchdog - $(( $(date +%s) - T0 )) total-limit" >> /out/status
+	say "in-guest watchdog: the run passed its {{.Total}}s limit; sending what it has"
+	kill -KILL -1
+	finish
+) &
+step() { # step NAME COMMAND...: run COMMAND under the step limit
+	name=$1; shift
+	t=$(date +%s)
+	timeout -s QUIT -k 10 {{.Step}} "$@"
+	rc=$?
+	d=$(( $(date +%s) - t ))
+	note=""
+	[ $d -ge {{.Step}} ] && note=" timeout"
+	echo "$name $rc $d$note" >> /out/status
+	say "$name: exit $rc after ${d}s$note"
+	return $rc
+}
+
+say "[topology]"
+step topology sh -c 'pinbench topology --json > /out/topology.json 2> /out/topology.err && pinbench topology > /out/topology.txt 2>> /out/topology.err'
+
+say "[smoke] the whole suite at -benchtime 1x"
+cd {{.BenchDir}}
+step smoke sh -c './bench.test -test.run "^$" -test.bench . -test.benchtime 1x -test.v -test.timeout {{.TestTimeout}}s > /out/smoke.txt 2>&1'
+
+say "[tests]"
+: > /out/tests.txt
+{{range .Pkgs}}say "  {{.ImportPath}}"
+cd {{.Dir}}
+t=$(date +%s)
+step "test {{.ImportPath}}" sh -c './{{.Name}} -test.v -test.timeout {{$.TestTimeout}}s >> /out/tests.txt 2>&1'
+rc=$?
+if [ $rc -eq 0 ]; then r=ok; else r=FAIL; fi
+printf '%s\t%s\t%ss\n' "$r" "{{.ImportPath}}" "$(( $(date +%s) - t ))" >> /out/tests.txt
+{{end}}
+{{if .Tune}}say "[tune] pinbench tune --lab"
+cd {{.BenchDir}}
+step tune sh -c 'pinbench tune --lab --bench-bin ./bench.test --out /out/tune > /out/tune.txt 2> /out/tune.err'
+{{end}}
+echo "done - $(( $(date +%s) - T0 ))" >> /out/status
+finish
+`))

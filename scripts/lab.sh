@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# The topology lab: boots a Linux guest under QEMU (TCG) with a declared
+# topology and runs pinbench inside it: `pinbench topology --json`, the
+# whole benchmark suite at -benchtime 1x, every package's tests and, with
+# --tune, a tuning run in its lab mode. Then it checks the outputs against
+# the declaration (internal/lab). Timings from the lab are emulated and
+# mean nothing.
+#
+# usage: scripts/lab.sh [--tune] [--step-limit S] [--time-limit S] PRESET|custom OUTDIR [-- QEMU-ARGS...]
+#
+# Presets: go run ./internal/lab/labctl args PRESET prints their arguments;
+# see README.md. `custom` takes the topology as raw QEMU arguments after
+# --, e.g. -- -smp 4,sockets=2,cores=2 (-cpu defaults to Skylake-Server,
+# -m to 1024M, -accel to tcg,thread=single). After a preset, QEMU-ARGS are
+# appended to its own.
+#
+# Exit status: 0 when every check passed; 1 when the guest booted but
+# something failed (a test, a benchmark, a stall, a step or the whole run
+# past its time limit, outputs that do not match the declaration); 2 for a
+# bad command line; 3 when the lab cannot run here (QEMU or busybox cannot
+# be installed, the kernel cannot be fetched, or QEMU cannot boot it).
+# Progress goes to stderr; the guest's console to OUTDIR/console.log.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+
+say() { printf 'lab: %s\n' "$*" >&2; }
+unavailable() { say "unavailable: $*"; exit 3; }
+die() { say "FAIL: $*"; exit 1; }
+usage() {
+  echo "usage: scripts/lab.sh [--tune] [--step-limit SECONDS] [--time-limit SECONDS] PRESET|custom OUTDIR [-- QEMU-ARGS...]" >&2
+  exit 2
+}
+
+tune=0
+step_limit=""
+time_limit=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --tune) tune=1; shift ;;
+    --step-limit) step_limit=${2:?--step-limit needs seconds}; shift 2 ;;
+    --time-limit) time_limit=${2:?--time-limit needs seconds}; shift 2 ;;
+    -h|--help) usage ;;
+    -*) say "unknown option $1"; usage ;;
+    *) break ;;
+  esac
+done
+[ $# -ge 2 ] || usage
+preset=$1 outdir=$2
+shift 2
+if [ $# -gt 0 ]; then
+  [ "$1" = "--" ] || { say "unexpected argument $1 (QEMU arguments go after --)"; usage; }
+  shift
+fi
+extra=("$@")
+
+export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
+command -v go >/dev/null || die "Go is not installed (expected /usr/local/go)"
+started=$(date +%s)
+elapsed() { echo "$(( $(date +%s) - started ))s"; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/pinbench-lab.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# The helper: presets, initramfs, checks.
+go build -o "$work/labctl" ./internal/lab/labctl
+
+# The guest's QEMU arguments.
+if [ "$preset" = custom ]; then
+  [ ${#extra[@]} -gt 0 ] || { say "custom needs QEMU arguments after --"; usage; }
+  args=("${extra[@]}")
+  printf '%s\n' "${args[@]}" | grep -qx -- '-cpu' || args=(-cpu Skylake-Server "${args[@]}")
+  printf '%s\n' "${args[@]}" | grep -qx -- '-m' || args+=(-m 1024M)
+else
+  if ! preset_args=$("$work/labctl" args "$preset"); then
+    exit 2
+  fi
+  mapfile -t args <<<"$preset_args"
+  args+=("${extra[@]}")
+fi
+printf '%s\n' "${args[@]}" | grep -qx -- '-accel' || args=(-accel tcg,thread=single "${args[@]}")
+decl=$("$work/labctl" describe -- "${args[@]}") || exit 2
+say "$preset: $decl"
+ncpu=$(sed -n 's/^\([0-9]*\) CPUs.*/\1/p' <<<"$decl")
+
+# Time limits: a step (one test binary, the smoke run, the tune run) and
+# the whole guest run; more vCPUs on the same host cores run slower.
+: "${step_limit:=$(( 300 + 60 * ncpu ))}"
+: "${time_limit:=$(( 3 * step_limit + tune * step_limit ))}"
+
+# QEMU and a static busybox, from Debian's packages when missing.
+static_busybox() { [ -x /bin/busybox ] && { LC_ALL=C ldd /bin/busybox 2>&1 || true; } | grep -q "not a dynamic"; }
+if ! command -v qemu-system-x86_64 >/dev/null || ! static_busybox; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing qemu-system-x86 and busybox-static ($(elapsed))"
+    { apt-get install -y -qq --no-install-recommends qemu-system-x86 busybox-static >"$work/apt.log" 2>&1 ||
+      { apt-get update -qq >>"$work/apt.log" 2>&1 &&
+        apt-get install -y -qq --no-install-recommends qemu-system-x86 busybox-static >>"$work/apt.log" 2>&1; }; } ||
+      unavailable "apt-get install qemu-system-x86 busybox-static failed: $(tail -1 "$work/apt.log")"
+  else
+    unavailable "qemu-system-x86_64 or a static /bin/busybox is missing, and this user cannot apt-get install qemu-system-x86 busybox-static"
+  fi
+  command -v qemu-system-x86_64 >/dev/null || unavailable "qemu-system-x86_64 not found after installing qemu-system-x86"
+  static_busybox || unavailable "/bin/busybox is not a static binary after installing busybox-static"
+fi
+
+# The guest kernel: Debian's cloud kernel, unpacked (not installed) into a
+# cache reused between runs.
+cache=${PINBENCH_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pinbench-lab}
+mkdir -p "$cache"
+kernel_pkg() { apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'; }
+pkg=$(kernel_pkg || true)
+if [ -z "$pkg" ] && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq >/dev/null 2>&1 || true
+  pkg=$(kernel_pkg || true)
+fi
+if [ -z "$pkg" ]; then
+  # No package index: use whatever kernel the cache holds.
+  pkg=$(cd "$cache" && ls -d linux-image-*-cloud-amd64 2>/dev/null | sort -V | tail -1 || true)
+  [ -n "$pkg" ] || unavailable "apt-cache knows no linux-image-cloud-amd64 and the cache $cache holds no kernel"
+fi
+kernel=$(ls "$cache/$pkg"/boot/vmlinuz-* 2>/dev/null | head -1 || true)
+if [ -z "$kernel" ]; then
+  say "fetching $pkg into $cache ($(elapsed))"
+  dl="$cache/.download.$$"
+  rm -rf "$dl" && mkdir -p "$dl" && chmod 777 "$dl"
+  (cd "$dl" && apt-get download -qq "$pkg" >"$work/download.log" 2>&1) ||
+    { rm -rf "$dl"; unavailable "apt-get download $pkg failed: $(tail -1 "$work/download.log")"; }
+  dpkg -x "$dl"/*.deb "$dl/x" || { rm -rf "$dl"; unavailable "dpkg -x of $pkg failed"; }
+  rm -rf "${cache:?}/$pkg" && mkdir -p "$cache/$pkg" && mv "$dl/x/boot" "$cache/$pkg/" && rm -rf "$dl"
+  kernel=$(ls "$cache/$pkg"/boot/vmlinuz-* | head -1)
+fi
+
+# The binaries: static pinbench, and each package's test binary.
+say "building pinbench and the test binaries ($(elapsed))"
+export CGO_ENABLED=0
+go build -o "$work/pinbench" ./cmd/pinbench
+mkdir -p "$work/tests"
+: >"$work/tests.tsv"
+while read -r imp dir; do
+  rel=${dir#"$repo"/}
+  bin="$work/tests/$(tr / _ <<<"$rel").test"
+  go test -c -o "$bin" "$imp"
+  printf '%s\t%s\t%s\n' "$imp" "$rel" "$bin" >>"$work/tests.tsv"
+done < <(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}} {{.Dir}}{{end}}' ./...)
+unset CGO_ENABLED
+shared=""
+[ -d "$repo/../shared/topologies" ] && shared="$repo/../shared/topologies"
+tune_flag=()
+[ "$tune" = 1 ] && tune_flag=(-tune)
+"$work/labctl" initramfs -out "$work/initrd.cpio" -busybox /bin/busybox -pinbench "$work/pinbench" \
+  -repo "$repo" ${shared:+-shared "$shared"} -tests "$work/tests.tsv" "${tune_flag[@]}" \
+  -step "$step_limit" -total "$time_limit"
+
+mkdir -p "$outdir"
+rm -rf "${outdir:?}/tune" "$outdir/status" "$outdir/smoke.txt" "$outdir/tests.txt" "$outdir/topology.json"
+say "booting the guest: qemu-system-x86_64 ${args[*]} (steps ${step_limit}s each, run ${time_limit}s; $(elapsed))"
+qemu_rc=0
+timeout -k 10 $(( time_limit + 120 )) qemu-system-x86_64 -nodefaults -no-reboot -display none \
+  -kernel "$kernel" -initrd "$work/initrd.cpio" -append "console=ttyS0 panic=-1 tsc=reliable" \
+  -serial stdio -serial "file:$work/results.serial" "${args[@]}" </dev/null >"$outdir/console.log" 2>&1 &
+qemu_pid=$!
+# Show the guest's progress lines while it runs.
+tail -n +1 -F --pid=$qemu_pid "$outdir/console.log" 2>/dev/null | grep --line-buffered -E '^lab: |Kernel panic|qemu-system' | sed -u 's/^/guest| /' >&2 &
+tail_pid=$!
+wait $qemu_pid || qemu_rc=$?
+wait $tail_pid 2>/dev/null || true
+say "guest stopped (qemu exit $qemu_rc, $(elapsed))"
+
+if ! grep -q 'Linux version' "$outdir/console.log"; then
+  unavailable "QEMU did not boot the kernel (exit $qemu_rc): $(grep -m1 -i 'qemu\|error' "$outdir/console.log" || tail -1 "$outdir/console.log")"
+fi
+grep -q '^lab: guest up' "$outdir/console.log" || die "the kernel booted but the lab's /init never ran (see $outdir/console.log)"
+[ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ] && die "the guest outlived its time limit ($(( time_limit + 120 ))s): QEMU killed (see $outdir/console.log)"
+if ! grep -q "PINBENCH-LAB-END" "$work/results.serial" 2>/dev/null; then
+  die "the guest sent no results (qemu exit $qemu_rc; see $outdir/console.log)"
+fi
+sed -n '/PINBENCH-LAB-BEGIN/,/PINBENCH-LAB-END/p' "$work/results.serial" | sed '1d;$d' | tr -d '\r' | base64 -d | tar -xzf - -C "$outdir" ||
+  die "the guest's results did not decode"
+cat >"$outdir/EMULATED.md" <<NOTE
+# Emulated: these timings mean nothing
+
+This folder is a topology-lab run (\`scripts/lab.sh $preset\`): pinbench ran in
+a Linux guest under QEMU's TCG emulator, with a topology QEMU declared
+($decl). QEMU arguments: \`${args[*]}\`.
+
+What it shows: discovery, placement classes, pinning, skips, the watchdog and
+the tuning run on a real kernel's sysfs and scheduler. What it does not: any
+cost. Every vCPU is emulated on the host's cores, so the ns/op figures here
+say nothing about any machine.
+NOTE
+
+say "checking the outputs against the declaration ($(elapsed))"
+check_flags=()
+[ "$tune" = 1 ] && check_flags=(-tune)
+if ! "$work/labctl" check -dir "$outdir" "${check_flags[@]}" -- "${args[@]}" >&2; then
+  die "$preset: the lab run failed its checks ($outdir)"
+fi
+say "$preset: passed in $(elapsed); outputs in $outdir"
