@@ -1,0 +1,35 @@
+// Package colock ports QEMU's coroutine locks (util/qemu-coroutine-lock.c)
+// onto aio's contexts: [CoQueue], a queue of sleeping coroutines; [CoMutex],
+// QEMU's thread-safe CoMutex; and [CoRwlock], its readers-writer lock. They
+// are what aio.CoSchedule is for: a coroutine that blocks on one of them
+// sleeps in its home context, and whoever wakes it does so through
+// aio.(*AioContext).CoWake (QEMU's aio_co_wake), which enters it directly
+// when the waker runs there and schedules it on its home context otherwise.
+// A coroutine therefore never leaves its home thread while it waits.
+//
+// # The current coroutine is explicit
+//
+// QEMU's locks find the current coroutine and context in thread-locals. Go
+// has none, so a coroutine that takes these locks runs its body through
+// [Entry], which hands it a [*Self]: the coroutine, its home context, the
+// number of locks it holds, and the link that queues it while it sleeps.
+// Keeping the waiter's record in Self, allocated once per coroutine run,
+// is what lets Lock and Unlock allocate nothing (QEMU keeps the record on
+// the waiter's stack, which Go would move to the heap on every wait).
+//
+// # Misuse
+//
+// Misuse panics with a sentence that starts with "colock: ": unlocking a
+// mutex that is not locked, unlocking one that another coroutine holds, a
+// coroutine whose body returns while it holds a lock (Entry checks the
+// held count when the body returns, as QEMU asserts locks_held == 0 when a
+// coroutine terminates), and a stray wake of a coroutine asleep on a lock
+// (a sleeping waiter is marked scheduled "in" the lock, so aio.CoSchedule
+// or CoWake of it panics naming the lock instead of corrupting its queue).
+//
+// # Tests and benchmarks
+//
+//	go test -race ./colock                # QEMU's /aio/multi/mutex tests, 1 s each
+//	go test ./colock -args -long          # 10 s each, as QEMU's slow mode
+//	go test -run '^$' -bench Mutex ./bench
+package colock

@@ -1,0 +1,358 @@
+package colock
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/coroutine"
+)
+
+// local is a context owned by the test's goroutine: the test enters its
+// coroutines itself, one step at a time, so the order of events is fixed.
+type local struct {
+	t   *testing.T
+	ctx *aio.AioContext
+	log []string
+}
+
+func newLocal(t *testing.T) *local {
+	t.Helper()
+	ctx, err := aio.NewContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ctx.Close)
+	return &local{t: t, ctx: ctx}
+}
+
+// co returns a coroutine homed on the local context running body.
+func (l *local) co(body func(self *Self)) *coroutine.Coroutine {
+	return l.ctx.NewCoroutine(Entry(body))
+}
+
+// enter enters co once (with the wake-ups it causes) on the owner.
+func (l *local) enter(co *coroutine.Coroutine) { l.ctx.Thread().Enter(co) }
+
+// holder returns a coroutine that, entered, locks m and yields holding
+// it, and, entered again, unlocks it and ends.
+func (l *local) holder(m *CoMutex) *coroutine.Coroutine {
+	return l.co(func(self *Self) {
+		m.Lock(self)
+		self.Yield()
+		m.Unlock(self)
+	})
+}
+
+func (l *local) logf(format string, args ...any) { l.log = append(l.log, fmt.Sprintf(format, args...)) }
+
+func (l *local) wantLog(want ...string) {
+	l.t.Helper()
+	if !slices.Equal(l.log, want) {
+		l.t.Fatalf("events %q, want %q", l.log, want)
+	}
+	l.log = nil
+}
+
+// mustPanic runs fn and returns its panic value as a string, failing the
+// test when it does not panic or the message lacks want.
+func mustPanic(t *testing.T, want string, fn func()) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		r := recover()
+		if r == nil {
+			t.Fatalf("no panic, want one containing %q", want)
+		}
+		if s := fmt.Sprint(r); !strings.Contains(s, want) {
+			t.Fatalf("panic %q, want it to contain %q", s, want)
+		}
+	}()
+	fn()
+}
+
+// On one context, a locker that finds the lock held sleeps, and the
+// unlocker's wake-up enters it after the unlocker yields or ends.
+func TestMutexHandsOffOnOneContext(t *testing.T) {
+	l := newLocal(t)
+	var m CoMutex
+	a := l.co(func(self *Self) {
+		m.Lock(self)
+		l.logf("a locked")
+		self.Yield()
+		m.Unlock(self)
+		l.logf("a unlocked")
+	})
+	b := l.co(func(self *Self) {
+		l.logf("b locking")
+		m.Lock(self)
+		l.logf("b locked (held %d)", self.Held())
+		m.Unlock(self)
+	})
+	l.enter(a)
+	l.enter(b)
+	l.wantLog("a locked", "b locking")
+	if !m.Locked() || b.Finished() {
+		t.Fatalf("locked %v, b finished %v: want b asleep on a held lock", m.Locked(), b.Finished())
+	}
+	l.enter(a)
+	l.wantLog("a unlocked", "b locked (held 1)")
+	if m.Locked() || !a.Finished() || !b.Finished() {
+		t.Fatalf("locked %v, finished %v %v: want both done and the lock free", m.Locked(), a.Finished(), b.Finished())
+	}
+	if s := m.Stats(); s.Wakes != 1 || s.Remote != 0 {
+		t.Fatalf("stats %+v, want one local wake", s)
+	}
+}
+
+func TestMutexMisusePanics(t *testing.T) {
+	t.Run("unlock-unlocked", func(t *testing.T) {
+		l := newLocal(t)
+		var m CoMutex
+		mustPanic(t, "which is not locked", func() {
+			l.enter(l.co(func(self *Self) { m.Unlock(self) }))
+		})
+	})
+	t.Run("unlock-by-non-owner", func(t *testing.T) {
+		l := newLocal(t)
+		var m CoMutex
+		a := l.holder(&m)
+		l.enter(a)
+		mustPanic(t, "which does not hold it (coroutine "+fmt.Sprintf("%p", a)+" does)", func() {
+			l.enter(l.co(func(self *Self) { m.Unlock(self) }))
+		})
+		l.enter(a)
+		if m.Locked() || !a.Finished() {
+			t.Fatal("the holder could not unlock after the misuse")
+		}
+	})
+	t.Run("end-holding", func(t *testing.T) {
+		l := newLocal(t)
+		var m CoMutex
+		mustPanic(t, "ended holding 1 lock(s)", func() {
+			l.enter(l.co(func(self *Self) { m.Lock(self) }))
+		})
+	})
+	t.Run("stray-wake-of-waiter", func(t *testing.T) {
+		l := newLocal(t)
+		var m CoMutex
+		a := l.holder(&m)
+		b := l.co(func(self *Self) {
+			m.Lock(self)
+			m.Unlock(self)
+		})
+		l.enter(a)
+		l.enter(b)
+		mustPanic(t, "already scheduled in 'colock.CoMutex.Lock'", func() { aio.CoSchedule(b) })
+		l.enter(a)
+		if !b.Finished() || m.Locked() {
+			t.Fatal("the waiter did not get the lock after the stray wake was refused")
+		}
+	})
+	t.Run("no-home", func(t *testing.T) {
+		l := newLocal(t)
+		mustPanic(t, "has no home context", func() {
+			l.enter(coroutine.New(Entry(func(*Self) {})))
+		})
+	})
+}
+
+// Lock and Unlock allocate nothing, uncontended or handing the lock to a
+// sleeping waiter.
+func TestMutexDoesNotAllocate(t *testing.T) {
+	l := newLocal(t)
+	var m CoMutex
+	fast := l.co(func(self *Self) {
+		for {
+			m.Lock(self)
+			m.Unlock(self)
+			self.Yield()
+		}
+	})
+	l.enter(fast)
+	if n := testing.AllocsPerRun(1000, func() { l.enter(fast) }); n != 0 {
+		t.Errorf("uncontended lock+unlock: %v allocations", n)
+	}
+	// a holds the lock between entries; each round b sleeps on it, a
+	// hands it over and queues itself, b hands it back.
+	a := l.co(func(self *Self) {
+		m.Lock(self)
+		for {
+			self.Yield()
+			m.Unlock(self)
+			m.Lock(self)
+		}
+	})
+	b := l.co(func(self *Self) {
+		for {
+			m.Lock(self)
+			m.Unlock(self)
+			self.Yield()
+		}
+	})
+	l.enter(a)
+	round := func() { l.enter(b); l.enter(a) }
+	round()
+	before := m.Stats().Wakes
+	if n := testing.AllocsPerRun(1000, round); n != 0 {
+		t.Errorf("lock handed to a sleeping waiter: %v allocations", n)
+	}
+	if w := m.Stats().Wakes - before; w < 2000 {
+		t.Errorf("%d wakes in 1001 rounds, want 2 a round: the rounds did not hand the lock over", w)
+	}
+	l.ctx.Thread().Destroy(fast)
+	l.ctx.Thread().Destroy(a)
+	l.ctx.Thread().Destroy(b)
+}
+
+func TestCoQueue(t *testing.T) {
+	l := newLocal(t)
+	var q CoQueue
+	if !q.Empty() || q.Next(l.ctx) || q.RestartAll(l.ctx) {
+		t.Fatal("a new queue is not empty")
+	}
+	waiter := func(name string) *coroutine.Coroutine {
+		return l.co(func(self *Self) {
+			l.logf("%s waits", name)
+			q.Wait(self, nil)
+			l.logf("%s restarted", name)
+		})
+	}
+	a, b, c := waiter("a"), waiter("b"), waiter("c")
+	l.enter(a)
+	l.enter(b)
+	l.enter(c)
+	l.wantLog("a waits", "b waits", "c waits")
+	// Next from outside any coroutine enters the waiter at once.
+	if !q.Next(l.ctx) {
+		t.Fatal("Next found no waiter")
+	}
+	l.wantLog("a restarted")
+	// From inside a coroutine: the waiters run after it ends, in order.
+	l.enter(l.co(func(self *Self) {
+		if !q.RestartAll(self.Context()) {
+			t.Error("RestartAll found no waiter")
+		}
+		l.logf("restarter done")
+	}))
+	l.wantLog("restarter done", "b restarted", "c restarted")
+	if !q.Empty() || !a.Finished() || !b.Finished() || !c.Finished() {
+		t.Fatal("queue not empty or waiters not finished after RestartAll")
+	}
+}
+
+// Wait with a mutex releases it while asleep and holds it again on return.
+func TestCoQueueWaitWithMutex(t *testing.T) {
+	l := newLocal(t)
+	var (
+		m     CoMutex
+		q     CoQueue
+		items int
+	)
+	consumer := l.co(func(self *Self) {
+		m.Lock(self)
+		for items == 0 {
+			q.Wait(self, &m)
+			l.logf("consumer woke, held %d, locked %v", self.Held(), m.Locked())
+		}
+		items--
+		m.Unlock(self)
+	})
+	l.enter(consumer)
+	if m.Locked() {
+		t.Fatal("Wait did not release the mutex")
+	}
+	l.enter(l.co(func(self *Self) {
+		m.Lock(self)
+		items++
+		q.Next(self.Context())
+		m.Unlock(self)
+	}))
+	l.wantLog("consumer woke, held 1, locked true")
+	if !consumer.Finished() || items != 0 || m.Locked() {
+		t.Fatalf("consumer finished %v, items %d, locked %v", consumer.Finished(), items, m.Locked())
+	}
+}
+
+// Readers share the lock, a writer excludes everyone, and a reader that
+// comes while a writer waits queues behind it.
+func TestRwlockOrder(t *testing.T) {
+	l := newLocal(t)
+	var rw CoRwlock
+	reader := func(name string) *coroutine.Coroutine {
+		return l.co(func(self *Self) {
+			rw.RdLock(self)
+			l.logf("%s reads", name)
+			self.Yield()
+			rw.Unlock(self)
+			l.logf("%s done", name)
+		})
+	}
+	r1, r2, r3 := reader("r1"), reader("r2"), reader("r3")
+	w := l.co(func(self *Self) {
+		rw.WrLock(self)
+		l.logf("w writes")
+		self.Yield()
+		rw.Unlock(self)
+		l.logf("w done")
+	})
+	l.enter(r1)
+	l.enter(r2)
+	l.wantLog("r1 reads", "r2 reads")
+	l.enter(w)  // waits for the readers
+	l.enter(r3) // queues behind the writer
+	l.wantLog()
+	l.enter(r1)
+	l.wantLog("r1 done")
+	l.enter(r2) // the last reader out serves the writer
+	l.wantLog("r2 done", "w writes")
+	l.enter(w) // the writer out serves r3
+	l.wantLog("w done", "r3 reads")
+	l.enter(r3)
+	l.wantLog("r3 done")
+	if rw.owners != 0 || rw.tickets.head != nil || rw.mutex.Locked() {
+		t.Fatalf("owners %d, tickets %v, mutex locked %v after everyone left", rw.owners, rw.tickets.head != nil, rw.mutex.Locked())
+	}
+}
+
+func TestRwlockUpgradeDowngrade(t *testing.T) {
+	l := newLocal(t)
+	var rw CoRwlock
+	a := l.co(func(self *Self) {
+		rw.RdLock(self)
+		self.Yield()
+		rw.Upgrade(self) // waits for b to leave
+		l.logf("a writes, owners %d", rw.owners)
+		rw.Downgrade(self)
+		l.logf("a reads again, owners %d", rw.owners)
+		rw.Unlock(self)
+	})
+	b := l.co(func(self *Self) {
+		rw.RdLock(self)
+		l.logf("b reads")
+		self.Yield()
+		rw.Unlock(self)
+		l.logf("b done")
+	})
+	l.enter(a)
+	l.enter(b)
+	l.wantLog("b reads")
+	l.enter(a) // queues for the upgrade
+	l.wantLog()
+	l.enter(b)
+	l.wantLog("b done", "a writes, owners -1", "a reads again, owners 1")
+	if !a.Finished() || rw.owners != 0 {
+		t.Fatalf("a finished %v, owners %d", a.Finished(), rw.owners)
+	}
+	mustPanic(t, "which is not locked", func() {
+		l.enter(l.co(func(self *Self) { rw.Unlock(self) }))
+	})
+	mustPanic(t, "which no writer holds", func() {
+		l.enter(l.co(func(self *Self) { rw.Downgrade(self) }))
+	})
+	mustPanic(t, "ended holding 1 lock(s)", func() {
+		l.enter(l.co(func(self *Self) { rw.RdLock(self) }))
+	})
+}

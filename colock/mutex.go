@@ -1,0 +1,357 @@
+package colock
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/coroutine"
+	"github.com/pinbench/pinbench/internal/spinwait"
+)
+
+// CoMutex is a mutual-exclusion lock for coroutines on any number of
+// contexts: QEMU's thread-safe CoMutex ("coroutine-lock: make CoMutex
+// thread-safe", after OSv's lock-free mutex). The zero value is unlocked.
+// A CoMutex must not be copied after first use.
+//
+// The n'th call to Unlock synchronizes before the m'th Lock returns, for
+// any n < m, as with sync.Mutex. A coroutine that must wait sleeps in its
+// home context and is woken there: the unlocker hands the lock straight to
+// the oldest waiter, entering it after the unlocker yields when both share
+// a context and scheduling it on its home otherwise. The lock is not
+// fair: a coroutine that finds it free takes it before any waiter.
+//
+// Who may call what: Lock and Unlock only from the body of a coroutine run
+// through [Entry], passing its Self, on its home context; any number of
+// contexts at once. Unlock only by the coroutine that holds the lock.
+// [CoMutex.Locked] and [CoMutex.Stats] from any goroutine.
+//
+// Lock and Unlock allocate nothing. Uncontended, each is one atomic
+// read-modify-write on the mutex's cache line (Lock's compare-and-swap,
+// Unlock's decrement) plus, when the lock changes context, a store of the
+// holder's context.
+type CoMutex struct {
+	// locked counts the coroutines that hold the lock or are committed to
+	// waiting for it (QEMU's mutex->locked): 0 free, 1 held, n > 1 held
+	// with n-1 lockers that have announced themselves and are pushing, or
+	// have pushed, their waiter record.
+	locked atomic.Uint32
+	// handoff is the sequence number an unlocker published when it found
+	// no waiter although locked said one was coming, or 0 (QEMU's
+	// mutex->handoff). Whoever changes it from that number back to 0 (a
+	// locker that has pushed itself, or the unlocker) takes on waking a
+	// waiter. See "The handoff" below.
+	handoff atomic.Uint32
+	// ctx is the context of the holder, or of the waiter the lock was last
+	// handed to (QEMU's mutex->ctx): a spinning locker on that context
+	// stops spinning, since the holder cannot run on its thread while it
+	// spins. A hint: it stays at the last holder's context after Unlock
+	// (QEMU clears it), so that a lock that stays on one context costs no
+	// store; a stale value only shortens a spin.
+	ctx atomic.Pointer[aio.AioContext]
+	// fromPush is the top of the lock-free stack of waiter records, pushed
+	// by lockers (QEMU's from_push); toPop the front of the FIFO the popper
+	// moved them to, oldest first (QEMU's to_pop). toPop is written only by
+	// the popper (see "One popper"); it is atomic because lockers look at
+	// it in hasWaiters.
+	fromPush atomic.Pointer[Self]
+	toPop    atomic.Pointer[Self]
+	// holder is the coroutine that holds the lock, set by it once Lock
+	// returns and cleared by its Unlock; nil while free or while the lock
+	// is on its way to a woken waiter. Plain: only holders write it, and
+	// each acquisition synchronizes after the release before it.
+	holder *coroutine.Coroutine
+	// sequence numbers the handoffs (never 0). Plain, unlockers only, in
+	// the order of acquisition, like holder.
+	sequence uint32
+
+	// Counters for Stats. The popper adds to wakes and remote; a locker
+	// that takes a published handoff adds to picked. Only slow paths
+	// touch them.
+	wakes, remote, picked atomic.Uint64
+}
+
+// spinRounds bounds the spin of a locker that finds the lock held by a
+// coroutine on another context with nobody waiting (QEMU: 1000 rounds of
+// cpu_relax): a critical section shorter than a sleep and a wake-up is
+// cheaper to wait out. Each round is one spin-wait hint (27 ns on the EPYC
+// VM), so at most about 30 us.
+const spinRounds = 1000
+
+// where strings for the mark of a sleeping waiter (Self.sleep).
+const (
+	whereMutex = "colock.CoMutex.Lock"
+	whereQueue = "colock.CoQueue.Wait"
+	whereRw    = "colock.CoRwlock"
+)
+
+// Lock locks m, sleeping in self's home context until the lock is handed
+// to it if another coroutine holds it. Call it only from self's body.
+func (m *CoMutex) Lock(self *Self) {
+	// Compare-and-swap 0 -> 1: the uncontended case. Sequentially
+	// consistent, so it synchronizes after the decrement of the Unlock
+	// that freed the lock (the previous critical section happens before
+	// ours).
+	if !m.locked.CompareAndSwap(0, 1) {
+		m.lockContended(self)
+	}
+	// The holder's context, for spinners (see ctx): a load of the line the
+	// compare-and-swap just fetched, and a store only when it changed.
+	if m.ctx.Load() != self.ctx {
+		m.ctx.Store(self.ctx)
+	}
+	m.holder = self.co
+	self.held++
+}
+
+// lockContended is Lock after its compare-and-swap failed: spin a little,
+// then announce ourselves in locked and, unless the lock was freed
+// meanwhile, queue and sleep.
+func (m *CoMutex) lockContended(self *Self) {
+	for range spinRounds {
+		n := m.locked.Load()
+		if n == 0 {
+			// Freed: retry the uncontended case (it synchronizes as in
+			// Lock).
+			if m.locked.CompareAndSwap(0, 1) {
+				return
+			}
+			continue
+		}
+		// Stop when waiters are queued (the lock goes to them, never
+		// back to 0, so the spin would be in vain: QEMU spins only while
+		// exactly one coroutine holds it) or when the holder runs on our
+		// own thread (it cannot release the lock while we spin).
+		if n > 1 || m.ctx.Load() == self.ctx {
+			break
+		}
+		spinwait.Pause()
+	}
+	// Add (QEMU's fetch_inc): from here on every Unlock that sees more than
+	// one in locked knows we are coming. When it returns 1 the lock was
+	// free and is ours, synchronizing after the freeing decrement.
+	if m.locked.Add(1) == 1 {
+		return
+	}
+	m.lockSlow(self)
+}
+
+// lockSlow queues self and sleeps until an Unlock (or a locker that took
+// a handoff) wakes it with the lock; or it takes a published handoff and,
+// finding itself the oldest waiter, keeps the lock without sleeping.
+func (m *CoMutex) lockSlow(self *Self) {
+	self.sleep(whereMutex)
+	m.pushWaiter(self)
+	// The "responsibility hand-off" of OSv's lfmutex: an Unlock that found
+	// no waiter although locked said one was coming published a handoff
+	// number; the locker it was waiting for (us, or another) takes the job
+	// of waking a waiter. Load: our push came before it in the total order
+	// of atomics, and the unlocker's store of the number came before its
+	// look at the waiters (hasWaiters): so either it sees our record, or
+	// we see its number. Compare-and-swap: exactly one of the contenders
+	// (the unlocker, other lockers) takes a given number.
+	if old := m.handoff.Load(); old != 0 && m.hasWaiters() && m.handoff.CompareAndSwap(old, 0) {
+		m.picked.Add(1)
+		// We are the one popper now (see "One popper"); the queue holds
+		// at least our own record.
+		w := m.popWaiter()
+		if w == self {
+			// The oldest waiter is us: the lock is ours. Our
+			// compare-and-swap synchronized after the unlocker's store
+			// of the number, which followed its decrement.
+			self.co.ClearScheduled()
+			return
+		}
+		m.wake(self.ctx, w)
+	}
+	self.co.Yield()
+	// Woken by whoever popped us: the lock is ours. The wake went through
+	// our home's schedule queue (a push and the consumer's swap) or, on
+	// our own context, through the waker's yield: either way after the
+	// popper's hand-over, which came after the previous holder's
+	// decrement.
+}
+
+// Unlock unlocks m, handing it to the oldest waiter if there is one. Call
+// it only from the body of the coroutine that holds m; anything else
+// panics.
+func (m *CoMutex) Unlock(self *Self) {
+	if m.holder != self.co {
+		m.unlockMisuse(self)
+	}
+	m.holder = nil
+	self.held--
+	// Decrement (QEMU's fetch_dec): releases the lock when nobody else
+	// announced themselves; a compare-and-swap or increment that reads
+	// the 0 synchronizes after it, and with it after our critical section.
+	if m.locked.Add(^uint32(0)) == 0 {
+		return
+	}
+	m.unlockSlow(self)
+}
+
+// unlockSlow wakes a waiter, or hands the job to a locker that has not
+// queued itself yet. The lock stays held (locked > 0) throughout: it
+// passes to the coroutine we wake.
+func (m *CoMutex) unlockSlow(self *Self) {
+	for {
+		if w := m.popWaiter(); w != nil {
+			m.wake(self.ctx, w)
+			return
+		}
+		// Someone announced themselves (locked was above 1) but has not
+		// pushed yet. Publish a fresh handoff number (never 0) for it.
+		m.sequence++
+		if m.sequence == 0 {
+			m.sequence = 1
+		}
+		seq := m.sequence
+		// Store, then the loads of hasWaiters: pairs with the locker's
+		// push followed by its load of handoff (lockSlow). In the total
+		// order one of us sees the other: if we see no waiter, the
+		// locker will see seq and take the job.
+		m.handoff.Store(seq)
+		if !m.hasWaiters() {
+			return
+		}
+		// A waiter came meanwhile. Take the job back unless a locker
+		// took it first (the compare-and-swap fails: they wake someone,
+		// and we are done). Sequence numbers, rather than a flag, keep
+		// us from taking a later unlocker's number.
+		if !m.handoff.CompareAndSwap(seq, 0) {
+			return
+		}
+	}
+}
+
+// unlockMisuse panics with the reason Unlock was wrong to call.
+func (m *CoMutex) unlockMisuse(self *Self) {
+	if m.locked.Load() == 0 {
+		panic(fmt.Sprintf("colock: Unlock of CoMutex %p, which is not locked (coroutine %p)", m, self.co))
+	}
+	if m.holder == nil {
+		panic(fmt.Sprintf("colock: Unlock of CoMutex %p by coroutine %p, which does not hold it (it is being handed to a waiter)", m, self.co))
+	}
+	panic(fmt.Sprintf("colock: Unlock of CoMutex %p by coroutine %p, which does not hold it (coroutine %p does)", m, self.co, m.holder))
+}
+
+// wake hands the lock to w, popped off the queue, from a coroutine on ctx
+// (QEMU's qemu_co_mutex_wake).
+func (m *CoMutex) wake(ctx *aio.AioContext, w *Self) {
+	// The new holder's context, before it is woken: a coroutine spinning
+	// on its thread stops, so that w gets the thread.
+	m.ctx.Store(w.ctx)
+	m.wakes.Add(1)
+	if w.ctx != ctx {
+		m.remote.Add(1)
+	}
+	wake(ctx, w)
+}
+
+// # The waiter queue
+//
+// Waiter records (Self) go on a lock-free multi-producer stack, fromPush,
+// with compare-and-swap, as aio's schedule queue does; the single popper
+// takes the whole stack with one swap when its FIFO, toPop, is empty, and
+// reverses it, so waiters are woken oldest first within each batch. Taking
+// the whole stack at once is why ABA cannot happen (see aio.PaddedQueue).
+//
+// # One popper
+//
+// popWaiter is never called by two parties at once (QEMU's comment above
+// CoWaitRecord). Call "the job" the duty to pop a waiter and wake it. An
+// Unlock whose decrement leaves locked > 0 holds the job; it keeps it
+// while it pops, and gives it up by publishing a handoff number, or by
+// waking a waiter (the job ends). A published number hands the job to
+// whoever changes it back to 0 with a compare-and-swap: the unlocker
+// itself, or one locker; all others fail. Only the job's holder pops, and
+// the job is single: a new Unlock can begin only once the coroutine the
+// job woke holds the lock and runs, after that pop. The popper's plain
+// accesses (sequence, the links of toPop) are ordered by the same chain:
+// decrement, handoff store, compare-and-swap, wake.
+//
+// # The handoff (why no wake-up is lost)
+//
+// An unlocker that pops nothing although locked was above 1 knows a locker
+// has incremented locked but not pushed yet. It stores a number in handoff
+// and then looks at the waiters; the locker pushes and then loads handoff.
+// Both pairs are a store followed by a load, and Go's atomics are
+// sequentially consistent, so one of the two loads sees the other side's
+// store: the unlocker sees the waiter (and takes the job back, unless a
+// locker already did), or the locker sees the number (and takes the job,
+// unless the unlocker or another locker already did). Whoever takes it
+// pops at least the record that made hasWaiters true.
+
+// pushWaiter pushes w's record on the waiter stack. Any locker may call
+// it, concurrently.
+func (m *CoMutex) pushWaiter(w *Self) {
+	old := m.fromPush.Load()
+	for {
+		// w is private to us until the compare-and-swap publishes it;
+		// the link store is seen by whoever takes the stack (their swap
+		// reads our compare-and-swap's value).
+		w.next.Store(old)
+		// Publishes w: pairs with the popper's Swap in popWaiter.
+		if m.fromPush.CompareAndSwap(old, w) {
+			return
+		}
+		old = m.fromPush.Load()
+	}
+}
+
+// popWaiter returns the oldest waiter record, or nil when there is none.
+// Only the job's holder may call it (see "One popper").
+func (m *CoMutex) popWaiter() *Self {
+	w := m.toPop.Load()
+	if w == nil {
+		// QEMU's move_waiters. A load first: no write to the stack's
+		// line when it is empty.
+		if m.fromPush.Load() == nil {
+			return nil
+		}
+		// Swap (acquire side): takes every record pushed so far with
+		// the links their pushers stored before publishing them.
+		top := m.fromPush.Swap(nil)
+		for top != nil {
+			next := top.next.Load()
+			top.next.Store(w)
+			w, top = top, next
+		}
+	}
+	// Store: only the popper writes toPop; lockers load it in hasWaiters.
+	m.toPop.Store(w.next.Load())
+	w.next.Store(nil)
+	return w
+}
+
+// hasWaiters reports whether any waiter record is queued (QEMU's
+// has_waiters). Any party may call it; sequentially consistent loads, on
+// which the handoff argument rests. QEMU 7.2's has_waiters reads "either
+// list is empty", which keeps an unlocker in its loop until the locker
+// shows up; this is the test its callers mean, which lets the unlocker
+// leave the job to the locker.
+func (m *CoMutex) hasWaiters() bool {
+	return m.toPop.Load() != nil || m.fromPush.Load() != nil
+}
+
+// Locked reports whether m is held (or being handed to a waiter). Any
+// goroutine may call it; the answer may be stale at once.
+func (m *CoMutex) Locked() bool { return m.locked.Load() != 0 }
+
+// MutexStats counts a CoMutex's slow paths.
+type MutexStats struct {
+	// Wakes counts waiters woken with the lock.
+	Wakes uint64
+	// Remote counts the wakes of a waiter on another context than the
+	// waker's: the lock passed between threads through aio.CoSchedule.
+	Remote uint64
+	// Picked counts handoff numbers taken by a locker rather than by the
+	// unlocker that published them (the race the handoff settles).
+	Picked uint64
+}
+
+// Stats returns m's counters. Any goroutine may call it; the fields are
+// read one by one.
+func (m *CoMutex) Stats() MutexStats {
+	return MutexStats{Wakes: m.wakes.Load(), Remote: m.remote.Load(), Picked: m.picked.Load()}
+}
