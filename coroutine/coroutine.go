@@ -47,9 +47,13 @@ type Coroutine struct {
 	// home is the home context (an *aio.AioContext), stored, not interpreted.
 	home any
 
-	// The runtime coroutine, created lazily by the first Enter on the home
-	// thread and reused through the pool. next resumes the body; yield
-	// (valid inside the body) switches back; stop ends a parked one.
+	// The runtime coroutine, bound by the first Enter on the home thread
+	// (taken from that thread's pool, or created there) and reused through
+	// the pool. rt is the bound runner; next and stop are copies of its
+	// functions (one load less on the switch): next resumes the body,
+	// stop ends a parked one. yield (valid inside the body) switches back;
+	// the runner's body sets it each time it starts an entry function.
+	rt    *runner
 	next  func() (struct{}, bool)
 	stop  func()
 	yield func(struct{}) bool
@@ -195,19 +199,31 @@ func (co *Coroutine) Scheduled() (where string, ok bool) {
 // ended; run recovers it.
 type destroyed struct{}
 
-// body is the runtime coroutine's function (the iter.Pull sequence): it runs
-// one entry function after another while the coroutine is reused from the
-// pool, parking in yield between them.
-func (co *Coroutine) body(yield func(struct{}) bool) {
-	co.yield = yield
+// runner is one runtime coroutine (an iter.Pull pair, a goroutine and its
+// stack), which runs the entry functions of the coroutines bound to it one
+// after another: while a coroutine runs, cur is that coroutine; when it
+// finishes, the runner parks, and the pool may bind it to another
+// coroutine (Thread.New hands out the pooled coroutine itself; the first
+// Enter of a coroutine made elsewhere binds a pooled runner to it). Owned
+// by the home thread, like the coroutine's state.
+type runner struct {
+	cur *Coroutine
+}
+
+// body is the runner's function (the iter.Pull sequence): it runs one
+// entry function after another, parking in yield between them.
+func (r *runner) body(yield func(struct{}) bool) {
 	for {
+		co := r.cur
+		co.yield = yield
 		co.run()
 		if co.panicked || co.destroying {
 			return // the runtime coroutine ends; next reports it done
 		}
 		co.state = stateFinished
-		// Park until Thread.New reuses co (Enter resumes us with the new
-		// fn), or until Close/SetPoolSize stops us (yield returns false).
+		// Park until the pool binds r again (Enter resumes us with cur
+		// set to the new coroutine), or until Close/SetPoolSize stops us
+		// (yield returns false).
 		if !yield(struct{}{}) {
 			return
 		}

@@ -3,6 +3,8 @@ package coroutine
 import (
 	"fmt"
 	"iter"
+
+	"github.com/pinbench/pinbench/internal/osthread"
 )
 
 // DefaultPoolSize is how many finished coroutines a Thread keeps for reuse
@@ -16,15 +18,22 @@ const DefaultPoolSize = 64
 
 // Thread is the per-OS-thread enter state that QEMU keeps in thread-locals:
 // the coroutine currently running, the pool of finished coroutines, and the
-// wake-up processing done by Enter. Create it with [NewThread] on its owning
-// goroutine; only that goroutine (including bodies of coroutines it enters)
-// may call its methods. That rule is not checked (identity is the pointer,
-// not a gettid per switch): the race detector reports a breach, and on a
-// locked thread the runtime's throw would.
+// wake-up processing done by Enter. Create it with [NewThread] or
+// [NewLockedThread] on its owning goroutine; only that goroutine (including
+// bodies of coroutines it enters) may call its methods. A Thread made by
+// NewLockedThread checks that rule on every call (a few nanoseconds: see
+// osthread.Current) and panics with a sentence before the runtime could
+// throw; one made by NewThread, whose owner may move between OS threads,
+// cannot, and the race detector reports a breach.
 type Thread struct {
 	// current is the innermost running coroutine, nil outside any.
 	// Written by Enter before and after each switch.
 	current *Coroutine
+	// owner is the OS thread a locked Thread belongs to (0 for one made by
+	// NewThread: unchecked), and ownerTid its kernel id, for messages.
+	// Set at creation, read-only afterwards.
+	owner    osthread.ID
+	ownerTid int
 	// pool: finished coroutines whose runtime coroutine is parked at the end
 	// of body, linked through poolNext; poolLen of them, at most poolMax.
 	pool    *Coroutine
@@ -35,10 +44,43 @@ type Thread struct {
 	reused  uint64 // coroutines handed out from the pool
 }
 
-// NewThread returns the enter state for the calling goroutine's thread. If
-// the goroutine locks its OS thread, it should do so before the first Enter.
+// NewThread returns the enter state for the calling goroutine, which may
+// move between OS threads (it is not locked). Nothing checks that only that
+// goroutine calls the Thread's methods; use [NewLockedThread] on a locked
+// goroutine.
 func NewThread() *Thread {
 	return &Thread{poolMax: DefaultPoolSize}
+}
+
+// NewLockedThread returns the enter state for the calling goroutine's OS
+// thread. The goroutine must be locked to that thread (runtime.LockOSThread)
+// and keep the same lock count for as long as it enters coroutines: the
+// runtime throws, uncatchably, when a coroutine is resumed with another
+// lock count than at its creation. Every method of the Thread then checks
+// that it runs on that OS thread and panics with a sentence naming both
+// threads otherwise.
+func NewLockedThread() *Thread {
+	return &Thread{poolMax: DefaultPoolSize, owner: osthread.Current(), ownerTid: osthread.CurrentTid()}
+}
+
+// OnOwner reports whether the caller runs on t's OS thread. It is always
+// true for a Thread made by [NewThread], which cannot tell. Any goroutine
+// may call it.
+func (t *Thread) OnOwner() bool {
+	return t.owner == 0 || osthread.Current() == t.owner
+}
+
+// Owner returns the kernel thread id of a locked Thread's OS thread, or 0
+// for a Thread made by [NewThread].
+func (t *Thread) Owner() int { return t.ownerTid }
+
+// checkOwner panics, naming op and both threads, unless the caller runs on
+// t's OS thread.
+func (t *Thread) checkOwner(op string) {
+	if !t.OnOwner() {
+		panic(fmt.Sprintf("coroutine: %s called on OS thread %d, but Thread %p belongs to OS thread %d (only its owner may call it: wake a coroutine from another thread through its home context)",
+			op, osthread.CurrentTid(), t, t.ownerTid))
+	}
 }
 
 // Stats counts a Thread's runtime coroutines.
@@ -56,6 +98,7 @@ func (t *Thread) Stats() Stats {
 // SetPoolSize sets how many finished coroutines t keeps for reuse (0 turns
 // the pool off), stopping any beyond the new size.
 func (t *Thread) SetPoolSize(n int) {
+	t.checkOwner("SetPoolSize")
 	t.poolMax = max(n, 0)
 	for t.poolLen > t.poolMax {
 		t.stopOne()
@@ -66,6 +109,7 @@ func (t *Thread) SetPoolSize(n int) {
 // goroutines end. Call it before the owning goroutine ends. t stays usable;
 // later finished coroutines are pooled again.
 func (t *Thread) Close() {
+	t.checkOwner("Close")
 	for t.pool != nil {
 		t.stopOne()
 	}
@@ -77,7 +121,7 @@ func (t *Thread) stopOne() {
 	co.poolNext = nil
 	t.poolLen--
 	co.stop() // body's final yield returns false; the goroutine ends
-	co.next, co.stop, co.yield = nil, nil, nil
+	co.rt, co.next, co.stop, co.yield = nil, nil, nil, nil
 }
 
 // Current returns the innermost coroutine running on t (QEMU's
@@ -93,6 +137,9 @@ func (t *Thread) Current() *Coroutine { return t.current }
 func (t *Thread) New(fn Func) *Coroutine {
 	if fn == nil {
 		panic("coroutine: New called with a nil entry function")
+	}
+	if t.owner != 0 {
+		t.checkOwner("Thread.New")
 	}
 	co := t.pool
 	if co == nil {
@@ -127,7 +174,8 @@ func (t *Thread) Enter(co *Coroutine) {
 	// Load of scheduled (acquire): pairs with MarkScheduled's CAS; a
 	// coroutine on a schedule queue must be entered by that queue's
 	// consumer, after ClearScheduled.
-	if co.state > stateSuspended || co.thread != t || co.scheduled.Load() != nil {
+	if co.state > stateSuspended || co.thread != t || co.wakeQueued || co.scheduled.Load() != nil ||
+		(t.owner != 0 && osthread.Current() != t.owner) {
 		t.enterCheck(co) // panics, or records t as home on the first enter
 	}
 	caller := t.current // QEMU's co->caller; the running state marks co entered
@@ -159,16 +207,31 @@ func (t *Thread) afterSwitch(co *Coroutine) {
 	}
 }
 
-// start creates co's runtime coroutine, on its home thread.
+// start binds a runtime coroutine to co, on its home thread: a parked one
+// from t's pool when there is one (a coroutine made with [New] on another
+// goroutine, QEMU's create-then-aio_co_schedule pattern, then reuses a
+// pooled goroutine like one made with Thread.New; the pooled Coroutine
+// struct it came in is dropped), otherwise a new one.
 func (t *Thread) start(co *Coroutine) {
+	if p := t.pool; p != nil {
+		t.pool = p.poolNext
+		p.poolNext = nil
+		t.poolLen--
+		t.reused++
+		co.rt, co.next, co.stop, co.rtID = p.rt, p.next, p.stop, p.rtID
+		p.rt, p.next, p.stop, p.yield = nil, nil, nil, nil
+		co.rt.cur = co
+		return
+	}
 	t.created++
 	co.rtID = t.created
-	co.next, co.stop = iter.Pull(co.body)
+	co.rt = &runner{cur: co}
+	co.next, co.stop = iter.Pull(co.rt.body)
 }
 
 // enter is Enter without the wake-up processing, for wakeUps.
 func (t *Thread) enter(co *Coroutine) {
-	if co.state > stateSuspended || co.thread != t || co.scheduled.Load() != nil {
+	if co.state > stateSuspended || co.thread != t || co.wakeQueued || co.scheduled.Load() != nil {
 		t.enterCheck(co)
 	}
 	caller := t.current // QEMU's co->caller; the running state marks co entered
@@ -190,6 +253,7 @@ func (t *Thread) enter(co *Coroutine) {
 // enterCheck is Enter's slow path: it panics on misuse, and otherwise makes
 // t the home of a coroutine entered for the first time.
 func (t *Thread) enterCheck(co *Coroutine) {
+	t.checkOwner("Enter")
 	switch co.state {
 	case stateRunning:
 		panic(fmt.Sprintf("coroutine: coroutine %p re-entered recursively (it is already running)", co))
@@ -198,6 +262,9 @@ func (t *Thread) enterCheck(co *Coroutine) {
 	}
 	if where, ok := co.Scheduled(); ok {
 		panic(fmt.Sprintf("coroutine: entering coroutine %p, which was already scheduled in '%s' (its queue's consumer must clear it first)", co, where))
+	}
+	if co.wakeQueued {
+		panic(fmt.Sprintf("coroutine: entering coroutine %p, which is queued to be woken when another coroutine yields (WakeAfterYield): it would run twice", co))
 	}
 	if co.thread == &noThread {
 		if co.next != nil {
@@ -217,22 +284,24 @@ func (t *Thread) finished(co *Coroutine) {
 	co.fn = nil
 	if co.panicked {
 		// The runtime coroutine has ended; co is not reused.
-		co.next, co.stop, co.yield = nil, nil, nil
+		co.rt, co.next, co.stop, co.yield = nil, nil, nil, nil
 		t.dropWakeUps(co)
 		p := co.panicVal
 		co.panicVal = nil
 		panic(p)
 	}
 	if co.destroying {
-		co.next, co.stop, co.yield = nil, nil, nil
+		co.rt, co.next, co.stop, co.yield = nil, nil, nil, nil
 		return
 	}
-	// A coroutine still marked scheduled finished while on a schedule queue:
-	// keep it out of the pool so that the queue's late Enter panics
-	// ("entering finished coroutine") instead of running a reused one.
-	if t.poolLen >= t.poolMax || co.scheduled.Load() != nil {
+	// A coroutine still marked scheduled finished while on a schedule queue,
+	// or one still queued for a wake-up: keep it out of the pool so that the
+	// late Enter panics ("entering finished coroutine") instead of running a
+	// reused one. (Enter refuses a coroutine queued for a wake-up, so the
+	// second case needs a misuse that slipped past it; this is the backstop.)
+	if t.poolLen >= t.poolMax || co.wakeQueued || co.scheduled.Load() != nil {
 		co.stop()
-		co.next, co.stop, co.yield = nil, nil, nil
+		co.rt, co.next, co.stop, co.yield = nil, nil, nil, nil
 		return
 	}
 	co.poolNext = t.pool
@@ -245,6 +314,9 @@ func (t *Thread) finished(co *Coroutine) {
 // coroutine). Outside any coroutine it enters co at once. co must be homed on
 // t (or not yet entered), and not already waiting to be woken.
 func (t *Thread) WakeAfterYield(co *Coroutine) {
+	if t.owner != 0 {
+		t.checkOwner("WakeAfterYield")
+	}
 	self := t.current
 	if self == nil {
 		t.Enter(co)
@@ -313,6 +385,13 @@ func (t *Thread) dropWakeUps(co *Coroutine) {
 // down coroutines that will never be woken, so that their goroutines end. A
 // panic raised while the body unwinds reaches the caller, as with Enter.
 func (t *Thread) Destroy(co *Coroutine) {
+	t.checkOwner("Destroy")
+	if where, ok := co.Scheduled(); ok {
+		panic(fmt.Sprintf("coroutine: Destroy of coroutine %p, which is scheduled in '%s': its queue would enter it later (let it run, or take it off the queue first)", co, where))
+	}
+	if co.wakeQueued {
+		panic(fmt.Sprintf("coroutine: Destroy of coroutine %p, which is queued to be woken when another coroutine yields", co))
+	}
 	switch {
 	case co.state == stateIdle && co.next == nil:
 		// Never ran: nothing to unwind.
