@@ -160,7 +160,61 @@ func setThreadAffinity(set CPUSet) error {
 //
 // If the affinity was changed but verifying it fails, the error says so and
 // the goroutine stays locked, for the same reason.
+//
+// On a thread that forbids relocking (see [ForbidRelock]: an aio iothread,
+// whose coroutines the runtime ties to the lock count they were created
+// with) PinThread panics with a sentence instead: a second lock would make
+// the runtime throw, uncatchably, at the next coroutine switch. Use
+// [RepinLocked] there.
 func PinThread(set CPUSet) error {
+	if tid := unix.Gettid(); noRelock.has(tid) {
+		panic(fmt.Sprintf("affinity: PinThread on OS thread %d, which runs coroutines (an aio iothread): locking it again would make the Go runtime throw at the next coroutine switch; use IOThread.Repin (affinity.RepinLocked) instead", tid))
+	}
+	if err := checkPinnable(set); err != nil {
+		return err
+	}
+	runtime.LockOSThread()
+	if err := setThreadAffinity(set); err != nil {
+		runtime.UnlockOSThread() // the mask is unchanged: safe to release
+		return err
+	}
+	return verifyPin(set)
+}
+
+// verifyPin checks that the calling thread's mask is set and that it runs
+// on a CPU of set.
+func verifyPin(set CPUSet) error {
+	got, err := threadAffinity()
+	if err != nil {
+		return fmt.Errorf("affinity: verifying pin to %s: %v", set, err)
+	}
+	if got != set {
+		return fmt.Errorf("affinity: pinned thread to %s but sched_getaffinity reports %s", set, got)
+	}
+	if cpu := CurrentCPU(); !set.Has(cpu) {
+		return fmt.Errorf("affinity: pinned thread to %s but getcpu reports CPU %d", set, cpu)
+	}
+	return nil
+}
+
+// RepinLocked restricts the calling thread to the CPUs in set, as
+// PinThread does, for a goroutine that is already locked to its thread
+// (runtime.LockOSThread, PinThread); it does not lock again, so the lock
+// count stays as it was. The same errors as PinThread's; on one, the mask
+// may have changed only if the error says verifying failed.
+func RepinLocked(set CPUSet) error {
+	if err := checkPinnable(set); err != nil {
+		return err
+	}
+	if err := setThreadAffinity(set); err != nil {
+		return err
+	}
+	return verifyPin(set)
+}
+
+// checkPinnable returns an error naming the problem unless set is a
+// non-empty set of allowed CPUs.
+func checkPinnable(set CPUSet) error {
 	if set.IsEmpty() {
 		return errors.New("affinity: cannot pin to an empty CPU set")
 	}
@@ -173,22 +227,46 @@ func PinThread(set CPUSet) error {
 			return fmt.Errorf("affinity: cannot pin to CPU %d: not in the allowed set %s (offline or outside the process's affinity mask)", c, allowed)
 		}
 	}
-	runtime.LockOSThread()
-	if err := setThreadAffinity(set); err != nil {
-		runtime.UnlockOSThread() // the mask is unchanged: safe to release
-		return err
-	}
-	got, err := threadAffinity()
-	if err != nil {
-		return fmt.Errorf("affinity: verifying pin to %s: %v", set, err)
-	}
-	if got != set {
-		return fmt.Errorf("affinity: pinned thread to %s but sched_getaffinity reports %s", set, got)
-	}
-	if cpu := CurrentCPU(); !set.Has(cpu) {
-		return fmt.Errorf("affinity: pinned thread to %s but getcpu reports CPU %d", set, cpu)
-	}
 	return nil
+}
+
+// ForbidRelock marks the calling OS thread as one whose goroutine must not
+// lock it again: PinThread on it panics with a sentence (see PinThread).
+// The goroutine must be locked to its thread. aio's iothreads call it once
+// their coroutines may exist, and [AllowRelock] as they end.
+func ForbidRelock() { noRelock.add(unix.Gettid()) }
+
+// AllowRelock undoes [ForbidRelock] for the calling OS thread.
+func AllowRelock() { noRelock.remove(unix.Gettid()) }
+
+// noRelock is the set of thread ids that forbid relocking; a mutex, since
+// PinThread is not on any hot path.
+var noRelock tidSet
+
+type tidSet struct {
+	mu   sync.Mutex
+	tids map[int]bool
+}
+
+func (s *tidSet) add(tid int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tids == nil {
+		s.tids = map[int]bool{}
+	}
+	s.tids[tid] = true
+}
+
+func (s *tidSet) remove(tid int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.tids, tid)
+}
+
+func (s *tidSet) has(tid int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tids[tid]
 }
 
 // PinCPU is PinThread(NewCPUSet(cpu)).

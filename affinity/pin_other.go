@@ -31,3 +31,13 @@ func PinCPU(cpu int) error {
 func CurrentCPU() int { return -1 }
 
 func liveOnline() (CPUSet, error) { return CPUSet{}, errNotLinux }
+
+// RepinLocked re-pins the calling locked thread; only Linux is supported.
+func RepinLocked(set CPUSet) error { return errNotLinux }
+
+// ForbidRelock marks the calling thread as not to be locked again; off
+// Linux PinThread never locks, so there is nothing to forbid.
+func ForbidRelock() {}
+
+// AllowRelock undoes ForbidRelock.
+func AllowRelock() {}

@@ -2,6 +2,8 @@ package aio
 
 import (
 	"fmt"
+	"reflect"
+	"runtime"
 	"sync/atomic"
 )
 
@@ -39,6 +41,11 @@ type BH struct {
 	next atomic.Pointer[BH]
 	ctx  *AioContext
 	fn   func()
+	// dropped, when set, is called by the owner instead of reporting a
+	// leak when the context closes with the BH still queued (IOThread.Run
+	// fails its caller this way). Set before the BH is first scheduled;
+	// read-only afterwards.
+	dropped func(error)
 }
 
 func bhLink(b *BH) *atomic.Pointer[BH] { return &b.next }
@@ -55,14 +62,19 @@ func (c *AioContext) NewBH(fn func()) *BH {
 // Schedule makes the BH run once on its context's owner, in a later Poll,
 // and wakes the owner (QEMU's qemu_bh_schedule). Any goroutine may call
 // it; it never blocks and allocates nothing. Scheduling a BH that is still
-// pending does nothing. Scheduling a deleted BH panics.
+// pending does nothing. Scheduling a deleted BH, or one whose context is
+// closed (its iothread joined), panics with a sentence naming the context
+// and the caller.
 func (b *BH) Schedule() {
-	b.enqueue(bhScheduled)
+	if err := b.enqueue(bhScheduled); err != nil {
+		panic(fmt.Sprintf("%v, called from %s", err, callerPlace(2)))
+	}
 }
 
 // enqueue is QEMU's aio_bh_enqueue: set bhPending|flags and push the BH if
-// it was not pending.
-func (b *BH) enqueue(flags uint32) {
+// it was not pending. It returns an error, and leaves the BH unqueued,
+// when the context is closed.
+func (b *BH) enqueue(flags uint32) error {
 	// Or (sequentially consistent read-modify-write): pairs with the
 	// owner's And in bhPoll. Exactly one of the calls between two of the
 	// owner's And sees bhPending clear, and only that one pushes, so the
@@ -79,11 +91,41 @@ func (b *BH) enqueue(flags uint32) {
 		// owner after its push. The owner does not sleep while notified
 		// is set, and clears it only before taking the queue, so that
 		// take (or a later one) finds the BH and sees our bhScheduled: no
-		// second notify is needed. (QEMU notifies here anyway.)
-		return
+		// second notify is needed. (QEMU notifies here anyway.) If the
+		// context closes before running it, Close finds it in the list it
+		// took and reports it.
+		return nil
 	}
-	b.ctx.bhs.Push(b)
+	if _, ok := b.ctx.bhs.TryPush(b); !ok {
+		// Closed: nobody will take the BH off the queue, so clear the
+		// pending flag we set (a later Schedule fails the same way).
+		b.flags.And(^(bhPending | flags))
+		return fmt.Errorf("aio: bottom half %s scheduled on %s, which is closed (joined iothread, or closed by its owner): it would never run", b.name(), b.ctx)
+	}
 	b.ctx.Notify()
+	return nil
+}
+
+// name names the BH's callback, for messages.
+func (b *BH) name() string {
+	if f := runtime.FuncForPC(reflect.ValueOf(b.fn).Pointer()); f != nil {
+		return f.Name()
+	}
+	return fmt.Sprintf("%p", b)
+}
+
+// callerPlace returns "file:line (function)" of the caller skip frames up
+// from its own caller, for misuse panics.
+func callerPlace(skip int) string {
+	pc, file, line, ok := runtime.Caller(skip)
+	if !ok {
+		return "an unknown place"
+	}
+	name := "?"
+	if f := runtime.FuncForPC(pc); f != nil {
+		name = f.Name()
+	}
+	return fmt.Sprintf("%s:%d (%s)", file, line, name)
 }
 
 // Cancel stops a scheduled BH from running, unless the owner has already
@@ -106,29 +148,44 @@ func (b *BH) Delete() {
 
 // OneShot runs fn once on c's owner, in a later Poll (QEMU's
 // aio_bh_schedule_oneshot). Any goroutine may call it. It allocates one BH.
+// On a closed context (its iothread joined) it panics with a sentence
+// naming the context and the caller.
 func OneShot(c *AioContext, fn func()) {
+	if err := c.NewBH(fn).enqueue(bhScheduled | bhOneShot); err != nil {
+		panic(fmt.Sprintf("%v, called from %s", err, callerPlace(2)))
+	}
+}
+
+// oneShot is OneShot that returns the closed-context error, and calls
+// dropped (when not nil) instead of reporting a leak if the context
+// closes with the BH still queued.
+func (c *AioContext) oneShot(fn func(), dropped func(error)) error {
 	b := c.NewBH(fn)
-	b.enqueue(bhScheduled | bhOneShot)
+	b.dropped = dropped
+	return b.enqueue(bhScheduled | bhOneShot)
 }
 
 // bhPoll runs the BHs that are due, oldest first, and reports whether it
 // ran any (QEMU's aio_bh_poll). Owner only. If a callback panics, the BHs
 // not yet run go back on the queue before the panic continues, so that
 // none is lost with its bhPending flag stuck set.
+//
+// Nested polls (a bottom half that calls Poll, as QEMU's AIO_WAIT_WHILE
+// does) run the outer batch's remaining BHs first, as QEMU's slice list
+// does: each bhPoll appends the list it took as a slice to c.bhSlices, and
+// every bhPoll, nested or not, runs BHs from the oldest slice until none
+// is left. So a BH that polls until a BH queued behind it in the same
+// batch has run does not wait for ever; and hasWork counts a non-empty
+// slice as work, so that the nested blocking Poll does not sleep.
 func (c *AioContext) bhPoll() bool {
-	ran := 0
-	b := c.bhs.TakeAll()
+	ran, done := 0, false
+	c.bhSlices = append(c.bhSlices, c.bhs.TakeAll())
 	defer func() {
-		if b != nil { // a callback panicked: requeue the rest (b onwards)
-			for b != nil {
-				next := b.next.Load()
-				c.bhs.Push(b)
-				b = next
-			}
-			c.Notify()
+		if !done { // a callback panicked
+			c.requeueSlices()
 		}
 	}()
-	if b != nil {
+	if c.bhSlices[len(c.bhSlices)-1] != nil {
 		// A bottom half may read Stats (IOThread.Run's callers do, after
 		// it ran): make the counts exact for it.
 		c.publishCounts()
@@ -140,11 +197,20 @@ func (c *AioContext) bhPoll() bool {
 	if c.runScheduled() {
 		ran++
 	}
-	for b != nil {
-		bh := b
+	for len(c.bhSlices) != 0 {
+		bh := c.bhSlices[0]
+		if bh == nil {
+			// This slice is done: drop it (QSIMPLEQ_REMOVE_HEAD). The
+			// list is short (one slice per nesting level), and the copy
+			// keeps its array, so this allocates nothing once grown.
+			n := copy(c.bhSlices, c.bhSlices[1:])
+			c.bhSlices[n] = nil
+			c.bhSlices = c.bhSlices[:n]
+			continue
+		}
 		// Read the link before the And below: from then on a concurrent
 		// Schedule may push bh again and rewrite it.
-		b = bh.next.Load()
+		c.bhSlices[0] = bh.next.Load()
 		bh.next.Store(nil)
 		// And (sequentially consistent read-modify-write): takes bh off
 		// the queue, pairing with the Or in enqueue (QEMU's
@@ -160,8 +226,25 @@ func (c *AioContext) bhPoll() bool {
 			bh.fn()
 		}
 	}
+	done = true
 	if ran > 0 {
 		c.bhRuns.Add(uint64(ran))
 	}
 	return ran > 0
+}
+
+// requeueSlices puts the BHs of every slice back on the queue, oldest
+// first, after a callback panicked, and notifies the owner so that a later
+// Poll runs them. Owner only.
+func (c *AioContext) requeueSlices() {
+	for i, b := range c.bhSlices {
+		for b != nil {
+			next := b.next.Load()
+			c.bhs.Push(b)
+			b = next
+		}
+		c.bhSlices[i] = nil
+	}
+	c.bhSlices = c.bhSlices[:0]
+	c.Notify()
 }

@@ -2,6 +2,9 @@ package aio
 
 import (
 	"fmt"
+	"runtime"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -73,6 +76,15 @@ const (
 //   - [AioContext.Notify], [AioContext.NewBH], [BH] methods, [OneShot],
 //     [CoSchedule], [AioContext.SetPollParams], [AioContext.SetWaitMode],
 //     [AioContext.Stats]: any goroutine, concurrently.
+//   - [AioContext.Close]: the owner, once, when it will poll no more. From
+//     then on the context is dead: scheduling work on it panics with a
+//     sentence naming it (or returns an error where the API has one), and
+//     Close reports the work that was still queued instead of dropping it.
+//
+// The owner of a context made for an [IOThread] is checked on Poll and on
+// every coroutine entry (a misuse panics with a sentence, before the
+// runtime's uncatchable throw); one made by [NewContext] cannot be, as its
+// goroutine may move between OS threads.
 type AioContext struct {
 	// --- The notify line: the handshake between notifiers and a sleeping
 	// owner. Both sides read and write it, so it sits alone.
@@ -104,6 +116,15 @@ type AioContext struct {
 	// --- Set at construction, read-only afterwards.
 	thread  *coroutine.Thread
 	enterFn func(*coroutine.Coroutine) // c.enterScheduled, bound once
+	name    string                     // for messages: "iothread 1234 on CPUs 2"
+
+	// --- Owner only.
+	// bhSlices are the bottom-half lists taken by the bhPoll calls in
+	// progress, oldest first, each advanced as its BHs run (QEMU's
+	// bh_slice_list; see bhPoll). Empty outside bhPoll.
+	bhSlices []*BH
+	// closed is set by Close; Poll refuses a closed context.
+	closed bool
 
 	// --- Owner-written state and counters; atomic only so that Stats may
 	// read them from other goroutines.
@@ -130,6 +151,14 @@ type AioContext struct {
 	pollMaxNs  atomic.Int64
 	pollGrow   atomic.Int64
 	pollShrink atomic.Int64
+
+	// modeMu serialises wait-mode changes with the busy-poll reservation
+	// and with Close. busyReserved: this context holds one of the
+	// busy-polling slots (it is in WaitPoll); modeClosed: Close ran, so
+	// the mode may not change any more. Not on any wake path.
+	modeMu       sync.Mutex
+	busyReserved bool
+	modeClosed   bool
 }
 
 // NewContext returns a context owned by the calling goroutine: only that
@@ -138,21 +167,115 @@ type AioContext struct {
 // goroutine works too (tests), as long as that goroutine is the only
 // poller. The wait mode starts as [WaitAdaptive] with QEMU's defaults.
 func NewContext() (*AioContext, error) {
-	c := &AioContext{thread: coroutine.NewThread()}
+	return newContext(coroutine.NewThread(), ""), nil
+}
+
+// newContext returns a context whose owner's coroutine state is thread
+// (coroutine.NewLockedThread for an iothread, so that the owner is
+// checked), named name (a default naming its address when empty).
+func newContext(thread *coroutine.Thread, name string) *AioContext {
+	c := &AioContext{thread: thread}
+	if name == "" {
+		name = fmt.Sprintf("context %p", c)
+	}
+	c.name = name
 	c.bhs.Init(bhLink)
 	c.sched.Init((*coroutine.Coroutine).SchedLink)
 	c.enterFn = c.enterScheduled
 	c.pollMaxNs.Store(DefaultPollMaxNs)
-	return c, nil
+	return c
 }
 
-// Close stops the finished coroutines parked in the owner's coroutine
-// pool, so that their goroutines end. Only the owner may call it, when it
-// will poll no more; coroutines still suspended in Yield keep their
-// goroutines (finish them, or end them with c.Thread().Destroy, first).
-func (c *AioContext) Close() {
+// String names the context, for messages: "iothread 1234 on CPUs 2-3" for
+// an iothread's.
+func (c *AioContext) String() string { return c.name }
+
+// Close marks the context dead and cleans up after it (QEMU's
+// aio_context_finalize). Only the owner may call it, once it will poll no
+// more; a second call returns nil. From then on every schedule onto the
+// context fails (see the type's doc). Work that was still queued is not
+// run but reported: the returned error names each bottom half (its
+// callback) and each coroutine (where it was scheduled). Coroutines among
+// it that were suspended in Yield are destroyed, so that their goroutines
+// end; the finished coroutines parked in the owner's pool are stopped.
+// Coroutines suspended in Yield and scheduled nowhere keep their
+// goroutines: finish them, or end them with c.Thread().Destroy, first.
+func (c *AioContext) Close() error {
+	if !c.thread.OnOwner() {
+		panic(fmt.Sprintf("aio: Close of %s called on OS thread %d, not by its owner", c, unixGettid()))
+	}
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	var leaks []string
+	// Close both queues first: from here on every push fails, so what
+	// the two lists hold is all the work that will never run.
+	bhs, cos := c.bhs.Close(), c.sched.Close()
+	for _, head := range append(c.bhSlices, bhs) { // slices: Close inside a bottom half
+		for b := head; b != nil; {
+			next := b.next.Load()
+			b.next.Store(nil)
+			// And: takes b off the queue for good, as bhPoll does.
+			old := b.flags.And(^(bhPending | bhScheduled))
+			if old&(bhScheduled|bhDeleted) == bhScheduled {
+				if b.dropped != nil {
+					b.dropped(fmt.Errorf("aio: %s was closed before the bottom half ran", c))
+				} else {
+					leaks = append(leaks, "bottom half "+b.name())
+				}
+			}
+			b = next
+		}
+	}
+	c.bhSlices = c.bhSlices[:0]
+	for co := cos; co != nil; {
+		next := co.SchedLink().Load()
+		co.SchedLink().Store(nil)
+		where, _ := co.Scheduled()
+		co.ClearScheduled()
+		leak := fmt.Sprintf("coroutine %p scheduled in '%s'", co, where)
+		if err := c.destroy(co); err != nil {
+			leak += fmt.Sprintf(" (destroying it: %v)", err)
+		}
+		leaks = append(leaks, leak)
+		co = next
+	}
 	c.thread.Close()
+	c.modeMu.Lock()
+	c.modeClosed = true
+	if c.busyReserved {
+		releaseBusy()
+		c.busyReserved = false
+	}
+	c.modeMu.Unlock()
+	c.publishCounts()
+	if len(leaks) > 0 {
+		return fmt.Errorf("aio: %s closed with work that never ran: %s", c, strings.Join(leaks, "; "))
+	}
+	return nil
 }
+
+// destroy ends a coroutine that will never run (see Close): suspended or
+// never entered, it is destroyed so that its goroutine, if any, ends. A
+// panic raised while its body unwinds is returned, not raised: Close must
+// finish.
+func (c *AioContext) destroy(co *coroutine.Coroutine) (err error) {
+	if co.Finished() {
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	c.thread.Destroy(co)
+	return nil
+}
+
+// Closed reports whether the context has been closed (its iothread
+// joined). Any goroutine may call it; once true it stays true.
+func (c *AioContext) Closed() bool { return c.bhs.Closed() }
 
 // Thread returns the coroutine enter state of the context's owner. Only
 // the owner may call its methods.
@@ -220,6 +343,13 @@ func (c *AioContext) kick() {
 // mode says. Only the owner may call it; a bottom half may call it again
 // (nested), as QEMU's AIO_WAIT_WHILE does.
 func (c *AioContext) Poll(blocking bool) bool {
+	// The owner check costs a few nanoseconds on an iothread's context and
+	// a compare on others (see coroutine.Thread.OnOwner); it keeps a Poll
+	// from another thread from entering coroutines there, which the
+	// runtime would answer with an uncatchable throw.
+	if c.closed || !c.thread.OnOwner() {
+		c.pollMisuse()
+	}
 	// Nothing is due unless notified is set or a coroutine is scheduled:
 	// every bottom-half schedule notifies after publishing its work, and
 	// a coroutine schedule is seen in the queue itself (see hasWork).
@@ -233,7 +363,7 @@ func (c *AioContext) Poll(blocking bool) bool {
 	if c.notified.Load() {
 		c.notified.Store(false)
 	}
-	if c.bhs.Empty() {
+	if len(c.bhSlices) == 0 && c.bhs.Empty() {
 		// Only coroutines to enter, if anything (every handoff's case):
 		// the schedule-BH alone, without the bottom-half machinery. A BH
 		// scheduled from here on notifies, so the next Poll runs it.
@@ -258,8 +388,21 @@ func (c *AioContext) Poll(blocking bool) bool {
 // notifyMe.Add(1), then this load of the queue head. In S one of the two
 // loads sees the other side's write, so the owner either finds the
 // coroutine or is kicked.
+//
+// A bottom half left in a slice of an outer bhPoll (a nested Poll, see
+// bhPoll) is work too, as in QEMU's aio_compute_timeout.
 func (c *AioContext) hasWork() bool {
-	return c.notified.Load() || !c.sched.Empty()
+	return len(c.bhSlices) != 0 || c.notified.Load() || !c.sched.Empty()
+}
+
+// pollMisuse panics with the sentence for a Poll on a closed context or
+// from a goroutine that does not own it.
+func (c *AioContext) pollMisuse() {
+	if c.closed {
+		panic(fmt.Sprintf("aio: Poll of %s after Close", c))
+	}
+	panic(fmt.Sprintf("aio: Poll of %s called on OS thread %d, but its owner is OS thread %d (only the owner polls a context)",
+		c, unixGettid(), c.thread.Owner()))
 }
 
 // kickIfSleeping wakes the owner when it has announced a sleep; CoSchedule
@@ -452,16 +595,62 @@ func (c *AioContext) PollParams() (maxNs, grow, shrink int64) {
 
 // SetWaitMode selects how a blocking Poll waits (see [WaitMode]). Any
 // goroutine may call it; a wait in progress ends (it is notified) and the
-// next one uses the new mode. An [IOThread] checks GOMAXPROCS for busy
-// polling; see [IOThread.SetWaitMode].
+// next one uses the new mode. Entering [WaitPoll] takes one of the
+// busy-polling slots that GOMAXPROCS allows, and fails when none is left
+// (each busy-polling owner keeps a P busy, and the rest of the program
+// needs one); leaving it, or Close, gives the slot back. On a closed
+// context it returns an error.
 func (c *AioContext) SetWaitMode(m WaitMode) error {
 	if m < 0 || int(m) >= len(waitModeNames) {
 		return fmt.Errorf("aio: unknown wait mode %d", int32(m))
+	}
+	c.modeMu.Lock()
+	defer c.modeMu.Unlock()
+	if c.modeClosed {
+		return fmt.Errorf("aio: SetWaitMode(%s) on %s, which is closed", m, c)
+	}
+	switch {
+	case m == WaitPoll && !c.busyReserved:
+		if err := reserveBusy(); err != nil {
+			return err
+		}
+		c.busyReserved = true
+	case m != WaitPoll && c.busyReserved:
+		releaseBusy()
+		c.busyReserved = false
 	}
 	c.waitMode.Store(int32(m))
 	c.Notify()
 	return nil
 }
+
+// busyPollers counts contexts in WaitPoll mode, which each keep a Go P
+// busy for as long as their owner polls; see reserveBusy.
+var busyPollers atomic.Int32
+
+// reserveBusy claims a busy-polling slot, or says how large GOMAXPROCS
+// must be.
+func reserveBusy() error {
+	for {
+		n := busyPollers.Load()
+		procs := runtime.GOMAXPROCS(0)
+		if int(n)+1 >= procs {
+			return fmt.Errorf("aio: %d busy-polling iothreads need GOMAXPROCS >= %d (it is %d): each keeps a P busy, and the rest of the program needs one; raise GOMAXPROCS or use wait=adaptive or wait=block",
+				n+1, n+2, procs)
+		}
+		// Compare-and-swap: two reservations cannot both take the last
+		// slot.
+		if busyPollers.CompareAndSwap(n, n+1) {
+			return nil
+		}
+	}
+}
+
+func releaseBusy() { busyPollers.Add(-1) }
+
+// BusyIOThreads returns how many contexts (normally iothreads') are in
+// [WaitPoll] mode, each holding a busy-polling slot.
+func BusyIOThreads() int { return int(busyPollers.Load()) }
 
 // WaitMode returns the wait mode.
 func (c *AioContext) WaitMode() WaitMode { return WaitMode(c.waitMode.Load()) }

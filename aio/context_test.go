@@ -20,7 +20,11 @@ func newTestContext(t *testing.T) *AioContext {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.Close)
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	return c
 }
 
@@ -241,7 +245,7 @@ func TestBHManyThreadsWhilePolling(t *testing.T) {
 			// The Run's BH is queued behind a pending bh, so bh has run
 			// after the last schedule once Run returns.
 			var total int
-			it.Run(func() { total = runs })
+			mustRun(t, it, func() { total = runs })
 			if got, want := seen.Load(), token.Load(); got != want {
 				t.Fatalf("last run saw token %d, want %d: a schedule was lost", got, want)
 			}
@@ -287,7 +291,7 @@ func TestNotifyNoSyscallWhileAwake(t *testing.T) {
 		bh := it.Context().NewBH(func() { runs++ })
 		for range 2000 {
 			bh.Schedule()
-			it.Run(func() {})
+			mustRun(t, it, func() {})
 		}
 		s := it.Context().Stats()
 		if s.Wakes != 0 || s.Sleeps != 0 {
@@ -306,7 +310,7 @@ func TestNotifyNoSyscallWhileAwake(t *testing.T) {
 			for it.Context().notifyMe.Load() == 0 {
 				runtimeGosched()
 			}
-			it.Run(func() {})
+			mustRun(t, it, func() {})
 		}
 		s := it.Context().Stats()
 		// Every Run found the owner asleep (or about to sleep): one wake
@@ -376,7 +380,7 @@ func TestAdaptivePolling(t *testing.T) {
 	defer it.Join()
 	c := it.Context()
 	for range 2000 {
-		it.Run(func() {})
+		mustRun(t, it, func() {})
 	}
 	s := c.Stats()
 	t.Logf("adaptive, max 50 ms: %+v", s)
@@ -386,10 +390,10 @@ func TestAdaptivePolling(t *testing.T) {
 	if err := c.SetPollParams(0, 0, 0); err != nil {
 		t.Fatal(err)
 	}
-	it.Run(func() {}) // the owner has seen the change
+	mustRun(t, it, func() {}) // the owner has seen the change
 	before := c.Stats().Polls
 	for range 200 {
-		it.Run(func() {})
+		mustRun(t, it, func() {})
 	}
 	if after := c.Stats().Polls; after != before {
 		t.Errorf("polling off, yet %d waits ended by polling", after-before)
@@ -414,7 +418,7 @@ func TestWaitModeSwitch(t *testing.T) {
 		}
 		n := 0
 		for range 100 {
-			it.Run(func() { n++ })
+			mustRun(t, it, func() { n++ })
 		}
 		if n != 100 || it.Context().WaitMode() != m {
 			t.Fatalf("wait=%v: %d runs, mode %v", m, n, it.Context().WaitMode())

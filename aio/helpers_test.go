@@ -33,7 +33,9 @@ func warmThreads() {
 		threads = append(threads, it)
 	}
 	for _, it := range threads {
-		it.Run(func() {})
+		if err := it.Run(func() {}); err != nil {
+			panic(err)
+		}
 	}
 	for _, it := range threads {
 		if err := it.Join(); err != nil {
@@ -43,3 +45,15 @@ func warmThreads() {
 }
 
 func runtimeGosched() { runtime.Gosched() }
+
+// mustRun runs fn on it, failing the test (from the caller's goroutine)
+// when Run returns an error.
+func mustRun(t testing.TB, it *IOThread, fn func()) {
+	t.Helper()
+	if err := it.Run(fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mainTid is the main thread's id: the process id.
+func mainTid() int { return os.Getpid() }

@@ -1,6 +1,7 @@
 package aio
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -11,23 +12,31 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/coroutine"
 	"github.com/pinbench/pinbench/internal/osthread"
 )
+
+func unixGettid() int { return unix.Gettid() }
 
 // IOThread is an event-loop thread (QEMU's IOThread): a goroutine locked to
 // its own OS thread, pinned to a CPU set, that creates its [AioContext] and
 // runs Poll(true) until it is stopped. Everything that runs on it (bottom
 // halves, coroutines homed on its context) runs on that one OS thread.
 //
-// Who may call what: every method from any goroutine except the iothread
-// itself, unless its doc says otherwise; Join once (later calls return nil
-// at once). Do not use the IOThread after Join.
+// Who may call what: every method from any goroutine, concurrently, except
+// Join from the iothread itself (it would wait for its own end). After
+// Join, Run and Repin return an error naming the iothread, SetWaitMode
+// too, and scheduling anything on its context panics with a sentence; a
+// second Join returns nil at once.
 type IOThread struct {
 	// Set by the iothread before it sets started; read-only afterwards.
 	ctx      *AioContext
 	tid      int
-	cpus     affinity.CPUSet
 	startErr error
+	// cpus is the set the thread is pinned to: set before the thread
+	// starts, changed by Repin, read by CPUs; cpusMu guards it after start.
+	cpusMu sync.Mutex
+	cpus   affinity.CPUSet
 
 	// stopping is owned by the iothread: set by the stop BH that Join
 	// schedules, read by the loop. (A flag set from outside could be
@@ -36,18 +45,24 @@ type IOThread struct {
 
 	// started is set once ctx exists (or startErr says why it does not);
 	// done is set by the iothread as its last act before its goroutine
-	// (and with it the OS thread) ends.
+	// (and with it the OS thread) ends, however it ends.
 	started Event
 	done    Event
 	joined  atomic.Bool
-	// finalCPU is the thread's CPU time (ns), recorded on the thread just
-	// before it ends; valid once done is set.
+	// Written by the iothread before it sets done; read after done:
+	// endErr says how the loop ended if not by Join (runtime.Goexit or a
+	// panic on the iothread), closeErr is what its context's Close
+	// reported (work that never ran), finalCPU the thread's CPU time (ns).
+	endErr   error
+	closeErr error
 	finalCPU atomic.Int64
-
-	// modeMu serialises SetWaitMode, so the busy-thread reservation and the
-	// context's mode change together. Not on any wake path.
-	modeMu sync.Mutex
 }
+
+// JoinTimeout bounds how long Join waits for the iothread to stop (its
+// loop to end and its OS thread to go): a bottom half or coroutine that
+// never returns makes Join fail with an error naming the iothread instead
+// of blocking its caller for ever.
+const JoinTimeout = 5 * time.Second
 
 // ioOptions are NewIOThread's settings.
 type ioOptions struct {
@@ -71,32 +86,6 @@ func WithPollParams(maxNs, grow, shrink int64) Option {
 	return func(o *ioOptions) { o.maxNs, o.grow, o.shrink = maxNs, grow, shrink }
 }
 
-// busyThreads counts live iothreads in WaitPoll mode, which each keep a Go
-// P busy for ever.
-var busyThreads atomic.Int32
-
-// reserveBusy claims a busy-polling slot, or says how large GOMAXPROCS
-// must be.
-func reserveBusy() error {
-	for {
-		n := busyThreads.Load()
-		procs := runtime.GOMAXPROCS(0)
-		if int(n)+1 >= procs {
-			return fmt.Errorf("aio: %d busy-polling iothreads need GOMAXPROCS >= %d (it is %d): each keeps a P busy, and the rest of the program needs one; raise GOMAXPROCS or use wait=adaptive or wait=block",
-				n+1, n+2, procs)
-		}
-		// Compare-and-swap: two creators cannot both take the last slot.
-		if busyThreads.CompareAndSwap(n, n+1) {
-			return nil
-		}
-	}
-}
-
-func releaseBusy() { busyThreads.Add(-1) }
-
-// BusyIOThreads returns how many live iothreads busy-poll ([WaitPoll]).
-func BusyIOThreads() int { return int(busyThreads.Load()) }
-
 // NewIOThread starts an iothread pinned to cpus (one CPU, or a whole NUMA
 // node; an empty set leaves it unpinned, placed by the kernel) and returns
 // once its context exists. An error says why the thread could not start: a
@@ -113,46 +102,47 @@ func NewIOThread(cpus affinity.CPUSet, opts ...Option) (*IOThread, error) {
 	if o.maxNs < 0 || o.grow < 0 || o.shrink < 0 {
 		return nil, fmt.Errorf("aio: poll parameters must not be negative (max-ns %d, grow %d, shrink %d)", o.maxNs, o.grow, o.shrink)
 	}
-	if o.mode == WaitPoll {
-		if err := reserveBusy(); err != nil {
-			return nil, err
-		}
-	}
 	t := &IOThread{cpus: cpus}
-	go t.run(o, nil)
+	go t.start(o)
 	t.started.Wait()
 	if t.startErr != nil {
-		if o.mode == WaitPoll {
-			releaseBusy()
-		}
 		return nil, t.startErr
 	}
 	return t, nil
 }
 
-// run is the iothread's goroutine (QEMU's iothread_run). moved, when not
-// nil, is set once run is locked to a thread other than the main one.
-func (t *IOThread) run(o ioOptions, moved *Event) {
-	// Lock first, then look at which thread we got: a goroutine that ends
-	// while locked to the main thread does not end the thread (the runtime
-	// wedges it instead), so an iothread must not live there. If we got
-	// the main thread, unlock (nothing has changed the thread yet), start
-	// again in a new goroutine and hold the main thread in a system call
-	// (Event.Wait) until that goroutine has locked another thread: while
-	// we hold it, the new goroutine cannot run there. (Simply retrying
-	// would land on the main thread again: the new goroutine is the next
-	// one this thread runs.)
+// start is the iothread's goroutine (QEMU's iothread_run): it moves off
+// the main thread if it landed there, then runs the loop.
+//
+// Why the main thread is avoided, and why the move cannot fail: a
+// goroutine that ends while locked to the main thread does not end the
+// thread (the runtime wedges it instead), so an iothread must not live
+// there. If LockOSThread gave us the main thread, we keep it locked while
+// a new goroutine starts the loop elsewhere, and wait (Event.Wait, a
+// system call) until that goroutine has locked a thread of its own. A
+// locked thread runs only the goroutine locked to it, so for as long as
+// we hold the main thread locked, the new goroutine cannot be scheduled
+// on it: it lands on another thread by construction, once, and there is
+// no retry that could land on the main thread again. Only then do we
+// unlock the main thread (nothing has changed it) and end.
+func (t *IOThread) start(o ioOptions) {
 	runtime.LockOSThread()
 	if unix.Gettid() == os.Getpid() {
+		var moved Event
+		go func() {
+			runtime.LockOSThread()
+			moved.Set() // Set (release): we hold our own thread now
+			t.run(o)
+		}()
+		moved.Wait()
 		runtime.UnlockOSThread()
-		var off Event
-		go t.run(o, &off)
-		off.Wait()
 		return
 	}
-	if moved != nil {
-		moved.Set()
-	}
+	t.run(o)
+}
+
+// run is the iothread's life on its own locked thread.
+func (t *IOThread) run(o ioOptions) {
 	if !t.cpus.IsEmpty() {
 		if err := affinity.PinThread(t.cpus); err != nil {
 			t.startErr = fmt.Errorf("aio: iothread: %w", err)
@@ -162,25 +152,55 @@ func (t *IOThread) run(o ioOptions, moved *Event) {
 		}
 	}
 	t.tid = unix.Gettid()
-	ctx, err := NewContext()
-	if err != nil {
+	ctx := newContext(coroutine.NewLockedThread(), fmt.Sprintf("iothread %d", t.tid))
+	if err := ctx.SetWaitMode(o.mode); err != nil {
 		t.startErr = err
 		t.started.Set()
 		return
 	}
-	ctx.waitMode.Store(int32(o.mode))
 	ctx.pollMaxNs.Store(o.maxNs)
 	ctx.pollGrow.Store(o.grow)
 	ctx.pollShrink.Store(o.shrink)
 	t.ctx = ctx
+	// PinThread (and runtime.LockOSThread) on this thread from now on
+	// would change the lock count its coroutines were created with, which
+	// the runtime punishes with an uncatchable throw at the next switch:
+	// affinity refuses it with a sentence instead (use Repin).
+	affinity.ForbidRelock()
 	// Set (release): publishes ctx, tid to NewIOThread's Wait.
 	t.started.Set()
 
+	// However the loop ends, finish runs: after the stop BH (ended), or
+	// while runtime.Goexit or a panic unwinds the goroutine (a test's
+	// t.FailNow inside a bottom half or coroutine is a Goexit). Then
+	// pending Run callers get an error and Join a reason, never a wait
+	// for a done that nobody sets.
+	ended := false
+	defer func() {
+		if !ended {
+			t.endErr = fmt.Errorf("aio: %s ended without being joined: runtime.Goexit or a panic in a bottom half or coroutine on it", ctx)
+		}
+		t.finish()
+	}()
 	for !t.stopping {
 		ctx.Poll(true)
 	}
+	ended = true
+}
 
-	ctx.Close()
+// finish closes the iothread's context (failing queued Run calls,
+// reporting other work that never ran) and sets done. On the iothread,
+// as its goroutine's last act.
+func (t *IOThread) finish() {
+	func() {
+		defer func() { // Close must not stop done from being set
+			if r := recover(); r != nil {
+				t.closeErr = fmt.Errorf("aio: closing %s: %v", t.ctx, r)
+			}
+		}()
+		t.closeErr = t.ctx.Close()
+	}()
+	affinity.AllowRelock()
 	if ns, err := threadCPUTimeSelf(); err == nil {
 		t.finalCPU.Store(ns)
 	}
@@ -198,84 +218,120 @@ func (t *IOThread) Context() *AioContext { return t.ctx }
 func (t *IOThread) Tid() int { return t.tid }
 
 // CPUs returns the set the iothread is pinned to (empty when unpinned).
-func (t *IOThread) CPUs() affinity.CPUSet { return t.cpus }
+func (t *IOThread) CPUs() affinity.CPUSet {
+	t.cpusMu.Lock()
+	defer t.cpusMu.Unlock()
+	return t.cpus
+}
 
 // Run runs fn on the iothread and returns when fn has returned (QEMU's
 // ctx_run in test-aio-multithread): a one-shot bottom half, then a wait on
 // a futex event, never a channel. A panic in fn is raised again in the
 // caller, and the iothread carries on. Called on the iothread itself, it
-// runs fn directly. Running on a joined iothread panics.
-func (t *IOThread) Run(fn func()) {
-	if t.joined.Load() {
-		panic(fmt.Sprintf("aio: Run on iothread %d after Join", t.tid))
-	}
-	if unix.Gettid() == t.tid {
+// runs fn directly.
+//
+// It returns an error naming the iothread, without running fn, when the
+// iothread has been joined, or stops before fn's turn comes (a Join racing
+// with the Run, a Goexit on the iothread); and when fn calls
+// runtime.Goexit, which ends the iothread.
+func (t *IOThread) Run(fn func()) error {
+	if t.ctx.thread.OnOwner() {
 		fn()
-		return
+		return nil
+	}
+	if t.joined.Load() {
+		return fmt.Errorf("aio: Run on %s after Join", t.ctx)
 	}
 	var (
-		done      Event
-		panicked  bool
-		panicking any
+		done     Event
+		panicked bool
+		value    any
+		err      error
 	)
-	OneShot(t.ctx, func() {
-		defer done.Set() // Set (release) publishes panicked/panicking
+	schedErr := t.ctx.oneShot(func() {
+		returned := false
+		defer done.Set() // Set (release) publishes panicked, value, err
 		defer func() {
 			if r := recover(); r != nil {
-				panicked, panicking = true, r
+				panicked, value = true, r
+			} else if !returned {
+				err = fmt.Errorf("aio: Run on %s: fn called runtime.Goexit, which ended the iothread", t.ctx)
 			}
 		}()
 		fn()
+		returned = true
+	}, func(closed error) { // the context closed first: fn never runs
+		err = fmt.Errorf("aio: Run on %s: the iothread stopped before fn ran: %w", t.ctx, closed)
+		done.Set()
 	})
+	if schedErr != nil {
+		return fmt.Errorf("aio: Run on %s after it stopped: %w", t.ctx, schedErr)
+	}
 	done.Wait()
 	if panicked {
-		panic(panicking)
+		panic(value)
 	}
+	return err
+}
+
+// Repin moves the iothread to cpus (one CPU or a node's set), on the
+// iothread, without touching its thread lock (affinity.PinThread would
+// lock it again, which the runtime answers with an uncatchable throw at
+// the next coroutine switch). It returns an error when a CPU is not
+// allowed, or after Join.
+func (t *IOThread) Repin(cpus affinity.CPUSet) error {
+	var pinErr error
+	if err := t.Run(func() { pinErr = affinity.RepinLocked(cpus) }); err != nil {
+		return err
+	}
+	if pinErr != nil {
+		return fmt.Errorf("aio: repinning %s: %w", t.ctx, pinErr)
+	}
+	t.cpusMu.Lock()
+	t.cpus = cpus
+	t.cpusMu.Unlock()
+	return nil
 }
 
 // Join stops the iothread and waits until its OS thread has ended (QEMU's
 // iothread_join). The stop request is a bottom half that runs on the
-// iothread, so it cannot be missed between the loop's check and its sleep.
-// Bottom halves and coroutines still scheduled are not run; coroutines
-// still suspended keep their goroutines (finish them first). It returns an
-// error only when the thread has not ended within a few seconds.
+// iothread, so it cannot be missed between the loop's check and its sleep;
+// bottom halves and coroutines scheduled before it run. It returns an
+// error naming the iothread when the iothread has not stopped within
+// [JoinTimeout] (a bottom half or coroutine on it never returned), when
+// its loop ended some other way (runtime.Goexit, a panic), or when work
+// was still queued on its context after the loop ended (the error lists
+// it; see [AioContext.Close]). Only the first Join does this; later ones
+// return nil at once.
 func (t *IOThread) Join() error {
-	if unix.Gettid() == t.tid {
-		panic(fmt.Sprintf("aio: Join called on iothread %d itself (it would wait for its own end)", t.tid))
+	if t.ctx.thread.OnOwner() {
+		panic(fmt.Sprintf("aio: Join called on %s itself (it would wait for its own end)", t.ctx))
 	}
 	// Compare-and-swap: only the first Join stops the thread; Run loads
-	// joined to refuse work that would never run.
+	// joined to refuse work at once (a Run racing with us is refused by
+	// the closed context instead, or fails when Close drops its BH).
 	if !t.joined.CompareAndSwap(false, true) {
 		return nil
 	}
-	OneShot(t.ctx, func() { t.stopping = true })
-	t.done.Wait()
-	if t.ctx.WaitMode() == WaitPoll {
-		releaseBusy()
+	// Fails only when the loop has already ended (the context closed):
+	// then done is set, or about to be, and endErr says why.
+	_ = t.ctx.oneShot(func() { t.stopping = true }, func(error) {})
+	if !t.done.WaitTimeout(JoinTimeout) {
+		return fmt.Errorf("aio: %s did not stop within %v of Join: a bottom half or coroutine on it has not returned", t.ctx, JoinTimeout)
 	}
-	if err := osthread.Gone(t.tid, 5*time.Second); err != nil {
-		return fmt.Errorf("aio: iothread: %w", err)
+	// WaitTimeout returned true: done's Set synchronizes before this
+	// point, so endErr and closeErr are complete.
+	err := errors.Join(t.endErr, t.closeErr)
+	if gerr := osthread.Gone(t.tid, JoinTimeout); gerr != nil {
+		err = errors.Join(err, fmt.Errorf("aio: %s: %w", t.ctx, gerr))
 	}
-	return nil
+	return err
 }
 
-// SetWaitMode changes the iothread's wait mode at run time, checking
-// GOMAXPROCS when it starts busy polling (see [WithWaitMode]).
+// SetWaitMode changes the iothread's wait mode at run time (see
+// [AioContext.SetWaitMode]: entering [WaitPoll] checks GOMAXPROCS). After
+// Join it returns an error.
 func (t *IOThread) SetWaitMode(m WaitMode) error {
-	t.modeMu.Lock()
-	defer t.modeMu.Unlock()
-	if m < 0 || int(m) >= len(waitModeNames) {
-		return fmt.Errorf("aio: unknown wait mode %d", int32(m))
-	}
-	was := t.ctx.WaitMode() == WaitPoll
-	if m == WaitPoll && !was {
-		if err := reserveBusy(); err != nil {
-			return err
-		}
-	}
-	if m != WaitPoll && was {
-		releaseBusy()
-	}
 	return t.ctx.SetWaitMode(m)
 }
 

@@ -1,6 +1,7 @@
 package aio
 
 import (
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -19,7 +20,7 @@ func TestIOThreadLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	ran, tid := false, 0
-	it.Run(func() { ran, tid = true, unix.Gettid() })
+	mustRun(t, it, func() { ran, tid = true, unix.Gettid() })
 	if !ran || tid != it.Tid() {
 		t.Fatalf("Run: ran %v on thread %d, iothread is %d", ran, tid, it.Tid())
 	}
@@ -28,14 +29,14 @@ func TestIOThreadLifecycle(t *testing.T) {
 	}
 	// Run from the iothread itself runs directly instead of deadlocking.
 	nested := false
-	it.Run(func() { it.Run(func() { nested = true }) })
+	mustRun(t, it, func() { _ = it.Run(func() { nested = true }) })
 	if !nested {
 		t.Fatal("nested Run did not run")
 	}
 	// A panic in fn reaches the caller; the iothread carries on.
 	mustPanic(t, "fn fails", func() { it.Run(func() { panic("fn fails") }) })
 	ok := false
-	it.Run(func() { ok = true })
+	mustRun(t, it, func() { ok = true })
 	if !ok {
 		t.Fatal("iothread dead after a panic in Run")
 	}
@@ -47,7 +48,9 @@ func TestIOThreadLifecycle(t *testing.T) {
 	if err := it.Join(); err != nil {
 		t.Fatalf("second Join: %v", err)
 	}
-	mustPanic(t, "after Join", func() { it.Run(func() {}) })
+	if err := it.Run(func() { t.Error("Run after Join ran fn") }); err == nil || !strings.Contains(err.Error(), "after Join") || !strings.Contains(err.Error(), fmt.Sprint(it.Tid())) {
+		t.Fatalf("Run after Join: error %v, want one saying so and naming the iothread", err)
+	}
 	if err := unix.Tgkill(unix.Getpid(), it.Tid(), 0); err != unix.ESRCH {
 		t.Fatalf("iothread's OS thread %d still exists after Join (%v)", it.Tid(), err)
 	}
@@ -71,7 +74,7 @@ func TestIOThreadPinning(t *testing.T) {
 		}
 		var mask affinity.CPUSet
 		var cpu int
-		it.Run(func() {
+		mustRun(t, it, func() {
 			mask, err = affinity.ThreadAffinity()
 			cpu = affinity.CurrentCPU()
 		})
@@ -140,7 +143,7 @@ func TestIOThreadCPUTime(t *testing.T) {
 	// Burn 20 ms of the thread's own CPU time (not wall time: on a loaded
 	// machine the thread may get only a fraction of a CPU).
 	var onThread time.Duration
-	it.Run(func() {
+	mustRun(t, it, func() {
 		for {
 			ns, err := threadCPUTimeSelf()
 			if err != nil {

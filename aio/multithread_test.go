@@ -43,7 +43,7 @@ func createAioContexts(t *testing.T, opts ...Option) []*IOThread {
 	for i, it := range threads {
 		want := cpus[i%len(cpus)]
 		var got int
-		it.Run(func() { got = affinity.CurrentCPU() })
+		mustRun(t, it, func() { got = affinity.CurrentCPU() })
 		if got != want {
 			t.Errorf("iothread %d runs on CPU %d, pinned to %d", i, got, want)
 		}

@@ -51,6 +51,10 @@ type Queue64[T any] = PaddedQueue[T, [CacheLinePad64]byte]
 //     Two concurrent consumers are a programming error (nothing breaks
 //     in the list, but each gets part of the items in no useful order).
 //   - [PaddedQueue.Empty]: any goroutine; a hint that may be stale at once.
+//   - [PaddedQueue.Close]: the single consumer, once, when it will take no
+//     more: it takes what is queued and makes every later push fail
+//     ([PaddedQueue.TryPush] reports it, Push panics), so nothing pushed
+//     can be lost unseen.
 //
 // Why ABA cannot happen: ABA hurts a stack whose consumer pops one item by
 // reading head.next and then compare-and-swapping head from the item to
@@ -70,6 +74,10 @@ type PaddedQueue[T any, P Padding] struct {
 	// read-only afterwards, so it may share a line with whatever precedes
 	// the queue: readers of a line that nobody writes do not contend.
 	link func(*T) *atomic.Pointer[T]
+	// closed is the head's value once the consumer has closed the queue:
+	// a private item no producer can hold, allocated by Init. Read-only
+	// after Init, like link.
+	closed *T
 
 	_ P
 	// head is the top of the LIFO stack: the item pushed last, whose link
@@ -95,17 +103,39 @@ func NewQueue[T any, P Padding](link func(*T) *atomic.Pointer[T]) *PaddedQueue[T
 // [NewQueue]). Call it before the queue is shared with other goroutines.
 func (q *PaddedQueue[T, P]) Init(link func(*T) *atomic.Pointer[T]) {
 	q.link = link
+	q.closed = new(T)
 }
 
 // Push adds item to the queue. Any goroutine may call it, concurrently
 // with other producers and with the consumer; it never blocks and never
 // allocates. It reports whether the queue was empty just before the push,
 // so a producer may notify the consumer only on the empty-to-non-empty
-// transition when the consumer always drains the whole queue.
+// transition when the consumer always drains the whole queue. Pushing onto
+// a closed queue panics; use [PaddedQueue.TryPush] where that may happen.
 func (q *PaddedQueue[T, P]) Push(item *T) (wasEmpty bool) {
+	wasEmpty, ok := q.TryPush(item)
+	if !ok {
+		panic("aio: Push onto a closed queue (its consumer has stopped)")
+	}
+	return wasEmpty
+}
+
+// TryPush is [PaddedQueue.Push] that reports a closed queue instead of
+// panicking: ok is false, and the item was not queued, when the consumer
+// has closed the queue.
+func (q *PaddedQueue[T, P]) TryPush(item *T) (wasEmpty, ok bool) {
 	link := q.link(item)
 	old := q.head.Load()
 	for {
+		// Closed: the consumer's Swap in Close installed the sentinel,
+		// and it stays for good. A push whose compare-and-swap succeeded
+		// before that Swap is in the list Close returned; one after it
+		// sees the sentinel here (its compare-and-swap against an older
+		// head fails and reloads), so every push is either taken by the
+		// consumer or refused, never lost.
+		if old == q.closed {
+			return false, false
+		}
 		// The item is still private to this producer here, so the store
 		// races with nobody. It becomes visible to the consumer through
 		// the compare-and-swap below (Go atomics are sequentially
@@ -124,7 +154,7 @@ func (q *PaddedQueue[T, P]) Push(item *T) (wasEmpty bool) {
 		// the list since the load; then the link is rewritten and tried
 		// again. See the type's doc for why ABA is harmless.
 		if q.head.CompareAndSwap(old, item) {
-			return old == nil
+			return old == nil, true
 		}
 		// Ordering: this load only seeds the next compare-and-swap; a
 		// stale value just makes it fail and retry.
@@ -143,7 +173,7 @@ func (q *PaddedQueue[T, P]) TakeAll() *T {
 	// is nothing to take. A stale nil only means the item is taken on the
 	// next call, and the producer that pushed it notifies the consumer
 	// after its push.
-	if q.head.Load() == nil {
+	if h := q.head.Load(); h == nil || h == q.closed {
 		return nil
 	}
 	// Takes the whole LIFO list at once: pairs with the producers'
@@ -151,7 +181,32 @@ func (q *PaddedQueue[T, P]) TakeAll() *T {
 	// the compare-and-swap that published its item, so the consumer sees
 	// every link of the list it took. From here on producers push onto a
 	// new, empty list and no one else touches these links.
-	top := q.head.Swap(nil)
+	return q.reverse(q.head.Swap(nil))
+}
+
+// Close takes every item pushed so far, as TakeAll does, and closes the
+// queue: from then on every push fails (TryPush reports it, Push panics),
+// TakeAll returns nil and Empty reports true. Only the single consumer may
+// call it, when it will consume no more; a second Close returns nil.
+func (q *PaddedQueue[T, P]) Close() *T {
+	// Swap to the sentinel: pairs with the producers' compare-and-swap
+	// as TakeAll's Swap does (every link of the list taken is visible),
+	// and every later compare-and-swap fails against the sentinel (see
+	// TryPush). Only the consumer writes the sentinel, so a plain check
+	// first is exact.
+	if q.head.Load() == q.closed {
+		return nil
+	}
+	return q.reverse(q.head.Swap(q.closed))
+}
+
+// Closed reports whether the consumer has closed the queue. Any goroutine
+// may call it; once true it stays true.
+func (q *PaddedQueue[T, P]) Closed() bool { return q.head.Load() == q.closed }
+
+// reverse turns the LIFO list from top into FIFO order and returns its
+// oldest item. Consumer only, on a list it took.
+func (q *PaddedQueue[T, P]) reverse(top *T) *T {
 	// Reverse the LIFO list in place into FIFO order. The links are
 	// consumer-owned now; atomic loads and stores on them are uncontended.
 	var fifo *T
@@ -208,5 +263,6 @@ func (q *PaddedQueue[T, P]) Drain(fn func(*T)) int {
 // consistent load of the head, so it does see every push that finished
 // before it in the total order of atomics, which the notifier relies on).
 func (q *PaddedQueue[T, P]) Empty() bool {
-	return q.head.Load() == nil
+	h := q.head.Load()
+	return h == nil || h == q.closed
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync/atomic"
+	"time"
 
 	"github.com/pinbench/pinbench/coroutine"
 )
@@ -143,16 +144,24 @@ func (r *RandomSchedule) Start() {
 // then waits until every coroutine has finished and returns the counts.
 func (r *RandomSchedule) Stop() ScheduleCounts {
 	for i, t := range r.threads {
-		t.Run(func() { r.finish(i) })
+		if err := t.Run(func() { r.finish(i) }); err != nil {
+			r.violation(fmt.Sprintf("stopping coroutine %d: %v", i, err))
+			continue
+		}
 		// QEMU: g_assert(to_schedule[i] == NULL). Only coroutine i
 		// publishes in slot i, and it does not once stop[i] is set.
 		if r.slots[i].co.Load() != nil {
 			r.violation(fmt.Sprintf("slot %d not empty after its context stopped", i))
 		}
 	}
-	r.exited.Wait()
+	if !r.exited.WaitTimeout(stopTimeout) {
+		r.violation(fmt.Sprintf("%d coroutines still running %v after Stop", r.running.Load(), stopTimeout))
+	}
 	return r.Counts()
 }
+
+// stopTimeout bounds Stop's wait for the coroutines to finish.
+const stopTimeout = 10 * time.Second
 
 // finish is QEMU's finish_cb; it runs on iothread id.
 func (r *RandomSchedule) finish(id int) {

@@ -15,7 +15,9 @@ import (
 // Scheduling a coroutine that is already scheduled and has not run yet is
 // a programming error and panics naming where it was first scheduled
 // (QEMU: "Co-routine was already scheduled in '...'"). CoSchedule records
-// its own name; use [CoScheduleAt] to record yours.
+// its own name; use [CoScheduleAt] to record yours. Scheduling onto a
+// closed context (its iothread joined) panics too, naming the context and
+// the caller: the coroutine would never run.
 func CoSchedule(co *coroutine.Coroutine) {
 	coSchedule(co, "aio.CoSchedule")
 }
@@ -50,7 +52,15 @@ func coSchedule(co *coroutine.Coroutine, where string) {
 	// a real BH on every push, and notifies; each of those atomics is one
 	// more cache line moving between the two threads. The ordering
 	// argument is at AioContext.hasWork.
-	if home.sched.Push(co) {
+	wasEmpty, ok := home.sched.TryPush(co)
+	if !ok {
+		// Closed: the owner will never drain the queue. Give the mark
+		// back (the coroutine is not on any queue) and say so.
+		co.ClearScheduled()
+		panic(fmt.Sprintf("aio: co-routine %p scheduled in '%s' onto %s, which is closed (joined iothread, or closed by its owner): it would never run; called from %s",
+			co, where, home, callerPlace(3)))
+	}
+	if wasEmpty {
 		home.kickIfSleeping()
 	}
 }

@@ -134,13 +134,13 @@ func TestCoScheduleAcrossIOThreads(t *testing.T) {
 			}
 			// Start the second one first so it is suspended when the
 			// first one hands it the token.
-			threads[1].Run(func() { threads[1].Context().Thread().Enter(cos[1]) })
+			mustRun(t, threads[1], func() { threads[1].Context().Thread().Enter(cos[1]) })
 			// cos[1] scheduled cos[0] already: that starts the ping-pong.
 			done.Wait()
 			// cos[1] finished; cos[0] handed it the last token and is
 			// suspended (or about to be: Run's BH runs on its thread
 			// after it yields). Wake it so that it finishes too.
-			threads[0].Run(func() { threads[0].Context().CoWake(cos[0]) })
+			mustRun(t, threads[0], func() { threads[0].Context().CoWake(cos[0]) })
 			if counts != [2]int{rounds, rounds} {
 				t.Fatalf("counts %v, want %d each", counts, rounds)
 			}
@@ -176,7 +176,7 @@ func TestCoScheduleManyProducers(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	it.Run(func() {
+	mustRun(t, it, func() {
 		for k, n := range runs {
 			if n != 1 {
 				t.Errorf("coroutine %d entered %d times", k, n)

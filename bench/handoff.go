@@ -72,15 +72,19 @@ type HandoffConfig struct {
 type handoff struct {
 	// Read by both sides on every hop; written only before the run, and
 	// quit once, by the side that made the last arrival.
-	cfg     HandoffConfig
-	cos     [2]*coroutine.Coroutine
-	sampler *Sampler
-	start   time.Time
-	quit    bool
-	_       [CacheLine]byte
+	cfg      HandoffConfig
+	cos      [2]*coroutine.Coroutine
+	sampler  *Sampler
+	threads  [2]*aio.IOThread
+	counters [2]*ThreadCounters
+	quit     bool
+	_        [CacheLine]byte
 	// Written by the sender of a sampled hop and read by its receiver:
-	// this line moves on sampled hops only.
+	// this line moves on sampled hops only. start and before are written
+	// once, at the warm-up hop's arrival, and read at the end.
 	sentAt  int64 // monotonic ns of the sampled send in flight
+	start   time.Time
+	before  threadSnapshot
 	elapsed time.Duration
 	_       [CacheLine]byte
 	// progress[i] is the last hop that arrived on side i, for the
@@ -88,6 +92,10 @@ type handoff struct {
 	progress [2]Progress
 	done     aio.Event
 }
+
+// handoffClockStarts, when set (by tests), is called on the iothread where
+// and when a via=aio handoff's clock starts.
+var handoffClockStarts func(h *handoff)
 
 // epoch anchors monoNow.
 var epoch = time.Now()
@@ -102,16 +110,28 @@ func (h *handoff) body(me int) coroutine.Func {
 		// Side 0 sends the odd hops and side 1 the even ones. hop is the
 		// hop whose arrival this entry is: side 0's first entry starts the
 		// run (hop 0), side 1's first entry is hop 1's arrival.
+		//
+		// Hop 1 is a warm-up, neither timed nor sampled: it wakes side 1's
+		// iothread (asleep since it started) and creates both runtime
+		// coroutines. The clock starts at its arrival, and the timed run
+		// is hops 2 to cfg.Hops+1.
 		hop := me
+		last := h.cfg.Hops + 1
 		for {
 			if h.quit {
 				h.done.Set()
 				return
 			}
-			if hop > 0 && h.sampler.Want(hop) {
+			if hop == 1 {
+				if handoffClockStarts != nil {
+					handoffClockStarts(h)
+				}
+				h.before = snapshot(h.threads, h.counters)
+				h.start = time.Now()
+			} else if hop > 1 && h.sampler.Want(hop-1) {
 				h.sampler.Record(monoNow() - h.sentAt)
 			}
-			if hop == h.cfg.Hops {
+			if hop == last {
 				h.elapsed = time.Since(h.start)
 				h.progress[me].Set(int64(hop))
 				// Release the other coroutine, suspended in Yield,
@@ -124,7 +144,7 @@ func (h *handoff) body(me int) coroutine.Func {
 				sleepNs(h.cfg.Gap, false) // on the iothread, which ends with the run
 			}
 			hop++
-			if h.sampler.Want(hop) {
+			if hop > 1 && h.sampler.Want(hop-1) {
 				h.sentAt = monoNow()
 			}
 			aio.CoSchedule(h.cos[1-me])
@@ -199,7 +219,7 @@ func RunAioHandoff(cfg HandoffConfig) (res HandoffResult, err error) {
 		}
 		threads[i] = t
 	}
-	h := &handoff{cfg: cfg, sampler: NewSampler(cfg.Hops)}
+	h := &handoff{cfg: cfg, sampler: NewSampler(cfg.Hops), threads: threads}
 	for i, t := range threads {
 		h.cos[i] = t.Context().NewCoroutine(h.body(i))
 	}
@@ -213,13 +233,12 @@ func RunAioHandoff(cfg HandoffConfig) (res HandoffResult, err error) {
 			}
 		}
 	}
-	before := snapshot(threads, counters)
-	h.start = time.Now()
+	h.counters = counters
 	aio.CoScheduleAt(h.cos[0], "RunAioHandoff")
 	if err := h.wait(cfg); err != nil {
 		return HandoffResult{}, err
 	}
-	after := snapshot(threads, counters)
+	after, before := snapshot(threads, counters), h.before
 	res = HandoffResult{
 		Hops:        cfg.Hops,
 		Elapsed:     h.elapsed,

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/internal/leakcheck"
@@ -275,5 +277,41 @@ func TestHandoffCounters(t *testing.T) {
 	}
 	if got := counterHops(100000); got != 25000 {
 		t.Errorf("counterHops(100000) = %d, want a quarter", got)
+	}
+}
+
+// Issue 11, item 11: the via=aio clock starts once the warm-up hop has
+// arrived: both runtime coroutines exist, on their home iothreads, and
+// the sleeping iothread has woken. Before the fix it started on the
+// caller, before the first CoSchedule, and hop 1 (sampled with 10,000
+// hops or fewer) carried all of that.
+func TestHandoffClockStartsAfterWarmUp(t *testing.T) {
+	var starts int
+	var problems []string
+	handoffClockStarts = func(h *handoff) {
+		starts++
+		for i, co := range h.cos {
+			if co.HomeThread() == nil {
+				problems = append(problems, fmt.Sprintf("coroutine %d not yet entered", i))
+			}
+		}
+		if unix.Gettid() != h.threads[1].Tid() {
+			problems = append(problems, "clock started off side 1's iothread")
+		}
+		if h.sampler.Len() != 0 {
+			problems = append(problems, "a hop was sampled before the clock started")
+		}
+	}
+	defer func() { handoffClockStarts = nil }()
+	const hops = 5
+	res, err := RunAioHandoff(HandoffConfig{CPUs: [2]int{Unpinned, Unpinned}, Wait: aio.WaitBlock, Hops: hops})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if starts != 1 || len(problems) != 0 {
+		t.Fatalf("clock started %d times; problems %v", starts, problems)
+	}
+	if res.Hops != hops || res.Latency.Len() == 0 {
+		t.Fatalf("%d timed hops, %d samples; want %d timed hops, some sampled", res.Hops, res.Latency.Len(), hops)
 	}
 }

@@ -32,7 +32,10 @@ type pingLine struct {
 // (spinwait.Pause) as the aio busy-poll does: a bare load loop measured up
 // to twice as slow, and swung with the code's alignment.
 func PingPong(a, b int, transfers int, timeout time.Duration) (time.Duration, int, error) {
-	if a == b && a != Unpinned {
+	switch {
+	case a == Unlocked && b == Unlocked:
+		return 0, 0, fmt.Errorf("ping-pong needs at least one side locked to an OS thread, got two Unlocked goroutines (the Go scheduler may run both spinners on one thread, which measures its time slice)")
+	case a == b && a != Unpinned:
 		return 0, 0, fmt.Errorf("ping-pong needs two CPUs, got CPU %d twice (two spinners on one CPU measure the scheduler's time slice)", a)
 	}
 	transfers = max(2, transfers+transfers&1) // whole round trips
