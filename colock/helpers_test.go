@@ -54,7 +54,10 @@ func startIOThreads(n int) ([]*aio.IOThread, error) {
 		threads = append(threads, it)
 	}
 	for _, it := range threads {
-		it.Run(func() {})
+		if err := it.Run(func() {}); err != nil {
+			joinIOThreads(threads, 5*time.Second)
+			return nil, err
+		}
 	}
 	return threads, nil
 }

@@ -24,7 +24,11 @@ func newLocal(t *testing.T) *local {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(ctx.Close)
+	t.Cleanup(func() {
+		if err := ctx.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	return &local{t: t, ctx: ctx}
 }
 
