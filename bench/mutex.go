@@ -1,0 +1,238 @@
+package bench
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/colock"
+)
+
+// MutexImpls are the locks BenchmarkMutex compares: colock's CoMutex, the
+// MCS lock on a futex of QEMU's test (colock.MCS) and Go's sync.Mutex (in
+// QEMU's test, a pthread mutex).
+var MutexImpls = []string{"comutex", "mcs", "sync"}
+
+// MutexConfig says how to run the lock loop of QEMU's test-aio-multithread
+// mutex tests.
+type MutexConfig struct {
+	// Impl is one of MutexImpls.
+	Impl string
+	// CPUs holds one entry per iothread: the CPU it is pinned to, or
+	// Unpinned.
+	CPUs []int
+	// Ops is how many lock-increment-unlock iterations to time, over all
+	// the coroutines together.
+	Ops int
+	// Timeout fails the run when no iteration completes for that long.
+	Timeout time.Duration
+	// OnStart, when set, is called on the caller's goroutine just before
+	// the coroutines start (a benchmark's ResetTimer), so that set-up is
+	// not counted.
+	OnStart func()
+}
+
+// MutexResult is what one RunMutex measured.
+type MutexResult struct {
+	// Ops is the number of iterations timed, Elapsed the time from the
+	// start of the coroutines to the Ops'th.
+	Ops     int64
+	Elapsed time.Duration
+	// Handoffs counts the times the lock passed to a waiter on another
+	// context (comutex: colock.MutexStats.Remote; mcs: every handoff,
+	// each participant being its own iothread); -1 when not known (sync).
+	Handoffs int64
+	// Wakes counts futex wakes issued to the iothreads' event loops
+	// (aio.ContextStats.Wakes).
+	Wakes int64
+}
+
+// mutexRun is one RunMutex: the shared state of its coroutines.
+type mutexRun struct {
+	cfg MutexConfig
+	// lock, unlock: the implementation's critical-section entry and exit
+	// for coroutine id.
+	lock, unlock func(self *colock.Self, id int)
+	// counter is the protected counter (QEMU's counter); done counts
+	// iterations after each unlock (QEMU's atomic_counter), and the
+	// coroutine whose iteration makes it reach Ops stops the clock.
+	counter uint32
+	_       [CacheLine]byte
+	done    atomic.Int64
+	_       [CacheLine]byte
+	stop    atomic.Bool
+	_       [CacheLine]byte
+	start   time.Time
+	elapsed time.Duration
+	// running counts coroutines not yet ended; the last one sets ended.
+	running atomic.Int32
+	ended   aio.Event
+	// finished[i] is set when coroutine i ended, for the stall message.
+	finished []atomic.Bool
+}
+
+// RunMutex starts one iothread per entry of cfg.CPUs (blocking waits, as
+// the iothreads of QEMU's test have no poll window), one coroutine on
+// each, and runs QEMU's loop in every coroutine (lock, counter++, unlock,
+// then an atomic increment of the iteration count) until cfg.Ops
+// iterations were made. It checks QEMU's invariant (the counter equals the
+// iterations made) and joins the iothreads. A run in which no iteration
+// completes for cfg.Timeout fails naming the coroutines that did not end;
+// their iothreads are then left behind, since a thread asleep in the
+// kernel (mcs) or in the Go scheduler (sync) cannot be joined.
+func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
+	if cfg.Ops < 1 {
+		cfg.Ops = 1
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultStallTimeout
+	}
+	r := &mutexRun{cfg: cfg, finished: make([]atomic.Bool, len(cfg.CPUs))}
+	var comutex colock.CoMutex
+	var mcs *colock.MCS
+	var mu sync.Mutex
+	switch cfg.Impl {
+	case "comutex":
+		r.lock = func(self *colock.Self, _ int) { comutex.Lock(self) }
+		r.unlock = func(self *colock.Self, _ int) { comutex.Unlock(self) }
+	case "mcs":
+		mcs = colock.NewMCS(len(cfg.CPUs))
+		r.lock = func(_ *colock.Self, id int) { mcs.Lock(id) }
+		r.unlock = func(_ *colock.Self, id int) { mcs.Unlock(id) }
+	case "sync":
+		r.lock = func(*colock.Self, int) { mu.Lock() }
+		r.unlock = func(*colock.Self, int) { mu.Unlock() }
+	default:
+		return res, fmt.Errorf("unknown mutex implementation %q (want one of %s)", cfg.Impl, strings.Join(MutexImpls, ", "))
+	}
+	threads, err := newIOThreads(cfg.CPUs, aio.WithWaitMode(aio.WaitBlock))
+	if err != nil {
+		return res, err
+	}
+	stalled := false
+	defer func() {
+		if stalled {
+			return
+		}
+		if jerr := joinAll(threads); jerr != nil && err == nil {
+			err = jerr
+		}
+	}()
+	cos := make([]func(), len(threads))
+	for i, t := range threads {
+		co := t.Context().NewCoroutine(colock.Entry(func(self *colock.Self) { r.loop(self, i) }))
+		cos[i] = func() { aio.CoScheduleAt(co, "RunMutex") }
+	}
+	wakes0 := int64(0)
+	for _, t := range threads {
+		wakes0 += int64(t.Stats().Wakes)
+	}
+	r.running.Store(int32(len(threads)))
+	if cfg.OnStart != nil {
+		cfg.OnStart()
+	}
+	r.start = time.Now()
+	for _, schedule := range cos {
+		schedule()
+	}
+	if err := r.wait(threads); err != nil {
+		stalled = true
+		return res, err
+	}
+	if r.counter != uint32(r.done.Load()) {
+		return res, fmt.Errorf("%s: counter %d after %d iterations: the lock let two coroutines in at once", cfg.Impl, r.counter, r.done.Load())
+	}
+	res = MutexResult{Ops: int64(cfg.Ops), Elapsed: r.elapsed, Handoffs: -1}
+	for _, t := range threads {
+		res.Wakes += int64(t.Stats().Wakes)
+	}
+	res.Wakes -= wakes0
+	switch cfg.Impl {
+	case "comutex":
+		res.Handoffs = int64(comutex.Stats().Remote)
+	case "mcs":
+		res.Handoffs = int64(mcs.Handoffs())
+	}
+	return res, nil
+}
+
+// loop is coroutine id's body: QEMU's test_multi_co_mutex_entry.
+func (r *mutexRun) loop(self *colock.Self, id int) {
+	ops := int64(r.cfg.Ops)
+	for !r.stop.Load() {
+		r.lock(self, id)
+		r.counter++
+		r.unlock(self, id)
+		// After the unlock, as QEMU's atomic_counter (counting under the
+		// lock would make the last woken coroutine's exit race with the
+		// stop).
+		if r.done.Add(1) == ops {
+			r.elapsed = time.Since(r.start)
+			r.stop.Store(true)
+		}
+	}
+	r.finished[id].Store(true)
+	if r.running.Add(-1) == 0 {
+		r.ended.Set()
+	}
+}
+
+// wait blocks until every coroutine has ended, failing when the iteration
+// count does not move for the timeout. The caller sleeps on the ended
+// event and looks at the count once a second.
+func (r *mutexRun) wait(threads []*aio.IOThread) error {
+	last, lastChange := int64(-1), time.Now()
+	for !r.ended.WaitTimeout(min(time.Second, r.cfg.Timeout)) {
+		if n := r.done.Load(); n != last {
+			last, lastChange = n, time.Now()
+			continue
+		}
+		if time.Since(lastChange) <= r.cfg.Timeout {
+			continue
+		}
+		var stuck []string
+		for i := range threads {
+			if !r.finished[i].Load() {
+				stuck = append(stuck, fmt.Sprintf("coroutine %d on iothread %d (%s)", i, i, cpuName(r.cfg.CPUs[i])))
+			}
+		}
+		return fmt.Errorf("stalled: %s: no iteration for %v (after %d of %d); not ended: %s",
+			r.cfg.Impl, r.cfg.Timeout, last, r.cfg.Ops, strings.Join(stuck, ", "))
+	}
+	return nil
+}
+
+// newIOThreads starts one iothread per entry of cpus, pinned to that CPU
+// (Unpinned: not pinned), with opts. On an error the ones already started
+// are joined.
+func newIOThreads(cpus []int, opts ...aio.Option) ([]*aio.IOThread, error) {
+	threads := make([]*aio.IOThread, 0, len(cpus))
+	for i, cpu := range cpus {
+		var set affinity.CPUSet
+		if cpu >= 0 {
+			set = affinity.NewCPUSet(cpu)
+		}
+		t, err := aio.NewIOThread(set, opts...)
+		if err != nil {
+			joinAll(threads)
+			return nil, fmt.Errorf("iothread %d: %w", i, err)
+		}
+		threads = append(threads, t)
+	}
+	return threads, nil
+}
+
+// joinAll joins every iothread and returns the first error.
+func joinAll(threads []*aio.IOThread) error {
+	var first error
+	for _, t := range threads {
+		if err := t.Join(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

@@ -1,0 +1,111 @@
+package bench
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/leakcheck"
+)
+
+// MutexContexts is how many iothreads the place=all and contended runs of
+// BenchmarkMutex use: QEMU's NUM_CONTEXTS.
+const MutexContexts = 5
+
+// BenchmarkMutex runs the loop of QEMU's test-aio-multithread mutex tests:
+// one coroutine per iothread, each locking, incrementing a shared counter
+// and unlocking, then counting the iteration with an atomic add (QEMU's
+// atomic_counter). One op is one lock-increment-unlock, by any coroutine.
+// The iothreads block when idle, as QEMU's test iothreads do (their
+// contexts have no poll window).
+//
+//   - impl=comutex: colock.CoMutex; a waiter sleeps in its home context and
+//     the unlocker hands the lock over through aio.CoSchedule.
+//   - impl=mcs: the MCS lock on a futex of QEMU's test (colock.MCS); a
+//     waiter blocks its whole iothread in the kernel.
+//   - impl=sync: sync.Mutex (QEMU's pthread mutex), on the iothreads'
+//     locked threads.
+//
+// contexts=2/place=P puts the two iothreads on the class's CPU pair
+// (QEMU's /aio/multi/mutex/handoff, there unpinned); contexts=5/place=all
+// spreads five over the allowed CPUs (iothread i on allowed CPU i mod
+// count), and contexts=5/place=unpinned leaves them to the OS (QEMU's
+// contended, mcs and pthread tests). Extra metrics: ops/s, handoffs/op
+// (the lock passed to a waiter on another context; comutex and mcs) and
+// wakeups/op (futex wakes of a sleeping iothread's event loop).
+func BenchmarkMutex(b *testing.B) {
+	for _, impl := range MutexImpls {
+		b.Run("impl="+impl+"/contexts=2", func(b *testing.B) {
+			forEachPlacement(b, false, func(b *testing.B, _ affinity.Class, a, c int) {
+				benchMutex(b, impl, []int{a, c})
+			})
+		})
+		b.Run(fmt.Sprintf("impl=%s/contexts=%d/place=all", impl, MutexContexts), func(b *testing.B) {
+			benchMutex(b, impl, spreadCPUs(topo, MutexContexts))
+		})
+		b.Run(fmt.Sprintf("impl=%s/contexts=%d/place=unpinned", impl, MutexContexts), func(b *testing.B) {
+			cpus := make([]int, MutexContexts)
+			for i := range cpus {
+				cpus[i] = Unpinned
+			}
+			benchMutex(b, impl, cpus)
+		})
+	}
+}
+
+// spreadCPUs returns n CPUs for n iothreads: the allowed CPUs in order,
+// round robin.
+func spreadCPUs(t *affinity.Topology, n int) []int {
+	allowed := t.Allowed.CPUs()
+	cpus := make([]int, n)
+	for i := range cpus {
+		cpus[i] = allowed[i%len(allowed)]
+	}
+	return cpus
+}
+
+func benchMutex(b *testing.B, impl string, cpus []int) {
+	ensureProcs(b, len(cpus)+1)
+	b.ReportAllocs()
+	res, err := RunMutex(MutexConfig{Impl: impl, CPUs: cpus, Ops: b.N, OnStart: b.ResetTimer})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := float64(res.Ops)
+	b.ReportMetric(float64(res.Elapsed.Nanoseconds())/n, "ns/op")
+	b.ReportMetric(n/res.Elapsed.Seconds(), "ops/s")
+	if res.Handoffs >= 0 {
+		b.ReportMetric(float64(res.Handoffs)/n, "handoffs/op")
+	}
+	b.ReportMetric(float64(res.Wakes)/n, "wakeups/op")
+}
+
+// Every implementation completes its iterations with the counter intact,
+// on two and on five iothreads, and leaves no goroutine behind.
+func TestMutexRuns(t *testing.T) {
+	ops := 20000
+	if *long {
+		ops = 2000000
+	}
+	ensureProcs(t, MutexContexts+1)
+	for _, impl := range MutexImpls {
+		for _, cpus := range [][]int{{Unpinned, Unpinned}, spreadCPUs(topo, MutexContexts)} {
+			t.Run(fmt.Sprintf("impl=%s/contexts=%d", impl, len(cpus)), func(t *testing.T) {
+				leakcheck.Goroutines(t)
+				res, err := RunMutex(MutexConfig{Impl: impl, CPUs: cpus, Ops: ops})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Ops != int64(ops) || res.Elapsed <= 0 {
+					t.Fatalf("result %+v: want %d ops and a positive time", res, ops)
+				}
+				if (impl == "sync") != (res.Handoffs < 0) {
+					t.Fatalf("%s: handoffs %d", impl, res.Handoffs)
+				}
+			})
+		}
+	}
+	if _, err := RunMutex(MutexConfig{Impl: "spinlock", CPUs: []int{Unpinned}}); err == nil {
+		t.Fatal("an unknown implementation ran")
+	}
+}
