@@ -53,8 +53,21 @@
 //
 // Each concurrent type's doc says it; in short: Push, Schedule, Notify,
 // OneShot, CoSchedule, the Set/Stats methods and IOThread methods from any
-// goroutine; Poll, TakeAll/Drain of a context's queues, and entering a
-// context's coroutines only on its owner.
+// goroutine; Poll, TakeAll/Drain of a context's queues, Close, and entering
+// a context's coroutines only on its owner. An iothread's context checks
+// its owner on Poll and on every coroutine entry, and panics with a
+// sentence instead of letting the runtime throw.
+//
+// # Lifecycle
+//
+// A context dies when its owner closes it ([AioContext.Close]; an
+// iothread's loop does so as it ends, however it ends). From then on
+// scheduling onto it panics with a sentence naming the context and the
+// caller ([IOThread.Run] and [AioContext.SetWaitMode] return an error
+// instead), and the work still queued is reported rather than dropped:
+// [IOThread.Join] returns it as an error. No wait in the package is
+// unbounded: Join fails after [JoinTimeout] when the iothread does not
+// stop, naming it.
 //
 // # Memory ordering
 //

@@ -26,14 +26,24 @@
 // thread locking must match locking at coroutine creation") if a coroutine
 // made on a locked thread is resumed on another thread or with another lock
 // count; this package catches that misuse first: entering a coroutine on any
-// Thread but its home one panics with a sentence. Cross-thread wake-ups go
-// through the home context's queue (aio.CoSchedule), exactly QEMU's rule.
+// Thread but its home one panics with a sentence, and a Thread made by
+// [NewLockedThread] also refuses every call from another OS thread (it
+// compares the caller's thread with its owner's, a few nanoseconds per
+// call). Cross-thread wake-ups go through the home context's queue
+// (aio.CoSchedule), exactly QEMU's rule.
+//
+// One misuse cannot be caught: a coroutine body that calls
+// runtime.LockOSThread itself (or anything that does, such as
+// affinity.PinThread on a thread that did not forbid it) and then yields.
+// Go exposes no way to read a goroutine's lock count, so the throw at the
+// next switch stands; re-pin an iothread with aio's IOThread.Repin, which
+// leaves the lock count alone.
 //
 // # Who may call what
 //
-//   - [NewThread]: on the goroutine that will own the Thread. If that
-//     goroutine locks its OS thread, it must do so before the first Enter and
-//     keep the same lock count whenever it calls Enter.
+//   - [NewThread], [NewLockedThread]: on the goroutine that will own the
+//     Thread. A goroutine locked to its OS thread uses NewLockedThread, after
+//     locking, and keeps the same lock count whenever it calls Enter.
 //   - Thread methods (New, Enter, Current, WakeAfterYield, Destroy, Close,
 //     SetPoolSize, Stats): only from the owning goroutine, which includes the
 //     bodies of coroutines it enters (they run on that goroutine's thread, one
@@ -71,7 +81,9 @@
 // Misuse panics with a sentence that starts with "coroutine: ": entering a
 // running coroutine ("re-entered recursively"), entering a finished one,
 // entering one on a Thread other than its home, entering one that is marked
-// scheduled, yielding from outside the coroutine's body. A panic inside a
+// scheduled or queued for a wake-up, destroying one that is, calling a
+// locked Thread's methods from another OS thread, yielding from outside the
+// coroutine's body. A panic inside a
 // body reaches its enterer: Enter panics again with the original value, after
 // restoring the Thread (its current coroutine is the enterer again) and
 // marking the coroutine finished; the Thread stays usable. The original
