@@ -136,7 +136,7 @@ func TestCoScheduleAcrossIOThreads(t *testing.T) {
 			// first one hands it the token.
 			mustRun(t, threads[1], func() { threads[1].Context().Thread().Enter(cos[1]) })
 			// cos[1] scheduled cos[0] already: that starts the ping-pong.
-			done.Wait()
+			waitFor(t, &done, "the ping-pong across two iothreads")
 			// cos[1] finished; cos[0] handed it the last token and is
 			// suspended (or about to be: Run's BH runs on its thread
 			// after it yields). Wake it so that it finishes too.
