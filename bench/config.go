@@ -19,7 +19,7 @@ type ConfigLine struct {
 
 // Config returns the configuration lines describing this machine and run:
 // machine id, cpu model, topology summary, the CPU pair used for each
-// placement class, hypervisor, frequency governor, SMT, cache line size,
+// placement class, the node sets of pin=node, hypervisor, frequency governor, SMT, cache line size,
 // GOMAXPROCS, the allowed CPU set, and whether software counters work.
 // (`go test` itself prints goos, goarch, pkg and cpu.)
 func Config(t *affinity.Topology) []ConfigLine {
@@ -34,6 +34,7 @@ func Config(t *affinity.Topology) []ConfigLine {
 			lines = append(lines, ConfigLine{"pair-" + string(c), fmt.Sprintf("%d,%d", p.A, p.B)})
 		}
 	}
+	lines = append(lines, ConfigLine{"pin-node", nodeNote(t)})
 	hv := t.Hypervisor()
 	if hv == "" {
 		hv = "none"

@@ -34,12 +34,26 @@ type HandoffResult struct {
 	// Cycles and Instructions are hardware counts on the two threads; -1
 	// when not counted or the machine does not expose them.
 	Cycles, Instructions int64
+	// Where (via=aio) is where the two iothreads were seen running,
+	// sampled with getcpu now and then, off the critical path; classify it
+	// with Placement.
+	Where *cpuTrack
+}
+
+// Placement summarises res.Where against topology t.
+func (res HandoffResult) Placement(t *affinity.Topology) CPUPlacement {
+	if res.Where == nil {
+		return CPUPlacement{}
+	}
+	return res.Where.summarise(t)
 }
 
 // HandoffConfig says how to run a coroutine handoff between two iothreads.
 type HandoffConfig struct {
-	// CPUs are the two iothreads' CPUs (Unpinned for either: no pinning).
-	CPUs [2]int
+	// Pins are the CPU sets the two iothreads are pinned to: one CPU
+	// each (pin=cpu), a NUMA node's allowed CPUs each (pin=node), or empty
+	// (not pinned: the kernel places the thread).
+	Pins [2]affinity.CPUSet
 	// Wait is the iothreads' wait strategy.
 	Wait aio.WaitMode
 	// PollMaxNs, when non-zero, sets the adaptive poll window's maximum.
@@ -75,6 +89,7 @@ type handoff struct {
 	cfg      HandoffConfig
 	cos      [2]*coroutine.Coroutine
 	sampler  *Sampler
+	where    *cpuTrack
 	threads  [2]*aio.IOThread
 	counters [2]*ThreadCounters
 	quit     bool
@@ -149,8 +164,12 @@ func (h *handoff) body(me int) coroutine.Func {
 			}
 			aio.CoSchedule(h.cos[1-me])
 			// Off the hop's critical path: the other side is already
-			// on its way to run.
+			// on its way to run. (hop>>1 counts this side's own hops:
+			// each side's hops have one parity.)
 			h.progress[me].Set(int64(hop - 1))
+			if hop < 4 || (hop>>1)%cpuSampleEvery == 0 {
+				h.where.Sample(me)
+			}
 			self.Yield()
 			hop++ // entered again: the other side's reply arrived
 		}
@@ -208,18 +227,14 @@ func RunAioHandoff(cfg HandoffConfig) (res HandoffResult, err error) {
 			}
 		}
 	}()
-	for i, cpu := range cfg.CPUs {
-		var set affinity.CPUSet
-		if cpu >= 0 {
-			set = affinity.NewCPUSet(cpu)
-		}
+	for i, set := range cfg.Pins {
 		t, err := aio.NewIOThread(set, opts...)
 		if err != nil {
 			return HandoffResult{}, fmt.Errorf("iothread %d: %w", i, err)
 		}
 		threads[i] = t
 	}
-	h := &handoff{cfg: cfg, sampler: NewSampler(cfg.Hops), threads: threads}
+	h := &handoff{cfg: cfg, sampler: NewSampler(cfg.Hops), where: newCPUTrack(), threads: threads}
 	for i, t := range threads {
 		h.cos[i] = t.Context().NewCoroutine(h.body(i))
 	}
@@ -247,6 +262,7 @@ func RunAioHandoff(cfg HandoffConfig) (res HandoffResult, err error) {
 		Wakes:       int64(after.wakes - before.wakes),
 		CtxSwitches: -1, Migrations: -1,
 		Cycles: -1, Instructions: -1,
+		Where: h.where,
 	}
 	if counters[0] != nil && counters[1] != nil {
 		res.CtxSwitches = int64(after.ctxsw - before.ctxsw)
@@ -277,7 +293,7 @@ func (h *handoff) wait(cfg HandoffConfig) error {
 			// Hop n+1 goes to side (n+1)%2: that side stopped answering.
 			side := int((n + 1) % 2)
 			return fmt.Errorf("stalled: iothread %d on %s received no handoff for %v (after %d of %d hops)",
-				side, cpuName(cfg.CPUs[side]), cfg.Timeout, n, cfg.Hops)
+				side, pinName(cfg.Pins[side]), cfg.Timeout, n, cfg.Hops)
 		}
 	}
 	return nil
@@ -308,6 +324,26 @@ func snapshot(threads [2]*aio.IOThread, counters [2]*ThreadCounters) threadSnaps
 		s.hw = s.hw && v.HW
 	}
 	return s
+}
+
+// pinName names where an iothread pinned to set runs, for messages.
+func pinName(set affinity.CPUSet) string {
+	switch set.Count() {
+	case 0:
+		return "an unpinned thread"
+	case 1:
+		return fmt.Sprintf("CPU %d", set.CPUs()[0])
+	}
+	return "CPUs " + set.String()
+}
+
+// OnCPU is the pin set of one CPU, or the empty set (not pinned) for
+// Unpinned.
+func OnCPU(cpu int) affinity.CPUSet {
+	if cpu < 0 {
+		return affinity.CPUSet{}
+	}
+	return affinity.NewCPUSet(cpu)
 }
 
 // RunChanHandoff bounces a handoff between two goroutines through two

@@ -62,8 +62,12 @@ func BenchmarkHandoff(b *testing.B) {
 				name += "/rate=sparse"
 			}
 			b.Run(name, func(b *testing.B) {
-				forEachPlacement(b, w == aio.WaitPoll, func(b *testing.B, _ affinity.Class, a, c int) {
-					benchAioHandoff(b, HandoffConfig{CPUs: [2]int{a, c}, Wait: w, Gap: gap})
+				spin := spinning(w == aio.WaitPoll)
+				forEachPinnedPlacement(b, spin, func(b *testing.B, _ affinity.Class, a, c int) {
+					benchAioHandoff(b, HandoffConfig{Pins: [2]affinity.CPUSet{OnCPU(a), OnCPU(c)}, Wait: w, Gap: gap})
+				})
+				forEachNodePlacement(b, spin, 2, func(b *testing.B, sets []affinity.CPUSet) {
+					benchAioHandoff(b, HandoffConfig{Pins: [2]affinity.CPUSet{sets[0], sets[1]}, Wait: w, Gap: gap})
 				})
 			})
 		}
@@ -104,7 +108,7 @@ func BenchmarkHandoff(b *testing.B) {
 			b.Run(fmt.Sprintf("via=aio/wait=adaptive/pollmax=%dus/rate=%s", win.Microseconds(), rate.name), func(b *testing.B) {
 				forEachPlacement(b, false, func(b *testing.B, _ affinity.Class, a, c int) {
 					// pollmax=0 is "never poll": a window of 1 ns.
-					benchAioHandoff(b, HandoffConfig{CPUs: [2]int{a, c}, Wait: aio.WaitAdaptive, PollMaxNs: max(1, win.Nanoseconds()), Gap: rate.gap})
+					benchAioHandoff(b, HandoffConfig{Pins: [2]affinity.CPUSet{OnCPU(a), OnCPU(c)}, Wait: aio.WaitAdaptive, PollMaxNs: max(1, win.Nanoseconds()), Gap: rate.gap})
 				})
 			})
 		}
@@ -161,7 +165,23 @@ func reportHandoff(b *testing.B, res HandoffResult) {
 	if res.Wakes >= 0 {
 		b.ReportMetric(float64(res.Wakes)/n, "wakeups/op")
 	}
+	if res.Where != nil {
+		reportPlacement(b, res.Placement(topo))
+	}
 	reportCounters(b, res)
+}
+
+// reportPlacement reports where the iothreads were seen running: cpus-seen
+// (distinct CPUs, both sides together), and the fractions of samples that
+// found the two on one CPU (samecpu-frac) and on SMT siblings (smt-frac).
+func reportPlacement(b *testing.B, p CPUPlacement) {
+	if p.Seen > 0 {
+		b.ReportMetric(float64(p.Seen), "cpus-seen")
+	}
+	if p.Samples > 0 {
+		b.ReportMetric(float64(p.SameCPU)/float64(p.Samples), "samecpu-frac")
+		b.ReportMetric(float64(p.SMT)/float64(p.Samples), "smt-frac")
+	}
 }
 
 // reportCounters reports the perf counts of res per hop, those it has.
@@ -190,7 +210,7 @@ func TestHandoffCompletes(t *testing.T) {
 			// RunAioHandoff joins the iothreads (Join checks that their
 			// threads ended); the runtime's idle pool may grow meanwhile.
 			leakcheck.Goroutines(t)
-			res, err := RunAioHandoff(HandoffConfig{CPUs: [2]int{Unpinned, Unpinned}, Wait: w, Hops: hops})
+			res, err := RunAioHandoff(HandoffConfig{Wait: w, Hops: hops})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -234,7 +254,7 @@ func TestHandoffDoesNotAllocatePerHop(t *testing.T) {
 	measure := func(hops int) uint64 {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		if _, err := RunAioHandoff(HandoffConfig{CPUs: [2]int{Unpinned, Unpinned}, Wait: aio.WaitBlock, Hops: hops}); err != nil {
+		if _, err := RunAioHandoff(HandoffConfig{Wait: aio.WaitBlock, Hops: hops}); err != nil {
 			t.Fatal(err)
 		}
 		runtime.ReadMemStats(&after)
@@ -253,7 +273,7 @@ func TestHandoffDoesNotAllocatePerHop(t *testing.T) {
 // context switches (each side sleeps once per round trip).
 func TestHandoffCounters(t *testing.T) {
 	ensureProcs(t, 3)
-	cfg := HandoffConfig{CPUs: [2]int{Unpinned, Unpinned}, Wait: aio.WaitBlock, Hops: 200}
+	cfg := HandoffConfig{Wait: aio.WaitBlock, Hops: 200}
 	res, err := RunAioHandoff(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -304,7 +324,7 @@ func TestHandoffClockStartsAfterWarmUp(t *testing.T) {
 	}
 	defer func() { handoffClockStarts = nil }()
 	const hops = 5
-	res, err := RunAioHandoff(HandoffConfig{CPUs: [2]int{Unpinned, Unpinned}, Wait: aio.WaitBlock, Hops: hops})
+	res, err := RunAioHandoff(HandoffConfig{Wait: aio.WaitBlock, Hops: hops})
 	if err != nil {
 		t.Fatal(err)
 	}

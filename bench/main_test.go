@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 	leakcheck.WarmThreads(24)
 	procs := runtime.GOMAXPROCS(3)
 	for _, w := range []aio.WaitMode{aio.WaitBlock, aio.WaitPoll} {
-		if _, err := RunAioHandoff(HandoffConfig{CPUs: [2]int{Unpinned, Unpinned}, Wait: w, Hops: 100}); err != nil {
+		if _, err := RunAioHandoff(HandoffConfig{Wait: w, Hops: 100}); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: warm-up handoff failed: %v\n", err)
 			os.Exit(1)
 		}
@@ -72,6 +72,41 @@ func forEachPlacement(b *testing.B, spin spinning, body func(b *testing.B, class
 				b.Skip(reason)
 			}
 			body(b, class, a, c)
+		})
+	}
+}
+
+// forEachPinnedPlacement is forEachPlacement for the families with a pin=
+// key: pinned classes run as `pin=cpu/place=P`, the unpinned baseline as
+// `place=unpinned` (its threads are not pinned at all).
+func forEachPinnedPlacement(b *testing.B, spin spinning, body func(b *testing.B, class affinity.Class, a, c int)) {
+	for _, class := range append(affinity.Classes(), affinity.Unpinned) {
+		name := "pin=cpu/place=" + string(class)
+		if class == affinity.Unpinned {
+			name = "place=unpinned"
+		}
+		b.Run(name, func(b *testing.B) {
+			a, c, reason := placementCPUs(topo, class, bool(spin))
+			if reason != "" {
+				b.Skip(reason)
+			}
+			body(b, class, a, c)
+		})
+	}
+}
+
+// forEachNodePlacement runs body as `pin=node/place=P` for P in
+// NodeClasses, with n iothreads pinned per NUMA node (see nodeSets), or
+// skips with the reason. The "pin-node" configuration line says which
+// node sets they are.
+func forEachNodePlacement(b *testing.B, spin spinning, n int, body func(b *testing.B, sets []affinity.CPUSet)) {
+	for _, class := range NodeClasses {
+		b.Run("pin=node/place="+string(class), func(b *testing.B) {
+			sets, reason := nodeSets(topo, class, n, bool(spin))
+			if reason != "" {
+				b.Skip(reason)
+			}
+			body(b, sets)
 		})
 	}
 }

@@ -56,14 +56,64 @@ func TestPlacementSelectionOnFixture(t *testing.T) {
 // threads; a class the machine lacks is skipped.
 func TestScheduleCPUsOnFixture(t *testing.T) {
 	topo := fixture(t, "two-socket-smt")
-	if cpus, skip := scheduleCPUs(topo, affinity.Remote); skip != "" || len(cpus) != 2 || topo.Relation(cpus[0], cpus[1]) != affinity.Remote {
-		t.Errorf("remote: %v (skip %q), want two CPUs on different nodes", cpus, skip)
+	one := func(sets []affinity.CPUSet) []int {
+		var cpus []int
+		for _, s := range sets {
+			if s.Count() != 1 {
+				t.Fatalf("pin=cpu set %s is not one CPU", s)
+			}
+			cpus = append(cpus, s.CPUs()[0])
+		}
+		return cpus
 	}
-	if cpus, skip := scheduleCPUs(topo, affinity.SMT); skip != "" || len(cpus) != 2 || topo.Relation(cpus[0], cpus[1]) != affinity.SMT {
-		t.Errorf("smt: %v (skip %q), want the two threads of one core", cpus, skip)
+	if sets, skip := scheduleSets(topo, PinCPU, affinity.Remote); skip != "" || len(sets) != 2 || topo.Relation(one(sets)[0], one(sets)[1]) != affinity.Remote {
+		t.Errorf("remote: %v (skip %q), want two CPUs on different nodes", sets, skip)
 	}
-	if _, skip := scheduleCPUs(topo, affinity.L2); skip == "" {
+	if sets, skip := scheduleSets(topo, PinCPU, affinity.SMT); skip != "" || len(sets) != 2 || topo.Relation(one(sets)[0], one(sets)[1]) != affinity.SMT {
+		t.Errorf("smt: %v (skip %q), want the two threads of one core", sets, skip)
+	}
+	if _, skip := scheduleSets(topo, PinCPU, affinity.L2); skip == "" {
 		t.Error("l2 on a machine without shared L2: not skipped")
+	}
+}
+
+// pin=node pins every iothread to a whole node's allowed CPUs: one node
+// for place=node, the nodes in turn for place=remote (starting with the
+// representative remote pair's two); a one-node machine runs place=node on
+// the whole allowed set, says so, and skips place=remote with the reason.
+func TestNodeSetsOnFixtures(t *testing.T) {
+	two := fixture(t, "two-socket-smt")
+	n0, n1 := two.NodeCPUs(0), two.NodeCPUs(1)
+	if n0.IsEmpty() || n1.IsEmpty() {
+		t.Fatalf("fixture nodes: %s, %s", n0, n1)
+	}
+	sets, skip := nodeSets(two, affinity.Remote, 5, false)
+	if skip != "" || len(sets) != 5 {
+		t.Fatalf("remote: %v (skip %q)", sets, skip)
+	}
+	for i, s := range sets {
+		if !s.Equal(n0) && !s.Equal(n1) || i > 0 && s.Equal(sets[i-1]) {
+			t.Errorf("remote: set %d is %s; want the two nodes' sets in turn (%s, %s)", i, s, n0, n1)
+		}
+	}
+	sets, skip = nodeSets(two, affinity.Node, 2, true)
+	if skip != "" || !sets[0].Equal(sets[1]) || !(sets[0].Equal(n0) || sets[0].Equal(n1)) {
+		t.Errorf("node: %v (skip %q); want both on one node's set", sets, skip)
+	}
+
+	one := fixture(t, "cpuless-nodes")
+	if len(allowedNodes(one)) != 1 {
+		t.Skipf("fixture cpuless-nodes has %d nodes with CPUs; want 1", len(allowedNodes(one)))
+	}
+	sets, skip = nodeSets(one, affinity.Node, 2, false)
+	if skip != "" || !sets[0].Equal(one.Allowed) {
+		t.Errorf("one node: place=node %v (skip %q); want the whole allowed set %s", sets, skip, one.Allowed)
+	}
+	if _, skip := nodeSets(one, affinity.Remote, 2, false); !strings.Contains(skip, "two NUMA nodes") {
+		t.Errorf("one node: place=remote skip %q; want the reason", skip)
+	}
+	if note := nodeNote(one); !strings.Contains(note, "whole allowed set") {
+		t.Errorf("pin-node line on a one-node machine: %q; want it to say pin=node is the whole allowed set", note)
 	}
 }
 

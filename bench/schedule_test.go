@@ -18,23 +18,40 @@ const ScheduleContexts = 5
 // adaptive wait: each coroutine takes a coroutine published in a random
 // slot and schedules it on that coroutine's home context. One op is one
 // take attempted (a schedule, or a retry on an empty slot). N is 5, or as
-// many CPUs as the class can spread over; the iothreads sit on CPUs that are
-// pairwise the class apart (unpinned: the OS places them). Extra metrics:
+// many CPUs as the class can spread over; with pin=cpu the iothreads sit on
+// CPUs that are pairwise the class apart, with pin=node each is pinned to a
+// NUMA node's allowed CPUs (place=node: all in one node; place=remote:
+// spread over the nodes), and unpinned the OS places them. Extra metrics:
 // schedules/s, retry/op (takes that found a slot empty), here/op (schedules
 // onto the scheduler's own context).
 func BenchmarkSchedule(b *testing.B) {
+	type variant struct {
+		pin   PinMode
+		class affinity.Class
+	}
+	var variants []variant
 	for _, class := range append(affinity.Classes(), affinity.Unpinned) {
-		cpus, skip := scheduleCPUs(topo, class)
-		name := fmt.Sprintf("contexts=%d/place=%s", len(cpus), class)
+		variants = append(variants, variant{PinCPU, class})
+	}
+	for _, class := range NodeClasses {
+		variants = append(variants, variant{PinNode, class})
+	}
+	for _, v := range variants {
+		sets, skip := scheduleSets(topo, v.pin, v.class)
+		n := len(sets)
 		if skip != "" {
-			name = fmt.Sprintf("contexts=%d/place=%s", ScheduleContexts, class)
+			n = ScheduleContexts
+		}
+		name := fmt.Sprintf("contexts=%d/pin=%s/place=%s", n, v.pin, v.class)
+		if v.class == affinity.Unpinned {
+			name = fmt.Sprintf("contexts=%d/place=%s", n, v.class)
 		}
 		b.Run(name, func(b *testing.B) {
 			if skip != "" {
 				b.Skip(skip)
 			}
-			ensureProcs(b, len(cpus)+1)
-			res, err := RunSchedule(cpus, b.N)
+			ensureProcs(b, len(sets)+1)
+			res, err := RunSchedule(sets, b.N)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -47,16 +64,15 @@ func BenchmarkSchedule(b *testing.B) {
 	}
 }
 
-// scheduleCPUs returns the iothreads' CPUs for class (Unpinned entries for
-// the unpinned baseline), or why the class cannot run here.
-func scheduleCPUs(t *affinity.Topology, class affinity.Class) ([]int, string) {
+// scheduleSets returns the iothreads' pin sets for pin mode and class
+// (empty sets for the unpinned baseline), or why they cannot run here.
+func scheduleSets(t *affinity.Topology, pin PinMode, class affinity.Class) ([]affinity.CPUSet, string) {
+	if pin == PinNode {
+		return nodeSets(t, class, ScheduleContexts, false)
+	}
 	if class == affinity.Unpinned {
 		n := min(ScheduleContexts, t.Allowed.Count())
-		cpus := make([]int, max(n, 2))
-		for i := range cpus {
-			cpus[i] = Unpinned
-		}
-		return cpus, ""
+		return make([]affinity.CPUSet, max(n, 2)), ""
 	}
 	cpus, err := t.Group(class, ScheduleContexts)
 	if err != nil {
@@ -65,7 +81,11 @@ func scheduleCPUs(t *affinity.Topology, class affinity.Class) ([]int, string) {
 	if len(cpus) < 2 {
 		return nil, fmt.Sprintf("fewer than two allowed CPUs are %s apart", class)
 	}
-	return cpus, ""
+	sets := make([]affinity.CPUSet, len(cpus))
+	for i, c := range cpus {
+		sets[i] = OnCPU(c)
+	}
+	return sets, ""
 }
 
 // ScheduleResult is what one RunSchedule measured.
@@ -74,11 +94,11 @@ type ScheduleResult struct {
 	Elapsed time.Duration
 }
 
-// RunSchedule starts one iothread per CPU (Unpinned: not pinned), runs the
+// RunSchedule starts one iothread per pin set (empty: not pinned), runs the
 // circulating random schedule until at least ops takes were made, stops it,
 // joins the iothreads and checks the slot invariants.
-func RunSchedule(cpus []int, ops int) (res ScheduleResult, err error) {
-	threads := make([]*aio.IOThread, 0, len(cpus))
+func RunSchedule(sets []affinity.CPUSet, ops int) (res ScheduleResult, err error) {
+	threads := make([]*aio.IOThread, 0, len(sets))
 	defer func() {
 		for _, t := range threads {
 			if jerr := t.Join(); jerr != nil && err == nil {
@@ -86,11 +106,7 @@ func RunSchedule(cpus []int, ops int) (res ScheduleResult, err error) {
 			}
 		}
 	}()
-	for i, cpu := range cpus {
-		var set affinity.CPUSet
-		if cpu >= 0 {
-			set = affinity.NewCPUSet(cpu)
-		}
+	for i, set := range sets {
 		t, err := aio.NewIOThread(set, aio.WithWaitMode(aio.WaitAdaptive))
 		if err != nil {
 			return res, fmt.Errorf("iothread %d: %w", i, err)
@@ -127,21 +143,27 @@ func TestScheduleCirculates(t *testing.T) {
 		ops = 5000000
 	}
 	ensureProcs(t, ScheduleContexts+1)
-	for _, class := range append(affinity.Classes(), affinity.Unpinned) {
-		t.Run("place="+string(class), func(t *testing.T) {
-			cpus, skip := scheduleCPUs(topo, class)
-			if skip != "" {
-				t.Skip(skip)
-			}
-			leakcheck.Goroutines(t)
-			res, err := RunSchedule(cpus, ops)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if res.Counts.Total() < int64(ops) {
-				t.Fatalf("%v: fewer than %d takes", res.Counts, ops)
-			}
-			t.Logf("%d contexts: %v", len(cpus), res.Counts)
-		})
+	for _, pin := range []PinMode{PinCPU, PinNode} {
+		classes := append(affinity.Classes(), affinity.Unpinned)
+		if pin == PinNode {
+			classes = NodeClasses
+		}
+		for _, class := range classes {
+			t.Run(fmt.Sprintf("pin=%s/place=%s", pin, class), func(t *testing.T) {
+				sets, skip := scheduleSets(topo, pin, class)
+				if skip != "" {
+					t.Skip(skip)
+				}
+				leakcheck.Goroutines(t)
+				res, err := RunSchedule(sets, ops)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Counts.Total() < int64(ops) {
+					t.Fatalf("%v: fewer than %d takes", res.Counts, ops)
+				}
+				t.Logf("%d contexts: %v", len(sets), res.Counts)
+			})
+		}
 	}
 }

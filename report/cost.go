@@ -50,7 +50,7 @@ func FloorCosts(run *Run) []FloorCost {
 		}
 		fc := FloorCost{Place: place, FloorNs: floor * 1e9}
 		for _, via := range costOrder {
-			q := query{"Handoff", map[string]string{"via": via, "wait": "poll", "rate": "", "pollmax": "", "place": place}}
+			q := query{"Handoff", map[string]string{"via": via, "pin": "cpu", "wait": "poll", "rate": "", "pollmax": "", "place": place}}
 			if _, pts := run.collect(q, "place", "sec/op"); pts[place] != nil {
 				m := medianOf(pts[place].vals)
 				fc.Handoffs = append(fc.Handoffs, HandoffCost{Via: via, Ns: m * 1e9, Ratio: m / floor})

@@ -66,11 +66,17 @@ func isDigits(s string) bool {
 }
 
 // query selects results by base name and keys: a key mapped to "" must be
-// absent, "*" must be present, anything else must equal.
+// absent, "*" must be present, anything else must equal. A key absent from
+// a name takes its value from keyDefaults when it has one.
 type query struct {
 	base string
 	keys map[string]string
 }
+
+// keyDefaults are the values of keys that older results (or baselines)
+// leave out: pin=cpu, the meaning every name had before the pin= key (the
+// unpinned baseline and the poll-window sweep still have none).
+var keyDefaults = map[string]string{"pin": "cpu"}
 
 func (q query) match(base string, keys map[string]string) bool {
 	if base != q.base {
@@ -78,6 +84,9 @@ func (q query) match(base string, keys map[string]string) bool {
 	}
 	for k, want := range q.keys {
 		v, ok := keys[k]
+		if d, has := keyDefaults[k]; !ok && has {
+			v, ok = d, true
+		}
 		switch want {
 		case "":
 			if ok {
@@ -212,7 +221,7 @@ func (o Options) recommendPlacement(run *Run) (Recommendation, []string) {
 		order []string
 		pts   map[string]*point
 	)
-	q := query{"Handoff", map[string]string{"via": "aio", "pollmax": "", "rate": "", "place": "*"}}
+	q := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "pollmax": "", "rate": "", "place": "*"}}
 	for _, w := range []string{"poll", "adaptive", "block"} {
 		q.keys["wait"] = w
 		if order, pts = run.collect(q, "place", "sec/op"); len(order) >= 2 {
@@ -291,7 +300,7 @@ func (o Options) recommendWait(run *Run, places []string) Recommendation {
 		passed []string // faster placements without a poll run
 	)
 	for _, p := range places {
-		q = query{"Handoff", map[string]string{"via": "aio", "wait": "*", "pollmax": "", "rate": "", "place": p}}
+		q = query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "*", "pollmax": "", "rate": "", "place": p}}
 		if order, lat = run.collect(q, "wait", "sec/op"); len(order) >= 2 && lat["poll"] != nil {
 			place = p
 			break
@@ -311,7 +320,7 @@ func (o Options) recommendWait(run *Run, places []string) Recommendation {
 	// Latency matters when handoffs come back to back; CPU burned matters
 	// when they are sparse, where a busy poller spins through the gaps.
 	// When the sparse runs exist, judge CPU time there.
-	sq := query{"Handoff", map[string]string{"via": "aio", "wait": "*", "pollmax": "", "rate": "sparse", "place": place}}
+	sq := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "*", "pollmax": "", "rate": "sparse", "place": place}}
 	if _, sparse := run.collect(sq, "wait", "cpu-sec/op"); sparse["poll"] != nil && len(sparse) >= 2 {
 		cpu = sparse
 		context += "; CPU time from rate=sparse"
@@ -417,7 +426,7 @@ func cpuText(p *point) string {
 // (BenchmarkHandoff/via=aio/wait=adaptive/pollmax=W/rate=R/place=P).
 func (o Options) recommendWindow(run *Run) (Recommendation, bool) {
 	rec := Recommendation{Topic: "poll window"}
-	sq := query{"Handoff", map[string]string{"via": "aio", "wait": "adaptive", "pollmax": "*"}}
+	sq := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "adaptive", "pollmax": "*"}}
 	rates, _ := run.collect(sq, "rate", "sec/op")
 	if len(rates) == 0 {
 		return rec, false
@@ -426,7 +435,7 @@ func (o Options) recommendWindow(run *Run) (Recommendation, bool) {
 	if slices.Contains(rates, "sparse") {
 		rate = "sparse"
 	}
-	places, _ := run.collect(query{"Handoff", map[string]string{"via": "aio", "wait": "adaptive", "pollmax": "*", "rate": rate}}, "place", "sec/op")
+	places, _ := run.collect(query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "adaptive", "pollmax": "*", "rate": rate}}, "place", "sec/op")
 	// The sweep is read at the first placement that also has the poll
 	// reference (busy-poll skips samecpu, and unpinned on small machines):
 	// same rate when there is one, else the plain back-to-back run.
@@ -438,7 +447,7 @@ func (o Options) recommendWindow(run *Run) (Recommendation, bool) {
 	for _, p := range places {
 		sq.keys["rate"], sq.keys["place"] = rate, p
 		unit = latencyUnit(run, sq, "pollmax")
-		pq = query{"Handoff", map[string]string{"via": "aio", "wait": "poll", "pollmax": "", "rate": rate, "place": p}}
+		pq = query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "poll", "pollmax": "", "rate": rate, "place": p}}
 		if _, pl = run.collect(pq, "wait", unit); len(pl) == 0 {
 			pq.keys["rate"] = ""
 			_, pl = run.collect(pq, "wait", unit)
@@ -477,12 +486,12 @@ func (o Options) recommendWindow(run *Run) (Recommendation, bool) {
 			if r == rate {
 				continue
 			}
-			oq := query{"Handoff", map[string]string{"via": "aio", "wait": "adaptive", "pollmax": w, "rate": r, "place": place}}
+			oq := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "adaptive", "pollmax": w, "rate": r, "place": place}}
 			_, ol := run.collect(oq, "pollmax", unit)
 			_, oc := run.collect(oq, "pollmax", "cpu-sec/op")
 			if ol[w] != nil {
 				line := fmt.Sprintf("at rate=%s, pollmax=%s: %s, %s", r, w, fmtVal(medianOf(ol[w].vals), unit), cpuText(oc[w]))
-				pq := query{"Handoff", map[string]string{"via": "aio", "wait": "poll", "pollmax": "", "rate": r, "place": place}}
+				pq := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "poll", "pollmax": "", "rate": r, "place": place}}
 				if _, rp := run.collect(pq, "wait", unit); rp["poll"] != nil {
 					s := o.compare(rp["poll"].vals, ol[w].vals)
 					line += fmt.Sprintf(" (%.2fx poll latency, %s)", s.ratio, s.pn())
@@ -621,6 +630,79 @@ func Recommend(run *Run, opts Options) []Recommendation {
 	if w, ok := opts.recommendWindow(run); ok {
 		out = append(out, w)
 	}
+	if p, ok := opts.recommendPin(run, order); ok {
+		out = append(out, p)
+	}
 	out = append(out, opts.recommendPadding(run))
 	return out
+}
+
+// recommendPin: pin each iothread to one CPU or to a whole NUMA node? It
+// compares BenchmarkHandoff/via=aio/pin=node at place=node and
+// place=remote with pin=cpu at the same place, or, where pin=cpu has no
+// such place (a one-node machine has no node class), with the fastest
+// pin=cpu placement (places, fastest first). ok is false when the run has
+// no pin=node results.
+func (o Options) recommendPin(run *Run, places []string) (Recommendation, bool) {
+	rec := Recommendation{Topic: "pinning"}
+	var first *stat
+	var firstLine string
+	for _, w := range []string{"poll", "adaptive", "block"} {
+		nq := query{"Handoff", map[string]string{"via": "aio", "pin": "node", "wait": w, "pollmax": "", "rate": "", "place": "*"}}
+		order, nodePts := run.collect(nq, "place", "sec/op")
+		if len(order) == 0 {
+			continue
+		}
+		cq := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": w, "pollmax": "", "rate": "", "place": "*"}}
+		_, cpuPts := run.collect(cq, "place", "sec/op")
+		_, seen := run.collect(nq, "place", "samecpu-frac")
+		for _, place := range order {
+			against, at := cpuPts[place], place
+			if against == nil {
+				for _, p := range places {
+					if cpuPts[p] != nil {
+						against, at = cpuPts[p], p
+						break
+					}
+				}
+			}
+			if against == nil {
+				continue
+			}
+			s := o.compare(against.vals, nodePts[place].vals)
+			line := fmt.Sprintf("wait=%s: pin=node/place=%s %s, %s than pin=cpu/place=%s %s (%s)",
+				w, place, fmtVal(s.other.Center, "sec/op"), fmtRatio(s.ratio), at, fmtVal(s.base.Center, "sec/op"), s.pn())
+			if f := seen[place]; f != nil {
+				line += fmt.Sprintf("; both iothreads on one CPU in %.0f%% of getcpu samples", 100*medianOf(f.vals))
+			}
+			rec.Evidence = append(rec.Evidence, line)
+			if first == nil {
+				first, firstLine = &s, fmt.Sprintf("pin=node/place=%s against pin=cpu/place=%s, wait=%s", place, at, w)
+				if why := o.tooFew(against, nodePts[place]); why != "" {
+					rec.Withheld = true
+					rec.Summary = fmt.Sprintf("Pinning: no recommendation, %s.", why)
+				}
+			}
+		}
+		break // one wait strategy, as the placement advice reads one
+	}
+	if first == nil {
+		return rec, false
+	}
+	switch {
+	case rec.Withheld:
+	case !first.significant():
+		rec.Withheld = true
+		rec.Summary = fmt.Sprintf("Pinning: no recommendation; pinning per CPU and per NUMA node are not significantly different (%s: %s > alpha %.2g).",
+			firstLine, first.cmp.String(), o.alpha())
+	case first.ratio > 1:
+		rec.Choice = "cpu"
+		rec.Summary = fmt.Sprintf("Pinning: pin each iothread to one CPU; pinning it to a whole NUMA node is %s (%s, %s).",
+			fmtRatio(first.ratio), firstLine, first.cmp.String())
+	default:
+		rec.Choice = "node"
+		rec.Summary = fmt.Sprintf("Pinning: pinning each iothread to a whole NUMA node is %s than to one CPU (%s, %s).",
+			fmtRatio(first.ratio), firstLine, first.cmp.String())
+	}
+	return rec, true
 }

@@ -499,3 +499,67 @@ func TestEmulatedWarning(t *testing.T) {
 		t.Errorf("KVM called emulated: %+v", w)
 	}
 }
+
+// The pinning recommendation compares pin=node with pin=cpu at the same
+// place (remote), falls back to the fastest pin=cpu placement where pin=cpu
+// has no such place (place=node on a machine without the node class), and
+// is withheld when the two do not differ significantly. Names without a
+// pin key (results from before it, the unpinned baseline) count as
+// pin=cpu.
+func TestPinRecommendation(t *testing.T) {
+	gen := func(nodeRemote, nodeNode float64, oldNames bool) *Run {
+		var b strings.Builder
+		b.WriteString("machine: test\n")
+		pin := "pin=cpu/"
+		if oldNames {
+			pin = ""
+		}
+		for i := range 10 {
+			j := float64(i)
+			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/%splace=llc-4 1000 %.0f ns/op\n", pin, 200+j)
+			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/%splace=remote-4 1000 %.0f ns/op\n", pin, 400+j)
+			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/pin=node/place=remote-4 1000 %.0f ns/op 0.25 samecpu-frac\n", nodeRemote+j)
+			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/pin=node/place=node-4 1000 %.0f ns/op 0.5 samecpu-frac\n", nodeNode+j)
+		}
+		run, err := Read(strings.NewReader(b.String()), "pin.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run
+	}
+	for _, old := range []bool{false, true} {
+		recs := Recommend(gen(800, 600, old), Options{})
+		pin := find(t, recs, "pinning")
+		ev := strings.Join(pin.Evidence, "\n")
+		if pin.Withheld || pin.Choice != "cpu" || !strings.Contains(pin.Summary, "one CPU") {
+			t.Errorf("old names %v: %s (choice %q, withheld %v); want pin per CPU", old, pin.Summary, pin.Choice, pin.Withheld)
+		}
+		for _, want := range []string{"pin=node/place=remote 804.5 ns, 1.99x slower than pin=cpu/place=remote 404.5 ns (p=0.000 n=10)", "pin=node/place=node 604.5 ns, 2.96x slower than pin=cpu/place=llc 204.5 ns", "one CPU in 50% of getcpu samples"} {
+			if !strings.Contains(ev, want) {
+				t.Errorf("evidence lacks %q:\n%s", want, ev)
+			}
+		}
+		if place := find(t, recs, "placement"); place.Choice != "llc" {
+			t.Errorf("placement %q; want llc (pin=node results must not mix into it)", place.Choice)
+		}
+	}
+	// Node per-node pinning no different from per-CPU: withheld.
+	var b strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/pin=cpu/place=remote-4 1000 %d ns/op\n", 400+(i*7)%10)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/pin=node/place=remote-4 1000 %d ns/op\n", 400+(i*3)%10)
+	}
+	run, err := Read(strings.NewReader(b.String()), "pin-same.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pin := find(t, Recommend(run, Options{}), "pinning"); !pin.Withheld || !strings.Contains(pin.Summary, "not significantly different") {
+		t.Errorf("equal pinnings: %s (withheld %v); want withheld", pin.Summary, pin.Withheld)
+	}
+	// No pin=node results: no pinning topic at all.
+	for _, r := range Recommend(mustRead(t, "bare.txt"), Options{}) {
+		if r.Topic == "pinning" {
+			t.Errorf("pinning recommendation without pin=node results: %s", r.Summary)
+		}
+	}
+}

@@ -1,0 +1,203 @@
+package bench
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/pinbench/pinbench/affinity"
+)
+
+// PinMode says how an iothread of a benchmark is pinned: the `pin=` key of
+// BenchmarkHandoff/via=aio and BenchmarkSchedule.
+type PinMode string
+
+const (
+	// PinCPU pins each iothread to one CPU of the placement's pair (or
+	// group): the kernel has no choice.
+	PinCPU PinMode = "cpu"
+	// PinNode pins each iothread to every allowed CPU of a NUMA node, as
+	// `numactl --cpunodebind`, a node-wide cpuset or QEMU iothreads in a
+	// node's cgroup do: the kernel picks the CPU, and may put both on SMT
+	// siblings or on one CPU. place=node puts every iothread in one node,
+	// place=remote spreads them over two or more nodes.
+	PinNode PinMode = "node"
+)
+
+// NodeClasses are the placement classes pin=node runs at.
+var NodeClasses = []affinity.Class{affinity.Node, affinity.Remote}
+
+// nodeNote says what pin=node means on this machine, for the configuration
+// line "pin-node": which node sets the iothreads get, and, on a machine
+// with one node (with allowed CPUs), that pin=node is the whole allowed
+// set there.
+func nodeNote(t *affinity.Topology) string {
+	nodes := allowedNodes(t)
+	var parts []string
+	for _, n := range nodes {
+		parts = append(parts, fmt.Sprintf("node %d = %s", n, t.NodeCPUs(n)))
+	}
+	s := strings.Join(parts, ", ")
+	if len(nodes) == 1 {
+		s += " (one node with allowed CPUs: pin=node pins each iothread to the whole allowed set, and place=remote cannot run)"
+	}
+	return s
+}
+
+// allowedNodes returns the nodes that hold allowed CPUs, ascending.
+func allowedNodes(t *affinity.Topology) []int {
+	var nodes []int
+	for _, n := range t.Nodes {
+		if !t.NodeCPUs(n.ID).IsEmpty() {
+			nodes = append(nodes, n.ID)
+		}
+	}
+	return nodes
+}
+
+// nodeSets returns the CPU sets of n iothreads pinned per node at class
+// (affinity.Node: all in one node; affinity.Remote: round-robin over the
+// nodes, starting with the two of the class's representative pair), or why
+// the class cannot run here. spin says the iothreads busy-wait, so each
+// node used needs at least as many allowed CPUs as iothreads it holds,
+// plus none: the kernel may still time-share them, which the cpus-seen
+// figures then show.
+func nodeSets(t *affinity.Topology, class affinity.Class, n int, spin bool) ([]affinity.CPUSet, string) {
+	nodes := allowedNodes(t)
+	if len(nodes) == 0 {
+		return nil, "no NUMA node holds an allowed CPU"
+	}
+	var order []int
+	switch class {
+	case affinity.Node:
+		// The node of the representative node pair when the class exists
+		// (a node with CPUs that share no cache), otherwise the node with
+		// the most allowed CPUs: on a one-node machine, the whole set.
+		first := nodes[0]
+		if p, ok := t.Pair(affinity.Node); ok {
+			first = cpuNode(t, p.A)
+		} else {
+			for _, id := range nodes {
+				if t.NodeCPUs(id).Count() > t.NodeCPUs(first).Count() {
+					first = id
+				}
+			}
+		}
+		order = []int{first}
+	case affinity.Remote:
+		if len(nodes) < 2 {
+			return nil, fmt.Sprintf("pin=node at place=remote needs two NUMA nodes with allowed CPUs; this machine has %d (%s)", len(nodes), nodeNote(t))
+		}
+		order = nodes
+		if p, ok := t.Pair(affinity.Remote); ok {
+			a, b := cpuNode(t, p.A), cpuNode(t, p.B)
+			order = append([]int{a, b}, slices.DeleteFunc(slices.Clone(nodes), func(x int) bool { return x == a || x == b })...)
+		}
+	default:
+		return nil, fmt.Sprintf("pin=node runs at place=node and place=remote, not %s", class)
+	}
+	sets := make([]affinity.CPUSet, n)
+	per := map[int]int{}
+	for i := range sets {
+		node := order[i%len(order)]
+		sets[i] = t.NodeCPUs(node)
+		per[node]++
+	}
+	if spin {
+		for node, k := range per {
+			if c := t.NodeCPUs(node).Count(); c < k {
+				return nil, fmt.Sprintf("%d busy-waiting iothreads pinned to node %d, which has %d allowed CPU(s): they would measure the scheduler's time slice", k, node, c)
+			}
+		}
+	}
+	return sets, ""
+}
+
+// cpuNode returns the NUMA node of CPU cpu (-1 when unknown).
+func cpuNode(t *affinity.Topology, cpu int) int {
+	if c, ok := t.CPU(cpu); ok {
+		return c.Node
+	}
+	return -1
+}
+
+// cpuTrack records where the two sides of a handoff ran: each side, now
+// and then and off the handoff's critical path, asks getcpu where it is
+// (about 0.1 us) and notes it next to the other side's last answer. The
+// pairs tell how often the kernel put a pin=node handoff's two sides on
+// one CPU or on SMT siblings; pin=cpu ones are a check (one pair).
+//
+// Who may call what: Sample from the two sides (side me writes only its
+// own slots); Pairs and Seen after both sides have finished.
+type cpuTrack struct {
+	// last[i] is side i's CPU at its latest sample, -1 before the first.
+	// Written by side i, read by the other: a plain atomic store and load,
+	// no ordering needed (a stale CPU is as good a sample as a fresh one).
+	last [2]atomic.Int32
+	_    [CacheLine]byte
+	// pairs[i] are side i's samples: its CPU and the other's last, until
+	// full. Each slice is written by its side only.
+	pairs [2][][2]int32
+}
+
+// maxCPUSamples bounds each side's samples, preallocated so that sampling
+// allocates nothing.
+const maxCPUSamples = 1024
+
+// cpuSampleEvery is how often (in a side's own hops) a side samples its CPU.
+const cpuSampleEvery = 512
+
+func newCPUTrack() *cpuTrack {
+	k := &cpuTrack{}
+	for i := range k.pairs {
+		k.last[i].Store(-1)
+		k.pairs[i] = make([][2]int32, 0, maxCPUSamples)
+	}
+	return k
+}
+
+// Sample records side me's CPU now, with the other side's latest.
+func (k *cpuTrack) Sample(me int) {
+	cpu := int32(affinity.CurrentCPU())
+	k.last[me].Store(cpu)
+	if len(k.pairs[me]) < cap(k.pairs[me]) {
+		k.pairs[me] = append(k.pairs[me], [2]int32{cpu, k.last[1-me].Load()})
+	}
+}
+
+// CPUPlacement summarises where the two sides of a run were seen.
+type CPUPlacement struct {
+	// Samples counts the samples that saw both sides' CPUs.
+	Samples int
+	// SameCPU and SMT count the samples that found the two sides on one
+	// CPU, and on two SMT siblings of one core.
+	SameCPU, SMT int
+	// Seen counts the distinct CPUs either side was seen on.
+	Seen int
+}
+
+// summarise classifies the samples with t (nil: only Seen and SameCPU).
+func (k *cpuTrack) summarise(t *affinity.Topology) CPUPlacement {
+	var p CPUPlacement
+	seen := map[int32]bool{}
+	for _, side := range k.pairs {
+		for _, s := range side {
+			if s[0] >= 0 {
+				seen[s[0]] = true
+			}
+			if s[0] < 0 || s[1] < 0 {
+				continue
+			}
+			p.Samples++
+			switch {
+			case s[0] == s[1]:
+				p.SameCPU++
+			case t != nil && t.Relation(int(s[0]), int(s[1])) == affinity.SMT:
+				p.SMT++
+			}
+		}
+	}
+	p.Seen = len(seen)
+	return p
+}
