@@ -3,6 +3,7 @@ package aio
 import (
 	"fmt"
 	"runtime"
+	"runtime/trace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -159,6 +160,14 @@ type AioContext struct {
 	modeMu       sync.Mutex
 	busyReserved bool
 	modeClosed   bool
+
+	// --- Execution tracing (trace.go); touched only while tracing is on.
+	// traceLabel names the context in trace events: its name, with the
+	// CPUs for an iothread's. Set at construction, read-only afterwards.
+	traceLabel string
+	// trace is the context's trace task, created by the first trace point
+	// that fires (any goroutine) and published by compare-and-swap.
+	trace atomic.Pointer[traceTask]
 }
 
 // NewContext returns a context owned by the calling goroutine: only that
@@ -179,6 +188,7 @@ func newContext(thread *coroutine.Thread, name string) *AioContext {
 		name = fmt.Sprintf("context %p", c)
 	}
 	c.name = name
+	c.traceLabel = name
 	c.bhs.Init(bhLink)
 	c.sched.Init((*coroutine.Coroutine).SchedLink)
 	c.enterFn = c.enterScheduled
@@ -250,6 +260,7 @@ func (c *AioContext) Close() error {
 	}
 	c.modeMu.Unlock()
 	c.publishCounts()
+	c.endTrace()
 	if len(leaks) > 0 {
 		return fmt.Errorf("aio: %s closed with work that never ran: %s", c, strings.Join(leaks, "; "))
 	}
@@ -372,6 +383,9 @@ func (c *AioContext) Poll(blocking bool) bool {
 		}
 		c.schedRunsPending++
 		return true
+	}
+	if trace.IsEnabled() {
+		return c.bhPollTraced()
 	}
 	return c.bhPoll()
 }
@@ -510,6 +524,15 @@ func (c *AioContext) spin(ns int64) bool {
 
 // sleep waits in the kernel until notified is set.
 func (c *AioContext) sleep() {
+	if trace.IsEnabled() {
+		c.sleepTraced()
+		return
+	}
+	c.futexSleep()
+}
+
+// futexSleep is sleep's wait on the event futex.
+func (c *AioContext) futexSleep() {
 	// Announce the sleep before the last look at notified: Notify's
 	// ordering, point 1 (QEMU: "Write ctx->notify_me before reading
 	// ctx->notified").

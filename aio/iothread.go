@@ -153,6 +153,7 @@ func (t *IOThread) run(o ioOptions) {
 	}
 	t.tid = unix.Gettid()
 	ctx := newContext(coroutine.NewLockedThread(), fmt.Sprintf("iothread %d", t.tid))
+	ctx.traceLabel = labelIOThread(ctx, t.cpus)
 	if err := ctx.SetWaitMode(o.mode); err != nil {
 		t.startErr = err
 		t.started.Set()

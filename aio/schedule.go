@@ -2,6 +2,7 @@ package aio
 
 import (
 	"fmt"
+	"runtime/trace"
 
 	"github.com/pinbench/pinbench/coroutine"
 )
@@ -31,6 +32,9 @@ func CoScheduleAt(co *coroutine.Coroutine, where string) {
 
 func coSchedule(co *coroutine.Coroutine, where string) {
 	home := homeOf(co, "CoSchedule")
+	if trace.IsEnabled() { // QEMU's trace_aio_co_schedule (trace.go)
+		traceCoSchedule(home, co, where)
+	}
 	// MarkScheduled's compare-and-swap makes this call the only producer
 	// of co until the home context's consumer clears the mark, so co's
 	// schedule link has one writer at a time.
@@ -82,8 +86,17 @@ func (c *AioContext) runScheduled() bool {
 	if c.sched.Empty() {
 		return false
 	}
+	// The run's region, traced only: with tracing off, region stays nil
+	// and costs this branch and the nil check in the defer.
+	var region *trace.Region
+	if trace.IsEnabled() {
+		region = c.traceScheduleBH()
+	}
 	done := false
 	defer func() {
+		if region != nil {
+			region.End()
+		}
 		if !done {
 			// A coroutine panicked out of Enter: Drain pushed the rest
 			// back; make sure a later Poll enters them.
@@ -101,6 +114,9 @@ func (c *AioContext) enterScheduled(co *coroutine.Coroutine) {
 	// already, so the next producer to win MarkScheduled may rewrite it.
 	// Enter refuses a coroutine still marked, as QEMU does.
 	co.ClearScheduled()
+	if trace.IsEnabled() { // QEMU's trace_aio_schedule_bh_cb (trace.go)
+		c.traceEnter(co)
+	}
 	c.thread.Enter(co)
 }
 
