@@ -3,7 +3,7 @@
 # unit tests from Debian's source package (once, in a cache folder outside
 # the repository) with pinbench's C harness peers/qemu/handoff.c inside that
 # tree, then runs:
-#   BenchmarkHandoff/impl=qemu/wait=poll|adaptive|block/place=P
+#   BenchmarkHandoff/impl=qemu/wait=poll|adaptive|block/pin=cpu/place=P
 #       the harness: aio_co_schedule ping-pong between two pinned iothreads
 #       at every placement class (and unpinned), as pinbench's via=aio
 #   BenchmarkCoroutine/op=switch|lifecycle/impl=qemu
@@ -203,7 +203,7 @@ for r in $(seq "$rounds"); do
   say "round $r of $rounds ($(($(date +%s) - start)) s so far)"
   for family in handoff coroutine mutex; do
     case $family in
-    handoff) q=qemu_handoff g='Handoff/via=aio/wait=/place=' ;;
+    handoff) q=qemu_handoff g='Handoff/via=aio/wait=/^(pin=cpu|place=unpinned)$' ;;
     coroutine) q=qemu_coroutine g='Coroutine' ;;
     mutex) q=qemu_mutex g='Mutex/impl=/contexts=/place=unpinned' ;;
     esac

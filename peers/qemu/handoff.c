@@ -25,7 +25,8 @@
  * (default 1). Each measurement first times 1000 hops, then makes as many
  * as take about -t seconds (default 0.5), at least 1000 and at most -n
  * (default 2000000), as Go's benchmarks size b.N. -p is the place= key
- * printed (default unpinned, or "pair" with -c).
+ * printed (default unpinned, or "pair" with -c); pinned runs also carry
+ * pin=cpu, as pinbench's names do.
  */
 #include "qemu/osdep.h"
 #include <sched.h>
@@ -232,8 +233,8 @@ int main(int argc, char **argv)
             ns = measure(c, waits[w].poll_max_ns, pilot_hops);
             hw = MIN(n, MAX(pilot_hops, (long)(target * 1e9 / ns)));
             ns = measure(c, waits[w].poll_max_ns, hw);
-            printf("BenchmarkHandoff/impl=qemu/wait=%s/place=%s \t%10ld\t%12.2f ns/op\n",
-                   waits[w].name, place, hw, ns);
+            printf("BenchmarkHandoff/impl=qemu/wait=%s/%splace=%s \t%10ld\t%12.2f ns/op\n",
+                   waits[w].name, pinned ? "pin=cpu/" : "", place, hw, ns);
             fflush(stdout);
         }
     }
