@@ -67,7 +67,7 @@ type CoMutex struct {
 
 	// Counters for Stats. The popper adds to wakes and remote; a locker
 	// that takes a published handoff adds to picked. Only slow paths
-	// touch them.
+	// touch them; they order nothing (Stats reads them one by one).
 	wakes, remote, picked atomic.Uint64
 }
 
@@ -109,6 +109,9 @@ func (m *CoMutex) Lock(self *Self) {
 // meanwhile, queue and sleep.
 func (m *CoMutex) lockContended(self *Self) {
 	for range spinRounds {
+		// Loads of locked and ctx only steer the spin (a stale value
+		// costs a round, or ends the spin early); the compare-and-swap
+		// or the increment below decides, and orders.
 		n := m.locked.Load()
 		if n == 0 {
 			// Freed: retry the uncontended case (it synchronizes as in
