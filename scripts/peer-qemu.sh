@@ -105,9 +105,14 @@ EOF
 }
 
 # places prints "class cpuA,cpuB" for every placement class this machine
-# has, from pinbench's own topology discovery.
+# has, innermost first, from pinbench's own topology discovery.
 places() {
-  go run ./cmd/pinbench topology | awk '/^Placement classes/ {on = 1; next} on && $2 ~ /,/ {print $1, $2}'
+  go run ./cmd/pinbench topology --json | python3 -c '
+import json, sys
+p = json.load(sys.stdin).get("placements") or {}
+for c in ("samecpu", "smt", "l2", "llc", "node", "remote"):
+    if c in p:
+        print(c, "%d,%d" % tuple(p[c]))'
 }
 
 # qemu_handoff: the harness at every class and unpinned; busy polling is
