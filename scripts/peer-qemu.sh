@@ -173,7 +173,7 @@ smoke)
   build_qemu
   lines=$("$build/tests/unit/pinbench-handoff" -w adaptive,block -t 0.05 -n 20000)
   echo "$lines"
-  if [ "$(echo "$lines" | grep -cE '^BenchmarkHandoff/impl=qemu/wait=(adaptive|block)/place=unpinned[[:space:]]+[0-9]+[[:space:]]+[0-9.]+ ns/op$')" != 2 ]; then
+  if [ "$(echo "$lines" | grep -cE '^BenchmarkHandoff/impl=qemu/wait=(adaptive|block)/place=unpinned[[:space:]]+[0-9]+[[:space:]]+[0-9.]+ ns/op[[:space:]]+[0-9.]+ cpu-ns/op$')" != 2 ]; then
     say "smoke: the harness did not print two handoff results"
     exit 1
   fi
