@@ -307,19 +307,21 @@ func checkSmoke(r *CheckResult, path string, d Decl) {
 	perClassStems := 0
 	for _, n := range names {
 		p := stems[n]
-		pinned := false // a benchmark run only unpinned (free goroutines) is not per class
+		// A benchmark run only unpinned (free goroutines) or on every
+		// allowed CPU (place=all) is not run per class.
+		pinned := false
 		for c := range p.ran {
-			pinned = pinned || c != affinity.Unpinned
+			pinned = pinned || isClass(c)
 		}
 		for c := range p.skip {
-			pinned = pinned || c != affinity.Unpinned
+			pinned = pinned || isClass(c)
 		}
 		if !pinned {
 			continue
 		}
 		perClassStems++
 		for c := range p.ran {
-			if c != affinity.Unpinned && !slices.Contains(declared, c) {
+			if isClass(c) && !slices.Contains(declared, c) {
 				r.problem("smoke: %s ran at place=%s, which the declaration does not have", n, c)
 			}
 		}
@@ -336,6 +338,10 @@ func checkSmoke(r *CheckResult, path string, d Decl) {
 	}
 	r.note("smoke: %d results, %d skips, %d benchmarks per class", len(s.Results), len(s.Skips), perClassStems)
 }
+
+// isClass reports whether a place= value is a placement class (not
+// unpinned, not all).
+func isClass(c affinity.Class) bool { return slices.Contains(affinity.Classes(), c) }
 
 // scheduleStem folds Schedule's contexts=N part, which depends on how
 // many CPUs the class spreads over, out of the stem.
