@@ -45,6 +45,18 @@ var (
 	perfOnce sync.Once
 	perfErr  error
 	hwErr    error
+	// perfKeep holds the probe's counters open for the life of the
+	// process, never closed. The kernel enables software and per-task
+	// perf events with static keys: the first event of a kind patches
+	// kernel text on every CPU (int3 breakpoints and a synchronizing IPI
+	// to each CPU), and so does closing the last one. Without the keeper
+	// every benchmark's counters did both, interrupting the pinned
+	// spinning sides of the next benchmark on every CPU; in a QEMU guest
+	// with multi-threaded TCG the patching (sw_perf_event_destroy ->
+	// text_poke_bp_batch, waiting for a CPU that never took the IPI)
+	// froze the whole guest. With the keeper the keys flip once, when
+	// the configuration lines are printed, before any benchmark runs.
+	perfKeep *ThreadCounters
 )
 
 // PerfUnavailable reports why software counters cannot be opened on this
@@ -71,7 +83,7 @@ func probePerf() {
 		if c.hw[0] < 0 {
 			hwErr = c.hwErr
 		}
-		c.Close()
+		perfKeep = c // never closed: see perfKeep
 	})
 }
 
