@@ -161,7 +161,7 @@ timeout -k 10 $(( time_limit + 120 )) qemu-system-x86_64 -nodefaults -no-reboot 
   -serial stdio -serial "file:$work/results.serial" "${args[@]}" </dev/null >"$outdir/console.log" 2>&1 &
 qemu_pid=$!
 # Show the guest's progress lines while it runs.
-tail -n +1 -F --pid=$qemu_pid "$outdir/console.log" 2>/dev/null | grep --line-buffered -E '^lab: |Kernel panic|qemu-system' | sed -u 's/^/guest| /' >&2 &
+tail -n +1 -F --pid=$qemu_pid "$outdir/console.log" 2>/dev/null | grep --line-buffered -E '^lab: |Kernel panic|soft lockup|qemu-system' | grep --line-buffered -v "TCG doesn't support requested feature" | sed -u 's/^/guest| /' >&2 &
 tail_pid=$!
 wait $qemu_pid || qemu_rc=$?
 wait $tail_pid 2>/dev/null || true
