@@ -1,0 +1,101 @@
+package lab
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// spec returns a Spec over small stand-in files in a temporary folder.
+func spec(t *testing.T) Spec {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("repo/bench/doc.go", "package bench\n")
+	write("repo/aio/testdata/x", "x")
+	write("repo/.git/HEAD", "ref")
+	write("repo/out/lab/old", "old")
+	write("shared/expected.tsv", "counts")
+	return Spec{
+		Busybox:  write("busybox", "bb"),
+		Pinbench: write("pinbench", "pb"),
+		Repo:     filepath.Join(dir, "repo"),
+		Shared:   filepath.Join(dir, "shared"),
+		Tests: []TestBinary{
+			{ImportPath: benchImport, Dir: "bench", Binary: write("b.test", "bt")},
+			{ImportPath: "github.com/pinbench/pinbench/aio", Dir: "aio", Binary: write("a.test", "at")},
+		},
+		StepLimit: 100, TotalLimit: 400,
+	}
+}
+
+func TestSpecBuild(t *testing.T) {
+	s := spec(t)
+	for _, tune := range []bool{false, true} {
+		s.Tune = tune
+		a, err := s.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"init", "bin/busybox", "lab/bin/pinbench", "lab/repo/bench/bench.test", "lab/repo/aio/aio.test",
+			"lab/repo/aio/testdata/x", "lab/repo/bench/doc.go", "lab/shared/topologies/expected.tsv", "proc", "sys", "dev", "out"} {
+			if !a.Has(want) {
+				t.Errorf("initramfs lacks %s", want)
+			}
+		}
+		for _, not := range []string{"lab/repo/.git/HEAD", "lab/repo/out/lab/old"} {
+			if a.Has(not) {
+				t.Errorf("initramfs holds %s", not)
+			}
+		}
+		var buf bytes.Buffer
+		if _, err := a.WriteTo(&buf); err != nil {
+			t.Fatal(err)
+		}
+		_, m := readNewc(t, buf.Bytes())
+		init := m["init"].data
+		for _, want := range []string{
+			"timeout -s QUIT -k 10 100 ", "sleep 400", "cd /lab/repo/aio", "./aio.test -test.v -test.timeout 85s",
+			"./bench.test -test.run \"^$\" -test.bench . -test.benchtime 1x", BeginMarker, EndMarker, "poweroff -f", GuestEnv + "=1",
+		} {
+			if !strings.Contains(init, want) {
+				t.Errorf("init lacks %q", want)
+			}
+		}
+		if got := strings.Contains(init, "pinbench tune --lab"); got != tune {
+			t.Errorf("Tune %v, init runs tune: %v", tune, got)
+		}
+		if m["init"].mode&0o111 == 0 {
+			t.Errorf("init is not executable: %o", m["init"].mode)
+		}
+	}
+}
+
+func TestSpecBuildErrors(t *testing.T) {
+	for _, tc := range []struct {
+		change func(*Spec)
+		want   string
+	}{
+		{func(s *Spec) { s.Tests = s.Tests[1:] }, "no test binary of github.com/pinbench/pinbench/bench"},
+		{func(s *Spec) { s.StepLimit = 500 }, "step limit"},
+		{func(s *Spec) { s.Tests[1].Dir = "../elsewhere" }, "not inside the repository"},
+		{func(s *Spec) { s.Busybox = "/nonexistent/busybox" }, "/nonexistent/busybox"},
+	} {
+		s := spec(t)
+		tc.change(&s)
+		if _, err := s.Build(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("error %v, want one mentioning %q", err, tc.want)
+		}
+	}
+}
