@@ -360,3 +360,73 @@ func TestRwlockUpgradeDowngrade(t *testing.T) {
 		l.enter(l.co(func(self *Self) { rw.RdLock(self) }))
 	})
 }
+
+// QEMU's test-coroutine /locking/co-rwlock/upgrade and downgrade, ported.
+func TestRwlockQEMU(t *testing.T) {
+	t.Run("upgrade", func(t *testing.T) {
+		l := newLocal(t)
+		var rw CoRwlock
+		var c1Done, c2Done bool
+		c1 := l.co(func(self *Self) {
+			rw.RdLock(self)
+			self.Yield()
+			rw.Upgrade(self)
+			rw.Unlock(self)
+			c1Done = true
+		})
+		c2 := l.co(func(self *Self) {
+			rw.WrLock(self)
+			self.Yield()
+			rw.Unlock(self)
+			c2Done = true
+		})
+		l.enter(c1)
+		l.enter(c2)
+		l.enter(c1) // c1 now goes to sleep
+		if c1Done {
+			t.Fatal("c1 upgraded while c2 waited to write")
+		}
+		l.enter(c2)
+		if !c1Done || !c2Done {
+			t.Fatalf("c1 done %v, c2 done %v", c1Done, c2Done)
+		}
+	})
+	t.Run("downgrade", func(t *testing.T) {
+		l := newLocal(t)
+		var rw CoRwlock
+		var done [4]bool
+		c1 := l.co(func(self *Self) {
+			rw.RdLock(self)
+			self.Yield()
+			rw.Unlock(self)
+			self.Yield()
+			done[0] = true
+		})
+		c2 := l.co(func(self *Self) {
+			rw.WrLock(self)
+			rw.Downgrade(self)
+			rw.Unlock(self)
+			done[1] = true
+		})
+		c3 := l.co(func(self *Self) {
+			rw.RdLock(self)
+			rw.Unlock(self)
+			done[2] = true
+		})
+		c4 := l.co(func(self *Self) {
+			rw.WrLock(self)
+			rw.Unlock(self)
+			done[3] = true
+		})
+		for _, co := range []*coroutine.Coroutine{c1, c2, c3, c4, c1} {
+			l.enter(co)
+		}
+		if !done[1] || !done[2] || !done[3] {
+			t.Fatalf("done %v after c1 unlocked: want c2, c3 and c4 through", done)
+		}
+		l.enter(c1)
+		if !done[0] {
+			t.Fatal("c1 did not finish")
+		}
+	})
+}
