@@ -97,6 +97,7 @@ func BenchmarkCoroutine(b *testing.B) {
 // lockForBenchmark locks the benchmark's goroutine to its thread, as an
 // iothread is, for the duration of the benchmark.
 func lockForBenchmark(b *testing.B) {
+	planLeaf(b)
 	runtime.LockOSThread()
 	b.Cleanup(runtime.UnlockOSThread)
 }

@@ -94,6 +94,7 @@ func BenchmarkHandoff(b *testing.B) {
 			})
 		})
 		b.Run("via=chanfree/wait=block"+suffix+"/place=unpinned", func(b *testing.B) {
+			planLeaf(b)
 			benchChanHandoff(b, [2]int{Unlocked, Unlocked}, gap)
 		})
 	}

@@ -18,19 +18,48 @@ var (
 	sweep = flag.Bool("sweep", false, "also run the adaptive poll-window sweep of BenchmarkHandoff")
 	// long makes the stress tests run for seconds instead of a fraction.
 	long = flag.Bool("long", false, "run stress tests for longer")
+	// plan lists the benchmarks without running any: every leaf that
+	// would run skips with PlanSkip instead (run with -test.v to see the
+	// names); skips keep their reasons. pinbench tune --plan reads it.
+	plan = flag.Bool("plan", false, "list the benchmarks that would run (each skips with \""+PlanSkip+"\"), running none")
+	// topologyRoot reads the topology from a sysfs capture instead of the
+	// live machine: with -plan, what would run there.
+	topologyRoot = flag.String("topology-root", "", "with -plan: read the topology from this sysfs capture instead of the live machine")
 )
+
+// planLeaf skips a leaf benchmark that would run, in -plan mode. Call it
+// at the start of every leaf, after the skips that name a reason.
+func planLeaf(b *testing.B) {
+	if *plan {
+		b.Skip(PlanSkip)
+	}
+}
 
 // topo is the live machine, discovered once.
 var topo *affinity.Topology
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	t, err := affinity.Discover()
+	if *topologyRoot != "" && !*plan {
+		fmt.Fprintln(os.Stderr, "bench: -topology-root needs -plan: benchmarks run on the live machine only")
+		os.Exit(2)
+	}
+	discover := affinity.Discover
+	if *topologyRoot != "" {
+		discover = func() (*affinity.Topology, error) { return affinity.DiscoverRoot(*topologyRoot) }
+	}
+	t, err := discover()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: topology discovery failed: %v\n", err)
 		os.Exit(1)
 	}
 	topo = t
+	if *plan {
+		// Nothing runs: no warm-up, and the configuration lines of the
+		// topology planned for.
+		fmt.Print(FormatConfig(Config(t)))
+		os.Exit(m.Run())
+	}
 	// Fill the runtime's idle thread pool, then run each kind of side
 	// once, so the leak checks see the tests' own threads end rather than
 	// threads the runtime starts once for its own use (the template thread
@@ -71,6 +100,7 @@ func forEachPlacement(b *testing.B, spin spinning, body func(b *testing.B, class
 			if reason != "" {
 				b.Skip(reason)
 			}
+			planLeaf(b)
 			body(b, class, a, c)
 		})
 	}
@@ -90,6 +120,7 @@ func forEachPinnedPlacement(b *testing.B, spin spinning, body func(b *testing.B,
 			if reason != "" {
 				b.Skip(reason)
 			}
+			planLeaf(b)
 			body(b, class, a, c)
 		})
 	}
@@ -106,6 +137,7 @@ func forEachNodePlacement(b *testing.B, spin spinning, n int, body func(b *testi
 			if reason != "" {
 				b.Skip(reason)
 			}
+			planLeaf(b)
 			body(b, sets)
 		})
 	}

@@ -65,6 +65,7 @@ func spreadCPUs(t *affinity.Topology, n int) []int {
 }
 
 func benchMutex(b *testing.B, impl string, cpus []int) {
+	planLeaf(b)
 	ensureProcs(b, len(cpus)+1)
 	b.ReportAllocs()
 	res, err := RunMutex(MutexConfig{Impl: impl, CPUs: cpus, Ops: b.N, OnStart: b.ResetTimer})

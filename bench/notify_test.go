@@ -23,6 +23,7 @@ func BenchmarkNotify(b *testing.B) {
 		wait   aio.WaitMode
 	}{{"awake", aio.WaitPoll}, {"asleep", aio.WaitBlock}} {
 		b.Run("target="+tc.target, func(b *testing.B) {
+			planLeaf(b)
 			ensureProcs(b, 3)
 			it, err := aio.NewIOThread(affinity.CPUSet{}, aio.WithWaitMode(tc.wait))
 			if err != nil {

@@ -201,3 +201,7 @@ func (k *cpuTrack) summarise(t *affinity.Topology) CPUPlacement {
 	p.Seen = len(seen)
 	return p
 }
+
+// PlanSkip is the skip message of a benchmark that would run, in the test
+// binary's -plan mode (see pinbench tune --plan).
+const PlanSkip = "plan: would run"

@@ -168,3 +168,20 @@ func TestConfigLinesParseWithBenchfmt(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkQueue's place=all variant caps its producers, spread over the
+// allowed CPUs.
+func TestAllProducersCapped(t *testing.T) {
+	all := make([]int, 256)
+	for i := range all {
+		all[i] = i
+	}
+	consumer, producers := allProducers(all)
+	if consumer != 255 || len(producers) != QueueMaxProducers || producers[0] != 0 || producers[len(producers)-1] < 200 {
+		t.Fatalf("256 CPUs: consumer %d, producers %v; want CPU 255 and %d producers spread from 0 to the top", consumer, producers, QueueMaxProducers)
+	}
+	consumer, producers = allProducers([]int{0, 1, 2})
+	if consumer != 2 || len(producers) != 2 {
+		t.Fatalf("3 CPUs: consumer %d, producers %v", consumer, producers)
+	}
+}

@@ -27,7 +27,8 @@ func queueName(impl string, pad int) string {
 // at the class's representative pair; with every other allowed CPU
 // producing (place=all, from 3 allowed CPUs; below that one producer is
 // already all of them), the consumer takes the last allowed CPU (away from
-// CPU 0, which often takes the interrupts) and every other one produces.
+// CPU 0, which often takes the interrupts) and the others produce, at most
+// QueueMaxProducers of them, spread evenly over the allowed CPUs.
 func BenchmarkQueue(b *testing.B) {
 	for _, v := range queueVariants {
 		b.Run(queueName(v.impl, v.pad), func(b *testing.B) {
@@ -40,18 +41,32 @@ func BenchmarkQueue(b *testing.B) {
 			if len(all) < 3 {
 				return // one producer is already every other CPU
 			}
-			b.Run(fmt.Sprintf("producers=%d/place=all", len(all)-1), func(b *testing.B) {
-				consumer := all[len(all)-1] // avoid CPU 0 for the consumer
-				var producers []int
-				for _, cpu := range all {
-					if cpu != consumer {
-						producers = append(producers, cpu)
-					}
-				}
+			consumer, producers := allProducers(all)
+			b.Run(fmt.Sprintf("producers=%d/place=all", len(producers)), func(b *testing.B) {
+				planLeaf(b)
 				benchQueue(b, v.impl, v.pad, consumer, producers)
 			})
 		})
 	}
+}
+
+// QueueMaxProducers caps the producers of BenchmarkQueue's place=all
+// variant, so that its cost (and the number of threads it starts) stays
+// bounded on machines with hundreds of CPUs; 16 producers already contend
+// on the queue head from every corner of a large machine.
+const QueueMaxProducers = 16
+
+// allProducers picks place=all's CPUs from the allowed ones (ascending):
+// the last as the consumer, and up to QueueMaxProducers of the others,
+// evenly spaced so that they span every package and node.
+func allProducers(all []int) (consumer int, producers []int) {
+	consumer = all[len(all)-1] // avoid CPU 0 for the consumer
+	rest := all[:len(all)-1]
+	n := min(len(rest), QueueMaxProducers)
+	for i := range n {
+		producers = append(producers, rest[i*len(rest)/n])
+	}
+	return consumer, producers
 }
 
 func benchQueue(b *testing.B, impl string, pad, consumer int, producers []int) {

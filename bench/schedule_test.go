@@ -50,6 +50,7 @@ func BenchmarkSchedule(b *testing.B) {
 			if skip != "" {
 				b.Skip(skip)
 			}
+			planLeaf(b)
 			ensureProcs(b, len(sets)+1)
 			res, err := RunSchedule(sets, b.N)
 			if err != nil {

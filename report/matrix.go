@@ -32,6 +32,12 @@ type Matrix struct {
 	// Class[i][j] is the placement class of the pair ("smt", "llc", ...),
 	// "" when unknown. Nil when no class is known at all.
 	Class [][]string
+	// Parallel says the cells were measured several pairs at once
+	// (pinbench matrix --parallel); ParallelNotes names the checked cells
+	// whose measurement alone disagreed beyond their spread. Not kept in
+	// the CSV forms.
+	Parallel      bool
+	ParallelNotes []string
 }
 
 // NewMatrix returns an empty matrix (every cell NaN) over cpus.

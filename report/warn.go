@@ -248,6 +248,11 @@ func (o Options) MatrixWarnings(m *Matrix, run *Run) []Warning {
 			out = append(out, Warning{"topology", fmt.Sprintf("%d pair(s) declared on separate cores measure like SMT siblings", len(lines)), msg})
 		}
 	}
+	if len(m.ParallelNotes) > 0 {
+		out = append(out, Warning{"parallel", fmt.Sprintf("%d matrix cell(s) measured in parallel disagree with a measurement alone", len(m.ParallelNotes)),
+			fmt.Sprintf("The matrix was measured with several pairs at once (--parallel), and %d of the cells checked again alone differ beyond their spread: %s. Pairs running at once disturbed each other (shared caches, SMT siblings, memory bandwidth, or a host with fewer real cores than vCPUs); measure without --parallel for figures to rely on.",
+				len(m.ParallelNotes), examples(m.ParallelNotes, func(s string) string { return s }))})
+	}
 	if m.Samples != nil {
 		var lines []string
 		for i := range n {

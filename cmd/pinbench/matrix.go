@@ -8,10 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"github.com/pinbench/pinbench/affinity"
-	"github.com/pinbench/pinbench/bench"
 	"github.com/pinbench/pinbench/report"
 )
 
@@ -30,6 +28,8 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	reps := fs.Int("reps", 7, "repetitions per CPU pair (the cell is their median)")
 	transfers := fs.Int("transfers", 20000, "one-way transfers per repetition")
+	sample := fs.Bool("sample", false, "measure a stratified sample of the pairs (every class, CPU 0 against each package and node) instead of all of them")
+	parallel := fs.Bool("parallel", false, "measure disjoint pairs at once (each CPU in one pair per round), then check a sample of cells alone")
 	csvPath := fs.String("csv", "", "also write the matrix as CSV (medians) to this file")
 	longPath := fs.String("long-csv", "", "also write every sample as long CSV to this file")
 	if err := fs.Parse(args); err != nil {
@@ -45,7 +45,7 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, err := measureMatrix(t, matrixParams{*reps, *transfers}, stderr)
+	m, err := measureMatrix(t, matrixParams{*reps, *transfers}, *sample, *parallel, stderr)
 	if err != nil {
 		return err
 	}
@@ -93,31 +93,25 @@ func topologyOrder(t *affinity.Topology) []int {
 	return ids
 }
 
-// measureMatrix measures every pair of allowed CPUs with cache-line
-// ping-pong, showing progress on stderr, and returns the matrix with each
-// pair's class filled in.
-func measureMatrix(t *affinity.Topology, p matrixParams, stderr io.Writer) (*report.Matrix, error) {
+// measureMatrix measures the pairs of allowed CPUs with cache-line
+// ping-pong (all of them, or with sample a stratified sample: see
+// samplePairs; with parallel, disjoint pairs at once), showing progress on
+// stderr, and returns the matrix with each pair's class filled in. Cells
+// not measured stay NaN (the heat map shows them as such).
+func measureMatrix(t *affinity.Topology, p matrixParams, sample, parallel bool, stderr io.Writer) (*report.Matrix, error) {
 	cpus := topologyOrder(t)
 	m := report.NewMatrix(cpus)
 	m.Classify(func(a, b int) string { return string(t.Relation(a, b)) })
 	pairs := t.AllPairs()
+	if sample {
+		pairs = samplePairs(t)
+	}
 	if len(pairs) == 0 {
 		return nil, fmt.Errorf("the latency matrix needs at least two allowed CPUs (allowed: %s)", t.Allowed)
 	}
-	start := time.Now()
-	for i, pair := range pairs {
-		lat, err := bench.MeasurePair(pair.A, pair.B, p.reps, p.transfers)
-		if err != nil {
-			return nil, fmt.Errorf("measuring CPUs %d and %d: %w", pair.A, pair.B, err)
-		}
-		// Ping-pong is symmetric: one measurement fills both cells.
-		m.Set(pair.A, pair.B, lat.Samples...)
-		m.Set(pair.B, pair.A, lat.Samples...)
-		done := i + 1
-		left := time.Duration(float64(time.Since(start)) / float64(done) * float64(len(pairs)-done))
-		fmt.Fprintf(stderr, "\rmatrix: %d/%d pairs, CPU %d-%d %.0f ns, about %v left   ", done, len(pairs), pair.A, pair.B, lat.Median, left.Round(time.Second))
+	if err := measurePairs(m, t, pairs, p, parallel, stderr); err != nil {
+		return nil, err
 	}
-	fmt.Fprintln(stderr)
 	return m, nil
 }
 

@@ -2,8 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,12 +29,15 @@ type tuneMode struct {
 	benchtime string // -test.benchtime
 	sweep     bool   // the adaptive poll-window sweep
 	matrix    matrixParams
+	// sample measures a stratified sample of the matrix (samplePairs)
+	// rather than every pair.
+	sample bool
 }
 
 var (
 	// quickMode takes about three minutes on two cores: six samples per
 	// benchmark, the fewest benchstat needs for a confidence interval.
-	quickMode = tuneMode{count: 6, benchtime: "100ms", matrix: matrixParams{reps: 5, transfers: 20000}}
+	quickMode = tuneMode{count: 6, benchtime: "100ms", matrix: matrixParams{reps: 5, transfers: 20000}, sample: true}
 	// fullMode is for committed results: ten samples of longer runs and
 	// the poll-window sweep.
 	fullMode = tuneMode{count: 10, benchtime: "500ms", sweep: true, matrix: matrixParams{reps: 11, transfers: 50000}}
@@ -43,7 +46,7 @@ var (
 	// the whole run, sweep included, with the fewest samples that make
 	// benchstat intervals and fixed small iteration counts, so that it
 	// checks every stage and file on the guest's topology in minutes.
-	labMode = tuneMode{count: 3, benchtime: "20x", sweep: true, matrix: matrixParams{reps: 3, transfers: 2000}}
+	labMode = tuneMode{count: 3, benchtime: "20x", sweep: true, matrix: matrixParams{reps: 3, transfers: 2000}, sample: true}
 )
 
 // tuneFiles are the files a tuning run writes into its folder.
@@ -69,6 +72,9 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	filter := fs.String("bench", ".", "run only benchmarks matching this regular expression")
 	reps := fs.Int("matrix-reps", 0, "override repetitions per latency-matrix pair")
 	transfers := fs.Int("matrix-transfers", 0, "override one-way transfers per matrix repetition")
+	parallel := fs.Bool("parallel", false, "measure disjoint matrix pairs at once, then check a sample of cells alone (the report warns when they disagree)")
+	planOnly := fs.Bool("plan", false, "print what quick and full mode would run (classes and pairs, matrix pairs, benchmarks, estimated duration) without measuring")
+	root := fs.String("root", "", "with --plan: plan for the machine of this sysfs capture instead of this one")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -104,6 +110,25 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("benchmark binary %s: not a file (build one with go test -c ./bench)", *bin)
 		}
 	}
+	if *root != "" && !*planOnly {
+		return usageError{"--root needs --plan: a capture can be planned for, not measured"}
+	}
+	if *planOnly {
+		modes := []namedMode{{"quick", quickMode}, {"full", fullMode}}
+		if *labRun {
+			modes = []namedMode{{"lab", labMode}}
+		}
+		for i := range modes {
+			m := &modes[i].mode
+			if *count > 0 {
+				m.count = *count
+			}
+			if *benchtime != "" {
+				m.benchtime = *benchtime
+			}
+		}
+		return runPlan(planRequest{root: *root, bin: *bin, filter: *filter, parallel: *parallel, modes: modes}, stdout, stderr)
+	}
 	// Child processes copy their stderr into ours from goroutines of
 	// os/exec while we print progress: serialize the writes.
 	stderr = &lockedWriter{w: stderr}
@@ -138,7 +163,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if t.Allowed.Count() < 2 {
 		fmt.Fprintf(stderr, "only one allowed CPU (%s): no latency matrix\n", t.Allowed)
 	} else {
-		m, err = measureMatrix(t, mode.matrix, stderr)
+		m, err = measureMatrix(t, mode.matrix, mode.sample, *parallel, stderr)
 		if err != nil {
 			return err
 		}
@@ -155,17 +180,12 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	stage(3, "preparing the benchmark binary")
 	binPath := *bin
 	if binPath == "" {
-		tmp, err := os.MkdirTemp("", "pinbench-tune")
+		path, cleanup, err := buildBenchBinary(stderr)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(tmp)
-		binPath = filepath.Join(tmp, benchBinaryName)
-		build := exec.Command("go", "test", "-c", "-o", binPath, benchPackage)
-		build.Stdout, build.Stderr = stderr, stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("building the benchmark binary (go test -c %s): %v; run from the repository, or pass --bench-bin", benchPackage, err)
-		}
+		defer cleanup()
+		binPath = path
 	}
 
 	what := fmt.Sprintf("running the benchmarks (%d interleaved rounds, -benchtime %s)", mode.count, mode.benchtime)
@@ -190,6 +210,23 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprint(stdout, summary)
 	fmt.Fprintf(stderr, "done in %v\n", time.Since(started).Round(time.Second))
 	return nil
+}
+
+// buildBenchBinary builds the benchmark test binary into a temporary
+// folder; cleanup removes it.
+func buildBenchBinary(stderr io.Writer) (path string, cleanup func(), err error) {
+	tmp, err := os.MkdirTemp("", "pinbench-tune")
+	if err != nil {
+		return "", nil, err
+	}
+	path = filepath.Join(tmp, benchBinaryName)
+	build := exec.Command("go", "test", "-c", "-o", path, benchPackage)
+	build.Stdout, build.Stderr = stderr, stderr
+	if err := build.Run(); err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, fmt.Errorf("building the benchmark binary (go test -c %s): %v; run from the repository, or pass --bench-bin", benchPackage, err)
+	}
+	return path, func() { os.RemoveAll(tmp) }, nil
 }
 
 // lockedWriter serializes writes to w; any goroutine may call Write.
@@ -244,7 +281,7 @@ func benchArgs(filter string, mode tuneMode, count int, benchtime string) []stri
 // The rounds' outputs are concatenated; each repeats the configuration
 // lines, which benchfmt reads as the same configuration.
 func runBenchmarks(bin, filter string, mode tuneMode, raw string, stderr io.Writer) error {
-	names, err := listBenchmarks(bin, filter, mode)
+	names, err := listBenchmarks(bin, filter, mode, stderr)
 	if err != nil {
 		return err
 	}
@@ -310,24 +347,21 @@ func runRound(bin string, args []string, w, stderr io.Writer, result func(name s
 }
 
 // listBenchmarks runs every matching benchmark once for one iteration and
-// returns the names of those that produced a result.
-func listBenchmarks(bin, filter string, mode tuneMode) ([]string, error) {
-	cmd := exec.Command(bin, benchArgs(filter, mode, 1, "1x")...)
-	outb, err := cmd.Output()
-	if err != nil {
-		msg := ""
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			msg = lastLines(string(outb)+string(ee.Stderr), 3)
-		}
-		return nil, fmt.Errorf("benchmark dry run with %s failed: %v %s", bin, err, msg)
-	}
+// returns the names of those that produced a result, showing each on
+// stderr as it comes (on a large or emulated machine the dry run takes a
+// while).
+func listBenchmarks(bin, filter string, mode tuneMode, stderr io.Writer) ([]string, error) {
 	var names []string
-	for line := range strings.Lines(string(outb)) {
-		if strings.HasPrefix(line, "Benchmark") && strings.Contains(line, "\t") {
-			name, _, _ := strings.Cut(line, "\t")
-			names = append(names, strings.TrimSpace(name))
-		}
+	var out bytes.Buffer
+	n, err := runRound(bin, benchArgs(filter, mode, 1, "1x"), &out, stderr, func(name string) {
+		names = append(names, name)
+		fmt.Fprintf(stderr, "\rdry run: %d benchmarks listed, last %-60.60s", len(names), name)
+	})
+	if n > 0 {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("benchmark dry run with %s failed: %v %s", bin, err, lastLines(out.String(), 3))
 	}
 	return names, nil
 }

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/report"
+)
+
+// Which pairs of the latency matrix a run measures, and how: all of them,
+// or a stratified sample; one at a time, or disjoint pairs at once.
+//
+// A full matrix has n(n-1)/2 pairs: 32,640 on a 256-CPU machine, over an
+// hour one pair at a time. The sample keeps what the report reads from the
+// matrix (a median with a confidence interval per class, the declared
+// topology checked against measured latency) at a bounded number of pairs.
+
+// pairsPerClass is how many pairs of each placement class the sample takes:
+// enough for benchmath's 95% confidence interval of a median (6 or more).
+const pairsPerClass = 8
+
+// allPairsBelow: machines with at most this many pairs are measured whole
+// even in sample mode (a 12-CPU machine has 66).
+const allPairsBelow = 96
+
+// samplePairs returns the pairs a stratified sample of the matrix measures:
+// the representative pair of every class; CPU 0 (the first allowed CPU)
+// against the first allowed CPU of every other package and node, so that
+// each package and node is covered; and then, for each class, pairs spread
+// evenly over that class's pairs (in AllPairs order) until it has
+// pairsPerClass. Small machines get every pair.
+func samplePairs(t *affinity.Topology) []affinity.Pair {
+	all := t.AllPairs()
+	if len(all) <= allPairsBelow {
+		return all
+	}
+	chosen := map[affinity.Pair]bool{}
+	var out []affinity.Pair
+	add := func(a, b int) {
+		p := affinity.Pair{A: min(a, b), B: max(a, b)}
+		if p.A == p.B || chosen[p] || !t.Allowed.Has(p.A) || !t.Allowed.Has(p.B) {
+			return
+		}
+		chosen[p] = true
+		out = append(out, p)
+	}
+	places := t.Placements()
+	for _, c := range affinity.Classes() {
+		if p, ok := places[c]; ok {
+			add(p.A, p.B)
+		}
+	}
+	first := t.Allowed.CPUs()[0]
+	for _, pkg := range t.Packages {
+		if cpus := pkg.CPUs.Intersect(t.Allowed).CPUs(); len(cpus) > 0 {
+			add(first, cpus[0])
+		}
+	}
+	for _, n := range t.Nodes {
+		if cpus := t.NodeCPUs(n.ID).CPUs(); len(cpus) > 0 {
+			add(first, cpus[0])
+		}
+	}
+	byClass := map[affinity.Class][]affinity.Pair{}
+	for _, p := range all {
+		c := t.Relation(p.A, p.B)
+		byClass[c] = append(byClass[c], p)
+	}
+	have := map[affinity.Class]int{}
+	for _, p := range out {
+		have[t.Relation(p.A, p.B)]++
+	}
+	for _, c := range affinity.Classes() {
+		ps := byClass[c]
+		want := min(pairsPerClass, len(ps))
+		// Evenly spaced picks over the class's pairs, then, if some of
+		// them were chosen already, the first ones not yet chosen.
+		for i := 0; i < pairsPerClass && have[c] < want; i++ {
+			if p := ps[i*len(ps)/pairsPerClass]; !chosen[p] {
+				add(p.A, p.B)
+				have[c]++
+			}
+		}
+		for _, p := range ps {
+			if have[c] >= want {
+				break
+			}
+			if !chosen[p] {
+				add(p.A, p.B)
+				have[c]++
+			}
+		}
+	}
+	return out
+}
+
+// parallelRounds groups pairs into rounds in which every CPU is in at most
+// one pair (a greedy edge colouring), keeping the pairs' order within each
+// round.
+func parallelRounds(pairs []affinity.Pair) [][]affinity.Pair {
+	var rounds [][]affinity.Pair
+	var busy []map[int]bool
+	for _, p := range pairs {
+		r := 0
+		for ; r < len(rounds); r++ {
+			if !busy[r][p.A] && !busy[r][p.B] {
+				break
+			}
+		}
+		if r == len(rounds) {
+			rounds = append(rounds, nil)
+			busy = append(busy, map[int]bool{})
+		}
+		rounds[r] = append(rounds[r], p)
+		busy[r][p.A], busy[r][p.B] = true, true
+	}
+	return rounds
+}
+
+// parallelCheckCells is how many cells measured in parallel are measured
+// again alone, to check that the pairs running at once did not disturb
+// each other.
+const parallelCheckCells = 6
+
+// measurePairs measures pairs into m: one at a time, or with parallel in
+// rounds of disjoint pairs (then a sample is measured again alone and
+// compared; cells that differ beyond their spread go into m.ParallelNotes).
+// Progress (pairs done, time left) goes to stderr.
+func measurePairs(m *report.Matrix, t *affinity.Topology, pairs []affinity.Pair, p matrixParams, parallel bool, stderr io.Writer) error {
+	start := time.Now()
+	done := 0
+	progress := func(last affinity.Pair, ns float64) {
+		left := time.Duration(float64(time.Since(start)) / float64(done) * float64(len(pairs)-done))
+		fmt.Fprintf(stderr, "\rmatrix: %d/%d pairs, CPU %d-%d %.0f ns, about %v left   ", done, len(pairs), last.A, last.B, ns, left.Round(time.Second))
+	}
+	set := func(pair affinity.Pair, lat bench.PairLatency) {
+		// Ping-pong is symmetric: one measurement fills both cells.
+		m.Set(pair.A, pair.B, lat.Samples...)
+		m.Set(pair.B, pair.A, lat.Samples...)
+	}
+	if !parallel {
+		for _, pair := range pairs {
+			lat, err := bench.MeasurePair(pair.A, pair.B, p.reps, p.transfers)
+			if err != nil {
+				return fmt.Errorf("measuring CPUs %d and %d: %w", pair.A, pair.B, err)
+			}
+			set(pair, lat)
+			done++
+			progress(pair, lat.Median)
+		}
+		fmt.Fprintln(stderr)
+		return nil
+	}
+	rounds := parallelRounds(pairs)
+	m.Parallel = true
+	for _, round := range rounds {
+		lats := make([]bench.PairLatency, len(round))
+		errs := make([]error, len(round))
+		var wg sync.WaitGroup
+		for i, pair := range round {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				lats[i], errs[i] = bench.MeasurePair(pair.A, pair.B, p.reps, p.transfers)
+			}()
+		}
+		wg.Wait()
+		for i, pair := range round {
+			if errs[i] != nil {
+				return fmt.Errorf("measuring CPUs %d and %d (in parallel with %d other pairs): %w", pair.A, pair.B, len(round)-1, errs[i])
+			}
+			set(pair, lats[i])
+			done++
+			progress(pair, lats[i].Median)
+		}
+	}
+	fmt.Fprintln(stderr)
+	// The check: cells from the busiest rounds, measured again alone.
+	var check []affinity.Pair
+	for _, round := range rounds {
+		if len(round) > 1 && len(check) < parallelCheckCells {
+			check = append(check, round[0])
+		}
+	}
+	for k, pair := range check {
+		fmt.Fprintf(stderr, "\rmatrix: checking %d/%d cells measured in parallel against a measurement alone   ", k+1, len(check))
+		alone, err := bench.MeasurePair(pair.A, pair.B, p.reps, p.transfers)
+		if err != nil {
+			return fmt.Errorf("checking CPUs %d and %d alone: %w", pair.A, pair.B, err)
+		}
+		par := m.Samples[m.Index(pair.A)][m.Index(pair.B)]
+		if differs(par, alone.Samples) {
+			m.ParallelNotes = append(m.ParallelNotes, fmt.Sprintf("CPUs %d-%d %.0f ns in parallel, %.0f ns alone", pair.A, pair.B, bench.Median(par), alone.Median))
+		}
+	}
+	if len(check) > 0 {
+		fmt.Fprintln(stderr)
+	}
+	if len(m.ParallelNotes) > 0 {
+		fmt.Fprintf(stderr, "warning: %d of %d cells measured in parallel differ from a measurement alone beyond their spread: %v\n", len(m.ParallelNotes), len(check), m.ParallelNotes)
+	}
+	return nil
+}
+
+// differs reports whether two sets of samples of one cell disagree beyond
+// their spread: their ranges do not overlap, and their medians are more
+// than 10% apart (a tolerance for a range of very few samples).
+func differs(a, b []float64) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return false
+	}
+	lo := func(s []float64) float64 { return slices.Min(s) }
+	hi := func(s []float64) float64 { return slices.Max(s) }
+	overlap := lo(a) <= hi(b) && lo(b) <= hi(a)
+	ma, mb := bench.Median(a), bench.Median(b)
+	return !overlap && math.Abs(ma-mb) > 0.1*math.Min(ma, mb)
+}

@@ -1,0 +1,319 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/bench"
+)
+
+// tune --plan: what a tuning run would do, and how long it would take,
+// without measuring anything that matters. The benchmark list comes from
+// the benchmark binary itself (its -plan mode skips every benchmark that
+// would run with bench.PlanSkip, and every other with its reason), so the
+// plan names exactly what the run will; the estimate comes from a cost
+// model whose few constants are measured on this machine in a second or
+// two, or are the documented defaults below when planning for a capture.
+
+// namedMode is a tuning mode with its name ("quick", "full", "lab").
+type namedMode struct {
+	name string
+	mode tuneMode
+}
+
+// planRequest is what tune --plan was asked.
+type planRequest struct {
+	root     string // sysfs capture to plan for; "" for this machine
+	bin      string // prebuilt benchmark binary; "" to build one
+	filter   string // -bench
+	parallel bool   // --parallel matrix
+	modes    []namedMode
+}
+
+// costs are the cost model's constants.
+type costs struct {
+	transferNs    float64       // one one-way transfer of the matrix ping-pong
+	pingFixed     time.Duration // one PingPong's fixed cost: two threads started, pinned, joined
+	leafStart     time.Duration // one benchmark run's fixed cost: iothreads started and joined
+	roundOverhead time.Duration // one run of the benchmark binary with nothing to run (TestMain)
+	measured      bool          // measured here, not the defaults
+}
+
+// defaultCosts are used when planning for a capture (the costs of this
+// machine say nothing about the captured one): a 100 ns cross-core
+// transfer, thread start-up of a few hundred microseconds, and a
+// benchmark binary that starts in half a second.
+var defaultCosts = costs{transferNs: 100, pingFixed: 400 * time.Microsecond, leafStart: 3 * time.Millisecond, roundOverhead: 500 * time.Millisecond}
+
+// Benchmark time model: testing runs a benchmark with b.N = 1, then with
+// growing b.N until one run takes -benchtime, so a leaf costs about 1.3x
+// its benchtime plus the fixed cost of a few runs; via=aio handoffs add a
+// counting run of a quarter of the timed one.
+const (
+	benchtimeFactor        = 1.3
+	handoffBenchtimeFactor = 1.55
+	runsPerLeaf            = 4
+	defaultOpNs            = 1000 // per iteration, for -benchtime Nx
+	reportCost             = time.Second
+)
+
+func runPlan(req planRequest, stdout, stderr io.Writer) error {
+	var t *affinity.Topology
+	var err error
+	if req.root != "" {
+		dir, cleanup, err := captureRoot(req.root)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		shown := req.root
+		req.root = dir
+		t, err = affinity.DiscoverRoot(dir)
+		if err != nil {
+			return err
+		}
+		t.Root = shown
+	} else {
+		t, err = affinity.Discover()
+	}
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	where := "this machine"
+	if req.root != "" {
+		where = "the capture " + t.Root
+	}
+	fmt.Fprintf(w, "pinbench tune --plan for %s: %s (%s)\n\n", where, bench.MachineID(t), t.Summary())
+
+	fmt.Fprintln(w, "Placement classes and their CPU pairs:")
+	places := t.Placements()
+	for _, c := range affinity.Classes() {
+		if p, ok := places[c]; ok {
+			fmt.Fprintf(w, "  %-8s %s\n", c, p)
+		} else {
+			fmt.Fprintf(w, "  %-8s (none here)\n", c)
+		}
+	}
+	fmt.Fprintf(w, "  %-8s the OS places the threads\n\n", affinity.Unpinned)
+
+	c := defaultCosts
+	if req.root == "" {
+		fmt.Fprintln(stderr, "plan: measuring this machine's costs (a few seconds)")
+		if c, err = measureCosts(t); err != nil {
+			return err
+		}
+	}
+	bin := req.bin
+	var build time.Duration
+	if bin == "" {
+		fmt.Fprintln(stderr, "plan: building the benchmark binary")
+		start := time.Now()
+		path, cleanup, err := buildBenchBinary(stderr)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		bin, build = path, time.Since(start)
+	}
+	if req.root == "" {
+		if d, err := timeEmptyRound(bin); err == nil {
+			c.roundOverhead = d
+		}
+	}
+	src := "documented defaults, planning for a capture"
+	if c.measured {
+		src = "measured here"
+	}
+	fmt.Fprintf(w, "Cost model (%s): matrix transfer %.0f ns, ping-pong start-up %v, benchmark start-up %v, benchmark binary start %v.\n",
+		src, c.transferNs, c.pingFixed.Round(time.Microsecond), c.leafStart.Round(time.Microsecond), c.roundOverhead.Round(time.Millisecond))
+	if build > 0 {
+		fmt.Fprintf(w, "Building the benchmark binary took %v (not in the estimates: pass --bench-bin to skip it).\n", build.Round(time.Second))
+	}
+
+	for _, nm := range req.modes {
+		fmt.Fprintf(stderr, "plan: listing the %s-mode benchmarks\n", nm.name)
+		leaves, skipped, err := planBenchmarks(bin, req.filter, nm.mode, req.root)
+		if err != nil {
+			return err
+		}
+		writeModePlan(w, t, nm, req.parallel, c, leaves, skipped)
+	}
+	return nil
+}
+
+// writeModePlan prints one mode's plan and its estimate.
+func writeModePlan(w io.Writer, t *affinity.Topology, nm namedMode, parallel bool, c costs, leaves []string, skipped [][2]string) {
+	m := nm.mode
+	pairs := t.AllPairs()
+	how := "every pair"
+	if m.sample {
+		pairs = samplePairs(t)
+		how = "a stratified sample"
+		if len(pairs) == len(t.AllPairs()) {
+			how = "every pair (few enough to take all)"
+		}
+	}
+	pairCost := time.Duration(float64(m.matrix.reps)+0.25)*time.Duration(float64(m.matrix.transfers)*c.transferNs) +
+		time.Duration(m.matrix.reps+1)*c.pingFixed
+	matrixTime := time.Duration(len(pairs)) * pairCost
+	rounds := len(pairs)
+	if parallel {
+		rounds = len(parallelRounds(pairs))
+		matrixTime = time.Duration(rounds+parallelCheckCells) * pairCost
+	}
+	fmt.Fprintf(w, "\n%s mode: %d interleaved rounds of the suite, -benchtime %s%s\n", nm.name, m.count, m.benchtime, map[bool]string{true: ", poll-window sweep"}[m.sweep])
+	fmt.Fprintf(w, "  matrix: %s, %d of %d pairs, %d repetitions of %d transfers each", how, len(pairs), len(t.AllPairs()), m.matrix.reps, m.matrix.transfers)
+	if parallel {
+		fmt.Fprintf(w, ", in %d parallel rounds", rounds)
+	}
+	fmt.Fprintf(w, ": about %v\n", matrixTime.Round(time.Second/10))
+	byClass := map[affinity.Class]int{}
+	for _, p := range pairs {
+		byClass[t.Relation(p.A, p.B)]++
+	}
+	var parts []string
+	for _, cl := range affinity.Classes() {
+		if byClass[cl] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", cl, byClass[cl]))
+		}
+	}
+	fmt.Fprintf(w, "    pairs per class: %s\n", strings.Join(parts, ", "))
+	var perRound time.Duration
+	for _, name := range leaves {
+		perRound += leafCost(name, m.benchtime, c)
+	}
+	perRound += c.roundOverhead
+	dry := c.roundOverhead + time.Duration(len(leaves))*2*c.leafStart
+	fmt.Fprintf(w, "  benchmarks: %d run, %d skipped; %d samples of each, about %v a round\n", len(leaves), len(skipped), m.count, perRound.Round(time.Second/10))
+	for _, name := range leaves {
+		fmt.Fprintf(w, "    %s\n", name)
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintln(w, "  skipped:")
+		for _, s := range skipped {
+			fmt.Fprintf(w, "    %s: %s\n", s[0], s[1])
+		}
+	}
+	total := matrixTime + dry + time.Duration(m.count)*perRound + reportCost
+	fmt.Fprintf(w, "  estimated duration: %v (matrix %v, dry run %v, %d rounds of %v, report %v)\n",
+		total.Round(time.Second), matrixTime.Round(time.Second/10), dry.Round(time.Second/10), m.count, perRound.Round(time.Second/10), reportCost)
+}
+
+// leafCost estimates one round's run of benchmark name at benchtime.
+func leafCost(name, benchtime string, c costs) time.Duration {
+	fixed := runsPerLeaf * c.leafStart
+	if n, ok := strings.CutSuffix(benchtime, "x"); ok {
+		iters, _ := strconv.Atoi(n)
+		return time.Duration(iters)*defaultOpNs + fixed
+	}
+	d, err := time.ParseDuration(benchtime)
+	if err != nil {
+		return fixed
+	}
+	f := benchtimeFactor
+	if strings.HasPrefix(name, "BenchmarkHandoff/via=aio/") {
+		f = handoffBenchtimeFactor
+	}
+	return time.Duration(f*float64(d)) + fixed
+}
+
+// planBenchmarks runs the benchmark binary in its -plan mode and returns
+// the benchmarks that would run, and the skipped ones with their reasons.
+func planBenchmarks(bin, filter string, mode tuneMode, root string) (run []string, skipped [][2]string, err error) {
+	args := append(benchArgs(filter, mode, 1, "1x"), "-test.v", "-plan")
+	if root != "" {
+		args = append(args, "-topology-root", root)
+	}
+	cmd := exec.Command(bin, args...)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, nil, fmt.Errorf("benchmark plan with %s failed: %v %s", bin, err, lastLines(errb.String()+string(out), 3))
+	}
+	// A skipped benchmark prints its name, its skip message indented
+	// ("    file_test.go:123: the reason"), then "--- SKIP: name".
+	reason := ""
+	for line := range strings.Lines(string(out)) {
+		line = strings.TrimRight(line, "\n")
+		if strings.HasPrefix(line, "Benchmark") {
+			reason = ""
+			continue
+		}
+		if r, ok := strings.CutPrefix(line, "    "); ok {
+			if _, after, ok := strings.Cut(r, ": "); ok {
+				reason = after
+			}
+			continue
+		}
+		name, ok := strings.CutPrefix(line, "--- SKIP: ")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, " (")
+		if reason == bench.PlanSkip {
+			run = append(run, name)
+		} else if !slices.ContainsFunc(skipped, func(s [2]string) bool { return s[0] == name }) {
+			skipped = append(skipped, [2]string{name, reason})
+		}
+	}
+	if len(run) == 0 {
+		return nil, nil, fmt.Errorf("benchmark plan with %s: no benchmark would run (filter %q)", bin, filter)
+	}
+	return run, skipped, nil
+}
+
+// measureCosts measures the cost model's constants on this machine: a
+// short and a longer ping-pong at the first placement pair of two CPUs
+// (the transfer cost and the fixed cost), and a 10-hop handoff between two
+// iothreads (the fixed cost of a benchmark run).
+func measureCosts(t *affinity.Topology) (costs, error) {
+	c := defaultCosts
+	c.measured = true
+	cpus := t.Allowed.CPUs()
+	if len(cpus) >= 2 {
+		a, b := cpus[0], cpus[1]
+		// PingPong times its loop itself; the rest of its wall time is
+		// the fixed cost (threads started, pinned, joined).
+		var loop, wall time.Duration
+		var n int
+		for range 3 {
+			start := time.Now()
+			d, done, err := bench.PingPong(a, b, 20000, bench.DefaultStallTimeout)
+			if err != nil {
+				return c, fmt.Errorf("measuring ping-pong costs: %w", err)
+			}
+			wall, loop, n = wall+time.Since(start), loop+d, n+done
+		}
+		c.transferNs = float64(loop) / float64(n)
+		c.pingFixed = (wall - loop) / 3
+	}
+	start := time.Now()
+	const probes = 5
+	for range probes {
+		if _, err := bench.RunAioHandoff(bench.HandoffConfig{Wait: aio.WaitBlock, Hops: 10}); err != nil {
+			return c, fmt.Errorf("measuring benchmark start-up: %w", err)
+		}
+	}
+	c.leafStart = time.Since(start) / probes
+	return c, nil
+}
+
+// timeEmptyRound times one run of the benchmark binary that runs no
+// benchmark: its start-up and TestMain's warm-up, paid once per round.
+func timeEmptyRound(bin string) (time.Duration, error) {
+	start := time.Now()
+	err := exec.Command(bin, "-test.run", "^$", "-test.bench", "^$").Run()
+	return time.Since(start), err
+}
