@@ -153,16 +153,36 @@ func TestAioMultiMutex(t *testing.T) {
 	})
 }
 
-// watch waits until done is closed, failing the test after limit with
-// what describe says (which side is stuck).
-func watch(t *testing.T, done <-chan struct{}, limit time.Duration, describe func() string) bool {
+// stallLimit is how long the cross-context tests wait without progress
+// before they call a side stuck.
+const stallLimit = 10 * time.Second
+
+// watch waits until done is closed, failing the test when the sum of
+// progress has not moved for stallLimit, with what describe says (which
+// side is stuck). A slow machine only makes it wait longer.
+func watch(t *testing.T, done <-chan struct{}, progress []padded, describe func() string) bool {
 	t.Helper()
-	select {
-	case <-done:
-		return true
-	case <-time.After(limit):
-		t.Errorf("stuck after %v: %s", limit, describe())
-		return false
+	sum := func() (n int64) {
+		for i := range progress {
+			n += progress[i].n.Load()
+		}
+		return n
+	}
+	last, lastChange := sum(), time.Now()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return true
+		case <-tick.C:
+			if n := sum(); n != last {
+				last, lastChange = n, time.Now()
+			} else if time.Since(lastChange) > stallLimit {
+				t.Errorf("stuck: no progress for %v: %s", stallLimit, describe())
+				return false
+			}
+		}
 	}
 }
 
@@ -232,7 +252,7 @@ func TestCoQueueAcrossContexts(t *testing.T) {
 			}
 		})))
 	}
-	if !watch(t, done, 20*time.Second, func() string {
+	if !watch(t, done, moved[:], func() string {
 		return fmt.Sprintf("producers moved %d and %d items, consumers %d and %d, of %d each",
 			moved[0].n.Load(), moved[1].n.Load(), moved[2].n.Load(), moved[3].n.Load(), items)
 	}) {
@@ -315,7 +335,7 @@ func TestRwlockAcrossContexts(t *testing.T) {
 			}
 		})))
 	}
-	if !watch(t, done, 20*time.Second, func() string {
+	if !watch(t, done, progress[:], func() string {
 		var s []string
 		for i := range progress {
 			s = append(s, fmt.Sprintf("coroutine %d: %d of %d rounds", i, progress[i].n.Load(), rounds))
