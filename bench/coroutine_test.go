@@ -21,7 +21,7 @@ import (
 func BenchmarkCoroutine(b *testing.B) {
 	b.Run("op=switch/impl=coro", func(b *testing.B) {
 		lockForBenchmark(b)
-		th := coroutine.NewThread()
+		th := coroutine.NewLockedThread() // as an iothread has
 		defer th.Close()
 		co := th.New(func(self *coroutine.Coroutine) {
 			for {
@@ -65,7 +65,7 @@ func BenchmarkCoroutine(b *testing.B) {
 	})
 	b.Run("op=lifecycle/impl=coro", func(b *testing.B) {
 		lockForBenchmark(b)
-		th := coroutine.NewThread()
+		th := coroutine.NewLockedThread() // as an iothread has
 		defer th.Close()
 		empty := func(*coroutine.Coroutine) {}
 		b.ReportAllocs()

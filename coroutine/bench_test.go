@@ -42,7 +42,7 @@ func BenchmarkEnterYield(b *testing.B) {
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
 			}
-			th := NewThread()
+			th := newBenchThread(m.locked)
 			co := th.New(func(self *Coroutine) {
 				for {
 					self.Yield()
@@ -80,7 +80,7 @@ func BenchmarkLifecycle(b *testing.B) {
 					runtime.LockOSThread()
 					defer runtime.UnlockOSThread()
 				}
-				th := NewThread()
+				th := newBenchThread(m.locked)
 				if !pool {
 					th.SetPoolSize(0)
 				}
@@ -93,4 +93,14 @@ func BenchmarkLifecycle(b *testing.B) {
 			})
 		}
 	}
+}
+
+// newBenchThread returns the Thread an owner in that mode makes: a locked
+// goroutine (an iothread) uses NewLockedThread, whose owner checks the
+// benchmarks then include.
+func newBenchThread(locked bool) *Thread {
+	if locked {
+		return NewLockedThread()
+	}
+	return NewThread()
 }
