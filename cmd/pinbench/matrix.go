@@ -128,6 +128,12 @@ func writeFileAtomic(path string, write func(io.Writer) error) error {
 		f.Close()
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
+	// CreateTemp makes the file private (0600); results are for sharing,
+	// as readable as report.md and the heat maps.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
