@@ -43,10 +43,11 @@ var (
 	fullMode = tuneMode{count: 10, benchtime: "500ms", sweep: true, matrix: matrixParams{reps: 11, transfers: 50000}}
 	// labMode is for the topology lab's emulated guests (scripts/lab.sh
 	// --tune), where timings mean nothing and every instruction is slow:
-	// the whole run, sweep included, with the fewest samples that make
-	// benchstat intervals and fixed small iteration counts, so that it
-	// checks every stage and file on the guest's topology in minutes.
-	labMode = tuneMode{count: 3, benchtime: "20x", sweep: true, matrix: matrixParams{reps: 3, transfers: 2000}, sample: true}
+	// the whole run, sweep included, with the six samples the report needs
+	// before it recommends (so that its recommendation code runs on the
+	// guest's classes) and fixed small iteration counts, so that it checks
+	// every stage and file on the guest's topology in minutes.
+	labMode = tuneMode{count: 6, benchtime: "10x", sweep: true, matrix: matrixParams{reps: 3, transfers: 2000}, sample: true}
 )
 
 // tuneFiles are the files a tuning run writes into its folder.
@@ -64,7 +65,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("tune", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	full := fs.Bool("full", false, "full run: 10 samples of each benchmark, longer benchmarks and the poll-window sweep")
-	labRun := fs.Bool("lab", false, "lab run for emulated guests (scripts/lab.sh --tune): 3 samples of 20 iterations, the sweep, a short matrix; its timings mean nothing")
+	labRun := fs.Bool("lab", false, "lab run for emulated guests (scripts/lab.sh --tune): 6 samples of 10 iterations, the sweep, a short matrix; its timings mean nothing")
 	out := fs.String("out", "", "folder to write into (default results/<machine-id>)")
 	bin := fs.String("bench-bin", "", "prebuilt benchmark binary (go test -c ./bench); default: build it with go")
 	count := fs.Int("count", 0, "override the number of samples per benchmark (one per interleaved round of the suite)")
