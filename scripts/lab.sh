@@ -55,6 +55,7 @@ fi
 extra=("$@")
 
 export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
+export DEBIAN_FRONTEND=noninteractive
 command -v go >/dev/null || die "Go is not installed (expected /usr/local/go)"
 started=$(date +%s)
 elapsed() { echo "$(( $(date +%s) - started ))s"; }
