@@ -75,6 +75,9 @@ func scheduleSets(t *affinity.Topology, pin PinMode, class affinity.Class) ([]af
 		n := min(ScheduleContexts, t.Allowed.Count())
 		return make([]affinity.CPUSet, max(n, 2)), ""
 	}
+	if _, _, skip := placementCPUs(t, class, false); skip != "" {
+		return nil, skip // the same reason as every other benchmark's
+	}
 	cpus, err := t.Group(class, ScheduleContexts)
 	if err != nil {
 		return nil, err.Error()
