@@ -127,3 +127,8 @@ func labelIOThread(ctx *AioContext, cpus affinity.CPUSet) string {
 		pprof.Labels("iothread", strings.TrimPrefix(ctx.String(), "iothread "), "cpus", cpus.String())))
 	return ctx.String() + " " + where
 }
+
+// TraceLabel returns the name c's trace events carry: its String, with
+// the CPUs for an iothread's ("iothread 1234 on CPUs 3", "iothread 1234
+// unpinned").
+func (c *AioContext) TraceLabel() string { return c.traceLabel }

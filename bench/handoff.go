@@ -72,6 +72,10 @@ type HandoffConfig struct {
 	// switch, which made a blocking handoff 23% slower on the EPYC VM
 	// (7.3 us against 6.0 us). Benchmarks count in a second run.
 	Counters bool
+	// Outliers, when set, watches the sampled hops for outliers and has
+	// the flight recorder's window written for each (see OutlierWatch);
+	// the caller closes it after the run.
+	Outliers *OutlierWatch
 }
 
 // handoff is the state two coroutines pass between them. The coroutines
@@ -101,6 +105,11 @@ type handoff struct {
 	start   time.Time
 	before  threadSnapshot
 	elapsed time.Duration
+	// With cfg.Outliers only (see watchedSend): the sender's CPUs before
+	// and after its sampled send, and each side's CPU when it last
+	// handled a sampled hop (-1 before any).
+	sendCPU [2]int
+	lastCPU [2]int
 	_       [CacheLine]byte
 	// progress[i] is the last hop that arrived on side i, for the
 	// watchdog; each sits on its own line.
@@ -144,7 +153,11 @@ func (h *handoff) body(me int) coroutine.Func {
 				h.before = snapshot(h.threads, h.counters)
 				h.start = time.Now()
 			} else if hop > 1 && h.sampler.Want(hop-1) {
-				h.sampler.Record(monoNow() - h.sentAt)
+				ns := monoNow() - h.sentAt
+				h.sampler.Record(ns)
+				if h.cfg.Outliers != nil {
+					h.watchedArrival(me, hop-1, ns)
+				}
 			}
 			if hop == last {
 				h.elapsed = time.Since(h.start)
@@ -160,7 +173,11 @@ func (h *handoff) body(me int) coroutine.Func {
 			}
 			hop++
 			if hop > 1 && h.sampler.Want(hop-1) {
-				h.sentAt = monoNow()
+				if h.cfg.Outliers != nil {
+					h.watchedSend(me, hop-1)
+				} else {
+					h.sentAt = monoNow()
+				}
 			}
 			aio.CoSchedule(h.cos[1-me])
 			// Off the hop's critical path: the other side is already
@@ -234,7 +251,7 @@ func RunAioHandoff(cfg HandoffConfig) (res HandoffResult, err error) {
 		}
 		threads[i] = t
 	}
-	h := &handoff{cfg: cfg, sampler: NewSampler(cfg.Hops), where: newCPUTrack(), threads: threads}
+	h := &handoff{cfg: cfg, sampler: NewSampler(cfg.Hops), where: newCPUTrack(), threads: threads, lastCPU: [2]int{-1, -1}}
 	for i, t := range threads {
 		h.cos[i] = t.Context().NewCoroutine(h.body(i))
 	}

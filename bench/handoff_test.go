@@ -53,7 +53,8 @@ var waitModes = []aio.WaitMode{aio.WaitPoll, aio.WaitBlock, aio.WaitAdaptive}
 // run goes without it.
 //
 // With -sweep, also via=aio/wait=adaptive/pollmax=Nus/rate=R: the tuning
-// run's poll-window sweep.
+// run's poll-window sweep. With -explain-outliers, a via=aio run saves the
+// flight recorder's window for each slow sampled hop (OutlierRecorder).
 func BenchmarkHandoff(b *testing.B) {
 	for _, w := range waitModes {
 		for _, gap := range []time.Duration{0, SparseGap} {
@@ -123,7 +124,10 @@ func benchAioHandoff(b *testing.B, cfg HandoffConfig) {
 	ensureProcs(b, 3)
 	cfg.Hops = b.N
 	b.ReportAllocs()
+	cfg.Outliers = watchOutliers(b)
 	res, err := RunAioHandoff(cfg)
+	closeOutliers(b, cfg.Outliers)
+	cfg.Outliers = nil // not in the counting run
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -25,6 +25,11 @@ var (
 	// topologyRoot reads the topology from a sysfs capture instead of the
 	// live machine: with -plan, what would run there.
 	topologyRoot = flag.String("topology-root", "", "with -plan: read the topology from this sysfs capture instead of the live machine")
+	// explainOutliers keeps the flight recorder running and saves its
+	// window for each slow sampled via=aio handoff (see OutlierRecorder).
+	explainOutliers = flag.Bool("explain-outliers", false, "keep a flight recorder of the execution trace and save its window to -outlier-dir when a sampled via=aio handoff takes more than -outlier-factor times the running median")
+	outlierDir      = flag.String("outlier-dir", "outliers", "folder for -explain-outliers trace files (NAME-N.trace)")
+	outlierFactor   = flag.Float64("outlier-factor", DefaultOutlierFactor, "with -explain-outliers: a sampled hop slower than this many times the running median is an outlier")
 )
 
 // planLeaf skips a leaf benchmark that would run, in -plan mode. Call it
@@ -77,12 +82,20 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	runtime.GOMAXPROCS(procs)
+	if err := startOutliersFlag(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(2)
+	}
 	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
 		// Configuration lines go to stdout before any result, where
 		// benchfmt and benchstat read them.
 		fmt.Print(FormatConfig(Config(t)))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if outliers != nil {
+		outliers.Stop()
+	}
+	os.Exit(code)
 }
 
 // spinning marks a benchmark whose sides busy-wait: on one CPU they would

@@ -48,6 +48,10 @@ type Options struct {
 	// UnstableSpread is the (max-min)/median of a matrix cell's samples
 	// above which it is flagged unstable (default 0.5).
 	UnstableSpread float64
+	// Outliers are the explained outlier traces of the run (tune
+	// --explain-outliers; see ExplainOutliers), listed in their own
+	// section; nil when none were taken.
+	Outliers []OutlierExplanation
 }
 
 func (o Options) alpha() float64        { return def(o.Alpha, 0.05) }
@@ -122,6 +126,8 @@ type Report struct {
 	// HeatMap is the base name of the heat map images ("" when no
 	// matrix).
 	HeatMap string
+	// Outliers are the explained outlier traces (Options.Outliers).
+	Outliers []OutlierExplanation
 
 	hideKeys bool
 }
@@ -142,7 +148,7 @@ func Build(run *Run, opts Options) (*Report, error) {
 	if run == nil || len(run.Results) == 0 {
 		return nil, errors.New("report: no benchmark results")
 	}
-	r := &Report{Title: opts.Title, Files: run.Files, Topology: opts.Topology, Matrix: opts.Matrix}
+	r := &Report{Title: opts.Title, Files: run.Files, Topology: opts.Topology, Matrix: opts.Matrix, Outliers: opts.Outliers}
 	if r.Title == "" {
 		r.Title = "pinbench report"
 		if m := run.Config("machine"); m != "" {
@@ -253,6 +259,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	if len(r.Warnings) > 0 {
 		b.WriteString("\n")
 	}
+	writeOutliersMarkdown(&b, r.Outliers)
 	for _, s := range r.Sections {
 		fmt.Fprintf(&b, "## %s\n\n%s Same as `go tool benchstat %s FILES`.\n\n", s.Title, s.Note, shellArgs(s.Tables.Options.Args()))
 		if err := s.Tables.WriteMarkdown(&b, RenderOptions{HideKeys: r.hideKeys}); err != nil {
@@ -288,6 +295,9 @@ func (r *Report) Summary() string {
 	}
 	for _, w := range r.Warnings {
 		fmt.Fprintf(&b, "  warning: %s\n", w.Title)
+	}
+	for _, o := range r.Outliers {
+		fmt.Fprintf(&b, "  outlier: %s\n", o.Summary())
 	}
 	return b.String()
 }

@@ -1,0 +1,350 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime/trace"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/tracex"
+)
+
+// Outlier explanation: while a benchmark runs, the execution tracer's
+// flight recorder (runtime/trace.FlightRecorder, Go 1.25 and later) keeps
+// the last moments of trace in memory. When a sampled handoff takes more
+// than a threshold (Factor times the running median of the sampled hops
+// before it), the receiving side logs an OutlierRecord into the trace
+// (tracex.Outlier) and a writer goroutine saves the recorder's window to
+// DIR/NAME-N.trace, NAME the benchmark's sanitised name. A few files per
+// benchmark at most: the count is taken in DIR, so it holds across the
+// processes of a tuning run's rounds. report.ExplainOutliers reads the
+// files back and says what each shows around its outlier.
+
+// Defaults of OutlierOptions.
+const (
+	// DefaultOutlierFactor: a sampled hop slower than 20x the running
+	// median is an outlier.
+	DefaultOutlierFactor = 20
+	// DefaultOutliersPerBench bounds the files written per benchmark.
+	DefaultOutliersPerBench = 3
+	// DefaultOutlierWindow is the flight recorder's window; see
+	// OutlierOptions.Window.
+	DefaultOutlierWindow = 50 * time.Millisecond
+	// outlierMaxBytes bounds the older part of a snapshot (the flight
+	// recorder's MaxBytes); the current window is always whole.
+	outlierMaxBytes = 8 << 20
+	// outlierRing is how many recent samples the running median is taken
+	// of, and outlierEvery how often it is recomputed (in samples): at
+	// most every 32 samples, a copy and sort of 128 values (a few
+	// microseconds, on the receiver before its next send, outside any
+	// timed hop).
+	outlierRing  = 128
+	outlierEvery = 32
+)
+
+// OutlierOptions configure StartOutlierRecorder. Zero fields take the
+// defaults named on each.
+type OutlierOptions struct {
+	// Dir receives the trace files; it is created if missing.
+	Dir string
+	// Factor is the threshold against the running median (default
+	// DefaultOutlierFactor).
+	Factor float64
+	// MaxPerBench bounds the files per benchmark name in Dir (default
+	// DefaultOutliersPerBench).
+	MaxPerBench int
+	// Window is about how far back a snapshot reaches (default
+	// DefaultOutlierWindow): the recorder cuts the trace into generations
+	// of that length (the runtime's own period is a second) and keeps the
+	// current one and the one before, so a snapshot holds one to two
+	// windows. A traced busy-polling handoff writes some 200 bytes a hop,
+	// so at 50 ms a file is a few megabytes; an outlier longer than the
+	// window is explained from the part the trace still holds. Each cut
+	// briefly stops every P at a safe point (the runtime's forEachP), 20
+	// times a second at the default: timings taken meanwhile are for
+	// explaining, not for tables.
+	Window time.Duration
+	// Progress, when set, gets one line per trace file written.
+	Progress io.Writer
+}
+
+// flightRecorder is what the outlier recorder needs of
+// runtime/trace.FlightRecorder; tests replace it through newFlightRecorder.
+type flightRecorder interface {
+	Start() error
+	Stop()
+	WriteTo(w io.Writer) (int64, error)
+}
+
+// newFlightRecorder makes the recorder's flight recorder; a test may
+// replace it to force the unavailable path.
+var newFlightRecorder = func(cfg trace.FlightRecorderConfig) flightRecorder {
+	return trace.NewFlightRecorder(cfg)
+}
+
+// OutlierRecorder runs the flight recorder for the whole process and
+// hands out an OutlierWatch per benchmark run. Its methods may be called
+// from any goroutine.
+type OutlierRecorder struct {
+	opts OutlierOptions
+	fr   flightRecorder
+	// mu serialises snapshots and generation cuts (the flight recorder
+	// takes one WriteTo at a time) and the choice of each file's number.
+	mu sync.Mutex
+	// stop ends the cutting goroutine, which closes stopped as it ends.
+	stop, stopped chan struct{}
+}
+
+// StartOutlierRecorder starts the flight recorder. It fails with an error
+// saying so when the execution tracer's flight recorder cannot run here
+// (another one is active in the process, or the runtime refuses it), or
+// when Dir cannot be created.
+//
+// The window kept is one to two times opts.Window (see there).
+func StartOutlierRecorder(opts OutlierOptions) (*OutlierRecorder, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("outlier recorder: no folder for the trace files")
+	}
+	if opts.Factor == 0 {
+		opts.Factor = DefaultOutlierFactor
+	}
+	if opts.Factor <= 1 {
+		return nil, fmt.Errorf("outlier recorder: factor %g: want more than 1 (a hop slower than FACTOR x the running median)", opts.Factor)
+	}
+	if opts.MaxPerBench <= 0 {
+		opts.MaxPerBench = DefaultOutliersPerBench
+	}
+	if opts.Window <= 0 {
+		opts.Window = DefaultOutlierWindow
+	}
+	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("outlier recorder: cannot create %s: %w", opts.Dir, err)
+	}
+	fr := newFlightRecorder(trace.FlightRecorderConfig{MinAge: opts.Window, MaxBytes: outlierMaxBytes})
+	if err := fr.Start(); err != nil {
+		return nil, fmt.Errorf("the execution tracer's flight recorder is unavailable, so outliers cannot be explained: %w", err)
+	}
+	r := &OutlierRecorder{opts: opts, fr: fr, stop: make(chan struct{}), stopped: make(chan struct{})}
+	go r.cut()
+	return r, nil
+}
+
+// cut ends a trace generation every window, so that a snapshot holds the
+// last one or two windows rather than up to a second of trace (see
+// OutlierOptions.Window). A WriteTo is the public way to end one.
+func (r *OutlierRecorder) cut() {
+	defer close(r.stopped)
+	tick := time.NewTicker(r.opts.Window)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-tick.C:
+			r.mu.Lock()
+			_, _ = r.fr.WriteTo(io.Discard) // a failed cut only leaves the window longer
+			r.mu.Unlock()
+		}
+	}
+}
+
+// Stop stops the flight recorder. Call it once, after every watch is
+// closed.
+func (r *OutlierRecorder) Stop() {
+	close(r.stop)
+	<-r.stopped
+	r.fr.Stop()
+}
+
+// Watch returns the watch for one run of benchmark bench (its full name);
+// close it when the run is over.
+func (r *OutlierRecorder) Watch(bench string) *OutlierWatch {
+	w := &OutlierWatch{rec: r, bench: bench, name: OutlierFileName(bench), found: make(chan tracex.OutlierRecord, 1), done: make(chan struct{})}
+	go w.writer()
+	return w
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// OutlierFileName is the sanitised file-name stem for benchmark bench:
+// "Benchmark" dropped, every run of characters other than letters,
+// digits, '.', '_' and '-' turned into one '_' (so '/' and '=' become
+// '_'): BenchmarkHandoff/via=aio/wait=poll/place=llc is
+// Handoff_via_aio_wait_poll_place_llc.
+func OutlierFileName(bench string) string {
+	return strings.Trim(unsafeName.ReplaceAllString(strings.TrimPrefix(bench, "Benchmark"), "_"), "_")
+}
+
+// OutlierWatch watches the sampled hops of one benchmark run: the
+// detector runs on whichever side receives a sampled hop (the sides take
+// turns, ordered by the handoff itself, as for a Sampler); the trace
+// files are written by a goroutine of its own. Make one with
+// OutlierRecorder.Watch.
+type OutlierWatch struct {
+	rec   *OutlierRecorder
+	bench string
+	name  string
+
+	// The detector: recorder side only.
+	ring    [outlierRing]int64 // the latest samples, cyclically
+	scratch [outlierRing]int64
+	seen    int   // samples observed
+	median  int64 // of ring, recomputed every outlierEvery samples
+	// dropped counts outliers not written because a snapshot was still
+	// being taken; recorder side only.
+	dropped int
+
+	// found carries outliers to the writer (capacity 1: a new one while a
+	// snapshot is pending is dropped, its moments are in that snapshot);
+	// done is closed when the writer has finished.
+	found chan tracex.OutlierRecord
+	done  chan struct{}
+	// Writer side until done is closed, then the closer's: the files
+	// written and the first error.
+	files []string
+	err   error
+}
+
+// observe adds one sampled latency and reports whether it is an outlier:
+// more than Factor times the running median, once outlierRing samples
+// were seen. It returns the median it compared against.
+func (w *OutlierWatch) observe(ns int64) (bool, int64) {
+	w.ring[w.seen%outlierRing] = ns
+	w.seen++
+	if w.seen%outlierEvery == 0 && w.seen >= outlierRing {
+		w.scratch = w.ring
+		slices.Sort(w.scratch[:])
+		w.median = w.scratch[outlierRing/2]
+	}
+	if w.median <= 0 {
+		return false, 0
+	}
+	return float64(ns) > w.rec.opts.Factor*float64(w.median), w.median
+}
+
+// report logs rec into the trace and passes it to the writer, on the
+// receiving side, right after the outlier arrived.
+func (w *OutlierWatch) report(rec tracex.OutlierRecord) {
+	trace.Log(context.Background(), tracex.Outlier, rec.String())
+	select {
+	case w.found <- rec:
+	default:
+		w.dropped++
+	}
+}
+
+// writer saves a snapshot per outlier it receives, until found is closed.
+func (w *OutlierWatch) writer() {
+	defer close(w.done)
+	for rec := range w.found {
+		path, err := w.rec.snapshot(w.name)
+		switch {
+		case err != nil:
+			if w.err == nil {
+				w.err = err
+			}
+		case path != "" && w.rec.opts.Progress != nil:
+			fmt.Fprintf(w.rec.opts.Progress, "bench: outlier in %s: hop %d took %v, %.0fx the running median %v; trace in %s\n",
+				rec.Bench, rec.Hop, time.Duration(rec.Ns), float64(rec.Ns)/float64(rec.MedianNs), time.Duration(rec.MedianNs), path)
+		}
+		if path != "" {
+			w.files = append(w.files, path)
+		}
+	}
+}
+
+// Close waits for the files being written and returns their paths, and
+// the first error met writing one. Call it once, after the run; the
+// watch must not be used afterwards.
+func (w *OutlierWatch) Close() ([]string, error) {
+	close(w.found)
+	<-w.done
+	return w.files, w.err
+}
+
+// snapshot writes the flight recorder's window to dir/name-N.trace, N the
+// first number free, unless MaxPerBench files of that name are there
+// already; it returns the path written ("" when none).
+func (r *OutlierRecorder) snapshot(name string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	dir := r.opts.Dir
+	existing, err := filepath.Glob(filepath.Join(dir, name+"-*.trace"))
+	if err != nil {
+		return "", err
+	}
+	if len(existing) >= r.opts.MaxPerBench {
+		return "", nil
+	}
+	tmp, err := os.CreateTemp(dir, "."+name+".*.part")
+	if err != nil {
+		return "", fmt.Errorf("outlier recorder: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = r.fr.WriteTo(tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("outlier recorder: writing the flight recorder's window for %s: %w", name, err)
+	}
+	// Link, not Rename: it fails when the name exists (another process
+	// of the tuning run took that number), so no file is overwritten.
+	for n := 1; ; n++ {
+		path := filepath.Join(dir, fmt.Sprintf("%s-%d.trace", name, n))
+		err := os.Link(tmp.Name(), path)
+		if err == nil {
+			return path, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", fmt.Errorf("outlier recorder: %w", err)
+		}
+	}
+}
+
+// handoffSendHook, when set (by tests), is called by the sender of a
+// watched sampled hop between its clock read and its push: a delay there
+// is the hop's.
+var handoffSendHook func(hop int)
+
+// watchedSend is the sender's side of a sampled hop under an
+// OutlierWatch: its CPU, the clock, the test hook, its CPU again. The
+// second getcpu is inside the timed hop (a few hundred nanoseconds at
+// most, on every watched sample alike).
+func (h *handoff) watchedSend(me, hop int) {
+	h.sendCPU[0] = affinity.CurrentCPU()
+	h.lastCPU[me] = h.sendCPU[0]
+	h.sentAt = monoNow()
+	if handoffSendHook != nil {
+		handoffSendHook(hop)
+	}
+	h.sendCPU[1] = affinity.CurrentCPU()
+}
+
+// watchedArrival is the receiver's side of a sampled hop of ns
+// nanoseconds under an OutlierWatch: its CPU now against the one it had
+// at the last sampled hop it handled, and the outlier check. The
+// sender's fields were written before its push, which the drain that
+// entered us read after: they are visible here.
+func (h *handoff) watchedArrival(me, hop int, ns int64) {
+	before, after := h.lastCPU[me], affinity.CurrentCPU()
+	h.lastCPU[me] = after
+	out, median := h.cfg.Outliers.observe(ns)
+	if !out {
+		return
+	}
+	h.cfg.Outliers.report(tracex.OutlierRecord{
+		Bench: h.cfg.Outliers.bench, Hop: hop, Ns: ns, MedianNs: median, Factor: h.cfg.Outliers.rec.opts.Factor,
+		Sender: h.threads[1-me].Context().TraceLabel(), Receiver: h.threads[me].Context().TraceLabel(),
+		SenderCPU: h.sendCPU, ReceiverCPU: [2]int{before, after},
+	})
+}

@@ -1,0 +1,236 @@
+package bench
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/trace"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/report"
+)
+
+// outliers is the -explain-outliers recorder, nil without the flag.
+var outliers *OutlierRecorder
+
+// startOutliersFlag starts the recorder when -explain-outliers is given;
+// its error is the line the test binary prints before it exits.
+func startOutliersFlag() error {
+	if !*explainOutliers {
+		return nil
+	}
+	rec, err := StartOutlierRecorder(OutlierOptions{Dir: *outlierDir, Factor: *outlierFactor, Progress: os.Stderr})
+	if err != nil {
+		return errors.New("-explain-outliers: " + err.Error())
+	}
+	outliers = rec
+	return nil
+}
+
+// watchOutliers returns a watch for b's run under -explain-outliers, nil
+// otherwise.
+func watchOutliers(b *testing.B) *OutlierWatch {
+	if outliers == nil {
+		return nil
+	}
+	return outliers.Watch(b.Name())
+}
+
+// closeOutliers closes w (nil: nothing) and fails b when a trace file
+// could not be written.
+func closeOutliers(b *testing.B, w *OutlierWatch) {
+	if w == nil {
+		return
+	}
+	if _, err := w.Close(); err != nil {
+		b.Error(err)
+	}
+}
+
+// skipUnderFlightRecorder skips a test that runs its own flight recorder
+// when the process already has one (-explain-outliers): only one may run.
+func skipUnderFlightRecorder(t *testing.T) {
+	if outliers != nil {
+		t.Skip("-explain-outliers holds the process's flight recorder")
+	}
+}
+
+func TestOutlierFileName(t *testing.T) {
+	for in, want := range map[string]string{
+		"BenchmarkHandoff/via=aio/wait=poll/place=llc":               "Handoff_via_aio_wait_poll_place_llc",
+		"BenchmarkHandoff/via=aio/wait=block/rate=sparse/place=x#01": "Handoff_via_aio_wait_block_rate_sparse_place_x_01",
+		"../../etc/passwd": ".._.._etc_passwd",
+	} {
+		if got := OutlierFileName(in); got != want || strings.Contains(got, "/") {
+			t.Errorf("OutlierFileName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The detector judges nothing before it has a median, then flags a hop
+// above Factor times the running median, and follows a median that moves.
+func TestOutlierDetector(t *testing.T) {
+	w := &OutlierWatch{rec: &OutlierRecorder{opts: OutlierOptions{Factor: 20}}}
+	for i := range outlierRing - 1 {
+		if out, _ := w.observe(1e6); out { // a slow first stretch: no median yet
+			t.Fatalf("sample %d flagged before the median exists", i)
+		}
+	}
+	if out, _ := w.observe(1000); out {
+		t.Fatal("flagged before the median exists")
+	}
+	for range outlierRing {
+		w.observe(1000)
+	}
+	if out, median := w.observe(19000); out || median != 1000 {
+		t.Fatalf("19x the median 1000: flagged %v, median %d; want not flagged, median 1000", out, median)
+	}
+	if out, _ := w.observe(21000); !out {
+		t.Fatal("21x the median: not flagged")
+	}
+	for range 2 * outlierRing {
+		w.observe(5000)
+	}
+	if out, median := w.observe(21000); out || median != 5000 {
+		t.Fatalf("after the median moved to 5000: 21000 flagged %v against %d", out, median)
+	}
+}
+
+// A sleep injected into one sampled hop makes exactly one outlier file,
+// and the report's explanation of it names the sleep and the code that
+// slept.
+func TestForcedOutlierIsExplained(t *testing.T) {
+	skipUnderFlightRecorder(t)
+	dir := t.TempDir()
+	var progress strings.Builder
+	// The factor is high and the sleep long, so that the machine's own
+	// hiccups (a blocking handoff's median is 5-30 us here) stay below
+	// the threshold; the window reaches back past the whole sleep.
+	rec, err := StartOutlierRecorder(OutlierOptions{Dir: dir, Factor: 1000, Window: time.Second, Progress: &progress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Stop()
+	const hops, slow, sleep = 600, 400, 150 * time.Millisecond
+	handoffSendHook = func(hop int) {
+		if hop == slow {
+			time.Sleep(sleep)
+		}
+	}
+	defer func() { handoffSendHook = nil }()
+	const name = "BenchmarkForced/via=aio/wait=block/place=unpinned"
+	w := rec.Watch(name)
+	_, err = RunAioHandoff(HandoffConfig{Wait: aio.WaitBlock, Hops: hops, Outliers: w})
+	files, werr := w.Close()
+	if err != nil || werr != nil {
+		t.Fatalf("handoff: %v; writing traces: %v", err, werr)
+	}
+	onDisk, _ := filepath.Glob(filepath.Join(dir, "*"))
+	want := filepath.Join(dir, "Forced_via_aio_wait_block_place_unpinned-1.trace")
+	if len(files) != 1 || files[0] != want || len(onDisk) != 1 {
+		t.Fatalf("outlier files %q (on disk %q), want exactly %s", files, onDisk, want)
+	}
+	if !strings.Contains(progress.String(), "hop 400 took") {
+		t.Errorf("no progress line for the outlier: %q", progress.String())
+	}
+	exps, err := report.ExplainOutliers(dir, "outliers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exps) != 1 {
+		t.Fatalf("%d explanations, want 1", len(exps))
+	}
+	e := exps[0]
+	t.Logf("%s: %s", e.File, e.Summary())
+	for _, c := range e.Causes {
+		t.Logf("  %s %v: %s", c.Kind, c.Dur, c.Text)
+	}
+	if e.File != "outliers/Forced_via_aio_wait_block_place_unpinned-1.trace" || e.Record.Bench != name || e.Record.Hop != slow || time.Duration(e.Record.Ns) < sleep {
+		t.Fatalf("explanation of %s for %+v, want hop %d of %s, at least %v", e.File, e.Record, slow, name, sleep)
+	}
+	if e.Covered < sleep {
+		t.Errorf("the trace covers %v of the hop, want the whole sleep", e.Covered)
+	}
+	if len(e.Causes) == 0 || e.Causes[0].Kind != "blocked" ||
+		!strings.Contains(e.Causes[0].Text, "(sleep)") || !strings.Contains(e.Causes[0].Text, "TestForcedOutlierIsExplained") ||
+		!strings.Contains(e.Causes[0].Text, "the sender's coroutine") || e.Causes[0].Dur < sleep*9/10 {
+		t.Fatalf("main cause %+v, want the sender's coroutine blocked (sleep) in this test for about %v", e.Causes, sleep)
+	}
+	if !strings.Contains(e.Summary(), "blocked: ") {
+		t.Errorf("summary %q does not name the sleep", e.Summary())
+	}
+}
+
+// failingRecorder is a flight recorder that cannot start.
+type failingRecorder struct{}
+
+func (failingRecorder) Start() error                     { return errors.New("not supported by this runtime") }
+func (failingRecorder) Stop()                            {}
+func (failingRecorder) WriteTo(io.Writer) (int64, error) { return 0, errors.New("not started") }
+
+// Where the flight recorder cannot run, -explain-outliers fails with a
+// line that says so: forced by the hook, and for real when another flight
+// recorder holds the process's one slot.
+func TestOutliersFlagWithoutFlightRecorder(t *testing.T) {
+	skipUnderFlightRecorder(t)
+	defer func(old bool, dir string) { *explainOutliers, *outlierDir, outliers = old, dir, nil }(*explainOutliers, *outlierDir)
+	*explainOutliers, *outlierDir = true, t.TempDir()
+
+	defer func(old func(trace.FlightRecorderConfig) flightRecorder) { newFlightRecorder = old }(newFlightRecorder)
+	newFlightRecorder = func(trace.FlightRecorderConfig) flightRecorder { return failingRecorder{} }
+	err := startOutliersFlag()
+	if err == nil || err.Error() != "-explain-outliers: the execution tracer's flight recorder is unavailable, so outliers cannot be explained: not supported by this runtime" {
+		t.Fatalf("forced unavailable: error %v", err)
+	}
+
+	newFlightRecorder = func(cfg trace.FlightRecorderConfig) flightRecorder { return trace.NewFlightRecorder(cfg) }
+	other := trace.NewFlightRecorder(trace.FlightRecorderConfig{})
+	if err := other.Start(); err != nil {
+		t.Fatal(err)
+	}
+	err = startOutliersFlag()
+	other.Stop()
+	if err == nil || !strings.Contains(err.Error(), "-explain-outliers: the execution tracer's flight recorder is unavailable") || !strings.Contains(err.Error(), "already enabled") {
+		t.Fatalf("with another flight recorder running: error %v", err)
+	}
+	if outliers != nil {
+		t.Fatal("a recorder was set up although starting failed")
+	}
+	if _, err := StartOutlierRecorder(OutlierOptions{Dir: t.TempDir(), Factor: 0.5}); err == nil || !strings.Contains(err.Error(), "factor 0.5") {
+		t.Fatalf("factor 0.5: error %v, want one naming it", err)
+	}
+}
+
+// A benchmark gets MaxPerBench files at most, counted in the folder (so
+// across the processes of a tuning run), numbered from 1.
+func TestOutlierFilesPerBenchmarkBounded(t *testing.T) {
+	skipUnderFlightRecorder(t)
+	dir := t.TempDir()
+	rec, err := StartOutlierRecorder(OutlierOptions{Dir: dir, MaxPerBench: 2, Window: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Stop()
+	var got []string
+	for range 3 {
+		p, err := rec.snapshot("X")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, filepath.Base(p))
+	}
+	if p, _ := rec.snapshot("Y"); filepath.Base(p) != "Y-1.trace" {
+		t.Errorf("another benchmark's first file is %q, want Y-1.trace", p)
+	}
+	if strings.Join(got, ",") != "X-1.trace,X-2.trace,." {
+		t.Fatalf("three snapshots of X with at most 2 gave %q", got)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, ".*"))
+	if len(left) != 0 {
+		t.Errorf("temporary files left: %q", left)
+	}
+}

@@ -1,0 +1,465 @@
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	// The trace parser: golang.org/x/exp/trace. Go 1.26's standard
+	// library has the same parser only as internal/trace (go doc
+	// internal/trace: "use of internal package not allowed"), which cmd/trace
+	// uses and no other module may import; x/exp/trace is its exported
+	// copy, kept in step with the runtime's trace format (the version used
+	// here reads Go 1.26 traces).
+	xtrace "golang.org/x/exp/trace"
+
+	"github.com/pinbench/pinbench/internal/tracex"
+)
+
+// OutlierCause is one thing an outlier's trace shows during the slow hop.
+type OutlierCause struct {
+	// Kind is one of "gc", "preemption", "scheduling", "blocked",
+	// "syscall", "futex wait" and "migration".
+	Kind string
+	// Dur is how much of the hop it covers (0 for a migration).
+	Dur time.Duration
+	// Text says it in a sentence: what, which goroutine, where.
+	Text string
+}
+
+// OutlierExplanation is what one outlier trace (bench's
+// -explain-outliers) shows around its outlier.
+type OutlierExplanation struct {
+	// File is the trace file, as the report names it.
+	File string
+	// Record is the outlier as the benchmark logged it.
+	Record tracex.OutlierRecord
+	// Covered is how much of the hop the trace reaches back over: the
+	// whole hop, or less when the flight recorder's window began after
+	// the send.
+	Covered time.Duration
+	// Causes lists what the trace shows during the hop, the largest
+	// first; empty when nothing is visible.
+	Causes []OutlierCause
+}
+
+// Summary is the explanation in one line: the outlier, then its main
+// cause, or "nothing visible" with what that means.
+func (e OutlierExplanation) Summary() string {
+	r := e.Record
+	s := fmt.Sprintf("hop %d of %s took %v, %.0fx the running median %v: ", r.Hop, r.Bench, time.Duration(r.Ns), float64(r.Ns)/float64(max(r.MedianNs, 1)), time.Duration(r.MedianNs))
+	if len(e.Causes) == 0 {
+		return s + "nothing visible in the trace (every goroutine of the handoff ran, or waited as usual, throughout): the time went outside the Go runtime; the host or another process took the CPU"
+	}
+	return s + e.Causes[0].Kind + ": " + e.Causes[0].Text
+}
+
+// ExplainOutliers explains every *.trace file in dir, in name order, each
+// named "NAME" relative to dir joined to under (under "outliers" names
+// them outliers/NAME-1.trace). A folder with no trace files gives none.
+func ExplainOutliers(dir, under string) ([]OutlierExplanation, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.trace"))
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(paths)
+	var out []OutlierExplanation
+	for _, p := range paths {
+		e, err := ExplainOutlierFile(p)
+		if err != nil {
+			return nil, err
+		}
+		e.File = filepath.Join(under, filepath.Base(p))
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// ExplainOutlierFile reads one outlier trace and says what it shows
+// during the outlier: the last tracex.Outlier log in it (the one the
+// snapshot was taken for) marks the arrival, and the hop is the record's
+// latency before it. The goroutines of the handoff are found by the aio
+// trace points' logs (which name the contexts): the receiver's coroutine
+// (it logged the outlier), the sender's (it scheduled onto the receiver),
+// and the two iothreads' own (they entered the coroutines). Over the hop
+// it looks for, in the order reported when tied:
+//
+//   - GC: a stop-the-world, the concurrent mark phase, or mark assist on
+//     one of those goroutines;
+//   - preemption: one of them preempted and waiting for a P again;
+//   - scheduling: one of them runnable but not running (no P free);
+//   - blocked: one of them waiting, with the runtime's reason (sleep,
+//     chan receive, sync, ...) and the code that blocked;
+//   - syscall or futex wait: one of them in a system call (a futex wait
+//     when aio's futex sleep made it), with the code that made it;
+//   - migration: a side's CPU differed before and after (the record's
+//     getcpu readings).
+//
+// Each one that covers at least a twentieth of the hop is listed; none
+// means nothing in the Go runtime explains the time.
+func ExplainOutlierFile(path string) (OutlierExplanation, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return OutlierExplanation{}, fmt.Errorf("report: reading outlier trace: %w", err)
+	}
+	e, err := explainOutlier(data)
+	if err != nil {
+		return OutlierExplanation{}, fmt.Errorf("report: outlier trace %s: %w", path, err)
+	}
+	e.File = path
+	return e, nil
+}
+
+// readEvents calls fn with each event of the trace in data.
+func readEvents(data []byte, fn func(ev *xtrace.Event)) error {
+	r, err := xtrace.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	for {
+		ev, err := r.ReadEvent()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		fn(&ev)
+	}
+}
+
+// outlierScan is the first pass over a trace: the outlier and who is who.
+type outlierScan struct {
+	found    bool
+	at       xtrace.Time // the outlier log: the arrival
+	first    xtrace.Time // the trace's first event
+	rec      tracex.OutlierRecord
+	recErr   error
+	receiver xtrace.GoID // the goroutine that logged the outlier
+}
+
+func explainOutlier(data []byte) (OutlierExplanation, error) {
+	var s outlierScan
+	owners := map[string]xtrace.GoID{}    // context label -> its owner goroutine
+	schedulers := map[string][]schedLog{} // context label -> who scheduled onto it, when
+	if err := readEvents(data, func(ev *xtrace.Event) {
+		if s.first == 0 {
+			s.first = ev.Time()
+		}
+		if ev.Kind() != xtrace.EventLog {
+			return
+		}
+		l := ev.Log()
+		switch l.Category {
+		case tracex.Outlier:
+			s.found, s.at = true, ev.Time()
+			s.rec, s.recErr = tracex.ParseOutlier(l.Message)
+			s.receiver = ev.Goroutine()
+		case tracex.ScheduleBHEnter:
+			if name, ok := tracex.ContextOf(l.Message); ok {
+				owners[name] = ev.Goroutine()
+			}
+		case tracex.CoSchedule:
+			if name, ok := tracex.ContextOf(l.Message); ok {
+				schedulers[name] = append(schedulers[name], schedLog{ev.Goroutine(), ev.Time()})
+			}
+		}
+	}); err != nil {
+		return OutlierExplanation{}, err
+	}
+	if !s.found {
+		return OutlierExplanation{}, fmt.Errorf("no %s log in it: not a pinbench outlier trace", tracex.Outlier)
+	}
+	if s.recErr != nil {
+		return OutlierExplanation{}, s.recErr
+	}
+	rec := s.rec
+	hop := time.Duration(rec.Ns)
+	start := xtrace.Time(int64(s.at) - rec.Ns)
+	e := OutlierExplanation{Record: rec, Covered: hop}
+	if s.first > start {
+		e.Covered = s.at.Sub(s.first)
+		start = s.first
+	}
+	// The sender's coroutine made the last schedule onto the receiver
+	// before the arrival: its trace point marks the push, which splits
+	// the hop into the send (clock read to push, the sender's doing) and
+	// the delivery (push to arrival: the receiver waking, draining,
+	// entering). Each side's goroutines are looked at over their part
+	// only: a receiver asleep before the push is just waiting for work.
+	var last schedLog
+	for _, sl := range schedulers[rec.Receiver] {
+		if sl.at <= s.at && sl.g != s.receiver && sl.at >= last.at {
+			last = sl
+		}
+	}
+	push := max(last.at, start)
+	roles := map[xtrace.GoID]goRole{s.receiver: {"the receiver's coroutine", push, s.at}}
+	if last.at != 0 {
+		roles[last.g] = goRole{"the sender's coroutine", start, push}
+	}
+	if g, ok := owners[rec.Receiver]; ok {
+		roles[g] = goRole{rec.Receiver + ", the receiving iothread", push, s.at}
+	}
+	if g, ok := owners[rec.Sender]; ok {
+		roles[g] = goRole{rec.Sender + ", the sending iothread", start, push}
+	}
+	causes, err := scanHop(data, start, s.at, roles)
+	if err != nil {
+		return OutlierExplanation{}, err
+	}
+	min := max(hop/20, time.Microsecond)
+	for _, c := range causes {
+		if c.Dur >= min {
+			e.Causes = append(e.Causes, c)
+		}
+	}
+	for _, side := range []struct {
+		name string
+		cpus [2]int
+		what string
+	}{{rec.Sender, rec.SenderCPU, "between its clock read and its push"}, {rec.Receiver, rec.ReceiverCPU, "since it last handled a sampled hop"}} {
+		if tracex.Migrated(side.cpus) {
+			e.Causes = append(e.Causes, OutlierCause{Kind: "migration", Text: fmt.Sprintf("%s moved from CPU %d to CPU %d %s (getcpu)", side.name, side.cpus[0], side.cpus[1], side.what)})
+		}
+	}
+	// Largest first; a migration (no duration) after the timed causes.
+	slices.SortStableFunc(e.Causes, func(a, b OutlierCause) int { return int(b.Dur - a.Dur) })
+	return e, nil
+}
+
+// goRole is a goroutine of the handoff: what it is, and the part of the
+// hop that is its side's.
+type goRole struct {
+	name     string
+	from, to xtrace.Time
+}
+
+type schedLog struct {
+	g  xtrace.GoID
+	at xtrace.Time
+}
+
+// gcRange names an open GC or stop-the-world range: its name and the
+// goroutine it is scoped to (NoGoroutine for a global one).
+type gcRange struct {
+	name string
+	g    xtrace.GoID
+}
+
+// goState is one goroutine's state since a transition, in the second pass.
+type goState struct {
+	state  xtrace.GoState
+	since  xtrace.Time
+	reason string // of the transition into state
+	stack  xtrace.Stack
+}
+
+// scanHop is the second pass: what the goroutines in roles did during
+// their side's part of the hop, and what the runtime did (GC) between
+// start and end.
+func scanHop(data []byte, start, end xtrace.Time, roles map[xtrace.GoID]goRole) ([]OutlierCause, error) {
+	within := func(a, b, from, to xtrace.Time) time.Duration {
+		a, b = max(a, from), min(b, to)
+		if b <= a {
+			return 0
+		}
+		return b.Sub(a)
+	}
+	overlap := func(a, b xtrace.Time) time.Duration { return within(a, b, start, end) }
+	var causes []OutlierCause
+	// totals merges intervals of one kind and text (a goroutine preempted
+	// three times is one cause with the time added up).
+	totals := map[[2]string]int{}
+	add := func(kind, text string, d time.Duration) {
+		if d <= 0 {
+			return
+		}
+		k := [2]string{kind, text}
+		if i, ok := totals[k]; ok {
+			causes[i].Dur += d
+			return
+		}
+		totals[k] = len(causes)
+		causes = append(causes, OutlierCause{Kind: kind, Dur: d, Text: text})
+	}
+	states := map[xtrace.GoID]*goState{}
+	closeInterval := func(g xtrace.GoID, st *goState, until xtrace.Time) {
+		role := roles[g]
+		d := within(st.since, until, role.from, role.to)
+		who := fmt.Sprintf("goroutine %d (%s)", g, role.name)
+		switch st.state {
+		case xtrace.GoRunnable:
+			if st.reason == "preempted" {
+				add("preemption", who+" was preempted and waited for a P", d)
+			} else {
+				add("scheduling", who+" was runnable but not running (no P free for it)", d)
+			}
+		case xtrace.GoWaiting:
+			// A coroutine switch parks the goroutine with no reason: that
+			// is the handoff itself, not a cause.
+			if st.reason != "" {
+				add("blocked", fmt.Sprintf("%s blocked (%s) at %s", who, st.reason, site(st.stack)), d)
+			}
+		case xtrace.GoSyscall:
+			where := site(st.stack)
+			if strings.Contains(where, "futexWait") {
+				add("futex wait", fmt.Sprintf("%s was still asleep in the kernel on its futex after the push: the wake-up came late (the kernel, or the host, ran the thread late)", who), d)
+			} else {
+				add("syscall", fmt.Sprintf("%s was in a system call at %s", who, where), d)
+			}
+		}
+	}
+	ranges := map[gcRange]xtrace.Time{} // GC and stop-the-world ranges open
+	closeRange := func(k gcRange, until xtrace.Time) {
+		since, ok := ranges[k]
+		if !ok {
+			return
+		}
+		delete(ranges, k)
+		d := overlap(since, until)
+		name, g := k.name, k.g
+		switch {
+		case strings.HasPrefix(name, "stop-the-world"):
+			add("gc", fmt.Sprintf("the runtime stopped the world (%s)", strings.TrimSuffix(strings.TrimPrefix(name, "stop-the-world ("), ")")), d)
+		case name == "GC concurrent mark phase":
+			add("gc", "the garbage collector's concurrent mark phase ran, taking CPU time", d)
+		case name == "GC mark assist":
+			add("gc", fmt.Sprintf("goroutine %d (%s) did GC mark assist", g, roles[g].name), d)
+		}
+	}
+	rangeKey := func(ev *xtrace.Event) (gcRange, bool) {
+		r := ev.Range()
+		k := gcRange{r.Name, xtrace.NoGoroutine}
+		if r.Scope.Kind == xtrace.ResourceGoroutine {
+			k.g = r.Scope.Goroutine()
+		}
+		switch {
+		case r.Name == "GC mark assist":
+			_, ours := roles[k.g] // another goroutine's assist is not ours
+			return k, ours
+		case r.Name == "GC concurrent mark phase", strings.HasPrefix(r.Name, "stop-the-world"):
+			return k, true
+		}
+		return k, false
+	}
+	err := readEvents(data, func(ev *xtrace.Event) {
+		switch ev.Kind() {
+		case xtrace.EventStateTransition:
+			st := ev.StateTransition()
+			if st.Resource.Kind != xtrace.ResourceGoroutine {
+				return
+			}
+			g := st.Resource.Goroutine()
+			if _, ok := roles[g]; !ok {
+				return
+			}
+			_, to := st.Goroutine()
+			if old := states[g]; old != nil {
+				closeInterval(g, old, ev.Time())
+			}
+			states[g] = &goState{state: to, since: ev.Time(), reason: st.Reason, stack: st.Stack}
+		case xtrace.EventRangeBegin, xtrace.EventRangeActive:
+			if k, ok := rangeKey(ev); ok {
+				t := ev.Time()
+				if ev.Kind() == xtrace.EventRangeActive {
+					t = min(t, start) // in progress since before the window
+				}
+				if _, open := ranges[k]; !open {
+					ranges[k] = t
+				}
+			}
+		case xtrace.EventRangeEnd:
+			if k, ok := rangeKey(ev); ok {
+				closeRange(k, ev.Time())
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	gs := slices.Sorted(maps.Keys(states)) // a fixed order for ties
+	for _, g := range gs {
+		closeInterval(g, states[g], end)
+	}
+	for k := range ranges {
+		closeRange(k, end)
+	}
+	return causes, nil
+}
+
+// site names where a stack was: its first frame outside the runtime and
+// the system-call wrappers, with the frame it called ("time.Sleep in
+// bench.TestX.func1 (outliers_test.go:40)").
+func site(s xtrace.Stack) string {
+	var frames []xtrace.StackFrame
+	for f := range s.Frames() {
+		frames = append(frames, f)
+	}
+	if len(frames) == 0 {
+		return "an unknown place (no stack)"
+	}
+	for i, f := range frames {
+		if plumbing(f.Func) {
+			continue
+		}
+		where := fmt.Sprintf("%s (%s:%d)", shortFunc(f.Func), filepath.Base(f.File), f.Line)
+		if i > 0 {
+			return shortFunc(frames[i-1].Func) + " in " + where
+		}
+		return where
+	}
+	f := frames[0]
+	return fmt.Sprintf("%s (%s:%d)", shortFunc(f.Func), filepath.Base(f.File), f.Line)
+}
+
+// plumbing reports whether fn is the runtime's or a system-call wrapper's.
+func plumbing(fn string) bool {
+	for _, p := range []string{"runtime.", "syscall.", "internal/", "golang.org/x/sys/unix.", "time.Sleep"} {
+		if strings.HasPrefix(fn, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// shortFunc drops the module path: github.com/pinbench/pinbench/aio.futexWait
+// is aio.futexWait.
+func shortFunc(fn string) string {
+	if i := strings.LastIndex(fn, "/"); i >= 0 {
+		return fn[i+1:]
+	}
+	return fn
+}
+
+// writeOutliersMarkdown writes the report's outlier section: per trace
+// file, the outlier and everything its trace shows during the hop. No
+// section when there are none.
+func writeOutliersMarkdown(b *bytes.Buffer, outliers []OutlierExplanation) {
+	if len(outliers) == 0 {
+		return
+	}
+	b.WriteString("## Outliers\n\n")
+	b.WriteString("Sampled handoffs slower than the threshold (a multiple of the running median), from a traced extra round of the suite (its timings are not in the tables: the flight recorder costs time). Each file holds the execution trace of the moments before the outlier's arrival (`go tool trace FILE`); below, what it shows during the hop, the largest first. \"Nothing visible\" means every goroutine of the handoff ran, or waited as it should, throughout: the time went outside the Go runtime (the host or another process took the CPU).\n\n")
+	for _, o := range outliers {
+		fmt.Fprintf(b, "- `%s`: %s\n", o.File, mdEscape(o.Summary()))
+		if o.Covered < time.Duration(o.Record.Ns) {
+			fmt.Fprintf(b, "  - the trace reaches back over %v of the hop only (the flight recorder's window)\n", o.Covered.Round(time.Microsecond))
+		}
+		for _, c := range o.Causes {
+			if c.Dur > 0 {
+				fmt.Fprintf(b, "  - %s, %v: %s\n", c.Kind, c.Dur.Round(100*time.Nanosecond), mdEscape(c.Text))
+			} else {
+				fmt.Fprintf(b, "  - %s: %s\n", c.Kind, mdEscape(c.Text))
+			}
+		}
+	}
+	b.WriteString("\n")
+}

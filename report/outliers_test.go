@@ -1,0 +1,128 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/trace"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pinbench/pinbench/internal/tracex"
+)
+
+// traceOutlier traces body on a goroutine of its own, locked to its
+// thread as an iothread's, then logs an outlier record for a hop that
+// took as long as body did, and writes the trace into dir/name.
+func traceOutlier(t *testing.T, dir, name string, body func()) string {
+	t.Helper()
+	if trace.IsEnabled() {
+		t.Skip("tracing is on already (go test -trace): this test takes its own trace")
+	}
+	var buf bytes.Buffer
+	if err := trace.Start(&buf); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		start := time.Now()
+		body()
+		rec := tracex.OutlierRecord{Bench: "BenchmarkX/via=aio", Hop: 7, Ns: int64(time.Since(start)), MedianNs: 1000, Factor: 20,
+			Sender: "iothread 1 unpinned", Receiver: "iothread 2 unpinned", SenderCPU: [2]int{0, 0}, ReceiverCPU: [2]int{1, 1}}
+		trace.Log(context.Background(), tracex.Outlier, rec.String())
+	}()
+	<-done
+	trace.Stop()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A hop spent running (here: spinning) shows nothing in the trace; one
+// spent in a system call names the call and the code that made it.
+func TestExplainOutlierFile(t *testing.T) {
+	dir := t.TempDir()
+	spin := traceOutlier(t, dir, "spin-1.trace", func() {
+		for end := time.Now().Add(2 * time.Millisecond); time.Now().Before(end); {
+		}
+	})
+	e, err := ExplainOutlierFile(spin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Causes) != 0 || !strings.Contains(e.Summary(), "hop 7 of BenchmarkX/via=aio took") || !strings.Contains(e.Summary(), "nothing visible") {
+		t.Errorf("a spinning hop: causes %+v, summary %q; want none, nothing visible", e.Causes, e.Summary())
+	}
+	nap := traceOutlier(t, dir, "nap-1.trace", func() {
+		ts := unix.NsecToTimespec(int64(5 * time.Millisecond))
+		for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+		}
+	})
+	e, err = ExplainOutlierFile(nap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.Causes) == 0 || e.Causes[0].Kind != "syscall" || !strings.Contains(e.Causes[0].Text, "the receiver's coroutine") ||
+		!strings.Contains(e.Causes[0].Text, "Nanosleep in report.TestExplainOutlierFile") || e.Causes[0].Dur < 4*time.Millisecond {
+		t.Errorf("a hop in nanosleep: causes %+v; want the receiver in a system call, Nanosleep in this test, about 5 ms", e.Causes)
+	}
+
+	exps, err := ExplainOutliers(dir, "outliers")
+	if err != nil || len(exps) != 2 || exps[0].File != "outliers/nap-1.trace" || exps[1].File != "outliers/spin-1.trace" {
+		t.Fatalf("ExplainOutliers: %v, %+v; want nap-1 and spin-1 under outliers/", err, exps)
+	}
+	var md bytes.Buffer
+	(&Report{Title: "t", Outliers: exps}).WriteMarkdown(&md)
+	for _, want := range []string{"## Outliers", "- `outliers/nap-1.trace`: hop 7 of BenchmarkX/via=aio took", "  - syscall, ", "nothing visible"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md.String())
+		}
+	}
+	md.Reset()
+	(&Report{Title: "t"}).WriteMarkdown(&md)
+	if strings.Contains(md.String(), "Outliers") {
+		t.Error("an Outliers section without outliers")
+	}
+}
+
+// A file that is no trace, or a trace with no outlier in it, is an error
+// naming the file.
+func TestExplainOutlierFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.trace")
+	if err := os.WriteFile(junk, []byte("not a trace"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ExplainOutlierFile(junk); err == nil || !strings.Contains(err.Error(), "junk.trace") {
+		t.Errorf("junk: error %v, want one naming the file", err)
+	}
+	if _, err := ExplainOutliers(dir, "outliers"); err == nil || !strings.Contains(err.Error(), "junk.trace") {
+		t.Errorf("a folder with junk: error %v", err)
+	}
+	if trace.IsEnabled() {
+		return
+	}
+	var buf bytes.Buffer
+	if err := trace.Start(&buf); err != nil {
+		t.Fatal(err)
+	}
+	trace.Log(context.Background(), "other", "message")
+	trace.Stop()
+	plain := filepath.Join(dir, "plain.trace")
+	if err := os.WriteFile(plain, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ExplainOutlierFile(plain); err == nil || !strings.Contains(err.Error(), "plain.trace") || !strings.Contains(err.Error(), "not a pinbench outlier trace") {
+		t.Errorf("a trace without an outlier: error %v", err)
+	}
+}
