@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/trace"
 	"strings"
 	"testing"
@@ -123,6 +124,7 @@ func TestForcedOutlierIsExplained(t *testing.T) {
 	}
 	defer func() { handoffSendHook = nil }()
 	const name = "BenchmarkForced/via=aio/wait=block/place=unpinned"
+	runtime.GC() // none due during the run: the sleep is to be the cause
 	w := rec.Watch(name)
 	_, err = RunAioHandoff(HandoffConfig{Wait: aio.WaitBlock, Hops: hops, Outliers: w})
 	files, werr := w.Close()

@@ -330,7 +330,7 @@ func scanHop(data []byte, start, end xtrace.Time, roles map[xtrace.GoID]goRole) 
 		case strings.HasPrefix(name, "stop-the-world"):
 			add("gc", fmt.Sprintf("the runtime stopped the world (%s)", strings.TrimSuffix(strings.TrimPrefix(name, "stop-the-world ("), ")")), d)
 		case name == "GC concurrent mark phase":
-			add("gc", "the garbage collector's concurrent mark phase ran, taking CPU time", d)
+			add("gc", "the garbage collector's concurrent mark phase was running (its workers take a quarter of the Ps, and allocations assist)", d)
 		case name == "GC mark assist":
 			add("gc", fmt.Sprintf("goroutine %d (%s) did GC mark assist", g, roles[g].name), d)
 		}
