@@ -33,6 +33,8 @@ type TopologyJSON struct {
 	Nodes []NodeJSON `json:"nodes"`
 	// Placements maps each class present to its representative pair.
 	Placements map[Class][2]int `json:"placements"`
+	// Warnings are Topology.Warnings: sysfs files not taken at their word.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // IdentityJSON is the JSON form of Identity.
@@ -99,6 +101,7 @@ func (t *Topology) JSON() TopologyJSON {
 		CPUs:       make([]CPUJSON, 0, len(t.CPUs)),
 		Nodes:      make([]NodeJSON, 0, len(t.Nodes)),
 		Placements: map[Class][2]int{},
+		Warnings:   t.Warnings,
 	}
 	if t.Root != "" {
 		j.Source = t.Root

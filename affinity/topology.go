@@ -48,6 +48,12 @@ type Topology struct {
 	// Identity is what cpuid (live) or /proc/cpuinfo (capture) says about
 	// the processor.
 	Identity Identity
+	// Warnings name sysfs files whose content discovery did not take at
+	// its word (sibling lists that disagree between CPUs, an empty list
+	// beside a non-empty mask), each with what was done instead. pinbench
+	// topology prints them, and the benchmarks' configuration lines carry
+	// them into the report.
+	Warnings []string
 
 	index map[int]int // CPU ID -> position in CPUs
 	rel   []relKey    // per CPU, aligned with CPUs; see Relation
@@ -287,6 +293,12 @@ func discover(root string) (*Topology, error) {
 		if id >= MaxCPUs {
 			return nil, fmt.Errorf("affinity: %s: CPU number beyond the limit of %d CPUs", r.path(fmt.Sprintf("%s/cpu%d", cpuDir, id)), MaxCPUs)
 		}
+		// An online file that is empty or only whitespace counts as
+		// online, as hwloc takes it.
+		if s, ok, err := r.read(fmt.Sprintf("%s/cpu%d/online", cpuDir, id)); err == nil && ok && s == "" {
+			online.Add(id)
+			continue
+		}
 		n, ok, err := r.readInt(fmt.Sprintf("%s/cpu%d/online", cpuDir, id))
 		if err != nil {
 			return nil, err
@@ -302,16 +314,17 @@ func discover(root string) (*Topology, error) {
 		return nil, fmt.Errorf("affinity: %s: no online CPU", r.path(cpuDir))
 	}
 
+	t := &Topology{Online: online}
+	known := NewCPUSet(ids...)
 	raws := make([]rawCPU, 0, online.Count())
 	for id := range online.All() {
-		rc, err := readCPU(r, id, online)
+		rc, err := readCPU(r, id, online, known, &t.Warnings)
 		if err != nil {
 			return nil, err
 		}
 		raws = append(raws, rc)
 	}
-
-	t := &Topology{Online: online, index: make(map[int]int, len(raws))}
+	t.index = make(map[int]int, len(raws))
 	for i, rc := range raws {
 		t.index[rc.id] = i
 	}
@@ -342,6 +355,14 @@ func discover(root string) (*Topology, error) {
 		s := coreSets[root]
 		s.Add(rc.id)
 		coreSets[root] = s
+	}
+	// Every CPU of a core should list the same siblings; where they
+	// disagree the core is their union, and the capture says so.
+	for i, rc := range raws {
+		if core := coreSets[find(i)]; core != rc.siblings {
+			t.Warnings = append(t.Warnings, fmt.Sprintf("%s lists SMT siblings %s, but the CPUs it shares a core with make the core %s (the lists disagree between CPUs; took the union)",
+				r.path(fmt.Sprintf("%s/cpu%d/topology/thread_siblings_list", cpuDir, rc.id)), rc.siblings, core))
+		}
 	}
 	sets := make([]CPUSet, 0, len(coreSets))
 	for _, s := range coreSets {
@@ -464,8 +485,10 @@ func typeRank(typ string) int {
 	return 3
 }
 
-// readCPU reads one online CPU's topology and cache folders.
-func readCPU(r sysReader, id int, online CPUSet) (rawCPU, error) {
+// readCPU reads one online CPU's topology and cache folders. known holds
+// the CPUs that have a cpuN folder; a sibling list naming any other is an
+// error. Files whose content is replaced add a line to warnings.
+func readCPU(r sysReader, id int, online, known CPUSet, warnings *[]string) (rawCPU, error) {
 	dir := fmt.Sprintf("%s/cpu%d", cpuDir, id)
 	rc := rawCPU{id: id, coreID: -1, die: -1, clusID: -1}
 	var err error
@@ -488,7 +511,7 @@ func readCPU(r sysReader, id int, online CPUSet) (rawCPU, error) {
 	}
 	if n, ok, err := r.readInt(dir + "/topology/cluster_id"); err != nil {
 		return rc, err
-	} else if ok && n >= 0 {
+	} else if ok && n >= 0 && n != noCluster {
 		rc.clusID = n
 	}
 	// SMT siblings: thread_siblings(_list), or core_cpus(_list) on newer
@@ -497,10 +520,15 @@ func readCPU(r sysReader, id int, online CPUSet) (rawCPU, error) {
 	if err != nil {
 		return rc, err
 	}
+	sibFile := dir + "/topology/thread_siblings_list"
 	if !ok {
+		sibFile = dir + "/topology/core_cpus_list"
 		if sib, _, err = r.readSet(dir+"/topology/core_cpus_list", dir+"/topology/core_cpus"); err != nil {
 			return rc, err
 		}
+	}
+	if extra := sib.Difference(known); !extra.IsEmpty() {
+		return rc, fmt.Errorf("affinity: %s: lists CPUs %s, which have no cpuN folder (this machine has CPUs %s)", r.path(sibFile), extra, known)
 	}
 	rc.siblings = sib.Intersect(online)
 	rc.siblings.Add(id)
@@ -526,8 +554,8 @@ func readCPU(r sysReader, id int, online CPUSet) (rawCPU, error) {
 		if !ok {
 			continue // not a cache description
 		}
-		if level < 1 {
-			return rc, fmt.Errorf("affinity: %s: cache level %d", r.path(cdir+"/level"), level)
+		if level < 1 || level > 4 {
+			return rc, fmt.Errorf("affinity: %s: cache level %d (want 1 to 4)", r.path(cdir+"/level"), level)
 		}
 		c.Level = level
 		typ, _, err := r.read(cdir + "/type")
@@ -551,11 +579,25 @@ func readCPU(r sysReader, id int, online CPUSet) (rawCPU, error) {
 		if err != nil {
 			return rc, err
 		}
+		if shared.IsEmpty() {
+			// An empty list beside a non-empty mask: the list was not
+			// filled in (seen in captures); the mask says who shares.
+			// Taken as private, the cache would become a phantom
+			// domain of its own per core.
+			if mask, ok, err := r.readSet("", cdir+"/shared_cpu_map"); err == nil && ok && !mask.IsEmpty() {
+				shared = mask
+				*warnings = append(*warnings, fmt.Sprintf("%s is empty but shared_cpu_map beside it lists %s: took the map", r.path(cdir+"/shared_cpu_list"), mask))
+			}
+		}
 		c.CPUs = shared.Intersect(online) // empty: private to the core, decided later
 		rc.caches = append(rc.caches, c)
 	}
 	return rc, nil
 }
+
+// noCluster is the cluster_id the kernel writes when it knows no cluster
+// (an unsigned 16-bit -1): no cluster, not cluster 65535.
+const noCluster = 65535
 
 // parseSize parses a sysfs cache size: "32K", "1024K", "8M", "512".
 func parseSize(s string) (int64, error) {

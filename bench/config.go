@@ -35,6 +35,9 @@ func Config(t *affinity.Topology) []ConfigLine {
 		}
 	}
 	lines = append(lines, ConfigLine{"pin-node", nodeNote(t)})
+	if len(t.Warnings) > 0 {
+		lines = append(lines, ConfigLine{"topology-warnings", strings.Join(t.Warnings, "; ")})
+	}
 	hv := t.Hypervisor()
 	if hv == "" {
 		hv = "none"

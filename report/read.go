@@ -102,6 +102,8 @@ func Read(r io.Reader, name string) (*Run, error) {
 }
 
 func (run *Run) read(r io.Reader, name string) error {
+	last := &lastLine{r: r}
+	r = last
 	rd := benchfmt.NewReader(r, name)
 	rd.Reset(r, name, ".file", name)
 	env := Env{File: name, Values: map[string]string{}}
@@ -127,6 +129,12 @@ func (run *Run) read(r io.Reader, name string) error {
 	if err := rd.Err(); err != nil {
 		return fmt.Errorf("report: reading %s: %w", name, err)
 	}
+	// benchfmt passes over a line that is a bare benchmark name (go test
+	// -v prints parents that way); as the file's last line it is a run
+	// cut off before its result, not a benchmark with fewer samples.
+	if f := strings.Fields(last.line()); len(f) > 0 && len(f) < 3 && strings.HasPrefix(f[0], "Benchmark") {
+		return fmt.Errorf("report: %s:%d: truncated: the last line names benchmark %s but holds no result (was the run cut off?)", name, last.n, f[0])
+	}
 	if n == 0 {
 		return fmt.Errorf("report: %s: no benchmark results in file", name)
 	}
@@ -139,6 +147,46 @@ func (run *Run) read(r io.Reader, name string) error {
 	run.Envs = append(run.Envs, env)
 	return nil
 }
+
+// lastLine passes a stream through, remembering its last non-blank line
+// and that line's number, for the truncation check. (benchfmt.Reader
+// reports positions only of the records it parsed.)
+type lastLine struct {
+	r       io.Reader
+	cur     []byte // the line being read
+	last    []byte // the last complete or partial non-blank line
+	lineNo  int    // lines started so far
+	n       int    // number of the line in last
+	started bool
+}
+
+func (l *lastLine) Read(p []byte) (int, error) {
+	k, err := l.r.Read(p)
+	for _, c := range p[:k] {
+		if !l.started {
+			l.lineNo++
+			l.started = true
+		}
+		if c == '\n' {
+			l.keep()
+			l.cur, l.started = l.cur[:0], false
+			continue
+		}
+		l.cur = append(l.cur, c)
+	}
+	if err == io.EOF {
+		l.keep()
+	}
+	return k, err
+}
+
+func (l *lastLine) keep() {
+	if strings.TrimSpace(string(l.cur)) != "" {
+		l.last, l.n = append(l.last[:0], l.cur...), l.lineNo
+	}
+}
+
+func (l *lastLine) line() string { return string(l.last) }
 
 // Relabel returns a shallow copy of run whose results carry label as their
 // ".file" key and whose Name is label. Compare uses it to name columns.

@@ -563,3 +563,18 @@ func TestPinRecommendation(t *testing.T) {
 		}
 	}
 }
+
+// A results file cut off after a bare benchmark name is an error naming
+// the file and line, not "too few samples".
+func TestTruncatedResults(t *testing.T) {
+	good := "machine: test\nBenchmarkFloor/place=llc-2 \t 1000 \t 35.0 ns/op\n"
+	if _, err := Read(strings.NewReader(good), "good.txt"); err != nil {
+		t.Fatalf("complete file: %v", err)
+	}
+	for _, cut := range []string{"BenchmarkFloor/place=smt-2", "BenchmarkFloor/place=smt-2 \t 1000\n"} {
+		_, err := Read(strings.NewReader(good+cut), "cut.txt")
+		if err == nil || !strings.Contains(err.Error(), "cut.txt:3") || strings.Contains(err.Error(), "samples") {
+			t.Errorf("file ending %q: error %v; want one naming cut.txt:3", cut, err)
+		}
+	}
+}

@@ -59,6 +59,9 @@ func envWarnings(run *Run) []Warning {
 		if e.IsEmulated() {
 			add(Warning{"emulated", "emulated (QEMU TCG): these timings mean nothing", "Emulated machine (QEMU's TCG, as in the topology lab): every instruction of the guest is emulated on the host's cores, so no figure here, ratios included, says anything about the cost of a handoff on any machine. The run shows that discovery, placement, pinning and the report work on this topology, nothing more."})
 		}
+		if tw := e.Get("topology-warnings"); tw != "" {
+			add(Warning{"topology-input", "sysfs topology files not taken at their word", "Topology discovery found sysfs files it could not take at their word, and says what it did instead: " + tw + ". Check the machine's topology (pinbench topology) before trusting the placement classes."})
+		}
 		if e.IsVM() {
 			add(Warning{"vm", "virtual machine (" + e.Get("hypervisor") + ")", fmt.Sprintf("Virtual machine (hypervisor: %s): the declared topology is what the hypervisor shows, not the host's; vCPUs may share host cores or move between them. Trust the measured latency matrix over the declared topology, and expect more noise than on bare metal.", e.Get("hypervisor"))})
 		}

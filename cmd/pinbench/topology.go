@@ -45,6 +45,9 @@ func runTopology(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for _, w := range t.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

@@ -1,0 +1,123 @@
+package affinity
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// copyFixture copies testdata fixture name into a temporary folder and
+// returns its root, for tests that then make one file lie.
+func copyFixture(t *testing.T, name string) string {
+	t.Helper()
+	src := filepath.Join("..", "testdata", "topologies", name)
+	dst := t.TempDir()
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if fi.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func write(t *testing.T, root, rel, content string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(root, rel), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Topology input that lies (issue 13): each gives an error naming the
+// file, or a warning that says what discovery did instead; none is taken
+// silently.
+func TestTopologyInputThatLies(t *testing.T) {
+	cpu := "sys/devices/system/cpu/"
+	t.Run("empty shared_cpu_list beside a shared_cpu_map", func(t *testing.T) {
+		root := copyFixture(t, "two-socket-smt")
+		base, err := DiscoverRoot(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, root, cpu+"cpu1/cache/index3/shared_cpu_list", "\n")
+		topo, err := DiscoverRoot(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if topo.L3Groups() != base.L3Groups() {
+			t.Errorf("%d L3 domains, want %d: the empty list made a phantom L3", topo.L3Groups(), base.L3Groups())
+		}
+		if len(topo.Warnings) != 1 || !strings.Contains(topo.Warnings[0], "cpu1/cache/index3/shared_cpu_list is empty") {
+			t.Errorf("warnings %q; want one naming cpu1's shared_cpu_list", topo.Warnings)
+		}
+	})
+	t.Run("thread_siblings_list beyond the CPUs", func(t *testing.T) {
+		root := copyFixture(t, "two-socket-smt")
+		write(t, root, cpu+"cpu2/topology/thread_siblings_list", "0-63\n")
+		_, err := DiscoverRoot(root)
+		if err == nil || !strings.Contains(err.Error(), "cpu2/topology/thread_siblings_list") || !strings.Contains(err.Error(), "no cpuN folder") {
+			t.Errorf("error %v; want one naming cpu2's thread_siblings_list", err)
+		}
+	})
+	t.Run("siblings that disagree between CPUs", func(t *testing.T) {
+		root := copyFixture(t, "two-socket-smt")
+		write(t, root, cpu+"cpu2/topology/thread_siblings_list", "2,3\n") // 3 says 3,11
+		topo, err := DiscoverRoot(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(topo.Warnings) == 0 || !strings.Contains(strings.Join(topo.Warnings, "\n"), "disagree") {
+			t.Errorf("warnings %q; want one saying the sibling lists disagree", topo.Warnings)
+		}
+	})
+	t.Run("cache level outside 1-4", func(t *testing.T) {
+		root := copyFixture(t, "two-socket-smt")
+		write(t, root, cpu+"cpu0/cache/index3/level", "7\n")
+		_, err := DiscoverRoot(root)
+		if err == nil || !strings.Contains(err.Error(), "cpu0/cache/index3/level") || !strings.Contains(err.Error(), "level 7") {
+			t.Errorf("error %v; want one naming the level file", err)
+		}
+	})
+	t.Run("online file empty or blank", func(t *testing.T) {
+		root := copyFixture(t, "two-socket-smt")
+		base, err := DiscoverRoot(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, root, cpu+"cpu3/online", " \n")
+		topo, err := DiscoverRoot(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !topo.Online.Has(3) || topo.Online.Count() != base.Online.Count() {
+			t.Errorf("online %s; want CPU 3 counted online (as hwloc does), %s", topo.Online, base.Online)
+		}
+	})
+	t.Run("no-cluster id 65535", func(t *testing.T) {
+		root := copyFixture(t, "numa-split-package")
+		for c := range 8 {
+			write(t, root, cpu+"cpu"+itoa(c)+"/topology/cluster_id", "65535\n")
+		}
+		topo, err := DiscoverRoot(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range topo.JSON().CPUs {
+			if c.Cluster == 65535 {
+				t.Fatalf("CPU %d has cluster 65535 in --json; want -1 (no cluster)", c.ID)
+			}
+		}
+	})
+}
