@@ -103,20 +103,21 @@ func TestOutlierDetector(t *testing.T) {
 
 // A sleep injected into one sampled hop makes exactly one outlier file,
 // and the report's explanation of it names the sleep and the code that
-// slept.
+// slept. The threshold (5000x a median of 4-40 us) is far above this
+// machine's own hiccups, even under a loaded go test ./...; should one
+// still cross it, its file is told apart by its hop and logged.
 func TestForcedOutlierIsExplained(t *testing.T) {
 	skipUnderFlightRecorder(t)
 	dir := t.TempDir()
 	var progress strings.Builder
-	// The factor is high and the sleep long, so that the machine's own
-	// hiccups (a blocking handoff's median is 5-30 us here) stay below
-	// the threshold; the window reaches back past the whole sleep.
-	rec, err := StartOutlierRecorder(OutlierOptions{Dir: dir, Factor: 1000, Window: time.Second, Progress: &progress})
+	// The window reaches back past the whole sleep; MaxPerBench leaves
+	// room for the forced outlier after any natural one.
+	rec, err := StartOutlierRecorder(OutlierOptions{Dir: dir, Factor: 5000, MaxPerBench: 20, Window: time.Second, Progress: &progress})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rec.Stop()
-	const hops, slow, sleep = 600, 400, 150 * time.Millisecond
+	const hops, slow, sleep = 600, 400, 400 * time.Millisecond
 	handoffSendHook = func(hop int) {
 		if hop == slow {
 			time.Sleep(sleep)
@@ -132,26 +133,33 @@ func TestForcedOutlierIsExplained(t *testing.T) {
 		t.Fatalf("handoff: %v; writing traces: %v", err, werr)
 	}
 	onDisk, _ := filepath.Glob(filepath.Join(dir, "*"))
-	want := filepath.Join(dir, "Forced_via_aio_wait_block_place_unpinned-1.trace")
-	if len(files) != 1 || files[0] != want || len(onDisk) != 1 {
-		t.Fatalf("outlier files %q (on disk %q), want exactly %s", files, onDisk, want)
-	}
-	if !strings.Contains(progress.String(), "hop 400 took") {
-		t.Errorf("no progress line for the outlier: %q", progress.String())
+	if len(files) != len(onDisk) {
+		t.Fatalf("outlier files %q, but on disk %q", files, onDisk)
 	}
 	exps, err := report.ExplainOutliers(dir, "outliers")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exps) != 1 {
-		t.Fatalf("%d explanations, want 1", len(exps))
+	var forced []report.OutlierExplanation
+	for _, e := range exps {
+		if e.Record.Hop == slow {
+			forced = append(forced, e)
+		} else {
+			t.Logf("a natural outlier crossed the threshold too: %s", e.Summary())
+		}
 	}
-	e := exps[0]
+	if len(forced) != 1 {
+		t.Fatalf("%d files for the forced outlier (files %q), want exactly 1", len(forced), files)
+	}
+	if !strings.Contains(progress.String(), "hop 400 took") {
+		t.Errorf("no progress line for the outlier: %q", progress.String())
+	}
+	e := forced[0]
 	t.Logf("%s: %s", e.File, e.Summary())
 	for _, c := range e.Causes {
 		t.Logf("  %s %v: %s", c.Kind, c.Dur, c.Text)
 	}
-	if e.File != "outliers/Forced_via_aio_wait_block_place_unpinned-1.trace" || e.Record.Bench != name || e.Record.Hop != slow || time.Duration(e.Record.Ns) < sleep {
+	if !strings.HasPrefix(e.File, "outliers/Forced_via_aio_wait_block_place_unpinned-") || e.Record.Bench != name || time.Duration(e.Record.Ns) < sleep {
 		t.Fatalf("explanation of %s for %+v, want hop %d of %s, at least %v", e.File, e.Record, slow, name, sleep)
 	}
 	if e.Covered < sleep {

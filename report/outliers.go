@@ -87,9 +87,13 @@ func ExplainOutliers(dir, under string) ([]OutlierExplanation, error) {
 // snapshot was taken for) marks the arrival, and the hop is the record's
 // latency before it. The goroutines of the handoff are found by the aio
 // trace points' logs (which name the contexts): the receiver's coroutine
-// (it logged the outlier), the sender's (it scheduled onto the receiver),
-// and the two iothreads' own (they entered the coroutines). Over the hop
-// it looks for, in the order reported when tied:
+// (it logged the outlier), the sender's (it scheduled onto the receiver:
+// that trace point marks the push) and the receiving iothread's own (it
+// entered the coroutine). The sender's coroutine is looked at from the
+// clock read to the push, the receiver's side from the push to the
+// arrival, each in the states it should not be in then (a suspended
+// coroutine waits, a sending coroutine runs). Over the hop it looks for,
+// in the order reported when tied:
 //
 //   - GC: a stop-the-world, the concurrent mark phase, or mark assist on
 //     one of those goroutines;
@@ -201,17 +205,18 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 		}
 	}
 	push := max(last.at, start)
-	roles := map[xtrace.GoID]goRole{s.receiver: {"the receiver's coroutine", push, s.at}}
+	// Until the arrival the receiver's coroutine is suspended (waiting)
+	// and its iothread asleep, polling or draining; the sender's
+	// coroutine runs from its clock read to its push, while the sending
+	// iothread waits under it (not watched: its coroutine is).
+	roles := map[xtrace.GoID]goRole{s.receiver: {"the receiver's coroutine", push, s.at, true}}
 	if last.at != 0 {
-		roles[last.g] = goRole{"the sender's coroutine", start, push}
+		roles[last.g] = goRole{"the sender's coroutine", start, push, false}
 	}
 	if g, ok := owners[rec.Receiver]; ok {
-		roles[g] = goRole{rec.Receiver + ", the receiving iothread", push, s.at}
+		roles[g] = goRole{rec.Receiver + ", the receiving iothread", push, s.at, true}
 	}
-	if g, ok := owners[rec.Sender]; ok {
-		roles[g] = goRole{rec.Sender + ", the sending iothread", start, push}
-	}
-	causes, err := scanHop(data, start, s.at, roles)
+	causes, err := scanHop(data, s.first, start, s.at, roles)
 	if err != nil {
 		return OutlierExplanation{}, err
 	}
@@ -235,11 +240,14 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 	return e, nil
 }
 
-// goRole is a goroutine of the handoff: what it is, and the part of the
-// hop that is its side's.
+// goRole is a goroutine of the handoff: what it is, the part of the hop
+// that is its side's, and whether waiting is its normal state then (a
+// suspended coroutine, an owner under its running coroutine), so that
+// only its other states count.
 type goRole struct {
-	name     string
-	from, to xtrace.Time
+	name       string
+	from, to   xtrace.Time
+	waitNormal bool
 }
 
 type schedLog struct {
@@ -264,8 +272,8 @@ type goState struct {
 
 // scanHop is the second pass: what the goroutines in roles did during
 // their side's part of the hop, and what the runtime did (GC) between
-// start and end.
-func scanHop(data []byte, start, end xtrace.Time, roles map[xtrace.GoID]goRole) ([]OutlierCause, error) {
+// start and end; first is the trace's first event.
+func scanHop(data []byte, first, start, end xtrace.Time, roles map[xtrace.GoID]goRole) ([]OutlierCause, error) {
 	within := func(a, b, from, to xtrace.Time) time.Duration {
 		a, b = max(a, from), min(b, to)
 		if b <= a {
@@ -305,7 +313,7 @@ func scanHop(data []byte, start, end xtrace.Time, roles map[xtrace.GoID]goRole) 
 		case xtrace.GoWaiting:
 			// A coroutine switch parks the goroutine with no reason: that
 			// is the handoff itself, not a cause.
-			if st.reason != "" {
+			if st.reason != "" && !role.waitNormal {
 				add("blocked", fmt.Sprintf("%s blocked (%s) at %s", who, st.reason, site(st.stack)), d)
 			}
 		case xtrace.GoSyscall:
@@ -361,11 +369,27 @@ func scanHop(data []byte, start, end xtrace.Time, roles map[xtrace.GoID]goRole) 
 			if _, ok := roles[g]; !ok {
 				return
 			}
-			_, to := st.Goroutine()
-			if old := states[g]; old != nil {
+			from, to := st.Goroutine()
+			old := states[g]
+			since, reason, stack := ev.Time(), st.Reason, st.Stack
+			if from == xtrace.GoUndetermined {
+				// A generation's first word on a goroutine: its state
+				// since before, without a reason (and, when it comes as
+				// the goroutine is next touched, without a stack).
+				if old != nil && old.state == to {
+					return // the state it was in, restated
+				}
+				if old == nil {
+					since = first
+				}
+				if to == xtrace.GoWaiting && !inCoroutineSwitch(stack) {
+					reason = "since before the trace's window began"
+				}
+			}
+			if old != nil {
 				closeInterval(g, old, ev.Time())
 			}
-			states[g] = &goState{state: to, since: ev.Time(), reason: st.Reason, stack: st.Stack}
+			states[g] = &goState{state: to, since: since, reason: reason, stack: stack}
 		case xtrace.EventRangeBegin, xtrace.EventRangeActive:
 			if k, ok := rangeKey(ev); ok {
 				t := ev.Time()
@@ -418,6 +442,16 @@ func site(s xtrace.Stack) string {
 	}
 	f := frames[0]
 	return fmt.Sprintf("%s (%s:%d)", shortFunc(f.Func), filepath.Base(f.File), f.Line)
+}
+
+// inCoroutineSwitch reports whether a waiting goroutine's stack is parked
+// in a coroutine switch (the handoff itself: an owner whose coroutine
+// runs, or a suspended coroutine).
+func inCoroutineSwitch(s xtrace.Stack) bool {
+	for f := range s.Frames() {
+		return f.Func == "runtime.coroswitch"
+	}
+	return false
 }
 
 // plumbing reports whether fn is the runtime's or a system-call wrapper's.

@@ -129,3 +129,64 @@ func TestExplainOutlierFileErrors(t *testing.T) {
 		t.Errorf("a trace without an outlier: error %v", err)
 	}
 }
+
+// A hop that began before the trace did (an outlier longer than the
+// flight recorder's window) is explained from the part the trace holds:
+// the sender's coroutine, blocked since before the trace began, is named
+// although the trace learns of it only as it wakes.
+func TestExplainOutlierLongerThanTheTrace(t *testing.T) {
+	if trace.IsEnabled() {
+		t.Skip("tracing is on already (go test -trace): this test takes its own trace")
+	}
+	runtime.GC()
+	const receiver = "iothread 2 unpinned"
+	started, pushed, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var buf bytes.Buffer
+	var start time.Time
+	go func() { // the sender: sleeps, then pushes (its trace point)
+		start = time.Now()
+		close(started)
+		time.Sleep(30 * time.Millisecond)
+		trace.Log(context.Background(), tracex.CoSchedule, "ctx "+receiver+" co 0xc000001 where test")
+		close(pushed)
+	}()
+	go func() { // the receiver: suspended until the push, then arrives
+		defer close(done)
+		<-pushed
+		rec := tracex.OutlierRecord{Bench: "BenchmarkLong", Hop: 3, Ns: int64(time.Since(start)), MedianNs: 1000, Factor: 20,
+			Sender: "iothread 1 unpinned", Receiver: receiver, SenderCPU: [2]int{-1, -1}, ReceiverCPU: [2]int{-1, -1}}
+		trace.Log(context.Background(), tracex.Outlier, rec.String())
+	}()
+	<-started
+	time.Sleep(10 * time.Millisecond)
+	if err := trace.Start(&buf); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	trace.Stop()
+	path := filepath.Join(t.TempDir(), "long-1.trace")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, err := ExplainOutlierFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Covered >= time.Duration(e.Record.Ns) || e.Covered < 10*time.Millisecond {
+		t.Errorf("covered %v of a %v hop, want the part after the trace began", e.Covered, time.Duration(e.Record.Ns))
+	}
+	if len(e.Causes) == 0 || e.Causes[0].Kind != "blocked" || !strings.Contains(e.Causes[0].Text, "the sender's coroutine") ||
+		!strings.Contains(e.Causes[0].Text, "since before the trace's window began") || e.Causes[0].Dur < 10*time.Millisecond {
+		t.Errorf("causes %+v, want the sender's coroutine blocked since before the window, for the 20 ms the trace holds", e.Causes)
+	}
+	for _, c := range e.Causes {
+		if strings.Contains(c.Text, "the receiver's coroutine") {
+			t.Errorf("the receiver, suspended until the push as it should be, is named: %+v", c)
+		}
+	}
+	var md bytes.Buffer
+	writeOutliersMarkdown(&md, []OutlierExplanation{e})
+	if !strings.Contains(md.String(), "the trace reaches back over") {
+		t.Errorf("report.md does not say the trace covers only part of the hop:\n%s", md.String())
+	}
+}
