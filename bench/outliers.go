@@ -294,6 +294,9 @@ func (r *OutlierRecorder) snapshot(name string) (string, error) {
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644) // a results file, like bench.txt
+	}
 	if err != nil {
 		return "", fmt.Errorf("outlier recorder: writing the flight recorder's window for %s: %w", name, err)
 	}

@@ -2,11 +2,13 @@ package bench
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/trace"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,11 +20,36 @@ import (
 // outliers is the -explain-outliers recorder, nil without the flag.
 var outliers *OutlierRecorder
 
+// Test hooks for the tuning run's tests (cmd/pinbench), which run this
+// binary: with -explain-outliers, noFlightRecorderEnv=1 makes the flight
+// recorder fail to start, and forceOutlierEnv=HOP:DURATION sleeps that
+// long in the send of sampled hop HOP of every watched run.
+const (
+	noFlightRecorderEnv = "PINBENCH_TEST_NO_FLIGHT_RECORDER"
+	forceOutlierEnv     = "PINBENCH_TEST_FORCE_OUTLIER"
+)
+
 // startOutliersFlag starts the recorder when -explain-outliers is given;
 // its error is the line the test binary prints before it exits.
 func startOutliersFlag() error {
 	if !*explainOutliers {
 		return nil
+	}
+	if os.Getenv(noFlightRecorderEnv) == "1" {
+		newFlightRecorder = func(trace.FlightRecorderConfig) flightRecorder { return failingRecorder{} }
+	}
+	if v := os.Getenv(forceOutlierEnv); v != "" {
+		h, d, _ := strings.Cut(v, ":")
+		hop, herr := strconv.Atoi(h)
+		sleep, derr := time.ParseDuration(d)
+		if herr != nil || derr != nil {
+			return fmt.Errorf("%s=%q: want HOP:DURATION", forceOutlierEnv, v)
+		}
+		handoffSendHook = func(n int) {
+			if n == hop {
+				time.Sleep(sleep)
+			}
+		}
 	}
 	rec, err := StartOutlierRecorder(OutlierOptions{Dir: *outlierDir, Factor: *outlierFactor, Progress: os.Stderr})
 	if err != nil {

@@ -54,7 +54,7 @@ type OutlierExplanation struct {
 // cause, or "nothing visible" with what that means.
 func (e OutlierExplanation) Summary() string {
 	r := e.Record
-	s := fmt.Sprintf("hop %d of %s took %v, %.0fx the running median %v: ", r.Hop, r.Bench, time.Duration(r.Ns), float64(r.Ns)/float64(max(r.MedianNs, 1)), time.Duration(r.MedianNs))
+	s := fmt.Sprintf("hop %d of %s took %v, %.0fx the running median %v: ", r.Hop, r.Bench, roundDur(time.Duration(r.Ns)), float64(r.Ns)/float64(max(r.MedianNs, 1)), roundDur(time.Duration(r.MedianNs)))
 	if len(e.Causes) == 0 {
 		return s + "nothing visible in the trace (every goroutine of the handoff ran, or waited as usual, throughout): the time went outside the Go runtime; the host or another process took the CPU"
 	}
@@ -485,15 +485,24 @@ func writeOutliersMarkdown(b *bytes.Buffer, outliers []OutlierExplanation) {
 	for _, o := range outliers {
 		fmt.Fprintf(b, "- `%s`: %s\n", o.File, mdEscape(o.Summary()))
 		if o.Covered < time.Duration(o.Record.Ns) {
-			fmt.Fprintf(b, "  - the trace reaches back over %v of the hop only (the flight recorder's window)\n", o.Covered.Round(time.Microsecond))
+			fmt.Fprintf(b, "  - the trace reaches back over %v of the hop only (the flight recorder's window)\n", roundDur(o.Covered))
 		}
 		for _, c := range o.Causes {
 			if c.Dur > 0 {
-				fmt.Fprintf(b, "  - %s, %v: %s\n", c.Kind, c.Dur.Round(100*time.Nanosecond), mdEscape(c.Text))
+				fmt.Fprintf(b, "  - %s, %v: %s\n", c.Kind, roundDur(c.Dur), mdEscape(c.Text))
 			} else {
 				fmt.Fprintf(b, "  - %s: %s\n", c.Kind, mdEscape(c.Text))
 			}
 		}
 	}
 	b.WriteString("\n")
+}
+
+// roundDur keeps four significant digits: 31.05ms, 4.998µs, 312ns.
+func roundDur(d time.Duration) time.Duration {
+	step := time.Duration(1)
+	for d/step >= 10000 {
+		step *= 10
+	}
+	return d.Round(step)
 }

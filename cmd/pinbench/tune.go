@@ -76,6 +76,8 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	parallel := fs.Bool("parallel", false, "measure disjoint matrix pairs at once, then check a sample of cells alone (the report warns when they disagree)")
 	planOnly := fs.Bool("plan", false, "print what quick and full mode would run (classes and pairs, matrix pairs, benchmarks, estimated duration) without measuring")
 	root := fs.String("root", "", "with --plan: plan for the machine of this sysfs capture instead of this one")
+	explain := fs.Bool("explain-outliers", false, "after the timed rounds, one traced round of the via=aio handoffs with the execution tracer's flight recorder: the moments before each slow sampled hop go to <out>/outliers/NAME-N.trace, and report.md says what each shows")
+	factor := fs.Float64("outlier-factor", bench.DefaultOutlierFactor, "with --explain-outliers: a sampled hop slower than this many times the running median is an outlier")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -110,6 +112,9 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		if st, err := os.Stat(*bin); err != nil || st.IsDir() {
 			return fmt.Errorf("benchmark binary %s: not a file (build one with go test -c ./bench)", *bin)
 		}
+	}
+	if *factor <= 1 {
+		return usageError{fmt.Sprintf("--outlier-factor %g: want more than 1", *factor)}
 	}
 	if *root != "" && !*planOnly {
 		return usageError{"--root needs --plan: a capture can be planned for, not measured"}
@@ -188,6 +193,13 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		defer cleanup()
 		binPath = path
 	}
+	var outliers *outlierRun
+	if *explain {
+		if outliers, err = startOutlierRun(dir, binPath, *factor); err != nil {
+			return err
+		}
+		defer outliers.discard()
+	}
 
 	what := fmt.Sprintf("running the benchmarks (%d interleaved rounds, -benchtime %s)", mode.count, mode.benchtime)
 	if mode.sweep {
@@ -198,13 +210,33 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if err := runBenchmarks(binPath, *filter, mode, raw, stderr); err != nil {
 		return err
 	}
+	if outliers != nil {
+		stage(4, "explaining outliers: one traced round of the via=aio handoffs (not in the tables)")
+		if err := outliers.round(*filter, mode, stderr); err != nil {
+			return err
+		}
+	}
 
 	stage(5, "writing the report")
 	run, err := report.ReadFiles(raw)
 	if err != nil {
 		return err
 	}
-	summary, err := report.WriteReport(dir, run, report.Options{Matrix: m})
+	opts := report.Options{Matrix: m}
+	if outliers != nil {
+		if opts.Outliers, err = outliers.explain(); err != nil {
+			return err
+		}
+	}
+	summary, err := report.WriteReport(dir, run, opts)
+	if err != nil {
+		return err
+	}
+	if outliers != nil {
+		err = outliers.commit()
+	} else {
+		err = removeStaleOutliers(dir, stderr)
+	}
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+
+	"github.com/pinbench/pinbench/report"
+)
+
+// Outlier explanation in the tuning run (tune --explain-outliers): after
+// the timed rounds, one more round of the via=aio handoffs runs with the
+// benchmark binary's -explain-outliers, its trace files and output going
+// to a staging folder inside the run's folder; the report explains each
+// file, and only then does the staging folder become <out>/outliers, so
+// that the folder holds a whole run's outliers or none. The traced round
+// is extra: the flight recorder costs time, so its timings stay out of
+// bench.txt and the tables.
+
+const (
+	// outliersDir is the run folder's outlier folder.
+	outliersDir = "outliers"
+	// tracedRawFile is the traced round's benchmark output, in outliersDir.
+	tracedRawFile = "bench-traced.txt"
+	// outlierFilter is the traced round's benchmarks when tune runs them
+	// all: the via=aio handoffs, the ones that watch their samples.
+	outlierFilter = "^BenchmarkHandoff$/^via=aio"
+)
+
+// outlierRun is the outlier part of one tuning run.
+type outlierRun struct {
+	dir, staging, bin string
+	factor            float64
+}
+
+// startOutlierRun makes the staging folder in dir and checks that bin can
+// explain outliers: it runs the binary's set-up with -explain-outliers and
+// no benchmark, so a flight recorder that cannot start (or a binary
+// without the flag) fails the run with the binary's own line, before the
+// benchmarks.
+func startOutlierRun(dir, bin string, factor float64) (*outlierRun, error) {
+	staging, err := os.MkdirTemp(dir, ".outliers-staging-")
+	if err != nil {
+		return nil, fmt.Errorf("--explain-outliers: %w", err)
+	}
+	o := &outlierRun{dir: dir, staging: staging, bin: bin, factor: factor}
+	probe := exec.Command(bin, append([]string{"-test.run", "^$", "-test.bench", "^$"}, o.flags()...)...)
+	if out, err := probe.CombinedOutput(); err != nil {
+		o.discard()
+		return nil, fmt.Errorf("--explain-outliers: the benchmark binary %s cannot explain outliers (%v): %s", bin, err, lastLines(string(out), 1))
+	}
+	return o, nil
+}
+
+// flags are the benchmark binary's outlier flags.
+func (o *outlierRun) flags() []string {
+	return []string{"-explain-outliers", "-outlier-dir", o.staging, "-outlier-factor", strconv.FormatFloat(o.factor, 'g', -1, 64)}
+}
+
+// round runs the traced round: the benchmarks of filter that watch their
+// samples (the via=aio handoffs when filter is everything), once, at the
+// mode's benchmark time, showing progress on stderr.
+func (o *outlierRun) round(filter string, mode tuneMode, stderr io.Writer) error {
+	if filter == "." {
+		filter = outlierFilter
+	}
+	args := append(benchArgs(filter, mode, 1, mode.benchtime), o.flags()...)
+	return writeFileAtomic(filepath.Join(o.staging, tracedRawFile), func(w io.Writer) error {
+		done := 0
+		_, err := runRound(o.bin, args, w, stderr, func(name string) {
+			done++
+			fmt.Fprintf(stderr, "\rexplain: %d results, last %-50.50s", done, name)
+		})
+		fmt.Fprintln(stderr)
+		if err != nil {
+			return fmt.Errorf("the traced round for --explain-outliers: %w", err)
+		}
+		return nil
+	})
+}
+
+// explain reads the staging folder's trace files, naming them as they
+// will be named in the run folder (outliers/NAME-N.trace).
+func (o *outlierRun) explain() ([]report.OutlierExplanation, error) {
+	return report.ExplainOutliers(o.staging, outliersDir)
+}
+
+// commit makes the staging folder the run folder's outliers folder,
+// replacing an earlier run's.
+func (o *outlierRun) commit() error {
+	if err := os.Chmod(o.staging, 0o755); err != nil {
+		return err
+	}
+	final := filepath.Join(o.dir, outliersDir)
+	old := o.staging + "-old"
+	if err := os.Rename(final, old); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("replacing %s: %w", final, err)
+	}
+	if err := os.Rename(o.staging, final); err != nil {
+		return fmt.Errorf("writing %s: %w", final, err)
+	}
+	o.staging = ""
+	return os.RemoveAll(old)
+}
+
+// discard removes the staging folder unless it was committed.
+func (o *outlierRun) discard() {
+	if o != nil && o.staging != "" {
+		os.RemoveAll(o.staging)
+	}
+}
+
+// removeStaleOutliers removes an earlier run's outliers folder from dir
+// after a run that did not explain outliers: the report it wrote does not
+// list them. It says so on stderr.
+func removeStaleOutliers(dir string, stderr io.Writer) error {
+	final := filepath.Join(dir, outliersDir)
+	if _, err := os.Stat(final); err != nil {
+		return nil
+	}
+	if err := os.RemoveAll(final); err != nil {
+		return fmt.Errorf("removing an earlier run's %s: %w", final, err)
+	}
+	fmt.Fprintf(stderr, "removed %s, an earlier run's outlier traces (this run did not explain outliers)\n", final)
+	return nil
+}
