@@ -121,11 +121,21 @@ func testName(t TestBinary) string { return path.Base(t.Dir) + ".test" }
 
 // initScript renders the guest's /init.
 func (s Spec) initScript() ([]byte, error) {
-	type pkg struct{ ImportPath, Dir, Name string }
+	type pkg struct {
+		ImportPath, Dir, Name string
+		Skip                  string   // -test.skip pattern of known failures, or ""
+		Notes                 []string // one line per known failure skipped
+	}
 	var pkgs []pkg
 	benchDir := ""
 	for _, t := range s.Tests {
-		pkgs = append(pkgs, pkg{t.ImportPath, path.Join("/", guestRepo, t.Dir), testName(t)})
+		skip, notes := knownSkip(t.ImportPath)
+		for _, n := range notes {
+			if strings.ContainsAny(n, "'\n") {
+				return nil, fmt.Errorf("lab: known-failure note %q has a quote or newline", n)
+			}
+		}
+		pkgs = append(pkgs, pkg{t.ImportPath, path.Join("/", guestRepo, t.Dir), testName(t), skip, notes})
 		if t.ImportPath == benchImport {
 			benchDir = path.Join("/", guestRepo, t.Dir)
 		}
@@ -204,7 +214,8 @@ say "[tests]"
 {{range .Pkgs}}say "  {{.ImportPath}}"
 cd {{.Dir}}
 t=$(date +%s)
-step "test {{.ImportPath}}" sh -c './{{.Name}} -test.v -test.timeout {{$.TestTimeout}}s >> /out/tests.txt 2>&1'
+{{range .Notes}}echo '{{.}}' | tee -a /out/tests.txt
+{{end}}step "test {{.ImportPath}}" sh -c './{{.Name}} -test.v -test.timeout {{$.TestTimeout}}s{{if .Skip}} -test.skip "{{.Skip}}"{{end}} >> /out/tests.txt 2>&1'
 rc=$?
 if [ $rc -eq 0 ]; then r=ok; else r=FAIL; fi
 printf '%s\t%s\t%ss\n' "$r" "{{.ImportPath}}" "$(( $(date +%s) - t ))" >> /out/tests.txt

@@ -99,3 +99,26 @@ func TestSpecBuildErrors(t *testing.T) {
 		}
 	}
 }
+
+// A package with known failures runs with -test.skip for them, and
+// tests.txt records each skip with its reason.
+func TestSpecSkipsKnownFailures(t *testing.T) {
+	if len(KnownFailures) == 0 {
+		t.Skip("no known failures")
+	}
+	k := KnownFailures[0]
+	s := spec(t)
+	s.Tests = append(s.Tests, TestBinary{ImportPath: k.ImportPath, Dir: "aio", Binary: s.Tests[1].Binary})
+	script, err := s.initScript()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`-test.skip "^(` + k.Test + `)$"`, "echo 'lab: known failure skipped: " + k.Test + " in " + k.ImportPath} {
+		if !bytes.Contains(script, []byte(want)) {
+			t.Errorf("init lacks %q", want)
+		}
+	}
+	if n := bytes.Count(script, []byte("-test.skip")); n != 1 {
+		t.Errorf("init passes -test.skip %d times, want once (only %s has known failures)", n, k.ImportPath)
+	}
+}
