@@ -73,9 +73,13 @@ if [ "$preset" = custom ]; then
   printf '%s\n' "${args[@]}" | grep -qx -- '-cpu' || args=(-cpu Skylake-Server "${args[@]}")
   printf '%s\n' "${args[@]}" | grep -qx -- '-m' || args+=(-m 1024M)
 else
-  if ! preset_args=$("$work/labctl" args "$preset"); then
-    exit 2
-  fi
+  rc=0
+  preset_args=$("$work/labctl" args "$preset") || rc=$?
+  case $rc in
+    0) ;;
+    3) exit 3 ;; # a preset this QEMU cannot build: labctl said why
+    *) exit 2 ;;
+  esac
   mapfile -t args <<<"$preset_args"
   args+=("${extra[@]}")
 fi

@@ -27,9 +27,14 @@ import (
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		var u usage
-		if errors.As(err, &u) {
+		var na unavailable
+		switch {
+		case errors.As(err, &u):
 			fmt.Fprintf(os.Stderr, "labctl: %s\n", err)
 			os.Exit(2)
+		case errors.As(err, &na):
+			fmt.Fprintf(os.Stderr, "lab: unavailable: %s\n", err)
+			os.Exit(3)
 		}
 		fmt.Fprintf(os.Stderr, "labctl: %s\n", err)
 		os.Exit(1)
@@ -40,6 +45,12 @@ func main() {
 type usage string
 
 func (u usage) Error() string { return string(u) }
+
+// unavailable is something this machine's QEMU cannot do (exit status 3,
+// which scripts/lab.sh passes on as "the lab cannot run here").
+type unavailable string
+
+func (u unavailable) Error() string { return string(u) }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -55,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if p.Unsupported != "" {
-			return fmt.Errorf("preset %s (%s) cannot be built here: %s", p.Name, p.What, p.Unsupported)
+			return unavailable(fmt.Sprintf("preset %s (%s) cannot be built here: %s", p.Name, p.What, p.Unsupported))
 		}
 		for _, a := range p.Args() {
 			fmt.Fprintln(stdout, a)
