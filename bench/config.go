@@ -116,9 +116,11 @@ var nonID = regexp.MustCompile(`[^a-z0-9]+`)
 var brandNoise = regexp.MustCompile(`(?i)\b(\(r\)|\(tm\)|cpu|processor|@ [0-9.]+ ?ghz|[0-9]+-core)\b|\(r\)|\(tm\)`)
 
 // MachineID names this machine in results/<machine-id>/: vendor, model,
-// core and CPU counts, and "vm" under a hypervisor, in lower case with
-// dashes, for example "intel-xeon-platinum-8480-16c16t-vm". It depends only
-// on what discovery reports, so every run on one machine gets the same id.
+// package and NUMA node counts when above one, core and CPU counts, and
+// "vm" under a hypervisor, in lower case with dashes, for example
+// "intel-xeon-platinum-8480-16c16t-vm" or "intel-xeon-gold-2p2n32c64t".
+// It depends only on what discovery reports, so every run on one machine
+// gets the same id.
 func MachineID(t *affinity.Topology) string {
 	vendor := strings.ToLower(t.Identity.Vendor)
 	switch vendor {
@@ -143,7 +145,17 @@ func MachineID(t *affinity.Topology) string {
 	if vendor != "" {
 		parts = append(parts, vendor)
 	}
-	parts = append(parts, model, fmt.Sprintf("%dc%dt", len(t.Cores), len(t.CPUs)))
+	// Packages and nodes when there are several: a 2-socket, 2-node
+	// machine and a 1-socket one with the same cores and threads are
+	// different machines (the lab's numa2 and llc2 guests had one id).
+	shape := ""
+	if n := len(t.Packages); n > 1 {
+		shape += fmt.Sprintf("%dp", n)
+	}
+	if n := len(t.Nodes); n > 1 {
+		shape += fmt.Sprintf("%dn", n)
+	}
+	parts = append(parts, model, fmt.Sprintf("%s%dc%dt", shape, len(t.Cores), len(t.CPUs)))
 	if t.Hypervisor() != "" {
 		parts = append(parts, "vm")
 	}

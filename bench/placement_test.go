@@ -2,6 +2,7 @@ package bench
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -185,5 +186,25 @@ func TestAllProducersCapped(t *testing.T) {
 	consumer, producers = allProducers([]int{0, 1, 2})
 	if consumer != 2 || len(producers) != 2 {
 		t.Fatalf("3 CPUs: consumer %d, producers %v", consumer, producers)
+	}
+}
+
+// The machine id tells machines of one model apart by packages and nodes
+// when there are several, and keeps the short form for one of each.
+func TestMachineIDShape(t *testing.T) {
+	for fix, want := range map[string]string{
+		"two-socket-smt":     "-2p2n8c15t",
+		"numa-split-package": "-2n8c8t",
+		"cpuless-nodes":      "-2p3n4c8t",
+	} {
+		id := MachineID(fixture(t, fix))
+		if !strings.Contains(id, want) {
+			t.Errorf("%s: machine id %q, want it to contain %q", fix, id, want)
+		}
+	}
+	id := MachineID(topo)
+	m := regexp.MustCompile(`-([0-9]+p)?([0-9]+n)?[0-9]+c[0-9]+t(-vm)?$`).FindStringSubmatch(id)
+	if m == nil || (m[1] != "") != (len(topo.Packages) > 1) || (m[2] != "") != (len(topo.Nodes) > 1) {
+		t.Errorf("live machine (%d packages, %d nodes): id %q", len(topo.Packages), len(topo.Nodes), id)
 	}
 }
