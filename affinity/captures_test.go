@@ -249,15 +249,17 @@ var capturePlacements = map[string]map[Class]Pair{
 	// CPUs 1 and 2 (different packages) share the node.
 	"16em64t-4s2c2t.tar.bz2": place(SameCPU, 1, 1, SMT, 1, 9, LLC, 1, 5, Node, 1, 2),
 	// Hybrid: P-cores with 2 threads (0-1, 2-3, ...), E-cores in clusters
-	// of four sharing an L2 (12-15, 16-19).
-	"20em64t-hybrid-1p6c2t+2ca4co1t.tar.bz2": place(SameCPU, 1, 1, SMT, 2, 3, L2, 12, 13, LLC, 1, 2),
+	// of four sharing an L2 (12-15, 16-19). CPU 1 is CPU 0's sibling, so
+	// the llc pair is the next two P-cores, 2 and 4.
+	"20em64t-hybrid-1p6c2t+2ca4co1t.tar.bz2": place(SameCPU, 2, 2, SMT, 2, 3, L2, 12, 13, LLC, 2, 4),
 	// Two CPUs, no caches, no node folder: the only pair uses CPU 0.
 	"2arm-2c.tar.bz2": place(SameCPU, 1, 1, Node, 0, 1),
 	// CPUs 0-3 offline; node0 has no folder, so its CPUs (4, 6, ...)
 	// are in no node and remote from node 1's.
 	"offline-cpu0-node0.tar.bz2": place(SameCPU, 4, 4, LLC, 4, 6, Remote, 4, 5),
-	// Private L3 per core (the L3 shared_cpu_map is all zeros).
-	"8ia64-2s2c2t.tar.bz2": place(SameCPU, 1, 1, SMT, 2, 3, Node, 1, 2),
+	// Private L3 per core (the L3 shared_cpu_map is all zeros); siblings
+	// adjacent (0-1, 2-3, ...), so CPU 1, CPU 0's sibling, is avoided.
+	"8ia64-2s2c2t.tar.bz2": place(SameCPU, 2, 2, SMT, 2, 3, Node, 2, 4),
 	"xeon16-vm.tar.gz":     place(SameCPU, 1, 1, LLC, 1, 2),
 }
 
@@ -289,11 +291,15 @@ func checkInvariants(t *testing.T, topo *Topology) {
 		if got := topo.Relation(p.A, p.B); got != cl {
 			t.Errorf("placement %s pair %v has relation %s", cl, p, got)
 		}
-		if cl != SameCPU && (p.A == 0 || p.B == 0) {
-			// CPU 0 only when no pair of this class avoids it.
+		// CPU 0, and then CPU 0's SMT siblings, only when no pair of
+		// this class avoids them.
+		tier := func(q Pair) int {
+			return max(topo.housekeepingTier(topo.index[q.A]), topo.housekeepingTier(topo.index[q.B]))
+		}
+		if cl != SameCPU && tier(p) > 0 {
 			for _, q := range topo.AllPairs() {
-				if q.A != 0 && topo.Relation(q.A, q.B) == cl {
-					t.Errorf("placement %s pair %v uses CPU 0, yet %v avoids it", cl, p, q)
+				if tier(q) < tier(p) && topo.Relation(q.A, q.B) == cl {
+					t.Errorf("placement %s pair %v shares CPU 0's core (tier %d), yet %v (tier %d) does not", cl, p, tier(p), q, tier(q))
 					break
 				}
 			}

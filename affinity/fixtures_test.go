@@ -48,8 +48,9 @@ func TestFixtures(t *testing.T) {
 		{"numa-split-package", counts(8, 8, 1, 4, 2), place(SameCPU, 1, 1, LLC, 2, 3, Node, 1, 2, Remote, 1, 4)},
 		// Two packages in node 0, nodes 1 and 2 without CPUs; per
 		// package an L2 shared by two 2-thread cores, no L3: 2 and 3
-		// are one core, 1 and 2 share the L2, 1 and 4 share the node.
-		{"cpuless-nodes", counts(8, 4, 2, 0, 3), place(SameCPU, 1, 1, SMT, 2, 3, L2, 1, 2, Node, 1, 4)},
+		// are one core; CPU 1 is CPU 0's sibling, so the L2 pair is the
+		// other package's 4 and 6, and 2 and 4 share only the node.
+		{"cpuless-nodes", counts(8, 4, 2, 0, 3), place(SameCPU, 2, 2, SMT, 2, 3, L2, 4, 6, Node, 2, 4)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -176,7 +177,7 @@ func TestCPULessNodes(t *testing.T) {
 	if topo.Distance(2, 0) != 30 {
 		t.Errorf("Distance(2, 0) = %d", topo.Distance(2, 0))
 	}
-	if got, err := topo.Group(Node, 4); err != nil || !slices.Equal(got, []int{1, 4}) {
+	if got, err := topo.Group(Node, 4); err != nil || !slices.Equal(got, []int{2, 4}) {
 		t.Errorf("Group(node, 4) = %v, %v", got, err)
 	}
 	if got := topo.Summary(); got != "2 packages, 3 nodes, no L3, 4 cores, 8 CPUs" {

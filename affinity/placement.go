@@ -132,35 +132,49 @@ func (t *Topology) relation(ia, ib int) Class {
 	return Remote
 }
 
-// allowedIdx returns the indexes into t.CPUs of the allowed CPUs, CPU 0
-// last, so that searches in this order avoid CPU 0 where they can.
+// housekeepingTier ranks how much CPU c shares with CPU 0, where the
+// kernel and its interrupts do most of their housekeeping: 2 for CPU 0
+// itself, 1 for its SMT siblings (they share its core's execution units),
+// 0 for the rest.
+func (t *Topology) housekeepingTier(i int) int {
+	c := t.CPUs[i]
+	if c.ID == 0 {
+		return 2
+	}
+	if z, ok := t.index[0]; ok && t.CPUs[z].Core == c.Core {
+		return 1
+	}
+	return 0
+}
+
+// allowedIdx returns the indexes into t.CPUs of the allowed CPUs: first
+// those away from CPU 0's core, then CPU 0's SMT siblings, then CPU 0,
+// each part ascending, so that searches in this order avoid CPU 0's core
+// where they can.
 func (t *Topology) allowedIdx() []int {
-	var out []int
-	zero := -1
+	var tiers [3][]int
 	for i, c := range t.CPUs {
-		if !t.Allowed.Has(c.ID) {
-			continue
+		if t.Allowed.Has(c.ID) {
+			k := t.housekeepingTier(i)
+			tiers[k] = append(tiers[k], i)
 		}
-		if c.ID == 0 {
-			zero = i
-			continue
-		}
-		out = append(out, i)
 	}
-	if zero >= 0 {
-		out = append(out, zero)
-	}
-	return out
+	return slices.Concat(tiers[0], tiers[1], tiers[2])
 }
 
 // Placements returns one representative pair per class present among the
 // allowed CPUs. The pair is deterministic: the first pair (A, B), A < B,
-// in ascending order of A then B, that has the class, looking at pairs
-// without CPU 0 before pairs with it, which is what a person reading the
-// tree would pick ("CPU 1 and its SMT sibling"). samecpu is {c, c} for the
-// lowest allowed CPU other than 0 (0 when it is the only one). The map is
-// computed once per Topology (every pair of allowed CPUs is examined, so
-// the first call costs O(allowed²)) and a new copy is returned each call.
+// in ascending order of A then B, that has the class, looking first at
+// pairs away from CPU 0's core, then at pairs with one of CPU 0's SMT
+// siblings, then at pairs with CPU 0 itself: the kernel's housekeeping
+// runs on CPU 0, and its siblings share that core. Where siblings are
+// numbered apart (n and n+cores, as Linux does on most Intel machines)
+// this is what a person reading the tree would pick ("CPU 1 and its SMT
+// sibling"); where they are adjacent (QEMU guests, many other machines)
+// it keeps off CPU 1, CPU 0's sibling. samecpu is {c, c} for the first
+// CPU in that order. The map is computed once per Topology (every pair of
+// allowed CPUs is examined, so the first call costs O(allowed²)) and a new
+// copy is returned each call.
 func (t *Topology) Placements() map[Class]Pair {
 	t.placeOnce.Do(func() {
 		t.places = map[Class]Pair{}
@@ -170,12 +184,6 @@ func (t *Topology) Placements() map[Class]Pair {
 		}
 		c0 := t.CPUs[idx[0]].ID
 		t.places[SameCPU] = Pair{c0, c0}
-		// idx has CPU 0 last: first the pairs without CPU 0, then the
-		// pairs with it, each part in ascending order of A then B.
-		nz := idx
-		if t.CPUs[idx[len(idx)-1]].ID == 0 {
-			nz = idx[:len(idx)-1]
-		}
 		add := func(i, j int) {
 			cl := t.relation(i, j)
 			if _, ok := t.places[cl]; !ok {
@@ -183,14 +191,16 @@ func (t *Topology) Placements() map[Class]Pair {
 				t.places[cl] = Pair{min(a, b), max(a, b)}
 			}
 		}
-		for x := 0; x < len(nz) && len(t.places) < len(Classes()); x++ {
-			for y := x + 1; y < len(nz); y++ {
-				add(nz[x], nz[y])
-			}
-		}
-		if len(nz) < len(idx) {
-			for _, j := range nz {
-				add(idx[len(idx)-1], j)
+		// Pairs by the higher tier of their two CPUs, each tier in
+		// ascending order of A then B (t.CPUs is ascending by ID).
+		for tier := 0; tier <= 2 && len(t.places) < len(Classes()); tier++ {
+			for x := 0; x < len(idx) && len(t.places) < len(Classes()); x++ {
+				for y := 0; y < len(idx); y++ {
+					i, j := idx[x], idx[y]
+					if i < j && max(t.housekeepingTier(i), t.housekeepingTier(j)) == tier {
+						add(i, j)
+					}
+				}
 			}
 		}
 	})
