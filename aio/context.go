@@ -124,8 +124,10 @@ type AioContext struct {
 	// progress, oldest first, each advanced as its BHs run (QEMU's
 	// bh_slice_list; see bhPoll). Empty outside bhPoll.
 	bhSlices []*BH
-	// closed is set by Close; Poll refuses a closed context.
-	closed bool
+	// closed is set by Close (the owner); Poll refuses a closed context.
+	// Atomic only so that a misplaced call on another thread reads it
+	// without a race; a plain load on x86-64.
+	closed atomic.Bool
 
 	// --- Owner-written state and counters; atomic only so that Stats may
 	// read them from other goroutines.
@@ -211,13 +213,29 @@ func (c *AioContext) String() string { return c.name }
 // Coroutines suspended in Yield and scheduled nowhere keep their
 // goroutines: finish them, or end them with c.Thread().Destroy, first.
 func (c *AioContext) Close() error {
+	if c.closed.Load() {
+		return nil
+	}
 	if !c.thread.OnOwner() {
 		panic(fmt.Sprintf("aio: Close of %s called on OS thread %d, not by its owner", c, unixGettid()))
 	}
-	if c.closed {
-		return nil
+	if co := c.thread.Current(); co != nil {
+		// The schedule-BH's batch (and a nested poll's) is in flight on
+		// this stack, where Close cannot reach it.
+		panic(fmt.Sprintf("aio: Close of %s called from inside coroutine %p: close a context from its owner's loop, outside any coroutine", c, co))
 	}
-	c.closed = true
+	return c.closeNow()
+}
+
+// closeNow is Close after its checks. An iothread whose loop ended
+// abnormally calls it directly: a runtime.Goexit inside a coroutine leaves
+// that coroutine as the Thread's current one, and no batch is in flight
+// any more.
+func (c *AioContext) closeNow() error {
+	if c.closed.Load() {
+		return nil // closed by its owner already
+	}
+	c.closed.Store(true)
 	var leaks []string
 	// Close both queues first: from here on every push fails, so what
 	// the two lists hold is all the work that will never run.
@@ -252,6 +270,7 @@ func (c *AioContext) Close() error {
 		co = next
 	}
 	c.thread.Close()
+	c.thread.Retire() // no later thread is mistaken for this owner
 	c.modeMu.Lock()
 	c.modeClosed = true
 	if c.busyReserved {
@@ -358,7 +377,7 @@ func (c *AioContext) Poll(blocking bool) bool {
 	// a compare on others (see coroutine.Thread.OnOwner); it keeps a Poll
 	// from another thread from entering coroutines there, which the
 	// runtime would answer with an uncatchable throw.
-	if c.closed || !c.thread.OnOwner() {
+	if c.closed.Load() || !c.thread.OnOwner() {
 		c.pollMisuse()
 	}
 	// Nothing is due unless notified is set or a coroutine is scheduled:
@@ -412,7 +431,7 @@ func (c *AioContext) hasWork() bool {
 // pollMisuse panics with the sentence for a Poll on a closed context or
 // from a goroutine that does not own it.
 func (c *AioContext) pollMisuse() {
-	if c.closed {
+	if c.closed.Load() {
 		panic(fmt.Sprintf("aio: Poll of %s after Close", c))
 	}
 	panic(fmt.Sprintf("aio: Poll of %s called on OS thread %d, but its owner is OS thread %d (only the owner polls a context)",

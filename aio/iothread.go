@@ -27,7 +27,7 @@ func unixGettid() int { return unix.Gettid() }
 // Join from the iothread itself (it would wait for its own end). After
 // Join, Run and Repin return an error naming the iothread, SetWaitMode
 // too, and scheduling anything on its context panics with a sentence; a
-// second Join returns nil at once.
+// later Join returns the first one's result.
 type IOThread struct {
 	// Set by the iothread before it sets started; read-only afterwards.
 	ctx      *AioContext
@@ -49,6 +49,10 @@ type IOThread struct {
 	started Event
 	done    Event
 	joined  atomic.Bool
+	// joinErr is what the first Join found, published by joinDone's Set
+	// to the later Joins that wait on it.
+	joinErr  error
+	joinDone Event
 	// Written by the iothread before it sets done; read after done:
 	// endErr says how the loop ended if not by Join (runtime.Goexit or a
 	// panic on the iothread), closeErr is what its context's Close
@@ -199,7 +203,7 @@ func (t *IOThread) finish() {
 				t.closeErr = fmt.Errorf("aio: closing %s: %v", t.ctx, r)
 			}
 		}()
-		t.closeErr = t.ctx.Close()
+		t.closeErr = t.ctx.closeNow() // the loop has ended: nothing is in flight
 	}()
 	affinity.AllowRelock()
 	if ns, err := threadCPUTimeSelf(); err == nil {
@@ -236,12 +240,15 @@ func (t *IOThread) CPUs() affinity.CPUSet {
 // with the Run, a Goexit on the iothread); and when fn calls
 // runtime.Goexit, which ends the iothread.
 func (t *IOThread) Run(fn func()) error {
-	if t.ctx.thread.OnOwner() {
-		fn()
-		return nil
-	}
+	// Joined or ended first: a dead iothread's identity may be reused by
+	// the caller's thread (its context's Thread is retired, so OnOwner
+	// says no anyway, but only once the context has closed).
 	if t.joined.Load() {
 		return fmt.Errorf("aio: Run on %s after Join", t.ctx)
+	}
+	if !t.done.IsSet() && t.ctx.thread.OnOwner() {
+		fn()
+		return nil
 	}
 	var (
 		done     Event
@@ -303,17 +310,29 @@ func (t *IOThread) Repin(cpus affinity.CPUSet) error {
 // its loop ended some other way (runtime.Goexit, a panic), or when work
 // was still queued on its context after the loop ended (the error lists
 // it; see [AioContext.Close]). Only the first Join does this; later ones
-// return nil at once.
+// wait for it and return the same result.
 func (t *IOThread) Join() error {
-	if t.ctx.thread.OnOwner() {
+	if !t.done.IsSet() && t.ctx.thread.OnOwner() {
 		panic(fmt.Sprintf("aio: Join called on %s itself (it would wait for its own end)", t.ctx))
 	}
 	// Compare-and-swap: only the first Join stops the thread; Run loads
 	// joined to refuse work at once (a Run racing with us is refused by
 	// the closed context instead, or fails when Close drops its BH).
+	// Later Joins wait for the first one and return what it found.
 	if !t.joined.CompareAndSwap(false, true) {
-		return nil
+		if !t.joinDone.WaitTimeout(2*JoinTimeout + time.Second) {
+			return fmt.Errorf("aio: Join of %s: the first Join has not finished within %v", t.ctx, 2*JoinTimeout+time.Second)
+		}
+		return t.joinErr // joinDone's Set synchronizes before this read
 	}
+	err := t.join()
+	t.joinErr = err
+	t.joinDone.Set()
+	return err
+}
+
+// join is the first Join's work.
+func (t *IOThread) join() error {
 	// Fails only when the loop has already ended (the context closed):
 	// then done is set, or about to be, and endErr says why.
 	_ = t.ctx.oneShot(func() { t.stopping = true }, func(error) {})

@@ -399,3 +399,100 @@ func TestStartOnMainThreadMoves(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Review finding: a dead iothread's thread identity is reused by later
+// threads (the runtime reuses its m), so Run, Join and Repin after Join
+// must not take the caller for the iothread: Run runs nothing and says
+// why, a later Join returns the first one's result, Repin pins nothing.
+func TestAfterJoinNoCallerIsTheOwner(t *testing.T) {
+	leakcheck.Goroutines(t)
+	allowed, err := affinity.Allowed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rounds := 20
+	if *long {
+		rounds = 200
+	}
+	for round := range rounds {
+		it, err := NewIOThread(affinity.CPUSet{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := it.Join(); err != nil {
+			t.Fatal(err)
+		}
+		for k := range 4 {
+			if k%2 == 1 {
+				runtime.GC() // lets the runtime free the dead m for reuse
+			}
+			res := make(chan string)
+			go func() {
+				runtime.LockOSThread() // exits locked: its thread ends
+				ran := false
+				switch {
+				case it.Run(func() { ran = true }) == nil || ran:
+					res <- "Run after Join ran fn or returned no error"
+				case it.Join() != nil:
+					res <- "a later Join returned an error the first did not"
+				case it.Repin(affinity.NewCPUSet(allowed.CPUs()[0])) == nil:
+					res <- "Repin after Join succeeded"
+				default:
+					res <- ""
+				}
+			}()
+			if msg := <-res; msg != "" {
+				t.Fatalf("round %d, caller %d: %s", round, k, msg)
+			}
+		}
+	}
+}
+
+// Review finding: Close from inside a coroutine would miss the rest of the
+// schedule batch in flight on the stack; it is refused with a sentence,
+// and the batch's other coroutines still run.
+func TestCloseInsideCoroutineRefused(t *testing.T) {
+	ctx, _ := NewContext()
+	bRan := false
+	a := ctx.NewCoroutine(func(*coroutine.Coroutine) { _ = ctx.Close() })
+	b := ctx.NewCoroutine(func(*coroutine.Coroutine) { bRan = true })
+	CoSchedule(a)
+	CoSchedule(b)
+	mustPanic(t, "from inside coroutine", func() { ctx.Poll(false) })
+	ctx.Poll(false)
+	if !bRan || ctx.Closed() {
+		t.Fatalf("after the refused Close: b ran %v, closed %v; want b run and the context open", bRan, ctx.Closed())
+	}
+	if err := ctx.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Review finding: a second Join while the first is still waiting returns
+// the first one's result, not nil at once.
+func TestConcurrentJoinsAgree(t *testing.T) {
+	leakcheck.Check(t)
+	it, err := NewIOThread(affinity.CPUSet{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var blocked Event
+	go func() { _ = it.Run(func() { blocked.Set(); <-release }) }()
+	waitFor(t, &blocked, "iothread blocked in Run")
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- it.Join() }()
+	}
+	select {
+	case err := <-errs:
+		t.Fatalf("a Join returned (%v) while the iothread was still busy", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package coroutine
 import (
 	"fmt"
 	"iter"
+	"sync/atomic"
 
 	"github.com/pinbench/pinbench/internal/osthread"
 )
@@ -30,9 +31,13 @@ type Thread struct {
 	// Written by Enter before and after each switch.
 	current *Coroutine
 	// owner is the OS thread a locked Thread belongs to (0 for one made by
-	// NewThread: unchecked), and ownerTid its kernel id, for messages.
-	// Set at creation, read-only afterwards.
-	owner    osthread.ID
+	// NewThread: unchecked; retired after Retire), and ownerTid its kernel
+	// id, for messages. Set at creation; Retire stores retired. Atomic
+	// because any goroutine may ask OnOwner, and a thread's identity is
+	// reused by a later thread once it ends (the runtime reuses its m):
+	// without Retire, a dead iothread's Thread would take a new thread
+	// for its owner. A plain load on x86-64, so the hot path pays nothing.
+	owner    atomic.Uintptr
 	ownerTid int
 	// pool: finished coroutines whose runtime coroutine is parked at the end
 	// of body, linked through poolNext; poolLen of them, at most poolMax.
@@ -60,14 +65,31 @@ func NewThread() *Thread {
 // that it runs on that OS thread and panics with a sentence naming both
 // threads otherwise.
 func NewLockedThread() *Thread {
-	return &Thread{poolMax: DefaultPoolSize, owner: osthread.Current(), ownerTid: osthread.CurrentTid()}
+	t := &Thread{poolMax: DefaultPoolSize, ownerTid: osthread.CurrentTid()}
+	t.owner.Store(uintptr(osthread.Current()))
+	return t
+}
+
+// retired is the owner of a retired Thread: no thread has that identity
+// (osthread.Current returns an aligned pointer or a thread id).
+const retired = ^uintptr(0)
+
+// Retire marks t as done for good: from then on OnOwner is false for
+// every caller, and every method that checks its owner panics saying the
+// Thread was retired. Its owner calls it when it will use t no more (aio
+// does when a context closes), so that no later thread is mistaken for
+// the owner. Only the owner may call it.
+func (t *Thread) Retire() {
+	t.checkOwner("Retire")
+	t.owner.Store(retired)
 }
 
 // OnOwner reports whether the caller runs on t's OS thread. It is always
 // true for a Thread made by [NewThread], which cannot tell. Any goroutine
 // may call it.
 func (t *Thread) OnOwner() bool {
-	return t.owner == 0 || osthread.Current() == t.owner
+	o := t.owner.Load()
+	return o == 0 || uintptr(osthread.Current()) == o
 }
 
 // Owner returns the kernel thread id of a locked Thread's OS thread, or 0
@@ -78,6 +100,9 @@ func (t *Thread) Owner() int { return t.ownerTid }
 // t's OS thread.
 func (t *Thread) checkOwner(op string) {
 	if !t.OnOwner() {
+		if t.owner.Load() == retired {
+			panic(fmt.Sprintf("coroutine: %s called on Thread %p, which was retired (its context closed)", op, t))
+		}
 		panic(fmt.Sprintf("coroutine: %s called on OS thread %d, but Thread %p belongs to OS thread %d (only its owner may call it: wake a coroutine from another thread through its home context)",
 			op, osthread.CurrentTid(), t, t.ownerTid))
 	}
@@ -138,7 +163,7 @@ func (t *Thread) New(fn Func) *Coroutine {
 	if fn == nil {
 		panic("coroutine: New called with a nil entry function")
 	}
-	if t.owner != 0 {
+	if t.owner.Load() != 0 {
 		t.checkOwner("Thread.New")
 	}
 	co := t.pool
@@ -175,7 +200,7 @@ func (t *Thread) Enter(co *Coroutine) {
 	// coroutine on a schedule queue must be entered by that queue's
 	// consumer, after ClearScheduled.
 	if co.state > stateSuspended || co.thread != t || co.wakeQueued || co.scheduled.Load() != nil ||
-		(t.owner != 0 && osthread.Current() != t.owner) {
+		!t.OnOwner() {
 		t.enterCheck(co) // panics, or records t as home on the first enter
 	}
 	caller := t.current // QEMU's co->caller; the running state marks co entered
@@ -314,7 +339,7 @@ func (t *Thread) finished(co *Coroutine) {
 // coroutine). Outside any coroutine it enters co at once. co must be homed on
 // t (or not yet entered), and not already waiting to be woken.
 func (t *Thread) WakeAfterYield(co *Coroutine) {
-	if t.owner != 0 {
+	if t.owner.Load() != 0 {
 		t.checkOwner("WakeAfterYield")
 	}
 	self := t.current

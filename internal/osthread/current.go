@@ -72,10 +72,11 @@ func validateFast() bool {
 	}
 	var a, b probe
 	bReady, aDone := make(chan struct{}), make(chan struct{})
+	// The probes unlock before they end: nothing changed their threads,
+	// and a goroutine that ends locked to the main thread would wedge it.
 	go func() {
 		runtime.LockOSThread()
-		// Exits locked: the runtime ends the thread, so the locks leak
-		// into nothing.
+		defer runtime.UnlockOSThread()
 		a = read()
 		close(bReady)
 		<-aDone
@@ -84,6 +85,7 @@ func validateFast() bool {
 	done := make(chan struct{})
 	go func() {
 		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		b = read()
 		close(done)
 	}()
