@@ -83,14 +83,14 @@
 // entering one on a Thread other than its home, entering one that is marked
 // scheduled or queued for a wake-up, destroying one that is, calling a
 // locked Thread's methods from another OS thread, yielding from outside the
-// coroutine's body. A panic inside a
-// body reaches its enterer: Enter panics again with the original value, after
-// restoring the Thread (its current coroutine is the enterer again) and
-// marking the coroutine finished; the Thread stays usable. Coroutines that
-were queued for a wake-up behind the one that panicked are not entered
-(their wake-up is forgotten, so they may be woken again): whoever recovers
-the panic must wake them, or a lock handed to one of them stays held. The original
-// stack trace is lost at that point (as with iter.Pull). runtime.Goexit
+// coroutine's body. A panic inside a body reaches its enterer: Enter panics
+// again with the original value, after restoring the Thread (its current
+// coroutine is the enterer again) and marking the coroutine finished; the
+// Thread stays usable. Coroutines that were queued for a wake-up behind the
+// one that panicked are not entered (their wake-up is forgotten, so they may
+// be woken again): whoever recovers the panic must wake them, or a lock
+// handed to one of them stays held. The original stack trace is lost at that
+// point (as with iter.Pull). runtime.Goexit
 // inside a body ends the enterer's goroutine too (iter.Pull propagates it),
 // and with it the Thread.
 //
