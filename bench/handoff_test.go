@@ -4,27 +4,12 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/internal/leakcheck"
 )
-
-// SparseGap is the idle time before each handoff at rate=sparse. A waiting
-// iothread then waits about this long for the next handoff: longer than
-// QEMU's default adaptive window (32 us), so with default settings a
-// busy-polling iothread burns CPU while an adaptive one goes to sleep, and
-// shorter than the sweep's widest window (64 us), so the sweep shows the
-// window at which polling starts to catch the handoffs.
-const SparseGap = 40 * time.Microsecond
-
-// sweepWindows are the adaptive poll windows the sweep compares.
-var sweepWindows = []time.Duration{0, 4 * time.Microsecond, 16 * time.Microsecond, 32 * time.Microsecond, 64 * time.Microsecond}
-
-var waitModes = []aio.WaitMode{aio.WaitPoll, aio.WaitBlock, aio.WaitAdaptive}
 
 // BenchmarkHandoff bounces a coroutine between two pinned iothreads (or two
 // goroutines, for the channel baselines). One op is one one-way handoff,
@@ -55,152 +40,7 @@ var waitModes = []aio.WaitMode{aio.WaitPoll, aio.WaitBlock, aio.WaitAdaptive}
 // With -sweep, also via=aio/wait=adaptive/pollmax=Nus/rate=R: the tuning
 // run's poll-window sweep. With -explain-outliers, a via=aio run saves the
 // flight recorder's window for each slow sampled hop (OutlierRecorder).
-func BenchmarkHandoff(b *testing.B) {
-	for _, w := range waitModes {
-		for _, gap := range []time.Duration{0, SparseGap} {
-			name := fmt.Sprintf("via=aio/wait=%s", w)
-			if gap > 0 {
-				name += "/rate=sparse"
-			}
-			b.Run(name, func(b *testing.B) {
-				spin := spinning(w == aio.WaitPoll)
-				forEachPinnedPlacement(b, spin, func(b *testing.B, _ affinity.Class, a, c int) {
-					benchAioHandoff(b, HandoffConfig{Pins: [2]affinity.CPUSet{OnCPU(a), OnCPU(c)}, Wait: w, Gap: gap})
-				})
-				forEachNodePlacement(b, spin, 2, func(b *testing.B, sets []affinity.CPUSet) {
-					benchAioHandoff(b, HandoffConfig{Pins: [2]affinity.CPUSet{sets[0], sets[1]}, Wait: w, Gap: gap})
-				})
-			})
-		}
-	}
-	b.Run("via=queue/wait=poll", func(b *testing.B) {
-		forEachPlacement(b, true, func(b *testing.B, _ affinity.Class, a, c int) {
-			ensureProcs(b, 3)
-			b.ReportAllocs()
-			res, err := RunQueueHandoff([2]int{a, c}, b.N)
-			if err != nil {
-				b.Fatal(err)
-			}
-			reportHandoff(b, res)
-		})
-	})
-	for _, gap := range []time.Duration{0, SparseGap} {
-		suffix := ""
-		if gap > 0 {
-			suffix = "/rate=sparse"
-		}
-		b.Run("via=chan/wait=block"+suffix, func(b *testing.B) {
-			forEachPlacement(b, false, func(b *testing.B, _ affinity.Class, a, c int) {
-				benchChanHandoff(b, [2]int{a, c}, gap)
-			})
-		})
-		b.Run("via=chanfree/wait=block"+suffix+"/place=unpinned", func(b *testing.B) {
-			planLeaf(b)
-			benchChanHandoff(b, [2]int{Unlocked, Unlocked}, gap)
-		})
-	}
-	if !*sweep {
-		return
-	}
-	for _, win := range sweepWindows {
-		for _, rate := range []struct {
-			name string
-			gap  time.Duration
-		}{{"sparse", SparseGap}, {"dense", 0}} {
-			b.Run(fmt.Sprintf("via=aio/wait=adaptive/pollmax=%dus/rate=%s", win.Microseconds(), rate.name), func(b *testing.B) {
-				forEachPlacement(b, false, func(b *testing.B, _ affinity.Class, a, c int) {
-					// pollmax=0 is "never poll": a window of 1 ns.
-					benchAioHandoff(b, HandoffConfig{Pins: [2]affinity.CPUSet{OnCPU(a), OnCPU(c)}, Wait: aio.WaitAdaptive, PollMaxNs: max(1, win.Nanoseconds()), Gap: rate.gap})
-				})
-			})
-		}
-	}
-}
-
-// benchAioHandoff times b.N hops, then, where perf_event_open works, counts
-// events in a second, shorter run: counters on the iothreads slow every
-// context switch, so the timed run goes without them.
-func benchAioHandoff(b *testing.B, cfg HandoffConfig) {
-	ensureProcs(b, 3)
-	cfg.Hops = b.N
-	b.ReportAllocs()
-	cfg.Outliers = watchOutliers(b)
-	res, err := RunAioHandoff(cfg)
-	closeOutliers(b, cfg.Outliers)
-	cfg.Outliers = nil // not in the counting run
-	if err != nil {
-		b.Fatal(err)
-	}
-	reportHandoff(b, res)
-	if PerfUnavailable() != nil {
-		return
-	}
-	cfg.Hops, cfg.Counters = counterHops(b.N), true
-	counted, err := RunAioHandoff(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	reportCounters(b, counted)
-}
-
-// counterHops is the length of the counting run after a timed run of n
-// hops: a quarter of it (at least 1000 hops, at most n), enough for stable
-// per-op ratios at a quarter of the extra time.
-func counterHops(n int) int { return min(n, max(1000, n/4)) }
-
-func benchChanHandoff(b *testing.B, cpus [2]int, gap time.Duration) {
-	ensureProcs(b, 3)
-	b.ReportAllocs()
-	res, err := RunChanHandoff(cpus, gap, b.N)
-	if err != nil {
-		b.Fatal(err)
-	}
-	reportHandoff(b, res)
-}
-
-func reportHandoff(b *testing.B, res HandoffResult) {
-	n := float64(res.Hops)
-	b.ReportMetric(float64(res.Elapsed.Nanoseconds())/n, "ns/op")
-	if res.Latency.Len() > 0 {
-		p := res.Latency.Percentiles(50, 99)
-		b.ReportMetric(p[0], "p50-ns")
-		b.ReportMetric(p[1], "p99-ns")
-	}
-	b.ReportMetric(float64(res.CPU.Nanoseconds())/n, "cpu-ns/op")
-	if res.Wakes >= 0 {
-		b.ReportMetric(float64(res.Wakes)/n, "wakeups/op")
-	}
-	if res.Where != nil {
-		reportPlacement(b, res.Placement(topo))
-	}
-	reportCounters(b, res)
-}
-
-// reportPlacement reports where the iothreads were seen running: cpus-seen
-// (distinct CPUs, both sides together), and the fractions of samples that
-// found the two on one CPU (samecpu-frac) and on SMT siblings (smt-frac).
-func reportPlacement(b *testing.B, p CPUPlacement) {
-	if p.Seen > 0 {
-		b.ReportMetric(float64(p.Seen), "cpus-seen")
-	}
-	if p.Samples > 0 {
-		b.ReportMetric(float64(p.SameCPU)/float64(p.Samples), "samecpu-frac")
-		b.ReportMetric(float64(p.SMT)/float64(p.Samples), "smt-frac")
-	}
-}
-
-// reportCounters reports the perf counts of res per hop, those it has.
-func reportCounters(b *testing.B, res HandoffResult) {
-	n := float64(res.Hops)
-	if res.CtxSwitches >= 0 {
-		b.ReportMetric(float64(res.CtxSwitches)/n, "ctxsw/op")
-		b.ReportMetric(float64(res.Migrations)/n, "migrations/op")
-	}
-	if res.Cycles >= 0 {
-		b.ReportMetric(float64(res.Cycles)/n, "cycles/op")
-		b.ReportMetric(float64(res.Instructions)/n, "instructions/op")
-	}
-}
+func BenchmarkHandoff(b *testing.B) { runFamily(b) }
 
 // Every handoff variant completes the hops it was asked for, with every
 // wait mode, and leaves no goroutine or thread behind.

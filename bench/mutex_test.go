@@ -4,13 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/leakcheck"
 )
-
-// MutexContexts is how many iothreads the place=all and contended runs of
-// BenchmarkMutex use: QEMU's NUM_CONTEXTS.
-const MutexContexts = 5
 
 // BenchmarkMutex runs the loop of QEMU's test-aio-multithread mutex tests:
 // one coroutine per iothread, each locking, incrementing a shared counter
@@ -33,53 +28,7 @@ const MutexContexts = 5
 // contended, mcs and pthread tests). Extra metrics: ops/s, handoffs/op
 // (the lock passed to a waiter on another context; comutex and mcs) and
 // wakeups/op (futex wakes of a sleeping iothread's event loop).
-func BenchmarkMutex(b *testing.B) {
-	for _, impl := range MutexImpls {
-		b.Run("impl="+impl+"/contexts=2", func(b *testing.B) {
-			forEachPlacement(b, false, func(b *testing.B, _ affinity.Class, a, c int) {
-				benchMutex(b, impl, []int{a, c})
-			})
-		})
-		b.Run(fmt.Sprintf("impl=%s/contexts=%d/place=all", impl, MutexContexts), func(b *testing.B) {
-			benchMutex(b, impl, spreadCPUs(topo, MutexContexts))
-		})
-		b.Run(fmt.Sprintf("impl=%s/contexts=%d/place=unpinned", impl, MutexContexts), func(b *testing.B) {
-			cpus := make([]int, MutexContexts)
-			for i := range cpus {
-				cpus[i] = Unpinned
-			}
-			benchMutex(b, impl, cpus)
-		})
-	}
-}
-
-// spreadCPUs returns n CPUs for n iothreads: the allowed CPUs in order,
-// round robin.
-func spreadCPUs(t *affinity.Topology, n int) []int {
-	allowed := t.Allowed.CPUs()
-	cpus := make([]int, n)
-	for i := range cpus {
-		cpus[i] = allowed[i%len(allowed)]
-	}
-	return cpus
-}
-
-func benchMutex(b *testing.B, impl string, cpus []int) {
-	planLeaf(b)
-	ensureProcs(b, len(cpus)+1)
-	b.ReportAllocs()
-	res, err := RunMutex(MutexConfig{Impl: impl, CPUs: cpus, Ops: b.N, OnStart: b.ResetTimer})
-	if err != nil {
-		b.Fatal(err)
-	}
-	n := float64(res.Ops)
-	b.ReportMetric(float64(res.Elapsed.Nanoseconds())/n, "ns/op")
-	b.ReportMetric(n/res.Elapsed.Seconds(), "ops/s")
-	if res.Handoffs >= 0 {
-		b.ReportMetric(float64(res.Handoffs)/n, "handoffs/op")
-	}
-	b.ReportMetric(float64(res.Wakes)/n, "wakeups/op")
-}
+func BenchmarkMutex(b *testing.B) { runFamily(b) }
 
 // Every implementation completes its iterations with the counter intact,
 // on two and on five iothreads, and leaves no goroutine behind.

@@ -59,26 +59,6 @@ func startOutliersFlag() error {
 	return nil
 }
 
-// watchOutliers returns a watch for b's run under -explain-outliers, nil
-// otherwise.
-func watchOutliers(b *testing.B) *OutlierWatch {
-	if outliers == nil {
-		return nil
-	}
-	return outliers.Watch(b.Name())
-}
-
-// closeOutliers closes w (nil: nothing) and fails b when a trace file
-// could not be written.
-func closeOutliers(b *testing.B, w *OutlierWatch) {
-	if w == nil {
-		return
-	}
-	if _, err := w.Close(); err != nil {
-		b.Error(err)
-	}
-}
-
 // skipUnderFlightRecorder skips a test that runs its own flight recorder
 // when the process already has one (-explain-outliers): only one may run.
 func skipUnderFlightRecorder(t *testing.T) {

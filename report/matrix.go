@@ -303,7 +303,7 @@ func ReadLongCSV(r io.Reader) (*Matrix, error) {
 func ReadMatrixFile(path string) (*Matrix, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+		return nil, err
 	}
 	var m *Matrix
 	if strings.HasPrefix(string(data), "from,to,") {
@@ -312,7 +312,7 @@ func ReadMatrixFile(path string) (*Matrix, error) {
 		m, err = ReadCSV(strings.NewReader(string(data)))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("report: %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
 }

@@ -74,13 +74,13 @@ func (e Env) IsEmulated() bool {
 // names the file (and line).
 func ReadFiles(paths ...string) (*Run, error) {
 	if len(paths) == 0 {
-		return nil, errors.New("report: no results files given")
+		return nil, errors.New("no results files given")
 	}
 	run := &Run{Name: paths[0], Units: benchfmt.UnitMetadataMap{}}
 	for _, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
-			return nil, fmt.Errorf("report: %w", err)
+			return nil, err
 		}
 		err = run.read(f, p)
 		f.Close()
@@ -111,7 +111,7 @@ func (run *Run) read(r io.Reader, name string) error {
 	for rd.Scan() {
 		switch rec := rd.Result().(type) {
 		case *benchfmt.SyntaxError:
-			return fmt.Errorf("report: %s: malformed results file: %w", name, rec)
+			return fmt.Errorf("%s: malformed results file: %w", name, rec)
 		case *benchfmt.Result:
 			for _, c := range rec.Config {
 				if !c.File {
@@ -127,16 +127,16 @@ func (run *Run) read(r io.Reader, name string) error {
 		}
 	}
 	if err := rd.Err(); err != nil {
-		return fmt.Errorf("report: reading %s: %w", name, err)
+		return fmt.Errorf("reading %s: %w", name, err)
 	}
 	// benchfmt passes over a line that is a bare benchmark name (go test
 	// -v prints parents that way); as the file's last line it is a run
 	// cut off before its result, not a benchmark with fewer samples.
 	if f := strings.Fields(last.line()); len(f) > 0 && len(f) < 3 && strings.HasPrefix(f[0], "Benchmark") {
-		return fmt.Errorf("report: %s:%d: truncated: the last line names benchmark %s but holds no result (was the run cut off?)", name, last.n, f[0])
+		return fmt.Errorf("%s:%d: truncated: the last line names benchmark %s but holds no result (was the run cut off?)", name, last.n, f[0])
 	}
 	if n == 0 {
-		return fmt.Errorf("report: %s: no benchmark results in file", name)
+		return fmt.Errorf("%s: no benchmark results in file", name)
 	}
 	for k, v := range rd.Units() {
 		if _, ok := run.Units[k]; !ok {

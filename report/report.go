@@ -146,7 +146,7 @@ var envKeys = []string{"machine", "cpu", "topology", "hypervisor", "governor", "
 // no I/O; a bad section projection is an error.
 func Build(run *Run, opts Options) (*Report, error) {
 	if run == nil || len(run.Results) == 0 {
-		return nil, errors.New("report: no benchmark results")
+		return nil, errors.New("no benchmark results")
 	}
 	r := &Report{Title: opts.Title, Files: run.Files, Topology: opts.Topology, Matrix: opts.Matrix, Outliers: opts.Outliers}
 	if r.Title == "" {
@@ -180,7 +180,7 @@ func Build(run *Run, opts Options) (*Report, error) {
 		s.Tables.Alpha = opts.Alpha
 		ts, err := run.Tables(s.Tables)
 		if err != nil {
-			return nil, fmt.Errorf("report: section %q: %w", s.Title, err)
+			return nil, fmt.Errorf("section %q: %w", s.Title, err)
 		}
 		if len(ts.Tables) == 0 {
 			continue
@@ -351,7 +351,7 @@ func writeAll(dir string, names []string, files map[string][]byte) error {
 		f, err := os.CreateTemp(dir, "."+n+".*.tmp")
 		if err != nil {
 			cleanup()
-			return fmt.Errorf("report: cannot write into %s: %w", dir, err)
+			return fmt.Errorf("cannot write into %s: %w", dir, err)
 		}
 		tmps = append(tmps, f.Name())
 		_, err = f.Write(files[n])
@@ -363,13 +363,13 @@ func writeAll(dir string, names []string, files map[string][]byte) error {
 		}
 		if err != nil {
 			cleanup()
-			return fmt.Errorf("report: writing %s: %w", filepath.Join(dir, n), err)
+			return fmt.Errorf("writing %s: %w", filepath.Join(dir, n), err)
 		}
 	}
 	for i, n := range names {
 		if err := os.Rename(tmps[i], filepath.Join(dir, n)); err != nil {
 			cleanup()
-			return fmt.Errorf("report: writing %s: %w", filepath.Join(dir, n), err)
+			return fmt.Errorf("writing %s: %w", filepath.Join(dir, n), err)
 		}
 	}
 	return nil
@@ -382,18 +382,74 @@ func CompareOptions() TableOptions {
 	return TableOptions{Table: "/place", Row: ".fullname", Col: ".file", Ignore: ".config /gomaxprocs"}
 }
 
-// Compare puts two runs (two machines, or two runs of one machine) side by
-// side like `benchstat -table /place -col .file -ignore '.config
-// /gomaxprocs' A B`: one table per placement class and unit, a column per
-// run, B compared with A. Columns are labelled by the runs' Name (made
-// distinct with "A: "/"B: " when equal).
-func Compare(a, b *Run) (*Tables, error) {
-	if a == nil || b == nil {
-		return nil, errors.New("report: compare needs two runs")
+// Compare puts runs (machines, or runs of one machine) side by side like
+// `benchstat -table /place -col .file -ignore '.config /gomaxprocs' A B
+// ...`: one table per placement class and unit, a column per run, each
+// compared with the first. Columns are labelled by the runs' Name, made
+// distinct with "A: ", "B: "... when two are equal.
+func Compare(runs ...*Run) (*Tables, error) {
+	if len(runs) < 2 {
+		return nil, errors.New("compare needs at least two runs")
 	}
-	la, lb := a.Name, b.Name
-	if la == lb {
-		la, lb = "A: "+la, "B: "+lb
+	seen := map[string]bool{}
+	dup := false
+	for _, r := range runs {
+		if r == nil {
+			return nil, errors.New("compare: a run is missing")
+		}
+		dup = dup || seen[r.Name]
+		seen[r.Name] = true
 	}
-	return Merge(a.Relabel(la), b.Relabel(lb)).Tables(CompareOptions())
+	labelled := make([]*Run, len(runs))
+	for i, r := range runs {
+		label := r.Name
+		if dup {
+			label = runLabel(i) + ": " + label
+		}
+		labelled[i] = r.Relabel(label)
+	}
+	return Merge(labelled...).Tables(CompareOptions())
+}
+
+// runLabel names the i'th run of a comparison: A, B, ..., Z, AA, AB...
+func runLabel(i int) string {
+	s := ""
+	for i++; i > 0; i = (i - 1) / 26 {
+		s = string(rune('A'+(i-1)%26)) + s
+	}
+	return s
+}
+
+// SettingKeys are the configuration lines of a tuning run's bench.txt that
+// say how it measured (see pinbench tune): runs that differ in them are
+// not measured alike.
+var SettingKeys = []string{"tune-mode", "benchtime", "count"}
+
+// CompareWarnings says where runs used different settings (tune-mode
+// quick or full, benchtime, count), or could not say which they used: a
+// comparison across them mixes how carefully each was measured.
+func CompareWarnings(runs ...*Run) []string {
+	var out []string
+	for _, key := range SettingKeys {
+		var parts []string
+		values := map[string]bool{}
+		for i, r := range runs {
+			v := ""
+			for _, e := range r.Envs {
+				if v = e.Get(key); v != "" {
+					break
+				}
+			}
+			shown := v
+			if v == "" {
+				shown = "not recorded"
+			}
+			values[v] = true
+			parts = append(parts, fmt.Sprintf("%s %s", runLabel(i), shown))
+		}
+		if len(values) > 1 {
+			out = append(out, fmt.Sprintf("the runs used different %s (%s): the comparison mixes runs measured differently", key, strings.Join(parts, ", ")))
+		}
+	}
+	return out
 }

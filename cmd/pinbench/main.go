@@ -3,11 +3,16 @@
 //
 // Usage:
 //
-//	pinbench <command> [flags]
+//	pinbench <command> [arguments] [flags]
+//
+// Flags may come before or after a command's arguments, as in go tools;
+// `--` ends the flags. The exit status is 0 on success, 1 when the command
+// failed, and 2 for a mistake in the command line (an unknown flag, a bad
+// value, a missing argument).
 //
 // Each command lives in its own file and registers itself from an init
 // function with register, so adding one touches no other command's file.
-// Run `pinbench help` for the list.
+// Run `pinbench help` for the list and `pinbench help <command>` for one.
 package main
 
 import (
@@ -24,22 +29,36 @@ import (
 type command struct {
 	name    string // as typed: "topology"
 	summary string // one line for `pinbench help`
+	args    string // the synopsis after the name: "[flags] FILE..."
+	about   string // what it does, for `pinbench help <command>`
 	// run executes the command with the arguments after its name. It
 	// writes results to stdout; an error is printed by main as one line
-	// and makes the exit status 1 (flag.ErrHelp and usageError make it 2).
+	// and makes the exit status 1 (usageError makes it 2; flag.ErrHelp,
+	// after the help was printed, 0).
 	run func(args []string, stdout, stderr io.Writer) error
+	// flags, set by newFlagSet when run builds its flag set, lets help
+	// print the command's flags without running it.
+	flags *flag.FlagSet
 }
 
 // commands holds the registered commands; written only by init functions.
-var commands []command
+var commands []*command
 
 // register adds a subcommand; call it from an init function. Registering a
 // name twice panics.
-func register(name, summary string, run func(args []string, stdout, stderr io.Writer) error) {
-	if slices.ContainsFunc(commands, func(c command) bool { return c.name == name }) {
-		panic("pinbench: command " + name + " registered twice")
+func register(c command) {
+	if slices.ContainsFunc(commands, func(o *command) bool { return o.name == c.name }) {
+		panic("pinbench: command " + c.name + " registered twice")
 	}
-	commands = append(commands, command{name, summary, run})
+	commands = append(commands, &c)
+}
+
+func lookup(name string) *command {
+	i := slices.IndexFunc(commands, func(c *command) bool { return c.name == name })
+	if i < 0 {
+		return nil
+	}
+	return commands[i]
 }
 
 // usageError is a mistake in the command line: exit status 2.
@@ -54,19 +73,23 @@ func main() {
 
 // run dispatches args to a command and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
+		return 2
 	}
-	i := slices.IndexFunc(commands, func(c command) bool { return c.name == args[0] })
-	if i < 0 {
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	case "help":
+		return runHelp(args[1:], stdout, stderr)
+	}
+	c := lookup(args[0])
+	if c == nil {
 		fmt.Fprintf(stderr, "pinbench: unknown command %q (run `pinbench help`)\n", args[0])
 		return 2
 	}
-	err := commands[i].run(args[1:], stdout, stderr)
+	err := c.run(args[1:], stdout, stderr)
 	var ue usageError
 	switch {
 	case err == nil:
@@ -74,11 +97,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "pinbench %s: %s\n", args[0], oneLine(err.Error()))
+		fmt.Fprintf(stderr, "pinbench %s: %s (run `pinbench help %s`)\n", c.name, message(c.name, err), c.name)
 		return 2
 	}
-	fmt.Fprintf(stderr, "pinbench %s: %s\n", args[0], oneLine(err.Error()))
+	fmt.Fprintf(stderr, "pinbench %s: %s\n", c.name, message(c.name, err))
 	return 1
+}
+
+// message is err on one line without a repeat of the command's prefix.
+func message(name string, err error) string {
+	s := oneLine(err.Error())
+	for {
+		rest, ok := strings.CutPrefix(s, name+": ")
+		if !ok {
+			return s
+		}
+		s = rest
+	}
 }
 
 // oneLine keeps an error message on one line.
@@ -87,12 +122,88 @@ func oneLine(s string) string {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: pinbench <command> [flags]")
+	fmt.Fprintln(w, "usage: pinbench <command> [arguments] [flags]")
 	fmt.Fprintln(w, "\ncommands:")
 	sorted := slices.Clone(commands)
-	slices.SortFunc(sorted, func(a, b command) int { return strings.Compare(a.name, b.name) })
+	slices.SortFunc(sorted, func(a, b *command) int { return strings.Compare(a.name, b.name) })
 	for _, c := range sorted {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun `pinbench <command> -h` for a command's flags.")
+	fmt.Fprintln(w, "\nRun `pinbench help <command>` (or `pinbench <command> -h`) for a command's arguments and flags.")
+}
+
+// runHelp implements `pinbench help [command]`.
+func runHelp(args []string, stdout, stderr io.Writer) int {
+	switch len(args) {
+	case 0:
+		usage(stdout)
+		return 0
+	case 1:
+		c := lookup(args[0])
+		if c == nil {
+			fmt.Fprintf(stderr, "pinbench help: unknown command %q (run `pinbench help`)\n", args[0])
+			return 2
+		}
+		// The command builds its flag set, prints its help for -h and
+		// returns flag.ErrHelp without doing anything else.
+		if err := c.run([]string{"-h"}, stdout, stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "pinbench help: %s\n", oneLine(err.Error()))
+			return 1
+		}
+		return 0
+	}
+	fmt.Fprintln(stderr, "pinbench help: name one command (run `pinbench help`)")
+	return 2
+}
+
+// newFlagSet returns the flag set of command name. Its -h prints the
+// command's help (synopsis, description, flags with their defaults) to
+// stdout.
+func newFlagSet(name string, stdout io.Writer) *flag.FlagSet {
+	c := lookup(name)
+	if c == nil {
+		panic("pinbench: no command " + name)
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // parseFlags reports errors as one line
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "usage: pinbench %s %s\n\n", c.name, c.args)
+		if c.about != "" {
+			fmt.Fprintf(stdout, "%s\n\n", c.about)
+		} else {
+			fmt.Fprintf(stdout, "%s.\n\n", strings.ToUpper(c.summary[:1])+c.summary[1:])
+		}
+		fmt.Fprintln(stdout, "flags:")
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	c.flags = fs
+	return fs
+}
+
+// parseFlags parses args with fs, letting flags follow the positional
+// arguments (`pinbench report bench.txt -out X`) until `--`, after which
+// everything is an argument. It returns the arguments; a bad flag is a
+// usageError, -h prints the help and returns flag.ErrHelp.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fs.Usage()
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
 }

@@ -2,19 +2,31 @@ package main
 
 import (
 	"cmp"
-	"flag"
+	"context"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
+	"syscall"
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/report"
 )
 
 func init() {
-	register("matrix", "measure the core-to-core latency matrix (cache-line ping-pong)", runMatrix)
+	register(command{
+		name:    "matrix",
+		summary: "measure the core-to-core latency matrix (cache-line ping-pong)",
+		args:    "[flags]",
+		about: `Measures the one-way latency of a cache-line transfer between pairs of
+allowed CPUs (each pinned thread spinning on the line) and prints the
+matrix in nanoseconds: each cell the median of --reps repetitions, then
+each measured pair's spread over the repetitions (p10-p90) and a warning
+for pairs whose repetitions disagree.`,
+		run: runMatrix,
+	})
 }
 
 // matrixParams say how hard to measure each pair.
@@ -24,19 +36,19 @@ type matrixParams struct {
 }
 
 func runMatrix(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("matrix", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("matrix", stdout)
 	reps := fs.Int("reps", 7, "repetitions per CPU pair (the cell is their median)")
 	transfers := fs.Int("transfers", 20000, "one-way transfers per repetition")
 	sample := fs.Bool("sample", false, "measure a stratified sample of the pairs (every class, CPU 0 against each package and node) instead of all of them")
 	parallel := fs.Bool("parallel", false, "measure disjoint pairs at once (each CPU in one pair per round), then check a sample of cells alone")
 	csvPath := fs.String("csv", "", "also write the matrix as CSV (medians) to this file")
 	longPath := fs.String("long-csv", "", "also write every sample as long CSV to this file")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
 	}
 	if *reps < 1 || *transfers < 2 {
 		return usageError{"--reps must be at least 1 and --transfers at least 2"}
@@ -45,7 +57,9 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	m, err := measureMatrix(t, matrixParams{*reps, *transfers}, *sample, *parallel, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m, err := measureMatrix(ctx, t, matrixParams{*reps, *transfers}, *sample, *parallel, stderr)
 	if err != nil {
 		return err
 	}
@@ -98,7 +112,7 @@ func topologyOrder(t *affinity.Topology) []int {
 // samplePairs; with parallel, disjoint pairs at once), showing progress on
 // stderr, and returns the matrix with each pair's class filled in. Cells
 // not measured stay NaN (the heat map shows them as such).
-func measureMatrix(t *affinity.Topology, p matrixParams, sample, parallel bool, stderr io.Writer) (*report.Matrix, error) {
+func measureMatrix(ctx context.Context, t *affinity.Topology, p matrixParams, sample, parallel bool, stderr io.Writer) (*report.Matrix, error) {
 	cpus := topologyOrder(t)
 	m := report.NewMatrix(cpus)
 	m.Classify(func(a, b int) string { return string(t.Relation(a, b)) })
@@ -109,7 +123,7 @@ func measureMatrix(t *affinity.Topology, p matrixParams, sample, parallel bool, 
 	if len(pairs) == 0 {
 		return nil, fmt.Errorf("the latency matrix needs at least two allowed CPUs (allowed: %s)", t.Allowed)
 	}
-	if err := measurePairs(m, t, pairs, p, parallel, stderr); err != nil {
+	if err := measurePairs(ctx, m, t, pairs, p, parallel, stderr); err != nil {
 		return nil, err
 	}
 	return m, nil

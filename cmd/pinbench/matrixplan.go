@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -131,8 +132,9 @@ const parallelCheckCells = 6
 // measurePairs measures pairs into m: one at a time, or with parallel in
 // rounds of disjoint pairs (then a sample is measured again alone and
 // compared; cells that differ beyond their spread go into m.ParallelNotes).
-// Progress (pairs done, time left) goes to stderr.
-func measurePairs(m *report.Matrix, t *affinity.Topology, pairs []affinity.Pair, p matrixParams, parallel bool, stderr io.Writer) error {
+// Progress (pairs done, time left) goes to stderr. It stops between
+// pairs when ctx is done.
+func measurePairs(ctx context.Context, m *report.Matrix, t *affinity.Topology, pairs []affinity.Pair, p matrixParams, parallel bool, stderr io.Writer) error {
 	start := time.Now()
 	done := 0
 	progress := func(last affinity.Pair, ns float64) {
@@ -146,6 +148,9 @@ func measurePairs(m *report.Matrix, t *affinity.Topology, pairs []affinity.Pair,
 	}
 	if !parallel {
 		for _, pair := range pairs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			lat, err := bench.MeasurePair(pair.A, pair.B, p.reps, p.transfers)
 			if err != nil {
 				return fmt.Errorf("measuring CPUs %d and %d: %w", pair.A, pair.B, err)
@@ -160,6 +165,9 @@ func measurePairs(m *report.Matrix, t *affinity.Topology, pairs []affinity.Pair,
 	rounds := parallelRounds(pairs)
 	m.Parallel = true
 	for _, round := range rounds {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		lats := make([]bench.PairLatency, len(round))
 		errs := make([]error, len(round))
 		var wg sync.WaitGroup
@@ -189,6 +197,9 @@ func measurePairs(m *report.Matrix, t *affinity.Topology, pairs []affinity.Pair,
 		}
 	}
 	for k, pair := range check {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		fmt.Fprintf(stderr, "\rmatrix: checking %d/%d cells measured in parallel against a measurement alone   ", k+1, len(check))
 		alone, err := bench.MeasurePair(pair.A, pair.B, p.reps, p.transfers)
 		if err != nil {

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 
@@ -32,25 +32,26 @@ const (
 
 // outlierRun is the outlier part of one tuning run.
 type outlierRun struct {
-	dir, staging, bin string
-	factor            float64
+	dir, staging string
+	prog         suiteProg
+	factor       float64
 }
 
-// startOutlierRun makes the staging folder in dir and checks that bin can
-// explain outliers: it runs the binary's set-up with -explain-outliers and
-// no benchmark, so a flight recorder that cannot start (or a binary
-// without the flag) fails the run with the binary's own line, before the
+// startOutlierRun makes the staging folder in dir and checks that prog can
+// explain outliers: it runs the program's set-up with -explain-outliers
+// and no benchmark, so a flight recorder that cannot start (or a binary
+// without the flag) fails the run with the program's own line, before the
 // benchmarks.
-func startOutlierRun(dir, bin string, factor float64) (*outlierRun, error) {
+func startOutlierRun(ctx context.Context, dir string, prog suiteProg, factor float64) (*outlierRun, error) {
 	staging, err := os.MkdirTemp(dir, ".outliers-staging-")
 	if err != nil {
 		return nil, fmt.Errorf("--explain-outliers: %w", err)
 	}
-	o := &outlierRun{dir: dir, staging: staging, bin: bin, factor: factor}
-	probe := exec.Command(bin, append([]string{"-test.run", "^$", "-test.bench", "^$"}, o.flags()...)...)
+	o := &outlierRun{dir: dir, staging: staging, prog: prog, factor: factor}
+	probe := prog.command(ctx, append([]string{"-test.run", "^$", "-test.bench", "^$"}, o.flags()...))
 	if out, err := probe.CombinedOutput(); err != nil {
 		o.discard()
-		return nil, fmt.Errorf("--explain-outliers: the benchmark binary %s cannot explain outliers (%v): %s", bin, err, lastLines(string(out), 1))
+		return nil, fmt.Errorf("--explain-outliers: the benchmark binary %s cannot explain outliers (%v): %s", prog.path, err, lastLines(string(out), 1))
 	}
 	return o, nil
 }
@@ -63,14 +64,14 @@ func (o *outlierRun) flags() []string {
 // round runs the traced round: the benchmarks of filter that watch their
 // samples (the via=aio handoffs when filter is everything), once, at the
 // mode's benchmark time, showing progress on stderr.
-func (o *outlierRun) round(filter string, mode tuneMode, stderr io.Writer) error {
+func (o *outlierRun) round(ctx context.Context, filter string, mode tuneMode, stderr io.Writer) error {
 	if filter == "." {
 		filter = outlierFilter
 	}
 	args := append(benchArgs(filter, mode, 1, mode.benchtime), o.flags()...)
 	return writeFileAtomic(filepath.Join(o.staging, tracedRawFile), func(w io.Writer) error {
 		done := 0
-		_, err := runRound(o.bin, args, w, stderr, func(name string) {
+		_, err := runRound(ctx, o.prog, args, w, stderr, func(name string) {
 			done++
 			fmt.Fprintf(stderr, "\rexplain: %d results, last %-50.50s", done, name)
 		})
@@ -111,19 +112,4 @@ func (o *outlierRun) discard() {
 	if o != nil && o.staging != "" {
 		os.RemoveAll(o.staging)
 	}
-}
-
-// removeStaleOutliers removes an earlier run's outliers folder from dir
-// after a run that did not explain outliers: the report it wrote does not
-// list them. It says so on stderr.
-func removeStaleOutliers(dir string, stderr io.Writer) error {
-	final := filepath.Join(dir, outliersDir)
-	if _, err := os.Stat(final); err != nil {
-		return nil
-	}
-	if err := os.RemoveAll(final); err != nil {
-		return fmt.Errorf("removing an earlier run's %s: %w", final, err)
-	}
-	fmt.Fprintf(stderr, "removed %s, an earlier run's outlier traces (this run did not explain outliers)\n", final)
-	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os/exec"
@@ -32,10 +33,10 @@ type namedMode struct {
 
 // planRequest is what tune --plan was asked.
 type planRequest struct {
-	root     string // sysfs capture to plan for; "" for this machine
-	bin      string // prebuilt benchmark binary; "" to build one
-	filter   string // -bench
-	parallel bool   // --parallel matrix
+	root     string    // sysfs capture to plan for; "" for this machine
+	prog     suiteProg // the program that runs the suite
+	filter   string    // -bench
+	parallel bool      // --parallel matrix
 	modes    []namedMode
 }
 
@@ -114,20 +115,8 @@ func runPlan(req planRequest, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	bin := req.bin
-	var build time.Duration
-	if bin == "" {
-		fmt.Fprintln(stderr, "plan: building the benchmark binary")
-		start := time.Now()
-		path, cleanup, err := buildBenchBinary(stderr)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		bin, build = path, time.Since(start)
-	}
 	if req.root == "" {
-		if d, err := timeEmptyRound(bin); err == nil {
+		if d, err := timeEmptyRound(req.prog); err == nil {
 			c.roundOverhead = d
 		}
 	}
@@ -137,13 +126,10 @@ func runPlan(req planRequest, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(w, "Cost model (%s): matrix transfer %.0f ns, ping-pong start-up %v, benchmark start-up %v, benchmark binary start %v.\n",
 		src, c.transferNs, c.pingFixed.Round(time.Microsecond), c.leafStart.Round(time.Microsecond), c.roundOverhead.Round(time.Millisecond))
-	if build > 0 {
-		fmt.Fprintf(w, "Building the benchmark binary took %v (not in the estimates: pass --bench-bin to skip it).\n", build.Round(time.Second))
-	}
 
 	for _, nm := range req.modes {
 		fmt.Fprintf(stderr, "plan: listing the %s-mode benchmarks\n", nm.name)
-		leaves, skipped, err := planBenchmarks(bin, req.filter, nm.mode, req.root)
+		leaves, skipped, err := planBenchmarks(req.prog, t, req.filter, nm.mode, req.root)
 		if err != nil {
 			return err
 		}
@@ -228,9 +214,22 @@ func leafCost(name, benchtime string, c costs) time.Duration {
 	return time.Duration(f*float64(d)) + fixed
 }
 
-// planBenchmarks runs the benchmark binary in its -plan mode and returns
-// the benchmarks that would run, and the skipped ones with their reasons.
-func planBenchmarks(bin, filter string, mode tuneMode, root string) (run []string, skipped [][2]string, err error) {
+// planBenchmarks returns the benchmarks of the suite on t that would run,
+// and the skipped ones with their reasons: from the catalogue itself for
+// this binary's suite, from a test binary's -plan mode otherwise.
+func planBenchmarks(prog suiteProg, t *affinity.Topology, filter string, mode tuneMode, root string) (run []string, skipped [][2]string, err error) {
+	if prog.self {
+		f, err := bench.NewFilter(filter)
+		if err != nil {
+			return nil, nil, err
+		}
+		run, skipped = planSuite(t, f, mode.sweep)
+		if len(run) == 0 {
+			return nil, nil, fmt.Errorf("benchmark plan: no benchmark would run (filter %q)", filter)
+		}
+		return run, skipped, nil
+	}
+	bin := prog.path
 	args := append(benchArgs(filter, mode, 1, "1x"), "-test.v", "-plan")
 	if root != "" {
 		args = append(args, "-topology-root", root)
@@ -310,10 +309,10 @@ func measureCosts(t *affinity.Topology) (costs, error) {
 	return c, nil
 }
 
-// timeEmptyRound times one run of the benchmark binary that runs no
-// benchmark: its start-up and TestMain's warm-up, paid once per round.
-func timeEmptyRound(bin string) (time.Duration, error) {
+// timeEmptyRound times one run of the suite's program that runs no
+// benchmark: its start-up and warm-up, paid once per round.
+func timeEmptyRound(prog suiteProg) (time.Duration, error) {
 	start := time.Now()
-	err := exec.Command(bin, "-test.run", "^$", "-test.bench", "^$").Run()
+	err := prog.command(context.Background(), []string{"-test.run", "^$", "-test.bench", "^$"}).Run()
 	return time.Since(start), err
 }

@@ -1,9 +1,10 @@
 package main
 
 import (
-	"flag"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -11,37 +12,74 @@ import (
 )
 
 func init() {
-	register("report", "rebuild report.md (and the heat map) from raw benchmark files", runReport)
-	register("compare", "compare two machines or runs by placement class (benchstat-style)", runCompare)
+	register(command{
+		name:    "report",
+		summary: "rebuild report.md (and the heat map) from a results folder or raw benchmark files",
+		args:    "[--out DIR] [--matrix CSV] FOLDER | FILE...",
+		about: `Reads a tuning run's results folder (its bench.txt and latency matrix)
+or raw benchmark files in Go's benchmark format, and writes report.md with
+the heat map into --out (default: the folder, or the first file's folder).
+Prints the report's summary. Nothing is written when a file cannot be
+read, and a missing --out folder is created only for a report that is
+complete.`,
+		run: runReport,
+	})
+	register(command{
+		name:    "compare",
+		summary: "compare machines or runs by placement class (benchstat-style)",
+		args:    "[--markdown] FOLDER|FILE FOLDER|FILE...",
+		about: `Puts two or more results folders (or raw benchmark files) side by side:
+one table per placement class and unit, a column per run, each compared
+with the first (benchstat's -table /place -col .file). Warns when the runs
+used different settings (quick against full mode, another benchtime or
+count), as recorded in their bench.txt.`,
+		run: runCompare,
+	})
+}
+
+// rawPath returns the benchmark file of a results folder (its bench.txt),
+// or p itself when it is a file.
+func rawPath(p string) (string, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return "", err
+	}
+	if !st.IsDir() {
+		return p, nil
+	}
+	raw := filepath.Join(p, rawFile)
+	if _, err := os.Stat(raw); err != nil {
+		return "", fmt.Errorf("%s is a folder without %s: not a results folder", p, rawFile)
+	}
+	return raw, nil
 }
 
 func runReport(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("out", "", "folder to write report.md into (default: the first file's folder)")
-	matrix := fs.String("matrix", "", "latency matrix CSV (default: matrix-samples.csv or matrix.csv beside the first file, when present)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return usageError{"name at least one raw benchmark file"}
-	}
-	run, err := report.ReadFiles(fs.Args()...)
+	fs := newFlagSet("report", stdout)
+	out := fs.String("out", "", "write report.md and the heat map into `DIR` (default: the results folder, or the first file's folder)")
+	matrix := fs.String("matrix", "", "latency matrix `CSV` (default: matrix-samples.csv or matrix.csv beside the first file, when present)")
+	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	dir := *out
-	if dir == "" {
-		dir = filepath.Dir(fs.Arg(0))
+	if len(pos) == 0 {
+		return usageError{"name a results folder or at least one raw benchmark file"}
 	}
-	if err := prepareOutDir(dir); err != nil {
+	files := make([]string, len(pos))
+	for i, p := range pos {
+		if files[i], err = rawPath(p); err != nil {
+			return err
+		}
+	}
+	run, err := report.ReadFiles(files...)
+	if err != nil {
 		return err
 	}
 	var m *report.Matrix
 	path := *matrix
 	if path == "" {
 		for _, name := range []string{matrixLongFile, matrixFile} {
-			p := filepath.Join(filepath.Dir(fs.Arg(0)), name)
+			p := filepath.Join(filepath.Dir(files[0]), name)
 			if _, err := os.Stat(p); err == nil {
 				path = p
 				break
@@ -53,41 +91,76 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Dir(files[0])
+	}
+	created, err := ensureDir(dir)
+	if err != nil {
+		return err
+	}
 	summary, err := report.WriteReport(dir, run, report.Options{Matrix: m})
 	if err != nil {
+		if created {
+			os.Remove(dir) // only if still empty
+		}
 		return err
 	}
 	fmt.Fprint(stdout, summary)
 	return nil
 }
 
+// ensureDir creates dir (and its parents) when missing, reporting whether
+// it did, so that a command that then fails can remove what it made.
+func ensureDir(dir string) (created bool, err error) {
+	st, err := os.Stat(dir)
+	switch {
+	case err == nil && st.IsDir():
+		return false, nil
+	case err == nil:
+		return false, fmt.Errorf("output folder %s is a file", dir)
+	case !errors.Is(err, fs.ErrNotExist):
+		return false, fmt.Errorf("output folder %s: %w", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return false, fmt.Errorf("cannot create output folder %s: %w", dir, err)
+	}
+	return true, nil
+}
+
 func runCompare(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("compare", stdout)
 	markdown := fs.Bool("markdown", false, "print Markdown tables instead of text")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 2 {
-		return usageError{"compare takes two raw benchmark files (or two results folders' bench.txt): A B"}
-	}
-	var runs [2]*report.Run
-	for i, p := range fs.Args() {
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			p = filepath.Join(p, rawFile)
-		}
-		r, err := report.ReadFiles(p)
-		if err != nil {
-			return err
-		}
-		runs[i] = r
-	}
-	tables, err := report.Compare(runs[0], runs[1])
+	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if *markdown {
-		return tables.WriteMarkdown(stdout, report.RenderOptions{})
+	if len(pos) < 2 {
+		return usageError{"compare takes two or more results folders or raw benchmark files"}
 	}
-	return tables.WriteText(stdout, report.RenderOptions{})
+	runs := make([]*report.Run, len(pos))
+	for i, p := range pos {
+		raw, err := rawPath(p)
+		if err != nil {
+			return err
+		}
+		r, err := report.ReadFiles(raw)
+		if err != nil {
+			return err
+		}
+		r.Name = p
+		runs[i] = r
+	}
+	for _, w := range report.CompareWarnings(runs...) {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	tables, err := report.Compare(runs...)
+	if err != nil {
+		return err
+	}
+	opts := report.RenderOptions{}
+	if *markdown {
+		return tables.WriteMarkdown(stdout, opts)
+	}
+	return tables.WriteText(stdout, opts)
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -13,35 +11,31 @@ import (
 )
 
 func init() {
-	register("topology", "print the machine's topology and placement classes (--root DIR, --json)", runTopology)
+	register(command{
+		name:    "topology",
+		summary: "print the machine's topology and placement classes",
+		args:    "[--root DIR] [--json]",
+		about: `Prints this machine (or the one captured under --root) as a tree:
+packages, NUMA nodes, caches, cores and CPUs, then the allowed CPUs and the
+placement classes with their representative pairs. Warnings about
+topology input that looks wrong go to stderr.`,
+		run: runTopology,
+	})
 }
 
 // runTopology implements `pinbench topology [--root DIR] [--json]`.
 func runTopology(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("topology", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("topology", stdout)
 	root := fs.String("root", "", "read a machine captured under `DIR` (DIR/sys, DIR/proc) instead of the live one")
 	asJSON := fs.Bool("json", false, "print one JSON object instead of the tree")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pinbench topology [--root DIR] [--json]")
-		fs.PrintDefaults()
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err.Error()}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
-	}
-	var t *affinity.Topology
-	var err error
-	if *root != "" {
-		t, err = affinity.DiscoverRoot(*root)
-	} else {
-		t, err = affinity.Discover()
-	}
+	t, err := discover(*root)
 	if err != nil {
 		return err
 	}
@@ -55,6 +49,15 @@ func runTopology(args []string, stdout, stderr io.Writer) error {
 	}
 	printTree(stdout, t)
 	return nil
+}
+
+// discover reads the machine captured under root, or the live one when
+// root is "".
+func discover(root string) (*affinity.Topology, error) {
+	if root != "" {
+		return affinity.DiscoverRoot(root)
+	}
+	return affinity.Discover()
 }
 
 // printTree writes the machine as a tree: package, NUMA node, L3, cluster,

@@ -109,7 +109,7 @@ func TestTopologyErrors(t *testing.T) {
 			t.Errorf("%v: error is not one line on stderr: %q (stdout %q)", c.args, errOut, out)
 		}
 	}
-	if code, _, errOut := runCmd("help"); code != 0 || !strings.Contains(errOut, "topology") {
-		t.Errorf("help: exit %d, %q", code, errOut)
+	if code, out, _ := runCmd("help"); code != 0 || !strings.Contains(out, "topology") {
+		t.Errorf("help: exit %d, %q", code, out)
 	}
 }

@@ -3,15 +3,20 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/pinbench/pinbench/affinity"
@@ -20,7 +25,23 @@ import (
 )
 
 func init() {
-	register("tune", "the per-machine tuning run: matrix, benchmarks, report with recommendations", runTune)
+	register(command{
+		name:    "tune",
+		summary: "the per-machine tuning run: matrix, benchmarks, report with recommendations",
+		args:    "[--full | --lab] [--out DIR [--force]] [flags]",
+		about: `Discovers the topology, measures the core-to-core latency matrix, runs
+the benchmark suite (this binary's own, or --bench-bin's) in interleaved
+rounds, one fresh process per round, and writes a results folder with
+bench.txt, the matrix, the heat map and report.md, whose summary it prints.
+Quick mode takes 6 rounds of -benchtime 100ms; --full 10 rounds of 500ms
+and the poll-window sweep. Each run gets its own folder,
+results/<machine-id>/<UTC time>-quick|full (with -cpusLIST when the run
+may use only some CPUs), and results/<machine-id>/latest points at the
+newest complete one. The folder appears only when complete: an error,
+SIGINT or SIGTERM leaves none. With --plan it measures nothing and prints
+what each mode would run and how long it would take.`,
+		run: runTune,
+	})
 }
 
 // tuneMode is how long and how carefully the tuning run measures.
@@ -52,49 +73,65 @@ var (
 
 // tuneFiles are the files a tuning run writes into its folder.
 const (
-	rawFile         = "bench.txt"
-	matrixFile      = "matrix.csv"
-	matrixLongFile  = "matrix-samples.csv"
-	topologyFile    = "topology.json"
-	reportFile      = "report.md"
-	benchPackage    = "github.com/pinbench/pinbench/bench"
-	benchBinaryName = "pinbench-bench.test"
+	rawFile        = "bench.txt"
+	matrixFile     = "matrix.csv"
+	matrixLongFile = "matrix-samples.csv"
+	topologyFile   = "topology.json"
+	reportFile     = "report.md"
 )
 
 func runTune(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("tune", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	full := fs.Bool("full", false, "full run: 10 samples of each benchmark, longer benchmarks and the poll-window sweep")
+	fs := newFlagSet("tune", stdout)
+	full := fs.Bool("full", false, "full run: 10 samples of each benchmark, -benchtime 500ms and the poll-window sweep")
 	labRun := fs.Bool("lab", false, "lab run for emulated guests (scripts/lab.sh --tune): 6 samples of 10 iterations, the sweep, a short matrix; its timings mean nothing")
-	out := fs.String("out", "", "folder to write into (default results/<machine-id>)")
-	bin := fs.String("bench-bin", "", "prebuilt benchmark binary (go test -c ./bench); default: build it with go")
-	count := fs.Int("count", 0, "override the number of samples per benchmark (one per interleaved round of the suite)")
-	benchtime := fs.String("benchtime", "", "override -benchtime (a duration, or Nx)")
-	filter := fs.String("bench", ".", "run only benchmarks matching this regular expression")
-	reps := fs.Int("matrix-reps", 0, "override repetitions per latency-matrix pair")
-	transfers := fs.Int("matrix-transfers", 0, "override one-way transfers per matrix repetition")
+	out := fs.String("out", "", "write the run into `DIR` (default results/<machine-id>/<UTC time>-quick|full, and results/<machine-id>/latest points at it)")
+	force := fs.Bool("force", false, "with --out: replace the results already in DIR")
+	bin := fs.String("bench-bin", "", "run the suite with this prebuilt benchmark `binary` (go test -c ./bench) instead of this program's own")
+	count := fs.Int("count", 0, "samples per benchmark, one per interleaved round of the suite (default 6, or 10 with --full)")
+	benchtime := fs.String("benchtime", "", "run each benchmark for `d`, a duration or Nx iterations (default 100ms, or 500ms with --full, 10x with --lab)")
+	filter := fs.String("bench", ".", "run only benchmarks matching this `regexp` (as go test -bench)")
+	reps := fs.Int("matrix-reps", 0, "repetitions per latency-matrix pair (default 5, or 11 with --full)")
+	transfers := fs.Int("matrix-transfers", 0, "one-way transfers per matrix repetition (default 20000, or 50000 with --full)")
 	parallel := fs.Bool("parallel", false, "measure disjoint matrix pairs at once, then check a sample of cells alone (the report warns when they disagree)")
 	planOnly := fs.Bool("plan", false, "print what quick and full mode would run (classes and pairs, matrix pairs, benchmarks, estimated duration) without measuring")
-	root := fs.String("root", "", "with --plan: plan for the machine of this sysfs capture instead of this one")
-	explain := fs.Bool("explain-outliers", false, "after the timed rounds, one traced round of the via=aio handoffs with the execution tracer's flight recorder: the moments before each slow sampled hop go to <out>/outliers/NAME-N.trace, and report.md says what each shows")
+	root := fs.String("root", "", "with --plan: plan for the machine of the sysfs capture in `DIR` (or a .tar.gz/.tar.bz2 of one) instead of this one")
+	explain := fs.Bool("explain-outliers", false, "after the timed rounds, one traced round of the via=aio handoffs with the execution tracer's flight recorder: the moments before each slow sampled hop go to <run folder>/outliers/NAME-N.trace, and report.md says what each shows")
 	factor := fs.Float64("outlier-factor", bench.DefaultOutlierFactor, "with --explain-outliers: a sampled hop slower than this many times the running median is an outlier")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
 	}
-	mode := quickMode
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	mode, modeName := quickMode, "quick"
 	switch {
 	case *full && *labRun:
 		return usageError{"--full and --lab exclude each other"}
 	case *full:
-		mode = fullMode
+		mode, modeName = fullMode, "full"
 	case *labRun:
-		mode = labMode
+		mode, modeName = labMode, "lab"
 	}
 	if *count < 0 || *reps < 0 || *transfers < 0 {
 		return usageError{"--count, --matrix-reps and --matrix-transfers must not be negative"}
+	}
+	if set["out"] && *out == "" {
+		return usageError{"--out is empty: name a folder, or leave --out out for results/<machine-id>/"}
+	}
+	if *force && *out == "" {
+		return usageError{"--force needs --out: runs under results/<machine-id>/ never replace each other"}
+	}
+	if *benchtime != "" {
+		if err := checkBenchtime(*benchtime); err != nil {
+			return usageError{err.Error()}
+		}
+	}
+	flt, err := bench.NewFilter(*filter)
+	if err != nil {
+		return usageError{err.Error()}
 	}
 	if *count > 0 {
 		mode.count = *count
@@ -108,16 +145,15 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if *transfers > 0 {
 		mode.matrix.transfers = *transfers
 	}
-	if *bin != "" {
-		if st, err := os.Stat(*bin); err != nil || st.IsDir() {
-			return fmt.Errorf("benchmark binary %s: not a file (build one with go test -c ./bench)", *bin)
-		}
-	}
 	if *factor <= 1 {
 		return usageError{fmt.Sprintf("--outlier-factor %g: want more than 1", *factor)}
 	}
 	if *root != "" && !*planOnly {
 		return usageError{"--root needs --plan: a capture can be planned for, not measured"}
+	}
+	prog, err := suiteProgram(*bin)
+	if err != nil {
+		return err
 	}
 	if *planOnly {
 		modes := []namedMode{{"quick", quickMode}, {"full", fullMode}}
@@ -133,8 +169,12 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 				m.benchtime = *benchtime
 			}
 		}
-		return runPlan(planRequest{root: *root, bin: *bin, filter: *filter, parallel: *parallel, modes: modes}, stdout, stderr)
+		return runPlan(planRequest{root: *root, prog: prog, filter: *filter, parallel: *parallel, modes: modes}, stdout, stderr)
 	}
+	// SIGINT and SIGTERM end the run: the child of the round is stopped,
+	// the staging folder removed, and nothing is presented as complete.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	// Child processes copy their stderr into ours from goroutines of
 	// os/exec while we print progress: serialize the writes.
 	stderr = &lockedWriter{w: stderr}
@@ -148,15 +188,22 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir := *out
-	if dir == "" {
-		dir = filepath.Join("results", bench.MachineID(t))
+	if prog.self {
+		if run, _ := planSuite(t, flt, mode.sweep); len(run) == 0 {
+			return usageError{fmt.Sprintf("--bench %q matches no benchmark that runs on this machine", *filter)}
+		}
 	}
-	if err := prepareOutDir(dir); err != nil {
+	id := bench.MachineID(t)
+	folder, err := newRunFolder(*out, id, runName(started, modeName, t), *force)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "machine %s: %s; writing into %s\n", bench.MachineID(t), t.Summary(), dir)
-	if err := writeFileAtomic(filepath.Join(dir, topologyFile), func(w io.Writer) error {
+	defer folder.abort() // after a commit, nothing is left to remove
+	fmt.Fprintf(stderr, "machine %s: %s; writing into %s\n", id, t.Summary(), folder.final)
+	if restricted(t) {
+		fmt.Fprintf(stderr, "warning: this run may use CPUs %s only, of the %s online: it measures part of the machine\n", t.Allowed, t.Online)
+	}
+	if err := writeFileAtomic(folder.path(topologyFile), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(t.JSON())
@@ -169,51 +216,42 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if t.Allowed.Count() < 2 {
 		fmt.Fprintf(stderr, "only one allowed CPU (%s): no latency matrix\n", t.Allowed)
 	} else {
-		m, err = measureMatrix(t, mode.matrix, mode.sample, *parallel, stderr)
+		m, err = measureMatrix(ctx, t, mode.matrix, mode.sample, *parallel, stderr)
 		if err != nil {
-			return err
+			return interrupted(ctx, err)
 		}
 		for _, f := range []struct {
 			name  string
 			write func(io.Writer) error
 		}{{matrixFile, m.WriteCSV}, {matrixLongFile, m.WriteLongCSV}} {
-			if err := writeFileAtomic(filepath.Join(dir, f.name), f.write); err != nil {
+			if err := writeFileAtomic(folder.path(f.name), f.write); err != nil {
 				return err
 			}
 		}
 	}
 
-	stage(3, "preparing the benchmark binary")
-	binPath := *bin
-	if binPath == "" {
-		path, cleanup, err := buildBenchBinary(stderr)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		binPath = path
-	}
+	stage(3, "checking the benchmark program: "+prog.String())
 	var outliers *outlierRun
 	if *explain {
-		if outliers, err = startOutlierRun(dir, binPath, *factor); err != nil {
+		if outliers, err = startOutlierRun(ctx, folder.staging, prog, *factor); err != nil {
 			return err
 		}
 		defer outliers.discard()
 	}
-
 	what := fmt.Sprintf("running the benchmarks (%d interleaved rounds, -benchtime %s)", mode.count, mode.benchtime)
 	if mode.sweep {
 		what = strings.TrimSuffix(what, ")") + ", poll-window sweep)"
 	}
 	stage(4, what)
-	raw := filepath.Join(dir, rawFile)
-	if err := runBenchmarks(binPath, *filter, mode, raw, stderr); err != nil {
-		return err
+	raw := folder.path(rawFile)
+	settings := []bench.ConfigLine{{Key: "tune-mode", Value: modeName}, {Key: "benchtime", Value: mode.benchtime}, {Key: "count", Value: fmt.Sprint(mode.count)}}
+	if err := runBenchmarks(ctx, prog, *filter, mode, settings, raw, stderr); err != nil {
+		return interrupted(ctx, err)
 	}
 	if outliers != nil {
 		stage(4, "explaining outliers: one traced round of the via=aio handoffs (not in the tables)")
-		if err := outliers.round(*filter, mode, stderr); err != nil {
-			return err
+		if err := outliers.round(ctx, *filter, mode, stderr); err != nil {
+			return interrupted(ctx, err)
 		}
 	}
 
@@ -222,44 +260,56 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	run.Name = filepath.Join(folder.final, rawFile)
 	opts := report.Options{Matrix: m}
 	if outliers != nil {
 		if opts.Outliers, err = outliers.explain(); err != nil {
 			return err
 		}
 	}
-	summary, err := report.WriteReport(dir, run, opts)
-	if err != nil {
-		return err
-	}
-	if outliers != nil {
+	staging := folder.staging
+	summary, err := report.WriteReport(staging, run, opts)
+	if err == nil && outliers != nil {
 		err = outliers.commit()
-	} else {
-		err = removeStaleOutliers(dir, stderr)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(stdout, summary)
+	if err := interrupted(ctx, nil); err != nil {
+		return err
+	}
+	if err := folder.commit(); err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, strings.ReplaceAll(summary, staging, folder.final))
 	fmt.Fprintf(stderr, "done in %v\n", time.Since(started).Round(time.Second))
 	return nil
 }
 
-// buildBenchBinary builds the benchmark test binary into a temporary
-// folder; cleanup removes it.
-func buildBenchBinary(stderr io.Writer) (path string, cleanup func(), err error) {
-	tmp, err := os.MkdirTemp("", "pinbench-tune")
-	if err != nil {
-		return "", nil, err
+// interrupted turns err into "interrupted" when the run was stopped by a
+// signal (the child's failure is then its consequence, not the cause);
+// with err nil it says whether a signal came meanwhile.
+func interrupted(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return errors.New("interrupted by a signal: no results were kept")
 	}
-	path = filepath.Join(tmp, benchBinaryName)
-	build := exec.Command("go", "test", "-c", "-o", path, benchPackage)
-	build.Stdout, build.Stderr = stderr, stderr
-	if err := build.Run(); err != nil {
-		os.RemoveAll(tmp)
-		return "", nil, fmt.Errorf("building the benchmark binary (go test -c %s): %v; run from the repository, or pass --bench-bin", benchPackage, err)
+	return err
+}
+
+// checkBenchtime accepts what go test's -benchtime does: a positive
+// duration, or a positive count of iterations with an x suffix.
+func checkBenchtime(s string) error {
+	if n, ok := strings.CutSuffix(s, "x"); ok {
+		if v, err := strconv.Atoi(n); err != nil || v < 1 {
+			return fmt.Errorf("--benchtime %q: want a positive count of iterations before the x (10x)", s)
+		}
+		return nil
 	}
-	return path, func() { os.RemoveAll(tmp) }, nil
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("--benchtime %q: want a positive duration (100ms, 2s) or a count of iterations (10x)", s)
+	}
+	return nil
 }
 
 // lockedWriter serializes writes to w; any goroutine may call Write.
@@ -275,18 +325,88 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// prepareOutDir creates dir and checks that files can be written there, so
-// that a bad --out fails at once rather than after minutes of measuring.
-func prepareOutDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("cannot create output folder %s: %w", dir, err)
+// suiteProg is the program that runs the benchmark suite for a round:
+// this binary (its bench command) or a go test binary of ./bench.
+type suiteProg struct {
+	path string
+	self bool // this binary: the bench command's flags
+}
+
+// String names the program in progress lines.
+func (p suiteProg) String() string {
+	if p.self {
+		return "this binary's own suite (" + p.path + " bench)"
 	}
-	f, err := os.CreateTemp(dir, ".pinbench-write-check*")
-	if err != nil {
-		return fmt.Errorf("cannot write into output folder %s: %w", dir, err)
+	return p.path
+}
+
+// selfEnv marks a child process that runs this program's bench command:
+// cmd/pinbench's tests, whose executable is the test binary, then run the
+// command line instead of the tests.
+const selfEnv = "PINBENCH_RUN_CLI"
+
+// suiteProgram returns the program for --bench-bin bin ("": this binary),
+// checking that a test binary is one of pinbench's benchmark suite.
+func suiteProgram(bin string) (suiteProg, error) {
+	if bin == "" {
+		p, err := os.Executable()
+		if err != nil {
+			return suiteProg{}, fmt.Errorf("finding this program to run the benchmarks: %w", err)
+		}
+		return suiteProg{path: p, self: true}, nil
 	}
-	f.Close()
-	return os.Remove(f.Name())
+	if st, err := os.Stat(bin); err != nil || st.IsDir() {
+		return suiteProg{}, fmt.Errorf("benchmark binary %s: not a file (build one with go test -c ./bench)", bin)
+	}
+	if err := probeBenchBinary(bin); err != nil {
+		return suiteProg{}, err
+	}
+	return suiteProg{path: bin}, nil
+}
+
+// probeBenchBinary checks that bin is a test binary of pinbench's bench
+// package: in its -plan mode, listing the benchmarks, it prints the
+// suite's configuration lines and its benchmark functions.
+func probeBenchBinary(bin string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-test.list", "^Benchmark", "-plan").CombinedOutput()
+	text := string(out)
+	if err != nil || !strings.Contains(text, "\nmachine: ") && !strings.HasPrefix(text, "machine: ") || !strings.Contains(text, "BenchmarkHandoff\n") {
+		why := "it does not list pinbench's benchmarks"
+		if err != nil {
+			why = err.Error()
+		}
+		return fmt.Errorf("--bench-bin %s is not a pinbench benchmark binary (go test -c ./bench): run with -test.list: %s %s", bin, why, lastLines(text, 2))
+	}
+	return nil
+}
+
+// command returns the command that runs the program with args, given in
+// the test binary's form (-test.bench ...); for this binary they become
+// the bench command's flags.
+func (p suiteProg) command(ctx context.Context, args []string) *exec.Cmd {
+	if p.self {
+		var own []string
+		for i := 0; i < len(args); i++ {
+			switch a := args[i]; {
+			case a == "-test.run":
+				i++ // the bench command runs no tests
+			case a == "-test.v":
+			case strings.HasPrefix(a, "-test."):
+				own = append(own, "-"+strings.TrimPrefix(a, "-test."))
+			default:
+				own = append(own, a)
+			}
+		}
+		args = append([]string{"bench"}, own...)
+	}
+	cmd := exec.CommandContext(ctx, p.path, args...)
+	cmd.Env = append(os.Environ(), selfEnv+"=1")
+	// A signal stops the child gently first: its deferred clean-ups run.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
 }
 
 // benchArgs are the test binary's flags for a run of mode.
@@ -298,23 +418,24 @@ func benchArgs(filter string, mode tuneMode, count int, benchtime string) []stri
 	return args
 }
 
-// runBenchmarks runs the benchmark binary, writing its output to raw (via a
-// temporary file renamed only when the run succeeded) and showing progress
-// on stderr: the round, the benchmark running, results done, and time left.
-// It first lists the benchmarks with a one-iteration dry run, which gives the
-// total for the estimate and checks the binary works.
+// runBenchmarks runs the suite, writing its output to raw under the
+// settings lines (how the run measured, for compare) and showing progress
+// on stderr: the round, the benchmark running, results done, and time
+// left. It first lists the benchmarks with a one-iteration dry run, which
+// gives the total for the estimate and checks the program works.
 //
 // The mode.count samples of each benchmark are taken in mode.count rounds
-// of the whole suite (-test.count 1 each), not back to back: a shared
-// machine's speed drifts over minutes (a VM's host moves its vCPUs; on the
-// 2-core VM the floor went from 30 to 120 ns and back within one run), and
-// interleaving spreads that drift over every benchmark alike instead of
-// biasing whichever ran during a slow spell. Ratios within the run (a
-// handoff against the floor) stay fair, and the drift shows as spread.
-// The rounds' outputs are concatenated; each repeats the configuration
-// lines, which benchfmt reads as the same configuration.
-func runBenchmarks(bin, filter string, mode tuneMode, raw string, stderr io.Writer) error {
-	names, err := listBenchmarks(bin, filter, mode, stderr)
+// of the whole suite (-test.count 1 each), each a fresh process, not back
+// to back: a shared machine's speed drifts over minutes (a VM's host
+// moves its vCPUs; on the 2-core VM the floor went from 30 to 120 ns and
+// back within one run), and interleaving spreads that drift over every
+// benchmark alike instead of biasing whichever ran during a slow spell.
+// Ratios within the run (a handoff against the floor) stay fair, and the
+// drift shows as spread. The rounds' outputs are concatenated; each
+// repeats the configuration lines, which benchfmt reads as the same
+// configuration.
+func runBenchmarks(ctx context.Context, prog suiteProg, filter string, mode tuneMode, settings []bench.ConfigLine, raw string, stderr io.Writer) error {
+	names, err := listBenchmarks(ctx, prog, filter, mode, stderr)
 	if err != nil {
 		return err
 	}
@@ -323,10 +444,13 @@ func runBenchmarks(bin, filter string, mode tuneMode, raw string, stderr io.Writ
 	}
 	total := len(names) * mode.count
 	return writeFileAtomic(raw, func(w io.Writer) error {
+		if _, err := io.WriteString(w, bench.FormatConfig(settings)); err != nil {
+			return err
+		}
 		start := time.Now()
 		done := 0
 		for round := 1; round <= mode.count; round++ {
-			n, err := runRound(bin, benchArgs(filter, mode, 1, mode.benchtime), w, stderr, func(name string) {
+			n, err := runRound(ctx, prog, benchArgs(filter, mode, 1, mode.benchtime), w, stderr, func(name string) {
 				done++
 				left := time.Duration(float64(time.Since(start)) / float64(done) * float64(max(total-done, 0)))
 				fmt.Fprintf(stderr, "\rbench: round %d/%d, %d/%d results, about %v left, last %-50.50s", round, mode.count, done, total, left.Round(time.Second), name)
@@ -345,18 +469,18 @@ func runBenchmarks(bin, filter string, mode tuneMode, raw string, stderr io.Writ
 	})
 }
 
-// runRound runs the benchmark binary once with args, copying its output to
-// w and calling result with the name of each result line. It returns the
-// number of results.
-func runRound(bin string, args []string, w, stderr io.Writer, result func(name string)) (int, error) {
-	cmd := exec.Command(bin, args...)
+// runRound runs the program once with args, copying its output to w and
+// calling result with the name of each result line. It returns the number
+// of results.
+func runRound(ctx context.Context, prog suiteProg, args []string, w, stderr io.Writer, result func(name string)) (int, error) {
+	cmd := prog.command(ctx, args)
 	cmd.Stderr = stderr
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {
 		return 0, err
 	}
 	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("starting %s: %w", bin, err)
+		return 0, fmt.Errorf("starting %s: %w", prog.path, err)
 	}
 	n := 0
 	sc := bufio.NewScanner(pipe)
@@ -365,11 +489,13 @@ func runRound(bin string, args []string, w, stderr io.Writer, result func(name s
 		line := sc.Text()
 		fmt.Fprintln(w, line)
 		switch {
-		case strings.HasPrefix(line, "Benchmark") && strings.Contains(line, "\t"):
+		case strings.HasPrefix(line, "Benchmark") && (strings.Contains(line, "\t") || strings.Contains(line, " ")) && !strings.HasSuffix(line, ":"):
 			n++
-			name, _, _ := strings.Cut(line, "\t")
+			name, _, _ := strings.Cut(strings.ReplaceAll(line, "\t", " "), " ")
 			result(strings.TrimSpace(name))
 		case strings.HasPrefix(line, "--- FAIL"), strings.HasPrefix(line, "FAIL"), strings.Contains(line, "panic:"):
+			failed = append(failed, strings.TrimSpace(line))
+		case len(failed) > 0 && strings.HasPrefix(line, "    "):
 			failed = append(failed, strings.TrimSpace(line))
 		}
 	}
@@ -383,10 +509,10 @@ func runRound(bin string, args []string, w, stderr io.Writer, result func(name s
 // returns the names of those that produced a result, showing each on
 // stderr as it comes (on a large or emulated machine the dry run takes a
 // while).
-func listBenchmarks(bin, filter string, mode tuneMode, stderr io.Writer) ([]string, error) {
+func listBenchmarks(ctx context.Context, prog suiteProg, filter string, mode tuneMode, stderr io.Writer) ([]string, error) {
 	var names []string
 	var out bytes.Buffer
-	n, err := runRound(bin, benchArgs(filter, mode, 1, "1x"), &out, stderr, func(name string) {
+	n, err := runRound(ctx, prog, benchArgs(filter, mode, 1, "1x"), &out, stderr, func(name string) {
 		names = append(names, name)
 		fmt.Fprintf(stderr, "\rdry run: %d benchmarks listed, last %-60.60s", len(names), name)
 	})
@@ -394,7 +520,7 @@ func listBenchmarks(bin, filter string, mode tuneMode, stderr io.Writer) ([]stri
 		fmt.Fprintln(stderr)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("benchmark dry run with %s failed: %v %s", bin, err, lastLines(out.String(), 3))
+		return nil, fmt.Errorf("benchmark dry run with %s failed: %v %s", prog, err, lastLines(out.String(), 3))
 	}
 	return names, nil
 }

@@ -1,0 +1,497 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"iter"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/coroutine"
+)
+
+// The benchmark families of the suite. Each family's doc (what one op is,
+// its names and extra metrics) is on its BenchmarkX function in the test
+// files; the leaves here are the bodies both `go test` and the pinbench
+// binary run.
+
+// spinning marks a benchmark whose sides busy-wait: on one CPU they would
+// measure the scheduler's time slice, so samecpu is skipped.
+type spinning bool
+
+// body is a leaf body for one CPU pair of a placement (both Unpinned for
+// the unpinned baseline).
+type pairBody func(b *testing.B, full string, a, c int) error
+
+// placements returns a leaf `place=P` for every placement class
+// (innermost first) and for unpinned; a class the machine lacks is
+// skipped with the reason.
+func (s suiteBuilder) placements(spin spinning, allocs bool, body pairBody) []*Node {
+	var out []*Node
+	for _, class := range append(affinity.Classes(), affinity.Unpinned) {
+		a, c, reason := placementCPUs(s.t, class, bool(spin))
+		out = append(out, leaf("place="+string(class), reason, allocs, func(b *testing.B, full string) error {
+			return body(b, full, a, c)
+		}))
+	}
+	return out
+}
+
+// pinnedPlacements is placements for the families with a pin= key: pinned
+// classes are `pin=cpu/place=P`, the unpinned baseline `place=unpinned`
+// (its threads are not pinned at all).
+func (s suiteBuilder) pinnedPlacements(spin spinning, allocs bool, body pairBody) []*Node {
+	out := s.placements(spin, allocs, body)
+	for _, n := range out {
+		if n.Name != "place="+string(affinity.Unpinned) {
+			n.Name = "pin=cpu/" + n.Name
+		}
+	}
+	return out
+}
+
+// nodePlacements returns leaves `pin=node/place=P` for P in NodeClasses,
+// with n iothreads pinned per NUMA node (see nodeSets), or skipped with
+// the reason. The "pin-node" configuration line says which node sets
+// they are.
+func (s suiteBuilder) nodePlacements(spin spinning, n int, allocs bool, body func(b *testing.B, full string, sets []affinity.CPUSet) error) []*Node {
+	var out []*Node
+	for _, class := range NodeClasses {
+		sets, reason := nodeSets(s.t, class, n, bool(spin))
+		out = append(out, leaf("pin=node/place="+string(class), reason, allocs, func(b *testing.B, full string) error {
+			return body(b, full, sets)
+		}))
+	}
+	return out
+}
+
+// placementCPUs returns the CPU pair for class, or why it cannot run here.
+func placementCPUs(t *affinity.Topology, class affinity.Class, spin bool) (a, c int, skip string) {
+	if class == affinity.Unpinned {
+		if spin && t.Allowed.Count() < 3 {
+			return 0, 0, fmt.Sprintf("both sides busy-wait and only %d CPUs are allowed: unpinned, the OS time-shares them with the rest of the process, which measures the scheduler", t.Allowed.Count())
+		}
+		return Unpinned, Unpinned, ""
+	}
+	if spin && class == affinity.SameCPU {
+		return 0, 0, "both sides busy-wait: on one CPU they would measure the scheduler's time slice"
+	}
+	p, ok := t.Pair(class)
+	if !ok {
+		return 0, 0, fmt.Sprintf("no two allowed CPUs of this machine are %s apart (allowed %s; topology %s)", class, t.Allowed, t.Summary())
+	}
+	return p.A, p.B, ""
+}
+
+// ensureProcs raises GOMAXPROCS to at least n for the rest of the test or
+// benchmark, restoring it afterwards: every busy side holds a P, and the
+// test's own goroutine (the watchdog) needs one more.
+func ensureProcs(tb testing.TB, n int) {
+	if old := runtime.GOMAXPROCS(0); old < n {
+		runtime.GOMAXPROCS(n)
+		tb.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	}
+}
+
+// Floor: one one-way cache-line transfer between two pinned threads.
+
+func (s suiteBuilder) floorFamily() []*Node {
+	return s.placements(true, false, func(b *testing.B, _ string, a, c int) error {
+		ensureProcs(b, 3)
+		elapsed, n, err := PingPong(a, c, b.N, DefaultStallTimeout)
+		if err != nil {
+			return err
+		}
+		b.ReportMetric(float64(elapsed.Nanoseconds())/float64(n), "ns/op")
+		return nil
+	})
+}
+
+// Coroutine: one enter+yield, or one create-enter-finish, on one locked
+// thread.
+
+func coroutineFamily() []*Node {
+	return []*Node{
+		leaf("op=switch/impl=coro", "", true, func(b *testing.B, _ string) error {
+			lockForBenchmark(b)
+			th := coroutine.NewLockedThread() // as an iothread has
+			defer th.Close()
+			co := th.New(func(self *coroutine.Coroutine) {
+				for {
+					self.Yield()
+				}
+			})
+			th.Enter(co)
+			for b.Loop() {
+				th.Enter(co)
+			}
+			b.StopTimer()
+			th.Destroy(co)
+			return nil
+		}),
+		leaf("op=switch/impl=pull", "", true, func(b *testing.B, _ string) error {
+			lockForBenchmark(b)
+			next, stop := iter.Pull(func(yield func(struct{}) bool) {
+				for yield(struct{}{}) {
+				}
+			})
+			defer stop()
+			for b.Loop() {
+				next()
+			}
+			return nil
+		}),
+		leaf("op=switch/impl=goroutine", "", true, func(b *testing.B, _ string) error {
+			lockForBenchmark(b)
+			resume, yielded := make(chan struct{}), make(chan struct{})
+			go func() {
+				for range resume {
+					yielded <- struct{}{}
+				}
+			}()
+			defer close(resume)
+			for b.Loop() {
+				resume <- struct{}{}
+				<-yielded
+			}
+			return nil
+		}),
+		leaf("op=lifecycle/impl=coro", "", true, func(b *testing.B, _ string) error {
+			lockForBenchmark(b)
+			th := coroutine.NewLockedThread() // as an iothread has
+			defer th.Close()
+			empty := func(*coroutine.Coroutine) {}
+			for b.Loop() {
+				th.Enter(th.New(empty))
+			}
+			return nil
+		}),
+		leaf("op=lifecycle/impl=pull", "", true, func(b *testing.B, _ string) error {
+			lockForBenchmark(b)
+			seq := func(yield func(struct{}) bool) {}
+			for b.Loop() {
+				next, stop := iter.Pull(seq)
+				next()
+				stop()
+			}
+			return nil
+		}),
+		leaf("op=lifecycle/impl=goroutine", "", true, func(b *testing.B, _ string) error {
+			lockForBenchmark(b)
+			done := make(chan struct{})
+			for b.Loop() {
+				go func() { done <- struct{}{} }()
+				<-done
+			}
+			return nil
+		}),
+	}
+}
+
+// lockForBenchmark locks the benchmark's goroutine to its thread, as an
+// iothread is, for the duration of the benchmark.
+func lockForBenchmark(b *testing.B) {
+	runtime.LockOSThread()
+	b.Cleanup(runtime.UnlockOSThread)
+}
+
+// Notify: one aio Notify as its caller sees it.
+
+func notifyFamily() []*Node {
+	var out []*Node
+	for _, tc := range []struct {
+		target string
+		wait   aio.WaitMode
+	}{{"awake", aio.WaitPoll}, {"asleep", aio.WaitBlock}} {
+		out = append(out, leaf("target="+tc.target, "", false, func(b *testing.B, _ string) (err error) {
+			ensureProcs(b, 3)
+			it, err := aio.NewIOThread(affinity.CPUSet{}, aio.WithWaitMode(tc.wait))
+			if err != nil {
+				return err
+			}
+			defer func() { err = errors.Join(err, it.Join()) }()
+			ctx := it.Context()
+			wakes0 := ctx.Stats().Wakes
+			var spent time.Duration
+			var sleeps uint64 // the owner's sleeps seen before the last Notify
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if tc.wait == aio.WaitBlock {
+					// Untimed: wait until the owner starts its next
+					// sleep, so this Notify finds it asleep.
+					n, err := waitNextSleep(ctx, sleeps)
+					if err != nil {
+						return err
+					}
+					sleeps = n
+				}
+				t0 := time.Now()
+				ctx.Notify()
+				spent += time.Since(t0)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(spent.Nanoseconds())/float64(b.N), "ns/op")
+			b.ReportMetric(float64(ctx.Stats().Wakes-wakes0)/float64(b.N), "wakeups/op")
+			return nil
+		}))
+	}
+	return out
+}
+
+// waitNextSleep spins until the context's owner has begun more sleeps
+// than seen, and returns the new count.
+func waitNextSleep(ctx *aio.AioContext, seen uint64) (uint64, error) {
+	deadline := time.Now().Add(DefaultStallTimeout)
+	for {
+		if n := ctx.Stats().Sleeps; n > seen {
+			return n, nil
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("stalled: the iothread did not go back to sleep within %v", DefaultStallTimeout)
+		}
+	}
+}
+
+// Queue: one item delivered from N pinned producers to one pinned
+// consumer.
+
+// queueVariants are the implementations compared: the project's queue at
+// both paddings, then what a Go programmer would otherwise use.
+var queueVariants = []struct {
+	impl string
+	pad  int // 0: no pad part in the name
+}{{"mpsc", 128}, {"mpsc", 64}, {"chan", 0}, {"mutex", 0}}
+
+func queueName(impl string, pad int) string {
+	if pad == 0 {
+		return "impl=" + impl
+	}
+	return fmt.Sprintf("impl=%s/pad=%d", impl, pad)
+}
+
+// QueueMaxProducers caps the producers of BenchmarkQueue's place=all
+// variant, so that its cost (and the number of threads it starts) stays
+// bounded on machines with hundreds of CPUs; 16 producers already contend
+// on the queue head from every corner of a large machine.
+const QueueMaxProducers = 16
+
+func (s suiteBuilder) queueFamily() []*Node {
+	var out []*Node
+	for _, v := range queueVariants {
+		g := group(queueName(v.impl, v.pad), group("producers=1", s.placements(true, true, func(b *testing.B, _ string, a, c int) error {
+			return benchQueue(b, v.impl, v.pad, a, []int{c})
+		})...))
+		if all := s.t.Allowed.CPUs(); len(all) >= 3 { // below, one producer is already every other CPU
+			consumer, producers := allProducers(all)
+			g.Children = append(g.Children, leaf(fmt.Sprintf("producers=%d/place=all", len(producers)), "", true, func(b *testing.B, _ string) error {
+				return benchQueue(b, v.impl, v.pad, consumer, producers)
+			}))
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// allProducers picks place=all's CPUs from the allowed ones (ascending):
+// the last as the consumer, and up to QueueMaxProducers of the others,
+// evenly spaced so that they span every package and node.
+func allProducers(all []int) (consumer int, producers []int) {
+	consumer = all[len(all)-1] // avoid CPU 0 for the consumer
+	rest := all[:len(all)-1]
+	n := min(len(rest), QueueMaxProducers)
+	for i := range n {
+		producers = append(producers, rest[i*len(rest)/n])
+	}
+	return consumer, producers
+}
+
+func benchQueue(b *testing.B, impl string, pad, consumer int, producers []int) error {
+	q, err := NewQueueImpl(impl, pad)
+	if err != nil {
+		return err
+	}
+	ensureProcs(b, len(producers)+2)
+	run, err := RunQueue(q, consumer, producers, b.N)
+	if err != nil {
+		return err
+	}
+	b.ReportMetric(float64(run.Elapsed.Nanoseconds())/float64(run.Items), "ns/op")
+	b.ReportMetric(float64(run.Items)/run.Elapsed.Seconds(), "items/s")
+	return nil
+}
+
+// Mutex: one lock-increment-unlock of QEMU's test-aio-multithread loop.
+
+// MutexContexts is how many iothreads the place=all and contended runs of
+// BenchmarkMutex use: QEMU's NUM_CONTEXTS.
+const MutexContexts = 5
+
+func (s suiteBuilder) mutexFamily() []*Node {
+	var out []*Node
+	for _, impl := range MutexImpls {
+		out = append(out,
+			group("impl="+impl+"/contexts=2", s.placements(false, true, func(b *testing.B, _ string, a, c int) error {
+				return benchMutex(b, impl, []int{a, c})
+			})...),
+			leaf(fmt.Sprintf("impl=%s/contexts=%d/place=all", impl, MutexContexts), "", true, func(b *testing.B, _ string) error {
+				return benchMutex(b, impl, spreadCPUs(s.t, MutexContexts))
+			}),
+			leaf(fmt.Sprintf("impl=%s/contexts=%d/place=unpinned", impl, MutexContexts), "", true, func(b *testing.B, _ string) error {
+				cpus := make([]int, MutexContexts)
+				for i := range cpus {
+					cpus[i] = Unpinned
+				}
+				return benchMutex(b, impl, cpus)
+			}))
+	}
+	return out
+}
+
+// spreadCPUs returns n CPUs for n iothreads: the allowed CPUs in order,
+// round robin.
+func spreadCPUs(t *affinity.Topology, n int) []int {
+	allowed := t.Allowed.CPUs()
+	cpus := make([]int, n)
+	for i := range cpus {
+		cpus[i] = allowed[i%len(allowed)]
+	}
+	return cpus
+}
+
+func benchMutex(b *testing.B, impl string, cpus []int) error {
+	ensureProcs(b, len(cpus)+1)
+	res, err := RunMutex(MutexConfig{Impl: impl, CPUs: cpus, Ops: b.N, OnStart: b.ResetTimer})
+	if err != nil {
+		return err
+	}
+	n := float64(res.Ops)
+	b.ReportMetric(float64(res.Elapsed.Nanoseconds())/n, "ns/op")
+	b.ReportMetric(n/res.Elapsed.Seconds(), "ops/s")
+	if res.Handoffs >= 0 {
+		b.ReportMetric(float64(res.Handoffs)/n, "handoffs/op")
+	}
+	b.ReportMetric(float64(res.Wakes)/n, "wakeups/op")
+	return nil
+}
+
+// Schedule: one take of QEMU's random schedule among N iothreads.
+
+// ScheduleContexts is how many iothreads QEMU's test-aio-multithread uses.
+const ScheduleContexts = 5
+
+func (s suiteBuilder) scheduleFamily() []*Node {
+	type variant struct {
+		pin   PinMode
+		class affinity.Class
+	}
+	var variants []variant
+	for _, class := range append(affinity.Classes(), affinity.Unpinned) {
+		variants = append(variants, variant{PinCPU, class})
+	}
+	for _, class := range NodeClasses {
+		variants = append(variants, variant{PinNode, class})
+	}
+	var out []*Node
+	for _, v := range variants {
+		sets, skip := scheduleSets(s.t, v.pin, v.class)
+		n := len(sets)
+		if skip != "" {
+			n = ScheduleContexts
+		}
+		name := fmt.Sprintf("contexts=%d/pin=%s/place=%s", n, v.pin, v.class)
+		if v.class == affinity.Unpinned {
+			name = fmt.Sprintf("contexts=%d/place=%s", n, v.class)
+		}
+		out = append(out, leaf(name, skip, false, func(b *testing.B, _ string) error {
+			ensureProcs(b, len(sets)+1)
+			res, err := RunSchedule(sets, b.N)
+			if err != nil {
+				return err
+			}
+			total := float64(res.Counts.Total())
+			b.ReportMetric(float64(res.Elapsed.Nanoseconds())/total, "ns/op")
+			b.ReportMetric(total/res.Elapsed.Seconds(), "schedules/s")
+			b.ReportMetric(float64(res.Counts.Retry)/total, "retry/op")
+			b.ReportMetric(float64(res.Counts.Queued)/total, "here/op")
+			return nil
+		}))
+	}
+	return out
+}
+
+// scheduleSets returns the iothreads' pin sets for pin mode and class
+// (empty sets for the unpinned baseline), or why they cannot run here.
+func scheduleSets(t *affinity.Topology, pin PinMode, class affinity.Class) ([]affinity.CPUSet, string) {
+	if pin == PinNode {
+		return nodeSets(t, class, ScheduleContexts, false)
+	}
+	if class == affinity.Unpinned {
+		n := min(ScheduleContexts, t.Allowed.Count())
+		return make([]affinity.CPUSet, max(n, 2)), ""
+	}
+	if _, _, skip := placementCPUs(t, class, false); skip != "" {
+		return nil, skip // the same reason as every other benchmark's
+	}
+	cpus, err := t.Group(class, ScheduleContexts)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if len(cpus) < 2 {
+		return nil, fmt.Sprintf("fewer than two allowed CPUs are %s apart", class)
+	}
+	sets := make([]affinity.CPUSet, len(cpus))
+	for i, c := range cpus {
+		sets[i] = OnCPU(c)
+	}
+	return sets, ""
+}
+
+// ScheduleResult is what one RunSchedule measured.
+type ScheduleResult struct {
+	Counts  aio.ScheduleCounts
+	Elapsed time.Duration
+}
+
+// RunSchedule starts one iothread per pin set (empty: not pinned), runs the
+// circulating random schedule until at least ops takes were made, stops it,
+// joins the iothreads and checks the slot invariants.
+func RunSchedule(sets []affinity.CPUSet, ops int) (res ScheduleResult, err error) {
+	threads := make([]*aio.IOThread, 0, len(sets))
+	defer func() {
+		for _, t := range threads {
+			if jerr := t.Join(); jerr != nil && err == nil {
+				err = jerr
+			}
+		}
+	}()
+	for i, set := range sets {
+		t, err := aio.NewIOThread(set, aio.WithWaitMode(aio.WaitAdaptive))
+		if err != nil {
+			return res, fmt.Errorf("iothread %d: %w", i, err)
+		}
+		threads = append(threads, t)
+	}
+	rs := aio.NewRandomSchedule(threads, aio.ScheduleCirculating, uint64(time.Now().UnixNano()))
+	start := time.Now()
+	rs.Start()
+	last, lastChange := int64(-1), time.Now()
+	for {
+		n := rs.Counts().Total()
+		if n >= int64(ops) {
+			break
+		}
+		if n != last {
+			last, lastChange = n, time.Now()
+		} else if time.Since(lastChange) > DefaultStallTimeout {
+			rs.Stop()
+			return res, fmt.Errorf("stalled: the random schedule made no take for %v (after %d of %d)", DefaultStallTimeout, n, ops)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	res.Counts = rs.Stop()
+	res.Elapsed = time.Since(start)
+	return res, rs.Err()
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+
+	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/bench"
+)
+
+func init() {
+	register(command{
+		name:    "bench",
+		summary: "run the benchmark suite in this binary (as go test -bench ./bench would)",
+		args:    "[flags]",
+		about: `Runs the leaves of the benchmark suite that match -bench, each through
+testing.Benchmark, and prints the results in Go's benchmark format under
+the configuration lines go test prints: the same names, units and keys,
+for benchstat and pinbench report. No Go toolchain is needed. With
+-plan it runs nothing and lists each matching benchmark as "run NAME" or
+"skip NAME: reason". A failing benchmark prints "--- FAIL: NAME" and its
+error, and the command exits 1 after the rest have run.`,
+		run: runBench,
+	})
+}
+
+// benchFlags are the bench command's flags; tune passes the same ones to
+// the child process of each round.
+type benchFlags struct {
+	filter, benchtime, topologyRoot, outlierDir string
+	count                                       int
+	sweep, plan, explainOutliers                bool
+	outlierFactor                               float64
+}
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	var f benchFlags
+	fs := newFlagSet("bench", stderr)
+	fs.StringVar(&f.filter, "bench", ".", "run only benchmarks matching this `regexp` (as go test -bench)")
+	fs.StringVar(&f.benchtime, "benchtime", "1s", "run each benchmark for `d`, a duration, or Nx iterations")
+	fs.IntVar(&f.count, "count", 1, "run each benchmark `n` times, the whole suite once per round")
+	fs.BoolVar(&f.sweep, "sweep", false, "also run the adaptive poll-window sweep of BenchmarkHandoff")
+	fs.BoolVar(&f.plan, "plan", false, "list what would run and what is skipped, with the reason, running nothing")
+	fs.StringVar(&f.topologyRoot, "topology-root", "", "with -plan: plan for the machine of the sysfs capture in `DIR`")
+	fs.BoolVar(&f.explainOutliers, "explain-outliers", false, "keep the execution tracer's flight recorder running and save its window for each slow sampled via=aio handoff to -outlier-dir")
+	fs.StringVar(&f.outlierDir, "outlier-dir", "outliers", "folder for -explain-outliers trace files (NAME-N.trace)")
+	fs.Float64Var(&f.outlierFactor, "outlier-factor", bench.DefaultOutlierFactor, "with -explain-outliers: a sampled hop slower than this many times the running median is an outlier")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
+	}
+	filter, err := bench.NewFilter(f.filter)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if f.count < 1 {
+		return usageError{fmt.Sprintf("-count %d: want at least 1", f.count)}
+	}
+	if err := bench.SetBenchtime(f.benchtime); err != nil {
+		return usageError{err.Error()}
+	}
+	if f.topologyRoot != "" && !f.plan {
+		return usageError{"-topology-root needs -plan: benchmarks run on the live machine only"}
+	}
+	t, err := discover(f.topologyRoot)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(stdout)
+	defer w.Flush()
+	if f.plan {
+		run, skipped := planSuite(t, filter, f.sweep)
+		for _, name := range run {
+			fmt.Fprintf(w, "run %s\n", name)
+		}
+		for _, s := range skipped {
+			fmt.Fprintf(w, "skip %s: %s\n", s[0], s[1])
+		}
+		return nil
+	}
+	if err := bench.WarmUp(); err != nil {
+		return err
+	}
+	opts := bench.SuiteOptions{Sweep: f.sweep}
+	if f.explainOutliers {
+		rec, err := bench.StartOutlierRecorder(bench.OutlierOptions{Dir: f.outlierDir, Factor: f.outlierFactor, Progress: stderr})
+		if err != nil {
+			return fmt.Errorf("-explain-outliers: %w", err)
+		}
+		defer rec.Stop()
+		opts.Outliers = rec
+	}
+	rw := bench.NewResultWriter(w, bench.GoTestConfig(t))
+	failed := 0
+	for range f.count {
+		for _, l := range bench.Leaves(bench.Suite(t, opts)) {
+			if l.Skip != "" || !filter.Match(l.Name) {
+				continue
+			}
+			res, err := bench.RunLeaf(l)
+			if err != nil {
+				failed++
+				fmt.Fprintf(w, "--- FAIL: %s\n    %s\n", l.Name, oneLine(err.Error()))
+				continue
+			}
+			if err := rw.Write(l.Name, res, l.Allocs); err != nil {
+				return err
+			}
+			// A result at a time: tune's progress follows the lines.
+			if err := w.Flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintln(w, "FAIL")
+		return fmt.Errorf("%d benchmark runs failed", failed)
+	}
+	return nil
+}
+
+// planSuite returns the leaves of the suite on t that match filter and
+// would run, and those skipped here with their reasons.
+func planSuite(t *affinity.Topology, filter *bench.Filter, sweep bool) (run []string, skipped [][2]string) {
+	for _, l := range bench.Leaves(bench.Suite(t, bench.SuiteOptions{Sweep: sweep})) {
+		switch {
+		case !filter.Match(l.Name):
+		case l.Skip != "":
+			skipped = append(skipped, [2]string{l.Name, l.Skip})
+		default:
+			run = append(run, l.Name)
+		}
+	}
+	return run, skipped
+}
