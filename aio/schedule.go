@@ -56,17 +56,26 @@ func coSchedule(co *coroutine.Coroutine, where string) {
 	// a real BH on every push, and notifies; each of those atomics is one
 	// more cache line moving between the two threads. The ordering
 	// argument is at AioContext.hasWork.
+	if err := pushScheduled(home, co, where); err != nil {
+		panic(fmt.Sprintf("%v; called from %s", err, callerPlace(3)))
+	}
+}
+
+// pushScheduled pushes co, marked scheduled, onto home's schedule queue
+// and kicks a sleeping owner; on a closed home it gives the mark back and
+// returns an error saying so.
+func pushScheduled(home *AioContext, co *coroutine.Coroutine, where string) error {
 	wasEmpty, ok := home.sched.TryPush(co)
 	if !ok {
 		// Closed: the owner will never drain the queue. Give the mark
 		// back (the coroutine is not on any queue) and say so.
 		co.ClearScheduled()
-		panic(fmt.Sprintf("aio: co-routine %p scheduled in '%s' onto %s, which is closed (joined iothread, or closed by its owner): it would never run; called from %s",
-			co, where, home, callerPlace(3)))
+		return fmt.Errorf("aio: co-routine %p scheduled in '%s' onto %s, which is closed (joined iothread, or closed by its owner): it would never run", co, where, home)
 	}
 	if wasEmpty {
 		home.kickIfSleeping()
 	}
+	return nil
 }
 
 // homeOf returns co's home context or panics with a sentence naming op.
@@ -142,6 +151,23 @@ func (c *AioContext) CoWake(co *coroutine.Coroutine) {
 	// WakeAfterYield enters co at once when no coroutine is running on
 	// the thread, and after the running one yields otherwise.
 	c.thread.WakeAfterYield(co)
+}
+
+// TryCoWake is [AioContext.CoWake] that reports a closed home instead of
+// panicking: when co's home context is closed it returns an error naming
+// it, and co is left unscheduled (it will never run). Wakers that hand
+// something over with the wake-up (a lock to a sleeping waiter) use it, so
+// that they can hand it to someone else instead.
+func (c *AioContext) TryCoWake(co *coroutine.Coroutine) error {
+	home := homeOf(co, "TryCoWake")
+	if c != home {
+		if first, ok := co.MarkScheduled("aio.TryCoWake"); !ok {
+			panic(fmt.Sprintf("aio: co-routine %p was already scheduled in '%s'", co, first))
+		}
+		return pushScheduled(home, co, "aio.TryCoWake")
+	}
+	c.thread.WakeAfterYield(co)
+	return nil
 }
 
 // NewCoroutine returns a fresh coroutine homed on c that runs fn. Any

@@ -430,3 +430,50 @@ func TestRwlockQEMU(t *testing.T) {
 		}
 	})
 }
+
+// Review finding: a Lock refused as misuse (the coroutine is marked
+// scheduled) leaves the mutex as it was: once the holder unlocks, it is
+// free again.
+func TestRefusedLockLeavesMutexIntact(t *testing.T) {
+	l := newLocal(t)
+	var m CoMutex
+	h := l.holder(&m)
+	l.enter(h) // h holds m, yields
+	b := l.co(func(self *Self) {
+		self.Coroutine().MarkScheduled("test")
+		defer self.Coroutine().ClearScheduled()
+		m.Lock(self)
+	})
+	mustPanic(t, "while it is scheduled in 'test'", func() { l.enter(b) })
+	l.enter(h) // h unlocks and ends
+	if m.Locked() {
+		t.Errorf("after the only holder unlocked: Locked() = true (locked=%d, handoff=%d); the refused Lock left its count", m.locked.Load(), m.handoff.Load())
+	}
+}
+
+// Review finding: a waiter whose context closed while it slept never runs;
+// the unlocker on another context neither panics nor hands it the lock,
+// which is free afterwards.
+func TestWaiterOnClosedContextIsDropped(t *testing.T) {
+	a := newLocal(t)
+	ctxB, _ := aio.NewContext()
+	var m CoMutex
+	h := a.holder(&m)
+	a.enter(h)
+	w := ctxB.NewCoroutine(Entry(func(self *Self) { m.Lock(self); m.Unlock(self) }))
+	ctxB.Thread().Enter(w) // w sleeps on m
+	if err := ctxB.Close(); err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				t.Fatalf("the holder's Unlock panicked: %v", r)
+			}
+		}()
+		a.enter(h) // unlocks: w is dropped
+	}()
+	if m.Locked() {
+		t.Fatalf("the mutex stayed locked after its holder unlocked with only a dead waiter")
+	}
+}

@@ -130,6 +130,9 @@ func (m *CoMutex) lockContended(self *Self) {
 		}
 		spinwait.Pause()
 	}
+	// A refused sleep must not leave a count behind (it would keep the
+	// mutex locked for good): check before counting ourselves in.
+	self.checkAwake(whereMutex)
 	// Add (QEMU's fetch_inc): from here on every Unlock that sees more than
 	// one in locked knows we are coming. When it returns 1 the lock was
 	// free and is ours, synchronizing after the freeing decrement.
@@ -157,15 +160,22 @@ func (m *CoMutex) lockSlow(self *Self) {
 		m.picked.Add(1)
 		// We are the one popper now (see "One popper"); the queue holds
 		// at least our own record.
-		w := m.popWaiter()
-		if w == self {
-			// The oldest waiter is us: the lock is ours. Our
-			// compare-and-swap synchronized after the unlocker's store
-			// of the number, which followed its decrement.
-			self.co.ClearScheduled()
-			return
+		for {
+			w := m.popWaiter()
+			if w == self {
+				// The oldest waiter is us: the lock is ours. Our
+				// compare-and-swap synchronized after the unlocker's
+				// store of the number, which followed its decrement.
+				self.co.ClearScheduled()
+				return
+			}
+			if m.wake(self.ctx, w) {
+				break
+			}
+			// w's home is closed: it never runs. Take its count off
+			// (ours keeps locked above 0) and pop the next one.
+			m.locked.Add(^uint32(0))
 		}
-		m.wake(self.ctx, w)
 	}
 	self.co.Yield()
 	// Woken by whoever popped us: the lock is ours. The wake went through
@@ -199,8 +209,16 @@ func (m *CoMutex) Unlock(self *Self) {
 func (m *CoMutex) unlockSlow(self *Self) {
 	for {
 		if w := m.popWaiter(); w != nil {
-			m.wake(self.ctx, w)
-			return
+			if m.wake(self.ctx, w) {
+				return
+			}
+			// w's home is closed: it never runs. Take its count off as
+			// if it had taken the lock and unlocked at once (the lock is
+			// free when nobody else counted in), and go on.
+			if m.locked.Add(^uint32(0)) == 0 {
+				return
+			}
+			continue
 		}
 		// Someone announced themselves (locked was above 1) but has not
 		// pushed yet. Publish a fresh handoff number (never 0) for it.
@@ -239,16 +257,20 @@ func (m *CoMutex) unlockMisuse(self *Self) {
 }
 
 // wake hands the lock to w, popped off the queue, from a coroutine on ctx
-// (QEMU's qemu_co_mutex_wake).
-func (m *CoMutex) wake(ctx *aio.AioContext, w *Self) {
+// (QEMU's qemu_co_mutex_wake). It reports false, handing nothing, when w's
+// home is closed.
+func (m *CoMutex) wake(ctx *aio.AioContext, w *Self) bool {
 	// The new holder's context, before it is woken: a coroutine spinning
 	// on its thread stops, so that w gets the thread.
 	m.ctx.Store(w.ctx)
+	if !wake(ctx, w) {
+		return false
+	}
 	m.wakes.Add(1)
 	if w.ctx != ctx {
 		m.remote.Add(1)
 	}
-	wake(ctx, w)
+	return true
 }
 
 // # The waiter queue

@@ -27,6 +27,9 @@ type CoQueue struct {
 // spurious, but a condition may have changed again by the time self runs:
 // wait in a loop that rechecks it.
 func (q *CoQueue) Wait(self *Self, m *CoMutex) {
+	if m != nil && m.holder != self.co {
+		m.unlockMisuse(self) // before queueing: a refused Wait leaves no entry
+	}
 	self.sleep(whereQueue)
 	q.waiters.push(self)
 	if m != nil {
@@ -47,13 +50,15 @@ func (q *CoQueue) Wait(self *Self, m *CoMutex) {
 // runs on none (as for aio.CoWake): a waiter homed there is entered after
 // the calling coroutine yields (at once when the caller is not a
 // coroutine), any other is scheduled on its home.
+// A waiter whose home context is closed never runs: it is dropped, and
+// the next one restarted instead.
 func (q *CoQueue) Next(ctx *aio.AioContext) bool {
-	w := q.waiters.pop()
-	if w == nil {
-		return false
+	for w := q.waiters.pop(); w != nil; w = q.waiters.pop() {
+		if wake(ctx, w) {
+			return true
+		}
 	}
-	wake(ctx, w)
-	return true
+	return false
 }
 
 // RestartAll restarts every waiter, oldest first, and reports whether
@@ -61,8 +66,9 @@ func (q *CoQueue) Next(ctx *aio.AioContext) bool {
 func (q *CoQueue) RestartAll(ctx *aio.AioContext) bool {
 	any := false
 	for w := q.waiters.pop(); w != nil; w = q.waiters.pop() {
-		wake(ctx, w)
-		any = true
+		if wake(ctx, w) { // a waiter on a closed context is dropped
+			any = true
+		}
 	}
 	return any
 }

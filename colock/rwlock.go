@@ -146,7 +146,15 @@ func (l *CoRwlock) maybeWakeOne(self *Self) {
 		l.tickets.pop()
 	}
 	l.mutex.Unlock(self)
-	if w != nil {
-		wake(self.ctx, w)
+	if w != nil && !wake(self.ctx, w) {
+		// w's home is closed: it never runs. Give back what it was
+		// served and serve the next ticket instead.
+		l.mutex.Lock(self)
+		if w.read {
+			l.owners--
+		} else {
+			l.owners = 0
+		}
+		l.maybeWakeOne(self)
 	}
 }

@@ -85,10 +85,22 @@ func (s *Self) sleep(where string) {
 
 // wake wakes w, a coroutine asleep on a lock, from a coroutine running on
 // ctx: directly after the caller yields when w's home is ctx, otherwise
-// through w's home schedule queue (aio_co_wake).
-func wake(ctx *aio.AioContext, w *Self) {
+// through w's home schedule queue (aio_co_wake). It reports false when w's
+// home context is closed: w will never run, and the caller must not hand
+// it anything (it passes the lock on instead).
+func wake(ctx *aio.AioContext, w *Self) bool {
 	// Store (release) of the mark: pairs with the compare-and-swap in
-	// sleep, and with the one CoWake makes next when it schedules w.
+	// sleep, and with the one TryCoWake makes next when it schedules w.
 	w.co.ClearScheduled()
-	ctx.CoWake(w.co)
+	return ctx.TryCoWake(w.co) == nil
+}
+
+// checkAwake panics, naming where, when self is marked scheduled: it
+// would sleep on a lock while a queue is about to enter it. Lockers call
+// it before they count themselves in, so that a refused sleep leaves the
+// lock's state untouched.
+func (s *Self) checkAwake(where string) {
+	if first, ok := s.co.Scheduled(); ok {
+		panic(fmt.Sprintf("colock: coroutine %p waits on %s while it is scheduled in '%s'", s.co, where, first))
+	}
 }
