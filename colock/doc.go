@@ -27,6 +27,14 @@
 // (a sleeping waiter is marked scheduled "in" the lock, so aio.CoSchedule
 // or CoWake of it panics naming the lock instead of corrupting its queue).
 //
+// # Waiters on a closed context
+//
+// A coroutine asleep on a lock when its home context closes will never
+// run: its waker finds the home closed (aio.TryCoWake), hands it nothing
+// and passes the lock on to the next waiter, or frees it. Its goroutine
+// stays parked in Yield (only the closed context's owner could have
+// destroyed it): wake or finish a context's sleepers before closing it.
+//
 // # Tests and benchmarks
 //
 //	go test -race ./colock                # QEMU's /aio/multi/mutex tests, 1 s each
