@@ -110,30 +110,37 @@ func TestOutlierDetector(t *testing.T) {
 
 // A sleep injected into one sampled hop makes exactly one outlier file,
 // and the report's explanation of it names the sleep and the code that
-// slept. The threshold (5000x a median of 4-40 us) is far above this
-// machine's own hiccups, even under a loaded go test ./...; should one
-// still cross it, its file is told apart by its hop and logged.
+// slept. The threshold (5000x a median of 4-40 us here) is far above
+// this machine's own hiccups, even under a loaded go test ./...; should
+// one still cross it, its file is told apart by its hop and logged. The
+// sleep is at least twice the threshold, however slow the machine (an
+// emulated lab guest's hops take far longer).
 func TestForcedOutlierIsExplained(t *testing.T) {
 	skipUnderFlightRecorder(t)
 	dir := t.TempDir()
 	var progress strings.Builder
 	// The window reaches back past the whole sleep; MaxPerBench leaves
 	// room for the forced outlier after any natural one.
-	rec, err := StartOutlierRecorder(OutlierOptions{Dir: dir, Factor: 5000, MaxPerBench: 20, Window: time.Second, Progress: &progress})
+	const factor = 5000
+	rec, err := StartOutlierRecorder(OutlierOptions{Dir: dir, Factor: factor, MaxPerBench: 20, Window: 10 * time.Second, Progress: &progress})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rec.Stop()
-	const hops, slow, sleep = 600, 400, 400 * time.Millisecond
+	const hops, slow = 600, 400
+	const name = "BenchmarkForced/via=aio/wait=block/place=unpinned"
+	runtime.GC() // none due during the run: the sleep is to be the cause
+	w := rec.Watch(name)
+	sleep := 400 * time.Millisecond
 	handoffSendHook = func(hop int) {
 		if hop == slow {
+			// The median was last written by a side before this send
+			// was ordered after it (the handoff's push and drain).
+			sleep = max(sleep, time.Duration(2*factor*float64(w.median)))
 			time.Sleep(sleep)
 		}
 	}
 	defer func() { handoffSendHook = nil }()
-	const name = "BenchmarkForced/via=aio/wait=block/place=unpinned"
-	runtime.GC() // none due during the run: the sleep is to be the cause
-	w := rec.Watch(name)
 	_, err = RunAioHandoff(HandoffConfig{Wait: aio.WaitBlock, Hops: hops, Outliers: w})
 	files, werr := w.Close()
 	if err != nil || werr != nil {
