@@ -36,7 +36,7 @@ type benchFlags struct {
 
 func runBench(args []string, stdout, stderr io.Writer) error {
 	var f benchFlags
-	fs := newFlagSet("bench", stderr)
+	fs := newFlagSet("bench", stdout)
 	fs.StringVar(&f.filter, "bench", ".", "run only benchmarks matching this `regexp` (as go test -bench)")
 	fs.StringVar(&f.benchtime, "benchtime", "1s", "run each benchmark for `d`, a duration, or Nx iterations")
 	fs.IntVar(&f.count, "count", 1, "run each benchmark `n` times, the whole suite once per round")

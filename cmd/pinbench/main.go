@@ -36,9 +36,6 @@ type command struct {
 	// and makes the exit status 1 (usageError makes it 2; flag.ErrHelp,
 	// after the help was printed, 0).
 	run func(args []string, stdout, stderr io.Writer) error
-	// flags, set by newFlagSet when run builds its flag set, lets help
-	// print the command's flags without running it.
-	flags *flag.FlagSet
 }
 
 // commands holds the registered commands; written only by init functions.
@@ -166,7 +163,8 @@ func newFlagSet(name string, stdout io.Writer) *flag.FlagSet {
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // parseFlags reports errors as one line
-	fs.Usage = func() {
+	fs.Usage = func() {}     // the flag package calls it on errors too
+	helps[fs] = func() {
 		fmt.Fprintf(stdout, "usage: pinbench %s %s\n\n", c.name, c.args)
 		if c.about != "" {
 			fmt.Fprintf(stdout, "%s\n\n", c.about)
@@ -178,9 +176,12 @@ func newFlagSet(name string, stdout io.Writer) *flag.FlagSet {
 		fs.PrintDefaults()
 		fs.SetOutput(io.Discard)
 	}
-	c.flags = fs
 	return fs
 }
+
+// helps holds each flag set's help printer (see newFlagSet), which
+// parseFlags calls for -h only.
+var helps = map[*flag.FlagSet]func(){}
 
 // parseFlags parses args with fs, letting flags follow the positional
 // arguments (`pinbench report bench.txt -out X`) until `--`, after which
@@ -191,7 +192,9 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+				if help := helps[fs]; help != nil {
+					help()
+				}
 				return nil, err
 			}
 			return nil, usageError{err.Error()}
