@@ -26,7 +26,9 @@ import (
 // (tracex.Outlier) and a writer goroutine saves the recorder's window to
 // DIR/NAME-N.trace, NAME the benchmark's sanitised name. A few files per
 // benchmark at most: the count is taken in DIR, so it holds across the
-// processes of a tuning run's rounds. report.ExplainOutliers reads the
+// processes of a tuning run's rounds; once they are there, a worse
+// outlier replaces the mildest one this process wrote, so the files are
+// the worst seen. report.ExplainOutliers reads the
 // files back and says what each shows around its outlier.
 
 // Defaults of OutlierOptions.
@@ -98,8 +100,13 @@ type OutlierRecorder struct {
 	opts OutlierOptions
 	fr   flightRecorder
 	// mu serialises snapshots and generation cuts (the flight recorder
-	// takes one WriteTo at a time) and the choice of each file's number.
+	// takes one WriteTo at a time), the choice of each file's number, and
+	// saved.
 	mu sync.Mutex
+	// saved lists, per benchmark file name, the files this process wrote
+	// and how slow their outliers were (times the median), so that once
+	// MaxPerBench are there a worse outlier replaces the mildest.
+	saved map[string][]savedTrace
 	// stop ends the cutting goroutine, which closes stopped as it ends.
 	stop, stopped chan struct{}
 }
@@ -133,7 +140,7 @@ func StartOutlierRecorder(opts OutlierOptions) (*OutlierRecorder, error) {
 	if err := fr.Start(); err != nil {
 		return nil, fmt.Errorf("the execution tracer's flight recorder is unavailable, so outliers cannot be explained: %w", err)
 	}
-	r := &OutlierRecorder{opts: opts, fr: fr, stop: make(chan struct{}), stopped: make(chan struct{})}
+	r := &OutlierRecorder{opts: opts, fr: fr, stop: make(chan struct{}), stopped: make(chan struct{}), saved: map[string][]savedTrace{}}
 	go r.cut()
 	return r, nil
 }
@@ -246,7 +253,7 @@ func (w *OutlierWatch) report(rec tracex.OutlierRecord) {
 func (w *OutlierWatch) writer() {
 	defer close(w.done)
 	for rec := range w.found {
-		path, err := w.rec.snapshot(w.name)
+		path, err := w.rec.snapshot(w.name, float64(rec.Ns)/float64(max(rec.MedianNs, 1)))
 		switch {
 		case err != nil:
 			if w.err == nil {
@@ -271,10 +278,20 @@ func (w *OutlierWatch) Close() ([]string, error) {
 	return w.files, w.err
 }
 
-// snapshot writes the flight recorder's window to dir/name-N.trace, N the
-// first number free, unless MaxPerBench files of that name are there
-// already; it returns the path written ("" when none).
-func (r *OutlierRecorder) snapshot(name string) (string, error) {
+// savedTrace is a trace file this process wrote and its outlier's ratio
+// to the median.
+type savedTrace struct {
+	path  string
+	ratio float64
+}
+
+// snapshot writes the flight recorder's window for an outlier ratio
+// times the median to dir/name-N.trace, N the first number free. Once
+// MaxPerBench files of that name are there, it replaces the one of this
+// process with the mildest outlier if ratio is worse, and otherwise
+// writes nothing: the files are the worst outliers seen, not the first.
+// It returns the path written ("" when none).
+func (r *OutlierRecorder) snapshot(name string, ratio float64) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	dir := r.opts.Dir
@@ -282,8 +299,16 @@ func (r *OutlierRecorder) snapshot(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	victim := -1
 	if len(existing) >= r.opts.MaxPerBench {
-		return "", nil
+		for i, st := range r.saved[name] {
+			if st.ratio < ratio && (victim < 0 || st.ratio < r.saved[name][victim].ratio) {
+				victim = i
+			}
+		}
+		if victim < 0 {
+			return "", nil
+		}
 	}
 	tmp, err := os.CreateTemp(dir, "."+name+".*.part")
 	if err != nil {
@@ -300,12 +325,21 @@ func (r *OutlierRecorder) snapshot(name string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("outlier recorder: writing the flight recorder's window for %s: %w", name, err)
 	}
+	if victim >= 0 {
+		st := &r.saved[name][victim]
+		if err := os.Rename(tmp.Name(), st.path); err != nil {
+			return "", fmt.Errorf("outlier recorder: %w", err)
+		}
+		st.ratio = ratio
+		return st.path, nil
+	}
 	// Link, not Rename: it fails when the name exists (another process
 	// of the tuning run took that number), so no file is overwritten.
 	for n := 1; ; n++ {
 		path := filepath.Join(dir, fmt.Sprintf("%s-%d.trace", name, n))
 		err := os.Link(tmp.Name(), path)
 		if err == nil {
+			r.saved[name] = append(r.saved[name], savedTrace{path, ratio})
 			return path, nil
 		}
 		if !errors.Is(err, os.ErrExist) {

@@ -184,7 +184,7 @@ func TestForcedOutlierIsExplained(t *testing.T) {
 		!strings.Contains(e.Causes[0].Text, "the sender's coroutine") || e.Causes[0].Dur < sleep*9/10 {
 		t.Fatalf("main cause %+v, want the sender's coroutine blocked (sleep) in this test for about %v", e.Causes, sleep)
 	}
-	if !strings.Contains(e.Summary(), "blocked: ") {
+	if !strings.Contains(e.Summary(), "blocked (") {
 		t.Errorf("summary %q does not name the sleep", e.Summary())
 	}
 }
@@ -230,7 +230,9 @@ func TestOutliersFlagWithoutFlightRecorder(t *testing.T) {
 }
 
 // A benchmark gets MaxPerBench files at most, counted in the folder (so
-// across the processes of a tuning run), numbered from 1.
+// across the processes of a tuning run), numbered from 1; once they are
+// there, a worse outlier replaces the mildest this process wrote, and a
+// milder one is not written.
 func TestOutlierFilesPerBenchmarkBounded(t *testing.T) {
 	skipUnderFlightRecorder(t)
 	dir := t.TempDir()
@@ -240,18 +242,37 @@ func TestOutlierFilesPerBenchmarkBounded(t *testing.T) {
 	}
 	defer rec.Stop()
 	var got []string
-	for range 3 {
-		p, err := rec.snapshot("X")
+	for _, ratio := range []float64{30, 25, 40, 20, 35} {
+		p, err := rec.snapshot("X", ratio)
 		if err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, filepath.Base(p))
 	}
-	if p, _ := rec.snapshot("Y"); filepath.Base(p) != "Y-1.trace" {
+	// 30 and 25 fill the two files; 40 replaces 25's, 20 is milder
+	// than both, 35 replaces 30's.
+	if strings.Join(got, ",") != "X-1.trace,X-2.trace,X-2.trace,.,X-1.trace" {
+		t.Fatalf("snapshots of X at 30, 25, 40, 20, 35x with at most 2 gave %q", got)
+	}
+	ratios := []float64{}
+	for _, st := range rec.saved["X"] {
+		ratios = append(ratios, st.ratio)
+	}
+	if fmt.Sprint(ratios) != "[35 40]" {
+		t.Errorf("kept ratios %v, want [35 40]", ratios)
+	}
+	if p, _ := rec.snapshot("Y", 1); filepath.Base(p) != "Y-1.trace" {
 		t.Errorf("another benchmark's first file is %q, want Y-1.trace", p)
 	}
-	if strings.Join(got, ",") != "X-1.trace,X-2.trace,." {
-		t.Fatalf("three snapshots of X with at most 2 gave %q", got)
+	// Files another process wrote fill the cap, and are not replaced.
+	if err := os.WriteFile(filepath.Join(dir, "Z-1.trace"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Z-2.trace"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := rec.snapshot("Z", 1000); p != "" {
+		t.Errorf("a full cap of another process's files: wrote %s", p)
 	}
 	left, _ := filepath.Glob(filepath.Join(dir, ".*"))
 	if len(left) != 0 {

@@ -26,7 +26,8 @@ import (
 // OutlierCause is one thing an outlier's trace shows during the slow hop.
 type OutlierCause struct {
 	// Kind is one of "gc", "preemption", "scheduling", "blocked",
-	// "syscall", "futex wait" and "migration".
+	// "syscall", "futex wait", "migration" and "tracer" (the trace's own
+	// generation change fell in the hop).
 	Kind string
 	// Dur is how much of the hop it covers (0 for a migration).
 	Dur time.Duration
@@ -58,7 +59,11 @@ func (e OutlierExplanation) Summary() string {
 	if len(e.Causes) == 0 {
 		return s + "nothing visible in the trace (every goroutine of the handoff ran, or waited as usual, throughout): the time went outside the Go runtime; the host or another process took the CPU"
 	}
-	return s + e.Causes[0].Kind + ": " + e.Causes[0].Text
+	c := e.Causes[0]
+	if c.Dur > 0 {
+		return s + fmt.Sprintf("%s (%v of it): %s", c.Kind, roundDur(c.Dur), c.Text)
+	}
+	return s + c.Kind + ": " + c.Text
 }
 
 // ExplainOutliers explains every *.trace file in dir, in name order, each
@@ -216,7 +221,7 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 	if g, ok := owners[rec.Receiver]; ok {
 		roles[g] = goRole{rec.Receiver + ", the receiving iothread", push, s.at, true}
 	}
-	causes, err := scanHop(data, s.first, start, s.at, roles)
+	causes, cuts, err := scanHop(data, s.first, start, s.at, roles)
 	if err != nil {
 		return OutlierExplanation{}, err
 	}
@@ -225,6 +230,9 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 		if c.Dur >= min {
 			e.Causes = append(e.Causes, c)
 		}
+	}
+	if cuts > 0 {
+		e.Causes = append(e.Causes, OutlierCause{Kind: "tracer", Text: "the trace moved to a new generation during the hop (the flight recorder's cut, or the runtime's own each second, briefly stops every P at a safe point): a preemption then may be the tracer's own"})
 	}
 	for _, side := range []struct {
 		name string
@@ -272,8 +280,9 @@ type goState struct {
 
 // scanHop is the second pass: what the goroutines in roles did during
 // their side's part of the hop, and what the runtime did (GC) between
-// start and end; first is the trace's first event.
-func scanHop(data []byte, first, start, end xtrace.Time, roles map[xtrace.GoID]goRole) ([]OutlierCause, error) {
+// start and end; first is the trace's first event. It also counts the
+// generation changes (sync events after the first) during the hop.
+func scanHop(data []byte, first, start, end xtrace.Time, roles map[xtrace.GoID]goRole) (causes []OutlierCause, cuts int, err error) {
 	within := func(a, b, from, to xtrace.Time) time.Duration {
 		a, b = max(a, from), min(b, to)
 		if b <= a {
@@ -282,7 +291,6 @@ func scanHop(data []byte, first, start, end xtrace.Time, roles map[xtrace.GoID]g
 		return b.Sub(a)
 	}
 	overlap := func(a, b xtrace.Time) time.Duration { return within(a, b, start, end) }
-	var causes []OutlierCause
 	// totals merges intervals of one kind and text (a goroutine preempted
 	// three times is one cause with the time added up).
 	totals := map[[2]string]int{}
@@ -358,8 +366,12 @@ func scanHop(data []byte, first, start, end xtrace.Time, roles map[xtrace.GoID]g
 		}
 		return k, false
 	}
-	err := readEvents(data, func(ev *xtrace.Event) {
+	err = readEvents(data, func(ev *xtrace.Event) {
 		switch ev.Kind() {
+		case xtrace.EventSync:
+			if t := ev.Time(); t > first && t >= start && t <= end {
+				cuts++
+			}
 		case xtrace.EventStateTransition:
 			st := ev.StateTransition()
 			if st.Resource.Kind != xtrace.ResourceGoroutine {
@@ -407,7 +419,7 @@ func scanHop(data []byte, first, start, end xtrace.Time, roles map[xtrace.GoID]g
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	gs := slices.Sorted(maps.Keys(states)) // a fixed order for ties
 	for _, g := range gs {
@@ -416,7 +428,7 @@ func scanHop(data []byte, first, start, end xtrace.Time, roles map[xtrace.GoID]g
 	for k := range ranges {
 		closeRange(k, end)
 	}
-	return causes, nil
+	return causes, cuts, nil
 }
 
 // site names where a stack was: its first frame outside the runtime and

@@ -3,10 +3,12 @@ package report
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/trace"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,15 +23,12 @@ import (
 // took as long as body did, and writes the trace into dir/name.
 func traceOutlier(t *testing.T, dir, name string, body func()) string {
 	t.Helper()
-	if trace.IsEnabled() {
-		t.Skip("tracing is on already (go test -trace): this test takes its own trace")
-	}
 	// A collection now, so that none is due during body (the earlier
 	// tests allocated): the hops below are to show what body did.
 	runtime.GC()
 	var buf bytes.Buffer
 	if err := trace.Start(&buf); err != nil {
-		t.Fatal(err)
+		t.Skipf("cannot take a trace (go test -trace holds the tracer): %v", err)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -80,10 +79,36 @@ func TestExplainOutlierFile(t *testing.T) {
 		t.Errorf("a hop in nanosleep: causes %+v; want the receiver in a system call, Nanosleep in this test, about 5 ms", e.Causes)
 	}
 
-	exps, err := ExplainOutliers(dir, "outliers")
-	if err != nil || len(exps) != 2 || exps[0].File != "outliers/nap-1.trace" || exps[1].File != "outliers/spin-1.trace" {
-		t.Fatalf("ExplainOutliers: %v, %+v; want nap-1 and spin-1 under outliers/", err, exps)
+	if !strings.Contains(e.Summary(), "syscall (") || !strings.Contains(e.Summary(), " of it): goroutine") {
+		t.Errorf("summary %q: want the main cause with how much of the hop it covers", e.Summary())
 	}
+	// A generation change in the hop (here the flight recorder's cut) is
+	// noted: a preemption then may be the tracer's own.
+	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{})
+	if err := fr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cut := traceOutlier(t, dir, "cut-1.trace", func() {
+		time.Sleep(time.Millisecond)
+		fr.WriteTo(io.Discard)
+		time.Sleep(time.Millisecond)
+	})
+	fr.Stop()
+	if e, err = ExplainOutlierFile(cut); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(e.Causes, func(c OutlierCause) bool { return c.Kind == "tracer" }) {
+		t.Errorf("a hop with a generation change: causes %+v, want a tracer note", e.Causes)
+	}
+	if e, _ = ExplainOutlierFile(nap); slices.ContainsFunc(e.Causes, func(c OutlierCause) bool { return c.Kind == "tracer" }) {
+		t.Errorf("a hop without a generation change: causes %+v, want no tracer note", e.Causes)
+	}
+
+	exps, err := ExplainOutliers(dir, "outliers")
+	if err != nil || len(exps) != 3 || exps[0].File != "outliers/cut-1.trace" || exps[1].File != "outliers/nap-1.trace" || exps[2].File != "outliers/spin-1.trace" {
+		t.Fatalf("ExplainOutliers: %v, %+v; want cut-1, nap-1 and spin-1 under outliers/", err, exps)
+	}
+	exps = exps[1:]
 	var md bytes.Buffer
 	(&Report{Title: "t", Outliers: exps}).WriteMarkdown(&md)
 	for _, want := range []string{"## Outliers", "- `outliers/nap-1.trace`: hop 7 of BenchmarkX/via=aio took", "  - syscall, ", "nothing visible"} {
@@ -112,12 +137,9 @@ func TestExplainOutlierFileErrors(t *testing.T) {
 	if _, err := ExplainOutliers(dir, "outliers"); err == nil || !strings.Contains(err.Error(), "junk.trace") {
 		t.Errorf("a folder with junk: error %v", err)
 	}
-	if trace.IsEnabled() {
-		return
-	}
 	var buf bytes.Buffer
 	if err := trace.Start(&buf); err != nil {
-		t.Fatal(err)
+		t.Skipf("cannot take a trace (go test -trace holds the tracer): %v", err)
 	}
 	trace.Log(context.Background(), "other", "message")
 	trace.Stop()
@@ -135,9 +157,6 @@ func TestExplainOutlierFileErrors(t *testing.T) {
 // the sender's coroutine, blocked since before the trace began, is named
 // although the trace learns of it only as it wakes.
 func TestExplainOutlierLongerThanTheTrace(t *testing.T) {
-	if trace.IsEnabled() {
-		t.Skip("tracing is on already (go test -trace): this test takes its own trace")
-	}
 	runtime.GC()
 	const receiver = "iothread 2 unpinned"
 	started, pushed, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
@@ -160,7 +179,8 @@ func TestExplainOutlierLongerThanTheTrace(t *testing.T) {
 	<-started
 	time.Sleep(10 * time.Millisecond)
 	if err := trace.Start(&buf); err != nil {
-		t.Fatal(err)
+		<-done
+		t.Skipf("cannot take a trace (go test -trace holds the tracer): %v", err)
 	}
 	<-done
 	trace.Stop()
