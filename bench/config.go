@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -57,6 +58,7 @@ func Config(t *affinity.Topology) []ConfigLine {
 		ConfigLine{"cacheline", fmt.Sprint(t.Identity.CacheLine)},
 		ConfigLine{"gomaxprocs", fmt.Sprint(runtime.GOMAXPROCS(0))},
 		ConfigLine{"allowed", t.Allowed.String()},
+		ConfigLine{"online", t.Online.String()},
 		ConfigLine{"perf", perf},
 	)
 	return lines
@@ -116,11 +118,14 @@ var nonID = regexp.MustCompile(`[^a-z0-9]+`)
 var brandNoise = regexp.MustCompile(`(?i)\b(\(r\)|\(tm\)|cpu|processor|@ [0-9.]+ ?ghz|[0-9]+-core)\b|\(r\)|\(tm\)`)
 
 // MachineID names this machine in results/<machine-id>/: vendor, model,
-// package and NUMA node counts when above one, core and CPU counts, and
-// "vm" under a hypervisor, in lower case with dashes, for example
-// "intel-xeon-platinum-8480-16c16t-vm" or "intel-xeon-gold-2p2n32c64t".
-// It depends only on what discovery reports, so every run on one machine
-// gets the same id.
+// package and NUMA node counts when above one, core and CPU counts, "vm"
+// under a hypervisor, and a short hash of the topology and CPU identity
+// (see TopologyHash), in lower case with dashes, for example
+// "intel-xeon-platinum-8480-16c16t-vm-3f9a1c" or
+// "intel-xeon-gold-2p2n32c64t-07be44". Two machines of one model and
+// count with other cache sizes or sharing get different ids. It depends
+// only on what discovery reports of the whole machine (not on the CPUs
+// this process may use), so every run on one machine gets the same id.
 func MachineID(t *affinity.Topology) string {
 	vendor := strings.ToLower(t.Identity.Vendor)
 	switch vendor {
@@ -159,5 +164,20 @@ func MachineID(t *affinity.Topology) string {
 	if t.Hypervisor() != "" {
 		parts = append(parts, "vm")
 	}
+	parts = append(parts, TopologyHash(t))
 	return strings.Join(parts, "-")
+}
+
+// TopologyHash is six hex digits of an FNV-1a hash of what tells machines
+// of one model apart: the vendor and brand strings, the hypervisor, the
+// counts of CPUs, cores, packages and NUMA nodes, and each cache's level,
+// type, size, line size and number of CPUs sharing it. It ignores the
+// allowed CPU set, so a restricted run keeps the machine's id.
+func TopologyHash(t *affinity.Topology) string {
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s|%s|%s|%s|cpus %d cores %d packages %d nodes %d|", t.Identity.Vendor, t.Identity.Brand, t.Model, t.Hypervisor(), len(t.CPUs), len(t.Cores), len(t.Packages), len(t.Nodes))
+	for _, c := range t.Caches {
+		fmt.Fprintf(h, "L%d %s %d %d x%d|", c.Level, c.Type, c.Size, c.LineSize, c.CPUs.Count())
+	}
+	return fmt.Sprintf("%06x", h.Sum32()&0xffffff)
 }

@@ -203,8 +203,32 @@ func TestMachineIDShape(t *testing.T) {
 		}
 	}
 	id := MachineID(topo)
-	m := regexp.MustCompile(`-([0-9]+p)?([0-9]+n)?[0-9]+c[0-9]+t(-vm)?$`).FindStringSubmatch(id)
+	m := regexp.MustCompile(`-([0-9]+p)?([0-9]+n)?[0-9]+c[0-9]+t(-vm)?-[0-9a-f]{6}$`).FindStringSubmatch(id)
 	if m == nil || (m[1] != "") != (len(topo.Packages) > 1) || (m[2] != "") != (len(topo.Nodes) > 1) {
 		t.Errorf("live machine (%d packages, %d nodes): id %q", len(topo.Packages), len(topo.Nodes), id)
+	}
+}
+
+// Two machines that differ only in a cache size (two EPYC VMs with other
+// L2 sizes) get different ids; one machine keeps its id when a run may
+// use only some of its CPUs.
+func TestMachineIDTellsCachesApart(t *testing.T) {
+	a := fixture(t, "two-socket-smt")
+	b := fixture(t, "two-socket-smt")
+	if MachineID(a) != MachineID(b) {
+		t.Fatalf("one fixture, two ids: %s, %s", MachineID(a), MachineID(b))
+	}
+	for i := range b.Caches {
+		if b.Caches[i].Level == 2 {
+			b.Caches[i].Size *= 2
+		}
+	}
+	if MachineID(a) == MachineID(b) {
+		t.Errorf("an L2 twice as large kept the id %s", MachineID(a))
+	}
+	c := fixture(t, "two-socket-smt")
+	c.Allowed = OnCPU(c.Allowed.CPUs()[0])
+	if MachineID(c) != MachineID(a) {
+		t.Errorf("a restricted CPU set changed the id: %s, %s", MachineID(c), MachineID(a))
 	}
 }

@@ -578,3 +578,22 @@ func TestTruncatedResults(t *testing.T) {
 		}
 	}
 }
+
+// A run restricted to some CPUs (allowed smaller than online) warns that
+// it saw only part of the machine; a run on every online CPU does not.
+func TestWarningsPartialMachine(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"allowed: 0-1\nonline: 0-7\nBenchmarkFloor/place=llc-2 100 100 ns/op\n": true,
+		"allowed: 0-7\nonline: 0-7\nBenchmarkFloor/place=llc-2 100 100 ns/op\n": false,
+		"allowed: 0-1\nBenchmarkFloor/place=llc-2 100 100 ns/op\n":               false, // older files: no online line
+	} {
+		run, err := Read(strings.NewReader(raw), "x.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, ok := kinds(Warnings(run, nil, Options{}))["partial"]
+		if ok != want || ok && !strings.Contains(w.Message, "CPUs 0-1 of the 0-7 online") {
+			t.Errorf("%q: partial warning %v %q, want %v", raw, ok, w.Message, want)
+		}
+	}
+}

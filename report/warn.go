@@ -62,6 +62,9 @@ func envWarnings(run *Run) []Warning {
 		if tw := e.Get("topology-warnings"); tw != "" {
 			add(Warning{"topology-input", "sysfs topology files not taken at their word", "Topology discovery found sysfs files it could not take at their word, and says what it did instead: " + tw + ". Check the machine's topology (pinbench topology) before trusting the placement classes."})
 		}
+		if allowed, online := e.Get("allowed"), e.Get("online"); allowed != "" && online != "" && allowed != online {
+			add(Warning{"partial", "saw only part of the machine (CPUs " + allowed + " of " + online + ")", fmt.Sprintf("The run was restricted to CPUs %s of the %s online (taskset, a cpuset or a container's CPU limit): the placement classes, pairs and latency matrix cover only those CPUs, so classes and pairs the rest of the machine has are missing. Run without the restriction to see the whole machine.", allowed, online)})
+		}
 		if e.IsVM() {
 			add(Warning{"vm", "virtual machine (" + e.Get("hypervisor") + ")", fmt.Sprintf("Virtual machine (hypervisor: %s): the declared topology is what the hypervisor shows, not the host's; vCPUs may share host cores or move between them. Trust the measured latency matrix over the declared topology, and expect more noise than on bare metal.", e.Get("hypervisor"))})
 		}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/pinbench/pinbench/affinity"
 )
 
 // tinyTune are tune's flags for a run in test mode: two rounds of two
@@ -116,6 +118,39 @@ func TestInstalledBinaryTunes(t *testing.T) {
 	}
 	if again, _ := os.Readlink(filepath.Join(machine, latestLink)); again == link {
 		t.Errorf("latest still points at the first run %s", link)
+	}
+}
+
+// A run restricted to one CPU (taskset) keeps the machine's id, marks its
+// folder with the CPUs it could use, and its report warns that it saw
+// only part of the machine.
+func TestRestrictedRunIsMarked(t *testing.T) {
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		t.Skip("no taskset")
+	}
+	if live, err := affinity.Discover(); err != nil || live.Online.Count() < 2 {
+		t.Skip("needs two online CPUs to restrict the run to one")
+	}
+	bin, env := installed(t)
+	work := t.TempDir()
+	cmd := exec.Command(taskset, append([]string{"-c", "0", bin, "tune"}, tinyTune...)...)
+	cmd.Dir, cmd.Env = work, env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("taskset -c 0 pinbench tune: %v\n%s", err, out)
+	}
+	ids, _ := os.ReadDir(filepath.Join(work, "results"))
+	if len(ids) != 1 {
+		t.Fatalf("results/ holds %v", ids)
+	}
+	link, _ := os.Readlink(filepath.Join(work, "results", ids[0].Name(), latestLink))
+	if !strings.HasSuffix(link, "-quick-cpus0") {
+		t.Errorf("restricted run folder %q, want it to end in -quick-cpus0", link)
+	}
+	md, _ := os.ReadFile(filepath.Join(work, "results", ids[0].Name(), latestLink, reportFile))
+	if !strings.Contains(string(md), "saw only part of the machine (CPUs 0 of") || !strings.Contains(string(out), "it measures part of the machine") {
+		t.Errorf("no partial-machine warning in report.md or on stderr:\n%s", out)
 	}
 }
 
