@@ -585,7 +585,7 @@ func TestWarningsPartialMachine(t *testing.T) {
 	for raw, want := range map[string]bool{
 		"allowed: 0-1\nonline: 0-7\nBenchmarkFloor/place=llc-2 100 100 ns/op\n": true,
 		"allowed: 0-7\nonline: 0-7\nBenchmarkFloor/place=llc-2 100 100 ns/op\n": false,
-		"allowed: 0-1\nBenchmarkFloor/place=llc-2 100 100 ns/op\n":               false, // older files: no online line
+		"allowed: 0-1\nBenchmarkFloor/place=llc-2 100 100 ns/op\n":              false, // older files: no online line
 	} {
 		run, err := Read(strings.NewReader(raw), "x.txt")
 		if err != nil {
