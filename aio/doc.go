@@ -31,6 +31,11 @@
 //     until Join; [IOThread.Run] runs a function there synchronously.
 //   - [Event]: QEMU's QemuEvent on a futex, the thread-to-thread wait used
 //     by Run, Join and the tests.
+//   - Execution tracing (runtime/trace): the seed's two trace points,
+//     aio_co_schedule and aio_schedule_bh_cb, as logs; regions around each
+//     schedule-BH run, bottom-half batch and futex sleep; a task per
+//     context named by [AioContext.TraceLabel]. Off, each costs one
+//     trace.IsEnabled branch (see trace.go).
 //   - [RandomSchedule]: the workload of QEMU's test-aio-multithread
 //     "schedule" test, in QEMU's stalling form and in a circulating form
 //     that the benchmarks reuse.

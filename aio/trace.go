@@ -58,6 +58,8 @@ func (c *AioContext) traceContext() context.Context {
 	// (an empty task in the trace) and uses the winner's.
 	if !c.trace.CompareAndSwap(nil, &traceTask{ctx, task}) {
 		task.End()
+		// Load (acquire): the failed CompareAndSwap saw the winner's
+		// store; this load reads it, and its task, complete.
 		return c.trace.Load().ctx
 	}
 	return ctx

@@ -15,5 +15,8 @@
 // own locked, pinned OS thread, never lets a benchmark hang (a side that stops
 // answering fails it within seconds, naming its CPU), samples per-operation
 // latencies without disturbing the measured loop, and reads per-thread CPU
-// time and software event counters.
+// time and software event counters. With -explain-outliers
+// (OutlierRecorder) the execution tracer's flight recorder runs, and the
+// moments before each sampled via=aio handoff slower than a multiple of
+// the running median are saved as a trace file for the report to explain.
 package bench
