@@ -206,13 +206,14 @@ type OutlierWatch struct {
 	scratch [outlierRing]int64
 	seen    int   // samples observed
 	median  int64 // of ring, recomputed every outlierEvery samples
-	// dropped counts outliers not written because a snapshot was still
-	// being taken; recorder side only.
+	// dropped counts outliers not written because the writer was still
+	// busy with an earlier one; recorder side only, read by Close after
+	// the run.
 	dropped int
 
-	// found carries outliers to the writer (capacity 1: a new one while a
-	// snapshot is pending is dropped, its moments are in that snapshot);
-	// done is closed when the writer has finished.
+	// found carries outliers to the writer (capacity 1: one that comes
+	// while another waits is dropped and counted); done is closed when
+	// the writer has finished.
 	found chan tracex.OutlierRecord
 	done  chan struct{}
 	// Writer side until done is closed, then the closer's: the files
@@ -263,7 +264,7 @@ func (w *OutlierWatch) writer() {
 			fmt.Fprintf(w.rec.opts.Progress, "bench: outlier in %s: hop %d took %v, %.0fx the running median %v; trace in %s\n",
 				rec.Bench, rec.Hop, time.Duration(rec.Ns), float64(rec.Ns)/float64(rec.MedianNs), time.Duration(rec.MedianNs), path)
 		}
-		if path != "" {
+		if path != "" && !slices.Contains(w.files, path) { // a replaced file once
 			w.files = append(w.files, path)
 		}
 	}
@@ -275,6 +276,9 @@ func (w *OutlierWatch) writer() {
 func (w *OutlierWatch) Close() ([]string, error) {
 	close(w.found)
 	<-w.done
+	if w.dropped > 0 && w.rec.opts.Progress != nil {
+		fmt.Fprintf(w.rec.opts.Progress, "bench: %d more outliers in %s came while an earlier one's trace was being written, and have none\n", w.dropped, w.bench)
+	}
 	return w.files, w.err
 }
 
