@@ -3,7 +3,9 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 )
 
 // FloorCost is what a handoff costs at one placement class, against the
@@ -19,6 +21,55 @@ type FloorCost struct {
 	// back-to-back busy-poll handoff mechanism that ran at Place, in
 	// costOrder.
 	Handoffs []HandoffCost
+	// Pair is the CPU pair the benchmarks ran on at Place ("0,1", from the
+	// pair-<place> configuration line); "" when unknown.
+	Pair string
+	// MatrixNs is the latency matrix's cell for Pair (the lower of its two
+	// directions), NaN when there is no matrix or no such cell.
+	MatrixNs float64
+}
+
+// heatMapSlack is how far (as a fraction of the lower) the floor and the
+// heat map's cell for the same pair may differ and still be said to agree.
+const heatMapSlack = 0.25
+
+// MatrixDiffers reports whether the heat map's cell for the pair and the
+// floor disagree beyond heatMapSlack.
+func (c FloorCost) MatrixDiffers() bool {
+	if math.IsNaN(c.MatrixNs) || c.MatrixNs <= 0 {
+		return false
+	}
+	return math.Abs(c.MatrixNs-c.FloorNs) > heatMapSlack*math.Min(c.MatrixNs, c.FloorNs)
+}
+
+// matchHeatMap fills each cost's Pair and MatrixNs from the run's
+// pair-<place> lines and the matrix m.
+func matchHeatMap(costs []FloorCost, run *Run, m *Matrix) []FloorCost {
+	pairs := map[string]string{}
+	if len(run.Envs) > 0 {
+		for _, p := range run.Envs[0].Pairs() {
+			pairs[p[0]] = p[1]
+		}
+	}
+	for i := range costs {
+		c := &costs[i]
+		c.MatrixNs = math.NaN()
+		c.Pair = pairs[c.Place]
+		a, b, ok := parsePair(c.Pair)
+		if !ok {
+			continue
+		}
+		x, y := m.At(a, b), m.At(b, a)
+		switch {
+		case math.IsNaN(x):
+			c.MatrixNs = y
+		case math.IsNaN(y):
+			c.MatrixNs = x
+		default:
+			c.MatrixNs = math.Min(x, y)
+		}
+	}
+	return costs
 }
 
 // HandoffCost is one mechanism's median handoff time at a placement class.
@@ -48,7 +99,7 @@ func FloorCosts(run *Run) []FloorCost {
 		if floor <= 0 {
 			continue
 		}
-		fc := FloorCost{Place: place, FloorNs: floor * 1e9}
+		fc := FloorCost{Place: place, FloorNs: floor * 1e9, MatrixNs: math.NaN()}
 		for _, via := range costOrder {
 			q := query{"Handoff", map[string]string{"via": via, "pin": "cpu", "wait": "poll", "rate": "", "pollmax": "", "place": place}}
 			if _, pts := run.collect(q, "place", "sec/op"); pts[place] != nil {
@@ -67,6 +118,9 @@ func FloorCosts(run *Run) []FloorCost {
 // via=queue 124 ns (3.6x), via=aio 182 ns (5.3x)".
 func (c FloorCost) Sentence() string {
 	s := fmt.Sprintf("place=%s: floor %s", c.Place, fmtNs(c.FloorNs))
+	if c.MatrixDiffers() {
+		s += fmt.Sprintf(" (the heat map shows %s for CPUs %s: measured at another time of the run)", fmtNs(c.MatrixNs), c.Pair)
+	}
 	for i, h := range c.Handoffs {
 		sep := ", "
 		if i == 0 {
@@ -86,7 +140,8 @@ func fmtNs(ns float64) string { return fmtVal(ns/1e9, "sec/op") }
 func writeCostMarkdown(b *bytes.Buffer, costs []FloorCost) {
 	b.WriteString("## Handoff cost against the floor\n\n")
 	b.WriteString("Medians of this run, back-to-back busy-poll handoffs, as multiples of the floor (one one-way cache-line transfer between the same two CPUs). via=queue is the queue traffic alone; via=aio adds the event loop and the coroutine switch.\n\n")
-	b.WriteString("| place | floor | via=queue | via=aio/wait=poll | aio - queue |\n| --- | --- | --- | --- | --- |\n")
+	b.WriteString("| place | floor | heat map cell | via=queue | via=aio/wait=poll | aio - queue |\n| --- | --- | --- | --- | --- | --- |\n")
+	var differ []string
 	for _, c := range costs {
 		cell := func(via string) string {
 			if h, ok := c.handoff(via); ok {
@@ -100,9 +155,23 @@ func writeCostMarkdown(b *bytes.Buffer, costs []FloorCost) {
 		if okq && oka {
 			diff = fmtNs(a.Ns - q.Ns)
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", c.Place, fmtNs(c.FloorNs), cell("queue"), cell("aio"), diff)
+		heat := "-"
+		if !math.IsNaN(c.MatrixNs) {
+			heat = fmt.Sprintf("%s (CPUs %s)", fmtNs(c.MatrixNs), c.Pair)
+			if c.MatrixDiffers() {
+				heat += " *"
+				differ = append(differ, fmt.Sprintf("place=%s (floor %s, heat map %s)", c.Place, fmtNs(c.FloorNs), fmtNs(c.MatrixNs)))
+			}
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", c.Place, fmtNs(c.FloorNs), heat, cell("queue"), cell("aio"), diff)
 	}
 	b.WriteString("\n")
+	if len(differ) > 0 {
+		fmt.Fprintf(b, "\\* The floor and the heat map's cell are the same ping-pong between the same two CPUs, but they differ by more than %.0f%% at %s. They were measured at different times of the run (the matrix once before the benchmarks, the floor in each benchmark round) and with other lengths (the matrix's repetitions against the benchmark's timed loop), so the difference is drift of the machine between those times: read the ratios against the floor, which was measured beside the handoffs.\n\n",
+			heatMapSlack*100, strings.Join(differ, ", "))
+	} else if len(costs) > 0 && !math.IsNaN(costs[0].MatrixNs) {
+		fmt.Fprintf(b, "The floor and the heat map's cell for the same pair agree within %.0f%%.\n\n", heatMapSlack*100)
+	}
 }
 
 // handoff returns the cost of via, if measured.

@@ -46,7 +46,7 @@ func TestFloorCosts(t *testing.T) {
 	}
 	var md bytes.Buffer
 	writeCostMarkdown(&md, costs)
-	for _, want := range []string{"| llc | 30 ns | 120 ns (4.0x) | 180 ns (6.0x) | 60 ns |", "| remote | 100 ns | - | 600 ns (6.0x) | - |"} {
+	for _, want := range []string{"| llc | 30 ns | - | 120 ns (4.0x) | 180 ns (6.0x) | 60 ns |", "| remote | 100 ns | - | - | 600 ns (6.0x) | - |"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("cost table lacks %q:\n%s", want, md.String())
 		}
@@ -61,5 +61,74 @@ func TestFloorCostsNeedBoth(t *testing.T) {
 	}
 	if c := FloorCosts(run); len(c) != 0 {
 		t.Errorf("costs %+v from a floor and a blocking handoff only", c)
+	}
+}
+
+// The floor and the heat map's cell for the same pair agree, or the cost
+// section and the summary line say why they differ; report.md opens with
+// the summary tune prints.
+func TestFloorAgainstHeatMap(t *testing.T) {
+	raw := "machine: m\npair-llc: 0,1\n"
+	for i := range 6 {
+		raw += fmt.Sprintf("BenchmarkFloor/place=llc-2 1000 %d ns/op\nBenchmarkHandoff/via=aio/wait=poll/pin=cpu/place=llc-2 1000 %d ns/op\n", 35+i%2, 200+i)
+	}
+	run, err := Read(strings.NewReader(raw), "heat.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cell  float64
+		agree bool
+	}{{37, true}, {60, false}} {
+		m := NewMatrix([]int{0, 1})
+		m.Set(0, 1, tc.cell)
+		m.Set(1, 0, tc.cell+1)
+		r, err := Build(run, Options{Matrix: m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var md bytes.Buffer
+		if err := r.WriteMarkdown(&md); err != nil {
+			t.Fatal(err)
+		}
+		text := md.String()
+		cell := fmt.Sprintf("| llc | 35.5 ns | %.0f ns (CPUs 0,1)", tc.cell)
+		if !strings.Contains(text, cell) {
+			t.Errorf("cell %v: table lacks %q:\n%s", tc.cell, cell, text)
+		}
+		explained := strings.Contains(text, "so the difference is drift") && strings.Contains(r.Summary(), fmt.Sprintf("the heat map shows %.0f ns for CPUs 0,1", tc.cell))
+		if agreed := strings.Contains(text, "agree within 25%"); agreed != tc.agree || explained == tc.agree {
+			t.Errorf("cell %v vs floor 35.5: agree %v, explained %v; want agree %v\n%s\n%s", tc.cell, agreed, explained, tc.agree, r.Summary(), text)
+		}
+		if i, j := strings.Index(text, "## Summary"), strings.Index(text, "## Machine"); i < 0 || j < i {
+			t.Errorf("report.md does not open with the summary:\n%s", text)
+		}
+		for _, l := range r.SummaryLines() {
+			if !strings.Contains(text, "- "+mdEscape(l)+"\n") {
+				t.Errorf("summary line %q missing from report.md's summary", l)
+			}
+		}
+	}
+}
+
+// Counts per op read as plain numbers, with how rare a rare one is; no SI
+// prefixes, no exponent below a million.
+func TestFmtCountReadable(t *testing.T) {
+	for _, tc := range []struct {
+		v    float64
+		unit string
+		want string
+	}{
+		{0.00066, "ctxsw/op", "0.00066 ctxsw/op (1 per 1500 ops)"},
+		{1, "wakeups/op", "1 wakeups/op"},
+		{0.63316, "ctxsw/op", "0.6332 ctxsw/op"},
+		{2.5, "wakeups/op", "2.5 wakeups/op"},
+		{0, "migrations/op", "0 migrations/op"},
+		{123456, "items/s", "123456 items/s"},
+		{25000000, "items/s", "2.5e+07 items/s"},
+	} {
+		if got := fmtVal(tc.v, tc.unit); got != tc.want {
+			t.Errorf("fmtVal(%v, %s) = %q, want %q", tc.v, tc.unit, got, tc.want)
+		}
 	}
 }

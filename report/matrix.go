@@ -318,8 +318,11 @@ func ReadMatrixFile(path string) (*Matrix, error) {
 }
 
 // WriteText writes the matrix as an aligned table of medians in ns, like
-// the text output of the known core-to-core latency tools.
+// the text output of the known core-to-core latency tools, under a line
+// that names the unit, then each measured pair's spread over its
+// repetitions (see WriteSpread).
 func (m *Matrix) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "One-way cache-line latency in ns, from the row's CPU to the column's: the median of %s per pair; - where not measured.\n", m.repsText())
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "\t")
 	for _, c := range m.CPUs {
@@ -338,5 +341,74 @@ func (m *Matrix) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintln(tw)
 	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return m.WriteSpread(w)
+}
+
+// repsText says how many repetitions each cell holds: "5 repetitions", "1
+// to 5 repetitions", or "the repetitions" when only medians are known.
+func (m *Matrix) repsText() string {
+	lo, hi := -1, 0
+	for i := range m.Samples {
+		for j := range m.Samples[i] {
+			if n := len(m.Samples[i][j]); n > 0 {
+				if lo < 0 || n < lo {
+					lo = n
+				}
+				hi = max(hi, n)
+			}
+		}
+	}
+	switch {
+	case lo < 0:
+		return "the repetitions"
+	case lo == hi && lo == 1:
+		return "1 repetition"
+	case lo == hi:
+		return fmt.Sprintf("%d repetitions", lo)
+	}
+	return fmt.Sprintf("%d to %d repetitions", lo, hi)
+}
+
+// WriteSpread writes, for each measured pair (each unordered pair once:
+// ping-pong is symmetric), its median and the spread of its repetitions
+// (p10-p90 and min-max, ns); nothing when only medians are known.
+func (m *Matrix) WriteSpread(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	header := false
+	for i := range m.CPUs {
+		for j := i + 1; j < len(m.CPUs); j++ {
+			s := m.Samples[i][j]
+			if len(s) == 0 {
+				continue
+			}
+			if !header {
+				fmt.Fprintln(w, "\nSpread of each pair's repetitions, ns:")
+				fmt.Fprintln(tw, "pair\tclass\tmedian\tp10-p90\tmin-max\tn")
+				header = true
+			}
+			class := m.ClassOf(m.CPUs[i], m.CPUs[j])
+			if class == "" {
+				class = "-"
+			}
+			fmt.Fprintf(tw, "%d-%d\t%s\t%.0f\t%.0f-%.0f\t%.0f-%.0f\t%d\n", m.CPUs[i], m.CPUs[j], class, median(s),
+				percentile(s, 10), percentile(s, 90), s[0], s[len(s)-1], len(s))
+		}
+	}
 	return tw.Flush()
+}
+
+// percentile interpolates the p'th percentile of sorted samples.
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 1 {
+		return sorted[0]
+	}
+	pos := p / 100 * float64(len(sorted)-1)
+	lo := int(pos)
+	if lo >= len(sorted)-1 {
+		return sorted[len(sorted)-1]
+	}
+	return sorted[lo] + (pos-float64(lo))*(sorted[lo+1]-sorted[lo])
 }

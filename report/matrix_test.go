@@ -256,3 +256,25 @@ func TestHeatMapLegendLabels(t *testing.T) {
 		t.Errorf("narrow range: legend labels %q, want five from 36.1 to 37.3", got)
 	}
 }
+
+// The text form names its unit and the repetitions behind each cell, and
+// lists each pair's spread (p10-p90, min-max), which the unstable-cell
+// warning reads too.
+func TestMatrixTextSpread(t *testing.T) {
+	m := NewMatrix([]int{0, 1})
+	m.Classify(func(a, b int) string { return "llc" })
+	m.Set(0, 1, 30, 31, 32, 33, 90)
+	m.Set(1, 0, 30, 31, 32, 33, 90)
+	var b strings.Builder
+	if err := m.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"One-way cache-line latency in ns", "the median of 5 repetitions per pair", "p10-p90", "0-1   llc    32      30-67    30-90    5"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, b.String())
+		}
+	}
+	if _, ok := kinds((Options{}).MatrixWarnings(m, nil))["unstable"]; !ok {
+		t.Error("no unstable warning for a cell from 30 to 90 ns")
+	}
+}

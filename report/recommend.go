@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/perf/benchmath"
@@ -166,7 +167,7 @@ func (s stat) pn() string {
 // with their unit.
 func fmtVal(v float64, unit string) string {
 	if !strings.Contains(unit, "sec") {
-		return fmt.Sprintf("%.4g %s", v, unit)
+		return fmtCount(v, unit)
 	}
 	ns := v * 1e9
 	switch {
@@ -176,6 +177,38 @@ func fmtVal(v float64, unit string) string {
 		return fmt.Sprintf("%.4g µs", ns/1e3)
 	}
 	return fmt.Sprintf("%.4g ns", ns)
+}
+
+// fmtCount formats a count per op or a rate as a person writes it: a
+// plain decimal with up to four significant digits ("0.00066 ctxsw/op",
+// "2.5 wakeups/op", "1.2e+07 items/s" only above a million), and, below
+// 0.01 per op, also how rare it is ("1 per 1500 ops").
+func fmtCount(v float64, unit string) string {
+	num := strconv.FormatFloat(v, 'f', -1, 64)
+	if a := math.Abs(v); a != 0 {
+		digits := max(0, 3-int(math.Floor(math.Log10(a))))
+		num = strconv.FormatFloat(v, 'f', digits, 64)
+		if strings.Contains(num, ".") {
+			num = strings.TrimRight(strings.TrimRight(num, "0"), ".")
+		}
+		if a >= 1e6 {
+			num = strconv.FormatFloat(v, 'g', 4, 64)
+		}
+	}
+	s := num + " " + unit
+	if strings.HasSuffix(unit, "/op") && v > 0 && v < 0.01 {
+		s += fmt.Sprintf(" (1 per %s ops)", strconv.FormatFloat(roundSig(1/v, 2), 'f', -1, 64))
+	}
+	return s
+}
+
+// roundSig rounds v to n significant digits.
+func roundSig(v float64, n int) float64 {
+	if v == 0 {
+		return 0
+	}
+	p := math.Pow(10, float64(n)-math.Ceil(math.Log10(math.Abs(v))))
+	return math.Round(v*p) / p
 }
 
 // unitName shows a tidied unit in the units the benchmarks print
@@ -208,31 +241,23 @@ func medianOf(vals []float64) float64 {
 	return median(s)
 }
 
-// recommendPlacement: the placement with the lowest via=aio handoff
-// latency, and how much slower every other class is. It also returns the
-// classes it compared, fastest first (nil when there were fewer than two).
-func (o Options) recommendPlacement(run *Run) (Recommendation, []string) {
-	rec := Recommendation{Topic: "placement"}
-	// Busy-poll shows the placement's own cost best; where it ran at
-	// fewer than two classes (busy-waiting benchmarks skip samecpu, and
-	// unpinned on small machines), use the next wait strategy that did.
-	var (
-		wait  string
-		order []string
-		pts   map[string]*point
-	)
-	q := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "pollmax": "", "rate": "", "place": "*"}}
-	for _, w := range []string{"poll", "adaptive", "block"} {
-		q.keys["wait"] = w
-		if order, pts = run.collect(q, "place", "sec/op"); len(order) >= 2 {
-			wait = w
-			break
-		}
-	}
+// placementRanking is one wait strategy's placements, fastest first, with
+// the comparison of the fastest against the runner-up.
+type placementRanking struct {
+	wait     string
+	order    []string
+	pts      map[string]*point
+	runnerUp stat
+	withheld string // why no placement is recommended for this wait; "" when one is
+}
+
+// rankPlacements ranks the via=aio/pin=cpu placement classes by median
+// handoff time for wait, nil when fewer than two classes ran.
+func (o Options) rankPlacements(run *Run, wait string) *placementRanking {
+	q := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "pollmax": "", "rate": "", "place": "*", "wait": wait}}
+	order, pts := run.collect(q, "place", "sec/op")
 	if len(order) < 2 {
-		rec.Withheld = true
-		rec.Summary = "Placement: not enough data (BenchmarkHandoff/via=aio needs at least two placement classes)."
-		return rec, nil
+		return nil
 	}
 	slices.SortStableFunc(order, func(a, b string) int {
 		ma, mb := medianOf(pts[a].vals), medianOf(pts[b].vals)
@@ -244,35 +269,109 @@ func (o Options) recommendPlacement(run *Run) (Recommendation, []string) {
 		}
 		return 0
 	})
-	best := order[0]
-	unit := "sec/op"
-	rec.Evidence = append(rec.Evidence, fmt.Sprintf("metric: BenchmarkHandoff/via=aio/wait=%s, %s (one one-way handoff), median of %d samples",
-		wait, unitName(unit), len(pts[best].vals)))
-	rec.Evidence = append(rec.Evidence, fmt.Sprintf("place=%s: %s (fastest)", best, fmtVal(medianOf(pts[best].vals), unit)))
-	var runnerUp stat
-	for k, c := range order[1:] {
-		s := o.compare(pts[best].vals, pts[c].vals)
-		if k == 0 {
-			runnerUp = s
+	r := &placementRanking{wait: wait, order: order, pts: pts}
+	r.runnerUp = o.compare(pts[order[0]].vals, pts[order[1]].vals)
+	switch why := o.tooFew(pts[order[0]], pts[order[1]]); {
+	case why != "":
+		r.withheld = why
+	case !r.runnerUp.significant():
+		r.withheld = fmt.Sprintf("%s and %s are not significantly different (%s > alpha %.2g)", order[0], order[1], r.runnerUp.cmp.String(), o.alpha())
+	}
+	return r
+}
+
+// advice is the ranking's answer in a few words: "llc (the next best,
+// unpinned, is 1.09x slower, p=0.011 n=10)".
+func (r *placementRanking) advice() string {
+	return fmt.Sprintf("%s (the next best, %s, is %s, %s)", r.order[0], r.order[1], fmtRatio(r.runnerUp.ratio), r.runnerUp.cmp.String())
+}
+
+// recommendPlacement: the placement with the lowest via=aio handoff
+// latency, for each wait strategy that ran at two classes or more, since
+// the answer can depend on it (a blocking wait can be fastest with both
+// iothreads on one CPU, where busy-polling ones are slowest). When the
+// strategies agree, that placement is the advice, for all of them; when
+// they disagree, the advice says which placement for which strategy. The
+// classes it returns, fastest first, are those of the first strategy of
+// poll, adaptive, block that ranks at least two (nil when none does): the
+// wait strategy and pinning advice are read there.
+func (o Options) recommendPlacement(run *Run) (Recommendation, []string) {
+	rec := Recommendation{Topic: "placement"}
+	var ranks []*placementRanking
+	for _, w := range []string{"poll", "adaptive", "block"} {
+		if r := o.rankPlacements(run, w); r != nil {
+			ranks = append(ranks, r)
 		}
-		rec.Evidence = append(rec.Evidence, fmt.Sprintf("place=%s: %s, %s than %s (%s)",
-			c, fmtVal(s.other.Center, unit), fmtRatio(s.ratio), best, s.pn()))
 	}
-	if why := o.tooFew(pts[best], pts[order[1]]); why != "" {
+	if len(ranks) == 0 {
 		rec.Withheld = true
-		rec.Summary = fmt.Sprintf("Placement: no recommendation, %s.", why)
-		return rec, order
+		rec.Summary = "Placement: not enough data (BenchmarkHandoff/via=aio needs at least two placement classes)."
+		return rec, nil
 	}
-	if !runnerUp.significant() {
+	unit := "sec/op"
+	for _, r := range ranks {
+		best := r.order[0]
+		rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=%s: BenchmarkHandoff/via=aio/wait=%s, %s (one one-way handoff), median of %d samples",
+			r.wait, r.wait, unitName(unit), len(r.pts[best].vals)))
+		rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=%s, place=%s: %s (fastest)", r.wait, best, fmtVal(medianOf(r.pts[best].vals), unit)))
+		for _, c := range r.order[1:] {
+			s := o.compare(r.pts[best].vals, r.pts[c].vals)
+			rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=%s, place=%s: %s, %s than %s (%s)",
+				r.wait, c, fmtVal(s.other.Center, unit), fmtRatio(s.ratio), best, s.pn()))
+		}
+	}
+	primary := ranks[0]
+	var decided []*placementRanking
+	choices := map[string]bool{}
+	for _, r := range ranks {
+		if r.withheld == "" {
+			decided = append(decided, r)
+			choices[r.order[0]] = true
+		}
+	}
+	switch {
+	case len(decided) == 0:
 		rec.Withheld = true
-		rec.Summary = fmt.Sprintf("Placement: no recommendation; %s and %s are not significantly different (%s > alpha %.2g).",
-			best, order[1], runnerUp.cmp.String(), o.alpha())
-		return rec, order
+		if len(ranks) == 1 {
+			rec.Summary = fmt.Sprintf("Placement (wait=%s): no recommendation; %s.", primary.wait, primary.withheld)
+		} else {
+			var parts []string
+			for _, r := range ranks {
+				parts = append(parts, fmt.Sprintf("wait=%s: %s", r.wait, r.withheld))
+			}
+			rec.Summary = fmt.Sprintf("Placement: no recommendation for any wait strategy (%s).", strings.Join(parts, "; "))
+		}
+	case len(choices) == 1:
+		rec.Choice = decided[0].order[0]
+		var parts []string
+		for _, r := range decided {
+			parts = append(parts, fmt.Sprintf("wait=%s: %s", r.wait, r.advice()))
+		}
+		scope := fmt.Sprintf("with wait=%s", decided[0].wait)
+		if len(decided) > 1 {
+			scope = "with every wait strategy that settles it"
+		}
+		rec.Summary = fmt.Sprintf("Placement: pin the two iothreads of a handoff as %s %s (%s).", rec.Choice, scope, strings.Join(parts, "; "))
+		for _, r := range ranks {
+			if r.withheld != "" {
+				rec.Summary += fmt.Sprintf(" With wait=%s it is not settled: %s.", r.wait, r.withheld)
+			}
+		}
+	default:
+		// The strategies disagree: no one placement, but one per wait.
+		rec.Choice = ""
+		var parts []string
+		for _, r := range decided {
+			parts = append(parts, fmt.Sprintf("with wait=%s pin them as %s", r.wait, r.advice()))
+		}
+		rec.Summary = fmt.Sprintf("Placement depends on the wait strategy: %s.", strings.Join(parts, "; "))
+		for _, r := range decided {
+			if r == primary {
+				rec.Choice = r.order[0]
+			}
+		}
 	}
-	rec.Choice = best
-	rec.Summary = fmt.Sprintf("Placement: pin the two iothreads of a handoff as %s; the next best, %s, is %s (%s).",
-		best, order[1], fmtRatio(runnerUp.ratio), runnerUp.cmp.String())
-	return rec, order
+	return rec, primary.order
 }
 
 // latencyUnit prefers the per-op sample percentile (p50) when present: with

@@ -188,6 +188,9 @@ func Build(run *Run, opts Options) (*Report, error) {
 		r.Sections = append(r.Sections, SectionTables{s, ts})
 	}
 	r.Costs = FloorCosts(run)
+	if opts.Matrix != nil {
+		r.Costs = matchHeatMap(r.Costs, run, opts.Matrix)
+	}
 	r.Recommendations = Recommend(run, opts)
 	r.Warnings = Warnings(run, opts.Matrix, opts)
 	// Hide the table-key lines when every file has the same configuration:
@@ -213,15 +216,22 @@ func sameEnv(a, b Env) bool {
 	return true
 }
 
-// WriteMarkdown writes report.md's content: title, topology, heat map link,
-// the handoff cost against the floor, recommendations, warnings, then the
-// benchstat tables of each section.
+// WriteMarkdown writes report.md's content: title, the summary (what tune
+// prints: the answer), then the details: topology, heat map link, the
+// handoff cost against the floor, recommendations with their evidence,
+// warnings, then the benchstat tables of each section.
 func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s\n\n", r.Title)
 	if len(r.Files) > 0 {
 		fmt.Fprintf(&b, "Built from %s.\n\n", "`"+strings.Join(r.Files, "`, `")+"`")
 	}
+	// The answer first, as tune prints it; the details follow.
+	b.WriteString("## Summary\n\n")
+	for _, l := range r.SummaryLines() {
+		fmt.Fprintf(&b, "- %s\n", mdEscape(l))
+	}
+	b.WriteString("\nThe sections below give the evidence: the machine, the latency matrix, the cost against the floor, each recommendation with its figures and p-values, the warnings in full, and benchstat's tables.\n\n")
 	if len(r.Topology) > 0 {
 		b.WriteString("## Machine\n\n")
 		for _, l := range r.Topology {
@@ -282,22 +292,33 @@ func shellArgs(args []string) string {
 	return strings.Join(out, " ")
 }
 
-// Summary returns a few lines for stdout: the handoff cost against the
-// floor, the recommendations and the warnings, one line each.
+// SummaryLines are the answer, one line each: the handoff cost against
+// the floor per placement class, the recommendations (placement, wait
+// strategy, poll window, pinning, padding), the warnings and the
+// explained outliers. tune prints them, and report.md opens with them.
+func (r *Report) SummaryLines() []string {
+	var out []string
+	for _, c := range r.Costs {
+		out = append(out, "Cost at "+c.Sentence())
+	}
+	for _, rec := range r.Recommendations {
+		out = append(out, rec.Summary)
+	}
+	for _, w := range r.Warnings {
+		out = append(out, "warning: "+w.Title)
+	}
+	for _, o := range r.Outliers {
+		out = append(out, "outlier: "+o.Summary())
+	}
+	return out
+}
+
+// Summary returns the title and SummaryLines for stdout.
 func (r *Report) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n", r.Title)
-	for _, c := range r.Costs {
-		fmt.Fprintf(&b, "  Cost at %s\n", c.Sentence())
-	}
-	for _, rec := range r.Recommendations {
-		fmt.Fprintf(&b, "  %s\n", rec.Summary)
-	}
-	for _, w := range r.Warnings {
-		fmt.Fprintf(&b, "  warning: %s\n", w.Title)
-	}
-	for _, o := range r.Outliers {
-		fmt.Fprintf(&b, "  outlier: %s\n", o.Summary())
+	for _, l := range r.SummaryLines() {
+		fmt.Fprintf(&b, "  %s\n", l)
 	}
 	return b.String()
 }

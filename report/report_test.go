@@ -69,7 +69,7 @@ func TestRecommendationsWithheld(t *testing.T) {
 	}
 	// The p-value quoted for the runner-up equals benchstat's for the same
 	// two columns.
-	m := regexp.MustCompile(`^Placement: no recommendation; (\S+) and (\S+) are not significantly different \((p=\S+ n=\d+)`).FindStringSubmatch(place.Summary)
+	m := regexp.MustCompile(`^Placement: no recommendation for any wait strategy \(wait=poll: (\S+) and (\S+) are not significantly different \((p=\S+ n=\d+)`).FindStringSubmatch(place.Summary)
 	if m == nil {
 		t.Fatalf("unexpected summary %q", place.Summary)
 	}
@@ -595,5 +595,38 @@ func TestWarningsPartialMachine(t *testing.T) {
 		if ok != want || ok && !strings.Contains(w.Message, "CPUs 0-1 of the 0-7 online") {
 			t.Errorf("%q: partial warning %v %q, want %v", raw, ok, w.Message, want)
 		}
+	}
+}
+
+// Placement advice holds per wait strategy: when busy-polling and
+// adaptive iothreads are fastest on two CPUs that share the LLC and
+// blocking ones on one CPU, the advice says which placement for which
+// strategy rather than one placement for all; when they agree it says
+// the advice holds for every strategy.
+func TestPlacementPerWaitStrategy(t *testing.T) {
+	read := func(blockSameCPU float64) *Run {
+		var b strings.Builder
+		for i := range 10 {
+			j := float64(i)
+			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/pin=cpu/place=llc-2 1000 %.0f ns/op\n", 200+j)
+			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/pin=cpu/place=samecpu-2 1000 %.0f ns/op\n", 9600+j)
+			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=block/pin=cpu/place=llc-2 1000 %.0f ns/op\n", 6000+j)
+			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=block/pin=cpu/place=samecpu-2 1000 %.0f ns/op\n", blockSameCPU+j)
+		}
+		run, err := Read(strings.NewReader(b.String()), "waits.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run
+	}
+	p := find(t, Recommend(read(300), Options{}), "placement")
+	for _, want := range []string{"Placement depends on the wait strategy", "with wait=adaptive pin them as llc (the next best, samecpu, is 46.97x slower", "with wait=block pin them as samecpu (the next best, llc, is 19.72x slower"} {
+		if !strings.Contains(p.Summary, want) {
+			t.Errorf("summary %q lacks %q", p.Summary, want)
+		}
+	}
+	p = find(t, Recommend(read(12000), Options{}), "placement")
+	if p.Choice != "llc" || !strings.Contains(p.Summary, "pin the two iothreads of a handoff as llc with every wait strategy that settles it (wait=adaptive: llc") || !strings.Contains(p.Summary, "wait=block: llc") {
+		t.Errorf("agreeing strategies: %q (choice %q)", p.Summary, p.Choice)
 	}
 }

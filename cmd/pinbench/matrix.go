@@ -66,6 +66,9 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 	if err := m.WriteText(stdout); err != nil {
 		return err
 	}
+	for _, w := range (report.Options{}).MatrixWarnings(m, nil) {
+		fmt.Fprintf(stderr, "warning: %s: %s\n", w.Title, w.Message)
+	}
 	for _, out := range []struct {
 		path  string
 		write func(io.Writer) error

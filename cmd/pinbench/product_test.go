@@ -437,3 +437,15 @@ func TestBenchMatchesGoTestBinary(t *testing.T) {
 		}
 	}
 }
+
+// pinbench matrix alone prints its unit and each pair's spread.
+func TestMatrixCommandPrintsUnitAndSpread(t *testing.T) {
+	live, err := affinity.Discover()
+	if err != nil || live.Allowed.Count() < 2 {
+		t.Skip("needs two allowed CPUs")
+	}
+	code, stdout, stderr := runCLI("matrix", "--reps", "3", "--transfers", "200")
+	if code != 0 || !strings.Contains(stdout, "One-way cache-line latency in ns") || !strings.Contains(stdout, "p10-p90") || !strings.Contains(stdout, "median of 3 repetitions") {
+		t.Errorf("matrix: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
