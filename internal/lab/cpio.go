@@ -96,9 +96,9 @@ func (a *Archive) Symlink(name, target string) error {
 	return a.add(name, entry{mode: fs.ModeSymlink | 0o777, data: []byte(target)})
 }
 
-// Tree adds every folder and regular file under the folder src at name
-// (symbolic links are followed). Names for which skip returns true, and
-// what is below them, are left out; skip may be nil.
+// Tree adds every folder, regular file and symbolic link (as a link, to
+// the same target) under the folder src at name. Names for which skip
+// returns true, and what is below them, are left out; skip may be nil.
 func (a *Archive) Tree(name, src string, skip func(rel string, d fs.DirEntry) bool) error {
 	return fs.WalkDir(os.DirFS(src), ".", func(rel string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -111,8 +111,15 @@ func (a *Archive) Tree(name, src string, skip func(rel string, d fs.DirEntry) bo
 			return nil
 		}
 		dst := path.Join(name, rel)
-		if d.IsDir() {
+		switch {
+		case d.IsDir():
 			return a.Dir(dst)
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(path.Join(src, rel))
+			if err != nil {
+				return fmt.Errorf("lab: adding %s to the initramfs: %w", src, err)
+			}
+			return a.Symlink(dst, target)
 		}
 		return a.File(dst, path.Join(src, rel))
 	})

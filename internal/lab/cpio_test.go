@@ -81,6 +81,10 @@ func TestArchiveRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A link to a folder stays a link (results/<machine>/latest).
+	if err := os.Symlink("testdata", filepath.Join(dir, "tree", "latest")); err != nil {
+		t.Fatal(err)
+	}
 	a := NewArchive()
 	for _, err := range []error{
 		a.Bytes("/init", []byte("abc"), 0o755),
@@ -111,6 +115,7 @@ func TestArchiveRoundTrip(t *testing.T) {
 		"lab/repo/a.txt":          {cpioRegular | 0o644, "tree/a.txt"},
 		"lab/repo/testdata":       {cpioDir | 0o755, ""},
 		"lab/repo/testdata/b.txt": {cpioRegular | 0o644, "tree/testdata/b.txt"},
+		"lab/repo/latest":         {cpioSymlink | 0o777, "testdata"},
 	}
 	if len(m) != len(want) {
 		t.Errorf("archive holds %q, want %d entries", names, len(want))
