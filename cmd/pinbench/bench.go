@@ -30,7 +30,7 @@ error, and the command exits 1 after the rest have run.`,
 type benchFlags struct {
 	filter, benchtime, topologyRoot, outlierDir string
 	count                                       int
-	sweep, plan, explainOutliers                bool
+	sweep, plan, explainOutliers, progress      bool
 	outlierFactor                               float64
 }
 
@@ -45,6 +45,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.topologyRoot, "topology-root", "", "with -plan: plan for the machine of the sysfs capture in `DIR`")
 	fs.BoolVar(&f.explainOutliers, "explain-outliers", false, "keep the execution tracer's flight recorder running and save its window for each slow sampled via=aio handoff to -outlier-dir")
 	fs.StringVar(&f.outlierDir, "outlier-dir", "outliers", "folder for -explain-outliers trace files (NAME-N.trace)")
+	fs.BoolVar(&f.progress, "progress", true, "show the benchmark running on stderr (tune turns it off in its rounds and shows its own)")
 	fs.Float64Var(&f.outlierFactor, "outlier-factor", bench.DefaultOutlierFactor, "with -explain-outliers: a sampled hop slower than this many times the running median is an outlier")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -95,11 +96,20 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		opts.Outliers = rec
 	}
 	rw := bench.NewResultWriter(w, bench.GoTestConfig(t))
-	failed := 0
-	for range f.count {
+	failed, done := 0, 0
+	defer func() {
+		if f.progress && done > 0 {
+			fmt.Fprintln(stderr)
+		}
+	}()
+	for round := range f.count {
 		for _, l := range bench.Leaves(bench.Suite(t, opts)) {
 			if l.Skip != "" || !filter.Match(l.Name) {
 				continue
+			}
+			if f.progress {
+				done++
+				fmt.Fprintf(stderr, "\rbench: round %d/%d, %d run, running %-60.60s", round+1, f.count, done-1, l.Name)
 			}
 			res, err := bench.RunLeaf(l)
 			if err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"archive/tar"
 	"compress/bzip2"
 	"compress/gzip"
 	"errors"
@@ -49,7 +48,7 @@ func captureRoot(path string) (dir string, cleanup func(), err error) {
 		return "", nil, err
 	}
 	cleanup = func() { os.RemoveAll(tmp) }
-	if err := untar(tar.NewReader(r), tmp); err != nil {
+	if err := untar(newTarReader(r), tmp); err != nil {
 		cleanup()
 		return "", nil, fmt.Errorf("capture %s: %w", path, err)
 	}
@@ -76,26 +75,26 @@ func captureRoot(path string) (dir string, cleanup func(), err error) {
 }
 
 // untar writes the archive's folders and regular files under dir.
-func untar(tr *tar.Reader, dir string) error {
+func untar(tr *tarReader, dir string) error {
 	for {
-		hdr, err := tr.Next()
+		hdr, err := tr.next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		name := filepath.Clean(hdr.Name)
+		name := filepath.Clean(hdr.name)
 		if name == "." || filepath.IsAbs(name) || strings.HasPrefix(name, ".."+string(filepath.Separator)) || name == ".." {
-			return fmt.Errorf("entry %q lands outside the extraction", hdr.Name)
+			return fmt.Errorf("entry %q lands outside the extraction", hdr.name)
 		}
 		target := filepath.Join(dir, name)
-		switch hdr.Typeflag {
-		case tar.TypeDir:
+		switch hdr.kind {
+		case '5':
 			if err := os.MkdirAll(target, 0o755); err != nil {
 				return err
 			}
-		case tar.TypeReg:
+		case '0', '7':
 			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 				return err
 			}

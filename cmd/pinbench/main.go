@@ -101,15 +101,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 1
 }
 
-// message is err on one line without a repeat of the command's prefix.
+// packagePrefixes are the prefixes this module's packages may put on
+// their errors; after "pinbench <command>: " they would be a second one.
+var packagePrefixes = []string{"affinity", "aio", "bench", "colock", "coroutine", "report"}
+
+// message is err on one line without a second prefix: the command's name
+// or a package's repeated after main's "pinbench <command>: ".
 func message(name string, err error) string {
 	s := oneLine(err.Error())
 	for {
-		rest, ok := strings.CutPrefix(s, name+": ")
-		if !ok {
+		cut := false
+		for _, p := range append([]string{name}, packagePrefixes...) {
+			if rest, ok := strings.CutPrefix(s, p+": "); ok {
+				s, cut = rest, true
+			}
+		}
+		if !cut {
 			return s
 		}
-		s = rest
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,7 @@ import (
 var tinyTune = []string{"--count", "2", "--benchtime", "2x", "--matrix-reps", "1", "--matrix-transfers", "200",
 	"--bench", "Floor|Notify|Coroutine/op=switch|Handoff/via=aio/wait=block/place"}
 
-// installed builds the pinbench binary (statically, as the README says)
+// installed builds the pinbench binary (static, as the README says)
 // and copies it into a temporary folder outside the module, as a user
 // would install it; it returns the binary's path and an environment
 // whose PATH holds no go command.
@@ -31,11 +32,21 @@ func installed(t *testing.T) (bin string, env []string) {
 		t.Skip("builds the binary and runs it")
 	}
 	build := filepath.Join(t.TempDir(), "pinbench")
-	cmd := exec.Command("go", "build", "-o", build, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
+	// A plain go build, cgo as the environment has it: the binary must
+	// come out static all the same (no program interpreter, no libc).
+	if out, err := exec.Command("go", "build", "-o", build, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	exe, err := elf.Open(build)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range exe.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Errorf("go build ./cmd/pinbench gives a dynamically linked binary (it has a program interpreter)")
+		}
+	}
+	exe.Close()
 	dir := t.TempDir()
 	bin = filepath.Join(dir, "pinbench")
 	data, err := os.ReadFile(build)

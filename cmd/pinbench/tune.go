@@ -399,7 +399,7 @@ func (p suiteProg) command(ctx context.Context, args []string) *exec.Cmd {
 				own = append(own, a)
 			}
 		}
-		args = append([]string{"bench"}, own...)
+		args = append([]string{"bench", "-progress=false"}, own...)
 	}
 	cmd := exec.CommandContext(ctx, p.path, args...)
 	cmd.Env = append(os.Environ(), selfEnv+"=1")
