@@ -10,6 +10,16 @@
 // Before the results, TestMain prints `key: value` configuration lines in
 // Go's benchmark format so that every results file says where it came from.
 //
+// The suite is a catalogue (Suite): a tree of named benchmarks whose leaves
+// hold the bodies and, decided when the tree is built, the reason a leaf
+// cannot run on this machine. The BenchmarkX functions of the test files
+// walk it with b.Run (RunTree), and the pinbench binary runs the same
+// leaves through testing.Benchmark (RunLeaf) and writes them with
+// ResultWriter under the configuration lines go test prints
+// (GoTestConfig), so both give benchstat the same names, units and keys,
+// and a plan (which leaves would run, which are skipped and why) needs no
+// run at all.
+//
 // The harness (this package's non-test files) places the sides of a benchmark
 // on the representative CPU pair of a placement class, runs each side on its
 // own locked, pinned OS thread, never lets a benchmark hang (a side that stops

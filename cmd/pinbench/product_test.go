@@ -92,6 +92,16 @@ func TestInstalledBinaryTunes(t *testing.T) {
 		}
 		return stdout.String()
 	}
+	// The plan needs no toolchain either, for this machine or a capture.
+	capture, _ := filepath.Abs(filepath.Join("..", "..", "testdata", "topologies", "epyc256.tar.gz"))
+	for _, args := range [][]string{{"tune", "--plan", "--bench", "Floor"}, {"tune", "--plan", "--root", capture, "--bench", "Floor"}} {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir, cmd.Env = work, env
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "BenchmarkFloor/place=") || !strings.Contains(string(out), "estimated duration") {
+			t.Errorf("%q: %v\n%s", args, err, out)
+		}
+	}
 	first := runTune()
 	ids, _ := os.ReadDir(filepath.Join(work, "results"))
 	if len(ids) != 1 {
@@ -458,5 +468,15 @@ func TestMatrixCommandPrintsUnitAndSpread(t *testing.T) {
 	code, stdout, stderr := runCLI("matrix", "--reps", "3", "--transfers", "200")
 	if code != 0 || !strings.Contains(stdout, "One-way cache-line latency in ns") || !strings.Contains(stdout, "p10-p90") || !strings.Contains(stdout, "median of 3 repetitions") {
 		t.Errorf("matrix: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+// A --bench that selects nothing of a --bench-bin test binary is a usage
+// error before anything is measured, as it is for the binary's own suite.
+func TestTuneBenchBinFilterChecked(t *testing.T) {
+	bin := builtBench(t)
+	code, _, stderr := runCLI("tune", "--bench-bin", bin, "--bench", "NoSuchBenchmark", "--out", filepath.Join(t.TempDir(), "x"))
+	if code != 2 || !strings.Contains(stderr, `--bench "NoSuchBenchmark" matches no benchmark of`) || strings.Contains(stderr, "[2/5") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }

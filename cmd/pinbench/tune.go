@@ -188,10 +188,17 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The benchmarks --bench selects, from the catalogue or the test
+	// binary's plan: none is a mistake in the command line.
 	if prog.self {
 		if run, _ := planSuite(t, flt, mode.sweep); len(run) == 0 {
 			return usageError{fmt.Sprintf("--bench %q matches no benchmark that runs on this machine", *filter)}
 		}
+	} else if _, _, err := planBenchmarks(prog, t, *filter, mode, ""); err != nil {
+		if strings.Contains(err.Error(), "no benchmark would run") {
+			return usageError{fmt.Sprintf("--bench %q matches no benchmark of %s that runs on this machine", *filter, prog.path)}
+		}
+		return err
 	}
 	id := bench.MachineID(t)
 	folder, err := newRunFolder(*out, id, runName(started, modeName, t), *force)
