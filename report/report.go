@@ -140,7 +140,7 @@ type SectionTables struct {
 }
 
 // envKeys are the configuration lines shown as the topology by default.
-var envKeys = []string{"machine", "cpu", "topology", "hypervisor", "governor", "smt", "cacheline", "gomaxprocs", "allowed", "goos", "goarch"}
+var envKeys = []string{"machine", "cpu", "topology", "hypervisor", "governor", "smt", "cacheline", "gomaxprocs", "allowed", "online", "goos", "goarch", "tune-mode", "benchtime", "count"}
 
 // Build computes the tables, recommendations and warnings of run. It does
 // no I/O; a bad section projection is an error.
