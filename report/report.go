@@ -448,7 +448,8 @@ var SettingKeys = []string{"tune-mode", "benchtime", "count"}
 
 // CompareWarnings says where runs used different settings (tune-mode
 // quick or full, benchtime, count), or could not say which they used: a
-// comparison across them mixes how carefully each was measured.
+// comparison across them mixes how carefully each was measured. Runs are
+// named as their columns are (Name; A, B... when empty).
 func CompareWarnings(runs ...*Run) []string {
 	var out []string
 	for _, key := range SettingKeys {
@@ -466,7 +467,11 @@ func CompareWarnings(runs ...*Run) []string {
 				shown = "not recorded"
 			}
 			values[v] = true
-			parts = append(parts, fmt.Sprintf("%s %s", runLabel(i), shown))
+			name := r.Name
+			if name == "" {
+				name = runLabel(i)
+			}
+			parts = append(parts, fmt.Sprintf("%s: %s", name, shown))
 		}
 		if len(values) > 1 {
 			out = append(out, fmt.Sprintf("the runs used different %s (%s): the comparison mixes runs measured differently", key, strings.Join(parts, ", ")))

@@ -388,7 +388,7 @@ func TestCompareManyRuns(t *testing.T) {
 			t.Errorf("no column for %s:\n%s", d, stdout)
 		}
 	}
-	if !strings.Contains(stderr, "warning: the runs used different tune-mode (A quick, B quick, C full)") || strings.Contains(stderr, "benchtime") {
+	if !strings.Contains(stderr, "warning: the runs used different tune-mode ("+dirs[0]+": quick, "+dirs[1]+": quick, "+dirs[2]+": full)") || strings.Contains(stderr, "benchtime") {
 		t.Errorf("settings warning: %q", stderr)
 	}
 	if code, _, _ := runCLI("compare", dirs[0]); code != 2 {
