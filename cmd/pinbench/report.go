@@ -20,8 +20,8 @@ func init() {
 or raw benchmark files in Go's benchmark format, and writes report.md with
 the heat map into --out (default: the folder, or the first file's folder).
 Prints the report's summary. Nothing is written when a file cannot be
-read, and a missing --out folder is created only for a report that is
-complete.`,
+read, and an --out folder it had to create is removed again when the
+report cannot be written.`,
 		run: runReport,
 	})
 	register(command{

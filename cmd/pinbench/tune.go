@@ -237,7 +237,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	stage(3, "checking the benchmark program: "+prog.String())
+	stage(3, "benchmark program (checked before measuring): "+prog.String())
 	var outliers *outlierRun
 	if *explain {
 		if outliers, err = startOutlierRun(ctx, folder.staging, prog, *factor); err != nil {
