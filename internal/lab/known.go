@@ -28,6 +28,12 @@ var KnownFailures = []KnownFailure{
 			"(\"stuck after 20s: producers moved 16369 and 17808 items, consumers 16997 and 17180\"); the test cleanup then joins the iothreads " +
 			"under the waiting coroutines and aio.CoWake panics (\"scheduled onto iothread N, which is closed\"), killing the test binary of the package",
 	},
+	{
+		ImportPath: "github.com/pinbench/pinbench/bench",
+		Test:       "TestForcedOutlierIsExplained",
+		Why: "the flight-recorder trace does not cover the forced sleep in lab guests (numa2): the sleep grew to 2.7 s, twice 5000x the emulated 270.8 us median, " +
+			"and the trace saw the sender blocked for only 1.62 s of it, so the main-cause check (at least 90% of the sleep) fails",
+	},
 }
 
 // knownSkip returns the -test.skip pattern for a package's known failures
