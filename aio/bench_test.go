@@ -51,7 +51,7 @@ func BenchmarkQueuePushDrain(b *testing.B) {
 // run its (empty) Poll and gone back to sleep.
 func BenchmarkNotify(b *testing.B) {
 	b.Run("owner=awake/state=notified", func(b *testing.B) {
-		c, _ := NewContext()
+		c := NewContext()
 		c.Notify()
 		b.ReportAllocs()
 		for b.Loop() {
@@ -60,7 +60,7 @@ func BenchmarkNotify(b *testing.B) {
 		reportWakes(b, c, 0)
 	})
 	b.Run("owner=awake/state=clear", func(b *testing.B) {
-		c, _ := NewContext()
+		c := NewContext()
 		b.ReportAllocs()
 		for b.Loop() {
 			c.Notify()
@@ -69,7 +69,7 @@ func BenchmarkNotify(b *testing.B) {
 		reportWakes(b, c, 0)
 	})
 	b.Run("owner=awake/state=notified/parallel", func(b *testing.B) {
-		c, _ := NewContext()
+		c := NewContext()
 		c.Notify()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
@@ -118,7 +118,7 @@ func reportWakes(b *testing.B, c *AioContext, before uint64) {
 // runs it, on the owner's own goroutine (no wake-up involved). Zero
 // allocations.
 func BenchmarkBHSchedulePoll(b *testing.B) {
-	c, _ := NewContext()
+	c := NewContext()
 	n := 0
 	bh := c.NewBH(func() { n++ })
 	b.ReportAllocs()
@@ -136,7 +136,7 @@ func BenchmarkBHSchedulePoll(b *testing.B) {
 // once), on the owner's goroutine: the queue, the schedule-BH and one
 // enter+yield, without a wake-up. Zero allocations.
 func BenchmarkCoSchedulePoll(b *testing.B) {
-	c, _ := NewContext()
+	c := NewContext()
 	defer c.Close()
 	stop := false
 	co := c.NewCoroutine(func(self *coroutine.Coroutine) {

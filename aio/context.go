@@ -177,8 +177,8 @@ type AioContext struct {
 // a goroutine locked to its OS thread; a context owned by an unlocked
 // goroutine works too (tests), as long as that goroutine is the only
 // poller. The wait mode starts as [WaitAdaptive] with QEMU's defaults.
-func NewContext() (*AioContext, error) {
-	return newContext(coroutine.NewThread(), ""), nil
+func NewContext() *AioContext {
+	return newContext(coroutine.NewThread(), "")
 }
 
 // newContext returns a context whose owner's coroutine state is thread

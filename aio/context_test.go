@@ -16,10 +16,7 @@ import (
 // newTestContext returns a context owned by the test's goroutine.
 func newTestContext(t *testing.T) *AioContext {
 	t.Helper()
-	c, err := NewContext()
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := NewContext()
 	t.Cleanup(func() {
 		if err := c.Close(); err != nil {
 			t.Error(err)

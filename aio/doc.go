@@ -36,9 +36,10 @@
 //     schedule-BH run, bottom-half batch and futex sleep; a task per
 //     context named by [AioContext.TraceLabel]. Off, each costs one
 //     trace.IsEnabled branch (see trace.go).
-//   - [RandomSchedule]: the workload of QEMU's test-aio-multithread
-//     "schedule" test, in QEMU's stalling form and in a circulating form
-//     that the benchmarks reuse.
+//
+// QEMU's test-aio-multithread "schedule" workload lives in
+// internal/randsched, and the thread CPU clocks in internal/threadclock:
+// tests and benchmarks use them; an event loop's users do not.
 //
 // # The current context is explicit
 //

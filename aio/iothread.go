@@ -14,6 +14,7 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/coroutine"
 	"github.com/pinbench/pinbench/internal/osthread"
+	"github.com/pinbench/pinbench/internal/threadclock"
 )
 
 func unixGettid() int { return unix.Gettid() }
@@ -206,7 +207,7 @@ func (t *IOThread) finish() {
 		t.closeErr = t.ctx.closeNow() // the loop has ended: nothing is in flight
 	}()
 	affinity.AllowRelock()
-	if ns, err := threadCPUTimeSelf(); err == nil {
+	if ns, err := threadclock.Self(); err == nil {
 		t.finalCPU.Store(ns)
 	}
 	// Last act: Join may return (and the caller drop t) once done is set;
@@ -373,46 +374,14 @@ func (t *IOThread) Stats() IOThreadStats {
 
 // CPUTime returns the CPU time the iothread's OS thread has used (user and
 // system), read from another thread through the thread's CPU clock (see
-// [ThreadCPUTime]); after the thread ended, the figure it recorded last.
+// threadclock.Of); after the thread ended, the figure it recorded last.
 func (t *IOThread) CPUTime() (time.Duration, error) {
 	if t.done.IsSet() {
 		return time.Duration(t.finalCPU.Load()), nil
 	}
-	d, err := ThreadCPUTime(t.tid)
+	d, err := threadclock.Of(t.tid)
 	if err != nil && t.done.IsSet() { // ended meanwhile
 		return time.Duration(t.finalCPU.Load()), nil
 	}
 	return d, err
-}
-
-// ThreadCPUClock returns the clock id of thread tid's CPU-time clock, for
-// clock_gettime. The kernel encodes a thread CPU clock as
-// (^tid << 3) | CPUCLOCK_PERTHREAD_MASK (4) | CPUCLOCK_SCHED (2)
-// (include/linux/posix-timers.h, MAKE_THREAD_CPUCLOCK); glibc's
-// pthread_getcpuclockid computes the same from the pthread's tid. Computing
-// it from the tid lets any thread of the process read any other thread's
-// CPU time without cgo or pthread handles, which Go threads do not expose.
-// The sched clock (not CPUCLOCK_PROF or VIRT) counts user plus system time
-// at scheduler precision.
-func ThreadCPUClock(tid int) int32 {
-	return ^int32(tid)<<3 | 4 | 2
-}
-
-// ThreadCPUTime returns the CPU time used so far by thread tid of this
-// process. It fails (EINVAL) once the thread has ended.
-func ThreadCPUTime(tid int) (time.Duration, error) {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(ThreadCPUClock(tid), &ts); err != nil {
-		return 0, fmt.Errorf("aio: CPU time of thread %d: %w", tid, err)
-	}
-	return time.Duration(ts.Nano()), nil
-}
-
-// threadCPUTimeSelf reads the calling thread's CPU time.
-func threadCPUTimeSelf() (int64, error) {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-		return 0, err
-	}
-	return ts.Nano(), nil
 }

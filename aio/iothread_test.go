@@ -11,6 +11,7 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/leakcheck"
+	"github.com/pinbench/pinbench/internal/threadclock"
 )
 
 func TestIOThreadLifecycle(t *testing.T) {
@@ -131,8 +132,8 @@ func TestIOThreadCPUTime(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ThreadCPUClock(it.Tid()) >= 0 {
-		t.Fatalf("thread CPU clock id %d is not negative", ThreadCPUClock(it.Tid()))
+	if threadclock.Clock(it.Tid()) >= 0 {
+		t.Fatalf("thread CPU clock id %d is not negative", threadclock.Clock(it.Tid()))
 	}
 	joined := false
 	defer func() {
@@ -145,7 +146,7 @@ func TestIOThreadCPUTime(t *testing.T) {
 	var onThread time.Duration
 	mustRun(t, it, func() {
 		for {
-			ns, err := threadCPUTimeSelf()
+			ns, err := threadclock.Self()
 			if err != nil {
 				t.Error(err)
 				return

@@ -360,7 +360,7 @@ func TestBusyPollCount(t *testing.T) {
 		t.Fatalf("after a refused SetWaitMode: %d busy, want %d", got, base)
 	}
 	// A plain context gives its slot back when closed.
-	c, _ := NewContext()
+	c := NewContext()
 	if err := c.SetWaitMode(WaitPoll); err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +452,7 @@ func TestAfterJoinNoCallerIsTheOwner(t *testing.T) {
 // schedule batch in flight on the stack; it is refused with a sentence,
 // and the batch's other coroutines still run.
 func TestCloseInsideCoroutineRefused(t *testing.T) {
-	ctx, _ := NewContext()
+	ctx := NewContext()
 	bRan := false
 	a := ctx.NewCoroutine(func(*coroutine.Coroutine) { _ = ctx.Close() })
 	b := ctx.NewCoroutine(func(*coroutine.Coroutine) { bRan = true })

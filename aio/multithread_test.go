@@ -1,15 +1,11 @@
 package aio
 
 // A port of QEMU's tests/unit/test-aio-multithread.c (the tests the seed
-// patch introduced): /aio/multi/lifecycle and /aio/multi/schedule, plus the
-// non-stalling variant of the schedule test.
+// patch introduced): /aio/multi/lifecycle here; /aio/multi/schedule, with
+// its workload, is in internal/randsched.
 
 import (
-	"fmt"
-	"os"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/leakcheck"
@@ -66,85 +62,4 @@ func TestAioMulti(t *testing.T) {
 		leakcheck.Check(t)
 		joinAioContexts(t, createAioContexts(t))
 	})
-	seconds := 1
-	if *long {
-		seconds = 10
-	}
-	d := time.Duration(seconds) * time.Second
-
-	// QEMU's own test, faithfully: it stalls once every coroutine has
-	// parked, after exactly one failed take per coroutine.
-	t.Run("schedule", func(t *testing.T) {
-		leakcheck.Check(t)
-		threads := createAioContexts(t)
-		defer joinAioContexts(t, threads)
-		r := NewRandomSchedule(threads, ScheduleStalling, uint64(time.Now().UnixNano()))
-		r.Start()
-		time.Sleep(d)
-		c := r.Stop()
-		t.Logf("%v", c)
-		if err := r.Err(); err != nil {
-			t.Error(err)
-		}
-		if c.Retry != numContexts || c.Queued != numContexts {
-			t.Errorf("%v: want queued %d, retry %d (QEMU's stall)", c, numContexts, numContexts)
-		}
-	})
-
-	// The variant in which a failed take tries the other slots: it never
-	// stalls, and every coroutine keeps circulating to the end.
-	t.Run("schedule-circulating", func(t *testing.T) {
-		leakcheck.Check(t)
-		threads := createAioContexts(t)
-		defer joinAioContexts(t, threads)
-		r := NewRandomSchedule(threads, ScheduleCirculating, uint64(time.Now().UnixNano()))
-		r.Start()
-		time.Sleep(d / 2)
-		before := make([]int64, numContexts)
-		for i := range before {
-			before[i] = r.CountsOf(i).Total()
-		}
-		time.Sleep(d - d/2)
-		// A context that made no take in the second half is given a few
-		// more seconds: on a loaded machine an iothread may wait that
-		// long for a CPU or a Go P, but a coroutine lost by a missed
-		// wake-up never moves again.
-		for i := range before {
-			if r.CountsOf(i).Total() > before[i] {
-				continue
-			}
-			grace := time.Now().Add(3 * time.Second)
-			for r.CountsOf(i).Total() <= before[i] && time.Now().Before(grace) {
-				time.Sleep(time.Millisecond)
-			}
-			if after := r.CountsOf(i).Total(); after <= before[i] {
-				t.Errorf("context %d stopped circulating: %d takes at half time, %d at the end and 3 s later\n%s", i, before[i], after, describeIOThread(threads[i]))
-			} else {
-				t.Logf("context %d made no take in %v, then moved again (a loaded machine?)", i, d-d/2)
-			}
-		}
-		c := r.Stop()
-		t.Logf("%v", c)
-		if err := r.Err(); err != nil {
-			t.Error(err)
-		}
-		if c.Scheduled == 0 {
-			t.Errorf("%v: nothing was scheduled across contexts", c)
-		}
-	})
-}
-
-// describeIOThread says what an iothread is doing, for failure messages:
-// its context's handshake state and counters, and the kernel's view of its
-// thread (state, CPU) from /proc.
-func describeIOThread(it *IOThread) string {
-	c := it.Context()
-	stat, _ := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/stat", it.Tid()))
-	fields := strings.Fields(string(stat[min(len(stat), strings.LastIndexByte(string(stat), ')')+1):]))
-	state, cpu := "?", "?"
-	if len(fields) > 36 {
-		state, cpu = fields[0], fields[36]
-	}
-	return fmt.Sprintf("  tid %d (kernel state %s, last on CPU %s): notified %v, notifyMe %d, event %d, schedule queue empty %v, %+v",
-		it.Tid(), state, cpu, c.notified.Load(), c.notifyMe.Load(), c.event.Load(), c.sched.Empty(), c.Stats())
 }

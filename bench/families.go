@@ -11,6 +11,7 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/coroutine"
+	"github.com/pinbench/pinbench/internal/randsched"
 )
 
 // The benchmark families of the suite. Each family's doc (what one op is,
@@ -451,7 +452,7 @@ func scheduleSets(t *affinity.Topology, pin PinMode, class affinity.Class) ([]af
 
 // ScheduleResult is what one RunSchedule measured.
 type ScheduleResult struct {
-	Counts  aio.ScheduleCounts
+	Counts  randsched.Counts
 	Elapsed time.Duration
 }
 
@@ -474,7 +475,7 @@ func RunSchedule(sets []affinity.CPUSet, ops int) (res ScheduleResult, err error
 		}
 		threads = append(threads, t)
 	}
-	rs := aio.NewRandomSchedule(threads, aio.ScheduleCirculating, uint64(time.Now().UnixNano()))
+	rs := randsched.New(threads, randsched.Circulating, uint64(time.Now().UnixNano()))
 	start := time.Now()
 	rs.Start()
 	last, lastChange := int64(-1), time.Now()

@@ -20,10 +20,7 @@ type local struct {
 
 func newLocal(t *testing.T) *local {
 	t.Helper()
-	ctx, err := aio.NewContext()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := aio.NewContext()
 	t.Cleanup(func() {
 		if err := ctx.Close(); err != nil {
 			t.Error(err)
@@ -456,7 +453,7 @@ func TestRefusedLockLeavesMutexIntact(t *testing.T) {
 // which is free afterwards.
 func TestWaiterOnClosedContextIsDropped(t *testing.T) {
 	a := newLocal(t)
-	ctxB, _ := aio.NewContext()
+	ctxB := aio.NewContext()
 	var m CoMutex
 	h := a.holder(&m)
 	a.enter(h)

@@ -44,8 +44,9 @@ type Coroutine struct {
 	// when it reuses a pooled runtime coroutine, which already lives there);
 	// &noThread before.
 	thread *Thread
-	// home is the home context (an *aio.AioContext), stored, not interpreted.
-	home any
+	// home is the home context (an *aio.AioContext), stored, not
+	// interpreted.
+	home Home
 
 	// The runtime coroutine, bound by the first Enter on the home thread
 	// (taken from that thread's pool, or created there) and reused through
@@ -118,13 +119,19 @@ const errYieldOutside = "coroutine: Yield called outside the coroutine's own run
 // coroutine from the pool.
 func (co *Coroutine) Finished() bool { return co.state == stateFinished }
 
-// Home returns the home context stored by SetHome (nil when none): in this
-// suite an *aio.AioContext, the context whose thread may enter co.
-func (co *Coroutine) Home() any { return co.home }
+// Home is a coroutine's home context: the event loop whose owner alone
+// enters the coroutine (aio's *AioContext).
+type Home interface {
+	// Thread returns the enter state of the home's owner.
+	Thread() *Thread
+}
 
-// SetHome stores co's home context. The coroutine package does not interpret
-// it; aio uses it to route CoSchedule and CoWake.
-func (co *Coroutine) SetHome(ctx any) { co.home = ctx }
+// Home returns the home context stored by SetHome (nil when none).
+func (co *Coroutine) Home() Home { return co.home }
+
+// SetHome stores co's home context. The coroutine package does not use
+// it; aio routes CoSchedule and CoWake by it.
+func (co *Coroutine) SetHome(h Home) { co.home = h }
 
 // HomeThread returns the Thread co belongs to: the one that first entered it,
 // or, for a coroutine reused from a Thread's pool, that Thread. It is nil for

@@ -720,9 +720,13 @@ func TestFinishedWhileScheduled(t *testing.T) {
 
 // Home is stored, not interpreted; New works from any goroutine and the
 // first Enter decides the home Thread.
+// testHome is a Home for tests.
+type testHome struct{ name string }
+
+func (*testHome) Thread() *Thread { return nil }
+
 func TestHome(t *testing.T) {
-	type ctx struct{ name string }
-	home := &ctx{"iothread-1"}
+	home := &testHome{"iothread-1"}
 	ch := make(chan *Coroutine)
 	go func() {
 		co := New(func(self *Coroutine) { self.Yield() })
@@ -730,7 +734,7 @@ func TestHome(t *testing.T) {
 		ch <- co
 	}()
 	co := <-ch
-	if co.Home() != home || co.HomeThread() != nil {
+	if co.Home() != Home(home) || co.HomeThread() != nil {
 		t.Fatal("Home not stored or HomeThread set before Enter")
 	}
 	th := newThread(t)

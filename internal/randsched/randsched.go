@@ -1,4 +1,8 @@
-package aio
+// Package randsched is the workload of QEMU's test-aio-multithread
+// "schedule" test, on aio's iothreads: the test of aio.CoSchedule that the
+// seed patch introduced, and the basis of bench's Schedule family. It is
+// a test workload, not API an event loop's users call, hence internal.
+package randsched
 
 import (
 	"fmt"
@@ -6,14 +10,15 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/coroutine"
 )
 
-// ScheduleVariant selects the coroutine loop of [RandomSchedule].
-type ScheduleVariant int
+// Variant selects the coroutine loop of [Schedule].
+type Variant int
 
 const (
-	// ScheduleStalling is QEMU's own loop (test-aio-multithread, as of
+	// Stalling is QEMU's own loop (test-aio-multithread, as of
 	// QEMU 7.2): pick a random slot, take whatever coroutine is published
 	// there and schedule it on its home context, then publish yourself and
 	// yield. A take that finds the slot empty leaves one fewer coroutine
@@ -23,31 +28,31 @@ const (
 	// contexts, and queued = number of contexts (the final wake-ups, which
 	// take each coroutine out of its own slot), with a small scheduled
 	// count from the first moments.
-	ScheduleStalling ScheduleVariant = iota
-	// ScheduleCirculating publishes first, then tries slots starting at a
+	Stalling Variant = iota
+	// Circulating publishes first, then tries slots starting at a
 	// random one until a take succeeds, for at most one round. Its own
 	// slot is in the round: either it takes itself (and schedules itself
 	// again) or the slot is empty because another coroutine took it, and
 	// it is scheduled already. So every yield is followed by a wake-up,
 	// nothing stalls, and every coroutine keeps circulating: the basis of
 	// the throughput benchmark.
-	ScheduleCirculating
+	Circulating
 )
 
 // String names the variant as benchmark keys spell it.
-func (v ScheduleVariant) String() string {
+func (v Variant) String() string {
 	switch v {
-	case ScheduleStalling:
+	case Stalling:
 		return "stalling"
-	case ScheduleCirculating:
+	case Circulating:
 		return "circulating"
 	}
-	return fmt.Sprintf("ScheduleVariant(%d)", int(v))
+	return fmt.Sprintf("Variant(%d)", int(v))
 }
 
-// ScheduleCounts are [RandomSchedule]'s counters, named as QEMU's test
+// Counts are [Schedule]'s counters, named as QEMU's test
 // prints them.
-type ScheduleCounts struct {
+type Counts struct {
 	// Scheduled counts coroutines scheduled onto another context
 	// (QEMU's count_other).
 	Scheduled int64
@@ -59,10 +64,10 @@ type ScheduleCounts struct {
 }
 
 // Total is Scheduled + Queued + Retry: every take attempted.
-func (c ScheduleCounts) Total() int64 { return c.Scheduled + c.Queued + c.Retry }
+func (c Counts) Total() int64 { return c.Scheduled + c.Queued + c.Retry }
 
 // String formats the counts as QEMU's test logs them.
-func (c ScheduleCounts) String() string {
+func (c Counts) String() string {
 	return fmt.Sprintf("scheduled %d, queued %d, retry %d, total %d", c.Scheduled, c.Queued, c.Retry, c.Total())
 }
 
@@ -70,7 +75,7 @@ func (c ScheduleCounts) String() string {
 // to_schedule[i]), alone on its cache lines: every thread takes from it.
 type scheduleSlot struct {
 	co atomic.Pointer[coroutine.Coroutine]
-	_  [CacheLinePad - 8]byte
+	_  [aio.CacheLinePad - 8]byte
 }
 
 // scheduleCounters are one context's counters, written by the coroutine
@@ -79,20 +84,20 @@ type scheduleSlot struct {
 // counters keep that contention out of the handoff being measured.)
 type scheduleCounters struct {
 	scheduled, queued, retry atomic.Int64
-	_                        [CacheLinePad - 24]byte
+	_                        [aio.CacheLinePad - 24]byte
 }
 
-// RandomSchedule is the workload of QEMU's test-aio-multithread "schedule"
+// Schedule is the workload of QEMU's test-aio-multithread "schedule"
 // test: one coroutine per iothread, each publishing itself in its slot and
 // scheduling, on its home context, a coroutine it takes from a random slot.
-// Create it with [NewRandomSchedule], then Start, wait, Stop.
+// Create it with [New], then Start, wait, Stop.
 //
 // Who may call what: Start and Stop once each, in that order, from one
 // goroutine that is not one of the iothreads; Counts, Err and Violations
 // from any goroutine.
-type RandomSchedule struct {
-	threads []*IOThread
-	variant ScheduleVariant
+type Schedule struct {
+	threads []*aio.IOThread
+	variant Variant
 	seed    uint64
 
 	slots    []scheduleSlot
@@ -105,19 +110,19 @@ type RandomSchedule struct {
 	// running counts coroutines that have not finished; exited is set
 	// when it reaches zero.
 	running atomic.Int32
-	exited  Event
+	exited  aio.Event
 
 	// Slot-invariant violations: count and the first message.
 	violations atomic.Int64
 	firstErr   atomic.Pointer[string]
 }
 
-// NewRandomSchedule prepares the workload on threads (QEMU uses 5), with
+// New prepares the workload on threads (QEMU uses 5), with
 // the given variant and random seed. The iothreads belong to the caller,
 // who joins them after Stop.
-func NewRandomSchedule(threads []*IOThread, v ScheduleVariant, seed uint64) *RandomSchedule {
+func New(threads []*aio.IOThread, v Variant, seed uint64) *Schedule {
 	n := len(threads)
-	return &RandomSchedule{
+	return &Schedule{
 		threads:  threads,
 		variant:  v,
 		seed:     seed,
@@ -130,11 +135,11 @@ func NewRandomSchedule(threads []*IOThread, v ScheduleVariant, seed uint64) *Ran
 // Start creates one coroutine per iothread, homed on that iothread's
 // context, and schedules each there (QEMU: qemu_coroutine_create, then
 // aio_co_schedule(ctx[i], co) from the main thread).
-func (r *RandomSchedule) Start() {
+func (r *Schedule) Start() {
 	r.running.Store(int32(len(r.threads)))
 	for i, t := range r.threads {
 		co := t.Context().NewCoroutine(r.entry(i))
-		CoScheduleAt(co, "RandomSchedule.Start")
+		aio.CoScheduleAt(co, "Schedule.Start")
 	}
 }
 
@@ -142,7 +147,7 @@ func (r *RandomSchedule) Start() {
 // on each iothread it sets that context's stop flag and takes the
 // coroutine out of its own slot, which wakes it if it was parked there; it
 // then waits until every coroutine has finished and returns the counts.
-func (r *RandomSchedule) Stop() ScheduleCounts {
+func (r *Schedule) Stop() Counts {
 	for i, t := range r.threads {
 		if err := t.Run(func() { r.finish(i) }); err != nil {
 			r.violation(fmt.Sprintf("stopping coroutine %d: %v", i, err))
@@ -164,14 +169,14 @@ func (r *RandomSchedule) Stop() ScheduleCounts {
 const stopTimeout = 10 * time.Second
 
 // finish is QEMU's finish_cb; it runs on iothread id.
-func (r *RandomSchedule) finish(id int) {
+func (r *Schedule) finish(id int) {
 	r.stop[id].Store(true)
 	r.scheduleNext(id, id)
 }
 
 // Counts returns the counts so far (summed over contexts).
-func (r *RandomSchedule) Counts() ScheduleCounts {
-	var c ScheduleCounts
+func (r *Schedule) Counts() Counts {
+	var c Counts
 	for i := range r.counters {
 		c.Scheduled += r.counters[i].scheduled.Load()
 		c.Queued += r.counters[i].queued.Load()
@@ -182,8 +187,8 @@ func (r *RandomSchedule) Counts() ScheduleCounts {
 
 // CountsOf returns the counts of the takes made on context i (by its
 // coroutine, and by its final wake-up).
-func (r *RandomSchedule) CountsOf(i int) ScheduleCounts {
-	return ScheduleCounts{
+func (r *Schedule) CountsOf(i int) Counts {
+	return Counts{
 		Scheduled: r.counters[i].scheduled.Load(),
 		Queued:    r.counters[i].queued.Load(),
 		Retry:     r.counters[i].retry.Load(),
@@ -191,19 +196,19 @@ func (r *RandomSchedule) CountsOf(i int) ScheduleCounts {
 }
 
 // Violations returns how many slot-invariant checks failed.
-func (r *RandomSchedule) Violations() int64 { return r.violations.Load() }
+func (r *Schedule) Violations() int64 { return r.violations.Load() }
 
 // Err returns the first slot-invariant violation, or nil.
-func (r *RandomSchedule) Err() error {
+func (r *Schedule) Err() error {
 	if p := r.firstErr.Load(); p != nil {
-		return fmt.Errorf("aio: RandomSchedule: %s (%d violations)", *p, r.violations.Load())
+		return fmt.Errorf("aio: Schedule: %s (%d violations)", *p, r.violations.Load())
 	}
 	return nil
 }
 
 // violation records a failed invariant. It does not panic: a panic in a
 // coroutine would reach the iothread's loop and end the process.
-func (r *RandomSchedule) violation(msg string) {
+func (r *Schedule) violation(msg string) {
 	r.violations.Add(1)
 	r.firstErr.CompareAndSwap(nil, &msg)
 }
@@ -211,7 +216,7 @@ func (r *RandomSchedule) violation(msg string) {
 // scheduleNext is QEMU's schedule_next: take the coroutine published in
 // slot n, if any, and schedule it on its home context (context n). id is
 // the context of the caller.
-func (r *RandomSchedule) scheduleNext(n, id int) bool {
+func (r *Schedule) scheduleNext(n, id int) bool {
 	// Swap (sequentially consistent): takes the slot's coroutine exactly
 	// once; pairs with the owner's Store when it published itself, so the
 	// coroutine's state before publishing is visible to us.
@@ -225,12 +230,12 @@ func (r *RandomSchedule) scheduleNext(n, id int) bool {
 	} else {
 		r.counters[id].scheduled.Add(1)
 	}
-	CoScheduleAt(co, "RandomSchedule.scheduleNext")
+	aio.CoScheduleAt(co, "Schedule.scheduleNext")
 	return true
 }
 
 // entry returns the body of the coroutine homed on context id.
-func (r *RandomSchedule) entry(id int) coroutine.Func {
+func (r *Schedule) entry(id int) coroutine.Func {
 	rng := rand.New(rand.NewPCG(r.seed, uint64(id)))
 	n := len(r.slots)
 	return func(self *coroutine.Coroutine) {
@@ -242,7 +247,7 @@ func (r *RandomSchedule) entry(id int) coroutine.Func {
 		r.checkEmpty(id, "before the first iteration")
 		for !r.stop[id].Load() {
 			switch r.variant {
-			case ScheduleStalling:
+			case Stalling:
 				// QEMU: schedule_next(random), then publish and yield.
 				r.scheduleNext(rng.IntN(n), id)
 				// Store: publishes self (QEMU's qatomic_set_mb); pairs
@@ -251,7 +256,7 @@ func (r *RandomSchedule) entry(id int) coroutine.Func {
 			default:
 				// Publish first, then one round of takes from a random
 				// start; the round includes our own slot (see
-				// ScheduleCirculating). Store: publishes self; pairs
+				// Circulating). Store: publishes self; pairs
 				// with the Swap in scheduleNext.
 				r.slots[id].co.Store(self)
 				start := rng.IntN(n)
@@ -271,7 +276,7 @@ func (r *RandomSchedule) entry(id int) coroutine.Func {
 
 // checkEmpty checks the slot invariant: slot id is empty while its
 // coroutine runs.
-func (r *RandomSchedule) checkEmpty(id int, when string) {
+func (r *Schedule) checkEmpty(id int, when string) {
 	if r.slots[id].co.Load() != nil {
 		r.violation(fmt.Sprintf("slot %d not empty %s", id, when))
 	}

@@ -3,7 +3,7 @@ package aio
 import "sync/atomic"
 
 // Item is a small queue element with its own link, for the queue's tests
-// and benchmarks (bench/ measures push+drain with N producers on it).
+// and benchmarks.
 // Producer and Seq are free for the user: the tests store who pushed the
 // item and its place in that producer's sequence.
 type Item struct {
