@@ -34,6 +34,16 @@ var KnownFailures = []KnownFailure{
 		Why: "the flight-recorder trace does not cover the forced sleep in lab guests (numa2): the sleep grew to 2.7 s, twice 5000x the emulated 270.8 us median, " +
 			"and the trace saw the sender blocked for only 1.62 s of it, so the main-cause check (at least 90% of the sleep) fails",
 	},
+	{
+		ImportPath: "github.com/pinbench/pinbench/report",
+		Test:       "TestExplainOutlierLongerThanTheTrace",
+		Why: "timing-bound in lab guests (numa2): the sender was seen blocked for 6.6 ms of the 20 ms the trace was expected to hold",
+	},
+	{
+		ImportPath: "github.com/pinbench/pinbench/report",
+		Test:       "TestExplainOutlierFile",
+		Why: "timing-bound in lab guests (smt2): a spinning hop traced live showed a 3.5 ms preemption of the receiver, so its report lacked the expected nothing visible",
+	},
 }
 
 // knownSkip returns the -test.skip pattern for a package's known failures
