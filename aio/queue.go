@@ -1,21 +1,21 @@
 package aio
 
-import "sync/atomic"
+import (
+	"sync/atomic"
 
-// CacheLinePad is the padding, in bytes, that keeps a contended word alone.
-//
-// A cache line is 64 bytes on x86-64, but the L2 "adjacent-line" (spatial)
-// prefetcher of Intel cores since Sandy Bridge fetches lines in aligned
-// pairs, so a write to one line of a 128-byte pair still costs the other
-// core a miss on its neighbour. crossbeam's CachePadded pads to 128 bytes on
-// x86-64 for that reason (and on aarch64, where some cores have 128-byte
-// lines); Go's runtime pads its own hot words (internal/cpu) to 64.
-// The benchmarks compare both through [Queue] and [Queue64].
-const CacheLinePad = 128
+	"github.com/pinbench/pinbench/internal/cacheline"
+)
+
+// CacheLinePad is the padding, in bytes, that keeps a contended word alone:
+// 128, a pair of 64-byte lines, because x86-64's adjacent-line prefetcher
+// fetches lines in pairs (internal/cacheline says more; bench pads its
+// harness with the same constant). The benchmarks compare it with 64 bytes
+// through [Queue] and [Queue64].
+const CacheLinePad = cacheline.Pad
 
 // CacheLinePad64 is the plain x86-64 cache-line size, the padding of
 // [Queue64], kept so benchmarks can compare it with [CacheLinePad].
-const CacheLinePad64 = 64
+const CacheLinePad64 = cacheline.Size64
 
 // Padding is the set of padding widths a [PaddedQueue] may use.
 type Padding interface {

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/cacheline"
 	"github.com/pinbench/pinbench/internal/osthread"
 )
 
@@ -86,8 +87,9 @@ func (s *StopFlag) Set() { s.flag.Store(true) }
 
 // CacheLine is the padding used between hot fields of the harness: 128 bytes
 // on x86-64, where the adjacent-line prefetcher pulls cache lines in pairs, so
-// two fields 64 bytes apart still interfere (as crossbeam's CachePadded says).
-const CacheLine = 128
+// two fields 64 bytes apart still interfere. It is the constant aio pads its
+// queues with (aio.CacheLinePad); both come from internal/cacheline.
+const CacheLine = cacheline.Pad
 
 // RunSides runs every side on its own pinned thread and waits for all of
 // them. When a side fails, the others are stopped and its error returned.
