@@ -9,20 +9,19 @@ import (
 	"github.com/pinbench/pinbench/bench"
 )
 
-func init() {
-	register(command{
-		name:    "bench",
-		summary: "run the benchmark suite in this binary (as go test -bench ./bench would)",
-		args:    "[flags]",
-		about: `Runs the leaves of the benchmark suite that match -bench, each through
+// cmdBench is `pinbench bench`; main.go lists it in commands.
+var cmdBench = &command{
+	name:    "bench",
+	summary: "run the benchmark suite in this binary (as go test -bench ./bench would)",
+	args:    "[flags]",
+	about: `Runs the leaves of the benchmark suite that match -bench, each through
 testing.Benchmark, and prints the results in Go's benchmark format under
 the configuration lines go test prints: the same names, units and keys,
 for benchstat and pinbench report. No Go toolchain is needed. With
 -plan it runs nothing and lists each matching benchmark as "run NAME" or
 "skip NAME: reason". A failing benchmark prints "--- FAIL: NAME" and its
 error, and the command exits 1 after the rest have run.`,
-		run: runBench,
-	})
+	run: runBench,
 }
 
 // benchFlags are the bench command's flags; tune passes the same ones to

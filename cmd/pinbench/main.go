@@ -10,8 +10,8 @@
 // failed, and 2 for a mistake in the command line (an unknown flag, a bad
 // value, a missing argument).
 //
-// Each command lives in its own file and registers itself from an init
-// function with register, so adding one touches no other command's file.
+// Each command is defined in its own file (cmdReport in report.go) and
+// listed in the command table, commands, in this file.
 // Run `pinbench help` for the list and `pinbench help <command>` for one.
 package main
 
@@ -38,16 +38,21 @@ type command struct {
 	run func(args []string, stdout, stderr io.Writer) error
 }
 
-// commands holds the registered commands; written only by init functions.
+// commands is the command table, as cmd/go keeps one: every command is
+// listed here, and its definition lives in its own file. It is filled in
+// by init because the commands' run functions look themselves up in it
+// (newFlagSet), which an initializer would make a cycle.
 var commands []*command
 
-// register adds a subcommand; call it from an init function. Registering a
-// name twice panics.
-func register(c command) {
-	if slices.ContainsFunc(commands, func(o *command) bool { return o.name == c.name }) {
-		panic("pinbench: command " + c.name + " registered twice")
+func init() {
+	commands = []*command{
+		cmdBench,
+		cmdCompare,
+		cmdMatrix,
+		cmdReport,
+		cmdTopology,
+		cmdTune,
 	}
-	commands = append(commands, &c)
 }
 
 func lookup(name string) *command {

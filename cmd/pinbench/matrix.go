@@ -15,18 +15,17 @@ import (
 	"github.com/pinbench/pinbench/report"
 )
 
-func init() {
-	register(command{
-		name:    "matrix",
-		summary: "measure the core-to-core latency matrix (cache-line ping-pong)",
-		args:    "[flags]",
-		about: `Measures the one-way latency of a cache-line transfer between pairs of
+// cmdMatrix is `pinbench matrix`; main.go lists it in commands.
+var cmdMatrix = &command{
+	name:    "matrix",
+	summary: "measure the core-to-core latency matrix (cache-line ping-pong)",
+	args:    "[flags]",
+	about: `Measures the one-way latency of a cache-line transfer between pairs of
 allowed CPUs (each pinned thread spinning on the line) and prints the
 matrix in nanoseconds: each cell the median of --reps repetitions, then
 each measured pair's spread over the repetitions (p10-p90) and a warning
 for pairs whose repetitions disagree.`,
-		run: runMatrix,
-	})
+	run: runMatrix,
 }
 
 // matrixParams say how hard to measure each pair.

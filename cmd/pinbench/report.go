@@ -11,30 +11,31 @@ import (
 	"github.com/pinbench/pinbench/report"
 )
 
-func init() {
-	register(command{
-		name:    "report",
-		summary: "rebuild report.md (and the heat map) from a results folder or raw benchmark files",
-		args:    "[--out DIR] [--matrix CSV] FOLDER | FILE...",
-		about: `Reads a tuning run's results folder (its bench.txt and latency matrix)
+// cmdReport is `pinbench report`; main.go lists it in commands.
+var cmdReport = &command{
+	name:    "report",
+	summary: "rebuild report.md (and the heat map) from a results folder or raw benchmark files",
+	args:    "[--out DIR] [--matrix CSV] FOLDER | FILE...",
+	about: `Reads a tuning run's results folder (its bench.txt and latency matrix)
 or raw benchmark files in Go's benchmark format, and writes report.md with
 the heat map into --out (default: the folder, or the first file's folder).
 Prints the report's summary. Nothing is written when a file cannot be
 read, and an --out folder it had to create is removed again when the
 report cannot be written.`,
-		run: runReport,
-	})
-	register(command{
-		name:    "compare",
-		summary: "compare machines or runs by placement class (benchstat-style)",
-		args:    "[--markdown] FOLDER|FILE FOLDER|FILE...",
-		about: `Puts two or more results folders (or raw benchmark files) side by side:
+	run: runReport,
+}
+
+// cmdCompare is `pinbench compare`; main.go lists it in commands.
+var cmdCompare = &command{
+	name:    "compare",
+	summary: "compare machines or runs by placement class (benchstat-style)",
+	args:    "[--markdown] FOLDER|FILE FOLDER|FILE...",
+	about: `Puts two or more results folders (or raw benchmark files) side by side:
 one table per placement class and unit, a column per run, each compared
 with the first (benchstat's -table /place -col .file). Warns when the runs
 used different settings (quick against full mode, another benchtime or
 count), as recorded in their bench.txt.`,
-		run: runCompare,
-	})
+	run: runCompare,
 }
 
 // rawPath returns the benchmark file of a results folder (its bench.txt),

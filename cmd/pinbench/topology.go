@@ -10,17 +10,16 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 )
 
-func init() {
-	register(command{
-		name:    "topology",
-		summary: "print the machine's topology and placement classes",
-		args:    "[--root DIR] [--json]",
-		about: `Prints this machine (or the one captured under --root) as a tree:
+// cmdTopology is `pinbench topology`; main.go lists it in commands.
+var cmdTopology = &command{
+	name:    "topology",
+	summary: "print the machine's topology and placement classes",
+	args:    "[--root DIR] [--json]",
+	about: `Prints this machine (or the one captured under --root) as a tree:
 packages, NUMA nodes, caches, cores and CPUs, then the allowed CPUs and the
 placement classes with their representative pairs. Warnings about
 topology input that looks wrong go to stderr.`,
-		run: runTopology,
-	})
+	run: runTopology,
 }
 
 // runTopology implements `pinbench topology [--root DIR] [--json]`.

@@ -24,12 +24,12 @@ import (
 	"github.com/pinbench/pinbench/report"
 )
 
-func init() {
-	register(command{
-		name:    "tune",
-		summary: "the per-machine tuning run: matrix, benchmarks, report with recommendations",
-		args:    "[--full | --lab] [--out DIR [--force]] [flags]",
-		about: `Discovers the topology, measures the core-to-core latency matrix, runs
+// cmdTune is `pinbench tune`; main.go lists it in commands.
+var cmdTune = &command{
+	name:    "tune",
+	summary: "the per-machine tuning run: matrix, benchmarks, report with recommendations",
+	args:    "[--full | --lab] [--out DIR [--force]] [flags]",
+	about: `Discovers the topology, measures the core-to-core latency matrix, runs
 the benchmark suite (this binary's own, or --bench-bin's) in interleaved
 rounds, one fresh process per round, and writes a results folder with
 bench.txt, the matrix, the heat map and report.md, whose summary it prints.
@@ -40,8 +40,7 @@ may use only some CPUs), and results/<machine-id>/latest points at the
 newest complete one. The folder appears only when complete: an error,
 SIGINT or SIGTERM leaves none. With --plan it measures nothing and prints
 what each mode would run and how long it would take.`,
-		run: runTune,
-	})
+	run: runTune,
 }
 
 // tuneMode is how long and how carefully the tuning run measures.
