@@ -37,17 +37,17 @@ var KnownFailures = []KnownFailure{
 	{
 		ImportPath: "github.com/pinbench/pinbench/report",
 		Test:       "TestExplainOutlierLongerThanTheTrace",
-		Why: "timing-bound in lab guests (numa2): the sender was seen blocked for 6.6 ms of the 20 ms the trace was expected to hold",
+		Why:        "timing-bound in lab guests (numa2): the sender was seen blocked for 6.6 ms of the 20 ms the trace was expected to hold",
 	},
 	{
 		ImportPath: "github.com/pinbench/pinbench/aio",
 		Test:       "TestTracePointsInTrace",
-		Why: "timing-bound in lab guests (smt2): an unpinned iothread traced 50 aio_schedule_bh regions and no aio_wait_futex region, where the test wants some (under emulation the loop never went to sleep)",
+		Why:        "timing-bound in lab guests (smt2): an unpinned iothread traced 50 aio_schedule_bh regions and no aio_wait_futex region, where the test wants some (under emulation the loop never went to sleep)",
 	},
 	{
 		ImportPath: "github.com/pinbench/pinbench/report",
 		Test:       "TestExplainOutlierFile",
-		Why: "timing-bound in lab guests (smt2): a spinning hop traced live showed a 3.5 ms preemption of the receiver, so its report lacked the expected nothing visible",
+		Why:        "timing-bound in lab guests (smt2): a spinning hop traced live showed a 3.5 ms preemption of the receiver, so its report lacked the expected nothing visible",
 	},
 }
 
