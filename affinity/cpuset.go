@@ -273,15 +273,15 @@ func ParseList(s string) (CPUSet, error) {
 		lo, hi, isRange := strings.Cut(strings.TrimSpace(item), "-")
 		a, err := parseCPU(lo)
 		if err != nil {
-			return CPUSet{}, fmt.Errorf("affinity: malformed CPU list %s: %v", quote(s), err)
+			return CPUSet{}, &SyntaxError{"list", s, err.Error()}
 		}
 		z := a
 		if isRange {
 			if z, err = parseCPU(hi); err != nil {
-				return CPUSet{}, fmt.Errorf("affinity: malformed CPU list %s: %v", quote(s), err)
+				return CPUSet{}, &SyntaxError{"list", s, err.Error()}
 			}
 			if z < a {
-				return CPUSet{}, fmt.Errorf("affinity: malformed CPU list %s: range %d-%d is reversed", quote(s), a, z)
+				return CPUSet{}, &SyntaxError{"list", s, fmt.Sprintf("range %d-%d is reversed", a, z)}
 			}
 		}
 		if need := z/8 + 1; need > len(b) {
@@ -320,24 +320,24 @@ func parseCPU(s string) (int, error) {
 func ParseMask(s string) (CPUSet, error) {
 	in := trimSysfs(s)
 	if in == "" {
-		return CPUSet{}, fmt.Errorf("affinity: malformed CPU mask %s: empty", quote(s))
+		return CPUSet{}, &SyntaxError{"mask", s, "empty"}
 	}
 	groups := strings.Split(in, ",")
 	if len(groups) > MaxCPUs/32 {
-		return CPUSet{}, fmt.Errorf("affinity: malformed CPU mask %s: more than %d groups", quote(s), MaxCPUs/32)
+		return CPUSet{}, &SyntaxError{"mask", s, fmt.Sprintf("more than %d groups", MaxCPUs/32)}
 	}
 	b := make([]byte, 0, 4*len(groups))
 	for i := len(groups) - 1; i >= 0; i-- {
 		g := groups[i]
 		if len(g) == 0 || len(g) > 8 {
-			return CPUSet{}, fmt.Errorf("affinity: malformed CPU mask %s: group %q is not 1-8 hex digits", quote(s), g)
+			return CPUSet{}, &SyntaxError{"mask", s, fmt.Sprintf("group %q is not 1-8 hex digits", g)}
 		}
 		w, err := strconv.ParseUint(g, 16, 32)
 		if err != nil || g[0] == '+' || g[0] == '-' {
-			return CPUSet{}, fmt.Errorf("affinity: malformed CPU mask %s: group %q is not hex", quote(s), g)
+			return CPUSet{}, &SyntaxError{"mask", s, fmt.Sprintf("group %q is not hex", g)}
 		}
 		if w != 0 && (len(groups)-1-i)*32+31-bits.LeadingZeros32(uint32(w)) >= MaxCPUs {
-			return CPUSet{}, fmt.Errorf("affinity: malformed CPU mask %s: CPU beyond the limit of %d CPUs", quote(s), MaxCPUs)
+			return CPUSet{}, &SyntaxError{"mask", s, fmt.Sprintf("CPU beyond the limit of %d CPUs", MaxCPUs)}
 		}
 		b = append(b, byte(w), byte(w>>8), byte(w>>16), byte(w>>24))
 	}

@@ -213,7 +213,7 @@ func (r sysReader) readSet(list, mask string) (set CPUSet, ok bool, err error) {
 		if ok {
 			set, err := ParseList(s)
 			if err != nil {
-				return CPUSet{}, false, fmt.Errorf("affinity: %s: %s", r.path(list), strings.TrimPrefix(err.Error(), "affinity: "))
+				return CPUSet{}, false, &PathError{r.path(list), err}
 			}
 			return set, true, nil
 		}
@@ -226,7 +226,7 @@ func (r sysReader) readSet(list, mask string) (set CPUSet, ok bool, err error) {
 		if ok {
 			set, err := ParseMask(s)
 			if err != nil {
-				return CPUSet{}, false, fmt.Errorf("affinity: %s: %s", r.path(mask), strings.TrimPrefix(err.Error(), "affinity: "))
+				return CPUSet{}, false, &PathError{r.path(mask), err}
 			}
 			return set, true, nil
 		}
