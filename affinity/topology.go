@@ -159,7 +159,8 @@ type Identity struct {
 // Allowed is every online CPU. A root without a CPU folder, or a file with
 // malformed content, is an error naming the file; files the kernel does not
 // always provide (online, die and cluster files, caches, node folders,
-// cpuinfo) may be missing.
+// cpuinfo) may be missing. It reads through os.DirFS(root); a file's
+// malformed content is a *PathError.
 func DiscoverRoot(root string) (*Topology, error) {
 	t, err := discover(root)
 	if err != nil {
@@ -170,20 +171,35 @@ func DiscoverRoot(root string) (*Topology, error) {
 	return t, nil
 }
 
-// sysReader reads sysfs files under one root, naming the file in errors.
-type sysReader struct{ root string }
+// sysReader reads sysfs files through fsys, naming the file in errors by its
+// path under root (fsys is os.DirFS(root) in discovery, an fstest.MapFS in a
+// test).
+type sysReader struct {
+	fsys fs.FS
+	root string
+}
 
 func (r sysReader) path(rel string) string { return filepath.Join(r.root, rel) }
+
+// rooted names the file of an *fs.PathError by its path under root, as the
+// operating system would, rather than by its name in fsys.
+func (r sysReader) rooted(err error, rel string) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == rel {
+		pe.Path = r.path(rel)
+	}
+	return err
+}
 
 // read returns the trimmed content of a file; ok is false when it does not
 // exist.
 func (r sysReader) read(rel string) (s string, ok bool, err error) {
-	b, err := os.ReadFile(r.path(rel))
+	b, err := fs.ReadFile(r.fsys, rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", false, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("affinity: %v", err)
+		return "", false, fmt.Errorf("affinity: %w", r.rooted(err, rel))
 	}
 	return trimSysfs(string(b)), true, nil
 }
@@ -196,7 +212,7 @@ func (r sysReader) readInt(rel string) (n int, ok bool, err error) {
 	}
 	n, err = strconv.Atoi(s)
 	if err != nil {
-		return 0, false, fmt.Errorf("affinity: %s: malformed integer %s", r.path(rel), quote(s))
+		return 0, false, &PathError{r.path(rel), fmt.Errorf("malformed integer %s", quote(s))}
 	}
 	return n, true, nil
 }
@@ -236,12 +252,12 @@ func (r sysReader) readSet(list, mask string) (set CPUSet, ok bool, err error) {
 
 // numbered lists the entries of dir named prefix+N, as sorted numbers.
 func (r sysReader) numbered(dir, prefix string) ([]int, bool, error) {
-	ents, err := os.ReadDir(r.path(dir))
+	ents, err := fs.ReadDir(r.fsys, dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("affinity: %v", err)
+		return nil, false, fmt.Errorf("affinity: %w", r.rooted(err, dir))
 	}
 	var ns []int
 	for _, e := range ents {
@@ -272,12 +288,18 @@ const cpuDir = "sys/devices/system/cpu"
 const nodeDir = "sys/devices/system/node"
 
 func discover(root string) (*Topology, error) {
-	r := sysReader{root}
 	if fi, err := os.Stat(root); err != nil {
-		return nil, fmt.Errorf("affinity: %v", err)
+		return nil, fmt.Errorf("affinity: %w", err)
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("affinity: %s is not a folder", root)
 	}
+	return discoverFS(os.DirFS(root), root)
+}
+
+// discoverFS is discover reading through fsys, whose files are named in
+// errors by their path under root.
+func discoverFS(fsys fs.FS, root string) (*Topology, error) {
+	r := sysReader{fsys, root}
 	ids, ok, err := r.numbered(cpuDir, "cpu")
 	if err != nil {
 		return nil, err
