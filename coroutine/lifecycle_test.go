@@ -120,7 +120,6 @@ func TestLockedThreadRefusesOtherThreads(t *testing.T) {
 			"Enter":          func() { o.th.Enter(o.co) },
 			"WakeAfterYield": func() { o.th.WakeAfterYield(o.co) },
 			"Destroy":        func() { o.th.Destroy(o.co) },
-			"Thread.New":     func() { o.th.New(func(*Coroutine) {}) },
 			"Close":          o.th.Close,
 		} {
 			v := func() (v any) {
