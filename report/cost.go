@@ -95,7 +95,7 @@ func FloorCosts(run *Run) []FloorCost {
 	places, floors := run.collect(query{"Floor", map[string]string{"place": "*"}}, "place", "sec/op")
 	var out []FloorCost
 	for _, place := range places {
-		floor := medianOf(floors[place].vals)
+		floor := median(floors[place].vals)
 		if floor <= 0 {
 			continue
 		}
@@ -103,7 +103,7 @@ func FloorCosts(run *Run) []FloorCost {
 		for _, via := range costOrder {
 			q := query{"Handoff", map[string]string{"via": via, "pin": "cpu", "wait": "poll", "rate": "", "pollmax": "", "place": place}}
 			if _, pts := run.collect(q, "place", "sec/op"); pts[place] != nil {
-				m := medianOf(pts[place].vals)
+				m := median(pts[place].vals)
 				fc.Handoffs = append(fc.Handoffs, HandoffCost{Via: via, Ns: m * 1e9, Ratio: m / floor})
 			}
 		}

@@ -107,10 +107,14 @@ func (m *Matrix) mustIndex(cpu int) int {
 	return i
 }
 
-func median(s []float64) float64 {
-	if len(s) == 0 {
+// median is the one median of the package: the middle value of vals, or
+// the mean of the two middle values; NaN for none. vals is not modified.
+func median(vals []float64) float64 {
+	if len(vals) == 0 {
 		return math.NaN()
 	}
+	s := slices.Clone(vals)
+	slices.Sort(s)
 	n := len(s)
 	if n%2 == 1 {
 		return s[n/2]

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -235,12 +236,6 @@ func (o Options) tooFew(pts ...*point) string {
 	return ""
 }
 
-func medianOf(vals []float64) float64 {
-	s := slices.Clone(vals)
-	slices.Sort(s)
-	return median(s)
-}
-
 // placementRanking is one wait strategy's placements, fastest first, with
 // the comparison of the fastest against the runner-up.
 type placementRanking struct {
@@ -260,7 +255,7 @@ func (o Options) rankPlacements(run *Run, wait string) *placementRanking {
 		return nil
 	}
 	slices.SortStableFunc(order, func(a, b string) int {
-		ma, mb := medianOf(pts[a].vals), medianOf(pts[b].vals)
+		ma, mb := median(pts[a].vals), median(pts[b].vals)
 		switch {
 		case ma < mb:
 			return -1
@@ -313,7 +308,7 @@ func (o Options) recommendPlacement(run *Run) (Recommendation, []string) {
 		best := r.order[0]
 		rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=%s: BenchmarkHandoff/via=aio/wait=%s, %s (one one-way handoff), median of %d samples",
 			r.wait, r.wait, unitName(unit), len(r.pts[best].vals)))
-		rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=%s, place=%s: %s (fastest)", r.wait, best, fmtVal(medianOf(r.pts[best].vals), unit)))
+		rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=%s, place=%s: %s (fastest)", r.wait, best, fmtVal(median(r.pts[best].vals), unit)))
 		for _, c := range r.order[1:] {
 			s := o.compare(r.pts[best].vals, r.pts[c].vals)
 			rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=%s, place=%s: %s, %s than %s (%s)",
@@ -436,7 +431,7 @@ func (o Options) pickWait(rec Recommendation, key string, order []string, lat, c
 	poll := lat["poll"]
 	rec.Evidence = append(rec.Evidence, fmt.Sprintf("%s; latency metric %s; rule: within %.1fx of poll's latency at ≤ %.1fx its cpu-ns/op (p ≤ %.2g)",
 		context, unitName(unit), o.latencySlack(), o.cpuGain(), o.alpha()))
-	rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=poll (reference): %s, %s", fmtVal(medianOf(poll.vals), unit), cpuText(cpu["poll"])))
+	rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=poll (reference): %s, %s", fmtVal(median(poll.vals), unit), cpuText(cpu["poll"])))
 	type cand struct {
 		name     string
 		lat, cpu stat
@@ -518,7 +513,7 @@ func cpuText(p *point) string {
 	if p == nil {
 		return "cpu n/a"
 	}
-	return "cpu " + fmtVal(medianOf(p.vals), "cpu-sec/op")
+	return "cpu " + fmtVal(median(p.vals), "cpu-sec/op")
 }
 
 // recommendWindow reads the poll-window sweep
@@ -589,7 +584,7 @@ func (o Options) recommendWindow(run *Run) (Recommendation, bool) {
 			_, ol := run.collect(oq, "pollmax", unit)
 			_, oc := run.collect(oq, "pollmax", "cpu-sec/op")
 			if ol[w] != nil {
-				line := fmt.Sprintf("at rate=%s, pollmax=%s: %s, %s", r, w, fmtVal(medianOf(ol[w].vals), unit), cpuText(oc[w]))
+				line := fmt.Sprintf("at rate=%s, pollmax=%s: %s, %s", r, w, fmtVal(median(ol[w].vals), unit), cpuText(oc[w]))
 				pq := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "poll", "pollmax": "", "rate": r, "place": place}}
 				if _, rp := run.collect(pq, "wait", unit); rp["poll"] != nil {
 					s := o.compare(rp["poll"].vals, ol[w].vals)
@@ -622,7 +617,7 @@ func (o Options) recommendPadding(run *Run) Recommendation {
 			continue
 		}
 		var parts []string
-		for _, k := range sortedMapKeys(keys) {
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
 			if k != "pad" && k != "impl" {
 				parts = append(parts, k+"="+keys[k])
 			}
@@ -708,15 +703,6 @@ func geomean(xs []float64) float64 {
 	return math.Exp(s / float64(len(xs)))
 }
 
-func sortedMapKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // Recommend derives every recommendation the run's results support:
 // placement, wait strategy, poll window (when the sweep is present) and
 // padding. Each comes with its evidence or says why it is withheld.
@@ -772,7 +758,7 @@ func (o Options) recommendPin(run *Run, places []string) (Recommendation, bool) 
 			line := fmt.Sprintf("wait=%s: pin=node/place=%s %s, %s than pin=cpu/place=%s %s (%s)",
 				w, place, fmtVal(s.other.Center, "sec/op"), fmtRatio(s.ratio), at, fmtVal(s.base.Center, "sec/op"), s.pn())
 			if f := seen[place]; f != nil {
-				line += fmt.Sprintf("; both iothreads on one CPU in %.0f%% of getcpu samples", 100*medianOf(f.vals))
+				line += fmt.Sprintf("; both iothreads on one CPU in %.0f%% of getcpu samples", 100*median(f.vals))
 			}
 			rec.Evidence = append(rec.Evidence, line)
 			if first == nil {

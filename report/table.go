@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/aclements/go-moremath/stats"
@@ -429,16 +430,7 @@ func (t *Table) rowScaler(i int) benchunit.Scaler {
 }
 
 // Row returns the index of the row labelled label, or -1.
-func (t *Table) Row(label string) int { return indexOf(t.Rows, label) }
+func (t *Table) Row(label string) int { return slices.Index(t.Rows, label) }
 
 // Col returns the index of the column labelled label, or -1.
-func (t *Table) Col(label string) int { return indexOf(t.Cols, label) }
-
-func indexOf(xs []string, x string) int {
-	for i, v := range xs {
-		if v == x {
-			return i
-		}
-	}
-	return -1
-}
+func (t *Table) Col(label string) int { return slices.Index(t.Cols, label) }
