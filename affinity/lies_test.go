@@ -7,30 +7,11 @@ import (
 	"testing"
 )
 
-// copyFixture copies testdata fixture name into a temporary folder and
-// returns its root, for tests that then make one file lie.
+// copyFixture copies testdata fixture name into a temporary folder (see
+// copyTree) and returns its root, for tests that then make one file lie.
 func copyFixture(t *testing.T, name string) string {
 	t.Helper()
-	src := filepath.Join("..", "testdata", "topologies", name)
-	dst := t.TempDir()
-	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if fi.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dst
+	return copyTree(t, filepath.Join("..", "testdata", "topologies", name))
 }
 
 func write(t *testing.T, root, rel, content string) {
