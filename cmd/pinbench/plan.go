@@ -98,14 +98,7 @@ func runPlan(req planRequest, stdout, stderr io.Writer) error {
 	fmt.Fprintf(w, "pinbench tune --plan for %s: %s (%s)\n\n", where, bench.MachineID(t), t.Summary())
 
 	fmt.Fprintln(w, "Placement classes and their CPU pairs:")
-	places := t.Placements()
-	for _, c := range affinity.Classes() {
-		if p, ok := places[c]; ok {
-			fmt.Fprintf(w, "  %-8s %s\n", c, p)
-		} else {
-			fmt.Fprintf(w, "  %-8s (none here)\n", c)
-		}
-	}
+	writePlacements(w, t, "(none here)")
 	fmt.Fprintf(w, "  %-8s the OS places the threads\n\n", affinity.Unpinned)
 
 	c := defaultCosts

@@ -59,6 +59,19 @@ func discover(root string) (*affinity.Topology, error) {
 	return affinity.Discover()
 }
 
+// writePlacements writes one line per placement class: its representative
+// pair, or absent when the machine has none.
+func writePlacements(w io.Writer, t *affinity.Topology, absent string) {
+	pl := t.Placements()
+	for _, c := range affinity.Classes() {
+		if p, ok := pl[c]; ok {
+			fmt.Fprintf(w, "  %-8s %s\n", c, p)
+		} else {
+			fmt.Fprintf(w, "  %-8s %s\n", c, absent)
+		}
+	}
+}
+
 // printTree writes the machine as a tree: package, NUMA node, L3, cluster,
 // L2, core, logical CPUs; then CPU-less nodes, distances, the allowed set
 // and the placement classes.
@@ -202,14 +215,7 @@ func printTree(w io.Writer, t *affinity.Topology) {
 	fmt.Fprintf(w, "Online CPUs: %s\n", t.Online)
 	fmt.Fprintf(w, "Allowed CPUs: %s\n", t.Allowed)
 	fmt.Fprintln(w, "Placement classes (representative pair):")
-	pl := t.Placements()
-	for _, c := range affinity.Classes() {
-		if p, ok := pl[c]; ok {
-			fmt.Fprintf(w, "  %-8s %s\n", c, p)
-		} else {
-			fmt.Fprintf(w, "  %-8s -  (no such pair among the allowed CPUs)\n", c)
-		}
-	}
+	writePlacements(w, t, "-  (no such pair among the allowed CPUs)")
 }
 
 // nodeCPUs returns all online CPUs of node id (NodeCPUs gives the allowed
