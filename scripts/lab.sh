@@ -6,7 +6,11 @@
 # the declaration (internal/lab). Timings from the lab are emulated and
 # mean nothing.
 #
-# usage: scripts/lab.sh [--tune] [--step-limit S] [--time-limit S] PRESET|custom OUTDIR [-- QEMU-ARGS...]
+# usage: scripts/lab.sh [--tune] [--plan-check] [--step-limit S] [--time-limit S] PRESET|custom OUTDIR [-- QEMU-ARGS...]
+#
+# --plan-check runs `pinbench tune --plan` in the guest, then a real
+# quick-mode tune (OUTDIR/plan.txt, OUTDIR/quick/), and fails unless the
+# quick tune took within 2x of the plan's estimate either way.
 #
 # Presets: go run ./internal/lab/labctl args PRESET prints their arguments;
 # see README.md. `custom` takes the topology as raw QEMU arguments after
@@ -28,16 +32,18 @@ say() { printf 'lab: %s\n' "$*" >&2; }
 unavailable() { say "unavailable: $*"; exit 3; }
 die() { say "FAIL: $*"; exit 1; }
 usage() {
-  echo "usage: scripts/lab.sh [--tune] [--step-limit SECONDS] [--time-limit SECONDS] PRESET|custom OUTDIR [-- QEMU-ARGS...]" >&2
+  echo "usage: scripts/lab.sh [--tune] [--plan-check] [--step-limit SECONDS] [--time-limit SECONDS] PRESET|custom OUTDIR [-- QEMU-ARGS...]" >&2
   exit 2
 }
 
 tune=0
+plan_check=0
 step_limit=""
 time_limit=""
 while [ $# -gt 0 ]; do
   case $1 in
     --tune) tune=1; shift ;;
+    --plan-check) plan_check=1; shift ;;
     --step-limit) step_limit=${2:?--step-limit needs seconds}; shift 2 ;;
     --time-limit) time_limit=${2:?--time-limit needs seconds}; shift 2 ;;
     -h|--help) usage ;;
@@ -91,7 +97,7 @@ ncpu=$(sed -n 's/^\([0-9]*\) CPUs.*/\1/p' <<<"$decl")
 # Time limits: a step (one test binary, the smoke run, the tune run) and
 # the whole guest run; more vCPUs on the same host cores run slower.
 : "${step_limit:=$(( 300 + 60 * ncpu ))}"
-: "${time_limit:=$(( 3 * step_limit + tune * step_limit ))}"
+: "${time_limit:=$(( 3 * step_limit + tune * step_limit + 2 * plan_check * step_limit ))}"
 
 # QEMU and a static busybox, from Debian's packages when missing.
 static_busybox() { [ -x /bin/busybox ] && { LC_ALL=C ldd /bin/busybox 2>&1 || true; } | grep -q "not a dynamic"; }
@@ -153,12 +159,13 @@ shared=""
 [ -d "$repo/../shared/topologies" ] && shared="$repo/../shared/topologies"
 tune_flag=()
 [ "$tune" = 1 ] && tune_flag=(-tune)
+[ "$plan_check" = 1 ] && tune_flag+=(-plan-check)
 "$work/labctl" initramfs -out "$work/initrd.cpio" -busybox /bin/busybox -pinbench "$work/pinbench" \
   -repo "$repo" ${shared:+-shared "$shared"} -tests "$work/tests.tsv" "${tune_flag[@]}" \
   -step "$step_limit" -total "$time_limit"
 
 mkdir -p "$outdir"
-rm -rf "${outdir:?}/tune" "$outdir/status" "$outdir/smoke.txt" "$outdir/tests.txt" "$outdir/topology.json"
+rm -rf "${outdir:?}/tune" "$outdir/quick" "$outdir/plan.txt" "$outdir/status" "$outdir/smoke.txt" "$outdir/tests.txt" "$outdir/topology.json"
 say "booting the guest: qemu-system-x86_64 ${args[*]} (steps ${step_limit}s each, run ${time_limit}s; $(elapsed))"
 qemu_rc=0
 timeout -k 10 $(( time_limit + 120 )) qemu-system-x86_64 -nodefaults -no-reboot -display none \
@@ -198,6 +205,7 @@ NOTE
 say "checking the outputs against the declaration ($(elapsed))"
 check_flags=()
 [ "$tune" = 1 ] && check_flags=(-tune)
+[ "$plan_check" = 1 ] && check_flags+=(-plan-check)
 if ! "$work/labctl" check -dir "$outdir" "${check_flags[@]}" -- "${args[@]}" >&2; then
   die "$preset: the lab run failed its checks ($outdir)"
 fi

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pinbench/pinbench/affinity"
 )
@@ -18,7 +19,15 @@ import (
 type CheckOptions struct {
 	// Tune: the run included `pinbench tune --lab` (OUTDIR/tune).
 	Tune bool
+	// PlanCheck: the run included `pinbench tune --plan` (OUTDIR/plan.txt)
+	// and a real quick tune (OUTDIR/quick), whose duration must be within
+	// PlanTolerance of the plan's quick-mode estimate.
+	PlanCheck bool
 }
+
+// PlanTolerance is how far a quick tune's duration may be from its
+// plan's estimate, as a factor either way (issue 10: within 2x).
+const PlanTolerance = 2.0
 
 // CheckResult is what Check found: problems make the run fail; notes are
 // for the reader (step times, skips that are by design).
@@ -45,7 +54,9 @@ func (r *CheckResult) note(format string, args ...any) {
 // nodes), no result at an undeclared class, and no failure; tests.txt has every
 // package ok; and with opts.Tune, tune/ holds every file a tuning run
 // writes and its report carries the virtual-machine and emulation
-// warnings.
+// warnings; with opts.PlanCheck, the quick tune in quick/ is complete too,
+// and it took between 1/PlanTolerance and PlanTolerance times the
+// quick-mode duration plan.txt estimated.
 func Check(dir string, d Decl, opts CheckOptions) CheckResult {
 	var r CheckResult
 	checkStatus(&r, dir, opts)
@@ -54,6 +65,10 @@ func Check(dir string, d Decl, opts CheckOptions) CheckResult {
 	checkTests(&r, filepath.Join(dir, "tests.txt"))
 	if opts.Tune {
 		checkTune(&r, filepath.Join(dir, "tune"))
+	}
+	if opts.PlanCheck {
+		checkTune(&r, filepath.Join(dir, "quick"))
+		checkPlan(&r, dir)
 	}
 	return r
 }
@@ -140,6 +155,9 @@ func checkStatus(r *CheckResult, dir string, opts CheckOptions) {
 	want := []string{"topology", "smoke"}
 	if opts.Tune {
 		want = append(want, "tune")
+	}
+	if opts.PlanCheck {
+		want = append(want, "plan", "quick")
 	}
 	for _, w := range want {
 		if !seen[w] {
@@ -424,4 +442,62 @@ func checkTune(r *CheckResult, dir string) {
 	if !strings.Contains(string(b), "emulated (QEMU TCG)") {
 		r.problem("tune: report.md does not say its timings are emulated")
 	}
+}
+
+// PlanEstimate returns the estimated duration that `pinbench tune --plan`
+// printed for mode ("quick", "full" or "lab"): the "estimated duration:"
+// line of the section headed "MODE mode:".
+func PlanEstimate(plan, mode string) (time.Duration, error) {
+	in := false
+	for line := range strings.Lines(plan) {
+		if f := strings.Fields(line); len(f) > 1 && f[1] == "mode:" && !strings.HasPrefix(line, " ") {
+			if in {
+				break // the next mode's section, and none in ours
+			}
+			in = f[0] == mode
+			continue
+		}
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "estimated duration: ")
+		if !ok || !in {
+			continue
+		}
+		v, _, _ := strings.Cut(rest, " ")
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("lab: plan: %s mode's estimated duration %q is not a positive duration", mode, v)
+		}
+		return d, nil
+	}
+	return 0, fmt.Errorf("lab: plan: no estimated duration for %s mode", mode)
+}
+
+// checkPlan holds the quick tune's duration (the guest's "quick" step) to
+// the plan's quick-mode estimate.
+func checkPlan(r *CheckResult, dir string) {
+	b, err := os.ReadFile(filepath.Join(dir, "plan.txt"))
+	if err != nil {
+		r.problem("plan: %v", err)
+		return
+	}
+	est, err := PlanEstimate(string(b), "quick")
+	if err != nil {
+		r.problem("%v", err)
+		return
+	}
+	steps, err := ReadStatus(filepath.Join(dir, "status"))
+	if err != nil {
+		return // checkStatus reported it
+	}
+	i := slices.IndexFunc(steps, func(s Step) bool { return s.Name == "quick" })
+	if i < 0 || steps[i].Status != 0 {
+		return // checkStatus reported it
+	}
+	took := time.Duration(steps[i].Seconds) * time.Second
+	ratio := took.Seconds() / est.Seconds()
+	msg := fmt.Sprintf("plan: the quick tune took %v, %.2fx its plan's estimate of %v (allowed: %.1fx either way)", took, ratio, est, PlanTolerance)
+	if ratio > PlanTolerance || ratio < 1/PlanTolerance {
+		r.problem("%s", msg)
+		return
+	}
+	r.note("%s", msg)
 }

@@ -44,6 +44,10 @@ type Spec struct {
 	Tests []TestBinary
 	// Tune adds a `pinbench tune --lab` run writing /out/tune.
 	Tune bool
+	// PlanCheck adds `pinbench tune --plan` (writing /out/plan.txt) and
+	// then a real quick-mode tune (writing /out/quick), so that the
+	// quick run's duration can be checked against the plan's estimate.
+	PlanCheck bool
 	// StepLimit is each step's time limit (a test binary, the smoke
 	// run, the tune run) in seconds.
 	StepLimit int
@@ -142,7 +146,7 @@ func (s Spec) initScript() ([]byte, error) {
 	}
 	var b bytes.Buffer
 	err := initTemplate.Execute(&b, map[string]any{
-		"Pkgs": pkgs, "GuestEnv": GuestEnv, "BenchDir": benchDir, "Tune": s.Tune, "BeginMarker": BeginMarker, "EndMarker": EndMarker,
+		"Pkgs": pkgs, "GuestEnv": GuestEnv, "BenchDir": benchDir, "Tune": s.Tune, "PlanCheck": s.PlanCheck, "BeginMarker": BeginMarker, "EndMarker": EndMarker,
 		"Step": s.StepLimit, "Total": s.TotalLimit, "TestTimeout": max(s.StepLimit-15, s.StepLimit*3/4),
 	})
 	return b.Bytes(), err
@@ -223,6 +227,10 @@ printf '%s\t%s\t%ss\n' "$r" "{{.ImportPath}}" "$(( $(date +%s) - t ))" >> /out/t
 {{if .Tune}}say "[tune] pinbench tune --lab"
 cd {{.BenchDir}}
 step tune sh -c 'pinbench tune --lab --bench-bin ./bench.test --out /out/tune > /out/tune.txt 2> /out/tune.err'
+{{end}}{{if .PlanCheck}}say "[plan] pinbench tune --plan, then a real quick tune to hold it to"
+cd {{.BenchDir}}
+step plan sh -c 'pinbench tune --plan --bench-bin ./bench.test > /out/plan.txt 2> /out/plan.err'
+step quick sh -c 'pinbench tune --bench-bin ./bench.test --out /out/quick > /out/quick.txt 2> /out/quick.err'
 {{end}}
 echo "done - $(( $(date +%s) - T0 ))" >> /out/status
 finish

@@ -43,7 +43,7 @@ func spec(t *testing.T) Spec {
 func TestSpecBuild(t *testing.T) {
 	s := spec(t)
 	for _, tune := range []bool{false, true} {
-		s.Tune = tune
+		s.Tune, s.PlanCheck = tune, !tune
 		a, err := s.Build()
 		if err != nil {
 			t.Fatal(err)
@@ -75,6 +75,10 @@ func TestSpecBuild(t *testing.T) {
 		}
 		if got := strings.Contains(init, "pinbench tune --lab"); got != tune {
 			t.Errorf("Tune %v, init runs tune: %v", tune, got)
+		}
+		if got := strings.Contains(init, "pinbench tune --plan --bench-bin ./bench.test > /out/plan.txt") &&
+			strings.Contains(init, "step quick sh -c 'pinbench tune --bench-bin ./bench.test --out /out/quick "); got != s.PlanCheck {
+			t.Errorf("PlanCheck %v, init runs the plan and a quick tune: %v", s.PlanCheck, got)
 		}
 		if m["init"].mode&0o111 == 0 {
 			t.Errorf("init is not executable: %o", m["init"].mode)

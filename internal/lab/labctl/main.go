@@ -5,8 +5,8 @@
 //
 //	labctl args PRESET
 //	labctl describe [-- QEMU-ARGS...]
-//	labctl initramfs -out FILE -busybox FILE -pinbench FILE -repo DIR [-shared DIR] -tests FILE [-tune] [-step SECONDS] [-total SECONDS]
-//	labctl check -dir OUTDIR [-tune] -- QEMU-ARGS...
+//	labctl initramfs -out FILE -busybox FILE -pinbench FILE -repo DIR [-shared DIR] -tests FILE [-tune] [-plan-check] [-step SECONDS] [-total SECONDS]
+//	labctl check -dir OUTDIR [-tune] [-plan-check] -- QEMU-ARGS...
 //
 // The -tests file has one line per package: import path, folder relative
 // to the repository, test binary, separated by tabs.
@@ -114,6 +114,7 @@ func runInitramfs(args []string, stderr io.Writer) error {
 	fs.StringVar(&s.Shared, "shared", "", "shared topology captures folder (optional)")
 	tests := fs.String("tests", "", "file listing the test binaries (import path, folder, binary; tab-separated)")
 	fs.BoolVar(&s.Tune, "tune", false, "add a pinbench tune --lab run")
+	fs.BoolVar(&s.PlanCheck, "plan-check", false, "add pinbench tune --plan and a real quick tune to hold it to")
 	fs.IntVar(&s.StepLimit, "step", 900, "time limit of each step in seconds")
 	fs.IntVar(&s.TotalLimit, "total", 1800, "in-guest watchdog limit in seconds")
 	if err := fs.Parse(args); err != nil {
@@ -172,6 +173,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "", "the lab run's output folder")
 	tune := fs.Bool("tune", false, "the run included tune (check OUTDIR/tune)")
+	planCheck := fs.Bool("plan-check", false, "the run included tune --plan and a quick tune (check OUTDIR/quick against OUTDIR/plan.txt)")
 	if err := fs.Parse(args); err != nil {
 		return usage(err.Error())
 	}
@@ -182,7 +184,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res := lab.Check(*dir, d, lab.CheckOptions{Tune: *tune})
+	res := lab.Check(*dir, d, lab.CheckOptions{Tune: *tune, PlanCheck: *planCheck})
 	for _, l := range res.Notes {
 		fmt.Fprintf(stdout, "lab check: %s\n", l)
 	}
