@@ -3,10 +3,10 @@ package bench
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"sync/atomic"
 	"time"
 
+	"github.com/pinbench/pinbench/internal/quantile"
 	"github.com/pinbench/pinbench/internal/spinwait"
 )
 
@@ -122,11 +122,5 @@ func Median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
+	return quantile.Median(xs)
 }

@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/pinbench/pinbench/matrix"
 )
 
 // FloorCost is what a handoff costs at one placement class, against the
@@ -44,7 +46,7 @@ func (c FloorCost) MatrixDiffers() bool {
 
 // matchHeatMap fills each cost's Pair and MatrixNs from the run's
 // pair-<place> lines and the matrix m.
-func matchHeatMap(costs []FloorCost, run *Run, m *Matrix) []FloorCost {
+func matchHeatMap(costs []FloorCost, run *Run, m *matrix.Matrix) []FloorCost {
 	pairs := map[string]string{}
 	if len(run.Envs) > 0 {
 		for _, p := range run.Envs[0].Pairs() {

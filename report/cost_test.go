@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/pinbench/pinbench/matrix"
 )
 
 // TestFloorCosts: handoffs as multiples of the floor at the same class,
@@ -80,7 +82,7 @@ func TestFloorAgainstHeatMap(t *testing.T) {
 		cell  float64
 		agree bool
 	}{{37, true}, {60, false}} {
-		m := NewMatrix([]int{0, 1})
+		m := matrix.New([]int{0, 1})
 		m.Set(0, 1, tc.cell)
 		m.Set(1, 0, tc.cell+1)
 		r, err := Build(run, Options{Matrix: m})

@@ -13,7 +13,7 @@
 // A typical caller (the pinbench CLI) does:
 //
 //	run, err := report.ReadFiles(paths...)            // error names the file
-//	m, err := report.ReadMatrixFile("matrix.csv")     // optional; grid or long CSV
+//	m, err := matrix.ReadFile("matrix.csv")          // optional; grid or long CSV
 //	m.Classify(func(a, b int) string { return string(topo.Relation(a, b)) })
 //	summary, err := report.WriteReport(outDir, run, report.Options{Matrix: m})
 //	fmt.Print(summary)

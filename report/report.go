@@ -8,6 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pinbench/pinbench/internal/quantile"
+	"github.com/pinbench/pinbench/matrix"
 )
 
 // Options tunes the report. The zero value is usable: every threshold has
@@ -22,7 +25,7 @@ type Options struct {
 	// Matrix is the core-to-core latency matrix, nil when none was
 	// measured. Its Class field drives the block outlines and the
 	// topology warnings.
-	Matrix *Matrix
+	Matrix *matrix.Matrix
 	// HeatMap is the base name of the heat map images written next to
 	// report.md (default "heatmap": heatmap.svg and heatmap.png).
 	HeatMap string
@@ -122,7 +125,7 @@ type Report struct {
 	// Warnings holds the measurement-condition warnings.
 	Warnings []Warning
 	// Matrix is the latency matrix, nil when none.
-	Matrix *Matrix
+	Matrix *matrix.Matrix
 	// HeatMap is the base name of the heat map images ("" when no
 	// matrix).
 	HeatMap string
@@ -479,3 +482,7 @@ func CompareWarnings(runs ...*Run) []string {
 	}
 	return out
 }
+
+// median is the module's one median, internal/quantile.Median (the latency
+// matrix and the ping-pong harness use it too).
+func median(vals []float64) float64 { return quantile.Median(vals) }

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/pinbench/pinbench/internal/matrixtest"
 )
 
 func mustRead(t *testing.T, paths ...string) *Run {
@@ -109,7 +111,7 @@ func kinds(ws []Warning) map[string]Warning {
 }
 
 func TestWarningsFire(t *testing.T) {
-	ws := kinds(Warnings(mustRead(t, "vm.txt"), fakeVMMatrix(), Options{}))
+	ws := kinds(Warnings(mustRead(t, "vm.txt"), matrixtest.FakeVM(), Options{}))
 	if w, ok := ws["vm"]; !ok || !strings.Contains(w.Message, "KVM") {
 		t.Errorf("no VM warning: %+v", ws)
 	}
@@ -144,7 +146,7 @@ func TestWarningsFire(t *testing.T) {
 }
 
 func TestWarningsQuietOnBareMetal(t *testing.T) {
-	ws := kinds(Warnings(mustRead(t, "bare.txt"), bareMatrix(), Options{WideCI: 0.25}))
+	ws := kinds(Warnings(mustRead(t, "bare.txt"), matrixtest.Bare(), Options{WideCI: 0.25}))
 	if len(ws) != 0 {
 		t.Errorf("warnings on a clean bare-metal run: %+v", ws)
 	}
@@ -156,7 +158,7 @@ func TestWarningsBenchPairContradicted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws := kinds(Warnings(run, fakeVMMatrix(), Options{}))
+	ws := kinds(Warnings(run, matrixtest.FakeVM(), Options{}))
 	if !strings.Contains(ws["topology"].Message, "The llc benchmarks ran on CPUs 3,2") {
 		t.Errorf("topology warning does not name the benchmark pair: %s", ws["topology"].Message)
 	}
@@ -229,7 +231,7 @@ func TestReadConfig(t *testing.T) {
 func TestWriteReport(t *testing.T) {
 	dir := t.TempDir()
 	run := mustRead(t, "bare.txt")
-	sum, err := WriteReport(dir, run, Options{Matrix: bareMatrix()})
+	sum, err := WriteReport(dir, run, Options{Matrix: matrixtest.Bare()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +280,7 @@ func TestWriteReportFailsWhole(t *testing.T) {
 	notDir := filepath.Join(base, "file")
 	os.WriteFile(notDir, []byte("x"), 0o644)
 	for _, dir := range []string{filepath.Join(base, "missing"), notDir} {
-		_, err := WriteReport(dir, run, Options{Matrix: fakeVMMatrix()})
+		_, err := WriteReport(dir, run, Options{Matrix: matrixtest.FakeVM()})
 		if err == nil || !strings.Contains(err.Error(), dir) {
 			t.Errorf("%s: error %v does not name the folder", dir, err)
 		}
@@ -293,7 +295,7 @@ func TestWriteReportFailsWhole(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "report.md"), []byte("old"), 0o644)
 	os.Mkdir(filepath.Join(dir, "heatmap.png"), 0o755) // rename onto a directory fails
 	os.WriteFile(filepath.Join(dir, "heatmap.png", "x"), nil, 0o644)
-	if _, err := WriteReport(dir, run, Options{Matrix: fakeVMMatrix()}); err == nil {
+	if _, err := WriteReport(dir, run, Options{Matrix: matrixtest.FakeVM()}); err == nil {
 		t.Fatal("no error renaming onto a directory")
 	}
 	old, _ := os.ReadFile(filepath.Join(dir, "report.md"))

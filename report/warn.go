@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pinbench/pinbench/matrix"
 	"golang.org/x/perf/benchmath"
 )
 
@@ -25,7 +26,7 @@ type Warning struct {
 
 // Warnings inspects the run's configuration lines, its samples and the
 // latency matrix, when given (m may be nil).
-func Warnings(run *Run, m *Matrix, opts Options) []Warning {
+func Warnings(run *Run, m *matrix.Matrix, opts Options) []Warning {
 	var out []Warning
 	out = append(out, envWarnings(run)...)
 	out = append(out, opts.sampleWarnings(run)...)
@@ -198,7 +199,7 @@ var separateCores = map[string]bool{"l2": true, "llc": true, "node": true, "remo
 // whose samples spread more than UnstableSpread times their median between
 // repetitions. run, when not nil, supplies the CPU pairs the benchmarks used
 // ("pair-<class>" lines) so that a suspicious pair among them is named.
-func (o Options) MatrixWarnings(m *Matrix, run *Run) []Warning {
+func (o Options) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 	var out []Warning
 	n := len(m.CPUs)
 	if m.Class != nil {
@@ -284,7 +285,7 @@ func (o Options) MatrixWarnings(m *Matrix, run *Run) []Warning {
 
 // pairLatency is the lower of the two directions of a pair (NaN when
 // neither is measured).
-func pairLatency(m *Matrix, i, j int) float64 {
+func pairLatency(m *matrix.Matrix, i, j int) float64 {
 	a, b := m.NS[i][j], m.NS[j][i]
 	switch {
 	case math.IsNaN(a):

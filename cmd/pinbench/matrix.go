@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/matrix"
 	"github.com/pinbench/pinbench/report"
 )
 
@@ -114,9 +115,9 @@ func topologyOrder(t *affinity.Topology) []int {
 // samplePairs; with parallel, disjoint pairs at once), showing progress on
 // stderr, and returns the matrix with each pair's class filled in. Cells
 // not measured stay NaN (the heat map shows them as such).
-func measureMatrix(ctx context.Context, t *affinity.Topology, p matrixParams, sample, parallel bool, stderr io.Writer) (*report.Matrix, error) {
+func measureMatrix(ctx context.Context, t *affinity.Topology, p matrixParams, sample, parallel bool, stderr io.Writer) (*matrix.Matrix, error) {
 	cpus := topologyOrder(t)
-	m := report.NewMatrix(cpus)
+	m := matrix.New(cpus)
 	m.Classify(func(a, b int) string { return string(t.Relation(a, b)) })
 	pairs := t.AllPairs()
 	if sample {

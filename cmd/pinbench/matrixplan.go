@@ -11,7 +11,7 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/bench"
-	"github.com/pinbench/pinbench/report"
+	"github.com/pinbench/pinbench/matrix"
 )
 
 // Which pairs of the latency matrix a run measures, and how: all of them,
@@ -134,7 +134,7 @@ const parallelCheckCells = 6
 // compared; cells that differ beyond their spread go into m.ParallelNotes).
 // Progress (pairs done, time left) goes to stderr. It stops between
 // pairs when ctx is done.
-func measurePairs(ctx context.Context, m *report.Matrix, t *affinity.Topology, pairs []affinity.Pair, p matrixParams, parallel bool, stderr io.Writer) error {
+func measurePairs(ctx context.Context, m *matrix.Matrix, t *affinity.Topology, pairs []affinity.Pair, p matrixParams, parallel bool, stderr io.Writer) error {
 	start := time.Now()
 	done := 0
 	progress := func(last affinity.Pair, ns float64) {

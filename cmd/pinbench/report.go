@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pinbench/pinbench/matrix"
 	"github.com/pinbench/pinbench/report"
 )
 
@@ -58,7 +59,7 @@ func rawPath(p string) (string, error) {
 func runReport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", stdout)
 	out := fs.String("out", "", "write report.md and the heat map into `DIR` (default: the results folder, or the first file's folder)")
-	matrix := fs.String("matrix", "", "latency matrix `CSV` (default: matrix-samples.csv or matrix.csv beside the first file, when present)")
+	matrixFlag := fs.String("matrix", "", "latency matrix `CSV` (default: matrix-samples.csv or matrix.csv beside the first file, when present)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -76,8 +77,8 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var m *report.Matrix
-	path := *matrix
+	var m *matrix.Matrix
+	path := *matrixFlag
 	if path == "" {
 		for _, name := range []string{matrixLongFile, matrixFile} {
 			p := filepath.Join(filepath.Dir(files[0]), name)
@@ -88,7 +89,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if path != "" {
-		if m, err = report.ReadMatrixFile(path); err != nil {
+		if m, err = matrix.ReadFile(path); err != nil {
 			return err
 		}
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/matrix"
 	"github.com/pinbench/pinbench/report"
 )
 
@@ -218,7 +219,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	}
 
 	stage(2, "measuring the core-to-core latency matrix")
-	var m *report.Matrix
+	var m *matrix.Matrix
 	if t.Allowed.Count() < 2 {
 		fmt.Fprintf(stderr, "only one allowed CPU (%s): no latency matrix\n", t.Allowed)
 	} else {

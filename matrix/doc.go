@@ -1,0 +1,11 @@
+// Package matrix holds a core-to-core latency matrix and its three outward
+// forms: CSV (a grid of medians, or a long form that keeps every sample and
+// placement class), aligned text, and a heat map drawn as SVG or PNG.
+//
+// A Matrix is filled by a measurement (New, then Set per ordered CPU pair)
+// or read back from a file (ReadFile, ReadCSV, ReadLongCSV); Classify
+// attaches the placement class of each pair so that the heat map outlines
+// the class blocks. The package measures nothing and knows nothing of
+// reports: pinbench's matrix and tune commands fill it, and the report
+// package reads it for its warnings and heat map.
+package matrix
