@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pinbench/pinbench/internal/benchtab"
 	"github.com/pinbench/pinbench/internal/matrixtest"
 )
 
@@ -310,13 +311,16 @@ func TestWriteReportFailsWhole(t *testing.T) {
 	}
 }
 
-func TestCompareMatchesBenchstat(t *testing.T) {
+// TestCompare checks Compare's tables against those of both files read
+// together with CompareOptions, the flags internal/benchtab's test checks
+// against benchstat (its "compare" case), and Compare's column labels.
+func TestCompare(t *testing.T) {
 	a, b := mustRead(t, "bare.txt"), mustRead(t, "vm.txt")
 	ours, err := Compare(a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var llc *Table
+	var llc *benchtab.Table
 	for _, tb := range ours.Tables {
 		if tb.Key[0] == [2]string{"/place", "llc"} && tb.Unit == "sec/op" {
 			llc = tb
@@ -328,19 +332,23 @@ func TestCompareMatchesBenchstat(t *testing.T) {
 	if i := llc.Row("Floor"); i < 0 || llc.Cells[i][1].Delta() == "" {
 		t.Errorf("llc Floor row missing or not compared: rows %v", llc.Rows)
 	}
-	paths := []string{"testdata/bare.txt", "testdata/vm.txt"}
-	golden := filepath.Join("testdata", "golden", "compare.csv")
-	if live := runBenchstat(t, CompareOptions(), paths); live != nil {
-		compareWithBenchstat(t, ours, parseBenchstatCSV(t, live))
-		if *update {
-			os.WriteFile(golden, live, 0o644)
-		}
-	}
-	data, err := os.ReadFile(golden)
+	both, err := mustRead(t, "bare.txt", "vm.txt").Tables(CompareOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	compareWithBenchstat(t, ours, parseBenchstatCSV(t, data))
+	var got, want bytes.Buffer
+	if err := ours.WriteText(&got, RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := both.WriteText(&want, RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() {
+		t.Errorf("Compare differs from the files' tables with CompareOptions:\n%.600s\nwant:\n%.600s", got.String(), want.String())
+	}
+	if !strings.Contains(got.String(), "/place: llc") {
+		t.Errorf("text compare lacks the table keys:\n%.300s", got.String())
+	}
 	// Same names get A:/B: labels.
 	same, err := Compare(a, a)
 	if err != nil {
@@ -348,27 +356,6 @@ func TestCompareMatchesBenchstat(t *testing.T) {
 	}
 	if c := same.Tables[0].Cols; len(c) != 2 || !strings.HasPrefix(c[0], "A: ") || !strings.HasPrefix(c[1], "B: ") {
 		t.Errorf("columns %v", c)
-	}
-	var buf bytes.Buffer
-	if err := ours.WriteText(&buf, RenderOptions{}); err != nil || !strings.Contains(buf.String(), "/place: llc") {
-		t.Errorf("text compare: %v\n%.300s", err, buf.String())
-	}
-}
-
-func TestMarkdownTable(t *testing.T) {
-	ts, err := mustRead(t, "gotest.txt").Tables(TableOptions{Col: "/n"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := ts.WriteMarkdown(&buf, RenderOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	s := buf.String()
-	for _, want := range []string{"`goos: linux`", "| benchmark | 16 sec/op | 256 sec/op | vs base |", "| --- | ---: | ---: | ---: |", "| Sort-2 |"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("markdown lacks %q:\n%s", want, s)
-		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pinbench/pinbench/internal/benchtab"
 	"github.com/pinbench/pinbench/matrix"
 	"golang.org/x/perf/benchmath"
 )
@@ -118,7 +119,7 @@ func (o Options) sampleWarnings(run *Run) []Warning {
 		if len(vals[k]) == 0 {
 			continue
 		}
-		c := &Cell{Sample: benchmath.NewSample(slices.Clone(vals[k]), th)}
+		c := &benchtab.Cell{Sample: benchmath.NewSample(slices.Clone(vals[k]), th)}
 		c.Summary = benchmath.AssumeNothing.Summary(c.Sample, 0.95)
 		if ci := c.CIFrac(); ci > o.wideCI() {
 			wide = append(wide, hit{name, counts[k], ci})

@@ -1,4 +1,4 @@
-package report
+package benchtab
 
 import (
 	"fmt"
@@ -205,7 +205,7 @@ func (t *Table) writeMarkdown(w io.Writer) error {
 	if len(notes) > 0 {
 		b.WriteString("\n")
 		for i, n := range notes {
-			fmt.Fprintf(&b, "%s %s  \n", superscript(i+1), mdEscape(n))
+			fmt.Fprintf(&b, "%s %s  \n", superscript(i+1), EscapeMarkdown(n))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
@@ -215,12 +215,14 @@ func (t *Table) writeMarkdown(w io.Writer) error {
 func writeMDRow(b *strings.Builder, cells []string) {
 	b.WriteString("|")
 	for _, c := range cells {
-		b.WriteString(" " + mdEscape(c) + " |")
+		b.WriteString(" " + EscapeMarkdown(c) + " |")
 	}
 	b.WriteString("\n")
 }
 
-func mdEscape(s string) string {
+// EscapeMarkdown escapes the characters of s that Markdown would read as
+// table separators, emphasis or HTML.
+func EscapeMarkdown(s string) string {
 	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;").Replace(s)
 }
 

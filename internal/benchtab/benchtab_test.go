@@ -1,4 +1,4 @@
-package report
+package benchtab
 
 import (
 	"bytes"
@@ -11,9 +11,52 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/perf/benchfmt"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from `go tool benchstat`")
+
+// The inputs are report's synthetic raw files (report/testdata/gen.go
+// writes them); the tests read them from that folder, as report's tests
+// do, so that benchstat labels the columns "testdata/bare.txt" there and
+// in the golden output alike.
+const inputs = "../../report"
+
+// readTables reads files (relative to inputs, the current directory
+// inside a test that called enterInputs) and builds their tables.
+func readTables(t *testing.T, opts Options, paths ...string) *Tables {
+	t.Helper()
+	b, err := NewBuilder(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := benchfmt.Files{Paths: paths}
+	for files.Scan() {
+		switch rec := files.Result().(type) {
+		case *benchfmt.SyntaxError:
+			t.Fatal(rec)
+		case *benchfmt.Result:
+			b.Add(rec)
+		}
+	}
+	if err := files.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.ToTables(files.Units())
+}
+
+// enterInputs makes inputs the current directory for the rest of the
+// test and returns the absolute path of this package's golden folder.
+func enterInputs(t *testing.T) string {
+	t.Helper()
+	golden, err := filepath.Abs(filepath.Join("testdata", "golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(inputs)
+	return golden
+}
 
 // bsTable is one table parsed from `benchstat -format csv`.
 type bsTable struct {
@@ -162,39 +205,35 @@ func compareWithBenchstat(t *testing.T, ours *Tables, theirs []bsTable) {
 var benchstatCases = []struct {
 	name  string
 	files []string
-	opts  TableOptions
+	opts  Options
 }{
-	{"bare-place", []string{"bare.txt"}, TableOptions{Col: "/place"}},
-	{"bare-via", []string{"bare.txt"}, TableOptions{Col: "/via", Filter: ".name:Handoff"}},
-	{"bare-wait", []string{"bare.txt"}, TableOptions{Col: "/wait", Filter: "/via:aio"}},
-	{"bare-pad", []string{"bare.txt"}, TableOptions{Col: "/pad", Filter: "/impl:mpsc"}},
-	{"bare-pollmax", []string{"bare.txt"}, TableOptions{Col: "/pollmax", Row: ".name /rate", Filter: "/wait:adaptive /pollmax:/./"}},
-	{"vm-place", []string{"vm.txt"}, TableOptions{Col: "/place"}},
-	{"few-place", []string{"few.txt"}, TableOptions{Col: "/place"}},
-	{"nosig-place", []string{"nosig.txt"}, TableOptions{Col: "/place", Row: ".fullname", Table: NoKey}},
-	{"files", []string{"few.txt", "nosig.txt"}, TableOptions{Table: "goos", Ignore: ".config"}},
-	{"gotest", []string{"gotest.txt"}, TableOptions{Col: "/n"}},
+	{"bare-place", []string{"bare.txt"}, Options{Col: "/place"}},
+	{"bare-via", []string{"bare.txt"}, Options{Col: "/via", Filter: ".name:Handoff"}},
+	{"bare-wait", []string{"bare.txt"}, Options{Col: "/wait", Filter: "/via:aio"}},
+	{"bare-pad", []string{"bare.txt"}, Options{Col: "/pad", Filter: "/impl:mpsc"}},
+	{"bare-pollmax", []string{"bare.txt"}, Options{Col: "/pollmax", Row: ".name /rate", Filter: "/wait:adaptive /pollmax:/./"}},
+	{"vm-place", []string{"vm.txt"}, Options{Col: "/place"}},
+	{"few-place", []string{"few.txt"}, Options{Col: "/place"}},
+	{"nosig-place", []string{"nosig.txt"}, Options{Col: "/place", Row: ".fullname", Table: NoKey}},
+	{"files", []string{"few.txt", "nosig.txt"}, Options{Table: "goos", Ignore: ".config"}},
+	{"gotest", []string{"gotest.txt"}, Options{Col: "/n"}},
+	// report.CompareOptions: two machines side by side.
+	{"compare", []string{"bare.txt", "vm.txt"}, Options{Table: "/place", Row: ".fullname", Col: ".file", Ignore: ".config /gomaxprocs"}},
 }
 
 // TestTablesMatchBenchstat compares our tables with benchstat's output for
 // the same files and flags: from a live `go tool benchstat` when it runs
 // here, and always from the golden output captured from it.
 func TestTablesMatchBenchstat(t *testing.T) {
+	goldenDir := enterInputs(t)
 	for _, tc := range benchstatCases {
 		t.Run(tc.name, func(t *testing.T) {
 			var paths []string
 			for _, f := range tc.files {
 				paths = append(paths, filepath.Join("testdata", f))
 			}
-			run, err := ReadFiles(paths...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ours, err := run.Tables(tc.opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden := filepath.Join("testdata", "golden", tc.name+".csv")
+			ours := readTables(t, tc.opts, paths...)
+			golden := filepath.Join(goldenDir, tc.name+".csv")
 			live := runBenchstat(t, tc.opts, paths)
 			if live != nil {
 				compareWithBenchstat(t, ours, parseBenchstatCSV(t, live))
@@ -206,7 +245,7 @@ func TestTablesMatchBenchstat(t *testing.T) {
 			}
 			data, err := os.ReadFile(golden)
 			if err != nil {
-				t.Fatalf("golden output (run go test -update ./report): %v", err)
+				t.Fatalf("golden output (run go test ./internal/benchtab -update): %v", err)
 			}
 			compareWithBenchstat(t, ours, parseBenchstatCSV(t, data))
 		})
@@ -215,7 +254,7 @@ func TestTablesMatchBenchstat(t *testing.T) {
 
 // runBenchstat runs `go tool benchstat -format csv` with opts' flags, or
 // returns nil when the go command or the tool is not available.
-func runBenchstat(t *testing.T, opts TableOptions, paths []string) []byte {
+func runBenchstat(t *testing.T, opts Options, paths []string) []byte {
 	t.Helper()
 	if testing.Short() {
 		return nil
@@ -240,15 +279,9 @@ func runBenchstat(t *testing.T, opts TableOptions, paths []string) []byte {
 // TestTextMatchesBenchstat checks that the medians and deltas in our text
 // rendering are the strings benchstat's text output shows.
 func TestTextMatchesBenchstat(t *testing.T) {
-	run, err := ReadFiles("testdata/bare.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := TableOptions{Col: "/place", Filter: ".name:Floor .unit:sec/op"}
-	ours, err := run.Tables(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	enterInputs(t)
+	opts := Options{Col: "/place", Filter: ".name:Floor .unit:sec/op"}
+	ours := readTables(t, opts, "testdata/bare.txt")
 	var buf bytes.Buffer
 	if err := ours.WriteText(&buf, RenderOptions{HideKeys: true}); err != nil {
 		t.Fatal(err)
@@ -279,6 +312,21 @@ func TestTextMatchesBenchstat(t *testing.T) {
 		}
 		if strings.Join(strings.Fields(line), " ") != strings.Join(strings.Fields(ourLine), " ") {
 			t.Errorf("row differs:\nbenchstat: %s\nours:      %s", line, ourLine)
+		}
+	}
+}
+
+func TestMarkdownTable(t *testing.T) {
+	enterInputs(t)
+	ts := readTables(t, Options{Col: "/n"}, "testdata/gotest.txt")
+	var buf bytes.Buffer
+	if err := ts.WriteMarkdown(&buf, RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s := buf.String()
+	for _, want := range []string{"`goos: linux`", "| benchmark | 16 sec/op | 256 sec/op | vs base |", "| --- | ---: | ---: | ---: |", "| Sort-2 |"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, s)
 		}
 	}
 }
