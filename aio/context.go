@@ -311,26 +311,24 @@ func (c *AioContext) Closed() bool { return c.bhs.Closed() }
 // the owner may call its methods.
 func (c *AioContext) Thread() *coroutine.Thread { return c.thread }
 
-// Notify makes a blocking Poll on the owner return (QEMU's aio_notify).
-// Any goroutine may call it. Work the caller published before Notify (a
-// queue push, a flag) is visible to the owner's next look for work.
+// The notify handshake (QEMU's notify_me and notified, util/async.c).
 //
-// It costs no system call while the owner is awake: only when the owner
-// has announced that it is about to sleep (notifyMe) does Notify kick the
-// futex, and then only the first notifier of a round does.
-//
-// The ordering, in Go terms (all sync/atomic operations are sequentially
-// consistent, i.e. they sit in one total order S that agrees with each
-// goroutine's program order; each QEMU smp_mb pairs with one below):
+// Notify costs no system call while the owner is awake: only when the
+// owner has announced that it is about to sleep (notifyMe) does Notify
+// kick the futex, and then only the first notifier of a round does. Why no
+// wake-up is lost, in Go terms: all sync/atomic operations are sequentially
+// consistent, so they sit in one total order S that agrees with each
+// goroutine's program order, and a store synchronizes before every load
+// that reads it. Each of QEMU's smp_mb pairs with one below.
 //
 //  1. Notify: the caller's work, then notified.Store(true), then
-//     notifyMe.Load(). Owner, before sleeping: notifyMe.Add(1), then
-//     notified.Load(). This is QEMU's pair of smp_mb (aio_notify against
-//     aio_poll): a store-then-load on each side, so in S either the owner's
-//     load sees notified (and does not sleep), or Notify's load sees
-//     notifyMe != 0 (and kicks the futex). Both may happen; neither
-//     missing is impossible.
-//  2. Owner, after waking: notified.Store(false) (QEMU's
+//     notifyMe.Load(). Owner, before sleeping (futexSleep):
+//     notifyMe.Add(1), then notified.Load() (in hasWork). This is QEMU's
+//     pair of smp_mb (aio_notify against aio_poll): a store-then-load on
+//     each side, so in S either the owner's load sees notified (and does
+//     not sleep), or Notify's load sees notifyMe != 0 (and kicks the
+//     futex). Both may happen; neither missing is impossible.
+//  2. Owner, after waking (Poll): notified.Store(false) (QEMU's
 //     aio_notify_accept), then it takes the bottom-half queue. The store
 //     precedes the take in S, so any Notify whose notified.Store(true) it
 //     cleared had published its work before that, and the take sees it;
@@ -344,6 +342,15 @@ func (c *AioContext) Thread() *coroutine.Thread { return c.thread }
 //     S, the owner's clearing store, which precedes its take: the take
 //     sees our work. This saves the store (a write to a shared line) when
 //     many threads notify one busy owner.
+//
+// CoSchedule kicks by the same pairing without touching notified (see
+// hasWork), and a kick is never consumed unseen (see kick and futexSleep).
+
+// Notify makes a blocking Poll on the owner return (QEMU's aio_notify).
+// Any goroutine may call it; it never blocks. Everything the caller did
+// before Notify (a queue push, a flag) synchronizes before the owner's next
+// look for work. It makes a system call only to wake an owner that is
+// asleep, or about to sleep, and not yet kicked by another Notify.
 func (c *AioContext) Notify() {
 	if c.notified.Load() {
 		return
@@ -386,8 +393,8 @@ func (c *AioContext) Poll(blocking bool) bool {
 	if blocking && !c.hasWork() {
 		c.wait()
 	}
-	// aio_notify_accept: clear the flag before looking for work (Notify's
-	// ordering, point 2). Skip the store, a write to the notify line, when
+	// aio_notify_accept: clear the flag before looking for work (the notify
+	// handshake, point 2). Skip the store, a write to the notify line, when
 	// the flag is clear already: a Notify racing with us then leaves it set
 	// for the next Poll, which finds its work.
 	if c.notified.Load() {
@@ -416,10 +423,10 @@ func (c *AioContext) Poll(blocking bool) bool {
 // Why the queue is looked at directly: a CoSchedule onto a busy owner
 // then moves only the queue head's cache line, not the notified flag's
 // as well; it kicks the owner only when the owner announced a sleep
-// (notifyMe), by the same store-then-load pairing as Notify's point 1:
-// CoSchedule's push, then its notifyMe.Load(); the owner's
-// notifyMe.Add(1), then this load of the queue head. In S one of the two
-// loads sees the other side's write, so the owner either finds the
+// (notifyMe), by the same store-then-load pairing as the notify
+// handshake's point 1: CoSchedule's push, then its notifyMe.Load(); the
+// owner's notifyMe.Add(1), then this load of the queue head. In S one of
+// the two loads sees the other side's write, so the owner either finds the
 // coroutine or is kicked.
 //
 // A bottom half left in a slice of an outer bhPoll (a nested Poll, see
@@ -471,8 +478,9 @@ func (c *AioContext) wait() {
 		// quickSpinRounds rounds (well under a microsecond, and the
 		// window is at least PollStartNs) took less than the window, and
 		// then adjustPoll would leave the window alone anyway. Reading
-		// the clock twice per wait cost a back-to-back handoff up to
-		// half its time on a VM whose clock reads are slow.
+		// the clock twice per wait is a large part of a back-to-back
+		// handoff where clock reads are slow (the README's "Measurements
+		// behind the design").
 		for range quickSpinRounds {
 			if c.hasWork() {
 				c.pollsPending++
@@ -507,8 +515,7 @@ func (c *AioContext) publishCounts() {
 // quickSpinRounds is how many rounds the adaptive wait looks for work
 // before it reads the clock: a round is two loads of cached lines and a
 // spin-wait pause (10 to 140 cycles), so this is at most a couple of
-// microseconds, below PollStartNs (27 ns a round, 0.9 us in all, on the
-// EPYC VM).
+// microseconds, below PollStartNs.
 const quickSpinRounds = 32
 
 // spin busy-polls the notified flag for at most ns nanoseconds (for ever
@@ -534,9 +541,9 @@ func (c *AioContext) spin(ns int64) bool {
 		// The spin-wait hint: paces the loop so that the write that ends
 		// it is not slowed by a flood of loads and does not cost a
 		// pipeline flush (see package spinwait), and leaves an SMT
-		// sibling its share of the core. It made the floor's ping-pong up
-		// to twice as fast on the EPYC VM; the handoff, whose time goes
-		// elsewhere, did not change measurably.
+		// sibling its share of the core. It speeds up the floor's
+		// ping-pong and leaves the handoff, whose time goes elsewhere,
+		// unchanged (the README's "Measurements behind the design").
 		spinwait.Pause()
 	}
 }
@@ -552,8 +559,8 @@ func (c *AioContext) sleep() {
 
 // futexSleep is sleep's wait on the event futex.
 func (c *AioContext) futexSleep() {
-	// Announce the sleep before the last look at notified: Notify's
-	// ordering, point 1 (QEMU: "Write ctx->notify_me before reading
+	// Announce the sleep before the last look at notified: the notify
+	// handshake, point 1 (QEMU: "Write ctx->notify_me before reading
 	// ctx->notified").
 	c.notifyMe.Add(1)
 	for !c.hasWork() {
@@ -571,8 +578,10 @@ func (c *AioContext) futexSleep() {
 			c.event.Store(0)
 		}
 	}
-	// Finish the wait before the owner goes on (QEMU's store-release of
-	// notify_me): from here on Notify needs no system call.
+	// Finish the wait before the owner goes on (QEMU lowers notify_me
+	// after aio_poll's wait): from here on Notify needs no
+	// system call. Only the owner writes notifyMe, and a Notify that reads
+	// the old value costs at most one spurious kick.
 	c.notifyMe.Add(-1)
 }
 

@@ -13,8 +13,8 @@
 //   - [AioContext]: an event loop owned by one goroutine. [BH] bottom
 //     halves scheduled from any goroutine run on the owner in
 //     [AioContext.Poll]. The owner waits on a futex (never a Go channel or
-//     mutex: waking a goroutine locked to its thread through one costs
-//     15-23 us, as the runtime hands the P over) after an optional
+//     mutex: waking a goroutine locked to its thread through one makes the
+//     runtime hand its P over, which costs microseconds) after an optional
 //     busy-poll ([WaitMode], QEMU's adaptive polling), and
 //     [AioContext.Notify] skips the system call while the owner is awake
 //     (QEMU's notify_me and notified).
@@ -22,10 +22,7 @@
 //     aio_co_wake. A coroutine is entered only by its home context's owner,
 //     on that context's [coroutine.Thread]; other threads reach it through
 //     the home context's schedule queue, drained in FIFO order by the
-//     schedule-BH. That bottom half is built into Poll: its pending flag
-//     is the queue's non-empty head, and an awake owner sees the queue
-//     itself, so a CoSchedule onto a busy owner moves only the queue's and
-//     the coroutine's cache lines (a sleeping owner is kicked).
+//     schedule-BH, which is built into Poll (see schedule.go).
 //   - [IOThread]: a goroutine locked to its own OS thread, pinned to a CPU
 //     set through affinity.PinThread, that runs Poll(true) on its context
 //     until Join; [IOThread.Run] runs a function there synchronously.
@@ -44,8 +41,8 @@
 // # The current context is explicit
 //
 // QEMU finds the current AioContext and coroutine in thread-locals. Go has
-// no goroutine- or thread-local storage (asking the kernel for the thread
-// id costs about 170 ns), so here:
+// no goroutine- or thread-local storage (and asking the kernel for the
+// thread id is a system call per switch), so here:
 //
 //   - an iothread knows its context ([IOThread.Context]), and a coroutine
 //     its home ([coroutine.Coroutine.Home], set by
@@ -77,12 +74,22 @@
 //
 // # Memory ordering
 //
-// Go's sync/atomic operations are sequentially consistent: all of them sit
-// in one total order that agrees with each goroutine's program order, and
-// a load that reads a store synchronises with it. Every atomic operation in
-// this package carries a comment naming what it pairs with, as QEMU's
-// async.c names the barrier each barrier pairs with; [AioContext.Notify]
-// holds the argument for the sleep/wake handshake.
+// Go's sync/atomic operations are sequentially consistent, and the docs
+// here say what synchronizes before what, in the Go memory model's terms:
+// a push (Push, CoSchedule, BH.Schedule, OneShot) synchronizes before the
+// owner's run of the work it pushed, and everything a caller did before
+// [AioContext.Notify] synchronizes before the owner's next look for work.
+// The proofs are block comments beside the code: every atomic operation
+// names the one it pairs with, as QEMU's async.c names the barrier each
+// barrier pairs with, and context.go's "The notify handshake" holds the
+// argument that no wake-up is lost between a notifier and a sleeping owner.
+//
+// # Fast-path budgets
+//
+// queue.go and schedule.go write down how many atomic read-modify-writes a
+// push, a take and a CoSchedule cost (one compare-and-swap per push; two
+// per CoSchedule onto an awake owner). Do not add one without measuring
+// the handoff benchmarks before and after.
 //
 // # Tests and benchmarks
 //

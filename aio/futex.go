@@ -56,14 +56,16 @@ const (
 )
 
 // Event is a manual-reset event on a futex, QEMU's QemuEvent: the way a
-// thread waits for another without a Go channel or mutex, which cost a
-// locked thread 15-23 us per wake-up (the runtime hands the P over).
-// Setting an event nobody sleeps on costs no system call.
+// thread waits for another without a Go channel or mutex, whose wake-up of
+// a locked thread makes the runtime hand a P over. Setting an event nobody
+// sleeps on costs no system call.
 //
 // Who may call what: any goroutine may Set, Reset and Wait, concurrently.
 // Wait blocks the calling OS thread in the kernel (the runtime hands its P
-// to another thread after a while, as for any blocking system call).
-// The zero Event is ready to use, reset.
+// to another thread after a while, as for any blocking system call). The
+// Set that sets a reset event synchronizes before the return of every Wait
+// that sees it set; a Set of an event already set orders nothing. The zero
+// Event is ready to use, reset.
 type Event struct {
 	// v is the state, also the futex word. Transitions: Set stores set
 	// from anything; Reset moves set -> free; a waiter moves free -> busy
@@ -75,9 +77,10 @@ type Event struct {
 
 // Set sets the event and wakes every waiter. Any goroutine may call it.
 func (e *Event) Set() {
-	// Ordering: whatever the caller wrote before Set is visible to a
-	// waiter that sees the set state, because the waiter's load of v
-	// reads this sequentially consistent Swap (or a later value).
+	// Ordering: the Swap synchronizes before the waiter's load of v that
+	// reads the set state, so whatever the caller wrote before Set is
+	// visible to that waiter. A Set that finds v set already only loads,
+	// which orders nothing: the type's doc says so.
 	if e.v.Load() != eventSet {
 		// Swap, not Store: only the transition out of busy needs the
 		// system call. A waiter moves free -> busy with CompareAndSwap

@@ -136,7 +136,7 @@ func (t *IOThread) start(o ioOptions) {
 		var moved Event
 		go func() {
 			runtime.LockOSThread()
-			moved.Set() // Set (release): we hold our own thread now
+			moved.Set() // synchronizes before moved.Wait's return: we hold our own thread now
 			t.run(o)
 		}()
 		moved.Wait()
@@ -151,7 +151,8 @@ func (t *IOThread) run(o ioOptions) {
 	if !t.cpus.IsEmpty() {
 		if err := affinity.PinThread(t.cpus); err != nil {
 			t.startErr = fmt.Errorf("aio: iothread: %w", err)
-			// Set (release): NewIOThread reads startErr after its Wait.
+			// Set synchronizes before NewIOThread's Wait returns, so it
+			// reads startErr.
 			t.started.Set()
 			return // still locked: the thread ends with the goroutine
 		}
@@ -173,7 +174,8 @@ func (t *IOThread) run(o ioOptions) {
 	// the runtime punishes with an uncatchable throw at the next switch:
 	// affinity refuses it with a sentence instead (use Repin).
 	affinity.ForbidRelock()
-	// Set (release): publishes ctx, tid to NewIOThread's Wait.
+	// Set synchronizes before NewIOThread's Wait returns: publishes
+	// ctx and tid.
 	t.started.Set()
 
 	// However the loop ends, finish runs: after the stop BH (ended), or
@@ -259,7 +261,7 @@ func (t *IOThread) Run(fn func()) error {
 	)
 	schedErr := t.ctx.oneShot(func() {
 		returned := false
-		defer done.Set() // Set (release) publishes panicked, value, err
+		defer done.Set() // synchronizes before done.Wait's return: publishes panicked, value, err
 		defer func() {
 			if r := recover(); r != nil {
 				panicked, value = true, r

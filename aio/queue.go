@@ -56,19 +56,9 @@ type Queue64[T any] = PaddedQueue[T, [CacheLinePad64]byte]
 //     ([PaddedQueue.TryPush] reports it, Push panics), so nothing pushed
 //     can be lost unseen.
 //
-// Why ABA cannot happen: ABA hurts a stack whose consumer pops one item by
-// reading head.next and then compare-and-swapping head from the item to
-// next; if the item was popped and pushed again in between, next is stale.
-// Here the consumer never pops one item: it swaps the whole head for nil
-// and never reads a link until it owns the whole list. A producer's
-// compare-and-swap only asserts "head is still the value I stored in my
-// item's link", and if head went A -> nil -> A meanwhile, A is still the
-// current head, so linking the new item to A is still right.
-//
-// The head sits alone between two pads of the padding width, so no other
-// word shares its cache line (or, at 128 bytes, its adjacent-line pair),
-// whatever the alignment of the queue: producers contend on it, and
-// nothing else should pay for that.
+// A push synchronizes before the TakeAll, Drain or Close that takes its
+// item: what the producer wrote into the item before pushing it, the
+// consumer sees.
 type PaddedQueue[T any, P Padding] struct {
 	// link returns the item's intrusive link. Set once by NewQueue and
 	// read-only afterwards, so it may share a line with whatever precedes
@@ -106,6 +96,44 @@ func (q *PaddedQueue[T, P]) Init(link func(*T) *atomic.Pointer[T]) {
 	q.closed = new(T)
 }
 
+// The queue's design, and why it is right.
+//
+// Ordering: a producer stores the item's link while the item is still
+// private to it, then publishes the item with its compare-and-swap on the
+// head; the consumer's swap of the head reads that value, so the
+// compare-and-swap synchronizes before the swap and the consumer sees every
+// link of the list it took (and whatever the producer wrote into the item
+// before pushing it). From the swap on, the links are the consumer's.
+//
+// Why ABA cannot happen: ABA hurts a stack whose consumer pops one item by
+// reading head.next and then compare-and-swapping head from the item to
+// next; if the item was popped and pushed again in between, next is stale.
+// Here the consumer never pops one item: it swaps the whole head for nil
+// and never reads a link until it owns the whole list. A producer's
+// compare-and-swap only asserts "head is still the value I stored in my
+// item's link", and if head went A -> nil -> A meanwhile, A is still the
+// current head, so linking the new item to A is still right.
+//
+// Padding: the head sits alone between two pads of the padding width, so no
+// other word shares its cache line (or, at 128 bytes, its adjacent-line
+// pair), whatever the alignment of the queue: producers contend on it, and
+// nothing else should pay for that.
+//
+// Fast-path budget, in atomic read-modify-writes (locked instructions on
+// x86-64; loads, plain reads there, are not counted):
+//   - Push and TryPush: one CompareAndSwap of the head, plus one retry per
+//     race lost to another producer or the consumer; a store to the item's
+//     link (an exchange on x86-64) only when the link does not hold the
+//     head already, which is never the case for a drained item pushed onto
+//     an empty queue.
+//   - TakeAll: nothing on an empty queue (one load); otherwise one Swap of
+//     the head per batch and one Swap of each item's link while reversing.
+//   - Drain: TakeAll's, plus one store per item but the newest, clearing
+//     its link.
+// These are what the seed's handoff costs are made of: do not add an atomic
+// operation to them without measuring the queue and handoff benchmarks
+// before and after.
+
 // Push adds item to the queue. Any goroutine may call it, concurrently
 // with other producers and with the consumer; it never blocks and never
 // allocates. It reports whether the queue was empty just before the push,
@@ -138,9 +166,8 @@ func (q *PaddedQueue[T, P]) TryPush(item *T) (wasEmpty, ok bool) {
 		}
 		// The item is still private to this producer here, so the store
 		// races with nobody. It becomes visible to the consumer through
-		// the compare-and-swap below (Go atomics are sequentially
-		// consistent, so a store before a successful compare-and-swap is
-		// visible to whoever loads or swaps the value it installed).
+		// the compare-and-swap below, which synchronizes before the
+		// consumer's swap that reads the value it installed.
 		// Skipped when the link holds old already (a drained item's link
 		// is nil): a store is a locked exchange on x86-64. The value
 		// loaded was written before this load, so it is just as visible
@@ -152,7 +179,7 @@ func (q *PaddedQueue[T, P]) TryPush(item *T) (wasEmpty, ok bool) {
 		// which reads this value and, with it, the link stored above.
 		// Fails only when another producer pushed or the consumer took
 		// the list since the load; then the link is rewritten and tried
-		// again. See the type's doc for why ABA is harmless.
+		// again. The block comment above Push says why ABA is harmless.
 		if q.head.CompareAndSwap(old, item) {
 			return old == nil, true
 		}
@@ -259,10 +286,13 @@ func (q *PaddedQueue[T, P]) Drain(fn func(*T)) int {
 }
 
 // Empty reports whether the queue looked empty. Any goroutine may call it;
-// the answer may be stale by the time it returns (it is a sequentially
-// consistent load of the head, so it does see every push that finished
-// before it in the total order of atomics, which the notifier relies on).
+// the answer may be stale by the time it returns, but a push that
+// synchronizes before the call is seen.
 func (q *PaddedQueue[T, P]) Empty() bool {
+	// Load: one of the total order of atomics (Go's are sequentially
+	// consistent), so it reads every compare-and-swap before it in that
+	// order; the owner's hasWork relies on it for the store-then-load
+	// pairing with CoSchedule (see AioContext.hasWork).
 	h := q.head.Load()
 	return h == nil || h == q.closed
 }
