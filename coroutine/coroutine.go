@@ -75,9 +75,9 @@ type Coroutine struct {
 	// schedNext is the intrusive link of aio's lock-free schedule queue
 	// (QEMU's co_scheduled_next). It is written by the one producer that won
 	// MarkScheduled, before that producer publishes co on the queue's head
-	// (the queue's own compare-and-swap, a release, orders the write), and
-	// read by the consumer after it took the list with an exchange (an
-	// acquire). Any thread may touch it through SchedLink.
+	// with the queue's compare-and-swap, which synchronizes before the
+	// consumer's swap that takes the list; the consumer reads it after that
+	// swap. Any thread may touch it through SchedLink.
 	schedNext atomic.Pointer[Coroutine]
 	// scheduled names where co was scheduled (an interned string) while it
 	// waits on a schedule queue; nil otherwise. See MarkScheduled.
@@ -101,6 +101,8 @@ func New(fn Func) *Coroutine {
 func (co *Coroutine) Yield() {
 	// Small enough to inline into the body (hence the constant panic
 	// values), which saves a frame, and a mispredicted return, per switch.
+	// No atomic operation: Yield's share of the fast-path budget (see
+	// Thread.Enter) is a compare and the runtime's switch.
 	if co.thread.current != co {
 		panic(errYieldOutside)
 	}
@@ -148,10 +150,9 @@ func (co *Coroutine) HomeThread() *Thread {
 var noThread Thread
 
 // SchedLink returns co's intrusive link for aio's lock-free schedule queue
-// (QEMU's co_scheduled_next). Only the producer that won MarkScheduled writes
-// it, before publishing co with a release (the queue's compare-and-swap); the
-// consumer reads it after taking the whole list with an acquire (the queue's
-// exchange), and calls ClearScheduled only once it no longer needs it.
+// (QEMU's co_scheduled_next). Only the producer that won MarkScheduled
+// writes it, before it pushes co; the consumer reads it after taking co off
+// the queue, and calls ClearScheduled only once it no longer needs it.
 func (co *Coroutine) SchedLink() *atomic.Pointer[Coroutine] { return &co.schedNext }
 
 // MarkScheduled claims co for one schedule queue, recording where it was
@@ -163,17 +164,17 @@ func (co *Coroutine) SchedLink() *atomic.Pointer[Coroutine] { return &co.schedNe
 func (co *Coroutine) MarkScheduled(where string) (firstWhere string, ok bool) {
 	p := internWhere(where)
 	for {
-		// Compare-and-swap (sequentially consistent, so both acquire and
-		// release): exactly one producer wins between two ClearScheduled
-		// calls, so co's SchedLink has one writer at a time. It pairs with
-		// the Store in ClearScheduled: a producer that wins after a clear
-		// sees everything the consumer did before clearing (it had finished
-		// reading SchedLink).
+		// Compare-and-swap: exactly one producer wins between two
+		// ClearScheduled calls, so co's SchedLink has one writer at a
+		// time. It pairs with the Store in ClearScheduled, which
+		// synchronizes before the winning compare-and-swap that reads it:
+		// a producer that wins after a clear sees everything the consumer
+		// did before clearing (it had finished reading SchedLink).
 		if co.scheduled.CompareAndSwap(nil, p) {
 			return "", true
 		}
-		// Load (acquire): pairs with the winner's CAS, so *q is the
-		// complete interned string it stored.
+		// Load: the winner's compare-and-swap synchronizes before this
+		// load that reads it, so *q is the complete interned string.
 		if q := co.scheduled.Load(); q != nil {
 			return *q, false
 		}
@@ -181,13 +182,15 @@ func (co *Coroutine) MarkScheduled(where string) (firstWhere string, ok bool) {
 	}
 }
 
-// ClearScheduled marks co as no longer scheduled. The consumer of the
-// schedule queue calls it after taking co off the queue (and reading its
-// SchedLink) and before entering it: Enter panics on a coroutine still marked
-// scheduled, as QEMU does.
+// ClearScheduled marks co as no longer scheduled; it synchronizes before
+// the next MarkScheduled that succeeds. The consumer of the schedule queue
+// calls it after taking co off the queue (and reading its SchedLink) and
+// before entering it: Enter panics on a coroutine still marked scheduled,
+// as QEMU does.
 func (co *Coroutine) ClearScheduled() {
-	// Store (release): pairs with the CAS in MarkScheduled; everything the
-	// consumer did with co's link happens before the next producer's claim.
+	// Store: pairs with the compare-and-swap in MarkScheduled, which reads
+	// it; everything the consumer did with co's link synchronizes before
+	// the next producer's claim.
 	co.scheduled.Store(nil)
 }
 
@@ -195,7 +198,8 @@ func (co *Coroutine) ClearScheduled() {
 // call it; the answer may be stale by the time it returns unless the caller
 // owns the queue co is on.
 func (co *Coroutine) Scheduled() (where string, ok bool) {
-	// Load (acquire): pairs with MarkScheduled's CAS.
+	// Load: MarkScheduled's compare-and-swap synchronizes before it, so
+	// *p is complete.
 	if p := co.scheduled.Load(); p != nil {
 		return *p, true
 	}
@@ -267,7 +271,7 @@ var wheres struct {
 const maxInternedWheres = 64
 
 func internWhere(where string) *string {
-	// Load (acquire): pairs with the Store in internWhereSlow, so the
+	// Load: the Store in internWhereSlow synchronizes before it, so the
 	// strings in the list are complete.
 	if l := wheres.list.Load(); l != nil {
 		for _, p := range *l {
@@ -298,7 +302,7 @@ func internWhereSlow(where string) *string {
 	l := make([]*string, len(old)+1)
 	copy(l, old)
 	l[len(old)] = p
-	// Store (release): pairs with the Load in internWhere.
+	// Store: synchronizes before the Load in internWhere that reads it.
 	wheres.list.Store(&l)
 	return p
 }

@@ -15,10 +15,11 @@
 //
 // QEMU keeps the current coroutine, the coroutine pool and the wake-up
 // processing in thread-locals. Go has neither goroutine- nor thread-local
-// storage, and asking the kernel for the thread id (gettid) would cost about
-// 170 ns per switch, so that state lives in an explicit [Thread], created by
-// [NewThread] on the goroutine that owns it (normally one locked to its OS
-// thread, such as an aio iothread). Identity is the *Thread pointer.
+// storage, and asking the kernel for the thread id (gettid) would cost a
+// system call per switch, so that state lives in an explicit [Thread],
+// created by [NewThread] on the goroutine that owns it (normally one locked
+// to its OS thread, such as an aio iothread). Identity is the *Thread
+// pointer.
 //
 // A coroutine's home Thread is the one it is first entered on: its runtime
 // coroutine (the iter.Pull pair) is created lazily by that first Enter, so it
@@ -56,7 +57,7 @@
 //     home thread, or the goroutine that made it before handing it over).
 //   - [Coroutine.SchedLink], [Coroutine.MarkScheduled],
 //     [Coroutine.ClearScheduled], [Coroutine.Scheduled]: from any thread;
-//     they are atomic (see each one's ordering argument).
+//     a ClearScheduled synchronizes before the next winning MarkScheduled.
 //
 // # Pool
 //
@@ -101,7 +102,9 @@
 // (target: at most 1.25x, zero allocations); BenchmarkLifecycle/pool=on
 // against /pool=off measures create-enter-finish with and without the pool
 // (target: at most 0.5x). Both run on a locked thread (thread=locked, as an
-// iothread) and an unlocked one. Compare inside one run:
+// iothread) and an unlocked one. Enter and Yield add no atomic
+// read-modify-write to the runtime's switch: thread.go writes that budget
+// down. Compare inside one run:
 //
 //	go test -run '^$' -bench . -count 6 ./coroutine >coroutine.txt
 //	go tool benchstat -filter .name:EnterYield -col /via coroutine.txt

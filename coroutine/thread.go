@@ -167,7 +167,8 @@ func (t *Thread) New(fn Func) *Coroutine {
 	// (a call from another thread is a data race, which the race detector
 	// reports), and the runtime's throw that the checks exist to prevent
 	// can only come from an entry. A check per New made the pooled
-	// create-enter-finish 11% slower on a locked thread.
+	// create-enter-finish measurably slower on a locked thread (the
+	// README's "Measurements behind the design").
 	co := t.pool
 	if co == nil {
 		return &Coroutine{fn: fn, thread: &noThread}
@@ -198,9 +199,18 @@ func (t *Thread) Enter(co *Coroutine) {
 	// stack, so every extra frame between the switch and the caller costs a
 	// mispredicted return.
 	//
-	// Load of scheduled (acquire): pairs with MarkScheduled's CAS; a
-	// coroutine on a schedule queue must be entered by that queue's
-	// consumer, after ClearScheduled.
+	// Fast-path budget: Enter and Yield add no atomic read-modify-write to
+	// the runtime's coroswitch (itself three compare-and-swaps, which
+	// runtime/coro.go forbids adding to). Enter's own atomics are the two
+	// loads below, scheduled and (in OnOwner) owner, plain reads on
+	// x86-64; Yield has none. The rest are plain fields of the home
+	// thread. Do not add an atomic operation, a call frame or a check that
+	// touches another cache line here without measuring
+	// BenchmarkEnterYield before and after.
+	//
+	// Load of scheduled: MarkScheduled's compare-and-swap synchronizes
+	// before it when it reads the mark; a coroutine on a schedule queue
+	// must be entered by that queue's consumer, after ClearScheduled.
 	if co.state > stateSuspended || co.thread != t || co.wakeQueued || co.scheduled.Load() != nil ||
 		!t.OnOwner() {
 		t.enterCheck(co) // panics, or records t as home on the first enter
