@@ -69,8 +69,8 @@ type HandoffConfig struct {
 	// result's CtxSwitches and Migrations (and Cycles and Instructions
 	// where the machine exposes hardware counters). Leave it off for a
 	// timed run: a counted thread costs the kernel work on every context
-	// switch, which made a blocking handoff 23% slower on the EPYC VM
-	// (7.3 us against 6.0 us). Benchmarks count in a second run.
+	// switch, which slows a blocking handoff measurably (the README's
+	// "Measurements behind the design"). Benchmarks count in a second run.
 	Counters bool
 	// Outliers, when set, watches the sampled hops for outliers and has
 	// the flight recorder's window written for each (see OutlierWatch);

@@ -29,8 +29,8 @@ type pingLine struct {
 // trips) and returns the elapsed time and the number of transfers made.
 // It is the physical floor of every handoff: nothing but the line moves.
 // Both sides spin, so a and b must be different CPUs. The spin loops pause
-// (spinwait.Pause) as the aio busy-poll does: a bare load loop measured up
-// to twice as slow, and swung with the code's alignment.
+// (spinwait.Pause) as the aio busy-poll does: a bare load loop is slower,
+// and swings with the code's alignment (see package spinwait).
 func PingPong(a, b int, transfers int, timeout time.Duration) (time.Duration, int, error) {
 	switch {
 	case a == Unlocked && b == Unlocked:

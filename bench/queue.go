@@ -27,9 +27,9 @@ type QueueItem struct {
 	Producer int
 	Seq      int64
 	// Free is true while the producer may reuse the item. The consumer's
-	// Store(true) happens after its last read of Producer and Seq, and the
-	// producer's Load that sees true happens before it writes them again
-	// (acquire/release through one atomic), so the fields never race.
+	// Store(true) comes after its last read of Producer and Seq and
+	// synchronizes before the producer's Load that sees true, which comes
+	// before the producer writes them again, so the fields never race.
 	Free atomic.Bool
 }
 

@@ -20,7 +20,7 @@ type Sampler struct {
 	// Stride is a power of two: operation i is recorded when
 	// i%Stride == 0. Want asks on every operation of the measured loop, so
 	// it tests a mask rather than divide (an integer division costs
-	// 20-40 cycles, a visible part of a 150 ns handoff).
+	// 20-40 cycles, a visible part of a fast handoff).
 	Stride int
 	mask   int
 	buf    []int64

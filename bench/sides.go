@@ -75,7 +75,7 @@ func (p *Progress) Load() int64 { return p.n.Load() }
 // sides only read it.
 type StopFlag struct {
 	_    [CacheLine]byte
-	flag atomic.Bool // set once by the harness; read by spinning sides (seq-cst load, no ordering needed beyond eventually seeing true)
+	flag atomic.Bool // set once by the harness; read by spinning sides, which need only see true eventually: nothing else is published through it
 	_    [CacheLine]byte
 }
 

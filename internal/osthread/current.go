@@ -19,9 +19,9 @@ type ID uintptr
 // be stale as soon as it returns.
 //
 // It costs a couple of nanoseconds: a load of the runtime's current-thread
-// pointer, not a system call (gettid takes about 160 ns on the EPYC VM,
-// as much as a whole cross-core handoff), so that coroutine and event-loop
-// owner checks can sit on hot paths. See currentM for how, and for why the
+// pointer, not a system call (gettid costs as much as a whole cross-core
+// handoff), so that coroutine and event-loop owner checks can sit on hot
+// paths. See currentM for how, and for why the
 // answer is checked once before it is trusted.
 func Current() ID {
 	if fastOK() {

@@ -5,10 +5,9 @@
 // writes the line, the core must throw those loads away (on x86 a
 // "memory-order machine clear", a pipeline flush), and the flood of loads
 // also slows the line's transfer. The hint (x86 PAUSE, arm64 YIELD) paces
-// the loop and avoids the clear. Measured on the 2-core EPYC VM, one-way
-// cache-line ping-pong: 55-75 ns with a bare load loop, 29-41 ns with the
-// hint; the bare loop also swung from 25 to 50 ns with nothing but the
-// code's alignment changing between two builds.
+// the loop and avoids the clear: a one-way cache-line ping-pong is faster
+// and steadier with it (the README's "Measurements behind the design" has
+// the figures).
 //
 // Go's runtime has this (runtime.procyield) but does not export it, and no
 // library in the module proxy's reach offers it, hence the few lines of
