@@ -1,0 +1,300 @@
+// Package atomicfile writes results so that a reader sees the old version
+// or the complete new one, never part of one: a file is written under a
+// temporary name in its final folder, synced, and renamed into place; a
+// set of files is written in full before the first rename; a folder is
+// built under a hidden staging name beside its final one and renamed into
+// place when complete ("a results folder is complete or absent").
+//
+// Files come out 0644 and folders 0755, as readable as the results they
+// hold. A failure removes what was written and leaves the old file or
+// folder as it was.
+package atomicfile
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// TempSuffix ends the name of every temporary file: ".NAME.*.tmp" beside
+// NAME.
+const TempSuffix = ".tmp"
+
+// StagingMark is in the name of every staging folder: ".NAME.partial-*"
+// beside NAME.
+const StagingMark = ".partial-"
+
+// Test hooks for failure injection: the calls that can fail after the
+// data is written.
+var (
+	syncFile = (*os.File).Sync
+	rename   = os.Rename
+)
+
+// A File is a file being written under a temporary name in the folder of
+// the path it will have. Write to it, then Commit (or Link); Discard
+// removes it unless committed, and may be deferred.
+type File struct {
+	path     string // where Commit puts it
+	f        *os.File
+	finished bool  // synced, made 0644 and closed
+	err      error // of finishing
+	done     bool  // committed or discarded
+}
+
+// New starts a file that Commit will put at path.
+func New(path string) (*File, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*"+TempSuffix)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	return &File{path: path, f: f}, nil
+}
+
+// Write writes p to the temporary file.
+func (f *File) Write(p []byte) (int, error) { return f.f.Write(p) }
+
+// finish syncs the data, makes the file 0644 (CreateTemp makes it
+// private) and closes it, once.
+func (f *File) finish() error {
+	if !f.finished {
+		f.finished = true
+		f.err = syncFile(f.f)
+		if f.err == nil {
+			f.err = f.f.Chmod(0o644)
+		}
+		if cerr := f.f.Close(); f.err == nil {
+			f.err = cerr
+		}
+		if f.err != nil {
+			f.err = fmt.Errorf("writing %s: %w", f.path, f.err)
+		}
+	}
+	return f.err
+}
+
+// Commit puts the complete file at its path, replacing any file there.
+// On an error the temporary file is removed and the path left as it was.
+func (f *File) Commit() error {
+	if f.done {
+		panic("atomicfile: Commit of a file already committed or discarded")
+	}
+	err := f.finish()
+	if err == nil {
+		err = rename(f.f.Name(), f.path)
+		if err != nil {
+			err = fmt.Errorf("writing %s: %w", f.path, err)
+		}
+	}
+	if err != nil {
+		f.Discard()
+		return err
+	}
+	f.done = true
+	syncDir(filepath.Dir(f.path))
+	return nil
+}
+
+// Link puts the complete file at path, in the same folder as New's path,
+// only if nothing is there: it fails with an error matching fs.ErrExist
+// when path exists (another process took the name), and the file may
+// then be linked under another name. Link, not rename, so that nothing is
+// overwritten. The temporary name goes when the file is linked (or
+// discarded).
+func (f *File) Link(path string) error {
+	if f.done {
+		panic("atomicfile: Link of a file already committed or discarded")
+	}
+	if err := f.finish(); err != nil {
+		f.Discard()
+		return err
+	}
+	if err := os.Link(f.f.Name(), path); err != nil {
+		return err
+	}
+	f.done = true
+	os.Remove(f.f.Name())
+	syncDir(filepath.Dir(path))
+	return nil
+}
+
+// Discard removes the temporary file unless it was committed; it does
+// nothing the second time.
+func (f *File) Discard() {
+	if f == nil || f.done {
+		return
+	}
+	f.done = true
+	if !f.finished {
+		f.finished = true
+		f.f.Close()
+	}
+	os.Remove(f.f.Name())
+}
+
+// Write writes the file at path with write, through a temporary file
+// renamed into place only when write and the sync succeeded: a failure
+// leaves no partial file, and an old file at path untouched.
+func Write(path string, write func(io.Writer) error) error {
+	f, err := New(path)
+	if err != nil {
+		return err
+	}
+	defer f.Discard()
+	if err := write(f); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return f.Commit()
+}
+
+// WriteFile writes data to path as Write does.
+func WriteFile(path string, data []byte) error {
+	return Write(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// Named is one file of a set, by its name in the set's folder.
+type Named struct {
+	Name string
+	Data []byte
+}
+
+// WriteAll writes a set of files into dir: every one to its temporary
+// file first, then the renames in order. A failure before the renames
+// changes nothing in dir; one of a rename (which fails only when dir
+// changes under us) leaves the files before it new and the rest old.
+func WriteAll(dir string, files []Named) error {
+	pending := make([]*File, 0, len(files))
+	defer func() {
+		for _, f := range pending {
+			f.Discard()
+		}
+	}()
+	for _, n := range files {
+		f, err := New(filepath.Join(dir, n.Name))
+		if err != nil {
+			return err
+		}
+		pending = append(pending, f)
+		if _, err := f.Write(n.Data); err != nil {
+			return fmt.Errorf("writing %s: %w", f.path, err)
+		}
+		if err := f.finish(); err != nil {
+			return err
+		}
+	}
+	for _, f := range pending {
+		if err := f.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// A Folder is a folder being built under a hidden staging name beside the
+// final one. Write into Path, then Commit; Discard removes it unless
+// committed, and may be deferred.
+type Folder struct {
+	final, staging string
+}
+
+// Stage creates the staging folder for final, whose parent must exist.
+func Stage(final string) (*Folder, error) {
+	parent := filepath.Dir(final)
+	dir, err := os.MkdirTemp(parent, "."+filepath.Base(final)+StagingMark+"*")
+	if err != nil {
+		return nil, fmt.Errorf("cannot write into %s: %w", parent, err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil { // MkdirTemp makes it private
+		os.Remove(dir)
+		return nil, fmt.Errorf("cannot write into %s: %w", parent, err)
+	}
+	return &Folder{final: final, staging: dir}, nil
+}
+
+// Path is the staging folder, where the files go until Commit; "" after
+// Commit or Discard.
+func (d *Folder) Path() string { return d.staging }
+
+// Final is the folder's final path.
+func (d *Folder) Final() string { return d.final }
+
+// Commit renames the staging folder to the final path. An empty folder
+// there is replaced; one holding files is replaced with replace (moved
+// aside, and removed once the new one is in place; put back if the
+// rename fails), and makes Commit fail without.
+func (d *Folder) Commit(replace bool) error {
+	if d.staging == "" {
+		panic("atomicfile: Commit of a folder already committed or discarded")
+	}
+	syncDir(d.staging)
+	var old string
+	if st, err := os.Lstat(d.final); err == nil && st.IsDir() {
+		// os.Rename refuses an existing folder even when empty
+		// (rename(2) would replace an empty one); an empty one holds
+		// nothing to keep.
+		if err := os.Remove(d.final); err != nil && replace {
+			old = d.staging + ".old"
+			if err := rename(d.final, old); err != nil {
+				return fmt.Errorf("replacing %s: %w", d.final, err)
+			}
+		}
+	}
+	if err := rename(d.staging, d.final); err != nil {
+		if old != "" {
+			os.Rename(old, d.final)
+		}
+		return fmt.Errorf("moving the complete folder into %s: %w", d.final, err)
+	}
+	d.staging = ""
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	syncDir(filepath.Dir(d.final))
+	return nil
+}
+
+// Discard removes the staging folder unless it was committed; it does
+// nothing the second time.
+func (d *Folder) Discard() {
+	if d != nil && d.staging != "" {
+		os.RemoveAll(d.staging)
+		d.staging = ""
+	}
+}
+
+// Symlink makes link a symbolic link to target, replacing an old link in
+// one rename, so that it never dangles or vanishes. It refuses to replace
+// anything at link that is not a symbolic link.
+func Symlink(target, link string) error {
+	if st, err := os.Lstat(link); err == nil && st.Mode()&fs.ModeSymlink == 0 {
+		return fmt.Errorf("%s exists and is not a symbolic link: not pointing it at %s", link, target)
+	}
+	tmp := fmt.Sprintf("%s.%d%s", link, os.Getpid(), TempSuffix)
+	os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return fmt.Errorf("pointing %s at %s: %w", link, target, err)
+	}
+	if err := rename(tmp, link); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("pointing %s at %s: %w", link, target, err)
+	}
+	syncDir(filepath.Dir(link))
+	return nil
+}
+
+// syncDir makes a rename in dir durable across a crash. It is best
+// effort: the rename is atomic without it, and some file systems refuse
+// to sync a folder.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	d.Sync() // best effort, as above
+	d.Close()
+}

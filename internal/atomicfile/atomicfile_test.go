@@ -1,0 +1,308 @@
+package atomicfile
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var errInjected = errors.New("injected failure")
+
+// inject replaces *hook with failing for the rest of the test.
+func inject[F any](t *testing.T, hook *F, failing F) {
+	t.Helper()
+	saved := *hook
+	*hook = failing
+	t.Cleanup(func() { *hook = saved })
+}
+
+// names returns the names in dir, failing the test if it cannot be read.
+func names(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// wantOnly fails unless dir holds exactly want (no temporary file left).
+func wantOnly(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	got := names(t, dir)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("%s holds %q, want %q", dir, got, want)
+	}
+}
+
+func wantContent(t *testing.T, path, want string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != want {
+		t.Errorf("%s holds %q, want %q", path, b, want)
+	}
+}
+
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bench.txt")
+	for _, content := range []string{"first", "second"} {
+		if err := WriteFile(path, []byte(content)); err != nil {
+			t.Fatal(err)
+		}
+		wantContent(t, path, content)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Results are for sharing, not private like the temporary file.
+	if st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", st.Mode().Perm())
+	}
+	wantOnly(t, dir, "bench.txt")
+}
+
+// Every failure leaves the old file as it was and no temporary file.
+func TestWriteFailureKeepsOld(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(t *testing.T)
+		write func(io.Writer) error
+	}{
+		{"writer error", nil, func(w io.Writer) error {
+			io.WriteString(w, "partial")
+			return errInjected
+		}},
+		{"sync", func(t *testing.T) {
+			inject(t, &syncFile, func(*os.File) error { return errInjected })
+		}, nil},
+		{"rename", func(t *testing.T) {
+			inject(t, &rename, func(string, string) error { return errInjected })
+		}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "f")
+			if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if tc.setup != nil {
+				tc.setup(t)
+			}
+			write := tc.write
+			if write == nil {
+				write = func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }
+			}
+			err := Write(path, write)
+			if !errors.Is(err, errInjected) || !strings.Contains(err.Error(), path) {
+				t.Errorf("error %v, want the injected one naming %s", err, path)
+			}
+			wantContent(t, path, "old")
+			wantOnly(t, dir, "f")
+		})
+	}
+}
+
+func TestWriteNoFolder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing", "f")
+	err := WriteFile(path, nil)
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), path) {
+		t.Errorf("error %v, want not-exist naming %s", err, path)
+	}
+}
+
+func TestLink(t *testing.T) {
+	dir := t.TempDir()
+	taken := filepath.Join(dir, "x-1.trace")
+	os.WriteFile(taken, []byte("other"), 0o644)
+	f, err := New(filepath.Join(dir, "x.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Discard()
+	io.WriteString(f, "mine")
+	if err := f.Link(taken); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("Link onto an existing name: %v, want ErrExist", err)
+	}
+	wantContent(t, taken, "other")
+	next := filepath.Join(dir, "x-2.trace")
+	if err := f.Link(next); err != nil {
+		t.Fatal(err)
+	}
+	wantContent(t, next, "mine")
+	wantOnly(t, dir, "x-1.trace", "x-2.trace")
+}
+
+func TestDiscard(t *testing.T) {
+	dir := t.TempDir()
+	f, err := New(filepath.Join(dir, "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(f, "x")
+	f.Discard()
+	f.Discard()
+	wantOnly(t, dir)
+	defer func() {
+		if recover() == nil {
+			t.Error("Commit after Discard did not panic")
+		}
+	}()
+	f.Commit()
+}
+
+func TestWriteAll(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a"), []byte("old a"), 0o644)
+	if err := WriteAll(dir, []Named{{"a", []byte("A")}, {"b", []byte("B")}}); err != nil {
+		t.Fatal(err)
+	}
+	wantContent(t, filepath.Join(dir, "a"), "A")
+	wantContent(t, filepath.Join(dir, "b"), "B")
+	wantOnly(t, dir, "a", "b")
+
+	// A failure before the renames (here the second file's sync) changes
+	// nothing.
+	calls := 0
+	inject(t, &syncFile, func(f *os.File) error {
+		if calls++; calls == 2 {
+			return errInjected
+		}
+		return f.Sync()
+	})
+	err := WriteAll(dir, []Named{{"a", []byte("A2")}, {"b", []byte("B2")}, {"c", []byte("C2")}})
+	if !errors.Is(err, errInjected) || !strings.Contains(err.Error(), filepath.Join(dir, "b")) {
+		t.Errorf("error %v, want the injected one naming b", err)
+	}
+	wantContent(t, filepath.Join(dir, "a"), "A")
+	wantContent(t, filepath.Join(dir, "b"), "B")
+	wantOnly(t, dir, "a", "b")
+}
+
+// A rename that fails for real (onto a folder) leaves the earlier files
+// new, the rest old, and no temporary file.
+func TestWriteAllRenameFails(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "c"), []byte("old c"), 0o644)
+	os.Mkdir(filepath.Join(dir, "b"), 0o755)
+	os.WriteFile(filepath.Join(dir, "b", "x"), nil, 0o644)
+	if err := WriteAll(dir, []Named{{"a", []byte("A")}, {"b", []byte("B")}, {"c", []byte("C")}}); err == nil {
+		t.Fatal("no error renaming onto a folder")
+	}
+	wantContent(t, filepath.Join(dir, "a"), "A")
+	wantContent(t, filepath.Join(dir, "c"), "old c")
+	wantOnly(t, dir, "a", "b", "c")
+}
+
+func TestFolder(t *testing.T) {
+	parent := t.TempDir()
+	final := filepath.Join(parent, "run")
+	commit := func(replace bool, content string) error {
+		t.Helper()
+		d, err := Stage(final)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Discard()
+		if !strings.Contains(filepath.Base(d.Path()), StagingMark) || filepath.Dir(d.Path()) != parent {
+			t.Errorf("staging folder %s, want one beside %s named with %q", d.Path(), final, StagingMark)
+		}
+		if err := WriteFile(filepath.Join(d.Path(), "report.md"), []byte(content)); err != nil {
+			t.Fatal(err)
+		}
+		return d.Commit(replace)
+	}
+	if err := commit(false, "one"); err != nil {
+		t.Fatal(err)
+	}
+	wantContent(t, filepath.Join(final, "report.md"), "one")
+	if st, _ := os.Stat(final); st.Mode().Perm() != 0o755 {
+		t.Errorf("folder mode %v, want 0755", st.Mode().Perm())
+	}
+	// Without replace, a folder holding files stays.
+	if err := commit(false, "two"); err == nil {
+		t.Error("Commit(false) replaced a folder holding files")
+	}
+	wantContent(t, filepath.Join(final, "report.md"), "one")
+	wantOnly(t, parent, "run")
+	// With replace, it goes.
+	if err := commit(true, "three"); err != nil {
+		t.Fatal(err)
+	}
+	wantContent(t, filepath.Join(final, "report.md"), "three")
+	wantOnly(t, parent, "run")
+	// An empty folder is replaced without.
+	os.RemoveAll(final)
+	os.Mkdir(final, 0o755)
+	if err := commit(false, "four"); err != nil {
+		t.Fatal(err)
+	}
+	wantContent(t, filepath.Join(final, "report.md"), "four")
+}
+
+// A failed rename of the new folder puts the old one back.
+func TestFolderCommitFailureKeepsOld(t *testing.T) {
+	parent := t.TempDir()
+	final := filepath.Join(parent, "run")
+	os.Mkdir(final, 0o755)
+	os.WriteFile(filepath.Join(final, "report.md"), []byte("old"), 0o644)
+	d, err := Stage(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Discard()
+	inject(t, &rename, func(from, to string) error {
+		if from == d.Path() {
+			return errInjected
+		}
+		return os.Rename(from, to)
+	})
+	if err := d.Commit(true); !errors.Is(err, errInjected) || !strings.Contains(err.Error(), final) {
+		t.Errorf("error %v, want the injected one naming %s", err, final)
+	}
+	d.Discard()
+	wantContent(t, filepath.Join(final, "report.md"), "old")
+	wantOnly(t, parent, "run")
+}
+
+func TestSymlink(t *testing.T) {
+	dir := t.TempDir()
+	link := filepath.Join(dir, "latest")
+	for _, target := range []string{"run1", "run2"} {
+		if err := Symlink(target, link); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.Readlink(link); err != nil || got != target {
+			t.Errorf("latest -> %q (%v), want %q", got, err, target)
+		}
+	}
+	wantOnly(t, dir, "latest")
+	// A failed rename leaves the old link.
+	inject(t, &rename, func(string, string) error { return errInjected })
+	if err := Symlink("run3", link); !errors.Is(err, errInjected) {
+		t.Errorf("error %v, want the injected one", err)
+	}
+	if got, _ := os.Readlink(link); got != "run2" {
+		t.Errorf("latest -> %q after a failure, want run2", got)
+	}
+	wantOnly(t, dir, "latest")
+	// Not a link: refused.
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o644)
+	if err := Symlink("run1", file); err == nil {
+		t.Error("Symlink replaced a plain file")
+	}
+}
