@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/atomicfile"
 	"github.com/pinbench/pinbench/internal/tracex"
 )
 
@@ -314,34 +315,30 @@ func (r *OutlierRecorder) snapshot(name string, ratio float64) (string, error) {
 			return "", nil
 		}
 	}
-	tmp, err := os.CreateTemp(dir, "."+name+".*.part")
+	target := filepath.Join(dir, name+".trace") // names the temporary file
+	if victim >= 0 {
+		target = r.saved[name][victim].path
+	}
+	f, err := atomicfile.New(target)
 	if err != nil {
 		return "", fmt.Errorf("outlier recorder: %w", err)
 	}
-	defer os.Remove(tmp.Name())
-	_, err = r.fr.WriteTo(tmp)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644) // a results file, like bench.txt
-	}
-	if err != nil {
+	defer f.Discard()
+	if _, err := r.fr.WriteTo(f); err != nil {
 		return "", fmt.Errorf("outlier recorder: writing the flight recorder's window for %s: %w", name, err)
 	}
 	if victim >= 0 {
-		st := &r.saved[name][victim]
-		if err := os.Rename(tmp.Name(), st.path); err != nil {
+		if err := f.Commit(); err != nil {
 			return "", fmt.Errorf("outlier recorder: %w", err)
 		}
-		st.ratio = ratio
-		return st.path, nil
+		r.saved[name][victim].ratio = ratio
+		return target, nil
 	}
-	// Link, not Rename: it fails when the name exists (another process
+	// Link, not Commit: it fails when the name exists (another process
 	// of the tuning run took that number), so no file is overwritten.
 	for n := 1; ; n++ {
 		path := filepath.Join(dir, fmt.Sprintf("%s-%d.trace", name, n))
-		err := os.Link(tmp.Name(), path)
+		err := f.Link(path)
 		if err == nil {
 			r.saved[name] = append(r.saved[name], savedTrace{path, ratio})
 			return path, nil

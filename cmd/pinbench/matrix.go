@@ -7,11 +7,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"syscall"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/atomicfile"
 	"github.com/pinbench/pinbench/matrix"
 	"github.com/pinbench/pinbench/report"
 )
@@ -74,7 +74,7 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 		write func(io.Writer) error
 	}{{*csvPath, m.WriteCSV}, {*longPath, m.WriteLongCSV}} {
 		if out.path != "" {
-			if err := writeFileAtomic(out.path, out.write); err != nil {
+			if err := atomicfile.Write(out.path, out.write); err != nil {
 				return err
 			}
 		}
@@ -130,32 +130,4 @@ func measureMatrix(ctx context.Context, t *affinity.Topology, p matrixParams, sa
 		return nil, err
 	}
 	return m, nil
-}
-
-// writeFileAtomic writes a file through a temporary file in the same
-// folder, renamed into place only when the write succeeded, so a failure
-// never leaves a partial file under the final name.
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	// CreateTemp makes the file private (0600); results are for sharing,
-	// as readable as report.md and the heat maps.
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }

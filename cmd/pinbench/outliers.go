@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 
+	"github.com/pinbench/pinbench/internal/atomicfile"
 	"github.com/pinbench/pinbench/report"
 )
 
@@ -32,9 +32,9 @@ const (
 
 // outlierRun is the outlier part of one tuning run.
 type outlierRun struct {
-	dir, staging string
-	prog         suiteProg
-	factor       float64
+	dir    *atomicfile.Folder // becomes <run folder>/outliers
+	prog   suiteProg
+	factor float64
 }
 
 // startOutlierRun makes the staging folder in dir and checks that prog can
@@ -43,11 +43,11 @@ type outlierRun struct {
 // without the flag) fails the run with the program's own line, before the
 // benchmarks.
 func startOutlierRun(ctx context.Context, dir string, prog suiteProg, factor float64) (*outlierRun, error) {
-	staging, err := os.MkdirTemp(dir, ".outliers-staging-")
+	staging, err := atomicfile.Stage(filepath.Join(dir, outliersDir))
 	if err != nil {
 		return nil, fmt.Errorf("--explain-outliers: %w", err)
 	}
-	o := &outlierRun{dir: dir, staging: staging, prog: prog, factor: factor}
+	o := &outlierRun{dir: staging, prog: prog, factor: factor}
 	probe := prog.command(ctx, append([]string{"-test.run", "^$", "-test.bench", "^$"}, o.flags()...))
 	if out, err := probe.CombinedOutput(); err != nil {
 		o.discard()
@@ -58,7 +58,7 @@ func startOutlierRun(ctx context.Context, dir string, prog suiteProg, factor flo
 
 // flags are the benchmark binary's outlier flags.
 func (o *outlierRun) flags() []string {
-	return []string{"-explain-outliers", "-outlier-dir", o.staging, "-outlier-factor", strconv.FormatFloat(o.factor, 'g', -1, 64)}
+	return []string{"-explain-outliers", "-outlier-dir", o.dir.Path(), "-outlier-factor", strconv.FormatFloat(o.factor, 'g', -1, 64)}
 }
 
 // round runs the traced round: the benchmarks of filter that watch their
@@ -69,7 +69,7 @@ func (o *outlierRun) round(ctx context.Context, filter string, mode tuneMode, st
 		filter = outlierFilter
 	}
 	args := append(benchArgs(filter, mode, 1, mode.benchtime), o.flags()...)
-	return writeFileAtomic(filepath.Join(o.staging, tracedRawFile), func(w io.Writer) error {
+	return atomicfile.Write(filepath.Join(o.dir.Path(), tracedRawFile), func(w io.Writer) error {
 		done := 0
 		_, err := runRound(ctx, o.prog, args, w, stderr, func(name string) {
 			done++
@@ -86,30 +86,16 @@ func (o *outlierRun) round(ctx context.Context, filter string, mode tuneMode, st
 // explain reads the staging folder's trace files, naming them as they
 // will be named in the run folder (outliers/NAME-N.trace).
 func (o *outlierRun) explain() ([]report.OutlierExplanation, error) {
-	return report.ExplainOutliers(o.staging, outliersDir)
+	return report.ExplainOutliers(o.dir.Path(), outliersDir)
 }
 
 // commit makes the staging folder the run folder's outliers folder,
 // replacing an earlier run's.
-func (o *outlierRun) commit() error {
-	if err := os.Chmod(o.staging, 0o755); err != nil {
-		return err
-	}
-	final := filepath.Join(o.dir, outliersDir)
-	old := o.staging + "-old"
-	if err := os.Rename(final, old); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("replacing %s: %w", final, err)
-	}
-	if err := os.Rename(o.staging, final); err != nil {
-		return fmt.Errorf("writing %s: %w", final, err)
-	}
-	o.staging = ""
-	return os.RemoveAll(old)
-}
+func (o *outlierRun) commit() error { return o.dir.Commit(true) }
 
 // discard removes the staging folder unless it was committed.
 func (o *outlierRun) discard() {
-	if o != nil && o.staging != "" {
-		os.RemoveAll(o.staging)
+	if o != nil {
+		o.dir.Discard()
 	}
 }

@@ -61,7 +61,7 @@ func TestTuneExplainOutliers(t *testing.T) {
 	if err != nil || !strings.Contains(string(traced), "BenchmarkHandoff/via=aio/wait=block/place=unpinned") {
 		t.Errorf("%s: %v; want the traced round's result in it:\n%s", tracedRawFile, err, traced)
 	}
-	left, _ := filepath.Glob(filepath.Join(out, ".outliers-staging-*"))
+	left, _ := filepath.Glob(filepath.Join(out, "."+outliersDir+stagingMark+"*"))
 	more, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+stagingMark+"*"))
 	left = append(left, more...)
 	if len(left) != 0 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/atomicfile"
 )
 
 // A tuning run writes into a results folder that is complete or absent:
@@ -24,17 +25,17 @@ import (
 const latestLink = "latest"
 
 // stagingMark is in the name of every staging folder.
-const stagingMark = ".partial-"
+const stagingMark = atomicfile.StagingMark
 
 // resultFiles are the files that mark a folder as holding results.
 var resultFiles = []string{rawFile, reportFile, topologyFile, matrixFile, matrixLongFile, outliersDir}
 
 // runFolder is where one tuning run writes, and where it ends up.
 type runFolder struct {
-	final   string // the folder the run is presented in when complete
-	staging string // where it is written meanwhile (hidden, beside final)
-	latest  string // the link to point at final, "" for an explicit --out
-	force   bool   // replace a final folder that already holds results
+	final  string             // the folder the run is presented in when complete
+	dir    *atomicfile.Folder // where it is written meanwhile (hidden, beside final)
+	latest string             // the link to point at final, "" for an explicit --out
+	force  bool               // replace a final folder that already holds results
 }
 
 // runName is the name of a run's folder under results/<machine-id>/: the
@@ -74,15 +75,11 @@ func newRunFolder(out, machineID, name string, force bool) (*runFolder, error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create output folder %s: %w", parent, err)
 	}
-	dir, err := os.MkdirTemp(parent, "."+filepath.Base(f.final)+stagingMark+"*")
+	dir, err := atomicfile.Stage(f.final)
 	if err != nil {
-		return nil, fmt.Errorf("cannot write into output folder %s: %w", parent, err)
+		return nil, fmt.Errorf("cannot write into output folder %s: %w", parent, errors.Unwrap(err))
 	}
-	if err := os.Chmod(dir, 0o755); err != nil { // MkdirTemp makes it private
-		os.Remove(dir)
-		return nil, fmt.Errorf("cannot write into output folder %s: %w", parent, err)
-	}
-	f.staging = dir
+	f.dir = dir
 	return f, nil
 }
 
@@ -118,68 +115,27 @@ func checkOut(out string, force bool) error {
 	return fmt.Errorf("output folder %s is not empty and holds no pinbench results (%s, ...): not replacing it", out, ents[0].Name())
 }
 
+// staging is the folder the run is written into until commit ("" after).
+func (f *runFolder) staging() string { return f.dir.Path() }
+
 // path is the staging path of a file of the run.
-func (f *runFolder) path(name string) string { return filepath.Join(f.staging, name) }
+func (f *runFolder) path(name string) string { return filepath.Join(f.staging(), name) }
 
 // commit presents the complete run: the staging folder renamed to the
 // final name (replacing an old run there under --force) and latest
 // pointed at it.
 func (f *runFolder) commit() error {
-	var old string
-	if f.force && exists(f.final) {
-		if ents, _ := os.ReadDir(f.final); len(ents) > 0 {
-			old = f.staging + ".old"
-			if err := os.Rename(f.final, old); err != nil {
-				return fmt.Errorf("replacing %s: %w", f.final, err)
-			}
-		}
-	}
-	// os.Rename refuses an existing folder even when empty (rename(2)
-	// would replace it); an empty one holds nothing to keep.
-	if st, err := os.Stat(f.final); err == nil && st.IsDir() {
-		os.Remove(f.final) // fails, harmlessly, when not empty
-	}
-	if err := os.Rename(f.staging, f.final); err != nil {
-		if old != "" {
-			os.Rename(old, f.final)
-		}
-		return fmt.Errorf("moving the complete run into %s: %w", f.final, err)
-	}
-	f.staging = ""
-	if old != "" {
-		os.RemoveAll(old)
+	if err := f.dir.Commit(f.force); err != nil {
+		return err
 	}
 	if f.latest != "" {
-		return pointLatest(f.latest, filepath.Base(f.final))
+		return atomicfile.Symlink(filepath.Base(f.final), f.latest)
 	}
 	return nil
 }
 
 // abort removes the staging folder of a run that did not complete.
-func (f *runFolder) abort() {
-	if f.staging != "" {
-		os.RemoveAll(f.staging)
-		f.staging = ""
-	}
-}
-
-// pointLatest makes link a relative symbolic link to target, replacing
-// the old link in one rename so that it never dangles or vanishes.
-func pointLatest(link, target string) error {
-	if st, err := os.Lstat(link); err == nil && st.Mode()&fs.ModeSymlink == 0 {
-		return fmt.Errorf("%s exists and is not a symbolic link: not pointing it at %s", link, target)
-	}
-	tmp := fmt.Sprintf("%s.tmp%d", link, os.Getpid())
-	os.Remove(tmp)
-	if err := os.Symlink(target, tmp); err != nil {
-		return fmt.Errorf("pointing %s at %s: %w", link, target, err)
-	}
-	if err := os.Rename(tmp, link); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("pointing %s at %s: %w", link, target, err)
-	}
-	return nil
-}
+func (f *runFolder) abort() { f.dir.Discard() }
 
 func exists(path string) bool {
 	_, err := os.Lstat(path)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/internal/atomicfile"
 	"github.com/pinbench/pinbench/matrix"
 	"github.com/pinbench/pinbench/report"
 )
@@ -210,7 +211,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if restricted(t) {
 		fmt.Fprintf(stderr, "warning: this run may use CPUs %s only, of the %s online: it measures part of the machine\n", t.Allowed, t.Online)
 	}
-	if err := writeFileAtomic(folder.path(topologyFile), func(w io.Writer) error {
+	if err := atomicfile.Write(folder.path(topologyFile), func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(t.JSON())
@@ -231,7 +232,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 			name  string
 			write func(io.Writer) error
 		}{{matrixFile, m.WriteCSV}, {matrixLongFile, m.WriteLongCSV}} {
-			if err := writeFileAtomic(folder.path(f.name), f.write); err != nil {
+			if err := atomicfile.Write(folder.path(f.name), f.write); err != nil {
 				return err
 			}
 		}
@@ -240,7 +241,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	stage(3, "benchmark program (checked before measuring): "+prog.String())
 	var outliers *outlierRun
 	if *explain {
-		if outliers, err = startOutlierRun(ctx, folder.staging, prog, *factor); err != nil {
+		if outliers, err = startOutlierRun(ctx, folder.staging(), prog, *factor); err != nil {
 			return err
 		}
 		defer outliers.discard()
@@ -274,7 +275,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	staging := folder.staging
+	staging := folder.staging()
 	summary, err := report.WriteReport(staging, run, opts)
 	if err == nil && outliers != nil {
 		err = outliers.commit()
@@ -450,7 +451,7 @@ func runBenchmarks(ctx context.Context, prog suiteProg, filter string, mode tune
 		return fmt.Errorf("no benchmark matches %q", filter)
 	}
 	total := len(names) * mode.count
-	return writeFileAtomic(raw, func(w io.Writer) error {
+	return atomicfile.Write(raw, func(w io.Writer) error {
 		if _, err := io.WriteString(w, bench.FormatConfig(settings)); err != nil {
 			return err
 		}

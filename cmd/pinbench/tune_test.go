@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -114,21 +113,5 @@ func TestTuneAndReportBadInput(t *testing.T) {
 	// The failed report left no report.md beside the garbage file.
 	if _, err := os.Stat(filepath.Join(filepath.Dir(garbage), reportFile)); err == nil {
 		t.Error("a report.md was written from a malformed raw file")
-	}
-}
-
-// Files written through writeFileAtomic are as readable as the report
-// (0644), not private like the temporary file they start as.
-func TestWriteFileAtomicMode(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "bench.txt")
-	if err := writeFileAtomic(path, func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err }); err != nil {
-		t.Fatal(err)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Mode().Perm() != 0o644 {
-		t.Errorf("%s has mode %v, want 0644", path, st.Mode().Perm())
 	}
 }
