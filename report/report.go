@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/pinbench/pinbench/internal/atomicfile"
 	"github.com/pinbench/pinbench/internal/quantile"
 	"github.com/pinbench/pinbench/matrix"
 )
@@ -365,38 +365,11 @@ func WriteReport(dir string, run *Run, opts Options) (string, error) {
 // writeAll writes every file to a temporary name in dir, then renames them
 // in order. On any error it removes what it wrote.
 func writeAll(dir string, names []string, files map[string][]byte) error {
-	var tmps []string
-	cleanup := func() {
-		for _, t := range tmps {
-			os.Remove(t)
-		}
-	}
-	for _, n := range names {
-		f, err := os.CreateTemp(dir, "."+n+".*.tmp")
-		if err != nil {
-			cleanup()
-			return fmt.Errorf("cannot write into %s: %w", dir, err)
-		}
-		tmps = append(tmps, f.Name())
-		_, err = f.Write(files[n])
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Chmod(f.Name(), 0o644)
-		}
-		if err != nil {
-			cleanup()
-			return fmt.Errorf("writing %s: %w", filepath.Join(dir, n), err)
-		}
-	}
+	set := make([]atomicfile.Named, len(names))
 	for i, n := range names {
-		if err := os.Rename(tmps[i], filepath.Join(dir, n)); err != nil {
-			cleanup()
-			return fmt.Errorf("writing %s: %w", filepath.Join(dir, n), err)
-		}
+		set[i] = atomicfile.Named{Name: n, Data: files[n]}
 	}
-	return nil
+	return atomicfile.WriteAll(dir, set)
 }
 
 // CompareOptions returns the benchstat flags Compare uses: one table per
