@@ -278,7 +278,7 @@ func PinCPU(cpu int) error {
 }
 
 // CurrentCPU returns the CPU the calling thread is running on (the getcpu
-// system call, about 0.1 us), or -1 on error. Unless the thread is pinned to
+// system call), or -1 on error. Any goroutine may call it. Unless the thread is pinned to
 // one CPU the answer may be stale as soon as it returns.
 func CurrentCPU() int {
 	var cpu, node uint32

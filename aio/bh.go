@@ -75,13 +75,13 @@ func (b *BH) Schedule() {
 // it was not pending. It returns an error, and leaves the BH unqueued,
 // when the context is closed.
 func (b *BH) enqueue(flags uint32) error {
-	// Or (sequentially consistent read-modify-write): pairs with the
-	// owner's And in bhPoll. Exactly one of the calls between two of the
-	// owner's And sees bhPending clear, and only that one pushes, so the
+	// Or: pairs with the owner's And in bhPoll. Read-modify-writes of one
+	// word are totally ordered, so exactly one of the calls between two of
+	// the owner's And sees bhPending clear, and only that one pushes: the
 	// BH is on the queue at most once. The owner's And comes after it read
-	// the BH's link, so our push (which rewrites the link) cannot disturb
-	// the list the owner is walking (QEMU: "insertion starts after
-	// BH_PENDING is set").
+	// the BH's link and synchronizes before the Or that sees its result,
+	// so our push (which rewrites the link) cannot disturb the list the
+	// owner is walking (QEMU: "insertion starts after BH_PENDING is set").
 	old := b.flags.Or(bhPending | flags)
 	if old&bhDeleted != 0 {
 		panic(fmt.Sprintf("aio: bottom half %p scheduled after Delete", b))
@@ -212,8 +212,9 @@ func (c *AioContext) bhPoll() bool {
 		// Schedule may push bh again and rewrite it.
 		c.bhSlices[0] = bh.next.Load()
 		bh.next.Store(nil)
-		// And (sequentially consistent read-modify-write): takes bh off
-		// the queue, pairing with the Or in enqueue (QEMU's
+		// And: takes bh off the queue, pairing with the Or in enqueue:
+		// the read of the link above comes before it, and it synchronizes
+		// before the next Or that sees bhPending clear (QEMU's
 		// aio_bh_dequeue: "the removal finishes before BH_PENDING is
 		// reset"). A Schedule after this point pushes bh again and it
 		// runs in a later Poll.

@@ -639,7 +639,8 @@ func (c *AioContext) SetPollParams(maxNs, grow, shrink int64) error {
 	return nil
 }
 
-// PollParams returns the adaptive polling parameters.
+// PollParams returns the adaptive polling parameters. Any goroutine may
+// call it; the three are read one by one, not as a snapshot.
 func (c *AioContext) PollParams() (maxNs, grow, shrink int64) {
 	return c.pollMaxNs.Load(), c.pollGrow.Load(), c.pollShrink.Load()
 }
@@ -703,7 +704,7 @@ func releaseBusy() { busyPollers.Add(-1) }
 // [WaitPoll] mode, each holding a busy-polling slot.
 func BusyIOThreads() int { return int(busyPollers.Load()) }
 
-// WaitMode returns the wait mode.
+// WaitMode returns the wait mode. Any goroutine may call it.
 func (c *AioContext) WaitMode() WaitMode { return WaitMode(c.waitMode.Load()) }
 
 // ContextStats are a context's counters, for benchmarks (wakeups/op) and

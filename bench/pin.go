@@ -124,7 +124,7 @@ func cpuNode(t *affinity.Topology, cpu int) int {
 
 // cpuTrack records where the two sides of a handoff ran: each side, now
 // and then and off the handoff's critical path, asks getcpu where it is
-// (about 0.1 us) and notes it next to the other side's last answer. The
+// (a system call) and notes it next to the other side's last answer. The
 // pairs tell how often the kernel put a pin=node handoff's two sides on
 // one CPU or on SMT siblings; pin=cpu ones are a check (one pair).
 //
