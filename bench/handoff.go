@@ -400,6 +400,10 @@ func alternate(name string, cpus [2]int, gap time.Duration, hops int,
 	)
 	side := func(me int) Side {
 		return Side{Name: fmt.Sprintf("%s side %d", name, me), CPU: cpus[me], Progress: &progress[me], Run: func(stop *StopFlag) error {
+			// A start barrier: each side's Add synchronizes before the
+			// other's Load that sees 2, so neither starts before the
+			// other is on its thread. Nothing else is published through
+			// it: the hops order sentAt, start and elapsed.
 			ready.Add(1)
 			for ready.Load() != 2 {
 				if stop.Load() {

@@ -131,6 +131,8 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 	for _, t := range threads {
 		wakes0 += int64(t.Stats().Wakes)
 	}
+	// Store: before the CoSchedules below, each of which synchronizes
+	// before its coroutine's entry, so every coroutine sees the count.
 	r.running.Store(int32(len(threads)))
 	if cfg.OnStart != nil {
 		cfg.OnStart()
@@ -163,19 +165,30 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 // loop is coroutine id's body: QEMU's test_multi_co_mutex_entry.
 func (r *mutexRun) loop(self *colock.Self, id int) {
 	ops := int64(r.cfg.Ops)
+	// stop is only ever seen late, never wrongly: a coroutine that misses
+	// the Store runs one more iteration. Nothing is published through it.
 	for !r.stop.Load() {
 		r.lock(self, id)
 		r.counter++
 		r.unlock(self, id)
 		// After the unlock, as QEMU's atomic_counter (counting under the
 		// lock would make the last woken coroutine's exit race with the
-		// stop).
+		// stop). The Adds of done are totally ordered, so exactly one of
+		// them returns ops; that coroutine alone writes elapsed, which
+		// RunMutex reads after the ended event (see running below).
 		if r.done.Add(1) == ops {
 			r.elapsed = time.Since(r.start)
 			r.stop.Store(true)
 		}
 	}
+	// Read only for the stall message: a stale false names a coroutine
+	// that is just ending.
 	r.finished[id].Store(true)
+	// Add: each coroutine's Add reads the value the one before it wrote,
+	// so every coroutine's Add synchronizes before the last one's, which
+	// sets ended; that Set synchronizes before the return of wait's
+	// WaitTimeout. So everything each coroutine did (its counter
+	// increments, elapsed) is visible to RunMutex after wait.
 	if r.running.Add(-1) == 0 {
 		r.ended.Set()
 	}

@@ -17,9 +17,9 @@ type pingLine struct {
 	_ [CacheLine]byte
 	// seq is written by each side in turn: the initiator stores odd
 	// values, the responder even ones. Each store is one one-way transfer
-	// of the line. Go's atomics are sequentially consistent; the only
-	// ordering needed is that each side sees the other's store, which any
-	// atomic store/load pair gives.
+	// of the line. The only ordering needed is that each side sees the
+	// other's store: a store synchronizes before the load that reads it,
+	// and nothing else is published through the line.
 	seq atomic.Int64
 	_   [CacheLine]byte
 }
@@ -45,6 +45,9 @@ func PingPong(a, b int, transfers int, timeout time.Duration) (time.Duration, in
 	progress := new(Progress)
 	err := RunSides(timeout,
 		Side{Name: "ping-pong initiator", CPU: a, Progress: progress, Run: func(stop *StopFlag) error {
+			// A start barrier: the responder's Add synchronizes before the
+			// Load that sees 2, so the clock starts with both sides on
+			// their threads. elapsed is read after RunSides joined us.
 			ready.Add(1)
 			for ready.Load() != 2 {
 				if stop.Load() {

@@ -137,6 +137,8 @@ func RunQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int) (Q
 	per := (items + np - 1) / np
 	total := per * np
 	var ready atomic.Int32
+	// A start barrier: every side's Add synchronizes before the Loads that
+	// see np+1, so no side starts before all are on their threads.
 	start := func(stop *StopFlag) error {
 		ready.Add(1)
 		for int(ready.Load()) != np+1 {
