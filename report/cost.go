@@ -61,15 +61,7 @@ func matchHeatMap(costs []FloorCost, run *Run, m *matrix.Matrix) []FloorCost {
 		if !ok {
 			continue
 		}
-		x, y := m.At(a, b), m.At(b, a)
-		switch {
-		case math.IsNaN(x):
-			c.MatrixNs = y
-		case math.IsNaN(y):
-			c.MatrixNs = x
-		default:
-			c.MatrixNs = math.Min(x, y)
-		}
+		c.MatrixNs = pairLatency(m, a, b)
 	}
 	return costs
 }
@@ -94,7 +86,7 @@ var costOrder = []string{"queue", "aio"}
 // the handoffs' medians as multiples of the floor's median. Medians of one
 // run: the tables show their spread.
 func FloorCosts(run *Run) []FloorCost {
-	places, floors := run.collect(query{"Floor", map[string]string{"place": "*"}}, "place", "sec/op")
+	places, floors := run.groups(floorAt, "/place", "sec/op")
 	var out []FloorCost
 	for _, place := range places {
 		floor := median(floors[place].vals)
@@ -103,8 +95,8 @@ func FloorCosts(run *Run) []FloorCost {
 		}
 		fc := FloorCost{Place: place, FloorNs: floor * 1e9, MatrixNs: math.NaN()}
 		for _, via := range costOrder {
-			q := query{"Handoff", map[string]string{"via": via, "pin": "cpu", "wait": "poll", "rate": "", "pollmax": "", "place": place}}
-			if _, pts := run.collect(q, "place", "sec/op"); pts[place] != nil {
+			busy := filter(handoff, pinCPU, is("/via", via), is("/wait", "poll"), backToBack, is("/place", place))
+			if _, pts := run.groups(busy, "/place", "sec/op"); pts[place] != nil {
 				m := median(pts[place].vals)
 				fc.Handoffs = append(fc.Handoffs, HandoffCost{Via: via, Ns: m * 1e9, Ratio: m / floor})
 			}

@@ -2,13 +2,15 @@ package report
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/aclements/go-moremath/stats"
+	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchmath"
+	"golang.org/x/perf/benchproc"
 )
 
 // Recommendation is one piece of advice with the evidence behind it. When
@@ -30,108 +32,6 @@ type Recommendation struct {
 	Evidence []string
 }
 
-// point is one benchmark configuration's values for one unit.
-type point struct {
-	name string // full name, for messages
-	vals []float64
-}
-
-// nameKeys parses "Handoff/via=aio/place=llc-8" into the base name and its
-// key=value parts (the GOMAXPROCS suffix is dropped).
-func nameKeys(full string) (base string, keys map[string]string) {
-	keys = map[string]string{}
-	parts := strings.Split(full, "/")
-	last := len(parts) - 1
-	// Strip "-N" (GOMAXPROCS) from the last part.
-	if i := strings.LastIndexByte(parts[last], '-'); i >= 0 && isDigits(parts[last][i+1:]) {
-		parts[last] = parts[last][:i]
-	}
-	base = parts[0]
-	for _, p := range parts[1:] {
-		if k, v, ok := strings.Cut(p, "="); ok {
-			keys[k] = v
-		}
-	}
-	return strings.TrimPrefix(base, "Benchmark"), keys
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// query selects results by base name and keys: a key mapped to "" must be
-// absent, "*" must be present, anything else must equal. A key absent from
-// a name takes its value from keyDefaults when it has one.
-type query struct {
-	base string
-	keys map[string]string
-}
-
-// keyDefaults are the values of keys that older results (or baselines)
-// leave out: pin=cpu, the meaning every name had before the pin= key (the
-// unpinned baseline and the poll-window sweep still have none).
-var keyDefaults = map[string]string{"pin": "cpu"}
-
-func (q query) match(base string, keys map[string]string) bool {
-	if base != q.base {
-		return false
-	}
-	for k, want := range q.keys {
-		v, ok := keys[k]
-		if d, has := keyDefaults[k]; !ok && has {
-			v, ok = d, true
-		}
-		switch want {
-		case "":
-			if ok {
-				return false
-			}
-		case "*":
-			if !ok {
-				return false
-			}
-		default:
-			if v != want {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// collect groups the values of unit over the results matching q by the
-// value of key (e.g. "place"), in first-seen order.
-func (run *Run) collect(q query, key, unit string) (order []string, pts map[string]*point) {
-	pts = map[string]*point{}
-	for _, r := range run.Results {
-		base, keys := nameKeys(r.Name.String())
-		if !q.match(base, keys) {
-			continue
-		}
-		v, ok := r.Value(unit)
-		if !ok {
-			continue
-		}
-		g := keys[key]
-		p := pts[g]
-		if p == nil {
-			p = &point{name: r.Name.String()}
-			pts[g] = p
-			order = append(order, g)
-		}
-		p.vals = append(p.vals, v)
-	}
-	return order, pts
-}
-
 // stat holds a benchmath summary and comparison between two points.
 type stat struct {
 	base, other benchmath.Summary
@@ -140,7 +40,7 @@ type stat struct {
 	nBase, nOth int
 }
 
-func (o Options) compare(base, other []float64) stat {
+func (o Thresholds) compare(base, other []float64) stat {
 	th := &benchmath.Thresholds{CompareAlpha: o.alpha()}
 	sb := benchmath.NewSample(slices.Clone(base), th)
 	so := benchmath.NewSample(slices.Clone(other), th)
@@ -226,7 +126,7 @@ func fmtRatio(r float64) string {
 }
 
 // tooFew returns a reason when a point has fewer than the minimum samples.
-func (o Options) tooFew(pts ...*point) string {
+func (o Thresholds) tooFew(pts ...*point) string {
 	for _, p := range pts {
 		if len(p.vals) < o.minSamples() {
 			return fmt.Sprintf("too few samples: %s has n=%d, need %d (rerun with -count %d)",
@@ -248,9 +148,8 @@ type placementRanking struct {
 
 // rankPlacements ranks the via=aio/pin=cpu placement classes by median
 // handoff time for wait, nil when fewer than two classes ran.
-func (o Options) rankPlacements(run *Run, wait string) *placementRanking {
-	q := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "pollmax": "", "rate": "", "place": "*", "wait": wait}}
-	order, pts := run.collect(q, "place", "sec/op")
+func (o Thresholds) rankPlacements(run *Run, wait string) *placementRanking {
+	order, pts := run.groups(filter(aioPinCPU, backToBack, anyPlace, is("/wait", wait)), "/place", "sec/op")
 	if len(order) < 2 {
 		return nil
 	}
@@ -290,7 +189,7 @@ func (r *placementRanking) advice() string {
 // classes it returns, fastest first, are those of the first strategy of
 // poll, adaptive, block that ranks at least two (nil when none does): the
 // wait strategy and pinning advice are read there.
-func (o Options) recommendPlacement(run *Run) (Recommendation, []string) {
+func (o Thresholds) recommendPlacement(run *Run) (Recommendation, []string) {
 	rec := Recommendation{Topic: "placement"}
 	var ranks []*placementRanking
 	for _, w := range []string{"poll", "adaptive", "block"} {
@@ -369,11 +268,11 @@ func (o Options) recommendPlacement(run *Run) (Recommendation, []string) {
 	return rec, primary.order
 }
 
-// latencyUnit prefers the per-op sample percentile (p50) when present: with
-// a sparse handoff rate, sec/op includes the idle gap between handoffs.
-func latencyUnit(run *Run, q query, key string) string {
-	_, pts := run.collect(q, key, "p50-sec")
-	if len(pts) > 0 {
+// latencyUnit prefers the per-op sample percentile (p50) when the results
+// the filter expr keeps have it: with a sparse handoff rate, sec/op
+// includes the idle gap between handoffs.
+func latencyUnit(run *Run, expr string) string {
+	if _, pts := run.groups(expr, ".name", "p50-sec"); len(pts) > 0 {
 		return "p50-sec"
 	}
 	return "sec/op"
@@ -384,18 +283,18 @@ func latencyUnit(run *Run, q query, key string) string {
 // (fastest first) where busy-poll and another wait both ran: the fastest
 // placement may be one that busy-waiting benchmarks skip (samecpu, where
 // blocking waits can win; unpinned on small machines).
-func (o Options) recommendWait(run *Run, places []string) Recommendation {
+func (o Thresholds) recommendWait(run *Run, places []string) Recommendation {
 	rec := Recommendation{Topic: "wait strategy"}
 	var (
 		place  string
 		order  []string
 		lat    map[string]*point
-		q      query
+		at     string   // the filter of the chosen placement's waits
 		passed []string // faster placements without a poll run
 	)
 	for _, p := range places {
-		q = query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "*", "pollmax": "", "rate": "", "place": p}}
-		if order, lat = run.collect(q, "wait", "sec/op"); len(order) >= 2 && lat["poll"] != nil {
+		at = filter(aioPinCPU, anyWait, backToBack, is("/place", p))
+		if order, lat = run.groups(at, "/wait", "sec/op"); len(order) >= 2 && lat["poll"] != nil {
 			place = p
 			break
 		}
@@ -406,7 +305,7 @@ func (o Options) recommendWait(run *Run, places []string) Recommendation {
 		rec.Summary = fmt.Sprintf("Wait strategy: not enough data (BenchmarkHandoff/via=aio/wait=poll and another wait at one placement; compared %s).", strings.Join(places, ", "))
 		return rec
 	}
-	_, cpu := run.collect(q, "wait", "cpu-sec/op")
+	_, cpu := run.groups(at, "/wait", "cpu-sec/op")
 	context := "place=" + place + ", back-to-back handoffs"
 	if len(passed) > 0 {
 		context = fmt.Sprintf("place=%s (the fastest placement with a wait=poll run; %s had none), back-to-back handoffs", place, strings.Join(passed, ", "))
@@ -414,8 +313,8 @@ func (o Options) recommendWait(run *Run, places []string) Recommendation {
 	// Latency matters when handoffs come back to back; CPU burned matters
 	// when they are sparse, where a busy poller spins through the gaps.
 	// When the sparse runs exist, judge CPU time there.
-	sq := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "*", "pollmax": "", "rate": "sparse", "place": place}}
-	if _, sparse := run.collect(sq, "wait", "cpu-sec/op"); sparse["poll"] != nil && len(sparse) >= 2 {
+	sparseAt := filter(aioPinCPU, anyWait, is("/pollmax", ""), is("/rate", "sparse"), is("/place", place))
+	if _, sparse := run.groups(sparseAt, "/wait", "cpu-sec/op"); sparse["poll"] != nil && len(sparse) >= 2 {
 		cpu = sparse
 		context += "; CPU time from rate=sparse"
 	}
@@ -427,7 +326,7 @@ func (o Options) recommendWait(run *Run, places []string) Recommendation {
 // LatencySlack of poll's and whose CPU time per op is clearly lower (at most
 // CPUGain of poll's, p <= alpha), pick the lowest latency; otherwise poll,
 // provided poll is significantly faster than the next best.
-func (o Options) pickWait(rec Recommendation, key string, order []string, lat, cpu map[string]*point, unit, context string) Recommendation {
+func (o Thresholds) pickWait(rec Recommendation, key string, order []string, lat, cpu map[string]*point, unit, context string) Recommendation {
 	poll := lat["poll"]
 	rec.Evidence = append(rec.Evidence, fmt.Sprintf("%s; latency metric %s; rule: within %.1fx of poll's latency at ≤ %.1fx its cpu-ns/op (p ≤ %.2g)",
 		context, unitName(unit), o.latencySlack(), o.cpuGain(), o.alpha()))
@@ -518,10 +417,10 @@ func cpuText(p *point) string {
 
 // recommendWindow reads the poll-window sweep
 // (BenchmarkHandoff/via=aio/wait=adaptive/pollmax=W/rate=R/place=P).
-func (o Options) recommendWindow(run *Run) (Recommendation, bool) {
+func (o Thresholds) recommendWindow(run *Run) (Recommendation, bool) {
 	rec := Recommendation{Topic: "poll window"}
-	sq := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "adaptive", "pollmax": "*"}}
-	rates, _ := run.collect(sq, "rate", "sec/op")
+	adaptive := filter(aioPinCPU, is("/wait", "adaptive"), sweep)
+	rates, _ := run.groups(adaptive, "/rate", "sec/op")
 	if len(rates) == 0 {
 		return rec, false
 	}
@@ -529,43 +428,37 @@ func (o Options) recommendWindow(run *Run) (Recommendation, bool) {
 	if slices.Contains(rates, "sparse") {
 		rate = "sparse"
 	}
-	places, _ := run.collect(query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "adaptive", "pollmax": "*", "rate": rate}}, "place", "sec/op")
+	places, _ := run.groups(filter(adaptive, is("/rate", rate)), "/place", "sec/op")
 	// The sweep is read at the first placement that also has the poll
 	// reference (busy-poll skips samecpu, and unpinned on small machines):
 	// same rate when there is one, else the plain back-to-back run.
 	var (
 		place, unit string
-		pl, pc      map[string]*point
-		pq          query
+		at, pollAt  string // the filters of the sweep and of its reference
+		pl          map[string]*point
 	)
 	for _, p := range places {
-		sq.keys["rate"], sq.keys["place"] = rate, p
-		unit = latencyUnit(run, sq, "pollmax")
-		pq = query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "poll", "pollmax": "", "rate": rate, "place": p}}
-		if _, pl = run.collect(pq, "wait", unit); len(pl) == 0 {
-			pq.keys["rate"] = ""
-			_, pl = run.collect(pq, "wait", unit)
+		at = filter(adaptive, is("/rate", rate), is("/place", p))
+		unit = latencyUnit(run, at)
+		for _, r := range []string{rate, ""} {
+			pollAt = filter(aioPinCPU, is("/wait", "poll"), is("/pollmax", ""), is("/rate", r), is("/place", p))
+			if _, pl = run.groups(pollAt, "/wait", unit); len(pl) > 0 {
+				break
+			}
 		}
 		if len(pl) > 0 {
 			place = p
 			break
 		}
 	}
-	if place == "" && len(places) > 0 {
-		place = places[0]
-		sq.keys["place"] = place
-		unit = latencyUnit(run, sq, "pollmax")
-	}
-	order, lat := run.collect(sq, "pollmax", unit)
-	_, cpu := run.collect(sq, "pollmax", "cpu-sec/op")
-	if len(pl) > 0 {
-		_, pc = run.collect(pq, "wait", "cpu-sec/op")
-	}
 	if len(pl) == 0 {
 		rec.Withheld = true
 		rec.Summary = "Poll window: no recommendation; the sweep has no wait=poll reference at the same placement."
 		return rec, true
 	}
+	order, lat := run.groups(at, "/pollmax", unit)
+	_, cpu := run.groups(at, "/pollmax", "cpu-sec/op")
+	_, pc := run.groups(pollAt, "/wait", "cpu-sec/op")
 	lat["poll"], cpu["poll"] = pl["poll"], pc["poll"]
 	ctx := fmt.Sprintf("sweep at rate=%s, place=%s", rate, place)
 	rec = o.pickWait(rec, "pollmax", order, lat, cpu, unit, ctx)
@@ -580,13 +473,13 @@ func (o Options) recommendWindow(run *Run) (Recommendation, bool) {
 			if r == rate {
 				continue
 			}
-			oq := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "adaptive", "pollmax": w, "rate": r, "place": place}}
-			_, ol := run.collect(oq, "pollmax", unit)
-			_, oc := run.collect(oq, "pollmax", "cpu-sec/op")
+			other := filter(aioPinCPU, is("/wait", "adaptive"), is("/pollmax", w), is("/rate", r), is("/place", place))
+			_, ol := run.groups(other, "/pollmax", unit)
+			_, oc := run.groups(other, "/pollmax", "cpu-sec/op")
 			if ol[w] != nil {
 				line := fmt.Sprintf("at rate=%s, pollmax=%s: %s, %s", r, w, fmtVal(median(ol[w].vals), unit), cpuText(oc[w]))
-				pq := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": "poll", "pollmax": "", "rate": r, "place": place}}
-				if _, rp := run.collect(pq, "wait", unit); rp["poll"] != nil {
+				otherPoll := filter(aioPinCPU, is("/wait", "poll"), is("/pollmax", ""), is("/rate", r), is("/place", place))
+				if _, rp := run.groups(otherPoll, "/wait", unit); rp["poll"] != nil {
 					s := o.compare(rp["poll"].vals, ol[w].vals)
 					line += fmt.Sprintf(" (%.2fx poll latency, %s)", s.ratio, s.pn())
 				}
@@ -598,39 +491,33 @@ func (o Options) recommendWindow(run *Run) (Recommendation, bool) {
 }
 
 // recommendPadding: does the 128-byte padded queue beat the 64-byte one?
-func (o Options) recommendPadding(run *Run) Recommendation {
+func (o Thresholds) recommendPadding(run *Run) Recommendation {
 	rec := Recommendation{Topic: "padding"}
-	// Group mpsc queue results by everything but pad.
+	// Group mpsc queue results by everything but pad (and impl and
+	// GOMAXPROCS, as benchstat's -ignore would), labelled by the other
+	// name keys in alphabetical order ("place=llc/producers=1").
 	type group struct {
 		label    string
 		p64, p28 *point
 	}
+	f, proj := selection(`.name:Queue /impl:mpsc /pad:(64 OR 128)`, "/pad", "/impl /gomaxprocs", ".fullname")
+	padBy, restBy := proj[0], proj[2]
 	var groups []*group
-	idx := map[string]*group{}
+	idx := map[benchproc.Key]*group{}
 	for _, r := range run.Results {
-		base, keys := nameKeys(r.Name.String())
-		if base != "Queue" || keys["impl"] != "mpsc" || (keys["pad"] != "64" && keys["pad"] != "128") {
-			continue
-		}
 		v, ok := r.Value("sec/op")
-		if !ok {
+		if m, _ := f.Match(r); !m.All() || !ok {
 			continue
 		}
-		var parts []string
-		for _, k := range slices.Sorted(maps.Keys(keys)) {
-			if k != "pad" && k != "impl" {
-				parts = append(parts, k+"="+keys[k])
-			}
-		}
-		label := strings.Join(parts, "/")
-		g := idx[label]
+		k := restBy.Project(r)
+		g := idx[k]
 		if g == nil {
-			g = &group{label: label}
-			idx[label] = g
+			g = &group{label: keysLabel(k.StringValues())}
+			idx[k] = g
 			groups = append(groups, g)
 		}
 		pp := &g.p64
-		if keys["pad"] == "128" {
+		if padBy.Project(r).StringValues() == "128" {
 			pp = &g.p28
 		}
 		if *pp == nil {
@@ -671,7 +558,7 @@ func (o Options) recommendPadding(run *Run) Recommendation {
 		rec.Summary = "Padding: not enough data (BenchmarkQueue/impl=mpsc with pad=64 and pad=128)."
 		return rec
 	}
-	gm := geomean(ratios)
+	gm := stats.GeoMean(ratios)
 	switch {
 	case few != "":
 		rec.Withheld = true
@@ -692,33 +579,41 @@ func (o Options) recommendPadding(run *Run) Recommendation {
 	return rec
 }
 
-func geomean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
+// keysLabel returns the name keys of the benchmark name full (which
+// benchfmt parses) as "k=v" parts in alphabetical order of k, joined by
+// "/".
+func keysLabel(full string) string {
+	_, parts := benchfmt.Name(full).Parts()
+	var kvs []string
+	for _, p := range parts {
+		if kv, ok := strings.CutPrefix(string(p), "/"); ok && strings.Contains(kv, "=") {
+			kvs = append(kvs, kv)
+		}
 	}
-	s := 0.0
-	for _, x := range xs {
-		s += math.Log(x)
-	}
-	return math.Exp(s / float64(len(xs)))
+	slices.SortStableFunc(kvs, func(a, b string) int {
+		ka, _, _ := strings.Cut(a, "=")
+		kb, _, _ := strings.Cut(b, "=")
+		return strings.Compare(ka, kb)
+	})
+	return strings.Join(kvs, "/")
 }
 
 // Recommend derives every recommendation the run's results support:
 // placement, wait strategy, poll window (when the sweep is present) and
 // padding. Each comes with its evidence or says why it is withheld.
-func Recommend(run *Run, opts Options) []Recommendation {
-	place, order := opts.recommendPlacement(run)
+func Recommend(run *Run, th Thresholds) []Recommendation {
+	place, order := th.recommendPlacement(run)
 	out := []Recommendation{place}
 	if len(order) > 0 {
-		out = append(out, opts.recommendWait(run, order))
+		out = append(out, th.recommendWait(run, order))
 	}
-	if w, ok := opts.recommendWindow(run); ok {
+	if w, ok := th.recommendWindow(run); ok {
 		out = append(out, w)
 	}
-	if p, ok := opts.recommendPin(run, order); ok {
+	if p, ok := th.recommendPin(run, order); ok {
 		out = append(out, p)
 	}
-	out = append(out, opts.recommendPadding(run))
+	out = append(out, th.recommendPadding(run))
 	return out
 }
 
@@ -728,19 +623,18 @@ func Recommend(run *Run, opts Options) []Recommendation {
 // such place (a one-node machine has no node class), with the fastest
 // pin=cpu placement (places, fastest first). ok is false when the run has
 // no pin=node results.
-func (o Options) recommendPin(run *Run, places []string) (Recommendation, bool) {
+func (o Thresholds) recommendPin(run *Run, places []string) (Recommendation, bool) {
 	rec := Recommendation{Topic: "pinning"}
 	var first *stat
 	var firstLine string
 	for _, w := range []string{"poll", "adaptive", "block"} {
-		nq := query{"Handoff", map[string]string{"via": "aio", "pin": "node", "wait": w, "pollmax": "", "rate": "", "place": "*"}}
-		order, nodePts := run.collect(nq, "place", "sec/op")
+		node := filter(aioPinNode, is("/wait", w), backToBack, anyPlace)
+		order, nodePts := run.groups(node, "/place", "sec/op")
 		if len(order) == 0 {
 			continue
 		}
-		cq := query{"Handoff", map[string]string{"via": "aio", "pin": "cpu", "wait": w, "pollmax": "", "rate": "", "place": "*"}}
-		_, cpuPts := run.collect(cq, "place", "sec/op")
-		_, seen := run.collect(nq, "place", "samecpu-frac")
+		_, cpuPts := run.groups(filter(aioPinCPU, is("/wait", w), backToBack, anyPlace), "/place", "sec/op")
+		_, seen := run.groups(node, "/place", "samecpu-frac")
 		for _, place := range order {
 			against, at := cpuPts[place], place
 			if against == nil {

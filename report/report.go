@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"strings"
 
@@ -12,100 +13,6 @@ import (
 	"github.com/pinbench/pinbench/internal/quantile"
 	"github.com/pinbench/pinbench/matrix"
 )
-
-// Options tunes the report. The zero value is usable: every threshold has
-// the default documented on its field.
-type Options struct {
-	// Title heads report.md (default "pinbench report: <machine>").
-	Title string
-	// Topology holds summary lines about the machine shown at the top of
-	// the report; default: the configuration lines of the first file
-	// (cpu, machine, topology, pairs, hypervisor, governor, ...).
-	Topology []string
-	// Matrix is the core-to-core latency matrix, nil when none was
-	// measured. Its Class field drives the block outlines and the
-	// topology warnings.
-	Matrix *matrix.Matrix
-	// HeatMap is the base name of the heat map images written next to
-	// report.md (default "heatmap": heatmap.svg and heatmap.png).
-	HeatMap string
-	// Sections are the table slices to show; default DefaultSections.
-	Sections []Section
-	// Alpha is the significance level (default 0.05).
-	Alpha float64
-	// MinSamples is the fewest samples per result for a recommendation
-	// and below which a warning fires (default 6).
-	MinSamples int
-	// WideCI is the confidence-interval half width, relative to the
-	// median, above which a warning fires (default 0.10, i.e. ±10%).
-	WideCI float64
-	// LatencySlack is how much slower than poll a wait strategy or poll
-	// window may be and still be chosen for saving CPU (default 1.5).
-	LatencySlack float64
-	// CPUGain is the CPU time per op, relative to poll, at or below which
-	// a saving counts as clear (default 0.8).
-	CPUGain float64
-	// SMTLike is the fraction of its class median below which a pair
-	// declared on separate cores is flagged as SMT-like (default 0.5).
-	SMTLike float64
-	// UnstableSpread is the (max-min)/median of a matrix cell's samples
-	// above which it is flagged unstable (default 0.5).
-	UnstableSpread float64
-	// Outliers are the explained outlier traces of the run (tune
-	// --explain-outliers; see ExplainOutliers), listed in their own
-	// section; nil when none were taken.
-	Outliers []OutlierExplanation
-}
-
-func (o Options) alpha() float64        { return def(o.Alpha, 0.05) }
-func (o Options) wideCI() float64       { return def(o.WideCI, 0.10) }
-func (o Options) latencySlack() float64 { return def(o.LatencySlack, 1.5) }
-func (o Options) cpuGain() float64      { return def(o.CPUGain, 0.8) }
-func (o Options) smtLike() float64      { return def(o.SMTLike, 0.5) }
-func (o Options) unstableSpread() float64 {
-	return def(o.UnstableSpread, 0.5)
-}
-func (o Options) minSamples() int {
-	if o.MinSamples <= 0 {
-		return 6
-	}
-	return o.MinSamples
-}
-
-func def(v, d float64) float64 {
-	if v <= 0 {
-		return d
-	}
-	return v
-}
-
-// Section is one slice of the results shown as benchstat tables.
-type Section struct {
-	// Title heads the section.
-	Title string
-	// Note explains how to read the section.
-	Note string
-	// Tables are the benchstat flags of the slice.
-	Tables TableOptions
-}
-
-// DefaultSections are the report's slices: by placement class, by
-// mechanism, by wait strategy, the poll-window sweep, queue padding and
-// allocations. Sections with no matching result are left out.
-var DefaultSections = []Section{
-	{"By placement class (/place)", "Each column is a placement class, compared with the first one.",
-		TableOptions{Col: "/place", Filter: "/place:/./ -.unit:(B/op OR allocs/op)"}},
-	{"By mechanism (/via)", "Handoff mechanisms side by side: the project's coroutine handoff (aio) and its queue traffic alone (queue) against channels between locked, pinned goroutines (chan) and unpinned ones (chanfree).",
-		TableOptions{Col: "/via", Filter: ".name:Handoff -/pollmax:/./ -/rate:/./ -.unit:(B/op OR allocs/op)"}},
-	{"By wait strategy (/wait)", "via=aio handoffs: busy-poll, kernel wait, and QEMU's adaptive window.",
-		TableOptions{Col: "/wait", Filter: ".name:Handoff /via:aio -/pollmax:/./ -/rate:/./ -.unit:(B/op OR allocs/op)"}},
-	{"Poll-window sweep (/pollmax)", "wait=adaptive across poll windows at each handoff rate; compare latency with cpu-ns/op.",
-		TableOptions{Col: "/pollmax", Row: ".name /rate /place", Filter: ".name:Handoff /wait:adaptive /pollmax:/./ -.unit:(B/op OR allocs/op)"}},
-	{"Queue padding (/pad)", "The project's MPSC queue with 64- and 128-byte padding.",
-		TableOptions{Col: "/pad", Filter: ".name:Queue /impl:mpsc -.unit:(B/op OR allocs/op)"}},
-	{"Allocations", "B/op and allocs/op per placement class; every via=aio and project benchmark should allocate nothing.",
-		TableOptions{Col: "/place", Filter: ".unit:(B/op OR allocs/op)"}},
-}
 
 // Report is an assembled report: everything report.md shows.
 type Report struct {
@@ -180,7 +87,7 @@ func Build(run *Run, opts Options) (*Report, error) {
 		sections = DefaultSections
 	}
 	for _, s := range sections {
-		s.Tables.Alpha = opts.Alpha
+		s.Tables.Alpha = opts.Thresholds.Alpha
 		ts, err := run.Tables(s.Tables)
 		if err != nil {
 			return nil, fmt.Errorf("section %q: %w", s.Title, err)
@@ -194,29 +101,17 @@ func Build(run *Run, opts Options) (*Report, error) {
 	if opts.Matrix != nil {
 		r.Costs = matchHeatMap(r.Costs, run, opts.Matrix)
 	}
-	r.Recommendations = Recommend(run, opts)
-	r.Warnings = Warnings(run, opts.Matrix, opts)
+	r.Recommendations = Recommend(run, opts.Thresholds)
+	r.Warnings = Warnings(run, opts.Matrix, opts.Thresholds)
 	// Hide the table-key lines when every file has the same configuration:
 	// the topology section shows it once.
 	r.hideKeys = true
 	for _, e := range run.Envs[1:] {
-		if !sameEnv(e, run.Envs[0]) {
+		if !maps.Equal(e.Values, run.Envs[0].Values) {
 			r.hideKeys = false
 		}
 	}
 	return r, nil
-}
-
-func sameEnv(a, b Env) bool {
-	if len(a.Values) != len(b.Values) {
-		return false
-	}
-	for k, v := range a.Values {
-		if b.Values[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // WriteMarkdown writes report.md's content: title, the summary (what tune

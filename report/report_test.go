@@ -37,7 +37,7 @@ func find(t *testing.T, recs []Recommendation, topic string) Recommendation {
 }
 
 func TestRecommendationsSignificant(t *testing.T) {
-	recs := Recommend(mustRead(t, "bare.txt"), Options{})
+	recs := Recommend(mustRead(t, "bare.txt"), Thresholds{})
 	for topic, want := range map[string]string{
 		"placement": "smt", "wait strategy": "poll", "poll window": "pollmax=32us", "padding": "pad=128",
 	} {
@@ -61,7 +61,7 @@ func TestRecommendationsSignificant(t *testing.T) {
 // (p > 0.05) get no recommendation, and the p-value shown is benchstat's.
 func TestRecommendationsWithheld(t *testing.T) {
 	run := mustRead(t, "nosig.txt")
-	recs := Recommend(run, Options{})
+	recs := Recommend(run, Thresholds{})
 	place := find(t, recs, "placement")
 	if !place.Withheld || place.Choice != "" || !strings.Contains(place.Summary, "not significantly different") {
 		t.Errorf("placement not withheld: %+v", place)
@@ -91,13 +91,13 @@ func TestRecommendationsWithheld(t *testing.T) {
 func TestRecommendationsTooFewSamples(t *testing.T) {
 	// few.txt differs clearly (p=0.029 with n=4) but has fewer than 6
 	// samples: withheld all the same.
-	for _, r := range Recommend(mustRead(t, "few.txt"), Options{}) {
+	for _, r := range Recommend(mustRead(t, "few.txt"), Thresholds{}) {
 		if !r.Withheld || !strings.Contains(r.Summary, "too few samples") {
 			t.Errorf("%s: %+v", r.Topic, r)
 		}
 	}
 	// With the minimum lowered to 4 the clear differences are reported.
-	r := find(t, Recommend(mustRead(t, "few.txt"), Options{MinSamples: 4}), "placement")
+	r := find(t, Recommend(mustRead(t, "few.txt"), Thresholds{MinSamples: 4}), "placement")
 	if r.Withheld || r.Choice != "smt" {
 		t.Errorf("with MinSamples 4: %+v", r)
 	}
@@ -112,7 +112,7 @@ func kinds(ws []Warning) map[string]Warning {
 }
 
 func TestWarningsFire(t *testing.T) {
-	ws := kinds(Warnings(mustRead(t, "vm.txt"), matrixtest.FakeVM(), Options{}))
+	ws := kinds(Warnings(mustRead(t, "vm.txt"), matrixtest.FakeVM(), Thresholds{}))
 	if w, ok := ws["vm"]; !ok || !strings.Contains(w.Message, "KVM") {
 		t.Errorf("no VM warning: %+v", ws)
 	}
@@ -134,20 +134,20 @@ func TestWarningsFire(t *testing.T) {
 	if w, ok := ws["samples"]; ok {
 		t.Errorf("unexpected samples warning with -count 6: %s", w.Message)
 	}
-	if w, ok := kinds(Warnings(mustRead(t, "few.txt"), nil, Options{}))["samples"]; !ok || !strings.Contains(w.Message, "-count 10") {
+	if w, ok := kinds(Warnings(mustRead(t, "few.txt"), nil, Thresholds{}))["samples"]; !ok || !strings.Contains(w.Message, "-count 10") {
 		t.Errorf("no too-few-samples warning for -count 4: %+v", w)
 	}
-	if _, ok := kinds(Warnings(mustRead(t, "vm.txt", "bare.txt"), nil, Options{}))["mixed"]; !ok {
+	if _, ok := kinds(Warnings(mustRead(t, "vm.txt", "bare.txt"), nil, Thresholds{}))["mixed"]; !ok {
 		t.Error("no warning for files from two machines")
 	}
-	wide := kinds(Warnings(mustRead(t, "nosig.txt"), nil, Options{}))
+	wide := kinds(Warnings(mustRead(t, "nosig.txt"), nil, Thresholds{}))
 	if _, ok := wide["ci"]; !ok {
 		t.Errorf("no wide-CI warning on noisy data: %+v", wide)
 	}
 }
 
 func TestWarningsQuietOnBareMetal(t *testing.T) {
-	ws := kinds(Warnings(mustRead(t, "bare.txt"), matrixtest.Bare(), Options{WideCI: 0.25}))
+	ws := kinds(Warnings(mustRead(t, "bare.txt"), matrixtest.Bare(), Thresholds{WideCI: 0.25}))
 	if len(ws) != 0 {
 		t.Errorf("warnings on a clean bare-metal run: %+v", ws)
 	}
@@ -159,7 +159,7 @@ func TestWarningsBenchPairContradicted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws := kinds(Warnings(run, matrixtest.FakeVM(), Options{}))
+	ws := kinds(Warnings(run, matrixtest.FakeVM(), Thresholds{}))
 	if !strings.Contains(ws["topology"].Message, "The llc benchmarks ran on CPUs 3,2") {
 		t.Errorf("topology warning does not name the benchmark pair: %s", ws["topology"].Message)
 	}
@@ -379,7 +379,7 @@ func TestPlacementFallsBackToAnotherWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := Recommend(run, Options{})
+	recs := Recommend(run, Thresholds{})
 	place := find(t, recs, "placement")
 	if place.Withheld || place.Choice != "llc" || !strings.Contains(strings.Join(place.Evidence, "\n"), "wait=adaptive") {
 		t.Errorf("placement %q (withheld %v), want llc from wait=adaptive: %s %q", place.Choice, place.Withheld, place.Summary, place.Evidence)
@@ -410,7 +410,7 @@ func TestWaitJudgesCPUAtSparseRate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := find(t, Recommend(run, Options{}), "wait strategy")
+	w := find(t, Recommend(run, Thresholds{}), "wait strategy")
 	if w.Withheld || w.Choice != "adaptive" || !strings.Contains(strings.Join(w.Evidence, "\n"), "rate=sparse") {
 		t.Errorf("wait strategy %q (withheld %v): %s %q; want adaptive judged on sparse CPU", w.Choice, w.Withheld, w.Summary, w.Evidence)
 	}
@@ -430,11 +430,11 @@ func TestDriftWarning(t *testing.T) {
 		}
 		return run
 	}
-	w, ok := kinds(Warnings(read(36.6, 32.2, 127.5, 29.6, 125, 35.2), nil, Options{}))["drift"]
+	w, ok := kinds(Warnings(read(36.6, 32.2, 127.5, 29.6, 125, 35.2), nil, Thresholds{}))["drift"]
 	if !ok || !strings.Contains(w.Message, "place=llc from 29.6 ns to 127.5 ns (4.3x, n=6)") || strings.Contains(w.Message, "remote") {
 		t.Errorf("drift warning %+v: want llc from 29.6 to 127.5 ns only", w)
 	}
-	if w, ok := kinds(Warnings(read(36.6, 32.2, 40.1, 29.6, 35, 35.2), nil, Options{}))["drift"]; ok {
+	if w, ok := kinds(Warnings(read(36.6, 32.2, 40.1, 29.6, 35, 35.2), nil, Thresholds{}))["drift"]; ok {
 		t.Errorf("drift warning on a steady floor: %s", w.Message)
 	}
 }
@@ -456,7 +456,7 @@ func TestWaitReadWherePollRan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := Recommend(run, Options{})
+	recs := Recommend(run, Thresholds{})
 	if p := find(t, recs, "placement"); p.Choice != "samecpu" {
 		t.Fatalf("placement %q (%s), want samecpu", p.Choice, p.Summary)
 	}
@@ -475,7 +475,7 @@ func TestEmulatedWarning(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return kinds(Warnings(run, nil, Options{}))
+		return kinds(Warnings(run, nil, Thresholds{}))
 	}
 	ws := read("QEMU")
 	if w, ok := ws["emulated"]; !ok || !strings.Contains(w.Title, "timings mean nothing") {
@@ -517,7 +517,7 @@ func TestPinRecommendation(t *testing.T) {
 		return run
 	}
 	for _, old := range []bool{false, true} {
-		recs := Recommend(gen(800, 600, old), Options{})
+		recs := Recommend(gen(800, 600, old), Thresholds{})
 		pin := find(t, recs, "pinning")
 		ev := strings.Join(pin.Evidence, "\n")
 		if pin.Withheld || pin.Choice != "cpu" || !strings.Contains(pin.Summary, "one CPU") {
@@ -542,11 +542,11 @@ func TestPinRecommendation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pin := find(t, Recommend(run, Options{}), "pinning"); !pin.Withheld || !strings.Contains(pin.Summary, "not significantly different") {
+	if pin := find(t, Recommend(run, Thresholds{}), "pinning"); !pin.Withheld || !strings.Contains(pin.Summary, "not significantly different") {
 		t.Errorf("equal pinnings: %s (withheld %v); want withheld", pin.Summary, pin.Withheld)
 	}
 	// No pin=node results: no pinning topic at all.
-	for _, r := range Recommend(mustRead(t, "bare.txt"), Options{}) {
+	for _, r := range Recommend(mustRead(t, "bare.txt"), Thresholds{}) {
 		if r.Topic == "pinning" {
 			t.Errorf("pinning recommendation without pin=node results: %s", r.Summary)
 		}
@@ -580,7 +580,7 @@ func TestWarningsPartialMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, ok := kinds(Warnings(run, nil, Options{}))["partial"]
+		w, ok := kinds(Warnings(run, nil, Thresholds{}))["partial"]
 		if ok != want || ok && !strings.Contains(w.Message, "CPUs 0-1 of the 0-7 online") {
 			t.Errorf("%q: partial warning %v %q, want %v", raw, ok, w.Message, want)
 		}
@@ -608,13 +608,13 @@ func TestPlacementPerWaitStrategy(t *testing.T) {
 		}
 		return run
 	}
-	p := find(t, Recommend(read(300), Options{}), "placement")
+	p := find(t, Recommend(read(300), Thresholds{}), "placement")
 	for _, want := range []string{"Placement depends on the wait strategy", "with wait=adaptive pin them as llc (the next best, samecpu, is 46.97x slower", "with wait=block pin them as samecpu (the next best, llc, is 19.72x slower"} {
 		if !strings.Contains(p.Summary, want) {
 			t.Errorf("summary %q lacks %q", p.Summary, want)
 		}
 	}
-	p = find(t, Recommend(read(12000), Options{}), "placement")
+	p = find(t, Recommend(read(12000), Thresholds{}), "placement")
 	if p.Choice != "llc" || !strings.Contains(p.Summary, "pin the two iothreads of a handoff as llc with every wait strategy that settles it (wait=adaptive: llc") || !strings.Contains(p.Summary, "wait=block: llc") {
 		t.Errorf("agreeing strategies: %q (choice %q)", p.Summary, p.Choice)
 	}

@@ -27,13 +27,13 @@ type Warning struct {
 
 // Warnings inspects the run's configuration lines, its samples and the
 // latency matrix, when given (m may be nil).
-func Warnings(run *Run, m *matrix.Matrix, opts Options) []Warning {
+func Warnings(run *Run, m *matrix.Matrix, th Thresholds) []Warning {
 	var out []Warning
 	out = append(out, envWarnings(run)...)
-	out = append(out, opts.sampleWarnings(run)...)
+	out = append(out, th.sampleWarnings(run)...)
 	out = append(out, driftWarnings(run)...)
 	if m != nil {
-		out = append(out, opts.MatrixWarnings(m, run)...)
+		out = append(out, th.MatrixWarnings(m, run)...)
 	}
 	return out
 }
@@ -85,7 +85,7 @@ func envWarnings(run *Run) []Warning {
 
 // sampleWarnings flags benchmarks with too few samples, and benchmarks
 // whose sec/op confidence interval is too wide.
-func (o Options) sampleWarnings(run *Run) []Warning {
+func (o Thresholds) sampleWarnings(run *Run) []Warning {
 	type key struct{ file, name string }
 	type hit struct {
 		name string
@@ -162,7 +162,7 @@ const driftFactor = 2
 // driftFactor apart between samples. On a VM that is the host moving the
 // vCPUs (or sharing their cores); it widens every interval at once.
 func driftWarnings(run *Run) []Warning {
-	places, floors := run.collect(query{"Floor", map[string]string{"place": "*"}}, "place", "sec/op")
+	places, floors := run.groups(floorAt, "/place", "sec/op")
 	var drifted []string
 	for _, place := range places {
 		lo, hi := slices.Min(floors[place].vals), slices.Max(floors[place].vals)
@@ -200,7 +200,7 @@ var separateCores = map[string]bool{"l2": true, "llc": true, "node": true, "remo
 // whose samples spread more than UnstableSpread times their median between
 // repetitions. run, when not nil, supplies the CPU pairs the benchmarks used
 // ("pair-<class>" lines) so that a suspicious pair among them is named.
-func (o Options) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
+func (o Thresholds) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 	var out []Warning
 	n := len(m.CPUs)
 	if m.Class != nil {
@@ -225,7 +225,7 @@ func (o Options) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 				if !separateCores[c] {
 					continue
 				}
-				v := pairLatency(m, i, j)
+				v := pairLatency(m, m.CPUs[i], m.CPUs[j])
 				if math.IsNaN(v) || v >= o.smtLike()*classMed[c] {
 					continue
 				}
@@ -284,10 +284,10 @@ func (o Options) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 	return out
 }
 
-// pairLatency is the lower of the two directions of a pair (NaN when
-// neither is measured).
-func pairLatency(m *matrix.Matrix, i, j int) float64 {
-	a, b := m.NS[i][j], m.NS[j][i]
+// pairLatency is the lower of the two directions between CPUs a and b
+// (NaN when neither is measured or a CPU is not in m).
+func pairLatency(m *matrix.Matrix, cpuA, cpuB int) float64 {
+	a, b := m.At(cpuA, cpuB), m.At(cpuB, cpuA)
 	switch {
 	case math.IsNaN(a):
 		return b

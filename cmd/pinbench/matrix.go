@@ -66,7 +66,7 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 	if err := m.WriteText(stdout); err != nil {
 		return err
 	}
-	for _, w := range (report.Options{}).MatrixWarnings(m, nil) {
+	for _, w := range (report.Thresholds{}).MatrixWarnings(m, nil) {
 		fmt.Fprintf(stderr, "warning: %s: %s\n", w.Title, w.Message)
 	}
 	for _, out := range []struct {
