@@ -341,16 +341,21 @@ func (c *AioContext) Thread() *coroutine.Thread { return c.thread }
 //     work was published before our load of notified, which precedes, in
 //     S, the owner's clearing store, which precedes its take: the take
 //     sees our work. This saves the store (a write to a shared line) when
-//     many threads notify one busy owner.
+//     many threads notify one busy owner. The argument rests on the order
+//     S, which only atomic operations are in: hence Notify's doc promises
+//     work published with an atomic operation, not any plain write (this
+//     path writes nothing the owner reads, so it synchronizes before
+//     nothing).
 //
 // CoSchedule kicks by the same pairing without touching notified (see
 // hasWork), and a kick is never consumed unseen (see kick and futexSleep).
 
 // Notify makes a blocking Poll on the owner return (QEMU's aio_notify).
-// Any goroutine may call it; it never blocks. Everything the caller did
-// before Notify (a queue push, a flag) synchronizes before the owner's next
-// look for work. It makes a system call only to wake an owner that is
-// asleep, or about to sleep, and not yet kicked by another Notify.
+// Any goroutine may call it; it never blocks. Work the caller published
+// with an atomic operation before Notify (a queue push, an atomic flag) is
+// seen by the owner's next look for work. It makes a system call only to
+// wake an owner that is asleep, or about to sleep, and not yet kicked by
+// another Notify.
 func (c *AioContext) Notify() {
 	if c.notified.Load() {
 		return

@@ -77,12 +77,13 @@
 // Go's sync/atomic operations are sequentially consistent, and the docs
 // here say what synchronizes before what, in the Go memory model's terms:
 // a push (Push, CoSchedule, BH.Schedule, OneShot) synchronizes before the
-// owner's run of the work it pushed, and everything a caller did before
-// [AioContext.Notify] synchronizes before the owner's next look for work.
-// The proofs are block comments beside the code: every atomic operation
-// names the one it pairs with, as QEMU's async.c names the barrier each
-// barrier pairs with, and context.go's "The notify handshake" holds the
-// argument that no wake-up is lost between a notifier and a sleeping owner.
+// owner's run of the work it pushed, and work published with an atomic
+// operation before [AioContext.Notify] is seen by the owner's next look
+// for work. The proofs are block comments beside the code: every atomic
+// operation names the one it pairs with, as QEMU's async.c names the
+// barrier each barrier pairs with, and context.go's "The notify handshake"
+// holds the argument that no wake-up is lost between a notifier and a
+// sleeping owner.
 //
 // # Fast-path budgets
 //
