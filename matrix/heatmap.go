@@ -9,23 +9,28 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
 )
 
 // The heat map is drawn by hand: SVG is plain text we write element by
-// element, and PNG is painted pixel by pixel with image/png and a built-in
-// 5x7 bitmap font. No plotting library is used because the project depends
-// only on the standard library and x/perf (no module may be added), the
-// picture is a grid of rectangles with a few labels, and a hand-written
-// drawing stays deterministic and testable byte for byte.
+// element, and PNG is painted with image/png, its labels in
+// golang.org/x/image/font/basicfont's 7x13 face through font.Drawer. No
+// plotting library is used: the picture is a grid of rectangles with a few
+// labels, and a hand-written drawing stays deterministic and testable byte
+// for byte.
 
 // canvas is what the heat map layout draws on: the SVG writer or the PNG
 // painter.
 type canvas interface {
 	rect(x, y, w, h int, c color.RGBA)
 	line(x1, y1, x2, y2, width int, c color.RGBA)
-	// text draws s with its baseline-left (anchor "start"), centre
-	// ("middle") or right ("end") at (x, y); size is the cap height in px.
-	text(x, y int, s, anchor string, size int, c color.RGBA)
+	// text draws s in the one text size (the 7x13 face) with its
+	// baseline-left (anchor "start"), centre ("middle") or right ("end")
+	// at (x, y).
+	text(x, y int, s, anchor string, c color.RGBA)
 }
 
 var (
@@ -93,6 +98,18 @@ func (m *Matrix) scale() scale {
 	return scale{lo, hi, lo > 0 && hi/lo > 10}
 }
 
+// face is the PNG's one font; the SVG asks for a monospace font of its
+// height, and the layout measures text by its advance.
+var face = basicfont.Face7x13
+
+// digitH is the height of a digit in face: the ink of "0" to "9" spans the
+// digitH rows above the baseline, so a baseline digitH/2+1 below a centre
+// line centres them on it.
+const digitH = 9
+
+// textW is the width of s in face, in pixels.
+func textW(s string) int { return len(s) * face.Advance }
+
 type layout struct {
 	n, cell, left, top, gridW int
 	legendX, width, height    int
@@ -104,13 +121,13 @@ func (m *Matrix) layout() layout {
 	if n > 0 {
 		cell = max(8, min(40, 640/n))
 	}
-	l := layout{n: n, cell: cell, left: 44, top: 52}
+	l := layout{n: n, cell: cell, left: 44, top: 56}
 	l.gridW = n * cell
 	l.legendX = l.left + l.gridW + 24
-	// Wide enough for the longest line of text (titles, class legend) at
-	// the PNG font's 6 px advance, however few CPUs there are.
-	longest := max(len(heatTitle), len(heatSubtitle), len(m.classLine()))
-	l.width = max(l.legendX+90, l.left+longest*6+12)
+	// Wide enough for the longest line of text (titles, class legend),
+	// however few CPUs there are.
+	longest := max(textW(heatTitle), textW(heatSubtitle), textW(m.classLine()))
+	l.width = max(l.legendX+90, l.left+longest+12)
 	l.height = l.top + max(l.gridW, 160) + 64
 	return l
 }
@@ -133,20 +150,24 @@ func (m *Matrix) draw(c canvas) {
 	l := m.layout()
 	sc := m.scale()
 	c.rect(0, 0, l.width, l.height, colBackground)
-	c.text(l.left, 18, heatTitle, "start", 7, colText)
-	c.text(l.left, 34, heatSubtitle, "start", 7, colText)
+	c.text(l.left, 18, heatTitle, "start", colText)
+	c.text(l.left, 34, heatSubtitle, "start", colText)
 
-	labelEvery := 1
-	if l.cell < 14 {
-		labelEvery = (14 + l.cell - 1) / l.cell
+	// Label every CPU when the labels fit, side by side above the grid
+	// and one above the other beside it; otherwise every k'th.
+	widest := 0
+	for _, cpu := range m.CPUs {
+		widest = max(widest, textW(fmt.Sprint(cpu)))
 	}
+	need := max(widest+4, digitH+4)
+	labelEvery := (need + l.cell - 1) / l.cell
 	for i, cpu := range m.CPUs {
 		if i%labelEvery != 0 {
 			continue
 		}
 		mid := l.top + i*l.cell + l.cell/2
-		c.text(l.left-4, mid+3, fmt.Sprint(cpu), "end", 7, colText)
-		c.text(l.left+i*l.cell+l.cell/2, l.top-5, fmt.Sprint(cpu), "middle", 7, colText)
+		c.text(l.left-4, mid+digitH/2+1, fmt.Sprint(cpu), "end", colText)
+		c.text(l.left+i*l.cell+l.cell/2, l.top-5, fmt.Sprint(cpu), "middle", colText)
 	}
 	for i := range m.CPUs {
 		for j := range m.CPUs {
@@ -158,12 +179,13 @@ func (m *Matrix) draw(c canvas) {
 			}
 			f := sc.frac(v)
 			c.rect(x, y, l.cell, l.cell, ramp(f))
-			if l.cell >= 28 {
+			// The value, when the cells are large and it fits in its cell.
+			if label := fmt.Sprintf("%.0f", v); l.cell >= 28 && textW(label)+4 <= l.cell {
 				tc := colBackground
 				if f > 0.6 {
 					tc = colText
 				}
-				c.text(x+l.cell/2, y+l.cell/2+3, fmt.Sprintf("%.0f", v), "middle", 7, tc)
+				c.text(x+l.cell/2, y+l.cell/2+digitH/2+1, label, "middle", tc)
 			}
 		}
 	}
@@ -215,24 +237,24 @@ func (m *Matrix) draw(c canvas) {
 	for _, f := range ticks {
 		y := l.top + int(f*float64(barH))
 		c.line(l.legendX+16, y, l.legendX+20, y, 1, colText)
-		c.text(l.legendX+23, y+3, fmt.Sprintf(format, sc.at(f)), "start", 7, colText)
+		c.text(l.legendX+23, y+digitH/2+1, fmt.Sprintf(format, sc.at(f)), "start", colText)
 	}
 	unit := "ns"
 	if sc.log {
 		unit = "ns (log)"
 	}
-	c.text(l.legendX, l.top-5, unit, "start", 7, colText)
+	c.text(l.legendX, l.top-5, unit, "start", colText)
 
 	// Class legend under the grid.
 	y := l.top + max(l.gridW, 160) + 22
 	if m.Class != nil {
 		c.line(l.left, y-3, l.left+14, y-3, 2, colOutline)
-		c.text(l.left+20, y, m.classLine(), "start", 7, colText)
+		c.text(l.left+20, y, m.classLine(), "start", colText)
 	} else {
-		c.text(l.left, y, m.classLine(), "start", 7, colText)
+		c.text(l.left, y, m.classLine(), "start", colText)
 	}
 	c.rect(l.left, y+10, 14, 10, colMissing)
-	c.text(l.left+20, y+19, "not measured", "start", 7, colText)
+	c.text(l.left+20, y+19, "not measured", "start", colText)
 }
 
 // classList returns the classes present off the diagonal, innermost first
@@ -288,13 +310,14 @@ func (s *svgCanvas) line(x1, y1, x2, y2, width int, c color.RGBA) {
 	fmt.Fprintf(&s.b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="%d"/>`+"\n", x1, y1, x2, y2, hex(c), width)
 }
 
-func (s *svgCanvas) text(x, y int, str, anchor string, size int, c color.RGBA) {
+func (s *svgCanvas) text(x, y int, str, anchor string, c color.RGBA) {
 	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 	fmt.Fprintf(&s.b, `<text x="%d" y="%d" font-size="%d" text-anchor="%s" fill="%s">%s</text>`+"\n",
-		x, y, size*10/7+3, anchor, hex(c), r.Replace(str))
+		x, y, face.Height, anchor, hex(c), r.Replace(str))
 }
 
-// WritePNG writes the same heat map as WriteSVG as a PNG image.
+// WritePNG writes the same heat map as WriteSVG as a PNG image, its text in
+// the 7x13 face of golang.org/x/image/font/basicfont.
 func (m *Matrix) WritePNG(w io.Writer) error {
 	l := m.layout()
 	p := &pngCanvas{img: image.NewRGBA(image.Rect(0, 0, l.width, l.height))}
@@ -330,80 +353,15 @@ func abs(x int) int {
 	return x
 }
 
-func (p *pngCanvas) text(x, y int, s, anchor string, size int, c color.RGBA) {
-	const adv = 6 // 5 px glyph + 1 px space
-	w := len([]rune(s)) * adv
+func (p *pngCanvas) text(x, y int, s, anchor string, c color.RGBA) {
+	d := font.Drawer{Dst: p.img, Src: image.NewUniform(c), Face: face}
+	w := d.MeasureString(s).Ceil()
 	switch anchor {
 	case "middle":
 		x -= w / 2
 	case "end":
 		x -= w
 	}
-	top := y - 7 // baseline at the bottom of the 7-row glyph
-	for _, r := range strings.ToLower(s) {
-		g, ok := font5x7[r]
-		if ok {
-			for row, bits := range g {
-				for col := 0; col < 5; col++ {
-					if bits[col] == '#' {
-						xx, yy := x+col, top+row
-						if image.Pt(xx, yy).In(p.img.Bounds()) {
-							p.img.SetRGBA(xx, yy, c)
-						}
-					}
-				}
-			}
-		}
-		x += adv
-	}
-}
-
-// font5x7 is a minimal bitmap font for the PNG labels: digits, lower-case
-// letters and a little punctuation. Upper case is drawn as lower case.
-var font5x7 = map[rune][7]string{
-	'0': {" ### ", "#   #", "#  ##", "# # #", "##  #", "#   #", " ### "},
-	'1': {"  #  ", " ##  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "},
-	'2': {" ### ", "#   #", "    #", "   # ", "  #  ", " #   ", "#####"},
-	'3': {"#####", "   # ", "  #  ", "   # ", "    #", "#   #", " ### "},
-	'4': {"   # ", "  ## ", " # # ", "#  # ", "#####", "   # ", "   # "},
-	'5': {"#####", "#    ", "#### ", "    #", "    #", "#   #", " ### "},
-	'6': {"  ## ", " #   ", "#    ", "#### ", "#   #", "#   #", " ### "},
-	'7': {"#####", "    #", "   # ", "  #  ", " #   ", " #   ", " #   "},
-	'8': {" ### ", "#   #", "#   #", " ### ", "#   #", "#   #", " ### "},
-	'9': {" ### ", "#   #", "#   #", " ####", "    #", "   # ", " ##  "},
-	'a': {"     ", "     ", " ### ", "    #", " ####", "#   #", " ####"},
-	'b': {"#    ", "#    ", "# ## ", "##  #", "#   #", "#   #", "#### "},
-	'c': {"     ", "     ", " ### ", "#    ", "#    ", "#   #", " ### "},
-	'd': {"    #", "    #", " ## #", "#  ##", "#   #", "#   #", " ####"},
-	'e': {"     ", "     ", " ### ", "#   #", "#####", "#    ", " ### "},
-	'f': {"  ## ", " #  #", " #   ", "###  ", " #   ", " #   ", " #   "},
-	'g': {"     ", " ####", "#   #", "#   #", " ####", "    #", " ### "},
-	'h': {"#    ", "#    ", "# ## ", "##  #", "#   #", "#   #", "#   #"},
-	'i': {"  #  ", "     ", " ##  ", "  #  ", "  #  ", "  #  ", " ### "},
-	'j': {"   # ", "     ", "  ## ", "   # ", "   # ", "#  # ", " ##  "},
-	'k': {"#    ", "#    ", "#  # ", "# #  ", "##   ", "# #  ", "#  # "},
-	'l': {" ##  ", "  #  ", "  #  ", "  #  ", "  #  ", "  #  ", " ### "},
-	'm': {"     ", "     ", "## # ", "# # #", "# # #", "#   #", "#   #"},
-	'n': {"     ", "     ", "# ## ", "##  #", "#   #", "#   #", "#   #"},
-	'o': {"     ", "     ", " ### ", "#   #", "#   #", "#   #", " ### "},
-	'p': {"     ", "     ", "#### ", "#   #", "#### ", "#    ", "#    "},
-	'q': {"     ", "     ", " ## #", "#  ##", " ####", "    #", "    #"},
-	'r': {"     ", "     ", "# ## ", "##  #", "#    ", "#    ", "#    "},
-	's': {"     ", "     ", " ### ", "#    ", " ### ", "    #", "#### "},
-	't': {" #   ", " #   ", "###  ", " #   ", " #   ", " #  #", "  ## "},
-	'u': {"     ", "     ", "#   #", "#   #", "#   #", "#  ##", " ## #"},
-	'v': {"     ", "     ", "#   #", "#   #", "#   #", " # # ", "  #  "},
-	'w': {"     ", "     ", "#   #", "#   #", "# # #", "# # #", " # # "},
-	'x': {"     ", "     ", "#   #", " # # ", "  #  ", " # # ", "#   #"},
-	'y': {"     ", "     ", "#   #", "#   #", " ####", "    #", " ### "},
-	'z': {"     ", "     ", "#####", "   # ", "  #  ", " #   ", "#####"},
-	'-': {"     ", "     ", "     ", "#####", "     ", "     ", "     "},
-	'.': {"     ", "     ", "     ", "     ", "     ", " ##  ", " ##  "},
-	':': {"     ", " ##  ", " ##  ", "     ", " ##  ", " ##  ", "     "},
-	',': {"     ", "     ", "     ", "     ", " ##  ", "  #  ", " #   "},
-	';': {"     ", " ##  ", " ##  ", "     ", " ##  ", "  #  ", " #   "},
-	'(': {"   # ", "  #  ", " #   ", " #   ", " #   ", "  #  ", "   # "},
-	')': {" #   ", "  #  ", "   # ", "   # ", "   # ", "  #  ", " #   "},
-	'/': {"     ", "    #", "   # ", "  #  ", " #   ", "#    ", "     "},
-	'=': {"     ", "     ", "#####", "     ", "#####", "     ", "     "},
+	d.Dot = fixed.P(x, y)
+	d.DrawString(s)
 }
