@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -24,6 +23,7 @@ import (
 	"github.com/pinbench/pinbench/internal/atomicfile"
 	"github.com/pinbench/pinbench/matrix"
 	"github.com/pinbench/pinbench/report"
+	"golang.org/x/perf/benchfmt"
 )
 
 // cmdTune is `pinbench tune`; main.go lists it in commands.
@@ -478,8 +478,11 @@ func runBenchmarks(ctx context.Context, prog suiteProg, filter string, mode tune
 }
 
 // runRound runs the program once with args, copying its output to w and
-// calling result with the name of each result line. It returns the number
-// of results.
+// calling result with the name of each result as benchfmt reads it from
+// the output ("BenchmarkName-N", as in the output). It returns the number
+// of results. A line that starts like a result but is not one fails the
+// round with its line in the output (benchfmt's syntax error), unless the
+// program failed, whose failure lines say more.
 func runRound(ctx context.Context, prog suiteProg, args []string, w, stderr io.Writer, result func(name string)) (int, error) {
 	cmd := prog.command(ctx, args)
 	cmd.Stderr = stderr
@@ -490,27 +493,94 @@ func runRound(ctx context.Context, prog suiteProg, args []string, w, stderr io.W
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("starting %s: %w", prog.path, err)
 	}
+	out := &roundOutput{w: w}
+	src := io.TeeReader(pipe, out)
 	n := 0
-	sc := bufio.NewScanner(pipe)
-	var failed []string
-	for sc.Scan() {
-		line := sc.Text()
-		fmt.Fprintln(w, line)
-		switch {
-		case strings.HasPrefix(line, "Benchmark") && (strings.Contains(line, "\t") || strings.Contains(line, " ")) && !strings.HasSuffix(line, ":"):
+	var syntax error
+	rd := benchfmt.NewReader(src, prog.path+" (stdout)")
+	for rd.Scan() {
+		switch rec := rd.Result().(type) {
+		case *benchfmt.Result:
 			n++
-			name, _, _ := strings.Cut(strings.ReplaceAll(line, "\t", " "), " ")
-			result(strings.TrimSpace(name))
-		case strings.HasPrefix(line, "--- FAIL"), strings.HasPrefix(line, "FAIL"), strings.Contains(line, "panic:"):
+			result("Benchmark" + string(rec.Name))
+		case *benchfmt.SyntaxError:
+			if syntax == nil {
+				syntax = rec
+			}
+		}
+	}
+	readErr := rd.Err()
+	// Whatever the reader left (after a read error) still goes to w, and
+	// the program must not block on a full pipe.
+	io.Copy(io.Discard, src)
+	out.endLine()
+	if err := cmd.Wait(); err != nil {
+		return n, fmt.Errorf("benchmark run failed (%v): %s", err, strings.Join(failureLines(out.all.String()), "; "))
+	}
+	switch {
+	case out.err != nil:
+		return n, fmt.Errorf("copying the benchmark output: %w", out.err)
+	case readErr != nil:
+		return n, readErr
+	case syntax != nil:
+		return n, syntax
+	}
+	return n, nil
+}
+
+// roundOutput is where a round's output goes as benchfmt reads it: to w,
+// and kept for failureLines. Its Write never fails, so that the reader
+// drains the program's output whatever happens to w (err keeps w's first
+// error).
+type roundOutput struct {
+	w    io.Writer
+	all  bytes.Buffer // one round's output: a few hundred lines
+	last byte         // the last byte written
+	err  error
+}
+
+// Write copies p to w and keeps it.
+func (o *roundOutput) Write(p []byte) (int, error) {
+	o.all.Write(p)
+	if len(p) > 0 {
+		o.last = p[len(p)-1]
+	}
+	if o.err == nil {
+		_, o.err = o.w.Write(p)
+	}
+	return len(p), nil
+}
+
+// endLine ends a last line the program left unfinished (a round that was
+// cut short), so that the next round's output starts on a line of its
+// own.
+func (o *roundOutput) endLine() {
+	if o.all.Len() > 0 && o.last != '\n' {
+		o.Write([]byte{'\n'})
+	}
+}
+
+// failureLines picks the lines that say why a round failed from its
+// output: go test's and the bench command's "--- FAIL: NAME" (alone, or
+// after a result's name, as go test prints a benchmark that failed) with
+// the indented lines of its message, "FAIL", and panics. They are test
+// output, not benchmark results, which benchfmt skips; so this matches
+// text.
+func failureLines(output string) []string {
+	var failed []string
+	for line := range strings.Lines(output) {
+		line = strings.TrimRight(line, "\r\n")
+		_, fail, isFail := strings.Cut(line, "--- FAIL")
+		switch {
+		case isFail:
+			failed = append(failed, strings.TrimSpace("--- FAIL"+fail))
+		case strings.HasPrefix(line, "FAIL"), strings.Contains(line, "panic:"):
 			failed = append(failed, strings.TrimSpace(line))
 		case len(failed) > 0 && strings.HasPrefix(line, "    "):
 			failed = append(failed, strings.TrimSpace(line))
 		}
 	}
-	if err := cmd.Wait(); err != nil {
-		return n, fmt.Errorf("benchmark run failed (%v): %s", err, strings.Join(failed, "; "))
-	}
-	return n, nil
+	return failed
 }
 
 // listBenchmarks runs every matching benchmark once for one iteration and

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/perf/benchfmt"
 )
 
 // runCLI runs the command line in-process and returns its exit status and
@@ -44,9 +46,13 @@ func TestTuneEndToEnd(t *testing.T) {
 	}
 	// Two rounds: each benchmark's two samples are a whole suite apart.
 	var order []string
-	for line := range strings.Lines(string(raw)) {
-		if f := strings.Fields(line); len(f) > 2 && strings.HasPrefix(f[0], "Benchmark") {
-			order = append(order, f[0])
+	rd := benchfmt.NewReader(bytes.NewReader(raw), rawFile)
+	for rd.Scan() {
+		switch rec := rd.Result().(type) {
+		case *benchfmt.Result:
+			order = append(order, string(rec.Name))
+		case *benchfmt.SyntaxError:
+			t.Error(rec)
 		}
 	}
 	if n := len(order); n < 4 || n%2 != 0 || !slices.Equal(order[:n/2], order[n/2:]) {
