@@ -217,8 +217,9 @@ func (r *Schedule) violation(msg string) {
 // slot n, if any, and schedule it on its home context (context n). id is
 // the context of the caller.
 func (r *Schedule) scheduleNext(n, id int) bool {
-	// Swap (sequentially consistent): takes the slot's coroutine exactly
-	// once; pairs with the owner's Store when it published itself, so the
+	// Swap: takes the slot's coroutine exactly once (swaps of one word are
+	// totally ordered); pairs with the owner's Store when it published
+	// itself, which synchronizes before this Swap that reads it, so the
 	// coroutine's state before publishing is visible to us.
 	co := r.slots[n].co.Swap(nil)
 	if co == nil {
