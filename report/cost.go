@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/matrix"
 )
 
@@ -16,7 +17,7 @@ import (
 // unit (one one-way cache-line transfer).
 type FloorCost struct {
 	// Place is the placement class.
-	Place string
+	Place affinity.Class
 	// FloorNs is the median BenchmarkFloor time, ns per one-way transfer.
 	FloorNs float64
 	// Handoffs holds the median time and its ratio to FloorNs of each
@@ -47,10 +48,10 @@ func (c FloorCost) MatrixDiffers() bool {
 // matchHeatMap fills each cost's Pair and MatrixNs from the run's
 // pair-<place> lines and the matrix m.
 func matchHeatMap(costs []FloorCost, run *Run, m *matrix.Matrix) []FloorCost {
-	pairs := map[string]string{}
+	pairs := map[affinity.Class]string{}
 	if len(run.Envs) > 0 {
 		for _, p := range run.Envs[0].Pairs() {
-			pairs[p[0]] = p[1]
+			pairs[p.Class] = p.CPUs
 		}
 	}
 	for i := range costs {
@@ -86,7 +87,7 @@ var costOrder = []string{"queue", "aio"}
 // the handoffs' medians as multiples of the floor's median. Medians of one
 // run: the tables show their spread.
 func FloorCosts(run *Run) []FloorCost {
-	places, floors := run.groups(floorAt, "/place", "sec/op")
+	places, floors := groups[affinity.Class](run, floorAt, "/place", "sec/op")
 	var out []FloorCost
 	for _, place := range places {
 		floor := median(floors[place].vals)
@@ -96,7 +97,7 @@ func FloorCosts(run *Run) []FloorCost {
 		fc := FloorCost{Place: place, FloorNs: floor * 1e9, MatrixNs: math.NaN()}
 		for _, via := range costOrder {
 			busy := filter(handoff, pinCPU, is("/via", via), is("/wait", "poll"), backToBack, is("/place", place))
-			if _, pts := run.groups(busy, "/place", "sec/op"); pts[place] != nil {
+			if _, pts := groups[affinity.Class](run, busy, "/place", "sec/op"); pts[place] != nil {
 				m := median(pts[place].vals)
 				fc.Handoffs = append(fc.Handoffs, HandoffCost{Via: via, Ns: m * 1e9, Ratio: m / floor})
 			}

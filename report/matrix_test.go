@@ -12,7 +12,7 @@ func TestMatrixWarningsUnstable(t *testing.T) {
 	m.Classify(func(a, b int) string { return "llc" })
 	m.Set(0, 1, 30, 31, 32, 33, 90)
 	m.Set(1, 0, 30, 31, 32, 33, 90)
-	if _, ok := kinds((Thresholds{}).MatrixWarnings(m, nil))["unstable"]; !ok {
+	if _, ok := kinds((Thresholds{}).MatrixWarnings(m, nil))[WarnUnstable]; !ok {
 		t.Error("no unstable warning for a cell from 30 to 90 ns")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pinbench/pinbench/affinity"
 	"golang.org/x/perf/benchfmt"
 )
 
@@ -42,13 +43,22 @@ type Env struct {
 // Get returns the value of key, or "" when the file does not set it.
 func (e Env) Get(key string) string { return e.Values[key] }
 
+// DeclaredPair is the CPU pair a "pair-<class>" line declares for a
+// placement class.
+type DeclaredPair struct {
+	// Class is the placement class.
+	Class affinity.Class
+	// CPUs is the line's value, as written ("0,1").
+	CPUs string
+}
+
 // Pairs returns the CPU pair declared for each placement class by the
-// "pair-<class>" lines (for example "llc" -> "0,1"), in declaration order.
-func (e Env) Pairs() [][2]string {
-	var out [][2]string
+// "pair-<class>" lines (for example llc: "0,1"), in declaration order.
+func (e Env) Pairs() []DeclaredPair {
+	var out []DeclaredPair
 	for _, k := range e.Keys {
 		if class, ok := strings.CutPrefix(k, "pair-"); ok {
-			out = append(out, [2]string{class, e.Values[k]})
+			out = append(out, DeclaredPair{affinity.Class(class), e.Values[k]})
 		}
 	}
 	return out

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/aclements/go-moremath/stats"
+	"github.com/pinbench/pinbench/affinity"
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchmath"
 	"golang.org/x/perf/benchproc"
@@ -17,9 +18,8 @@ import (
 // the evidence is not statistically significant (p > alpha) or rests on too
 // few samples, Withheld is set, Choice is empty and Summary says why.
 type Recommendation struct {
-	// Topic is what the advice is about: "placement", "wait strategy",
-	// "poll window" or "padding".
-	Topic string
+	// Topic is what the advice is about.
+	Topic Topic
 	// Choice is the recommended value (e.g. "llc", "adaptive",
 	// "pollmax=32us", "pad=128"); empty when withheld.
 	Choice string
@@ -31,6 +31,18 @@ type Recommendation struct {
 	// sample counts, as benchstat computes them.
 	Evidence []string
 }
+
+// Topic is what a Recommendation is about.
+type Topic string
+
+// The topics, in the order Recommend returns them.
+const (
+	TopicPlacement Topic = "placement"     // which placement class to pin a handoff's two iothreads as
+	TopicWait      Topic = "wait strategy" // busy-poll, kernel wait or adaptive
+	TopicWindow    Topic = "poll window"   // the adaptive wait's poll window (pollmax)
+	TopicPinning   Topic = "pinning"       // pin each iothread to one CPU or to a NUMA node
+	TopicPadding   Topic = "padding"       // the queue's 64- or 128-byte padding
+)
 
 // stat holds a benchmath summary and comparison between two points.
 type stat struct {
@@ -140,8 +152,8 @@ func (o Thresholds) tooFew(pts ...*point) string {
 // the comparison of the fastest against the runner-up.
 type placementRanking struct {
 	wait     string
-	order    []string
-	pts      map[string]*point
+	order    []affinity.Class
+	pts      map[affinity.Class]*point
 	runnerUp stat
 	withheld string // why no placement is recommended for this wait; "" when one is
 }
@@ -149,11 +161,11 @@ type placementRanking struct {
 // rankPlacements ranks the via=aio/pin=cpu placement classes by median
 // handoff time for wait, nil when fewer than two classes ran.
 func (o Thresholds) rankPlacements(run *Run, wait string) *placementRanking {
-	order, pts := run.groups(filter(aioPinCPU, backToBack, anyPlace, is("/wait", wait)), "/place", "sec/op")
+	order, pts := groups[affinity.Class](run, filter(aioPinCPU, backToBack, anyPlace, is("/wait", wait)), "/place", "sec/op")
 	if len(order) < 2 {
 		return nil
 	}
-	slices.SortStableFunc(order, func(a, b string) int {
+	slices.SortStableFunc(order, func(a, b affinity.Class) int {
 		ma, mb := median(pts[a].vals), median(pts[b].vals)
 		switch {
 		case ma < mb:
@@ -189,8 +201,8 @@ func (r *placementRanking) advice() string {
 // classes it returns, fastest first, are those of the first strategy of
 // poll, adaptive, block that ranks at least two (nil when none does): the
 // wait strategy and pinning advice are read there.
-func (o Thresholds) recommendPlacement(run *Run) (Recommendation, []string) {
-	rec := Recommendation{Topic: "placement"}
+func (o Thresholds) recommendPlacement(run *Run) (Recommendation, []affinity.Class) {
+	rec := Recommendation{Topic: TopicPlacement}
 	var ranks []*placementRanking
 	for _, w := range []string{"poll", "adaptive", "block"} {
 		if r := o.rankPlacements(run, w); r != nil {
@@ -216,7 +228,7 @@ func (o Thresholds) recommendPlacement(run *Run) (Recommendation, []string) {
 	}
 	primary := ranks[0]
 	var decided []*placementRanking
-	choices := map[string]bool{}
+	choices := map[affinity.Class]bool{}
 	for _, r := range ranks {
 		if r.withheld == "" {
 			decided = append(decided, r)
@@ -236,7 +248,7 @@ func (o Thresholds) recommendPlacement(run *Run) (Recommendation, []string) {
 			rec.Summary = fmt.Sprintf("Placement: no recommendation for any wait strategy (%s).", strings.Join(parts, "; "))
 		}
 	case len(choices) == 1:
-		rec.Choice = decided[0].order[0]
+		rec.Choice = string(decided[0].order[0])
 		var parts []string
 		for _, r := range decided {
 			parts = append(parts, fmt.Sprintf("wait=%s: %s", r.wait, r.advice()))
@@ -261,18 +273,27 @@ func (o Thresholds) recommendPlacement(run *Run) (Recommendation, []string) {
 		rec.Summary = fmt.Sprintf("Placement depends on the wait strategy: %s.", strings.Join(parts, "; "))
 		for _, r := range decided {
 			if r == primary {
-				rec.Choice = r.order[0]
+				rec.Choice = string(r.order[0])
 			}
 		}
 	}
 	return rec, primary.order
 }
 
+// joinClasses lists classes as "llc, node".
+func joinClasses(classes []affinity.Class) string {
+	s := make([]string, len(classes))
+	for i, c := range classes {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ", ")
+}
+
 // latencyUnit prefers the per-op sample percentile (p50) when the results
 // the filter expr keeps have it: with a sparse handoff rate, sec/op
 // includes the idle gap between handoffs.
 func latencyUnit(run *Run, expr string) string {
-	if _, pts := run.groups(expr, ".name", "p50-sec"); len(pts) > 0 {
+	if _, pts := groups[string](run, expr, ".name", "p50-sec"); len(pts) > 0 {
 		return "p50-sec"
 	}
 	return "sec/op"
@@ -283,18 +304,18 @@ func latencyUnit(run *Run, expr string) string {
 // (fastest first) where busy-poll and another wait both ran: the fastest
 // placement may be one that busy-waiting benchmarks skip (samecpu, where
 // blocking waits can win; unpinned on small machines).
-func (o Thresholds) recommendWait(run *Run, places []string) Recommendation {
-	rec := Recommendation{Topic: "wait strategy"}
+func (o Thresholds) recommendWait(run *Run, places []affinity.Class) Recommendation {
+	rec := Recommendation{Topic: TopicWait}
 	var (
-		place  string
+		place  affinity.Class
 		order  []string
 		lat    map[string]*point
-		at     string   // the filter of the chosen placement's waits
-		passed []string // faster placements without a poll run
+		at     string           // the filter of the chosen placement's waits
+		passed []affinity.Class // faster placements without a poll run
 	)
 	for _, p := range places {
 		at = filter(aioPinCPU, anyWait, backToBack, is("/place", p))
-		if order, lat = run.groups(at, "/wait", "sec/op"); len(order) >= 2 && lat["poll"] != nil {
+		if order, lat = groups[string](run, at, "/wait", "sec/op"); len(order) >= 2 && lat["poll"] != nil {
 			place = p
 			break
 		}
@@ -302,19 +323,19 @@ func (o Thresholds) recommendWait(run *Run, places []string) Recommendation {
 	}
 	if place == "" {
 		rec.Withheld = true
-		rec.Summary = fmt.Sprintf("Wait strategy: not enough data (BenchmarkHandoff/via=aio/wait=poll and another wait at one placement; compared %s).", strings.Join(places, ", "))
+		rec.Summary = fmt.Sprintf("Wait strategy: not enough data (BenchmarkHandoff/via=aio/wait=poll and another wait at one placement; compared %s).", joinClasses(places))
 		return rec
 	}
-	_, cpu := run.groups(at, "/wait", "cpu-sec/op")
-	context := "place=" + place + ", back-to-back handoffs"
+	_, cpu := groups[string](run, at, "/wait", "cpu-sec/op")
+	context := "place=" + string(place) + ", back-to-back handoffs"
 	if len(passed) > 0 {
-		context = fmt.Sprintf("place=%s (the fastest placement with a wait=poll run; %s had none), back-to-back handoffs", place, strings.Join(passed, ", "))
+		context = fmt.Sprintf("place=%s (the fastest placement with a wait=poll run; %s had none), back-to-back handoffs", place, joinClasses(passed))
 	}
 	// Latency matters when handoffs come back to back; CPU burned matters
 	// when they are sparse, where a busy poller spins through the gaps.
 	// When the sparse runs exist, judge CPU time there.
 	sparseAt := filter(aioPinCPU, anyWait, is("/pollmax", ""), is("/rate", "sparse"), is("/place", place))
-	if _, sparse := run.groups(sparseAt, "/wait", "cpu-sec/op"); sparse["poll"] != nil && len(sparse) >= 2 {
+	if _, sparse := groups[string](run, sparseAt, "/wait", "cpu-sec/op"); sparse["poll"] != nil && len(sparse) >= 2 {
 		cpu = sparse
 		context += "; CPU time from rate=sparse"
 	}
@@ -355,7 +376,7 @@ func (o Thresholds) pickWait(rec Recommendation, key string, order []string, lat
 			fitting = append(fitting, c)
 		}
 	}
-	what := strings.ToUpper(rec.Topic[:1]) + rec.Topic[1:]
+	what := strings.ToUpper(string(rec.Topic[:1])) + string(rec.Topic[1:])
 	pts := []*point{poll}
 	for _, c := range cands {
 		pts = append(pts, lat[c.name])
@@ -418,9 +439,9 @@ func cpuText(p *point) string {
 // recommendWindow reads the poll-window sweep
 // (BenchmarkHandoff/via=aio/wait=adaptive/pollmax=W/rate=R/place=P).
 func (o Thresholds) recommendWindow(run *Run) (Recommendation, bool) {
-	rec := Recommendation{Topic: "poll window"}
+	rec := Recommendation{Topic: TopicWindow}
 	adaptive := filter(aioPinCPU, is("/wait", "adaptive"), sweep)
-	rates, _ := run.groups(adaptive, "/rate", "sec/op")
+	rates, _ := groups[string](run, adaptive, "/rate", "sec/op")
 	if len(rates) == 0 {
 		return rec, false
 	}
@@ -428,21 +449,22 @@ func (o Thresholds) recommendWindow(run *Run) (Recommendation, bool) {
 	if slices.Contains(rates, "sparse") {
 		rate = "sparse"
 	}
-	places, _ := run.groups(filter(adaptive, is("/rate", rate)), "/place", "sec/op")
+	places, _ := groups[affinity.Class](run, filter(adaptive, is("/rate", rate)), "/place", "sec/op")
 	// The sweep is read at the first placement that also has the poll
 	// reference (busy-poll skips samecpu, and unpinned on small machines):
 	// same rate when there is one, else the plain back-to-back run.
 	var (
-		place, unit string
-		at, pollAt  string // the filters of the sweep and of its reference
-		pl          map[string]*point
+		place      affinity.Class
+		unit       string
+		at, pollAt string // the filters of the sweep and of its reference
+		pl         map[string]*point
 	)
 	for _, p := range places {
 		at = filter(adaptive, is("/rate", rate), is("/place", p))
 		unit = latencyUnit(run, at)
 		for _, r := range []string{rate, ""} {
 			pollAt = filter(aioPinCPU, is("/wait", "poll"), is("/pollmax", ""), is("/rate", r), is("/place", p))
-			if _, pl = run.groups(pollAt, "/wait", unit); len(pl) > 0 {
+			if _, pl = groups[string](run, pollAt, "/wait", unit); len(pl) > 0 {
 				break
 			}
 		}
@@ -456,9 +478,9 @@ func (o Thresholds) recommendWindow(run *Run) (Recommendation, bool) {
 		rec.Summary = "Poll window: no recommendation; the sweep has no wait=poll reference at the same placement."
 		return rec, true
 	}
-	order, lat := run.groups(at, "/pollmax", unit)
-	_, cpu := run.groups(at, "/pollmax", "cpu-sec/op")
-	_, pc := run.groups(pollAt, "/wait", "cpu-sec/op")
+	order, lat := groups[string](run, at, "/pollmax", unit)
+	_, cpu := groups[string](run, at, "/pollmax", "cpu-sec/op")
+	_, pc := groups[string](run, pollAt, "/wait", "cpu-sec/op")
 	lat["poll"], cpu["poll"] = pl["poll"], pc["poll"]
 	ctx := fmt.Sprintf("sweep at rate=%s, place=%s", rate, place)
 	rec = o.pickWait(rec, "pollmax", order, lat, cpu, unit, ctx)
@@ -474,12 +496,12 @@ func (o Thresholds) recommendWindow(run *Run) (Recommendation, bool) {
 				continue
 			}
 			other := filter(aioPinCPU, is("/wait", "adaptive"), is("/pollmax", w), is("/rate", r), is("/place", place))
-			_, ol := run.groups(other, "/pollmax", unit)
-			_, oc := run.groups(other, "/pollmax", "cpu-sec/op")
+			_, ol := groups[string](run, other, "/pollmax", unit)
+			_, oc := groups[string](run, other, "/pollmax", "cpu-sec/op")
 			if ol[w] != nil {
 				line := fmt.Sprintf("at rate=%s, pollmax=%s: %s, %s", r, w, fmtVal(median(ol[w].vals), unit), cpuText(oc[w]))
 				otherPoll := filter(aioPinCPU, is("/wait", "poll"), is("/pollmax", ""), is("/rate", r), is("/place", place))
-				if _, rp := run.groups(otherPoll, "/wait", unit); rp["poll"] != nil {
+				if _, rp := groups[string](run, otherPoll, "/wait", unit); rp["poll"] != nil {
 					s := o.compare(rp["poll"].vals, ol[w].vals)
 					line += fmt.Sprintf(" (%.2fx poll latency, %s)", s.ratio, s.pn())
 				}
@@ -492,7 +514,7 @@ func (o Thresholds) recommendWindow(run *Run) (Recommendation, bool) {
 
 // recommendPadding: does the 128-byte padded queue beat the 64-byte one?
 func (o Thresholds) recommendPadding(run *Run) Recommendation {
-	rec := Recommendation{Topic: "padding"}
+	rec := Recommendation{Topic: TopicPadding}
 	// Group mpsc queue results by everything but pad (and impl and
 	// GOMAXPROCS, as benchstat's -ignore would), labelled by the other
 	// name keys in alphabetical order ("place=llc/producers=1").
@@ -623,18 +645,18 @@ func Recommend(run *Run, th Thresholds) []Recommendation {
 // such place (a one-node machine has no node class), with the fastest
 // pin=cpu placement (places, fastest first). ok is false when the run has
 // no pin=node results.
-func (o Thresholds) recommendPin(run *Run, places []string) (Recommendation, bool) {
-	rec := Recommendation{Topic: "pinning"}
+func (o Thresholds) recommendPin(run *Run, places []affinity.Class) (Recommendation, bool) {
+	rec := Recommendation{Topic: TopicPinning}
 	var first *stat
 	var firstLine string
 	for _, w := range []string{"poll", "adaptive", "block"} {
 		node := filter(aioPinNode, is("/wait", w), backToBack, anyPlace)
-		order, nodePts := run.groups(node, "/place", "sec/op")
+		order, nodePts := groups[affinity.Class](run, node, "/place", "sec/op")
 		if len(order) == 0 {
 			continue
 		}
-		_, cpuPts := run.groups(filter(aioPinCPU, is("/wait", w), backToBack, anyPlace), "/place", "sec/op")
-		_, seen := run.groups(node, "/place", "samecpu-frac")
+		_, cpuPts := groups[affinity.Class](run, filter(aioPinCPU, is("/wait", w), backToBack, anyPlace), "/place", "sec/op")
+		_, seen := groups[affinity.Class](run, node, "/place", "samecpu-frac")
 		for _, place := range order {
 			against, at := cpuPts[place], place
 			if against == nil {

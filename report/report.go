@@ -73,7 +73,7 @@ func Build(run *Run, opts Options) (*Report, error) {
 			}
 		}
 		for _, p := range e.Pairs() {
-			r.Topology = append(r.Topology, "pair-"+p[0]+": "+p[1])
+			r.Topology = append(r.Topology, "pair-"+string(p.Class)+": "+p.CPUs)
 		}
 	}
 	if opts.Matrix != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/benchtab"
 	"github.com/pinbench/pinbench/internal/matrixtest"
 )
@@ -25,7 +26,7 @@ func mustRead(t *testing.T, paths ...string) *Run {
 	return run
 }
 
-func find(t *testing.T, recs []Recommendation, topic string) Recommendation {
+func find(t *testing.T, recs []Recommendation, topic Topic) Recommendation {
 	t.Helper()
 	for _, r := range recs {
 		if r.Topic == topic {
@@ -38,8 +39,8 @@ func find(t *testing.T, recs []Recommendation, topic string) Recommendation {
 
 func TestRecommendationsSignificant(t *testing.T) {
 	recs := Recommend(mustRead(t, "bare.txt"), Thresholds{})
-	for topic, want := range map[string]string{
-		"placement": "smt", "wait strategy": "poll", "poll window": "pollmax=32us", "padding": "pad=128",
+	for topic, want := range map[Topic]string{
+		TopicPlacement: "smt", TopicWait: "poll", TopicWindow: "pollmax=32us", TopicPadding: "pad=128",
 	} {
 		r := find(t, recs, topic)
 		if r.Withheld || r.Choice != want {
@@ -49,7 +50,7 @@ func TestRecommendationsSignificant(t *testing.T) {
 			t.Errorf("%s: evidence lacks p-values: %q", topic, r.Evidence)
 		}
 	}
-	place := find(t, recs, "placement")
+	place := find(t, recs, TopicPlacement)
 	for _, want := range []string{"place=llc: 158.9 ns, 2.89x slower than smt (p=0.000 n=10)", "place=remote"} {
 		if !strings.Contains(strings.Join(place.Evidence, "\n"), want) {
 			t.Errorf("placement evidence lacks %q:\n%s", want, strings.Join(place.Evidence, "\n"))
@@ -62,11 +63,11 @@ func TestRecommendationsSignificant(t *testing.T) {
 func TestRecommendationsWithheld(t *testing.T) {
 	run := mustRead(t, "nosig.txt")
 	recs := Recommend(run, Thresholds{})
-	place := find(t, recs, "placement")
+	place := find(t, recs, TopicPlacement)
 	if !place.Withheld || place.Choice != "" || !strings.Contains(place.Summary, "not significantly different") {
 		t.Errorf("placement not withheld: %+v", place)
 	}
-	pad := find(t, recs, "padding")
+	pad := find(t, recs, TopicPadding)
 	if !pad.Withheld || pad.Choice != "" || !strings.Contains(pad.Summary, "not significantly different") {
 		t.Errorf("padding not withheld: %+v", pad)
 	}
@@ -103,8 +104,8 @@ func TestRecommendationsTooFewSamples(t *testing.T) {
 	}
 }
 
-func kinds(ws []Warning) map[string]Warning {
-	out := map[string]Warning{}
+func kinds(ws []Warning) map[WarningKind]Warning {
+	out := map[WarningKind]Warning{}
 	for _, w := range ws {
 		out[w.Kind] = w
 	}
@@ -113,13 +114,13 @@ func kinds(ws []Warning) map[string]Warning {
 
 func TestWarningsFire(t *testing.T) {
 	ws := kinds(Warnings(mustRead(t, "vm.txt"), matrixtest.FakeVM(), Thresholds{}))
-	if w, ok := ws["vm"]; !ok || !strings.Contains(w.Message, "KVM") {
+	if w, ok := ws[WarnVM]; !ok || !strings.Contains(w.Message, "KVM") {
 		t.Errorf("no VM warning: %+v", ws)
 	}
-	if w, ok := ws["governor"]; !ok || !strings.Contains(w.Message, "powersave") {
+	if w, ok := ws[WarnGovernor]; !ok || !strings.Contains(w.Message, "powersave") {
 		t.Errorf("no governor warning: %+v", ws)
 	}
-	w, ok := ws["topology"]
+	w, ok := ws[WarnTopology]
 	if !ok {
 		t.Fatalf("no topology warning: %+v", ws)
 	}
@@ -128,20 +129,20 @@ func TestWarningsFire(t *testing.T) {
 			t.Errorf("topology warning lacks %q: %s", want, w.Message)
 		}
 	}
-	if w, ok := ws["unstable"]; !ok || !strings.Contains(w.Message, "5->12") {
+	if w, ok := ws[WarnUnstable]; !ok || !strings.Contains(w.Message, "5->12") {
 		t.Errorf("no unstable warning for 5->12: %+v", ws)
 	}
-	if w, ok := ws["samples"]; ok {
+	if w, ok := ws[WarnSamples]; ok {
 		t.Errorf("unexpected samples warning with -count 6: %s", w.Message)
 	}
-	if w, ok := kinds(Warnings(mustRead(t, "few.txt"), nil, Thresholds{}))["samples"]; !ok || !strings.Contains(w.Message, "-count 10") {
+	if w, ok := kinds(Warnings(mustRead(t, "few.txt"), nil, Thresholds{}))[WarnSamples]; !ok || !strings.Contains(w.Message, "-count 10") {
 		t.Errorf("no too-few-samples warning for -count 4: %+v", w)
 	}
-	if _, ok := kinds(Warnings(mustRead(t, "vm.txt", "bare.txt"), nil, Thresholds{}))["mixed"]; !ok {
+	if _, ok := kinds(Warnings(mustRead(t, "vm.txt", "bare.txt"), nil, Thresholds{}))[WarnMixed]; !ok {
 		t.Error("no warning for files from two machines")
 	}
 	wide := kinds(Warnings(mustRead(t, "nosig.txt"), nil, Thresholds{}))
-	if _, ok := wide["ci"]; !ok {
+	if _, ok := wide[WarnCI]; !ok {
 		t.Errorf("no wide-CI warning on noisy data: %+v", wide)
 	}
 }
@@ -160,13 +161,13 @@ func TestWarningsBenchPairContradicted(t *testing.T) {
 		t.Fatal(err)
 	}
 	ws := kinds(Warnings(run, matrixtest.FakeVM(), Thresholds{}))
-	if !strings.Contains(ws["topology"].Message, "The llc benchmarks ran on CPUs 3,2") {
-		t.Errorf("topology warning does not name the benchmark pair: %s", ws["topology"].Message)
+	if !strings.Contains(ws[WarnTopology].Message, "The llc benchmarks ran on CPUs 3,2") {
+		t.Errorf("topology warning does not name the benchmark pair: %s", ws[WarnTopology].Message)
 	}
-	if !strings.Contains(ws["governor"].Message, "unknown") {
+	if !strings.Contains(ws[WarnGovernor].Message, "unknown") {
 		t.Errorf("governor unknown not reported: %+v", ws)
 	}
-	if _, ok := ws["samples"]; !ok {
+	if _, ok := ws[WarnSamples]; !ok {
 		t.Errorf("one sample, no samples warning")
 	}
 }
@@ -214,7 +215,7 @@ func TestReadConfig(t *testing.T) {
 	if !e.IsVM() || e.Get("governor") != "powersave" || e.Get("topology") != "1 package, 1 node, 1 L3, 2 cores, 2 CPUs" {
 		t.Errorf("env %+v", e.Values)
 	}
-	if p := e.Pairs(); len(p) != 2 || p[1] != [2]string{"llc", "0,1"} {
+	if p := e.Pairs(); len(p) != 2 || p[1] != (DeclaredPair{affinity.LLC, "0,1"}) {
 		t.Errorf("pairs %v", p)
 	}
 	if run.Config("machine") != "amd-epyc-7b13-2c-2t-kvm" {
@@ -380,11 +381,11 @@ func TestPlacementFallsBackToAnotherWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := Recommend(run, Thresholds{})
-	place := find(t, recs, "placement")
+	place := find(t, recs, TopicPlacement)
 	if place.Withheld || place.Choice != "llc" || !strings.Contains(strings.Join(place.Evidence, "\n"), "wait=adaptive") {
 		t.Errorf("placement %q (withheld %v), want llc from wait=adaptive: %s %q", place.Choice, place.Withheld, place.Summary, place.Evidence)
 	}
-	window := find(t, recs, "poll window")
+	window := find(t, recs, TopicWindow)
 	if strings.Contains(window.Summary, "no wait=poll reference") {
 		t.Errorf("poll window read at a placement without the poll reference: %s", window.Summary)
 	}
@@ -410,7 +411,7 @@ func TestWaitJudgesCPUAtSparseRate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := find(t, Recommend(run, Thresholds{}), "wait strategy")
+	w := find(t, Recommend(run, Thresholds{}), TopicWait)
 	if w.Withheld || w.Choice != "adaptive" || !strings.Contains(strings.Join(w.Evidence, "\n"), "rate=sparse") {
 		t.Errorf("wait strategy %q (withheld %v): %s %q; want adaptive judged on sparse CPU", w.Choice, w.Withheld, w.Summary, w.Evidence)
 	}
@@ -430,11 +431,11 @@ func TestDriftWarning(t *testing.T) {
 		}
 		return run
 	}
-	w, ok := kinds(Warnings(read(36.6, 32.2, 127.5, 29.6, 125, 35.2), nil, Thresholds{}))["drift"]
+	w, ok := kinds(Warnings(read(36.6, 32.2, 127.5, 29.6, 125, 35.2), nil, Thresholds{}))[WarnDrift]
 	if !ok || !strings.Contains(w.Message, "place=llc from 29.6 ns to 127.5 ns (4.3x, n=6)") || strings.Contains(w.Message, "remote") {
 		t.Errorf("drift warning %+v: want llc from 29.6 to 127.5 ns only", w)
 	}
-	if w, ok := kinds(Warnings(read(36.6, 32.2, 40.1, 29.6, 35, 35.2), nil, Thresholds{}))["drift"]; ok {
+	if w, ok := kinds(Warnings(read(36.6, 32.2, 40.1, 29.6, 35, 35.2), nil, Thresholds{}))[WarnDrift]; ok {
 		t.Errorf("drift warning on a steady floor: %s", w.Message)
 	}
 }
@@ -457,10 +458,10 @@ func TestWaitReadWherePollRan(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := Recommend(run, Thresholds{})
-	if p := find(t, recs, "placement"); p.Choice != "samecpu" {
+	if p := find(t, recs, TopicPlacement); p.Choice != "samecpu" {
 		t.Fatalf("placement %q (%s), want samecpu", p.Choice, p.Summary)
 	}
-	w := find(t, recs, "wait strategy")
+	w := find(t, recs, TopicWait)
 	ev := strings.Join(w.Evidence, "\n")
 	if w.Withheld || w.Choice != "adaptive" || !strings.Contains(ev, "place=smt (the fastest placement with a wait=poll run; samecpu had none)") {
 		t.Errorf("wait strategy %q (withheld %v): %s %q; want adaptive read at smt", w.Choice, w.Withheld, w.Summary, w.Evidence)
@@ -470,7 +471,7 @@ func TestWaitReadWherePollRan(t *testing.T) {
 // A QEMU TCG guest (hypervisor "QEMU", as the topology lab's guests say)
 // gets the emulation warning besides the VM one; KVM does not.
 func TestEmulatedWarning(t *testing.T) {
-	read := func(hv string) map[string]Warning {
+	read := func(hv string) map[WarningKind]Warning {
 		run, err := Read(strings.NewReader("hypervisor: "+hv+"\nBenchmarkFloor/place=smt-2 1000 20000 ns/op\n"), hv+".txt")
 		if err != nil {
 			t.Fatal(err)
@@ -478,13 +479,13 @@ func TestEmulatedWarning(t *testing.T) {
 		return kinds(Warnings(run, nil, Thresholds{}))
 	}
 	ws := read("QEMU")
-	if w, ok := ws["emulated"]; !ok || !strings.Contains(w.Title, "timings mean nothing") {
+	if w, ok := ws[WarnEmulated]; !ok || !strings.Contains(w.Title, "timings mean nothing") {
 		t.Errorf("QEMU: no emulation warning: %+v", ws)
 	}
-	if _, ok := ws["vm"]; !ok {
+	if _, ok := ws[WarnVM]; !ok {
 		t.Errorf("QEMU: no VM warning: %+v", ws)
 	}
-	if w, ok := read("KVM")["emulated"]; ok {
+	if w, ok := read("KVM")[WarnEmulated]; ok {
 		t.Errorf("KVM called emulated: %+v", w)
 	}
 }
@@ -518,7 +519,7 @@ func TestPinRecommendation(t *testing.T) {
 	}
 	for _, old := range []bool{false, true} {
 		recs := Recommend(gen(800, 600, old), Thresholds{})
-		pin := find(t, recs, "pinning")
+		pin := find(t, recs, TopicPinning)
 		ev := strings.Join(pin.Evidence, "\n")
 		if pin.Withheld || pin.Choice != "cpu" || !strings.Contains(pin.Summary, "one CPU") {
 			t.Errorf("old names %v: %s (choice %q, withheld %v); want pin per CPU", old, pin.Summary, pin.Choice, pin.Withheld)
@@ -528,7 +529,7 @@ func TestPinRecommendation(t *testing.T) {
 				t.Errorf("evidence lacks %q:\n%s", want, ev)
 			}
 		}
-		if place := find(t, recs, "placement"); place.Choice != "llc" {
+		if place := find(t, recs, TopicPlacement); place.Choice != "llc" {
 			t.Errorf("placement %q; want llc (pin=node results must not mix into it)", place.Choice)
 		}
 	}
@@ -542,12 +543,12 @@ func TestPinRecommendation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pin := find(t, Recommend(run, Thresholds{}), "pinning"); !pin.Withheld || !strings.Contains(pin.Summary, "not significantly different") {
+	if pin := find(t, Recommend(run, Thresholds{}), TopicPinning); !pin.Withheld || !strings.Contains(pin.Summary, "not significantly different") {
 		t.Errorf("equal pinnings: %s (withheld %v); want withheld", pin.Summary, pin.Withheld)
 	}
 	// No pin=node results: no pinning topic at all.
 	for _, r := range Recommend(mustRead(t, "bare.txt"), Thresholds{}) {
-		if r.Topic == "pinning" {
+		if r.Topic == TopicPinning {
 			t.Errorf("pinning recommendation without pin=node results: %s", r.Summary)
 		}
 	}
@@ -580,7 +581,7 @@ func TestWarningsPartialMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w, ok := kinds(Warnings(run, nil, Thresholds{}))["partial"]
+		w, ok := kinds(Warnings(run, nil, Thresholds{}))[WarnPartial]
 		if ok != want || ok && !strings.Contains(w.Message, "CPUs 0-1 of the 0-7 online") {
 			t.Errorf("%q: partial warning %v %q, want %v", raw, ok, w.Message, want)
 		}
@@ -608,13 +609,13 @@ func TestPlacementPerWaitStrategy(t *testing.T) {
 		}
 		return run
 	}
-	p := find(t, Recommend(read(300), Thresholds{}), "placement")
+	p := find(t, Recommend(read(300), Thresholds{}), TopicPlacement)
 	for _, want := range []string{"Placement depends on the wait strategy", "with wait=adaptive pin them as llc (the next best, samecpu, is 46.97x slower", "with wait=block pin them as samecpu (the next best, llc, is 19.72x slower"} {
 		if !strings.Contains(p.Summary, want) {
 			t.Errorf("summary %q lacks %q", p.Summary, want)
 		}
 	}
-	p = find(t, Recommend(read(12000), Thresholds{}), "placement")
+	p = find(t, Recommend(read(12000), Thresholds{}), TopicPlacement)
 	if p.Choice != "llc" || !strings.Contains(p.Summary, "pin the two iothreads of a handoff as llc with every wait strategy that settles it (wait=adaptive: llc") || !strings.Contains(p.Summary, "wait=block: llc") {
 		t.Errorf("agreeing strategies: %q (choice %q)", p.Summary, p.Choice)
 	}

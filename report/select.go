@@ -41,7 +41,7 @@ const (
 
 // is returns the filter term that keeps results whose key is value; an
 // empty value keeps those without the key.
-func is(key, value string) string { return key + ":" + strconv.Quote(value) }
+func is[V ~string](key string, value V) string { return key + ":" + strconv.Quote(string(value)) }
 
 // filter joins filter terms: results must match all of them.
 func filter(terms ...string) string { return strings.Join(terms, " ") }
@@ -72,12 +72,13 @@ func selection(expr string, projections ...string) (*benchproc.Filter, []*benchp
 	return f, out
 }
 
-// groups returns the values of unit of the results that the filter
+// groups returns the values of unit of the results of run that the filter
 // expression keeps, grouped by the projection by (like "/place"), groups
-// in the order first seen.
-func (run *Run) groups(expr, by, unit string) (order []string, pts map[string]*point) {
+// in the order first seen. K is the type of the group's value: string, or
+// affinity.Class for "/place".
+func groups[K ~string](run *Run, expr, by, unit string) (order []K, pts map[K]*point) {
 	f, proj := selection(expr, by)
-	pts = map[string]*point{}
+	pts = map[K]*point{}
 	for _, r := range run.Results {
 		if m, _ := f.Match(r); !m.All() {
 			continue
@@ -86,7 +87,7 @@ func (run *Run) groups(expr, by, unit string) (order []string, pts map[string]*p
 		if !ok {
 			continue
 		}
-		g := proj[0].Project(r).StringValues()
+		g := K(proj[0].Project(r).StringValues())
 		p := pts[g]
 		if p == nil {
 			p = &point{name: r.Name.String()}

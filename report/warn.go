@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/benchtab"
 	"github.com/pinbench/pinbench/matrix"
 	"golang.org/x/perf/benchmath"
@@ -15,15 +16,32 @@ import (
 // Warning is something about the measurement conditions a careful engineer
 // would want to know before trusting the figures.
 type Warning struct {
-	// Kind classifies the warning: "emulated" (QEMU TCG), "vm",
-	// "governor", "samples", "ci", "topology", "unstable", "drift" or
-	// "mixed" (files from several machines).
-	Kind string
+	// Kind classifies the warning.
+	Kind WarningKind
 	// Title is a few words for one-line summaries.
 	Title string
 	// Message says what was found and what to do about it.
 	Message string
 }
+
+// WarningKind classifies a Warning.
+type WarningKind string
+
+// The kinds of warning.
+const (
+	WarnMixed         WarningKind = "mixed"          // files from several machines
+	WarnEmulated      WarningKind = "emulated"       // QEMU TCG: timings mean nothing
+	WarnTopologyInput WarningKind = "topology-input" // sysfs files discovery did not take at their word
+	WarnPartial       WarningKind = "partial"        // the run saw only some of the CPUs online
+	WarnVM            WarningKind = "vm"             // a hypervisor under the run
+	WarnGovernor      WarningKind = "governor"       // frequency governor not performance, or unknown
+	WarnSamples       WarningKind = "samples"        // too few samples
+	WarnCI            WarningKind = "ci"             // wide confidence intervals
+	WarnDrift         WarningKind = "drift"          // the floor drifted during the run
+	WarnTopology      WarningKind = "topology"       // the matrix contradicts the declared topology
+	WarnParallel      WarningKind = "parallel"       // matrix cells measured in parallel disagree
+	WarnUnstable      WarningKind = "unstable"       // matrix cells unstable between repetitions
+)
 
 // Warnings inspects the run's configuration lines, its samples and the
 // latency matrix, when given (m may be nil).
@@ -48,7 +66,7 @@ func envWarnings(run *Run) []Warning {
 		}
 	}
 	if len(machines) > 1 {
-		out = append(out, Warning{"mixed", "results from several machines", fmt.Sprintf("The files come from %d machines (%s): their results are pooled in one sample per benchmark, which mixes different hardware. Build one report per machine and use compare to set them side by side.",
+		out = append(out, Warning{WarnMixed, "results from several machines", fmt.Sprintf("The files come from %d machines (%s): their results are pooled in one sample per benchmark, which mixes different hardware. Build one report per machine and use compare to set them side by side.",
 			len(machines), strings.Join(machines, ", "))})
 	}
 	add := func(w Warning) {
@@ -59,25 +77,25 @@ func envWarnings(run *Run) []Warning {
 	}
 	for _, e := range run.Envs {
 		if e.IsEmulated() {
-			add(Warning{"emulated", "emulated (QEMU TCG): these timings mean nothing", "Emulated machine (QEMU's TCG, as in the topology lab): every instruction of the guest is emulated on the host's cores, so no figure here, ratios included, says anything about the cost of a handoff on any machine. The run shows that discovery, placement, pinning and the report work on this topology, nothing more."})
+			add(Warning{WarnEmulated, "emulated (QEMU TCG): these timings mean nothing", "Emulated machine (QEMU's TCG, as in the topology lab): every instruction of the guest is emulated on the host's cores, so no figure here, ratios included, says anything about the cost of a handoff on any machine. The run shows that discovery, placement, pinning and the report work on this topology, nothing more."})
 		}
 		if tw := e.Get("topology-warnings"); tw != "" {
-			add(Warning{"topology-input", "sysfs topology files not taken at their word", "Topology discovery found sysfs files it could not take at their word, and says what it did instead: " + tw + ". Check the machine's topology (pinbench topology) before trusting the placement classes."})
+			add(Warning{WarnTopologyInput, "sysfs topology files not taken at their word", "Topology discovery found sysfs files it could not take at their word, and says what it did instead: " + tw + ". Check the machine's topology (pinbench topology) before trusting the placement classes."})
 		}
 		if allowed, online := e.Get("allowed"), e.Get("online"); allowed != "" && online != "" && allowed != online {
-			add(Warning{"partial", "saw only part of the machine (CPUs " + allowed + " of " + online + ")", fmt.Sprintf("The run was restricted to CPUs %s of the %s online (taskset, a cpuset or a container's CPU limit): the placement classes, pairs and latency matrix cover only those CPUs, so classes and pairs the rest of the machine has are missing. Run without the restriction to see the whole machine.", allowed, online)})
+			add(Warning{WarnPartial, "saw only part of the machine (CPUs " + allowed + " of " + online + ")", fmt.Sprintf("The run was restricted to CPUs %s of the %s online (taskset, a cpuset or a container's CPU limit): the placement classes, pairs and latency matrix cover only those CPUs, so classes and pairs the rest of the machine has are missing. Run without the restriction to see the whole machine.", allowed, online)})
 		}
 		if e.IsVM() {
-			add(Warning{"vm", "virtual machine (" + e.Get("hypervisor") + ")", fmt.Sprintf("Virtual machine (hypervisor: %s): the declared topology is what the hypervisor shows, not the host's; vCPUs may share host cores or move between them. Trust the measured latency matrix over the declared topology, and expect more noise than on bare metal.", e.Get("hypervisor"))})
+			add(Warning{WarnVM, "virtual machine (" + e.Get("hypervisor") + ")", fmt.Sprintf("Virtual machine (hypervisor: %s): the declared topology is what the hypervisor shows, not the host's; vCPUs may share host cores or move between them. Trust the measured latency matrix over the declared topology, and expect more noise than on bare metal.", e.Get("hypervisor"))})
 		}
 		g, ok := e.Values["governor"]
 		g = strings.TrimSpace(g)
 		switch {
 		case !ok || g == "performance":
 		case g == "" || g == "unknown":
-			add(Warning{"governor", "governor unknown", "Frequency governor unknown (no cpufreq interface, common in virtual machines): clock-frequency changes between runs were not ruled out."})
+			add(Warning{WarnGovernor, "governor unknown", "Frequency governor unknown (no cpufreq interface, common in virtual machines): clock-frequency changes between runs were not ruled out."})
 		default:
-			add(Warning{"governor", "governor " + g, fmt.Sprintf("Frequency governor is %q, not \"performance\": the clock speed changes with load, so latencies vary between runs and sides of a handoff. Set the governor to performance (cpupower frequency-set -g performance) before measuring.", g)})
+			add(Warning{WarnGovernor, "governor " + g, fmt.Sprintf("Frequency governor is %q, not \"performance\": the clock speed changes with load, so latencies vary between runs and sides of a handoff. Set the governor to performance (cpupower frequency-set -g performance) before measuring.", g)})
 		}
 	}
 	return out
@@ -132,7 +150,7 @@ func (o Thresholds) sampleWarnings(run *Run) []Warning {
 		for _, h := range few {
 			minN = min(minN, h.n)
 		}
-		out = append(out, Warning{"samples", "too few samples", fmt.Sprintf("Too few samples: %d of %d benchmarks have fewer than %d (as few as %d), too few for a confidence interval or a significant comparison. Rerun with -count %d or more. First: %s.",
+		out = append(out, Warning{WarnSamples, "too few samples", fmt.Sprintf("Too few samples: %d of %d benchmarks have fewer than %d (as few as %d), too few for a confidence interval or a significant comparison. Rerun with -count %d or more. First: %s.",
 			len(few), len(order), o.minSamples(), minN, count, examples(few, func(h hit) string { return fmt.Sprintf("%s (n=%d)", h.name, h.n) }))})
 	}
 	if len(wide) > 0 {
@@ -145,7 +163,7 @@ func (o Thresholds) sampleWarnings(run *Run) []Warning {
 			}
 			return 0
 		})
-		out = append(out, Warning{"ci", "wide confidence intervals", fmt.Sprintf("Wide confidence intervals: %d of %d benchmarks vary by more than ±%.0f%% around their median time per op. Rerun on an idle machine with a larger -count (%d or more) and a longer -benchtime. Widest: %s.",
+		out = append(out, Warning{WarnCI, "wide confidence intervals", fmt.Sprintf("Wide confidence intervals: %d of %d benchmarks vary by more than ±%.0f%% around their median time per op. Rerun on an idle machine with a larger -count (%d or more) and a longer -benchtime. Widest: %s.",
 			len(wide), len(order), o.wideCI()*100, 2*count, examples(wide, func(h hit) string { return fmt.Sprintf("%s (±%.0f%%)", h.name, h.ci*100) }))})
 	}
 	return out
@@ -162,7 +180,7 @@ const driftFactor = 2
 // driftFactor apart between samples. On a VM that is the host moving the
 // vCPUs (or sharing their cores); it widens every interval at once.
 func driftWarnings(run *Run) []Warning {
-	places, floors := run.groups(floorAt, "/place", "sec/op")
+	places, floors := groups[affinity.Class](run, floorAt, "/place", "sec/op")
 	var drifted []string
 	for _, place := range places {
 		lo, hi := slices.Min(floors[place].vals), slices.Max(floors[place].vals)
@@ -174,7 +192,7 @@ func driftWarnings(run *Run) []Warning {
 	if len(drifted) == 0 {
 		return nil
 	}
-	return []Warning{{"drift", "the machine's speed drifted", fmt.Sprintf("The machine's speed changed during the run: the floor between the same two CPUs ranged %s. On a virtual machine the host moved or shared the vCPUs. Every benchmark's interval widens with it; the tuning run takes its samples in interleaved rounds so that the drift hits every benchmark alike, and ratios within one round stay fair. Rerun when the machine is quiet for tighter intervals.",
+	return []Warning{{WarnDrift, "the machine's speed drifted", fmt.Sprintf("The machine's speed changed during the run: the floor between the same two CPUs ranged %s. On a virtual machine the host moved or shared the vCPUs. Every benchmark's interval widens with it; the tuning run takes its samples in interleaved rounds so that the drift hits every benchmark alike, and ratios within one round stay fair. Rerun when the machine is quiet for tighter intervals.",
 		strings.Join(drifted, "; "))}}
 }
 
@@ -192,7 +210,7 @@ func examples[T any](xs []T, f func(T) string) string {
 
 // separateCores are the classes whose pairs are declared to be on different
 // physical cores.
-var separateCores = map[string]bool{"l2": true, "llc": true, "node": true, "remote": true}
+var separateCores = []affinity.Class{affinity.L2, affinity.LLC, affinity.Node, affinity.Remote}
 
 // MatrixWarnings checks the latency matrix against the declared topology:
 // pairs declared on separate cores (l2, llc, node, remote) that measure below
@@ -204,15 +222,15 @@ func (o Thresholds) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 	var out []Warning
 	n := len(m.CPUs)
 	if m.Class != nil {
-		byClass := map[string][]float64{}
+		byClass := map[affinity.Class][]float64{}
 		for i := range n {
 			for j := range n {
-				if i != j && !math.IsNaN(m.NS[i][j]) {
-					byClass[m.Class[i][j]] = append(byClass[m.Class[i][j]], m.NS[i][j])
+				if c := affinity.Class(m.Class[i][j]); i != j && !math.IsNaN(m.NS[i][j]) {
+					byClass[c] = append(byClass[c], m.NS[i][j])
 				}
 			}
 		}
-		classMed := map[string]float64{}
+		classMed := map[affinity.Class]float64{}
 		for c, v := range byClass {
 			slices.Sort(v)
 			classMed[c] = median(v)
@@ -221,8 +239,8 @@ func (o Thresholds) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 		var suspects [][2]int
 		for i := range n {
 			for j := i + 1; j < n; j++ {
-				c := m.Class[i][j]
-				if !separateCores[c] {
+				c := affinity.Class(m.Class[i][j])
+				if !slices.Contains(separateCores, c) {
 					continue
 				}
 				v := pairLatency(m, m.CPUs[i], m.CPUs[j])
@@ -237,27 +255,27 @@ func (o Thresholds) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 		if len(lines) > 0 {
 			msg := fmt.Sprintf("Measured latency contradicts the declared topology: %d pair(s) declared on separate cores measure like SMT siblings: %s.",
 				len(lines), examples(lines, func(s string) string { return s }))
-			if med, ok := classMed["smt"]; ok {
+			if med, ok := classMed[affinity.SMT]; ok {
 				msg += fmt.Sprintf(" (Declared SMT siblings measure %.0f ns.)", med)
 			}
 			msg += " The host probably runs these vCPUs on one physical core; measured latency beats declared topology."
 			if run != nil {
 				for _, e := range run.Envs {
 					for _, p := range e.Pairs() {
-						a, b, ok := parsePair(p[1])
+						a, b, ok := parsePair(p.CPUs)
 						if ok && slices.ContainsFunc(suspects, func(s [2]int) bool {
 							return (s[0] == a && s[1] == b) || (s[0] == b && s[1] == a)
 						}) {
-							msg += fmt.Sprintf(" The %s benchmarks ran on CPUs %d,%d, one of these pairs: their %s figures are really SMT figures.", p[0], a, b, p[0])
+							msg += fmt.Sprintf(" The %s benchmarks ran on CPUs %d,%d, one of these pairs: their %s figures are really SMT figures.", p.Class, a, b, p.Class)
 						}
 					}
 				}
 			}
-			out = append(out, Warning{"topology", fmt.Sprintf("%d pair(s) declared on separate cores measure like SMT siblings", len(lines)), msg})
+			out = append(out, Warning{WarnTopology, fmt.Sprintf("%d pair(s) declared on separate cores measure like SMT siblings", len(lines)), msg})
 		}
 	}
 	if len(m.ParallelNotes) > 0 {
-		out = append(out, Warning{"parallel", fmt.Sprintf("%d matrix cell(s) measured in parallel disagree with a measurement alone", len(m.ParallelNotes)),
+		out = append(out, Warning{WarnParallel, fmt.Sprintf("%d matrix cell(s) measured in parallel disagree with a measurement alone", len(m.ParallelNotes)),
 			fmt.Sprintf("The matrix was measured with several pairs at once (--parallel), and %d of the cells checked again alone differ beyond their spread: %s. Pairs running at once disturbed each other (shared caches, SMT siblings, memory bandwidth, or a host with fewer real cores than vCPUs); measure without --parallel for figures to rely on.",
 				len(m.ParallelNotes), examples(m.ParallelNotes, func(s string) string { return s }))})
 	}
@@ -277,7 +295,7 @@ func (o Thresholds) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 			}
 		}
 		if len(lines) > 0 {
-			out = append(out, Warning{"unstable", fmt.Sprintf("%d matrix cell(s) unstable between repetitions", len(lines)), fmt.Sprintf("Unstable latency between repetitions: %d cell(s) spread more than %.0f%% of their median: %s. The vCPUs may be moving between host cores; rerun the matrix and prefer placements whose latency is stable.",
+			out = append(out, Warning{WarnUnstable, fmt.Sprintf("%d matrix cell(s) unstable between repetitions", len(lines)), fmt.Sprintf("Unstable latency between repetitions: %d cell(s) spread more than %.0f%% of their median: %s. The vCPUs may be moving between host cores; rerun the matrix and prefer placements whose latency is stable.",
 				len(lines), o.unstableSpread()*100, examples(lines, func(s string) string { return s }))})
 		}
 	}
