@@ -1,18 +1,3 @@
-// Command pinbench measures what it costs to hand work from one core to
-// another on this machine and where event-loop threads should be pinned.
-//
-// Usage:
-//
-//	pinbench <command> [arguments] [flags]
-//
-// Flags may come before or after a command's arguments, as in go tools;
-// `--` ends the flags. The exit status is 0 on success, 1 when the command
-// failed, and 2 for a mistake in the command line (an unknown flag, a bad
-// value, a missing argument).
-//
-// Each command is defined in its own file (cmdReport in report.go) and
-// listed in the command table, commands, in this file.
-// Run `pinbench help` for the list and `pinbench help <command>` for one.
 package main
 
 import (

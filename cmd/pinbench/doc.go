@@ -1,0 +1,152 @@
+// Command pinbench measures what it costs to hand work from one core to
+// another on this machine and where event-loop threads should be pinned.
+//
+// Usage:
+//
+//	pinbench <command> [arguments] [flags]
+//
+// Flags may come before or after a command's arguments, as in go tools;
+// `--` ends the flags. The exit status is 0 on success, 1 when the command
+// failed, and 2 for a mistake in the command line (an unknown flag, a bad
+// value, a missing argument).
+//
+// Each command is defined in its own file (cmdReport in report.go) and
+// listed in the command table, commands, in main.go.
+//
+//	$ pinbench help
+//	usage: pinbench <command> [arguments] [flags]
+//
+//	commands:
+//	  bench      run the benchmark suite in this binary (as go test -bench ./bench would)
+//	  compare    compare machines or runs by placement class (benchstat-style)
+//	  matrix     measure the core-to-core latency matrix (cache-line ping-pong)
+//	  report     rebuild report.md (and the heat map) from a results folder or raw benchmark files
+//	  topology   print the machine's topology and placement classes
+//	  tune       the per-machine tuning run: matrix, benchmarks, report with recommendations
+//
+//	Run `pinbench help <command>` (or `pinbench <command> -h`) for a command's arguments and flags.
+//
+// # Examples
+//
+// Run from the repository's root, these print what is shown (doc_test.go
+// runs them). The topology of a machine, here from a sysfs capture:
+//
+//	$ pinbench topology --root testdata/topologies/cpuless-nodes
+//	Machine: 2 packages, 3 nodes, no L3, 4 cores, 8 CPUs
+//	Model: Intel(R) Core(TM)2 Fixture Quad
+//	Package 0 (CPUs 0-3)
+//	  NUMA node 0 (CPUs 0-7)
+//	    L2 0-3 (4 MiB, line 64 B)
+//	      Core 0 (core_id 0): PU 0, PU 1
+//	      Core 1 (core_id 1): PU 2, PU 3
+//	Package 1 (CPUs 4-7)
+//	  NUMA node 0 (CPUs 0-7)
+//	    L2 4-7 (4 MiB, line 64 B)
+//	      Core 2 (core_id 0): PU 4, PU 5
+//	      Core 3 (core_id 1): PU 6, PU 7
+//	NUMA node 1: no CPUs (memory only)
+//	NUMA node 2: no CPUs (memory only)
+//	NUMA distances:
+//	             0     1     2
+//	       0    10    20    30
+//	       1    20    10    30
+//	       2    30    30    10
+//	Online CPUs: 0-7
+//	Allowed CPUs: 0-7
+//	Placement classes (representative pair):
+//	  samecpu  2,2
+//	  smt      2,3
+//	  l2       4,6
+//	  llc      -  (no such pair among the allowed CPUs)
+//	  node     2,4
+//	  remote   -  (no such pair among the allowed CPUs)
+//
+// What the suite would run there, and what it skips and why:
+//
+//	$ pinbench bench -plan -topology-root testdata/topologies/two-socket-smt -bench Floor
+//	run BenchmarkFloor/place=smt
+//	run BenchmarkFloor/place=llc
+//	run BenchmarkFloor/place=remote
+//	run BenchmarkFloor/place=unpinned
+//	skip BenchmarkFloor/place=samecpu: both sides busy-wait: on one CPU they would measure the scheduler's time slice
+//	skip BenchmarkFloor/place=l2: no two allowed CPUs of this machine are l2 apart (allowed 0-14; topology 2 packages, 2 nodes, 2 L3, 8 cores, 15 CPUs)
+//	skip BenchmarkFloor/place=node: no two allowed CPUs of this machine are node apart (allowed 0-14; topology 2 packages, 2 nodes, 2 L3, 8 cores, 15 CPUs)
+//
+// What a tuning run would do there, and how long it would take (the lab
+// mode; without --lab the plan shows quick and full mode):
+//
+//	$ pinbench tune --plan --lab --root testdata/topologies/two-socket-smt --bench Floor
+//	pinbench tune --plan for the capture testdata/topologies/two-socket-smt: intel-xeon-fixture-2s-2p2n8c15t-98c625 (2 packages, 2 nodes, 2 L3, 8 cores, 15 CPUs)
+//
+//	Placement classes and their CPU pairs:
+//	  samecpu  1,1
+//	  smt      1,9
+//	  l2       (none here)
+//	  llc      1,2
+//	  node     (none here)
+//	  remote   1,4
+//	  unpinned the OS places the threads
+//
+//	Cost model (documented defaults, planning for a capture): matrix transfer 100 ns, ping-pong start-up 400µs, benchmark start-up 3ms, benchmark binary start 500ms.
+//
+//	lab mode: 6 interleaved rounds of the suite, -benchtime 10x, poll-window sweep
+//	  matrix: a stratified sample, 23 of 105 pairs, 3 repetitions of 2000 transfers each: about 100ms
+//	    pairs per class: smt 7, llc 8, remote 8
+//	  benchmarks: 4 run, 3 skipped; 6 samples of each, about 500ms a round
+//	    BenchmarkFloor/place=smt
+//	    BenchmarkFloor/place=llc
+//	    BenchmarkFloor/place=remote
+//	    BenchmarkFloor/place=unpinned
+//	  skipped:
+//	    BenchmarkFloor/place=samecpu: both sides busy-wait: on one CPU they would measure the scheduler's time slice
+//	    BenchmarkFloor/place=l2: no two allowed CPUs of this machine are l2 apart (allowed 0-14; topology 2 packages, 2 nodes, 2 L3, 8 cores, 15 CPUs)
+//	    BenchmarkFloor/place=node: no two allowed CPUs of this machine are node apart (allowed 0-14; topology 2 packages, 2 nodes, 2 L3, 8 cores, 15 CPUs)
+//	  estimated duration: 5s (matrix 100ms, dry run 500ms, 6 rounds of 500ms, report 1s)
+//
+// These measure this machine, so the doc test only checks that they parse:
+//
+//	$ pinbench tune                                 # quick mode: results/<machine-id>/<UTC time>-quick
+//	$ pinbench tune --full                          # for committed results
+//	$ pinbench tune --out /tmp/run --force --explain-outliers
+//	$ pinbench matrix --reps 3 --csv matrix.csv
+//	$ pinbench bench -bench Handoff -count 6 -benchtime 200ms
+//	$ pinbench report results/amd-epyc-2c2t-vm-7c0fcb/latest --out /tmp/report
+//	$ pinbench compare --markdown results/lab-numa2/tune results/lab-smt2/tune
+//
+// # Layout
+//
+// A newcomer follows a tuning run down this table: the CLI runs bench's
+// catalogue, whose handoff leaves run coroutines on aio's iothreads
+// (colock's locks in the mutex family), each thread pinned by affinity's
+// pinning call. Every package of the module has a row (doc_test.go checks
+// it, and that README.md's Layout table is this one).
+//
+//	| path | owns |
+//	| --- | --- |
+//	| `cmd/pinbench/` | the CLI, its command table in main.go: `tune` (tune.go) discovers the topology, measures the latency matrix, runs this binary's own `bench` command in interleaved rounds and writes the results folder with report.md; also `topology`, `matrix`, `bench`, `report`, `compare` |
+//	| `bench/` | the benchmark suite: `Suite` builds the catalogue of named leaves (families.go: floor, coroutine, notify, queue, handoff, mutex, schedule) that `go test` and `pinbench bench` both run, through `RunLeaf`; its harness (pinned sides, watchdog, latency sampling, perf counters, configuration lines, outlier traces). A handoff leaf calls `RunAioHandoff` (handoff.go): two pinned iothreads passing a coroutine back and forth |
+//	| `aio/` | QEMU's AioContext: event loops, bottom halves, futex notifier, adaptive polling, the padded lock-free queue, `IOThread` (a locked OS thread running a context), `CoSchedule` (the seed patch's cross-thread scheduling), `CoWake` |
+//	| `coroutine/` | coroutines with QEMU semantics on `iter.Pull` (create, enter, yield, pool, wake-ups), each with a home context |
+//	| `colock/` | QEMU's coroutine locks on aio's contexts: `CoQueue`, `CoMutex`, `CoRwlock`, and `MCS`, the futex lock of QEMU's test, which the mutex family contends |
+//	| `affinity/` | CPU sets, topology discovery (sysfs under a root + cpuid), placement classes, and the pinning call: `PinThread` (pin_linux.go), which `aio.NewIOThread` and the bench harness call on each locked thread |
+//	| `report/` | reading results, recommendations, warnings, the report's text (report.md) |
+//	| `matrix/` | the core-to-core latency matrix: its CSV forms, text, and the SVG and PNG heat map |
+//	| `internal/benchtab/` | benchstat's tables (filter, project, group, summarise, compare, render), checked against `go tool benchstat` |
+//	| `internal/atomicfile/` | writing results so that they are complete or absent: a file, a set of files, a staged folder, the `latest` link |
+//	| `internal/cacheline/` | the one padding width that keeps a contended word alone on its cache line, shared by aio and bench |
+//	| `internal/quantile/` | the module's one median and percentiles |
+//	| `internal/randsched/` | the workload of QEMU's test-aio-multithread schedule test, for aio's tests and bench's schedule family |
+//	| `internal/threadclock/` | per-thread CPU clocks: how the benchmarks charge CPU time to their iothreads |
+//	| `internal/tracex/` | the execution-trace event names and the outlier record the benchmarks write and the report reads |
+//	| `internal/osthread/` | a thread identity in a few nanoseconds (the owner checks) and whether a thread has ended |
+//	| `internal/spinwait/` | the CPU's spin-wait hint, in every spin loop |
+//	| `internal/leakcheck/` | a test helper: no goroutine and no OS thread left behind |
+//	| `internal/matrixtest/` | test helper: the latency matrices the matrix and report tests share |
+//	| `internal/lab/` | the topology lab (`scripts/lab.sh`): presets, the guest's initramfs and init, checks of a lab run's outputs |
+//	| `internal/lab/labctl/` | lab.sh's helper command: a preset's QEMU arguments, the initramfs, the checks |
+//	| `peers/c/` | the C reference of the floor and the queue handoff (`scripts/peer-c.sh`) |
+//	| `peers/qemu/` | the harness of QEMU's own aio_co_schedule handoff (`scripts/peer-qemu.sh`) |
+//	| `scripts/` | `tune.sh`, `lab.sh` and the peers' runners |
+//	| `results/` | committed results per machine |
+//	| `testdata/topologies/` | hand-made sysfs fixtures; `../shared/topologies` holds real captures the tests use when present |
+package main
