@@ -25,10 +25,7 @@ func TestFloorCosts(t *testing.T) {
 		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/place=remote-2 1000 %.0f ns/op\n", 600+j)
 		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/place=smt-2 1000 %.0f ns/op\n", 90+j) // no floor there
 	}
-	run, err := Read(strings.NewReader(b.String()), "cost.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := readText(t, "cost.txt", b.String())
 	costs := FloorCosts(run)
 	if len(costs) != 2 || costs[0].Place != "llc" || costs[1].Place != "remote" {
 		t.Fatalf("costs %+v: want llc and remote", costs)
@@ -57,10 +54,7 @@ func TestFloorCosts(t *testing.T) {
 
 // Without a floor, or without a busy-poll handoff, there is no cost line.
 func TestFloorCostsNeedBoth(t *testing.T) {
-	run, err := Read(strings.NewReader("BenchmarkFloor/place=llc-2 1000 30 ns/op\nBenchmarkHandoff/via=aio/wait=block/place=llc-2 1000 7000 ns/op\n"), "x.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := readText(t, "x.txt", "BenchmarkFloor/place=llc-2 1000 30 ns/op\nBenchmarkHandoff/via=aio/wait=block/place=llc-2 1000 7000 ns/op\n")
 	if c := FloorCosts(run); len(c) != 0 {
 		t.Errorf("costs %+v from a floor and a blocking handoff only", c)
 	}
@@ -74,10 +68,7 @@ func TestFloorAgainstHeatMap(t *testing.T) {
 	for i := range 6 {
 		raw += fmt.Sprintf("BenchmarkFloor/place=llc-2 1000 %d ns/op\nBenchmarkHandoff/via=aio/wait=poll/pin=cpu/place=llc-2 1000 %d ns/op\n", 35+i%2, 200+i)
 	}
-	run, err := Read(strings.NewReader(raw), "heat.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := readText(t, "heat.txt", raw)
 	for _, tc := range []struct {
 		cell  float64
 		agree bool
