@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,14 +27,7 @@ func (o Thresholds) rankPlacements(run *Run, wait string) *placementRanking {
 		return nil
 	}
 	slices.SortStableFunc(order, func(a, b affinity.Class) int {
-		ma, mb := median(pts[a].vals), median(pts[b].vals)
-		switch {
-		case ma < mb:
-			return -1
-		case ma > mb:
-			return 1
-		}
-		return 0
+		return cmp.Compare(median(pts[a].vals), median(pts[b].vals))
 	})
 	r := &placementRanking{wait: wait, order: order, pts: pts}
 	r.runnerUp = o.compare(pts[order[0]].vals, pts[order[1]].vals)

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -96,15 +97,7 @@ func (o Thresholds) pickWait(rec Recommendation, key string, order []string, lat
 		return rec
 	}
 	if len(fitting) > 0 {
-		slices.SortStableFunc(fitting, func(a, b cand) int {
-			if a.lat.other.Center < b.lat.other.Center {
-				return -1
-			}
-			if a.lat.other.Center > b.lat.other.Center {
-				return 1
-			}
-			return 0
-		})
+		slices.SortStableFunc(fitting, func(a, b cand) int { return cmp.Compare(a.lat.other.Center, b.lat.other.Center) })
 		c := fitting[0]
 		rec.Choice = key + "=" + c.name
 		if key == "wait" {

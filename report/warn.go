@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -154,15 +155,8 @@ func (o Thresholds) sampleWarnings(run *Run) []Warning {
 			len(few), len(order), o.minSamples(), minN, count, examples(few, func(h hit) string { return fmt.Sprintf("%s (n=%d)", h.name, h.n) }))})
 	}
 	if len(wide) > 0 {
-		slices.SortStableFunc(wide, func(a, b hit) int {
-			if a.ci > b.ci {
-				return -1
-			}
-			if a.ci < b.ci {
-				return 1
-			}
-			return 0
-		})
+		// Widest first.
+		slices.SortStableFunc(wide, func(a, b hit) int { return cmp.Compare(b.ci, a.ci) })
 		out = append(out, Warning{WarnCI, "wide confidence intervals", fmt.Sprintf("Wide confidence intervals: %d of %d benchmarks vary by more than ±%.0f%% around their median time per op. Rerun on an idle machine with a larger -count (%d or more) and a longer -benchtime. Widest: %s.",
 			len(wide), len(order), o.wideCI()*100, 2*count, examples(wide, func(h hit) string { return fmt.Sprintf("%s (±%.0f%%)", h.name, h.ci*100) }))})
 	}
