@@ -126,9 +126,6 @@ func (c FloorCost) Sentence() string {
 	return s
 }
 
-// fmtNs formats nanoseconds as fmtVal does durations.
-func fmtNs(ns float64) string { return fmtVal(ns/1e9, "sec/op") }
-
 // writeCostMarkdown writes the cost section's table: per placement class,
 // the floor, each handoff with its multiple of the floor, and what the
 // event loop and coroutine switch add to the queue traffic.

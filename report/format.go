@@ -9,9 +9,13 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 )
 
-// fmtVal formats a value of unit: durations (any unit measured in "sec",
-// like sec/op, p50-sec or cpu-sec/op) in ns, µs or ms; others as numbers
-// with their unit.
+// fmtVal formats a value of unit for the report's sentences: durations
+// (any unit measured in "sec", like sec/op, p50-sec or cpu-sec/op) in ns
+// below 10 µs, then µs, then ms, four significant digits ("182.4 ns",
+// "15.2 µs"); others as numbers with their unit. The tables scale with
+// benchunit, as benchstat prints them ("182.4n"); benchunit has no scaler
+// that writes a unit after the figure or keeps ns up to 10 µs, so prose
+// keeps this one formatter.
 func fmtVal(v float64, unit string) string {
 	if !strings.Contains(unit, "sec") {
 		return fmtCount(v, unit)
@@ -25,6 +29,10 @@ func fmtVal(v float64, unit string) string {
 	}
 	return fmt.Sprintf("%.4g ns", ns)
 }
+
+// fmtNs formats a figure in nanoseconds as fmtVal does durations: the
+// one formatter of times in the report's prose.
+func fmtNs(ns float64) string { return fmtVal(ns/1e9, "sec/op") }
 
 // fmtCount formats a count per op or a rate as a person writes it: a
 // plain decimal with up to four significant digits ("0.00066 ctxsw/op",
