@@ -111,8 +111,9 @@ func ExplainOutliers(dir, under string) ([]OutlierExplanation, error) {
 //   - migration: a side's CPU differed before and after (the record's
 //     getcpu readings).
 //
-// Each one that covers at least a twentieth of the hop is listed; none
-// means nothing in the Go runtime explains the time.
+// Each one that covers at least a twentieth of the part of the hop the
+// trace holds (all of it, unless the hop began before the window) is
+// listed; none means nothing in the Go runtime explains the time.
 func ExplainOutlierFile(path string) (OutlierExplanation, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -225,7 +226,10 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 	if err != nil {
 		return OutlierExplanation{}, err
 	}
-	min := max(hop/20, time.Microsecond)
+	// A twentieth of what the trace can show: against the whole of a hop
+	// far longer than the window, a cause covering all the trace holds
+	// would be dropped, and the hop called unexplained.
+	min := max(e.Covered/20, time.Microsecond)
 	for _, c := range causes {
 		if c.Dur >= min {
 			e.Causes = append(e.Causes, c)
@@ -383,6 +387,16 @@ func scanHop(data []byte, first, start, end xtrace.Time, roles map[xtrace.GoID]g
 			}
 			from, to := st.Goroutine()
 			old := states[g]
+			if from == to && old != nil && old.state == to {
+				// A later generation restating the state (its GoStatus,
+				// for a goroutine the generation before saw nothing of):
+				// no change, and no reason or stack of its own. Taken as
+				// a new state, it cut a block longer than a generation
+				// off at its first restatement and let the rest pass as a
+				// coroutine switch (a second's sleep, or 50 ms at the
+				// recorder's default window, seen in part).
+				return
+			}
 			since, reason, stack := ev.Time(), st.Reason, st.Stack
 			if from == xtrace.GoUndetermined {
 				// A generation's first word on a goroutine: its state

@@ -20,8 +20,11 @@ import (
 
 // traceOutlier traces body on a goroutine of its own, locked to its
 // thread as an iothread's, then logs an outlier record for a hop that
-// took as long as body did, and writes the trace into dir/name.
-func traceOutlier(t *testing.T, dir, name string, body func()) string {
+// took as long as body did, and writes the trace into dir/name. It
+// returns the file and how long after the hop's end (its last clock
+// read) the log was at most: the report takes the log for the arrival,
+// so the hop it looks at may begin up to that much after body did.
+func traceOutlier(t *testing.T, dir, name string, body func()) (string, time.Duration) {
 	t.Helper()
 	// A collection now, so that none is due during body (the earlier
 	// tests allocated): the hops below are to show what body did.
@@ -31,15 +34,18 @@ func traceOutlier(t *testing.T, dir, name string, body func()) string {
 		t.Skipf("cannot take a trace (go test -trace holds the tracer): %v", err)
 	}
 	done := make(chan struct{})
+	var late time.Duration
 	go func() {
 		defer close(done)
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		start := time.Now()
 		body()
-		rec := tracex.OutlierRecord{Bench: "BenchmarkX/via=aio", Hop: 7, Ns: int64(time.Since(start)), MedianNs: 1000, Factor: 20,
+		hop := time.Since(start)
+		rec := tracex.OutlierRecord{Bench: "BenchmarkX/via=aio", Hop: 7, Ns: int64(hop), MedianNs: 1000, Factor: 20,
 			Sender: "iothread 1 unpinned", Receiver: "iothread 2 unpinned", SenderCPU: [2]int{0, 0}, ReceiverCPU: [2]int{1, 1}}
 		trace.Log(context.Background(), tracex.Outlier, rec.String())
+		late = time.Since(start) - hop
 	}()
 	<-done
 	trace.Stop()
@@ -47,14 +53,14 @@ func traceOutlier(t *testing.T, dir, name string, body func()) string {
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return path
+	return path, late
 }
 
-// A hop spent running (here: spinning) shows nothing in the trace; one
-// spent in a system call names the call and the code that made it.
+// A hop spent running (here: spinning) shows nothing the receiver did;
+// one spent in a system call names the call and the code that made it.
 func TestExplainOutlierFile(t *testing.T) {
 	dir := t.TempDir()
-	spin := traceOutlier(t, dir, "spin-1.trace", func() {
+	spin, _ := traceOutlier(t, dir, "spin-1.trace", func() {
 		for end := time.Now().Add(2 * time.Millisecond); time.Now().Before(end); {
 		}
 	})
@@ -62,10 +68,25 @@ func TestExplainOutlierFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(e.Causes) != 0 || !strings.Contains(e.Summary(), "hop 7 of BenchmarkX/via=aio took") || !strings.Contains(e.Summary(), "nothing visible") {
-		t.Errorf("a spinning hop: causes %+v, summary %q; want none, nothing visible", e.Causes, e.Summary())
+	if !strings.Contains(e.Summary(), "hop 7 of BenchmarkX/via=aio took") {
+		t.Errorf("a spinning hop: summary %q does not name the hop", e.Summary())
 	}
-	nap := traceOutlier(t, dir, "nap-1.trace", func() {
+	// The receiver ran throughout: no block and no system call of its
+	// own. What the runtime or the host did to it meanwhile (a
+	// preemption, no P free, a collection, the tracer), which a loaded or
+	// emulated machine may well show, is what the trace may name.
+	for _, c := range e.Causes {
+		switch c.Kind {
+		case "preemption", "scheduling", "gc", "tracer":
+			t.Logf("the spinning hop met %s (%v): %s", c.Kind, c.Dur, c.Text)
+		default:
+			t.Errorf("a spinning hop: cause %+v, want none of its own doing", c)
+		}
+	}
+	if (len(e.Causes) == 0) != strings.Contains(e.Summary(), "nothing visible") {
+		t.Errorf("a spinning hop: causes %+v, summary %q; want \"nothing visible\" exactly when there is no cause", e.Causes, e.Summary())
+	}
+	nap, late := traceOutlier(t, dir, "nap-1.trace", func() {
 		ts := unix.NsecToTimespec(int64(5 * time.Millisecond))
 		for unix.Nanosleep(&ts, &ts) == unix.EINTR {
 		}
@@ -74,12 +95,19 @@ func TestExplainOutlierFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(e.Causes) == 0 || e.Causes[0].Kind != "syscall" || !strings.Contains(e.Causes[0].Text, "the receiver's coroutine") ||
-		!strings.Contains(e.Causes[0].Text, "Nanosleep in report.TestExplainOutlierFile") || e.Causes[0].Dur < 4*time.Millisecond {
-		t.Errorf("a hop in nanosleep: causes %+v; want the receiver in a system call, Nanosleep in this test, about 5 ms", e.Causes)
+	// The receiver was in the system call for all of the nanosleep's
+	// 5 ms, of which the hop the report looks at may miss the first
+	// `late` and the trace clock's 64 ns ticks; the runtime may add a
+	// wait for a P after it.
+	i := slices.IndexFunc(e.Causes, func(c OutlierCause) bool { return c.Kind == "syscall" })
+	if want := 5*time.Millisecond - late - time.Microsecond; i < 0 || !strings.Contains(e.Causes[i].Text, "the receiver's coroutine") ||
+		!strings.Contains(e.Causes[i].Text, "Nanosleep in report.TestExplainOutlierFile") || e.Causes[i].Dur < want {
+		t.Errorf("a hop in nanosleep: causes %+v; want the receiver in a system call, Nanosleep in this test, for at least %v", e.Causes, want)
 	}
-
-	if !strings.Contains(e.Summary(), "syscall (") || !strings.Contains(e.Summary(), " of it): goroutine") {
+	if !slices.IsSortedFunc(e.Causes, func(a, b OutlierCause) int { return int(b.Dur - a.Dur) }) {
+		t.Errorf("causes %+v, want the largest first", e.Causes)
+	}
+	if len(e.Causes) > 0 && (!strings.Contains(e.Summary(), e.Causes[0].Kind+" (") || !strings.Contains(e.Summary(), " of it): goroutine")) {
 		t.Errorf("summary %q: want the main cause with how much of the hop it covers", e.Summary())
 	}
 	// A generation change in the hop (here the flight recorder's cut) is
@@ -88,7 +116,7 @@ func TestExplainOutlierFile(t *testing.T) {
 	if err := fr.Start(); err != nil {
 		t.Fatal(err)
 	}
-	cut := traceOutlier(t, dir, "cut-1.trace", func() {
+	cut, _ := traceOutlier(t, dir, "cut-1.trace", func() {
 		time.Sleep(time.Millisecond)
 		fr.WriteTo(io.Discard)
 		time.Sleep(time.Millisecond)
@@ -108,10 +136,13 @@ func TestExplainOutlierFile(t *testing.T) {
 	if err != nil || len(exps) != 3 || exps[0].File != "outliers/cut-1.trace" || exps[1].File != "outliers/nap-1.trace" || exps[2].File != "outliers/spin-1.trace" {
 		t.Fatalf("ExplainOutliers: %v, %+v; want cut-1, nap-1 and spin-1 under outliers/", err, exps)
 	}
-	exps = exps[1:]
+	// The nap, and a hop whose trace shows nothing (the spin, on a quiet
+	// machine).
+	quiet := OutlierExplanation{File: "outliers/quiet-1.trace", Record: exps[2].Record, Covered: time.Duration(exps[2].Record.Ns)}
 	var md bytes.Buffer
-	(&Report{Title: "t", Outliers: exps}).WriteMarkdown(&md)
-	for _, want := range []string{"## Outliers", "- `outliers/nap-1.trace`: hop 7 of BenchmarkX/via=aio took", "  - syscall, ", "nothing visible"} {
+	(&Report{Title: "t", Outliers: []OutlierExplanation{exps[1], quiet}}).WriteMarkdown(&md)
+	for _, want := range []string{"## Outliers", "- `outliers/nap-1.trace`: hop 7 of BenchmarkX/via=aio took", "  - syscall, ",
+		"- `outliers/quiet-1.trace`: hop 7 of BenchmarkX/via=aio took", "median 1µs: nothing visible in the trace"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("report.md lacks %q:\n%s", want, md.String())
 		}
@@ -155,17 +186,23 @@ func TestExplainOutlierFileErrors(t *testing.T) {
 // A hop that began before the trace did (an outlier longer than the
 // flight recorder's window) is explained from the part the trace holds:
 // the sender's coroutine, blocked since before the trace began, is named
-// although the trace learns of it only as it wakes.
+// although the trace learns of it only as it wakes, and counted as
+// blocked from the trace's start to its wake-up across the generation
+// changes between, which restate its state without a reason.
 func TestExplainOutlierLongerThanTheTrace(t *testing.T) {
 	runtime.GC()
+	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{}) // to cut the trace into generations
+	if err := fr.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer fr.Stop()
 	const receiver = "iothread 2 unpinned"
-	started, pushed, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	var buf bytes.Buffer
-	var start time.Time
-	go func() { // the sender: sleeps, then pushes (its trace point)
-		start = time.Now()
-		close(started)
-		time.Sleep(30 * time.Millisecond)
+	// The sender's clock read: a minute before the trace, far more than
+	// any delay between the receiver's clock read and its log.
+	start := time.Now().Add(-time.Minute)
+	release, pushed, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() { // the sender: blocked until released, then pushes (its trace point)
+		<-release
 		trace.Log(context.Background(), tracex.CoSchedule, "ctx "+receiver+" co 0xc000001 where test")
 		close(pushed)
 	}()
@@ -176,14 +213,34 @@ func TestExplainOutlierLongerThanTheTrace(t *testing.T) {
 			Sender: "iothread 1 unpinned", Receiver: receiver, SenderCPU: [2]int{-1, -1}, ReceiverCPU: [2]int{-1, -1}}
 		trace.Log(context.Background(), tracex.Outlier, rec.String())
 	}()
-	<-started
-	time.Sleep(10 * time.Millisecond)
+	waitParked(t, "report.TestExplainOutlierLongerThanTheTrace.func1", "chan receive")
+	var buf bytes.Buffer
+	t0 := time.Now()
 	if err := trace.Start(&buf); err != nil {
+		close(release)
 		<-done
 		t.Skipf("cannot take a trace (go test -trace holds the tracer): %v", err)
 	}
+	// The sender is blocked from before the trace's first event through
+	// [t1, t2]. Two generation changes: the second generation sees
+	// nothing of it, so the third restates its state.
+	t1 := time.Now()
+	for range 2 {
+		if _, err := fr.WriteTo(io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// After the restatement, longer than the trace was before t1: a
+	// block cut off at the restatement would come out shorter than
+	// t2-t1.
+	cut := time.Now()
+	time.Sleep(t1.Sub(t0) + time.Millisecond)
+	t2 := time.Now()
+	close(release)
 	<-done
 	trace.Stop()
+	whole := time.Since(t0)
+	t.Logf("trace started in %v, generations cut in %v, block after the cuts %v", t1.Sub(t0), cut.Sub(t1), t2.Sub(cut))
 	path := filepath.Join(t.TempDir(), "long-1.trace")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
@@ -192,15 +249,19 @@ func TestExplainOutlierLongerThanTheTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.Covered >= time.Duration(e.Record.Ns) || e.Covered < 10*time.Millisecond {
-		t.Errorf("covered %v of a %v hop, want the part after the trace began", e.Covered, time.Duration(e.Record.Ns))
+	// Bounds the test's own clock reads give, less the trace clock's
+	// 64 ns ticks.
+	const tick = time.Microsecond
+	if e.Covered >= time.Duration(e.Record.Ns) || e.Covered < t2.Sub(t1)-tick || e.Covered > whole+tick {
+		t.Errorf("covered %v of a %v hop, want the part after the trace began: at least %v, at most %v", e.Covered, time.Duration(e.Record.Ns), t2.Sub(t1), whole)
 	}
-	if len(e.Causes) == 0 || e.Causes[0].Kind != "blocked" || !strings.Contains(e.Causes[0].Text, "the sender's coroutine") ||
-		!strings.Contains(e.Causes[0].Text, "since before the trace's window began") || e.Causes[0].Dur < 10*time.Millisecond {
-		t.Errorf("causes %+v, want the sender's coroutine blocked since before the window, for the 20 ms the trace holds", e.Causes)
+	i := slices.IndexFunc(e.Causes, func(c OutlierCause) bool { return c.Kind == "blocked" })
+	if i < 0 || !strings.Contains(e.Causes[i].Text, "the sender's coroutine") ||
+		!strings.Contains(e.Causes[i].Text, "since before the trace's window began") || e.Causes[i].Dur < t2.Sub(t1)-tick {
+		t.Errorf("causes %+v, want the sender's coroutine blocked since before the window, for at least the %v the test kept it blocked in the trace", e.Causes, t2.Sub(t1))
 	}
 	for _, c := range e.Causes {
-		if strings.Contains(c.Text, "the receiver's coroutine") {
+		if c.Kind == "blocked" && strings.Contains(c.Text, "the receiver's coroutine") {
 			t.Errorf("the receiver, suspended until the push as it should be, is named: %+v", c)
 		}
 	}
@@ -208,5 +269,27 @@ func TestExplainOutlierLongerThanTheTrace(t *testing.T) {
 	writeOutliersMarkdown(&md, []OutlierExplanation{e})
 	if !strings.Contains(md.String(), "the trace reaches back over") {
 		t.Errorf("report.md does not say the trace covers only part of the hop:\n%s", md.String())
+	}
+}
+
+// waitParked waits until a goroutine running fn (a function its stack
+// names, package-qualified) is parked in state ("chan receive"), failing
+// the test after 10 s: the runtime's goroutine dump is the one place
+// that tells.
+func waitParked(t *testing.T, fn, state string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		dump := string(buf[:runtime.Stack(buf, true)])
+		for g := range strings.SplitSeq(dump, "\n\n") {
+			header, stack, _ := strings.Cut(g, "\n")
+			if strings.Contains(header, "["+state) && strings.Contains(stack, "/"+fn+"(") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no goroutine of %s parked in %s after 10s:\n%s", fn, state, dump)
+		}
+		time.Sleep(100 * time.Microsecond)
 	}
 }
