@@ -7,6 +7,7 @@ import (
 	"runtime/trace"
 	"strings"
 	"testing"
+	"time"
 
 	xtrace "golang.org/x/exp/trace"
 
@@ -49,7 +50,8 @@ func TestTracePointsOffAllocateNothing(t *testing.T) {
 // A short ping-pong between two iothreads, traced: the trace holds both
 // seed trace points for each context, on the right goroutines and in the
 // context's task, and the regions around the schedule-BH runs, a
-// bottom-half batch and the futex sleeps.
+// bottom-half batch and the futex sleeps (at least the one each iothread
+// begins when idle after the ping-pong).
 func TestTracePointsInTrace(t *testing.T) {
 	if trace.IsEnabled() {
 		t.Skip("tracing is on already (go test -trace): this test takes its own trace")
@@ -85,6 +87,22 @@ func TestTracePointsInTrace(t *testing.T) {
 	mustRun(t, threads[1], func() { threads[1].Context().Thread().Enter(cos[1]) })
 	waitFor(t, &done, "the traced ping-pong")
 	mustRun(t, threads[0], func() { threads[0].Context().CoWake(cos[0]) })
+	// Each iothread goes to sleep once it is idle: whether one slept in
+	// the ping-pong is up to the scheduler (under emulation the other
+	// side's schedule was always there before the owner looked), but
+	// since it ran here (iothread 1 set done, iothread 0 ran the wake),
+	// its next sleep begins in the trace. notifyMe is non-zero only
+	// inside futexSleep, and the owner leaves it at zero whenever it
+	// runs: a non-zero load after the Event and Run above synchronized
+	// with the owner is that next sleep's announcement.
+	for i, it := range threads {
+		for deadline := time.Now().Add(5 * time.Second); it.Context().notifyMe.Load() == 0; {
+			if time.Now().After(deadline) {
+				t.Fatalf("iothread %d: not asleep 5s after its last work", i)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
 	trace.Stop()
 
 	labels := [2]string{threads[0].Context().traceLabel, threads[1].Context().traceLabel}
