@@ -119,10 +119,13 @@ func TestForcedOutlierIsExplained(t *testing.T) {
 	skipUnderFlightRecorder(t)
 	dir := t.TempDir()
 	var progress strings.Builder
-	// The window reaches back past the whole sleep; MaxPerBench leaves
-	// room for the forced outlier after any natural one.
+	// The window reaches back past the whole sleep (seconds in an
+	// emulated guest, where the median is a few hundred microseconds, and
+	// across the runtime's own generation changes, each second);
+	// MaxPerBench leaves room for the forced outlier after any natural
+	// one.
 	const factor = 5000
-	rec, err := StartOutlierRecorder(OutlierOptions{Dir: dir, Factor: factor, MaxPerBench: 20, Window: 10 * time.Second, Progress: &progress})
+	rec, err := StartOutlierRecorder(OutlierOptions{Dir: dir, Factor: factor, MaxPerBench: 20, Window: time.Minute, Progress: &progress})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,16 +135,34 @@ func TestForcedOutlierIsExplained(t *testing.T) {
 	runtime.GC() // none due during the run: the sleep is to be the cause
 	w := rec.Watch(name)
 	sleep := 400 * time.Millisecond
+	var cuts chan struct{}
 	handoffSendHook = func(hop int) {
 		if hop == slow {
 			// The median was last written by a side before this send
 			// was ordered after it (the handoff's push and drain).
 			sleep = max(sleep, time.Duration(2*factor*float64(w.median)))
+			// Generation changes during the sleep (the recorder's cut,
+			// forced three times): a generation that sees nothing of the
+			// sleeping sender makes the next one restate its state,
+			// which must not end its block.
+			cuts = make(chan struct{})
+			go func() {
+				defer close(cuts)
+				for range 3 {
+					time.Sleep(sleep / 4)
+					rec.mu.Lock()
+					_, _ = rec.fr.WriteTo(io.Discard)
+					rec.mu.Unlock()
+				}
+			}()
 			time.Sleep(sleep)
 		}
 	}
 	defer func() { handoffSendHook = nil }()
 	_, err = RunAioHandoff(HandoffConfig{Wait: aio.WaitBlock, Hops: hops, Outliers: w})
+	if cuts != nil { // the hook ran, before the iothreads were joined
+		<-cuts
+	}
 	files, werr := w.Close()
 	if err != nil || werr != nil {
 		t.Fatalf("handoff: %v; writing traces: %v", err, werr)
