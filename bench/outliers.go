@@ -255,7 +255,7 @@ func (w *OutlierWatch) report(rec tracex.OutlierRecord) {
 func (w *OutlierWatch) writer() {
 	defer close(w.done)
 	for rec := range w.found {
-		path, err := w.rec.snapshot(w.name, float64(rec.Ns)/float64(max(rec.MedianNs, 1)))
+		path, err := w.rec.snapshot(w.name, float64(rec.Ns)/float64(max(rec.MedianNs, 1)), rec.String())
 		switch {
 		case err != nil:
 			if w.err == nil {
@@ -291,12 +291,15 @@ type savedTrace struct {
 }
 
 // snapshot writes the flight recorder's window for an outlier ratio
-// times the median to dir/name-N.trace, N the first number free. Once
+// times the median to dir/name-N.trace, N the first number free, after
+// logging record (the outlier's, as its tracex.Outlier log has it) as a
+// tracex.Snapshot: later outliers may have come in since this one, and
+// the mark tells the reader which one the file is for. Once
 // MaxPerBench files of that name are there, it replaces the one of this
 // process with the mildest outlier if ratio is worse, and otherwise
 // writes nothing: the files are the worst outliers seen, not the first.
 // It returns the path written ("" when none).
-func (r *OutlierRecorder) snapshot(name string, ratio float64) (string, error) {
+func (r *OutlierRecorder) snapshot(name string, ratio float64, record string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	dir := r.opts.Dir
@@ -324,6 +327,7 @@ func (r *OutlierRecorder) snapshot(name string, ratio float64) (string, error) {
 		return "", fmt.Errorf("outlier recorder: %w", err)
 	}
 	defer f.Discard()
+	trace.Log(context.Background(), tracex.Snapshot, record) // in the generation WriteTo ends
 	if _, err := r.fr.WriteTo(f); err != nil {
 		return "", fmt.Errorf("outlier recorder: writing the flight recorder's window for %s: %w", name, err)
 	}

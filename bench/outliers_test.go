@@ -264,7 +264,7 @@ func TestOutlierFilesPerBenchmarkBounded(t *testing.T) {
 	defer rec.Stop()
 	var got []string
 	for _, ratio := range []float64{30, 25, 40, 20, 35} {
-		p, err := rec.snapshot("X", ratio)
+		p, err := rec.snapshot("X", ratio, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -282,7 +282,7 @@ func TestOutlierFilesPerBenchmarkBounded(t *testing.T) {
 	if fmt.Sprint(ratios) != "[35 40]" {
 		t.Errorf("kept ratios %v, want [35 40]", ratios)
 	}
-	if p, _ := rec.snapshot("Y", 1); filepath.Base(p) != "Y-1.trace" {
+	if p, _ := rec.snapshot("Y", 1, ""); filepath.Base(p) != "Y-1.trace" {
 		t.Errorf("another benchmark's first file is %q, want Y-1.trace", p)
 	}
 	// Files another process wrote fill the cap, and are not replaced.
@@ -292,7 +292,7 @@ func TestOutlierFilesPerBenchmarkBounded(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "Z-2.trace"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := rec.snapshot("Z", 1000); p != "" {
+	if p, _ := rec.snapshot("Z", 1000, ""); p != "" {
 		t.Errorf("a full cap of another process's files: wrote %s", p)
 	}
 	left, _ := filepath.Glob(filepath.Join(dir, ".*"))

@@ -88,9 +88,9 @@ func ExplainOutliers(dir, under string) ([]OutlierExplanation, error) {
 }
 
 // ExplainOutlierFile reads one outlier trace and says what it shows
-// during the outlier: the last tracex.Outlier log in it (the one the
-// snapshot was taken for) marks the arrival, and the hop is the record's
-// latency before it. The goroutines of the handoff are found by the aio
+// during the outlier: the tracex.Outlier log the snapshot was taken for
+// (the one its tracex.Snapshot mark names, else the last) marks the
+// arrival, and the hop is the record's latency before it. The goroutines of the handoff are found by the aio
 // trace points' logs (which name the contexts): the receiver's coroutine
 // (it logged the outlier), the sender's (it scheduled onto the receiver:
 // that trace point marks the push) and the receiving iothread's own (it
@@ -147,12 +147,20 @@ func readEvents(data []byte, fn func(ev *xtrace.Event)) error {
 
 // outlierScan is the first pass over a trace: the outlier and who is who.
 type outlierScan struct {
-	found    bool
-	at       xtrace.Time // the outlier log: the arrival
-	first    xtrace.Time // the trace's first event
-	rec      tracex.OutlierRecord
-	recErr   error
-	receiver xtrace.GoID // the goroutine that logged the outlier
+	first xtrace.Time // the trace's first event
+	// logs are the tracex.Outlier logs, in order; saved is the message
+	// of the last tracex.Snapshot log (the outlier the file was saved
+	// for).
+	logs  []outlierLog
+	saved string
+}
+
+// outlierLog is one tracex.Outlier log: its time (the arrival), message
+// and goroutine (the receiver's coroutine).
+type outlierLog struct {
+	at       xtrace.Time
+	msg      string
+	receiver xtrace.GoID
 }
 
 func explainOutlier(data []byte) (OutlierExplanation, error) {
@@ -169,9 +177,9 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 		l := ev.Log()
 		switch l.Category {
 		case tracex.Outlier:
-			s.found, s.at = true, ev.Time()
-			s.rec, s.recErr = tracex.ParseOutlier(l.Message)
-			s.receiver = ev.Goroutine()
+			s.logs = append(s.logs, outlierLog{ev.Time(), l.Message, ev.Goroutine()})
+		case tracex.Snapshot:
+			s.saved = l.Message
 		case tracex.ScheduleBHEnter:
 			if name, ok := tracex.ContextOf(l.Message); ok {
 				owners[name] = ev.Goroutine()
@@ -184,18 +192,28 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 	}); err != nil {
 		return OutlierExplanation{}, err
 	}
-	if !s.found {
+	if len(s.logs) == 0 {
 		return OutlierExplanation{}, fmt.Errorf("no %s log in it: not a pinbench outlier trace", tracex.Outlier)
 	}
-	if s.recErr != nil {
-		return OutlierExplanation{}, s.recErr
+	// The outlier the file was saved for: the one the mark before the
+	// save names (later ones may have come in while the writer was busy),
+	// or the last (a trace without the mark).
+	out := s.logs[len(s.logs)-1]
+	for _, l := range slices.Backward(s.logs) {
+		if l.msg == s.saved {
+			out = l
+			break
+		}
 	}
-	rec := s.rec
+	rec, err := tracex.ParseOutlier(out.msg)
+	if err != nil {
+		return OutlierExplanation{}, err
+	}
 	hop := time.Duration(rec.Ns)
-	start := xtrace.Time(int64(s.at) - rec.Ns)
+	start := xtrace.Time(int64(out.at) - rec.Ns)
 	e := OutlierExplanation{Record: rec, Covered: hop}
 	if s.first > start {
-		e.Covered = s.at.Sub(s.first)
+		e.Covered = out.at.Sub(s.first)
 		start = s.first
 	}
 	// The sender's coroutine made the last schedule onto the receiver
@@ -206,7 +224,7 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 	// only: a receiver asleep before the push is just waiting for work.
 	var last schedLog
 	for _, sl := range schedulers[rec.Receiver] {
-		if sl.at <= s.at && sl.g != s.receiver && sl.at >= last.at {
+		if sl.at <= out.at && sl.g != out.receiver && sl.at >= last.at {
 			last = sl
 		}
 	}
@@ -215,14 +233,14 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 	// and its iothread asleep, polling or draining; the sender's
 	// coroutine runs from its clock read to its push, while the sending
 	// iothread waits under it (not watched: its coroutine is).
-	roles := map[xtrace.GoID]goRole{s.receiver: {"the receiver's coroutine", push, s.at, true}}
+	roles := map[xtrace.GoID]goRole{out.receiver: {"the receiver's coroutine", push, out.at, true}}
 	if last.at != 0 {
 		roles[last.g] = goRole{"the sender's coroutine", start, push, false}
 	}
 	if g, ok := owners[rec.Receiver]; ok {
-		roles[g] = goRole{rec.Receiver + ", the receiving iothread", push, s.at, true}
+		roles[g] = goRole{rec.Receiver + ", the receiving iothread", push, out.at, true}
 	}
-	causes, cuts, err := scanHop(data, s.first, start, s.at, roles)
+	causes, cuts, err := scanHop(data, s.first, start, out.at, roles)
 	if err != nil {
 		return OutlierExplanation{}, err
 	}

@@ -183,6 +183,42 @@ func TestExplainOutlierFileErrors(t *testing.T) {
 	}
 }
 
+// A file saved for an outlier after later ones came in (its writer was
+// busy) is explained for the one its snapshot mark names; without a mark,
+// or with one naming no outlier in the file, for the last.
+func TestExplainOutlierFileSavedFor(t *testing.T) {
+	dir := t.TempDir()
+	var recs [2]tracex.OutlierRecord
+	for i := range recs {
+		recs[i] = tracex.OutlierRecord{Bench: "BenchmarkX", Hop: i + 1, Ns: 50000, MedianNs: 1000, Factor: 20,
+			Sender: "iothread 1 unpinned", Receiver: "iothread 2 unpinned", SenderCPU: [2]int{-1, -1}, ReceiverCPU: [2]int{-1, -1}}
+	}
+	for _, c := range []struct {
+		mark string
+		hop  int
+	}{{"", 2}, {recs[0].String(), 1}, {recs[1].String(), 2}, {"bench=other", 2}} {
+		var buf bytes.Buffer
+		if err := trace.Start(&buf); err != nil {
+			t.Skipf("cannot take a trace (go test -trace holds the tracer): %v", err)
+		}
+		for _, r := range recs {
+			trace.Log(context.Background(), tracex.Outlier, r.String())
+		}
+		if c.mark != "" {
+			trace.Log(context.Background(), tracex.Snapshot, c.mark)
+		}
+		trace.Stop()
+		path := filepath.Join(dir, "x-1.trace")
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		e, err := ExplainOutlierFile(path)
+		if err != nil || e.Record.Hop != c.hop {
+			t.Errorf("mark %q: explained %+v (error %v), want hop %d", c.mark, e.Record, err, c.hop)
+		}
+	}
+}
+
 // A hop that began before the trace did (an outlier longer than the
 // flight recorder's window) is explained from the part the trace holds:
 // the sender's coroutine, blocked since before the trace began, is named

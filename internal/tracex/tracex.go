@@ -39,6 +39,12 @@ const (
 	// receiving side when a sampled handoff took more than its threshold;
 	// the message is an [OutlierRecord].
 	Outlier = "pinbench_outlier"
+	// Snapshot is the category of the log the outlier recorder emits just
+	// before it saves the trace for an outlier, its message that
+	// outlier's [Outlier] message: the save may come after later
+	// outliers (its writer lagging), so the last Outlier log in the file
+	// need not be the one it was saved for.
+	Snapshot = "pinbench_outlier_snapshot"
 )
 
 // ContextOf returns the context label in the message of a CoSchedule or
