@@ -102,7 +102,7 @@ func ensureProcs(tb testing.TB, n int) {
 func (s suiteBuilder) floorFamily() []*Node {
 	return s.placements(true, false, func(b *testing.B, _ string, a, c int) error {
 		ensureProcs(b, 3)
-		elapsed, n, err := PingPong(a, c, b.N, DefaultStallTimeout)
+		elapsed, n, err := pingPong(a, c, b.N, DefaultStallTimeout, b.ResetTimer)
 		if err != nil {
 			return err
 		}
@@ -315,7 +315,7 @@ func benchQueue(b *testing.B, impl string, pad, consumer int, producers []int) e
 		return err
 	}
 	ensureProcs(b, len(producers)+2)
-	run, err := RunQueue(q, consumer, producers, b.N)
+	run, err := runQueue(q, consumer, producers, b.N, b.ResetTimer)
 	if err != nil {
 		return err
 	}
@@ -408,7 +408,7 @@ func (s suiteBuilder) scheduleFamily() []*Node {
 		}
 		out = append(out, leaf(name, skip, false, func(b *testing.B, _ string) error {
 			ensureProcs(b, len(sets)+1)
-			res, err := RunSchedule(sets, b.N)
+			res, err := runSchedule(sets, b.N, b.ResetTimer)
 			if err != nil {
 				return err
 			}
@@ -460,6 +460,10 @@ type ScheduleResult struct {
 // circulating random schedule until at least ops takes were made, stops it,
 // joins the iothreads and checks the slot invariants.
 func RunSchedule(sets []affinity.CPUSet, ops int) (res ScheduleResult, err error) {
+	return runSchedule(sets, ops, nil)
+}
+
+func runSchedule(sets []affinity.CPUSet, ops int, onClock ClockStart) (res ScheduleResult, err error) {
 	threads := make([]*aio.IOThread, 0, len(sets))
 	defer func() {
 		for _, t := range threads {
@@ -476,6 +480,7 @@ func RunSchedule(sets []affinity.CPUSet, ops int) (res ScheduleResult, err error
 		threads = append(threads, t)
 	}
 	rs := randsched.New(threads, randsched.Circulating, uint64(time.Now().UnixNano()))
+	onClock.call()
 	start := time.Now()
 	rs.Start()
 	last, lastChange := int64(-1), time.Now()

@@ -76,6 +76,26 @@ type HandoffConfig struct {
 	// the flight recorder's window written for each (see OutlierWatch);
 	// the caller closes it after the run.
 	Outliers *OutlierWatch
+	// OnClockStart, when set, is called on an iothread just before the
+	// run's clock starts (see ClockStart).
+	OnClockStart ClockStart
+}
+
+// ClockStart is called just before a run's clock starts, on whichever
+// thread starts it, with every side's set-up done. A benchmark passes
+// b.ResetTimer, so that testing's timer, from which it sizes b.N, covers
+// the measured part alone: counting the set-up of threads too, testing
+// grows b.N by a few times per run instead of up to 100 times, and needed
+// six to nine runs instead of three or four to reach a benchtime of
+// 100ms. It must not block. The caller's goroutine does not touch what
+// the hook may touch until the run returns: the run's end synchronizes
+// after the hook.
+type ClockStart func()
+
+func (f ClockStart) call() {
+	if f != nil {
+		f()
+	}
 }
 
 // handoff is the state two coroutines pass between them. The coroutines
@@ -150,6 +170,7 @@ func (h *handoff) body(me int) coroutine.Func {
 				if handoffClockStarts != nil {
 					handoffClockStarts(h)
 				}
+				h.cfg.OnClockStart.call()
 				h.before = snapshot(h.threads, h.counters)
 				h.start = time.Now()
 			} else if hop > 1 && h.sampler.Want(hop-1) {
@@ -369,11 +390,15 @@ func OnCPU(cpu int) affinity.CPUSet {
 // Go's default). One hop is one send received on the other side. CPU is the
 // whole process's CPU time; Wakes, CtxSwitches and Migrations are -1.
 func RunChanHandoff(cpus [2]int, gap time.Duration, hops int) (HandoffResult, error) {
+	return runChanHandoff(cpus, gap, hops, nil)
+}
+
+func runChanHandoff(cpus [2]int, gap time.Duration, hops int, onClock ClockStart) (HandoffResult, error) {
 	var chans [2]chan struct{} // chans[i] carries hops to side i
 	for i := range chans {
 		chans[i] = make(chan struct{}, 1)
 	}
-	return alternate("channel", cpus, gap, hops,
+	return alternate("channel", cpus, gap, hops, onClock,
 		func(me int, _ *StopFlag) error { <-chans[me]; return nil },
 		func(me, _ int) error { chans[1-me] <- struct{}{}; return nil })
 }
@@ -387,7 +412,7 @@ func RunChanHandoff(cpus [2]int, gap time.Duration, hops int) (HandoffResult, er
 // receive, and times the run from the first send to the last arrival. CPU
 // is the whole process's CPU time; Wakes, CtxSwitches, Migrations, Cycles
 // and Instructions are -1.
-func alternate(name string, cpus [2]int, gap time.Duration, hops int,
+func alternate(name string, cpus [2]int, gap time.Duration, hops int, onClock ClockStart,
 	receive func(me int, stop *StopFlag) error, send func(me, hop int) error) (HandoffResult, error) {
 	hops = max(hops, 1)
 	sampler := NewSampler(hops)
@@ -423,6 +448,7 @@ func alternate(name string, cpus [2]int, gap time.Duration, hops int,
 						return nil
 					}
 				} else {
+					onClock.call()
 					start = time.Now()
 				}
 				if hop > hops {
@@ -465,6 +491,10 @@ func alternate(name string, cpus [2]int, gap time.Duration, hops int,
 // coroutine switch, so via=aio minus via=queue is what those cost. CPU is
 // the whole process's CPU time; Wakes, CtxSwitches and Migrations are -1.
 func RunQueueHandoff(cpus [2]int, hops int) (HandoffResult, error) {
+	return runQueueHandoff(cpus, hops, nil)
+}
+
+func runQueueHandoff(cpus [2]int, hops int, onClock ClockStart) (HandoffResult, error) {
 	var (
 		queues [2]*aio.Queue[coroutine.Coroutine]
 		cos    [2]*coroutine.Coroutine
@@ -474,7 +504,7 @@ func RunQueueHandoff(cpus [2]int, hops int) (HandoffResult, error) {
 		cos[i] = coroutine.New(func(*coroutine.Coroutine) {}) // a token: never entered
 	}
 	clear := func(co *coroutine.Coroutine) { co.ClearScheduled() }
-	return alternate("queue", cpus, 0, hops,
+	return alternate("queue", cpus, 0, hops, onClock,
 		func(me int, stop *StopFlag) error {
 			for queues[me].Empty() {
 				if stop.Load() {

@@ -45,7 +45,7 @@ func (s suiteBuilder) handoffFamily() []*Node {
 	}
 	out = append(out, group("via=queue/wait=poll", s.placements(true, true, func(b *testing.B, _ string, a, c int) error {
 		ensureProcs(b, 3)
-		res, err := RunQueueHandoff([2]int{a, c}, b.N)
+		res, err := runQueueHandoff([2]int{a, c}, b.N, b.ResetTimer)
 		if err != nil {
 			return err
 		}
@@ -90,6 +90,7 @@ func (s suiteBuilder) handoffFamily() []*Node {
 func (s suiteBuilder) benchAioHandoff(b *testing.B, full string, cfg HandoffConfig) error {
 	ensureProcs(b, 3)
 	cfg.Hops = b.N
+	cfg.OnClockStart = b.ResetTimer
 	if s.o.Outliers != nil {
 		cfg.Outliers = s.o.Outliers.Watch(full)
 	}
@@ -99,6 +100,8 @@ func (s suiteBuilder) benchAioHandoff(b *testing.B, full string, cfg HandoffConf
 			err = cerr
 		}
 	}
+	b.StopTimer() // the counting run is not part of the timed one
+	cfg.OnClockStart = nil
 	cfg.Outliers = nil // not in the counting run
 	if err != nil {
 		return err
@@ -123,7 +126,7 @@ func counterHops(n int) int { return min(n, max(1000, n/4)) }
 
 func (s suiteBuilder) benchChanHandoff(b *testing.B, cpus [2]int, gap time.Duration) error {
 	ensureProcs(b, 3)
-	res, err := RunChanHandoff(cpus, gap, b.N)
+	res, err := runChanHandoff(cpus, gap, b.N, b.ResetTimer)
 	if err != nil {
 		return err
 	}

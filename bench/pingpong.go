@@ -32,6 +32,10 @@ type pingLine struct {
 // (spinwait.Pause) as the aio busy-poll does: a bare load loop is slower,
 // and swings with the code's alignment (see package spinwait).
 func PingPong(a, b int, transfers int, timeout time.Duration) (time.Duration, int, error) {
+	return pingPong(a, b, transfers, timeout, nil)
+}
+
+func pingPong(a, b int, transfers int, timeout time.Duration, onClock ClockStart) (time.Duration, int, error) {
 	switch {
 	case a == Unlocked && b == Unlocked:
 		return 0, 0, fmt.Errorf("ping-pong needs at least one side locked to an OS thread, got two Unlocked goroutines (the Go scheduler may run both spinners on one thread, which measures its time slice)")
@@ -54,6 +58,7 @@ func PingPong(a, b int, transfers int, timeout time.Duration) (time.Duration, in
 					return ErrAborted
 				}
 			}
+			onClock.call()
 			start := time.Now()
 			for i := int64(1); i < int64(transfers); i += 2 {
 				if i&4095 == 1 {

@@ -133,6 +133,10 @@ type QueueRun struct {
 // consumer on consumerCPU through impl, checking that every item arrives
 // exactly once and in its producer's order.
 func RunQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int) (QueueRun, error) {
+	return runQueue(impl, consumerCPU, producerCPUs, items, nil)
+}
+
+func runQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int, onClock ClockStart) (QueueRun, error) {
 	np := len(producerCPUs)
 	per := (items + np - 1) / np
 	total := per * np
@@ -163,6 +167,7 @@ func RunQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int) (Q
 		if err := start(stop); err != nil {
 			return err
 		}
+		onClock.call()
 		t0 := time.Now()
 		for got := 0; got < total; {
 			got += impl.Take(stop, check)
