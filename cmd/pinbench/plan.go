@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,7 +43,16 @@ type planRequest struct {
 
 // costs are the cost model's constants.
 type costs struct {
-	transferNs    float64       // one one-way transfer of the matrix ping-pong
+	transferNs float64 // one one-way transfer of the matrix ping-pong
+	// classNs is the transfer cost at each class's representative pair,
+	// where measured (a remote transfer costs more than an SMT one);
+	// transferNs stands in for a class without one.
+	classNs map[affinity.Class]float64
+	// leafFixed is what one benchmark leaf costs beyond its timed runs
+	// (every run's set-up and tear-down along testing's b.N ramp, the
+	// counting runs), timed on sample leaves for time-based benchtimes;
+	// 0 when not timed, and the model's runsPerLeaf x leafStart stands in.
+	leafFixed     time.Duration
 	pingFixed     time.Duration // one PingPong's fixed cost: two threads started, pinned, joined
 	leafStart     time.Duration // one benchmark run's fixed cost: iothreads started and joined
 	roundOverhead time.Duration // one run of the benchmark binary with nothing to run (TestMain)
@@ -119,16 +129,82 @@ func runPlan(req planRequest, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(w, "Cost model (%s): matrix transfer %.0f ns, ping-pong start-up %v, benchmark start-up %v, benchmark binary start %v.\n",
 		src, c.transferNs, c.pingFixed.Round(time.Microsecond), c.leafStart.Round(time.Microsecond), c.roundOverhead.Round(time.Millisecond))
+	if len(c.classNs) > 0 {
+		var parts []string
+		for _, cl := range affinity.Classes() {
+			if ns, ok := c.classNs[cl]; ok {
+				parts = append(parts, fmt.Sprintf("%s %.0f ns", cl, ns))
+			}
+		}
+		fmt.Fprintf(w, "Matrix transfer by class (at each class's pair): %s.\n", strings.Join(parts, ", "))
+	}
 
+	// Per-leaf overheads timed on sample leaves, once per time-based
+	// benchtime (modes that share one share the timing).
+	fixed := map[string]time.Duration{}
 	for _, nm := range req.modes {
 		fmt.Fprintf(stderr, "plan: listing the %s-mode benchmarks\n", nm.name)
 		leaves, skipped, err := planBenchmarks(req.prog, t, req.filter, nm.mode, req.root)
 		if err != nil {
 			return err
 		}
-		writeModePlan(w, t, nm, req.parallel, c, leaves, skipped)
+		mc := c
+		if c.measured && !strings.HasSuffix(nm.mode.benchtime, "x") {
+			f, ok := fixed[nm.mode.benchtime]
+			if !ok {
+				if f, err = timeLeafOverhead(req.prog, leaves, nm.mode, c, stderr); err != nil {
+					return err
+				}
+				fixed[nm.mode.benchtime] = f
+			}
+			mc.leafFixed = f
+		}
+		writeModePlan(w, t, nm, req.parallel, mc, leaves, skipped)
 	}
 	return nil
+}
+
+// overheadSamples is how many leaves timeLeafOverhead runs.
+const overheadSamples = 6
+
+// timeLeafOverhead times a spread sample of leaves, each alone in one run
+// of the suite's program at the mode's benchtime, and returns the mean
+// per-leaf cost beyond what the model's timed part covers: the program's
+// start (c.roundOverhead) and the benchtime share (benchtimeFactor x
+// benchtime) are taken off. The model's own guess (runsPerLeaf x
+// leafStart) is the floor. Under emulation, or wherever starting threads
+// is slow, this is most of a round.
+func timeLeafOverhead(prog suiteProg, leaves []string, mode tuneMode, c costs, stderr io.Writer) (time.Duration, error) {
+	floor := runsPerLeaf * c.leafStart
+	k := min(overheadSamples, len(leaves))
+	if k == 0 {
+		return floor, nil
+	}
+	fmt.Fprintf(stderr, "plan: timing %d sample benchmarks at -benchtime %s\n", k, mode.benchtime)
+	var sum time.Duration
+	for i := range k {
+		name := leaves[(2*i+1)*len(leaves)/(2*k)]
+		start := time.Now()
+		cmd := prog.command(context.Background(), benchArgs(exactBenchPattern(name), mode, 1, mode.benchtime))
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if out, err := cmd.Output(); err != nil {
+			return 0, fmt.Errorf("timing the sample benchmark %s: %v %s", name, err, lastLines(errb.String()+string(out), 3))
+		}
+		wall := time.Since(start)
+		sum += wall - c.roundOverhead - leafTimed(name, mode.benchtime)
+	}
+	return max(sum/time.Duration(k), floor), nil
+}
+
+// exactBenchPattern is the -test.bench pattern that matches the leaf name
+// alone: each level of the name anchored and quoted.
+func exactBenchPattern(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+	}
+	return strings.Join(parts, "/")
 }
 
 // writeModePlan prints one mode's plan and its estimate.
@@ -143,13 +219,23 @@ func writeModePlan(w io.Writer, t *affinity.Topology, nm namedMode, parallel boo
 			how = "every pair (few enough to take all)"
 		}
 	}
-	pairCost := time.Duration(float64(m.matrix.reps)+0.25)*time.Duration(float64(m.matrix.transfers)*c.transferNs) +
-		time.Duration(m.matrix.reps+1)*c.pingFixed
-	matrixTime := time.Duration(len(pairs)) * pairCost
+	pairCost := func(ns float64) time.Duration {
+		return time.Duration(float64(m.matrix.reps)+0.25)*time.Duration(float64(m.matrix.transfers)*ns) +
+			time.Duration(m.matrix.reps+1)*c.pingFixed
+	}
+	var matrixTime time.Duration
+	for _, p := range pairs {
+		matrixTime += pairCost(c.transferAt(t.Relation(p.A, p.B)))
+	}
 	rounds := len(pairs)
 	if parallel {
+		// A round lasts as long as its slowest pair.
 		rounds = len(parallelRounds(pairs))
-		matrixTime = time.Duration(rounds+parallelCheckCells) * pairCost
+		slowest := c.transferNs
+		for _, ns := range c.classNs {
+			slowest = max(slowest, ns)
+		}
+		matrixTime = time.Duration(rounds+parallelCheckCells) * pairCost(slowest)
 	}
 	fmt.Fprintf(w, "\n%s mode: %d interleaved rounds of the suite, -benchtime %s%s\n", nm.name, m.count, m.benchtime, map[bool]string{true: ", poll-window sweep"}[m.sweep])
 	fmt.Fprintf(w, "  matrix: %s, %d of %d pairs, %d repetitions of %d transfers each", how, len(pairs), len(t.AllPairs()), m.matrix.reps, m.matrix.transfers)
@@ -174,7 +260,11 @@ func writeModePlan(w io.Writer, t *affinity.Topology, nm namedMode, parallel boo
 	}
 	perRound += c.roundOverhead
 	dry := c.roundOverhead + time.Duration(len(leaves))*2*c.leafStart
-	fmt.Fprintf(w, "  benchmarks: %d run, %d skipped; %d samples of each, about %v a round\n", len(leaves), len(skipped), m.count, perRound.Round(time.Second/10))
+	overhead := ""
+	if c.leafFixed > 0 {
+		overhead = fmt.Sprintf(" (%v a benchmark beyond its benchtime, timed on %d samples)", c.leafFixed.Round(time.Millisecond), min(overheadSamples, len(leaves)))
+	}
+	fmt.Fprintf(w, "  benchmarks: %d run, %d skipped; %d samples of each, about %v a round%s\n", len(leaves), len(skipped), m.count, perRound.Round(time.Second/10), overhead)
 	for _, name := range leaves {
 		fmt.Fprintf(w, "    %s\n", name)
 	}
@@ -189,22 +279,42 @@ func writeModePlan(w io.Writer, t *affinity.Topology, nm namedMode, parallel boo
 		total.Round(time.Second), matrixTime.Round(time.Second/10), dry.Round(time.Second/10), m.count, perRound.Round(time.Second/10), reportCost)
 }
 
-// leafCost estimates one round's run of benchmark name at benchtime.
+// transferAt is the model's one-way transfer cost between two CPUs of
+// class cl.
+func (c costs) transferAt(cl affinity.Class) float64 {
+	if ns, ok := c.classNs[cl]; ok {
+		return ns
+	}
+	return c.transferNs
+}
+
+// leafCost estimates one round's run of benchmark name at benchtime: its
+// timed part and its fixed cost.
 func leafCost(name, benchtime string, c costs) time.Duration {
 	fixed := runsPerLeaf * c.leafStart
+	if c.leafFixed > 0 {
+		fixed = c.leafFixed
+	}
+	return leafTimed(name, benchtime) + fixed
+}
+
+// leafTimed is the part of a leaf's run that its benchtime sizes: the
+// iterations at benchtime Nx (at defaultOpNs each), or the benchtime
+// times the factor of testing's b.N ramp.
+func leafTimed(name, benchtime string) time.Duration {
 	if n, ok := strings.CutSuffix(benchtime, "x"); ok {
 		iters, _ := strconv.Atoi(n)
-		return time.Duration(iters)*defaultOpNs + fixed
+		return time.Duration(iters) * defaultOpNs
 	}
 	d, err := time.ParseDuration(benchtime)
 	if err != nil {
-		return fixed
+		return 0
 	}
 	f := benchtimeFactor
 	if strings.HasPrefix(name, "BenchmarkHandoff/via=aio/") {
 		f = handoffBenchtimeFactor
 	}
-	return time.Duration(f*float64(d)) + fixed
+	return time.Duration(f * float64(d))
 }
 
 // planBenchmarks returns the benchmarks of the suite on t that would run,
@@ -290,6 +400,20 @@ func measureCosts(t *affinity.Topology) (costs, error) {
 		}
 		c.transferNs = float64(loop) / float64(n)
 		c.pingFixed = (wall - loop) / 3
+		// The transfer at each class's representative pair: the matrix
+		// spans every class, and the first two CPUs are often the
+		// cheapest pair (SMT siblings).
+		c.classNs = map[affinity.Class]float64{}
+		for cl, p := range t.Placements() {
+			if cl == affinity.SameCPU || cl == affinity.Unpinned {
+				continue
+			}
+			d, done, err := bench.PingPong(p.A, p.B, 20000, bench.DefaultStallTimeout)
+			if err != nil {
+				return c, fmt.Errorf("measuring the %s transfer cost: %w", cl, err)
+			}
+			c.classNs[cl] = float64(d) / float64(done)
+		}
 	}
 	start := time.Now()
 	const probes = 5

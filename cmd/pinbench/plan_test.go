@@ -169,3 +169,34 @@ func TestPlanOnLargeCaptures(t *testing.T) {
 		}
 	}
 }
+
+// The sample leaves are run one at a time: the pattern must match the
+// leaf alone, however its name's levels read as regular expressions.
+func TestExactBenchPattern(t *testing.T) {
+	got := exactBenchPattern("BenchmarkHandoff/via=aio/wait=poll/pin=cpu/place=llc")
+	want := "^BenchmarkHandoff$/^via=aio$/^wait=poll$/^pin=cpu$/^place=llc$"
+	if got != want {
+		t.Errorf("exactBenchPattern = %q, want %q", got, want)
+	}
+	if got := exactBenchPattern("BenchmarkQueue/impl=mpsc/pad=128/producers=1+2"); got != `^BenchmarkQueue$/^impl=mpsc$/^pad=128$/^producers=1\+2$` {
+		t.Errorf("exactBenchPattern quotes nothing: %q", got)
+	}
+}
+
+// The leaf model: a timed per-leaf overhead replaces the runsPerLeaf x
+// leafStart guess; the matrix costs each pair at its class's transfer.
+func TestCostModelUsesTimedCosts(t *testing.T) {
+	c := costs{leafStart: 10 * time.Millisecond}
+	name := "BenchmarkFloor/place=llc"
+	if got, want := leafCost(name, "100ms", c), 130*time.Millisecond+runsPerLeaf*10*time.Millisecond; got != want {
+		t.Errorf("leafCost without a timed overhead = %v, want %v", got, want)
+	}
+	c.leafFixed = time.Second
+	if got, want := leafCost(name, "100ms", c), 1130*time.Millisecond; got != want {
+		t.Errorf("leafCost with a timed overhead of 1s = %v, want %v", got, want)
+	}
+	c = costs{transferNs: 100, classNs: map[affinity.Class]float64{affinity.Remote: 400}}
+	if c.transferAt(affinity.Remote) != 400 || c.transferAt(affinity.SMT) != 100 {
+		t.Errorf("transferAt: remote %v, smt %v; want 400 (measured) and 100 (the stand-in)", c.transferAt(affinity.Remote), c.transferAt(affinity.SMT))
+	}
+}
