@@ -14,7 +14,7 @@ import (
 )
 
 // long turns on the slow variants (QEMU's non-quick mode): go test -long.
-var long = flag.Bool("long", false, "run the long variants of the stress tests (10 s mutex tests)")
+var long = flag.Bool("long", false, "run the long variants of the stress tests (10 s mutex tests, TestCoQueueStress)")
 
 // numContexts is QEMU's NUM_CONTEXTS.
 const numContexts = 5
@@ -79,23 +79,6 @@ func joinIOThreads(threads []*aio.IOThread, limit time.Duration) error {
 		}
 	}
 	return nil
-}
-
-// iothreadsFor starts n iothreads for the test (see startIOThreads), with
-// GOMAXPROCS raised to n+1, and joins them when it ends.
-func iothreadsFor(t *testing.T, n int) []*aio.IOThread {
-	t.Helper()
-	ensureProcs(t, n+1)
-	threads, err := startIOThreads(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := joinIOThreads(threads, 5*time.Second); err != nil {
-			t.Error(err)
-		}
-	})
-	return threads
 }
 
 // ensureProcs raises GOMAXPROCS to n for the rest of the test: QEMU's
