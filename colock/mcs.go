@@ -68,7 +68,7 @@ func (l *MCS) Lock(id int) {
 	// our node reset.
 	prev := l.tail.Swap(int32(id))
 	if prev == -1 {
-		return // the lock was free: the swap synchronized after the freeing compare-and-swap
+		return // the lock was free: the freeing compare-and-swap, whose -1 we read, synchronizes before the swap
 	}
 	// Link behind prev: pairs with its unlocker's load of next.
 	l.nodes[prev].next.Store(int32(id))
@@ -78,8 +78,8 @@ func (l *MCS) Lock(id int) {
 	for n.locked.Load() == 1 {
 		futexWait(&n.locked, 1)
 	}
-	// The load of 0 synchronizes after the unlocker's store, and with it
-	// after its critical section.
+	// The unlocker's store of 0 synchronizes before the load that read
+	// it, and with it the unlocker's critical section.
 }
 
 // Unlock passes the lock to the participant queued behind id, or frees it.

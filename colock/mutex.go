@@ -59,7 +59,7 @@ type CoMutex struct {
 	// holder is the coroutine that holds the lock, set by it once Lock
 	// returns and cleared by its Unlock; nil while free or while the lock
 	// is on its way to a woken waiter. Plain: only holders write it, and
-	// each acquisition synchronizes after the release before it.
+	// the release before each acquisition synchronizes before it.
 	holder *coroutine.Coroutine
 	// sequence numbers the handoffs (never 0). Plain, unlockers only, in
 	// the order of acquisition, like holder.
@@ -74,8 +74,9 @@ type CoMutex struct {
 // spinRounds bounds the spin of a locker that finds the lock held by a
 // coroutine on another context with nobody waiting (QEMU: 1000 rounds of
 // cpu_relax): a critical section shorter than a sleep and a wake-up is
-// cheaper to wait out. Each round is one spin-wait hint (27 ns on the EPYC
-// VM), so at most about 30 us.
+// cheaper to wait out. Each round is one spin-wait hint, so the spin lasts
+// tens of microseconds at most (the README's "Measurements behind the
+// design" has the figure).
 const spinRounds = 1000
 
 // where strings for the mark of a sleeping waiter (Self.sleep).
@@ -85,13 +86,21 @@ const (
 	whereRw    = "colock.CoRwlock"
 )
 
+// CoMutex's fast-path budget. Uncontended, Lock is one compare-and-swap
+// of locked and Unlock one decrement: a single atomic read-modify-write
+// each, on the mutex's cache line. Lock adds a load of ctx, and a store
+// only when the lock moved to another context; holder and held are plain
+// fields. The counters (wakes, remote, picked) are slow-path only. Do not
+// add an atomic operation to Lock's or Unlock's fast path without
+// measuring BenchmarkMutex before and after.
+
 // Lock locks m, sleeping in self's home context until the lock is handed
 // to it if another coroutine holds it. Call it only from self's body.
 func (m *CoMutex) Lock(self *Self) {
-	// Compare-and-swap 0 -> 1: the uncontended case. Sequentially
-	// consistent, so it synchronizes after the decrement of the Unlock
-	// that freed the lock (the previous critical section happens before
-	// ours).
+	// Compare-and-swap 0 -> 1: the uncontended case. It reads the 0 that
+	// the decrement of the Unlock that freed the lock wrote, so that
+	// decrement synchronizes before it, and the previous critical section
+	// comes before ours.
 	if !m.locked.CompareAndSwap(0, 1) {
 		m.lockContended(self)
 	}
@@ -135,7 +144,8 @@ func (m *CoMutex) lockContended(self *Self) {
 	self.checkAwake(whereMutex)
 	// Add (QEMU's fetch_inc): from here on every Unlock that sees more than
 	// one in locked knows we are coming. When it returns 1 the lock was
-	// free and is ours, synchronizing after the freeing decrement.
+	// free and is ours: the freeing decrement, whose 0 it read,
+	// synchronizes before it.
 	if m.locked.Add(1) == 1 {
 		return
 	}
@@ -163,9 +173,10 @@ func (m *CoMutex) lockSlow(self *Self) {
 		for {
 			w := m.popWaiter()
 			if w == self {
-				// The oldest waiter is us: the lock is ours. Our
-				// compare-and-swap synchronized after the unlocker's
-				// store of the number, which followed its decrement.
+				// The oldest waiter is us: the lock is ours. The
+				// unlocker's store of the number, which followed its
+				// decrement, synchronizes before our compare-and-swap,
+				// which read it.
 				self.co.ClearScheduled()
 				return
 			}
@@ -179,10 +190,10 @@ func (m *CoMutex) lockSlow(self *Self) {
 	}
 	self.co.Yield()
 	// Woken by whoever popped us: the lock is ours. The wake went through
-	// our home's schedule queue (a push and the consumer's swap) or, on
-	// our own context, through the waker's yield: either way after the
-	// popper's hand-over, which came after the previous holder's
-	// decrement.
+	// our home's schedule queue (a push, which synchronizes before the
+	// consumer's swap) or, on our own context, through the waker's yield:
+	// either way the popper's hand-over, which came after the previous
+	// holder's decrement, synchronizes before we run again.
 }
 
 // Unlock unlocks m, handing it to the oldest waiter if there is one. Call
@@ -194,9 +205,9 @@ func (m *CoMutex) Unlock(self *Self) {
 	}
 	m.holder = nil
 	self.held--
-	// Decrement (QEMU's fetch_dec): releases the lock when nobody else
-	// announced themselves; a compare-and-swap or increment that reads
-	// the 0 synchronizes after it, and with it after our critical section.
+	// Decrement (QEMU's fetch_dec): frees the lock when nobody else
+	// announced themselves; it synchronizes before the compare-and-swap
+	// or increment that reads its 0, and so does our critical section.
 	if m.locked.Add(^uint32(0)) == 0 {
 		return
 	}
@@ -279,7 +290,8 @@ func (m *CoMutex) wake(ctx *aio.AioContext, w *Self) bool {
 // with compare-and-swap, as aio's schedule queue does; the single popper
 // takes the whole stack with one swap when its FIFO, toPop, is empty, and
 // reverses it, so waiters are woken oldest first within each batch. Taking
-// the whole stack at once is why ABA cannot happen (see aio.PaddedQueue).
+// the whole stack at once is why ABA cannot happen (see the block comment
+// above aio's PaddedQueue.Push, in queue.go).
 //
 // # One popper
 //
@@ -334,8 +346,10 @@ func (m *CoMutex) popWaiter() *Self {
 		if m.fromPush.Load() == nil {
 			return nil
 		}
-		// Swap (acquire side): takes every record pushed so far with
-		// the links their pushers stored before publishing them.
+		// Swap: takes every record pushed so far. It reads the last
+		// pusher's compare-and-swap, and the pushes before it form a
+		// chain of read-modify-writes, so every pusher's link store
+		// synchronizes before the swap: the links are complete.
 		top := m.fromPush.Swap(nil)
 		for top != nil {
 			next := top.next.Load()

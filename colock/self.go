@@ -89,8 +89,9 @@ func (s *Self) sleep(where string) {
 // home context is closed: w will never run, and the caller must not hand
 // it anything (it passes the lock on instead).
 func wake(ctx *aio.AioContext, w *Self) bool {
-	// Store (release) of the mark: pairs with the compare-and-swap in
-	// sleep, and with the one TryCoWake makes next when it schedules w.
+	// Store of the mark: pairs with the compare-and-swap in sleep, and
+	// synchronizes before the one TryCoWake makes next when it schedules
+	// w, which reads it.
 	w.co.ClearScheduled()
 	return ctx.TryCoWake(w.co) == nil
 }
