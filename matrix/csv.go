@@ -44,8 +44,9 @@ func csvCell(v float64) string {
 }
 
 // ReadCSV reads the grid form written by WriteCSV. The first header cell
-// may be anything (or empty); the row ids must repeat the header's ids in
-// order. Samples and classes are not part of this form and stay nil.
+// may be anything (or empty); the header names each CPU once, and the row
+// ids must repeat its ids in order. Samples and classes are not part of
+// this form and stay nil.
 func ReadCSV(r io.Reader) (*Matrix, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
@@ -58,11 +59,16 @@ func ReadCSV(r io.Reader) (*Matrix, error) {
 		return nil, errors.New("latency matrix: empty file")
 	}
 	var cpus []int
+	col := map[int]int{} // CPU id -> its header column
 	for k, f := range recs[0][1:] {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil {
 			return nil, fmt.Errorf("latency matrix: header column %d: CPU id %q is not a number", k+2, f)
 		}
+		if first, dup := col[c]; dup {
+			return nil, fmt.Errorf("latency matrix: header column %d: CPU %d repeats column %d", k+2, c, first)
+		}
+		col[c] = k + 2
 		cpus = append(cpus, c)
 	}
 	if len(recs)-1 != len(cpus) {
@@ -83,8 +89,8 @@ func ReadCSV(r io.Reader) (*Matrix, error) {
 			if f == "" {
 				continue
 			}
-			v, err := strconv.ParseFloat(f, 64)
-			if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+			v, ok := parseLatency(f)
+			if !ok {
 				return nil, fmt.Errorf("latency matrix: line %d, CPU %d: latency %q is not a non-negative number", line, cpus[j], f)
 			}
 			m.NS[i][j] = v
@@ -123,7 +129,8 @@ func (m *Matrix) WriteLongCSV(w io.Writer) error {
 	return cw.Error()
 }
 
-// ReadLongCSV reads the form written by WriteLongCSV. CPUs appear in the
+// ReadLongCSV reads the form written by WriteLongCSV: one row per ordered
+// pair, its median and samples finite and non-negative. CPUs appear in the
 // order they are first named in the from column, then the to column.
 func ReadLongCSV(r io.Reader) (*Matrix, error) {
 	cr := csv.NewReader(r)
@@ -144,19 +151,24 @@ func ReadLongCSV(r io.Reader) (*Matrix, error) {
 	var cells []cell
 	var cpus []int
 	seen := map[int]bool{}
+	pairLine := map[[2]int]int{} // a pair -> the line that gave it
 	for k, rec := range recs[1:] {
 		line := k + 2
 		a, err1 := strconv.Atoi(rec[0])
 		b, err2 := strconv.Atoi(rec[1])
-		med, err3 := strconv.ParseFloat(rec[3], 64)
-		if err1 != nil || err2 != nil || err3 != nil || med < 0 {
+		med, ok := parseLatency(rec[3])
+		if err1 != nil || err2 != nil || !ok {
 			return nil, fmt.Errorf("latency matrix: line %d: malformed row %q", line, strings.Join(rec, ","))
 		}
+		if first, dup := pairLine[[2]int{a, b}]; dup {
+			return nil, fmt.Errorf("latency matrix: line %d: pair %d->%d repeats line %d", line, a, b, first)
+		}
+		pairLine[[2]int{a, b}] = line
 		c := cell{a: a, b: b, class: rec[2], med: med}
 		for _, f := range strings.Fields(rec[4]) {
-			v, err := strconv.ParseFloat(f, 64)
-			if err != nil {
-				return nil, fmt.Errorf("latency matrix: line %d: sample %q is not a number", line, f)
+			v, ok := parseLatency(f)
+			if !ok {
+				return nil, fmt.Errorf("latency matrix: line %d: sample %q is not a non-negative number", line, f)
 			}
 			c.samples = append(c.samples, v)
 		}
@@ -191,6 +203,16 @@ func ReadLongCSV(r io.Reader) (*Matrix, error) {
 		}
 	}
 	return m, nil
+}
+
+// parseLatency parses a latency in ns as both CSV forms hold it: a finite,
+// non-negative number.
+func parseLatency(f string) (float64, bool) {
+	v, err := strconv.ParseFloat(f, 64)
+	if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, false
+	}
+	return v, true
 }
 
 // ReadFile reads a latency matrix from a file in either CSV form

@@ -86,6 +86,8 @@ func TestBadCSV(t *testing.T) {
 		{"infinite", "cpu,0,1\n0,,inf\n1,5,\n", `line 2, CPU 1: latency "inf"`},
 		{"short row", "cpu,0,1\n0,\n1,5,\n", "line 2: 2 cells, want 3"},
 		{"quoted break", "cpu,0,1\n0,\"\n", "line 2"},
+		// A CPU named twice would make its cells ambiguous (At finds the first).
+		{"repeated cpu", "cpu,0,1,0\n0,,5,\n1,5,,5\n0,,5,\n", "header column 4: CPU 0 repeats column 2"},
 	} {
 		_, err := matrix.ReadCSV(strings.NewReader(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -97,7 +99,14 @@ func TestBadCSV(t *testing.T) {
 		{"field count", "from,to,class,median_ns,samples_ns\n0,1,llc,5\n", "record on line 2: wrong number of fields"},
 		{"bad cpu", "from,to,class,median_ns,samples_ns\n0,1,llc,5,5\nx,0,llc,5,5\n", `line 3: malformed row "x,0,llc,5,5"`},
 		{"negative median", "from,to,class,median_ns,samples_ns\n0,1,llc,-5,5\n", `line 2: malformed row`},
-		{"bad sample", "from,to,class,median_ns,samples_ns\n0,1,llc,5,5 x\n", `line 2: sample "x" is not a number`},
+		{"bad sample", "from,to,class,median_ns,samples_ns\n0,1,llc,5,5 x\n", `line 2: sample "x" is not a non-negative number`},
+		// The grid form refuses these; so does the long one.
+		{"NaN median", "from,to,class,median_ns,samples_ns\n0,1,llc,NaN,5\n", `line 2: malformed row`},
+		{"infinite median", "from,to,class,median_ns,samples_ns\n0,1,llc,+Inf,5\n", `line 2: malformed row`},
+		{"negative sample", "from,to,class,median_ns,samples_ns\n0,1,llc,5,5 -1\n", `line 2: sample "-1" is not a non-negative number`},
+		{"infinite sample", "from,to,class,median_ns,samples_ns\n0,1,llc,5,Inf\n", `line 2: sample "Inf" is not a non-negative number`},
+		// A pair given twice would keep the last row silently.
+		{"repeated pair", "from,to,class,median_ns,samples_ns\n0,1,llc,5,5\n1,0,llc,5,5\n0,1,llc,7,7\n", "line 4: pair 0->1 repeats line 2"},
 	} {
 		_, err := matrix.ReadLongCSV(strings.NewReader(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
