@@ -87,7 +87,7 @@ func Build(run *Run, opts Options) (*Report, error) {
 		sections = DefaultSections
 	}
 	for _, s := range sections {
-		s.Tables.Alpha = opts.Thresholds.Alpha
+		s.Tables.Alpha = opts.Thresholds.alpha() // its default for zero or below, as the rules take it
 		ts, err := run.Tables(s.Tables)
 		if err != nil {
 			return nil, fmt.Errorf("section %q: %w", s.Title, err)

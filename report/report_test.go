@@ -236,3 +236,26 @@ func TestTruncatedResults(t *testing.T) {
 		}
 	}
 }
+
+// A Thresholds field at zero or below takes its default, Alpha for the
+// tables too: a negative Alpha must not make every table comparison "~"
+// while the recommendations judge at 0.05.
+func TestNegativeAlphaIsTheDefault(t *testing.T) {
+	run := mustRead(t, "vm.txt")
+	var want, got strings.Builder
+	for _, tc := range []struct {
+		th  Thresholds
+		out *strings.Builder
+	}{{Thresholds{}, &want}, {Thresholds{Alpha: -1}, &got}} {
+		r, err := Build(run, Options{Thresholds: tc.th})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.WriteMarkdown(tc.out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got.String() != want.String() {
+		t.Errorf("report with Alpha -1 differs from the default's:\n%s", got.String())
+	}
+}
