@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/atomicfile"
 	"github.com/pinbench/pinbench/internal/tracex"
@@ -108,6 +110,9 @@ type OutlierRecorder struct {
 	// and how slow their outliers were (times the median), so that once
 	// MaxPerBench are there a worse outlier replaces the mildest.
 	saved map[string][]savedTrace
+	// epoch is where monoNow's zero lies on the execution trace's clock
+	// (see traceClockEpoch), 0 when unknown; set once at the start.
+	epoch int64
 	// stop ends the cutting goroutine, which closes stopped as it ends.
 	stop, stopped chan struct{}
 }
@@ -142,6 +147,7 @@ func StartOutlierRecorder(opts OutlierOptions) (*OutlierRecorder, error) {
 		return nil, fmt.Errorf("the execution tracer's flight recorder is unavailable, so outliers cannot be explained: %w", err)
 	}
 	r := &OutlierRecorder{opts: opts, fr: fr, stop: make(chan struct{}), stopped: make(chan struct{}), saved: map[string][]savedTrace{}}
+	r.epoch, _ = traceClockEpoch()
 	go r.cut()
 	return r, nil
 }
@@ -353,6 +359,32 @@ func (r *OutlierRecorder) snapshot(name string, ratio float64, record string) (s
 	}
 }
 
+// traceClockEpoch returns where monoNow's zero lies on the execution
+// trace's clock, and how far off that may be (0, -1 when the clock
+// cannot be read). On Linux the trace counts the runtime's nanotime,
+// CLOCK_MONOTONIC read through the vDSO, in 64 ns units, and monoNow
+// counts the same clock from epoch: a monoNow read between two
+// clock_gettime calls is placed to within half their gap, and the
+// tightest of a few tries is kept. An outlier's arrival (a monoNow read)
+// then lands on the trace's own time line (OutlierRecord.AtNs).
+func traceClockEpoch() (epoch, within int64) {
+	within = -1
+	for range 8 {
+		var a, b unix.Timespec
+		if unix.ClockGettime(unix.CLOCK_MONOTONIC, &a) != nil {
+			return 0, -1
+		}
+		m := monoNow()
+		if unix.ClockGettime(unix.CLOCK_MONOTONIC, &b) != nil {
+			return 0, -1
+		}
+		if gap := b.Nano() - a.Nano(); within < 0 || gap-gap/2 < within {
+			epoch, within = a.Nano()+gap/2-m, gap-gap/2
+		}
+	}
+	return epoch, within
+}
+
 // handoffSendHook, when set (by tests), is called by the sender of a
 // watched sampled hop between its clock read and its push: a delay there
 // is the hop's.
@@ -384,9 +416,13 @@ func (h *handoff) watchedArrival(me, hop int, ns int64) {
 	if !out {
 		return
 	}
+	var at int64 // the arrival, h.sentAt+ns on monoNow's clock
+	if e := h.cfg.Outliers.rec.epoch; e != 0 {
+		at = e + h.sentAt + ns
+	}
 	h.cfg.Outliers.report(tracex.OutlierRecord{
 		Bench: h.cfg.Outliers.bench, Hop: hop, Ns: ns, MedianNs: median, Factor: h.cfg.Outliers.rec.opts.Factor,
 		Sender: h.threads[1-me].Context().TraceLabel(), Receiver: h.threads[me].Context().TraceLabel(),
-		SenderCPU: h.sendCPU, ReceiverCPU: [2]int{before, after},
+		SenderCPU: h.sendCPU, ReceiverCPU: [2]int{before, after}, AtNs: at,
 	})
 }

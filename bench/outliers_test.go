@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/report"
 )
@@ -194,8 +196,8 @@ func TestForcedOutlierIsExplained(t *testing.T) {
 	for _, c := range e.Causes {
 		t.Logf("  %s %v: %s", c.Kind, c.Dur, c.Text)
 	}
-	if !strings.HasPrefix(e.File, "outliers/Forced_via_aio_wait_block_place_unpinned-") || e.Record.Bench != name || time.Duration(e.Record.Ns) < sleep {
-		t.Fatalf("explanation of %s for %+v, want hop %d of %s, at least %v", e.File, e.Record, slow, name, sleep)
+	if !strings.HasPrefix(e.File, "outliers/Forced_via_aio_wait_block_place_unpinned-") || e.Record.Bench != name || time.Duration(e.Record.Ns) < sleep || e.Record.AtNs == 0 {
+		t.Fatalf("explanation of %s for %+v, want hop %d of %s, at least %v, with its arrival's time", e.File, e.Record, slow, name, sleep)
 	}
 	if e.Covered < sleep {
 		t.Errorf("the trace covers %v of the hop, want the whole sleep", e.Covered)
@@ -207,6 +209,26 @@ func TestForcedOutlierIsExplained(t *testing.T) {
 	}
 	if !strings.Contains(e.Summary(), "blocked (") {
 		t.Errorf("summary %q does not name the sleep", e.Summary())
+	}
+}
+
+// monoNow placed on the trace's clock lies between two CLOCK_MONOTONIC
+// reads around it, give or take the placement's error.
+func TestTraceClockEpoch(t *testing.T) {
+	epoch, within := traceClockEpoch()
+	if within < 0 {
+		t.Fatal("CLOCK_MONOTONIC cannot be read")
+	}
+	var a, b unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &a); err != nil {
+		t.Fatal(err)
+	}
+	m := epoch + monoNow()
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &b); err != nil {
+		t.Fatal(err)
+	}
+	if m < a.Nano()-within || m > b.Nano()+within {
+		t.Fatalf("monoNow on the trace's clock %d, outside [%d, %d] widened by %d", m, a.Nano(), b.Nano(), within)
 	}
 }
 

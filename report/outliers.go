@@ -209,11 +209,21 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 	if err != nil {
 		return OutlierExplanation{}, err
 	}
+	// The arrival: the record's own time for it (the receiver's clock
+	// read, on the trace's clock) where it lies between the trace's
+	// start and the log, else the log. The log comes after the read, and
+	// much later when the receiver was preempted in between: taken for
+	// the arrival, it moved the hop later, missing its start and taking
+	// in what came after.
+	at := out.at
+	if a := xtrace.Time(rec.AtNs); a >= s.first && a <= out.at+traceTick {
+		at = min(a, out.at)
+	}
 	hop := time.Duration(rec.Ns)
-	start := xtrace.Time(int64(out.at) - rec.Ns)
+	start := xtrace.Time(int64(at) - rec.Ns)
 	e := OutlierExplanation{Record: rec, Covered: hop}
 	if s.first > start {
-		e.Covered = out.at.Sub(s.first)
+		e.Covered = at.Sub(s.first)
 		start = s.first
 	}
 	// The sender's coroutine made the last schedule onto the receiver
@@ -224,7 +234,7 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 	// only: a receiver asleep before the push is just waiting for work.
 	var last schedLog
 	for _, sl := range schedulers[rec.Receiver] {
-		if sl.at <= out.at && sl.g != out.receiver && sl.at >= last.at {
+		if sl.at <= at && sl.g != out.receiver && sl.at >= last.at {
 			last = sl
 		}
 	}
@@ -233,14 +243,14 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 	// and its iothread asleep, polling or draining; the sender's
 	// coroutine runs from its clock read to its push, while the sending
 	// iothread waits under it (not watched: its coroutine is).
-	roles := map[xtrace.GoID]goRole{out.receiver: {"the receiver's coroutine", push, out.at, true}}
+	roles := map[xtrace.GoID]goRole{out.receiver: {"the receiver's coroutine", push, at, true}}
 	if last.at != 0 {
 		roles[last.g] = goRole{"the sender's coroutine", start, push, false}
 	}
 	if g, ok := owners[rec.Receiver]; ok {
-		roles[g] = goRole{rec.Receiver + ", the receiving iothread", push, out.at, true}
+		roles[g] = goRole{rec.Receiver + ", the receiving iothread", push, at, true}
 	}
-	causes, cuts, err := scanHop(data, s.first, start, out.at, roles)
+	causes, cuts, err := scanHop(data, s.first, start, at, roles)
 	if err != nil {
 		return OutlierExplanation{}, err
 	}
@@ -269,6 +279,11 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 	slices.SortStableFunc(e.Causes, func(a, b OutlierCause) int { return int(b.Dur - a.Dur) })
 	return e, nil
 }
+
+// traceTick bounds the execution trace's clock unit (64 ns on amd64, 16
+// on arm64: the runtime's traceTimeDiv): an event's time is its clock
+// read rounded down to one.
+const traceTick = 64
 
 // goRole is a goroutine of the handoff: what it is, the part of the hop
 // that is its side's, and whether waiting is its normal state then (a

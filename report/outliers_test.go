@@ -20,11 +20,11 @@ import (
 
 // traceOutlier traces body on a goroutine of its own, locked to its
 // thread as an iothread's, then logs an outlier record for a hop that
-// took as long as body did, and writes the trace into dir/name. It
-// returns the file and how long after the hop's end (its last clock
-// read) the log was at most: the report takes the log for the arrival,
-// so the hop it looks at may begin up to that much after body did.
-func traceOutlier(t *testing.T, dir, name string, body func()) (string, time.Duration) {
+// took as long as body did, with its arrival on the trace's clock as
+// bench's recorder writes it, and writes the trace into dir/name. lag,
+// when not nil, runs between the arrival and the log (a receiver held
+// up before it logs).
+func traceOutlier(t *testing.T, dir, name string, body, lag func()) string {
 	t.Helper()
 	// A collection now, so that none is due during body (the earlier
 	// tests allocated): the hops below are to show what body did.
@@ -34,18 +34,19 @@ func traceOutlier(t *testing.T, dir, name string, body func()) (string, time.Dur
 		t.Skipf("cannot take a trace (go test -trace holds the tracer): %v", err)
 	}
 	done := make(chan struct{})
-	var late time.Duration
 	go func() {
 		defer close(done)
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		start := time.Now()
+		start := monotonicNs()
 		body()
-		hop := time.Since(start)
-		rec := tracex.OutlierRecord{Bench: "BenchmarkX/via=aio", Hop: 7, Ns: int64(hop), MedianNs: 1000, Factor: 20,
-			Sender: "iothread 1 unpinned", Receiver: "iothread 2 unpinned", SenderCPU: [2]int{0, 0}, ReceiverCPU: [2]int{1, 1}}
+		at := monotonicNs()
+		if lag != nil {
+			lag()
+		}
+		rec := tracex.OutlierRecord{Bench: "BenchmarkX/via=aio", Hop: 7, Ns: at - start, MedianNs: 1000, Factor: 20,
+			Sender: "iothread 1 unpinned", Receiver: "iothread 2 unpinned", SenderCPU: [2]int{0, 0}, ReceiverCPU: [2]int{1, 1}, AtNs: at}
 		trace.Log(context.Background(), tracex.Outlier, rec.String())
-		late = time.Since(start) - hop
 	}()
 	<-done
 	trace.Stop()
@@ -53,17 +54,34 @@ func traceOutlier(t *testing.T, dir, name string, body func()) (string, time.Dur
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return path, late
+	return path
+}
+
+// monotonicNs reads CLOCK_MONOTONIC: the execution trace's clock on
+// Linux (0 if it cannot be read: the record then has no arrival time).
+func monotonicNs() int64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
+		return 0
+	}
+	return ts.Nano()
+}
+
+// nap sleeps for d in the kernel (nanosleep, resumed after a signal).
+func nap(d time.Duration) {
+	ts := unix.NsecToTimespec(int64(d))
+	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+	}
 }
 
 // A hop spent running (here: spinning) shows nothing the receiver did;
 // one spent in a system call names the call and the code that made it.
 func TestExplainOutlierFile(t *testing.T) {
 	dir := t.TempDir()
-	spin, _ := traceOutlier(t, dir, "spin-1.trace", func() {
+	spin := traceOutlier(t, dir, "spin-1.trace", func() {
 		for end := time.Now().Add(2 * time.Millisecond); time.Now().Before(end); {
 		}
-	})
+	}, nil)
 	e, err := ExplainOutlierFile(spin)
 	if err != nil {
 		t.Fatal(err)
@@ -86,23 +104,18 @@ func TestExplainOutlierFile(t *testing.T) {
 	if (len(e.Causes) == 0) != strings.Contains(e.Summary(), "nothing visible") {
 		t.Errorf("a spinning hop: causes %+v, summary %q; want \"nothing visible\" exactly when there is no cause", e.Causes, e.Summary())
 	}
-	nap, late := traceOutlier(t, dir, "nap-1.trace", func() {
-		ts := unix.NsecToTimespec(int64(5 * time.Millisecond))
-		for unix.Nanosleep(&ts, &ts) == unix.EINTR {
-		}
-	})
-	e, err = ExplainOutlierFile(nap)
+	napped := traceOutlier(t, dir, "nap-1.trace", func() { nap(5 * time.Millisecond) }, nil)
+	e, err = ExplainOutlierFile(napped)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The receiver was in the system call for all of the nanosleep's
-	// 5 ms, of which the hop the report looks at may miss the first
-	// `late` and the trace clock's 64 ns ticks; the runtime may add a
+	// 5 ms (less the trace clock's 64 ns ticks); the runtime may add a
 	// wait for a P after it.
 	i := slices.IndexFunc(e.Causes, func(c OutlierCause) bool { return c.Kind == "syscall" })
-	if want := 5*time.Millisecond - late - time.Microsecond; i < 0 || !strings.Contains(e.Causes[i].Text, "the receiver's coroutine") ||
-		!strings.Contains(e.Causes[i].Text, "Nanosleep in report.TestExplainOutlierFile") || e.Causes[i].Dur < want {
-		t.Errorf("a hop in nanosleep: causes %+v; want the receiver in a system call, Nanosleep in this test, for at least %v", e.Causes, want)
+	if i < 0 || !strings.Contains(e.Causes[i].Text, "the receiver's coroutine") ||
+		!strings.Contains(e.Causes[i].Text, "Nanosleep in report.nap") || e.Causes[i].Dur < 5*time.Millisecond-time.Microsecond {
+		t.Errorf("a hop in nanosleep: causes %+v; want the receiver in a system call, Nanosleep in this test's nap, for the 5 ms", e.Causes)
 	}
 	if !slices.IsSortedFunc(e.Causes, func(a, b OutlierCause) int { return int(b.Dur - a.Dur) }) {
 		t.Errorf("causes %+v, want the largest first", e.Causes)
@@ -116,11 +129,11 @@ func TestExplainOutlierFile(t *testing.T) {
 	if err := fr.Start(); err != nil {
 		t.Fatal(err)
 	}
-	cut, _ := traceOutlier(t, dir, "cut-1.trace", func() {
+	cut := traceOutlier(t, dir, "cut-1.trace", func() {
 		time.Sleep(time.Millisecond)
 		fr.WriteTo(io.Discard)
 		time.Sleep(time.Millisecond)
-	})
+	}, nil)
 	fr.Stop()
 	if e, err = ExplainOutlierFile(cut); err != nil {
 		t.Fatal(err)
@@ -128,7 +141,7 @@ func TestExplainOutlierFile(t *testing.T) {
 	if !slices.ContainsFunc(e.Causes, func(c OutlierCause) bool { return c.Kind == "tracer" }) {
 		t.Errorf("a hop with a generation change: causes %+v, want a tracer note", e.Causes)
 	}
-	if e, _ = ExplainOutlierFile(nap); slices.ContainsFunc(e.Causes, func(c OutlierCause) bool { return c.Kind == "tracer" }) {
+	if e, _ = ExplainOutlierFile(napped); slices.ContainsFunc(e.Causes, func(c OutlierCause) bool { return c.Kind == "tracer" }) {
 		t.Errorf("a hop without a generation change: causes %+v, want no tracer note", e.Causes)
 	}
 
@@ -151,6 +164,26 @@ func TestExplainOutlierFile(t *testing.T) {
 	(&Report{Title: "t"}).WriteMarkdown(&md)
 	if strings.Contains(md.String(), "Outliers") {
 		t.Error("an Outliers section without outliers")
+	}
+}
+
+// The hop ends at the arrival the record gives, not at its log: what
+// held the receiver up between the two (here a nanosleep, after a hop
+// twice as long spent waiting, as a suspended receiver does) is not in
+// it.
+func TestExplainOutlierLoggedLate(t *testing.T) {
+	e, err := ExplainOutlierFile(traceOutlier(t, t.TempDir(), "late-1.trace",
+		func() { time.Sleep(10 * time.Millisecond) }, func() { nap(5 * time.Millisecond) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Record.AtNs == 0 {
+		t.Fatal("CLOCK_MONOTONIC unreadable: the record has no arrival time")
+	}
+	for _, c := range e.Causes {
+		if c.Kind == "syscall" {
+			t.Errorf("the nanosleep after the arrival is named: %+v", c)
+		}
 	}
 }
 

@@ -81,18 +81,28 @@ type OutlierRecord struct {
 	// yielded) and after (the sender after its push, the receiver on
 	// arrival); -1 where unknown.
 	SenderCPU, ReceiverCPU [2]int
+	// AtNs is the arrival (the receiver's clock read that ended the hop)
+	// on the execution trace's clock, CLOCK_MONOTONIC nanoseconds on
+	// Linux; 0 when unknown. The log comes after it, and may come much
+	// later (the receiver preempted in between), so a reader places the
+	// hop by AtNs where it has it. Optional in the message: "at-ns".
+	AtNs int64
 }
 
 // String formats the record as the log message: "key=value" fields
-// separated by "; ", in a fixed order.
+// separated by "; ", in a fixed order (at-ns last, and only when known).
 func (r OutlierRecord) String() string {
-	return fmt.Sprintf("bench=%s; hop=%d; ns=%d; median-ns=%d; factor=%g; sender=%s; sender-cpu=%d>%d; receiver=%s; receiver-cpu=%d>%d",
+	s := fmt.Sprintf("bench=%s; hop=%d; ns=%d; median-ns=%d; factor=%g; sender=%s; sender-cpu=%d>%d; receiver=%s; receiver-cpu=%d>%d",
 		r.Bench, r.Hop, r.Ns, r.MedianNs, r.Factor, r.Sender, r.SenderCPU[0], r.SenderCPU[1], r.Receiver, r.ReceiverCPU[0], r.ReceiverCPU[1])
+	if r.AtNs != 0 {
+		s += fmt.Sprintf("; at-ns=%d", r.AtNs)
+	}
+	return s
 }
 
 // ParseOutlier reads a record written by [OutlierRecord.String]. An
-// unknown key is ignored (a later writer may add one); a missing or
-// malformed one is an error naming it.
+// unknown key is ignored (a later writer may add one); a missing one
+// (at-ns may be) or a malformed one is an error naming it.
 func ParseOutlier(msg string) (OutlierRecord, error) {
 	var r OutlierRecord
 	seen := map[string]bool{}
@@ -121,6 +131,8 @@ func ParseOutlier(msg string) (OutlierRecord, error) {
 			r.SenderCPU, err = parseCPUs(v)
 		case "receiver-cpu":
 			r.ReceiverCPU, err = parseCPUs(v)
+		case "at-ns":
+			r.AtNs, err = strconv.ParseInt(v, 10, 64)
 		default:
 			continue
 		}

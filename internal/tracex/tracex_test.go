@@ -10,7 +10,7 @@ func TestOutlierRecordRoundTrip(t *testing.T) {
 		Bench: "BenchmarkHandoff/via=aio/wait=block/place=unpinned-2", Hop: 1234,
 		Ns: 5123456, MedianNs: 6100, Factor: 20,
 		Sender: "iothread 11 on CPUs 0", Receiver: "iothread 12 unpinned",
-		SenderCPU: [2]int{0, 0}, ReceiverCPU: [2]int{1, -1},
+		SenderCPU: [2]int{0, 0}, ReceiverCPU: [2]int{1, -1}, AtNs: 987654321000,
 	}
 	out, err := ParseOutlier(in.String())
 	if err != nil {
@@ -18,6 +18,15 @@ func TestOutlierRecordRoundTrip(t *testing.T) {
 	}
 	if out != in {
 		t.Fatalf("round trip of %q gave %+v, want %+v", in.String(), out, in)
+	}
+	// The arrival's time is optional (a writer that did not know it).
+	unknown := in
+	unknown.AtNs = 0
+	if out, err := ParseOutlier(unknown.String()); err != nil || out != unknown || strings.Contains(unknown.String(), "at-ns") {
+		t.Fatalf("without at-ns: %q gave %+v, %v", unknown.String(), out, err)
+	}
+	if _, err := ParseOutlier(in.String() + "x"); err == nil || !strings.Contains(err.Error(), "at-ns") {
+		t.Errorf("a malformed at-ns: error %v", err)
 	}
 	if Migrated(in.ReceiverCPU) || !Migrated([2]int{0, 1}) || Migrated([2]int{2, 2}) {
 		t.Fatal("Migrated: want true only for two known, different CPUs")
