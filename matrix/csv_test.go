@@ -146,3 +146,19 @@ func TestTextSpread(t *testing.T) {
 		}
 	}
 }
+
+// A matrix read from the grid form knows only medians: its text is the
+// table alone, with no spread section (and no panic on the absent samples).
+func TestTextGridOnly(t *testing.T) {
+	m, err := matrix.ReadCSV(strings.NewReader("cpu,0,1\n0,,31.0\n1,32.0,\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := m.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "the median of the repetitions per pair") || strings.Contains(b.String(), "Spread") {
+		t.Errorf("text of a grid-form matrix:\n%s", b.String())
+	}
+}

@@ -24,7 +24,9 @@ type Matrix struct {
 	// ns, NaN when not measured.
 	NS [][]float64
 	// Samples[i][j] holds the individual measurements of cell (i, j) in
-	// ns, nil when only the median is known (e.g. read from a grid CSV).
+	// ns, in increasing order (Set and ReadLongCSV sort them), nil for a
+	// cell without them; Samples itself is nil when only the medians are
+	// known (read from a grid CSV).
 	Samples [][][]float64
 	// Class[i][j] is the placement class of the pair ("smt", "llc", ...),
 	// "" when unknown. Nil when no class is known at all.
@@ -163,6 +165,9 @@ func (m *Matrix) repsText() string {
 // ping-pong is symmetric), its median and the spread of its repetitions
 // (p10-p90 and min-max, ns); nothing when only medians are known.
 func (m *Matrix) WriteSpread(w io.Writer) error {
+	if m.Samples == nil { // read from the grid form: medians only
+		return nil
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	header := false
 	for i := range m.CPUs {
