@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -62,6 +64,10 @@ func TestRunRound(t *testing.T) {
 			n, err := runRound(context.Background(), prog, nil, &w, &stderr, func(name string) { names = append(names, name) })
 			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.HasSuffix(err.Error(), tc.err)) {
 				t.Errorf("error %v, want one ending %q", err, tc.err)
+			}
+			// A failed program's error wraps its exit status.
+			if exit := new(exec.ExitError); tc.code != 0 && (!errors.As(err, &exit) || exit.ExitCode() != tc.code) {
+				t.Errorf("error %v does not wrap the program's exit status %d", err, tc.code)
 			}
 			if n != tc.n || len(names) != tc.n || names[0] != "BenchmarkFloor/place=smt-2" || names[1] != "BenchmarkNotify/target=asleep-2" {
 				t.Errorf("%d results %q, want %d starting BenchmarkFloor/place=smt-2, BenchmarkNotify/target=asleep-2", n, names, tc.n)

@@ -515,7 +515,7 @@ func runRound(ctx context.Context, prog suiteProg, args []string, w, stderr io.W
 	io.Copy(io.Discard, src)
 	out.endLine()
 	if err := cmd.Wait(); err != nil {
-		return n, fmt.Errorf("benchmark run failed (%v): %s", err, strings.Join(failureLines(out.all.String()), "; "))
+		return n, fmt.Errorf("benchmark run failed (%w): %s", err, strings.Join(failureLines(out.all.String()), "; "))
 	}
 	switch {
 	case out.err != nil:
@@ -598,7 +598,7 @@ func listBenchmarks(ctx context.Context, prog suiteProg, filter string, mode tun
 		fmt.Fprintln(stderr)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("benchmark dry run with %s failed: %v %s", prog, err, lastLines(out.String(), 3))
+		return nil, fmt.Errorf("benchmark dry run with %s failed: %w %s", prog, err, lastLines(out.String(), 3))
 	}
 	return names, nil
 }
