@@ -232,8 +232,7 @@ func WriteReport(dir string, run *Run, opts Options) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	files := map[string][]byte{}
-	var names []string
+	var files []atomicfile.Named
 	if r.Matrix != nil {
 		var svg, png bytes.Buffer
 		if err := r.Matrix.WriteSVG(&svg); err != nil {
@@ -242,29 +241,17 @@ func WriteReport(dir string, run *Run, opts Options) (string, error) {
 		if err := r.Matrix.WritePNG(&png); err != nil {
 			return "", err
 		}
-		files[r.HeatMap+".svg"], files[r.HeatMap+".png"] = svg.Bytes(), png.Bytes()
-		names = append(names, r.HeatMap+".svg", r.HeatMap+".png")
+		files = append(files, atomicfile.Named{Name: r.HeatMap + ".svg", Data: svg.Bytes()}, atomicfile.Named{Name: r.HeatMap + ".png", Data: png.Bytes()})
 	}
 	var md bytes.Buffer
 	if err := r.WriteMarkdown(&md); err != nil {
 		return "", err
 	}
-	files["report.md"] = md.Bytes()
-	names = append(names, "report.md")
-	if err := writeAll(dir, names, files); err != nil {
+	files = append(files, atomicfile.Named{Name: "report.md", Data: md.Bytes()})
+	if err := atomicfile.WriteAll(dir, files); err != nil {
 		return "", err
 	}
 	return r.Summary() + "  report: " + filepath.Join(dir, "report.md") + "\n", nil
-}
-
-// writeAll writes every file to a temporary name in dir, then renames them
-// in order. On any error it removes what it wrote.
-func writeAll(dir string, names []string, files map[string][]byte) error {
-	set := make([]atomicfile.Named, len(names))
-	for i, n := range names {
-		set[i] = atomicfile.Named{Name: n, Data: files[n]}
-	}
-	return atomicfile.WriteAll(dir, set)
 }
 
 // CompareOptions returns the benchstat flags Compare uses: one table per
