@@ -22,13 +22,6 @@ type KnownFailure struct {
 // KnownFailures are the tests the lab's guests skip.
 var KnownFailures = []KnownFailure{
 	{
-		ImportPath: "github.com/pinbench/pinbench/colock",
-		Test:       "TestCoQueueAcrossContexts",
-		Why: "loses a wake-up in lab guests (numa2, 1 run of 2): with the slot empty both producers sleep in notFull.Wait and nothing wakes them " +
-			"(\"stuck after 20s: producers moved 16369 and 17808 items, consumers 16997 and 17180\"); the test cleanup then joins the iothreads " +
-			"under the waiting coroutines and aio.CoWake panics (\"scheduled onto iothread N, which is closed\"), killing the test binary of the package",
-	},
-	{
 		ImportPath: "github.com/pinbench/pinbench/bench",
 		Test:       "TestForcedOutlierIsExplained",
 		Why: "the flight-recorder trace does not cover the forced sleep in lab guests (numa2): the sleep grew to 2.7 s, twice 5000x the emulated 270.8 us median, " +
