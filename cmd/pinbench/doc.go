@@ -123,7 +123,7 @@
 //
 //	| path | owns |
 //	| --- | --- |
-//	| `cmd/pinbench/` | the CLI, its command table in main.go: `tune` (tune.go) discovers the topology, measures the latency matrix, runs this binary's own `bench` command in interleaved rounds and writes the results folder with report.md; also `topology`, `matrix`, `bench`, `report`, `compare` |
+//	| `cmd/pinbench/` | the CLI, its command table in main.go: `tune` (tune.go) discovers the topology, measures the latency matrix, runs this binary's own `bench` command in interleaved rounds (round.go) and writes the results folder with report.md; also `topology`, `matrix`, `bench`, `report`, `compare` |
 //	| `bench/` | the benchmark suite: `Suite` builds the catalogue of named leaves (families.go: floor, coroutine, notify, queue, handoff, mutex, schedule) that `go test` and `pinbench bench` both run, through `RunLeaf`; its harness (pinned sides, watchdog, latency sampling, perf counters, configuration lines, outlier traces). A handoff leaf calls `RunAioHandoff` (handoff.go): two pinned iothreads passing a coroutine back and forth |
 //	| `aio/` | QEMU's AioContext: event loops, bottom halves, futex notifier, adaptive polling, the padded lock-free queue, `IOThread` (a locked OS thread running a context), `CoSchedule` (the seed patch's cross-thread scheduling), `CoWake` |
 //	| `coroutine/` | coroutines with QEMU semantics on `iter.Pull` (create, enter, yield, pool, wake-ups), each with a home context |

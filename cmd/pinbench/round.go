@@ -1,0 +1,300 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/internal/atomicfile"
+	"golang.org/x/perf/benchfmt"
+)
+
+// The benchmark suite a tuning run measures with, and its rounds: the
+// program (this binary's bench command, or a go test binary), its
+// arguments, the dry run that lists the benchmarks, and one round read
+// with benchfmt.
+
+// suiteProg is the program that runs the benchmark suite for a round:
+// this binary (its bench command) or a go test binary of ./bench.
+type suiteProg struct {
+	path string
+	self bool // this binary: the bench command's flags
+}
+
+// String names the program in progress lines.
+func (p suiteProg) String() string {
+	if p.self {
+		return "this binary's own suite (" + p.path + " bench)"
+	}
+	return p.path
+}
+
+// selfEnv marks a child process that runs this program's bench command:
+// cmd/pinbench's tests, whose executable is the test binary, then run the
+// command line instead of the tests.
+const selfEnv = "PINBENCH_RUN_CLI"
+
+// suiteProgram returns the program for --bench-bin bin ("": this binary),
+// checking that a test binary is one of pinbench's benchmark suite.
+func suiteProgram(bin string) (suiteProg, error) {
+	if bin == "" {
+		p, err := os.Executable()
+		if err != nil {
+			return suiteProg{}, fmt.Errorf("finding this program to run the benchmarks: %w", err)
+		}
+		return suiteProg{path: p, self: true}, nil
+	}
+	if st, err := os.Stat(bin); err != nil || st.IsDir() {
+		return suiteProg{}, fmt.Errorf("benchmark binary %s: not a file (build one with go test -c ./bench)", bin)
+	}
+	if err := probeBenchBinary(bin); err != nil {
+		return suiteProg{}, err
+	}
+	return suiteProg{path: bin}, nil
+}
+
+// probeBenchBinary checks that bin is a test binary of pinbench's bench
+// package: in its -plan mode, listing the benchmarks, it prints the
+// suite's configuration lines and its benchmark functions.
+func probeBenchBinary(bin string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-test.list", "^Benchmark", "-plan").CombinedOutput()
+	text := string(out)
+	if err != nil || !strings.Contains(text, "\nmachine: ") && !strings.HasPrefix(text, "machine: ") || !strings.Contains(text, "BenchmarkHandoff\n") {
+		why := "it does not list pinbench's benchmarks"
+		if err != nil {
+			why = err.Error()
+		}
+		return fmt.Errorf("--bench-bin %s is not a pinbench benchmark binary (go test -c ./bench): run with -test.list: %s %s", bin, why, lastLines(text, 2))
+	}
+	return nil
+}
+
+// command returns the command that runs the program with args, given in
+// the test binary's form (-test.bench ...); for this binary they become
+// the bench command's flags.
+func (p suiteProg) command(ctx context.Context, args []string) *exec.Cmd {
+	if p.self {
+		var own []string
+		for i := 0; i < len(args); i++ {
+			switch a := args[i]; {
+			case a == "-test.run":
+				i++ // the bench command runs no tests
+			case a == "-test.v":
+			case strings.HasPrefix(a, "-test."):
+				own = append(own, "-"+strings.TrimPrefix(a, "-test."))
+			default:
+				own = append(own, a)
+			}
+		}
+		args = append([]string{"bench", "-progress=false"}, own...)
+	}
+	cmd := exec.CommandContext(ctx, p.path, args...)
+	cmd.Env = append(os.Environ(), selfEnv+"=1")
+	// A signal stops the child gently first: its deferred clean-ups run.
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// benchArgs are the test binary's flags for a run of mode.
+func benchArgs(filter string, mode tuneMode, count int, benchtime string) []string {
+	args := []string{"-test.run", "^$", "-test.bench", filter, "-test.count", fmt.Sprint(count), "-test.benchtime", benchtime}
+	if mode.sweep {
+		args = append(args, "-sweep")
+	}
+	return args
+}
+
+// runBenchmarks runs the suite, writing its output to raw under the
+// settings lines (how the run measured, for compare) and showing progress
+// on stderr: the round, the benchmark running, results done, and time
+// left. It first lists the benchmarks with a one-iteration dry run, which
+// gives the total for the estimate and checks the program works.
+//
+// The mode.count samples of each benchmark are taken in mode.count rounds
+// of the whole suite (-test.count 1 each), each a fresh process, not back
+// to back: a shared machine's speed drifts over minutes (a VM's host
+// moves its vCPUs; on the 2-core VM the floor went from 30 to 120 ns and
+// back within one run), and interleaving spreads that drift over every
+// benchmark alike instead of biasing whichever ran during a slow spell.
+// Ratios within the run (a handoff against the floor) stay fair, and the
+// drift shows as spread. The rounds' outputs are concatenated; each
+// repeats the configuration lines, which benchfmt reads as the same
+// configuration.
+func runBenchmarks(ctx context.Context, prog suiteProg, filter string, mode tuneMode, settings []bench.ConfigLine, raw string, stderr io.Writer) error {
+	names, err := listBenchmarks(ctx, prog, filter, mode, stderr)
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("no benchmark matches %q", filter)
+	}
+	total := len(names) * mode.count
+	return atomicfile.Write(raw, func(w io.Writer) error {
+		if _, err := io.WriteString(w, bench.FormatConfig(settings)); err != nil {
+			return err
+		}
+		start := time.Now()
+		done := 0
+		for round := 1; round <= mode.count; round++ {
+			n, err := runRound(ctx, prog, benchArgs(filter, mode, 1, mode.benchtime), w, stderr, func(name string) {
+				done++
+				left := time.Duration(float64(time.Since(start)) / float64(done) * float64(max(total-done, 0)))
+				fmt.Fprintf(stderr, "\rbench: round %d/%d, %d/%d results, about %v left, last %-50.50s", round, mode.count, done, total, left.Round(time.Second), name)
+			})
+			if err != nil {
+				fmt.Fprintln(stderr)
+				return fmt.Errorf("round %d of %d: %w", round, mode.count, err)
+			}
+			if n == 0 {
+				fmt.Fprintln(stderr)
+				return fmt.Errorf("round %d of %d produced no results", round, mode.count)
+			}
+		}
+		fmt.Fprintln(stderr)
+		return nil
+	})
+}
+
+// runRound runs the program once with args, copying its output to w and
+// calling result with the name of each result as benchfmt reads it from
+// the output ("BenchmarkName-N", as in the output). It returns the number
+// of results. A line that starts like a result but is not one fails the
+// round with its line in the output (benchfmt's syntax error), unless the
+// program failed, whose failure lines say more.
+func runRound(ctx context.Context, prog suiteProg, args []string, w, stderr io.Writer, result func(name string)) (int, error) {
+	cmd := prog.command(ctx, args)
+	cmd.Stderr = stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, err
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("starting %s: %w", prog.path, err)
+	}
+	out := &roundOutput{w: w}
+	src := io.TeeReader(pipe, out)
+	n := 0
+	var syntax error
+	rd := benchfmt.NewReader(src, prog.path+" (stdout)")
+	for rd.Scan() {
+		switch rec := rd.Result().(type) {
+		case *benchfmt.Result:
+			n++
+			result("Benchmark" + string(rec.Name))
+		case *benchfmt.SyntaxError:
+			if syntax == nil {
+				syntax = rec
+			}
+		}
+	}
+	readErr := rd.Err()
+	// Whatever the reader left (after a read error) still goes to w, and
+	// the program must not block on a full pipe.
+	io.Copy(io.Discard, src)
+	out.endLine()
+	if err := cmd.Wait(); err != nil {
+		return n, fmt.Errorf("benchmark run failed (%w): %s", err, strings.Join(failureLines(out.all.String()), "; "))
+	}
+	switch {
+	case out.err != nil:
+		return n, fmt.Errorf("copying the benchmark output: %w", out.err)
+	case readErr != nil:
+		return n, readErr
+	case syntax != nil:
+		return n, syntax
+	}
+	return n, nil
+}
+
+// roundOutput is where a round's output goes as benchfmt reads it: to w,
+// and kept for failureLines. Its Write never fails, so that the reader
+// drains the program's output whatever happens to w (err keeps w's first
+// error).
+type roundOutput struct {
+	w    io.Writer
+	all  bytes.Buffer // one round's output: a few hundred lines
+	last byte         // the last byte written
+	err  error
+}
+
+// Write copies p to w and keeps it.
+func (o *roundOutput) Write(p []byte) (int, error) {
+	o.all.Write(p)
+	if len(p) > 0 {
+		o.last = p[len(p)-1]
+	}
+	if o.err == nil {
+		_, o.err = o.w.Write(p)
+	}
+	return len(p), nil
+}
+
+// endLine ends a last line the program left unfinished (a round that was
+// cut short), so that the next round's output starts on a line of its
+// own.
+func (o *roundOutput) endLine() {
+	if o.all.Len() > 0 && o.last != '\n' {
+		o.Write([]byte{'\n'})
+	}
+}
+
+// failureLines picks the lines that say why a round failed from its
+// output: go test's and the bench command's "--- FAIL: NAME" (alone, or
+// after a result's name, as go test prints a benchmark that failed) with
+// the indented lines of its message, "FAIL", and panics. They are test
+// output, not benchmark results, which benchfmt skips; so this matches
+// text.
+func failureLines(output string) []string {
+	var failed []string
+	for line := range strings.Lines(output) {
+		line = strings.TrimRight(line, "\r\n")
+		_, fail, isFail := strings.Cut(line, "--- FAIL")
+		switch {
+		case isFail:
+			failed = append(failed, strings.TrimSpace("--- FAIL"+fail))
+		case strings.HasPrefix(line, "FAIL"), strings.Contains(line, "panic:"):
+			failed = append(failed, strings.TrimSpace(line))
+		case len(failed) > 0 && strings.HasPrefix(line, "    "):
+			failed = append(failed, strings.TrimSpace(line))
+		}
+	}
+	return failed
+}
+
+// listBenchmarks runs every matching benchmark once for one iteration and
+// returns the names of those that produced a result, showing each on
+// stderr as it comes (on a large or emulated machine the dry run takes a
+// while).
+func listBenchmarks(ctx context.Context, prog suiteProg, filter string, mode tuneMode, stderr io.Writer) ([]string, error) {
+	var names []string
+	var out bytes.Buffer
+	n, err := runRound(ctx, prog, benchArgs(filter, mode, 1, "1x"), &out, stderr, func(name string) {
+		names = append(names, name)
+		fmt.Fprintf(stderr, "\rdry run: %d benchmarks listed, last %-60.60s", len(names), name)
+	})
+	if n > 0 {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("benchmark dry run with %s failed: %w %s", prog, err, lastLines(out.String(), 3))
+	}
+	return names, nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
