@@ -5,6 +5,11 @@
 // built under a hidden staging name beside its final one and renamed into
 // place when complete ("a results folder is complete or absent").
 //
+// A file inside a staging folder (at any depth) is not synced on its own:
+// nobody reads it before the folder's Commit, which syncs every file and
+// folder in the staged tree before its rename. A benchmark writing into a
+// staged folder thus adds no sync to the time it measures.
+//
 // Files come out 0644 and folders 0755, as readable as the results they
 // hold. A failure removes what was written and leaves the old file or
 // folder as it was.
@@ -16,6 +21,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // TempSuffix ends the name of every temporary file: ".NAME.*.tmp" beside
@@ -39,6 +45,7 @@ var (
 type File struct {
 	path     string // where Commit puts it
 	f        *os.File
+	staged   bool  // inside a staging folder, whose Commit syncs it
 	finished bool  // synced, made 0644 and closed
 	err      error // of finishing
 	done     bool  // committed or discarded
@@ -50,18 +57,35 @@ func New(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	return &File{path: path, f: f}, nil
+	return &File{path: path, f: f, staged: staged(path)}, nil
+}
+
+// staged reports whether path lies inside a staging folder, one named
+// ".NAME.partial-*" as Stage names them, at any depth.
+func staged(path string) bool {
+	for dir := filepath.Dir(path); ; {
+		if b := filepath.Base(dir); strings.HasPrefix(b, ".") && strings.Contains(b, StagingMark) {
+			return true
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return false
+		}
+		dir = up
+	}
 }
 
 // Write writes p to the temporary file.
 func (f *File) Write(p []byte) (int, error) { return f.f.Write(p) }
 
-// finish syncs the data, makes the file 0644 (CreateTemp makes it
-// private) and closes it, once.
+// finish syncs the data (unless staged), makes the file 0644
+// (CreateTemp makes it private) and closes it, once.
 func (f *File) finish() error {
 	if !f.finished {
 		f.finished = true
-		f.err = syncFile(f.f)
+		if !f.staged {
+			f.err = syncFile(f.f)
+		}
 		if f.err == nil {
 			f.err = f.f.Chmod(0o644)
 		}
@@ -93,7 +117,9 @@ func (f *File) Commit() error {
 		return err
 	}
 	f.done = true
-	syncDir(filepath.Dir(f.path))
+	if !f.staged {
+		syncDir(filepath.Dir(f.path))
+	}
 	return nil
 }
 
@@ -116,7 +142,9 @@ func (f *File) Link(path string) error {
 	}
 	f.done = true
 	os.Remove(f.f.Name())
-	syncDir(filepath.Dir(path))
+	if !f.staged {
+		syncDir(filepath.Dir(path))
+	}
 	return nil
 }
 
@@ -223,15 +251,18 @@ func (d *Folder) Path() string { return d.staging }
 // Final is the folder's final path.
 func (d *Folder) Final() string { return d.final }
 
-// Commit renames the staging folder to the final path. An empty folder
-// there is replaced; one holding files is replaced with replace (moved
-// aside, and removed once the new one is in place; put back if the
-// rename fails), and makes Commit fail without.
+// Commit syncs every file and folder in the staging tree and renames the
+// staging folder to the final path. An empty folder there is replaced;
+// one holding files is replaced with replace (moved aside, and removed
+// once the new one is in place; put back if the rename fails), and makes
+// Commit fail without. On an error the final path is left as it was.
 func (d *Folder) Commit(replace bool) error {
 	if d.staging == "" {
 		panic("atomicfile: Commit of a folder already committed or discarded")
 	}
-	syncDir(d.staging)
+	if err := syncTree(d.staging); err != nil {
+		return fmt.Errorf("moving the complete folder into %s: %w", d.final, err)
+	}
 	var old string
 	if st, err := os.Lstat(d.final); err == nil && st.IsDir() {
 		// os.Rename refuses an existing folder even when empty
@@ -284,6 +315,41 @@ func Symlink(target, link string) error {
 		return fmt.Errorf("pointing %s at %s: %w", link, target, err)
 	}
 	syncDir(filepath.Dir(link))
+	return nil
+}
+
+// syncTree syncs every regular file under root, which the files written
+// there skipped (File.finish), and then every folder, deepest first, so
+// that the renames into them are durable before root is renamed. A
+// file's sync failing is an error (its data may be lost); a folder's is
+// best effort, as in syncDir.
+func syncTree(root string) error {
+	var dirs []string
+	err := filepath.WalkDir(root, func(path string, e fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case e.IsDir():
+			dirs = append(dirs, path)
+		case e.Type().IsRegular():
+			f, err := os.Open(path)
+			if err != nil {
+				return err
+			}
+			err = syncFile(f)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("syncing %s: %w", path, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		syncDir(dirs[i])
+	}
 	return nil
 }
 

@@ -306,3 +306,107 @@ func TestSymlink(t *testing.T) {
 		t.Error("Symlink replaced a plain file")
 	}
 }
+
+// syncs records the files synced for the rest of the test.
+func syncs(t *testing.T) *[]string {
+	t.Helper()
+	var got []string
+	inject(t, &syncFile, func(f *os.File) error {
+		got = append(got, f.Name())
+		return f.Sync()
+	})
+	return &got
+}
+
+// A file written into a staged folder (at any depth) is not synced when
+// it is committed or linked, but by the folder's Commit, before the
+// folder appears; one outside is synced on its own.
+func TestStagedFilesSyncAtFolderCommit(t *testing.T) {
+	parent := t.TempDir()
+	synced := syncs(t)
+	outside := filepath.Join(parent, "alone.txt")
+	if err := WriteFile(outside, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if len(*synced) != 1 {
+		t.Fatalf("a file outside staging synced %d times, want once", len(*synced))
+	}
+	*synced = nil
+
+	final := filepath.Join(parent, "run")
+	d, err := Stage(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Discard()
+	inner, err := Stage(filepath.Join(d.Path(), "outliers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Discard()
+	if err := WriteFile(filepath.Join(d.Path(), "report.md"), []byte("report")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := New(filepath.Join(inner.Path(), "x.trace"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Discard()
+	io.WriteString(f, "trace")
+	if err := f.Link(filepath.Join(inner.Path(), "x-1.trace")); err != nil {
+		t.Fatal(err)
+	}
+	if len(*synced) != 0 {
+		t.Fatalf("files in a staged folder synced on their own: %q", *synced)
+	}
+	if err := inner.Commit(false); err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(inner.Path(), "x-1.trace"); len(*synced) != 1 {
+		t.Fatalf("the inner Commit synced %q, want only %s", *synced, want)
+	}
+	*synced = nil
+	if err := d.Commit(false); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range *synced {
+		got = append(got, filepath.Base(p))
+	}
+	if strings.Join(got, " ") != "x-1.trace report.md" {
+		t.Errorf("Commit synced %q, want every file in the tree (x-1.trace, report.md)", got)
+	}
+	wantContent(t, filepath.Join(final, "report.md"), "report")
+	wantContent(t, filepath.Join(final, "outliers", "x-1.trace"), "trace")
+}
+
+// A file's sync failing at the folder's Commit leaves no folder: a
+// results folder is complete or absent.
+func TestFolderCommitSyncFails(t *testing.T) {
+	parent := t.TempDir()
+	final := filepath.Join(parent, "run")
+	d, err := Stage(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Discard()
+	os.Mkdir(filepath.Join(d.Path(), "outliers"), 0o755)
+	trace := filepath.Join(d.Path(), "outliers", "x-1.trace")
+	if err := WriteFile(trace, []byte("trace")); err != nil {
+		t.Fatal(err)
+	}
+	inject(t, &syncFile, func(f *os.File) error {
+		if f.Name() == trace {
+			return errInjected
+		}
+		return f.Sync()
+	})
+	if err := d.Commit(false); !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "x-1.trace") {
+		t.Errorf("error %v, want the injected one naming x-1.trace", err)
+	}
+	if _, err := os.Lstat(final); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("%s exists after a failed Commit (%v)", final, err)
+	}
+	d.Discard()
+	wantOnly(t, parent)
+}
