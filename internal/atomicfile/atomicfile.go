@@ -32,11 +32,12 @@ const TempSuffix = ".tmp"
 // beside NAME.
 const StagingMark = ".partial-"
 
-// Test hooks for failure injection: the calls that can fail after the
-// data is written.
+// Test hooks for failure injection: the calls that can fail while or
+// after the data is written.
 var (
-	syncFile = (*os.File).Sync
-	rename   = os.Rename
+	writeData = (*os.File).Write
+	syncFile  = (*os.File).Sync
+	rename    = os.Rename
 )
 
 // A File is a file being written under a temporary name in the folder of
@@ -46,6 +47,7 @@ type File struct {
 	path     string // where Commit puts it
 	f        *os.File
 	staged   bool  // inside a staging folder, whose Commit syncs it
+	werr     error // the first error of Write
 	finished bool  // synced, made 0644 and closed
 	err      error // of finishing
 	done     bool  // committed or discarded
@@ -75,15 +77,27 @@ func staged(path string) bool {
 	}
 }
 
-// Write writes p to the temporary file.
-func (f *File) Write(p []byte) (int, error) { return f.f.Write(p) }
+// Write writes p to the temporary file. The first error is kept: later
+// writes return it and write nothing, and Commit and Link return it and
+// discard the file, so that a partial file is never put in place.
+func (f *File) Write(p []byte) (int, error) {
+	if f.werr != nil {
+		return 0, f.werr
+	}
+	n, err := writeData(f.f, p)
+	if err != nil {
+		f.werr = err
+	}
+	return n, err
+}
 
 // finish syncs the data (unless staged), makes the file 0644
 // (CreateTemp makes it private) and closes it, once.
 func (f *File) finish() error {
 	if !f.finished {
 		f.finished = true
-		if !f.staged {
+		f.err = f.werr
+		if f.err == nil && !f.staged {
 			f.err = syncFile(f.f)
 		}
 		if f.err == nil {
@@ -100,7 +114,8 @@ func (f *File) finish() error {
 }
 
 // Commit puts the complete file at its path, replacing any file there.
-// On an error the temporary file is removed and the path left as it was.
+// On an error (a Write's included) the temporary file is removed and the
+// path left as it was.
 func (f *File) Commit() error {
 	if f.done {
 		panic("atomicfile: Commit of a file already committed or discarded")

@@ -410,3 +410,43 @@ func TestFolderCommitSyncFails(t *testing.T) {
 	d.Discard()
 	wantOnly(t, parent)
 }
+
+// A write error is kept: a caller that ignores it and commits gets it
+// back, and no partial file is put in place, even when later writes
+// succeed.
+func TestCommitAfterWriteError(t *testing.T) {
+	for _, link := range []bool{false, true} {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "f")
+		os.WriteFile(path, []byte("old"), 0o644)
+		f, err := New(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Discard()
+		io.WriteString(f, "first ")
+		failed := false
+		inject(t, &writeData, func(o *os.File, p []byte) (int, error) {
+			if !failed {
+				failed = true
+				return 0, errInjected // a transient error, such as ENOSPC
+			}
+			return o.Write(p)
+		})
+		if _, err := io.WriteString(f, "lost "); !errors.Is(err, errInjected) {
+			t.Fatalf("Write: %v, want the injected error", err)
+		}
+		if _, err := io.WriteString(f, "last"); !errors.Is(err, errInjected) {
+			t.Errorf("a Write after a failed one: %v, want the first error again", err)
+		}
+		commit := f.Commit
+		if link {
+			commit = func() error { return f.Link(filepath.Join(dir, "g")) }
+		}
+		if err := commit(); !errors.Is(err, errInjected) || !strings.Contains(err.Error(), path) {
+			t.Errorf("link=%v: Commit after a failed Write: %v, want the write error naming %s", link, err, path)
+		}
+		wantContent(t, path, "old")
+		wantOnly(t, dir, "f")
+	}
+}
