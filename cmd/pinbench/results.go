@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -34,8 +35,9 @@ var resultFiles = []string{rawFile, reportFile, topologyFile, matrixFile, matrix
 type runFolder struct {
 	final  string             // the folder the run is presented in when complete
 	dir    *atomicfile.Folder // where it is written meanwhile (hidden, beside final)
+	name   string             // the run's name before a counter, for a default final
 	latest string             // the link to point at final, "" for an explicit --out
-	force  bool               // replace a final folder that already holds results
+	force  bool               // replace a final folder that already holds results (--out only)
 }
 
 // runName is the name of a run's folder under results/<machine-id>/: the
@@ -57,16 +59,15 @@ func restricted(t *affinity.Topology) bool {
 
 // newRunFolder checks that the run can be written (before anything is
 // measured) and creates its staging folder. With out == "", the run goes
-// to results/<machineID>/<name> (name made unique with a counter); with
-// an explicit out, there, refused when out holds results unless force.
+// to results/<machineID>/<name> (name made unique with a counter, again
+// at commit if another run took it meanwhile); with an explicit out,
+// there, refused when out holds results unless force.
 func newRunFolder(out, machineID, name string, force bool) (*runFolder, error) {
 	f := &runFolder{final: out, force: force}
 	if out == "" {
+		f.name, f.force = name, false // a free name: nothing to replace
 		base := filepath.Join("results", machineID)
-		f.final = filepath.Join(base, name)
-		for i := 2; exists(f.final); i++ {
-			f.final = filepath.Join(base, fmt.Sprintf("%s-%d", name, i))
-		}
+		f.final = f.free(filepath.Join(base, name))
 		f.latest = filepath.Join(base, latestLink)
 	} else if err := checkOut(out, force); err != nil {
 		return nil, err
@@ -121,12 +122,36 @@ func (f *runFolder) staging() string { return f.dir.Path() }
 // path is the staging path of a file of the run.
 func (f *runFolder) path(name string) string { return filepath.Join(f.staging(), name) }
 
-// commit presents the complete run: the staging folder renamed to the
-// final name (replacing an old run there under --force) and latest
-// pointed at it.
-func (f *runFolder) commit() error {
-	if err := f.dir.Commit(f.force); err != nil {
-		return err
+// free returns path, or the first of path-2, path-3, ... that is free.
+func (f *runFolder) free(path string) string {
+	for i := 2; exists(path); i++ {
+		path = filepath.Join(filepath.Dir(path), fmt.Sprintf("%s-%d", f.name, i))
+	}
+	return path
+}
+
+// commit presents the complete run: write (the files that name the final
+// folder) called with the final path, the staging folder renamed to it
+// (replacing an old run there under --force) and latest pointed at it. A
+// default-named run whose folder another run (started in the same
+// second) took meanwhile takes the next free name, saying so on stderr,
+// and write is called again with it.
+func (f *runFolder) commit(stderr io.Writer, write func(final string) error) error {
+	for {
+		if err := write(f.final); err != nil {
+			return err
+		}
+		err := f.dir.Commit(f.force)
+		if err == nil {
+			break
+		}
+		if f.latest == "" || !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		taken := f.final
+		f.final = f.free(taken)
+		f.dir.Retarget(f.final)
+		fmt.Fprintf(stderr, "%s was taken by another run meanwhile: this run is %s\n", taken, f.final)
 	}
 	if f.latest != "" {
 		return atomicfile.Symlink(filepath.Base(f.final), f.latest)

@@ -265,28 +265,31 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	run.Name = filepath.Join(folder.final, rawFile)
 	opts := report.Options{Matrix: m}
 	if outliers != nil {
 		if opts.Outliers, err = outliers.explain(); err != nil {
 			return err
 		}
 	}
+	if outliers != nil {
+		if err := outliers.commit(); err != nil {
+			return err
+		}
+	}
 	staging := folder.staging()
-	summary, err := report.WriteReport(staging, run, opts)
-	if err == nil && outliers != nil {
-		err = outliers.commit()
-	}
-	if err != nil {
+	var summary string
+	if err := folder.commit(stderr, func(final string) error {
+		run.Name = filepath.Join(final, rawFile)
+		s, err := report.WriteReport(staging, run, opts)
+		if err != nil {
+			return err
+		}
+		summary = strings.ReplaceAll(s, staging, final)
+		return interrupted(ctx, nil)
+	}); err != nil {
 		return err
 	}
-	if err := interrupted(ctx, nil); err != nil {
-		return err
-	}
-	if err := folder.commit(); err != nil {
-		return err
-	}
-	fmt.Fprint(stdout, strings.ReplaceAll(summary, staging, folder.final))
+	fmt.Fprint(stdout, summary)
 	fmt.Fprintf(stderr, "done in %v\n", time.Since(started).Round(time.Second))
 	return nil
 }

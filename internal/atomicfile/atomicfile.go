@@ -270,7 +270,9 @@ func (d *Folder) Final() string { return d.final }
 // staging folder to the final path. An empty folder there is replaced;
 // one holding files is replaced with replace (moved aside, and removed
 // once the new one is in place; put back if the rename fails), and makes
-// Commit fail without. On an error the final path is left as it was.
+// Commit fail without, with an error matching fs.ErrExist (Retarget may
+// then choose another name). On an error the final path is left as it
+// was.
 func (d *Folder) Commit(replace bool) error {
 	if d.staging == "" {
 		panic("atomicfile: Commit of a folder already committed or discarded")
@@ -302,6 +304,18 @@ func (d *Folder) Commit(replace bool) error {
 	}
 	syncDir(filepath.Dir(d.final))
 	return nil
+}
+
+// Retarget makes final, in the same parent folder as the old final
+// path, the path Commit will give the folder: for a name taken meanwhile.
+func (d *Folder) Retarget(final string) {
+	if d.staging == "" {
+		panic("atomicfile: Retarget of a folder already committed or discarded")
+	}
+	if filepath.Dir(final) != filepath.Dir(d.final) {
+		panic("atomicfile: Retarget of " + d.final + " to " + final + ", in another folder (the staging folder is beside the old one)")
+	}
+	d.final = final
 }
 
 // Discard removes the staging folder unless it was committed; it does

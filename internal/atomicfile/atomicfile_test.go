@@ -233,8 +233,8 @@ func TestFolder(t *testing.T) {
 		t.Errorf("folder mode %v, want 0755", st.Mode().Perm())
 	}
 	// Without replace, a folder holding files stays.
-	if err := commit(false, "two"); err == nil {
-		t.Error("Commit(false) replaced a folder holding files")
+	if err := commit(false, "two"); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("Commit(false) onto a folder holding files: %v, want an error matching fs.ErrExist", err)
 	}
 	wantContent(t, filepath.Join(final, "report.md"), "one")
 	wantOnly(t, parent, "run")
@@ -449,4 +449,40 @@ func TestCommitAfterWriteError(t *testing.T) {
 		wantContent(t, path, "old")
 		wantOnly(t, dir, "f")
 	}
+}
+
+// Retarget gives a folder whose name was taken another one beside it,
+// and refuses one elsewhere.
+func TestFolderRetarget(t *testing.T) {
+	parent := t.TempDir()
+	d, err := Stage(filepath.Join(parent, "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Discard()
+	os.Mkdir(filepath.Join(parent, "run"), 0o755)
+	os.WriteFile(filepath.Join(parent, "run", "report.md"), []byte("theirs"), 0o644)
+	WriteFile(filepath.Join(d.Path(), "report.md"), []byte("mine"))
+	if err := d.Commit(false); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("Commit onto a taken name: %v, want fs.ErrExist", err)
+	}
+	d.Retarget(filepath.Join(parent, "run-2"))
+	if err := d.Commit(false); err != nil {
+		t.Fatal(err)
+	}
+	wantContent(t, filepath.Join(parent, "run", "report.md"), "theirs")
+	wantContent(t, filepath.Join(parent, "run-2", "report.md"), "mine")
+	wantOnly(t, parent, "run", "run-2")
+
+	e, err := Stage(filepath.Join(parent, "other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Discard()
+	defer func() {
+		if recover() == nil {
+			t.Error("Retarget into another folder did not panic")
+		}
+	}()
+	e.Retarget(filepath.Join(parent, "sub", "other"))
 }
