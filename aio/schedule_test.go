@@ -1,9 +1,12 @@
 package aio
 
 import (
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -116,14 +119,27 @@ func TestCoScheduleAcrossIOThreads(t *testing.T) {
 			var counts [2]int
 			var wrongThread [2]int
 			var done Event
+			// handoffs counts the tokens passed, for the progress watch
+			// (it orders nothing); halt is set when the test gives up (see
+			// stopPingPong).
+			var handoffs atomic.Int64
+			var halt atomic.Bool
 			for i := range cos {
 				cos[i] = threads[i].Context().NewCoroutine(func(self *coroutine.Coroutine) {
 					tid := threads[i].Tid()
 					for counts[i] < rounds {
+						// Load: halt was stored while both iothreads
+						// were held in Run, so every entry after the
+						// holds sees it (Run's done Event orders the
+						// store before the iothread goes on).
+						if halt.Load() {
+							return // the peer's iothread may be joined
+						}
 						if unix.Gettid() != tid {
 							wrongThread[i]++
 						}
 						counts[i]++
+						handoffs.Add(1)
 						CoSchedule(cos[1-i]) // the peer is suspended, or about to be
 						self.Yield()
 					}
@@ -136,7 +152,15 @@ func TestCoScheduleAcrossIOThreads(t *testing.T) {
 			// first one hands it the token.
 			mustRun(t, threads[1], func() { threads[1].Context().Thread().Enter(cos[1]) })
 			// cos[1] scheduled cos[0] already: that starts the ping-pong.
-			waitFor(t, &done, "the ping-pong across two iothreads")
+			if !waitProgress(&done, &handoffs) {
+				msg := "the ping-pong across two iothreads made no progress for " + stallLimit.String()
+				if err := stopPingPong(threads, cos, &halt); err != nil {
+					msg += "; stopping it: " + err.Error()
+				}
+				// Read after the holds: the coroutines write
+				// counts no more.
+				t.Fatalf("%s, at %d and %d handoffs", msg, counts[0], counts[1])
+			}
 			// cos[1] finished; cos[0] handed it the last token and is
 			// suspended (or about to be: Run's BH runs on its thread
 			// after it yields). Wake it so that it finishes too.
@@ -153,6 +177,56 @@ func TestCoScheduleAcrossIOThreads(t *testing.T) {
 			t.Logf("%d handoffs; iothread stats %+v / %+v", counts[0]+counts[1], threads[0].Stats(), threads[1].Stats())
 		})
 	}
+}
+
+// stallLimit is how long waitProgress waits without progress.
+const stallLimit = 5 * time.Second
+
+// waitProgress waits until done is set, or until progress has not moved
+// for stallLimit (false): a slow machine only makes it wait longer.
+func waitProgress(done *Event, progress *atomic.Int64) bool {
+	last, since := progress.Load(), time.Now()
+	for !done.WaitTimeout(100 * time.Millisecond) {
+		if n := progress.Load(); n != last {
+			last, since = n, time.Now()
+		} else if time.Since(since) > stallLimit {
+			return false
+		}
+	}
+	return true
+}
+
+// stopPingPong ends the ping-pong of TestCoScheduleAcrossIOThreads after
+// the test gave up, so that the deferred Joins cannot close an iothread
+// under a coroutine that would then schedule its peer there (CoSchedule
+// onto a closed context panics, and the panic would end the package's test
+// binary). Iothread 0 is held in a Run while iothread 1 runs the inner
+// one: no coroutine runs on either meanwhile (Run's callback runs between
+// coroutine entries), and halt is set then, so every later entry returns
+// before it schedules anyone. A coroutine suspended and scheduled nowhere
+// would never run again: it is destroyed on its own iothread. One that is
+// scheduled runs once more, sees halt and ends. It returns Run's errors,
+// and Destroy's panic as one.
+func stopPingPong(threads [2]*IOThread, cos [2]*coroutine.Coroutine, halt *atomic.Bool) error {
+	var errs [3]error
+	endIfAsleep := func(i int) {
+		defer func() {
+			if r := recover(); r != nil {
+				errs[2] = fmt.Errorf("destroying coroutine %d: %v", i, r)
+			}
+		}()
+		if _, scheduled := cos[i].Scheduled(); !scheduled && !cos[i].Finished() {
+			threads[i].Context().Thread().Destroy(cos[i])
+		}
+	}
+	errs[0] = threads[0].Run(func() {
+		errs[1] = threads[1].Run(func() {
+			halt.Store(true)
+			endIfAsleep(1)
+		})
+		endIfAsleep(0)
+	})
+	return errors.Join(errs[:]...)
 }
 
 func TestCoScheduleManyProducers(t *testing.T) {
