@@ -153,6 +153,14 @@ func (r *rig) teardown() error {
 				len(left), len(r.crew), strings.Join(names, ", "), strings.Join(deaf, ", "), teardownLimit),
 			joinIOThreads(r.threads, teardownLimit))
 	}
+	// Held: nothing finishes any more. Those that did meanwhile need
+	// nothing.
+	if left = r.unfinished(); len(left) == 0 {
+		for _, h := range holds {
+			h.release()
+		}
+		return joinIOThreads(r.threads, teardownLimit)
+	}
 	errs := []error{r.describe(left, holds)}
 	for i := range r.threads {
 		errs = append(errs, r.stop(i, holds[i]))
