@@ -2,32 +2,11 @@ package bench
 
 import (
 	"errors"
-	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 )
-
-func TestPercentileKnownSamples(t *testing.T) {
-	sorted := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-	for _, c := range []struct{ p, want float64 }{
-		{0, 1}, {50, 5.5}, {90, 9.1}, {99, 9.91}, {100, 10}, {25, 3.25},
-	} {
-		if got := Percentile(sorted, c.p); math.Abs(got-c.want) > 1e-9 {
-			t.Errorf("Percentile(1..10, %v) = %v, want %v", c.p, got, c.want)
-		}
-	}
-	if got := Percentile([]float64{42}, 99); got != 42 {
-		t.Errorf("Percentile of one sample = %v, want 42", got)
-	}
-	if got := Percentile(nil, 50); !math.IsNaN(got) {
-		t.Errorf("Percentile of no samples = %v, want NaN", got)
-	}
-	if got := Median([]float64{3, 1, 2}); got != 2 {
-		t.Errorf("Median(3,1,2) = %v, want 2", got)
-	}
-}
 
 func TestSamplerStrideAndBound(t *testing.T) {
 	for _, tc := range []struct{ ops, stride, kept int }{

@@ -120,15 +120,6 @@ func MeasurePair(a, b, reps, transfers int) (PairLatency, error) {
 		}
 		res.Samples = append(res.Samples, float64(d.Nanoseconds())/float64(n))
 	}
-	res.Median = Median(res.Samples)
+	res.Median = quantile.Median(res.Samples) // reps >= 1 samples
 	return res, nil
-}
-
-// Median returns the median of xs (the mean of the two middle values for an
-// even count), or 0 for no values. xs is not modified.
-func Median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	return quantile.Median(xs)
 }

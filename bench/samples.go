@@ -1,8 +1,9 @@
 package bench
 
 import (
-	"math"
 	"slices"
+
+	"github.com/pinbench/pinbench/internal/quantile"
 )
 
 // MaxSamples bounds the per-operation latency samples one benchmark run
@@ -61,30 +62,7 @@ func (s *Sampler) Percentiles(ps ...float64) []float64 {
 	slices.Sort(sorted)
 	out := make([]float64, len(ps))
 	for i, p := range ps {
-		out[i] = Percentile(sorted, p)
+		out[i] = quantile.Percentile(sorted, p)
 	}
 	return out
-}
-
-// Percentile returns the p-th percentile (0-100) of sorted values by linear
-// interpolation between the closest ranks (the "R-7" definition that
-// spreadsheets and NumPy use by default). It returns NaN for no values.
-func Percentile(sorted []float64, p float64) float64 {
-	n := len(sorted)
-	if n == 0 {
-		return math.NaN()
-	}
-	if p <= 0 {
-		return sorted[0]
-	}
-	if p >= 100 {
-		return sorted[n-1]
-	}
-	h := p / 100 * float64(n-1)
-	lo := math.Floor(h)
-	i := int(lo)
-	if i+1 >= n {
-		return sorted[n-1]
-	}
-	return sorted[i] + (h-lo)*(sorted[i+1]-sorted[i])
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/quantile"
 	"github.com/pinbench/pinbench/matrix"
 )
 
@@ -90,7 +91,7 @@ func FloorCosts(run *Run) []FloorCost {
 	places, floors := groups[affinity.Class](run, floorAt, "/place", "sec/op")
 	var out []FloorCost
 	for _, place := range places {
-		floor := median(floors[place].vals)
+		floor := quantile.Median(floors[place].vals)
 		if floor <= 0 {
 			continue
 		}
@@ -98,7 +99,7 @@ func FloorCosts(run *Run) []FloorCost {
 		for _, via := range costOrder {
 			busy := filter(handoff, pinCPU, is("/via", via), is("/wait", "poll"), backToBack, is("/place", place))
 			if _, pts := groups[affinity.Class](run, busy, "/place", "sec/op"); pts[place] != nil {
-				m := median(pts[place].vals)
+				m := quantile.Median(pts[place].vals)
 				fc.Handoffs = append(fc.Handoffs, HandoffCost{Via: via, Ns: m * 1e9, Ratio: m / floor})
 			}
 		}

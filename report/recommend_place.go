@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/quantile"
 )
 
 // placementRanking is one wait strategy's placements, fastest first, with
@@ -27,7 +28,7 @@ func (o Thresholds) rankPlacements(run *Run, wait string) *placementRanking {
 		return nil
 	}
 	slices.SortStableFunc(order, func(a, b affinity.Class) int {
-		return cmp.Compare(median(pts[a].vals), median(pts[b].vals))
+		return cmp.Compare(quantile.Median(pts[a].vals), quantile.Median(pts[b].vals))
 	})
 	r := &placementRanking{wait: wait, order: order, pts: pts}
 	r.runnerUp = o.compare(pts[order[0]].vals, pts[order[1]].vals)
@@ -73,7 +74,7 @@ func (o Thresholds) recommendPlacement(run *Run) (Recommendation, []affinity.Cla
 		best := r.order[0]
 		rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=%s: BenchmarkHandoff/via=aio/wait=%s, %s (one one-way handoff), median of %d samples",
 			r.wait, r.wait, unitName(unit), len(r.pts[best].vals)))
-		rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=%s, place=%s: %s (fastest)", r.wait, best, fmtVal(median(r.pts[best].vals), unit)))
+		rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=%s, place=%s: %s (fastest)", r.wait, best, fmtVal(quantile.Median(r.pts[best].vals), unit)))
 		for _, c := range r.order[1:] {
 			s := o.compare(r.pts[best].vals, r.pts[c].vals)
 			rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=%s, place=%s: %s, %s than %s (%s)",
@@ -169,7 +170,7 @@ func (o Thresholds) recommendPin(run *Run, places []affinity.Class) (Recommendat
 			line := fmt.Sprintf("wait=%s: pin=node/place=%s %s, %s than pin=cpu/place=%s %s (%s)",
 				w, place, fmtVal(s.other.Center, "sec/op"), fmtRatio(s.ratio), at, fmtVal(s.base.Center, "sec/op"), s.pn())
 			if f := seen[place]; f != nil {
-				line += fmt.Sprintf("; both iothreads on one CPU in %.0f%% of getcpu samples", 100*median(f.vals))
+				line += fmt.Sprintf("; both iothreads on one CPU in %.0f%% of getcpu samples", 100*quantile.Median(f.vals))
 			}
 			rec.Evidence = append(rec.Evidence, line)
 			if first == nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/quantile"
 )
 
 // recommendWait: the strategy within 1.5x of poll's latency at clearly
@@ -61,7 +62,7 @@ func (o Thresholds) pickWait(rec Recommendation, key string, order []string, lat
 	poll := lat["poll"]
 	rec.Evidence = append(rec.Evidence, fmt.Sprintf("%s; latency metric %s; rule: within %.1fx of poll's latency at ≤ %.1fx its cpu-ns/op (p ≤ %.2g)",
 		context, unitName(unit), o.latencySlack(), o.cpuGain(), o.alpha()))
-	rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=poll (reference): %s, %s", fmtVal(median(poll.vals), unit), cpuText(cpu["poll"])))
+	rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=poll (reference): %s, %s", fmtVal(quantile.Median(poll.vals), unit), cpuText(cpu["poll"])))
 	type cand struct {
 		name     string
 		lat, cpu stat
@@ -135,7 +136,7 @@ func cpuText(p *point) string {
 	if p == nil {
 		return "cpu n/a"
 	}
-	return "cpu " + fmtVal(median(p.vals), "cpu-sec/op")
+	return "cpu " + fmtVal(quantile.Median(p.vals), "cpu-sec/op")
 }
 
 // latencyUnit prefers the per-op sample percentile (p50) when the results
@@ -211,7 +212,7 @@ func (o Thresholds) recommendWindow(run *Run) (Recommendation, bool) {
 			_, ol := groups[string](run, other, "/pollmax", unit)
 			_, oc := groups[string](run, other, "/pollmax", "cpu-sec/op")
 			if ol[w] != nil {
-				line := fmt.Sprintf("at rate=%s, pollmax=%s: %s, %s", r, w, fmtVal(median(ol[w].vals), unit), cpuText(oc[w]))
+				line := fmt.Sprintf("at rate=%s, pollmax=%s: %s, %s", r, w, fmtVal(quantile.Median(ol[w].vals), unit), cpuText(oc[w]))
 				otherPoll := filter(aioPinCPU, is("/wait", "poll"), is("/pollmax", ""), is("/rate", r), is("/place", place))
 				if _, rp := groups[string](run, otherPoll, "/wait", unit); rp["poll"] != nil {
 					s := o.compare(rp["poll"].vals, ol[w].vals)

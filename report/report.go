@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/pinbench/pinbench/internal/atomicfile"
-	"github.com/pinbench/pinbench/internal/quantile"
 	"github.com/pinbench/pinbench/matrix"
 )
 
@@ -337,7 +336,3 @@ func CompareWarnings(runs ...*Run) []string {
 	}
 	return out
 }
-
-// median is the module's one median, internal/quantile.Median (the latency
-// matrix and the ping-pong harness use it too).
-func median(vals []float64) float64 { return quantile.Median(vals) }

@@ -8,10 +8,12 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/perf/benchmath"
+
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/benchtab"
+	"github.com/pinbench/pinbench/internal/quantile"
 	"github.com/pinbench/pinbench/matrix"
-	"golang.org/x/perf/benchmath"
 )
 
 // Warning is something about the measurement conditions a careful engineer
@@ -227,7 +229,7 @@ func (o Thresholds) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 		classMed := map[affinity.Class]float64{}
 		for c, v := range byClass {
 			slices.Sort(v)
-			classMed[c] = median(v)
+			classMed[c] = quantile.Median(v)
 		}
 		var lines []string
 		var suspects [][2]int
@@ -281,7 +283,7 @@ func (o Thresholds) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 				if i == j || len(s) < 2 {
 					continue
 				}
-				med := median(s)
+				med := quantile.Median(s)
 				spread := (s[len(s)-1] - s[0]) / med
 				if med > 0 && spread > o.unstableSpread() {
 					lines = append(lines, fmt.Sprintf("%d->%d from %.0f to %.0f ns (median %.0f)", m.CPUs[i], m.CPUs[j], s[0], s[len(s)-1], med))

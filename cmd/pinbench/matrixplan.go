@@ -11,6 +11,7 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/internal/quantile"
 	"github.com/pinbench/pinbench/matrix"
 )
 
@@ -207,7 +208,7 @@ func measurePairs(ctx context.Context, m *matrix.Matrix, t *affinity.Topology, p
 		}
 		par := m.Samples[m.Index(pair.A)][m.Index(pair.B)]
 		if differs(par, alone.Samples) {
-			m.ParallelNotes = append(m.ParallelNotes, fmt.Sprintf("CPUs %d-%d %.0f ns in parallel, %.0f ns alone", pair.A, pair.B, bench.Median(par), alone.Median))
+			m.ParallelNotes = append(m.ParallelNotes, fmt.Sprintf("CPUs %d-%d %.0f ns in parallel, %.0f ns alone", pair.A, pair.B, quantile.Median(par), alone.Median))
 		}
 	}
 	if len(check) > 0 {
@@ -229,6 +230,6 @@ func differs(a, b []float64) bool {
 	lo := func(s []float64) float64 { return slices.Min(s) }
 	hi := func(s []float64) float64 { return slices.Max(s) }
 	overlap := lo(a) <= hi(b) && lo(b) <= hi(a)
-	ma, mb := bench.Median(a), bench.Median(b)
+	ma, mb := quantile.Median(a), quantile.Median(b)
 	return !overlap && math.Abs(ma-mb) > 0.1*math.Min(ma, mb)
 }

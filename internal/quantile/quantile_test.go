@@ -33,4 +33,13 @@ func TestPercentile(t *testing.T) {
 	if got := Percentile([]float64{4}, 90); got != 4 {
 		t.Errorf("Percentile of one sample = %v, want 4", got)
 	}
+	ten := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+	for _, tc := range []struct{ p, want float64 }{{0, 1}, {25, 3.25}, {50, 5.5}, {90, 9.1}, {99, 9.91}, {100, 10}, {-5, 1}, {150, 10}} {
+		if got := Percentile(ten, tc.p); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("Percentile(1..10, %v) = %v, want %v", tc.p, got, tc.want)
+		}
+	}
+	if got := Percentile(nil, 50); !math.IsNaN(got) {
+		t.Errorf("Percentile of no samples = %v, want NaN", got)
+	}
 }
