@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/pinbench/pinbench/affinity"
 )
 
 // WriteCSV writes the grid form used by the known core-to-core latency
@@ -111,7 +113,7 @@ func (m *Matrix) WriteLongCSV(w io.Writer) error {
 			if math.IsNaN(m.NS[i][j]) {
 				continue
 			}
-			class := ""
+			var class affinity.Class
 			if m.Class != nil {
 				class = m.Class[i][j]
 			}
@@ -121,7 +123,7 @@ func (m *Matrix) WriteLongCSV(w io.Writer) error {
 					ss = append(ss, strconv.FormatFloat(s, 'g', -1, 64))
 				}
 			}
-			cw.Write([]string{strconv.Itoa(a), strconv.Itoa(b), class,
+			cw.Write([]string{strconv.Itoa(a), strconv.Itoa(b), string(class),
 				strconv.FormatFloat(m.NS[i][j], 'g', -1, 64), strings.Join(ss, " ")})
 		}
 	}
@@ -144,7 +146,7 @@ func ReadLongCSV(r io.Reader) (*Matrix, error) {
 	}
 	type cell struct {
 		a, b    int
-		class   string
+		class   affinity.Class
 		med     float64
 		samples []float64
 	}
@@ -164,7 +166,7 @@ func ReadLongCSV(r io.Reader) (*Matrix, error) {
 			return nil, fmt.Errorf("latency matrix: line %d: pair %d->%d repeats line %d", line, a, b, first)
 		}
 		pairLine[[2]int{a, b}] = line
-		c := cell{a: a, b: b, class: rec[2], med: med}
+		c := cell{a: a, b: b, class: affinity.Class(rec[2]), med: med}
 		for _, f := range strings.Fields(rec[4]) {
 			v, ok := parseLatency(f)
 			if !ok {
@@ -194,9 +196,9 @@ func ReadLongCSV(r io.Reader) (*Matrix, error) {
 		}
 		if c.class != "" {
 			if m.Class == nil {
-				m.Class = make([][]string, len(cpus))
+				m.Class = make([][]affinity.Class, len(cpus))
 				for x := range m.Class {
-					m.Class[x] = make([]string, len(cpus))
+					m.Class[x] = make([]affinity.Class, len(cpus))
 				}
 			}
 			m.Class[i][j] = c.class

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/matrixtest"
 	"github.com/pinbench/pinbench/matrix"
 )
@@ -133,7 +134,7 @@ func TestBadCSV(t *testing.T) {
 // lists each pair's spread (p10-p90, min-max).
 func TestTextSpread(t *testing.T) {
 	m := matrix.New([]int{0, 1})
-	m.Classify(func(a, b int) string { return "llc" })
+	m.Classify(func(a, b int) affinity.Class { return affinity.LLC })
 	m.Set(0, 1, 30, 31, 32, 33, 90)
 	m.Set(1, 0, 30, 31, 32, 33, 90)
 	var b strings.Builder

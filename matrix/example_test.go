@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/matrix"
 )
 
@@ -39,7 +40,7 @@ func ExampleMatrix_WriteLongCSV() {
 	m := matrix.New([]int{0, 1})
 	m.Set(0, 1, 31, 30, 33)
 	m.Set(1, 0, 32.5)
-	m.Classify(func(a, b int) string { return "smt" })
+	m.Classify(func(a, b int) affinity.Class { return affinity.SMT })
 	if err := m.WriteLongCSV(os.Stdout); err != nil {
 		log.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/pinbench/pinbench/affinity"
 )
 
 // The heat map is drawn by hand: SVG is plain text we write element by
@@ -143,7 +145,11 @@ func (m *Matrix) classLine() string {
 	if m.Class == nil {
 		return "placement classes unknown (no outline)"
 	}
-	return "placement class boundary; classes: " + strings.Join(m.classList(), ", ")
+	var names []string
+	for _, c := range m.classList() {
+		names = append(names, string(c))
+	}
+	return "placement class boundary; classes: " + strings.Join(names, ", ")
 }
 
 func (m *Matrix) draw(c canvas) {
@@ -257,11 +263,11 @@ func (m *Matrix) draw(c canvas) {
 	c.text(l.left+20, y+19, "not measured", "start", colText)
 }
 
-// classList returns the classes present off the diagonal, innermost first
-// when they are the standard ones.
-func (m *Matrix) classList() []string {
-	order := []string{"samecpu", "smt", "l2", "llc", "node", "remote", "unpinned"}
-	seen := map[string]bool{}
+// classList returns the classes present off the diagonal: affinity's,
+// innermost first, then unpinned, then any others by name.
+func (m *Matrix) classList() []affinity.Class {
+	order := append(affinity.Classes(), affinity.Unpinned)
+	seen := map[affinity.Class]bool{}
 	for i := range m.Class {
 		for j := range m.Class[i] {
 			if i != j && m.Class[i][j] != "" {
@@ -269,14 +275,14 @@ func (m *Matrix) classList() []string {
 			}
 		}
 	}
-	var out []string
+	var out []affinity.Class
 	for _, c := range order {
 		if seen[c] {
 			out = append(out, c)
 			delete(seen, c)
 		}
 	}
-	var rest []string
+	var rest []affinity.Class
 	for c := range seen {
 		rest = append(rest, c)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"text/tabwriter"
 
+	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/quantile"
 )
 
@@ -28,9 +29,10 @@ type Matrix struct {
 	// cell without them; Samples itself is nil when only the medians are
 	// known (read from a grid CSV).
 	Samples [][][]float64
-	// Class[i][j] is the placement class of the pair ("smt", "llc", ...),
-	// "" when unknown. Nil when no class is known at all.
-	Class [][]string
+	// Class[i][j] is the placement class of the pair (affinity.SMT,
+	// affinity.LLC, ...), "" when unknown. Nil when no class is known at
+	// all.
+	Class [][]affinity.Class
 	// Parallel says the cells were measured several pairs at once
 	// (pinbench matrix --parallel); ParallelNotes names the checked cells
 	// whose measurement alone disagreed beyond their spread. Not kept in
@@ -77,12 +79,12 @@ func (m *Matrix) At(a, b int) float64 {
 }
 
 // Classify sets the class of every pair from rel (for example the
-// affinity.Topology Relation method, converted to string).
-func (m *Matrix) Classify(rel func(a, b int) string) {
+// affinity.Topology Relation method).
+func (m *Matrix) Classify(rel func(a, b int) affinity.Class) {
 	n := len(m.CPUs)
-	m.Class = make([][]string, n)
+	m.Class = make([][]affinity.Class, n)
 	for i := range n {
-		m.Class[i] = make([]string, n)
+		m.Class[i] = make([]affinity.Class, n)
 		for j := range n {
 			m.Class[i][j] = rel(m.CPUs[i], m.CPUs[j])
 		}
@@ -90,7 +92,7 @@ func (m *Matrix) Classify(rel func(a, b int) string) {
 }
 
 // ClassOf returns the class of the pair (a, b), "" when unknown.
-func (m *Matrix) ClassOf(a, b int) string {
+func (m *Matrix) ClassOf(a, b int) affinity.Class {
 	i, j := m.Index(a), m.Index(b)
 	if m.Class == nil || i < 0 || j < 0 {
 		return ""

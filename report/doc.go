@@ -32,7 +32,7 @@
 //
 //	run, err := report.ReadFiles(paths...)            // error names the file
 //	m, err := matrix.ReadFile("matrix.csv")          // optional; grid or long CSV
-//	m.Classify(func(a, b int) string { return string(topo.Relation(a, b)) })
+//	m.Classify(topo.Relation)
 //	summary, err := report.WriteReport(outDir, run, report.Options{Matrix: m})
 //	fmt.Print(summary)
 //

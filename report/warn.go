@@ -8,12 +8,11 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/perf/benchmath"
-
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/benchtab"
 	"github.com/pinbench/pinbench/internal/quantile"
 	"github.com/pinbench/pinbench/matrix"
+	"golang.org/x/perf/benchmath"
 )
 
 // Warning is something about the measurement conditions a careful engineer
@@ -221,7 +220,7 @@ func (o Thresholds) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 		byClass := map[affinity.Class][]float64{}
 		for i := range n {
 			for j := range n {
-				if c := affinity.Class(m.Class[i][j]); i != j && !math.IsNaN(m.NS[i][j]) {
+				if c := m.Class[i][j]; i != j && !math.IsNaN(m.NS[i][j]) {
 					byClass[c] = append(byClass[c], m.NS[i][j])
 				}
 			}
@@ -235,7 +234,7 @@ func (o Thresholds) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 		var suspects [][2]int
 		for i := range n {
 			for j := i + 1; j < n; j++ {
-				c := affinity.Class(m.Class[i][j])
+				c := m.Class[i][j]
 				if !slices.Contains(separateCores, c) {
 					continue
 				}

@@ -118,7 +118,7 @@ func topologyOrder(t *affinity.Topology) []int {
 func measureMatrix(ctx context.Context, t *affinity.Topology, p matrixParams, sample, parallel bool, stderr io.Writer) (*matrix.Matrix, error) {
 	cpus := topologyOrder(t)
 	m := matrix.New(cpus)
-	m.Classify(func(a, b int) string { return string(t.Relation(a, b)) })
+	m.Classify(t.Relation)
 	pairs := t.AllPairs()
 	if sample {
 		pairs = samplePairs(t)

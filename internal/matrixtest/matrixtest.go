@@ -7,6 +7,7 @@ package matrixtest
 import (
 	"math/rand/v2"
 
+	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/matrix"
 )
 
@@ -44,11 +45,11 @@ func FakeVM() *matrix.Matrix {
 			m.Set(a, b, s...)
 		}
 	}
-	m.Classify(func(a, b int) string {
+	m.Classify(func(a, b int) affinity.Class {
 		if a == b {
-			return "samecpu"
+			return affinity.SameCPU
 		}
-		return "llc"
+		return affinity.LLC
 	})
 	return m
 }
@@ -60,21 +61,21 @@ func Bare() *matrix.Matrix {
 	order := []int{0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15}
 	m := matrix.New(order)
 	socket := func(c int) int { return (c % 8) / 4 }
-	rel := func(a, b int) string {
+	rel := func(a, b int) affinity.Class {
 		switch {
 		case a == b:
-			return "samecpu"
+			return affinity.SameCPU
 		case a%8 == b%8:
-			return "smt"
+			return affinity.SMT
 		case socket(a) == socket(b):
-			return "llc"
+			return affinity.LLC
 		}
-		return "remote"
+		return affinity.Remote
 	}
 	rng := rand.New(rand.NewPCG(5, 5))
 	for _, a := range order {
 		for _, b := range order {
-			base := map[string]float64{"smt": 22, "llc": 62, "remote": 135}[rel(a, b)]
+			base := map[affinity.Class]float64{affinity.SMT: 22, affinity.LLC: 62, affinity.Remote: 135}[rel(a, b)]
 			if a == b {
 				continue
 			}
