@@ -25,15 +25,28 @@ import (
 
 // OutlierCause is one thing an outlier's trace shows during the slow hop.
 type OutlierCause struct {
-	// Kind is one of "gc", "preemption", "scheduling", "blocked",
-	// "syscall", "futex wait", "migration" and "tracer" (the trace's own
-	// generation change fell in the hop).
-	Kind string
+	// Kind is what it is.
+	Kind CauseKind
 	// Dur is how much of the hop it covers (0 for a migration).
 	Dur time.Duration
 	// Text says it in a sentence: what, which goroutine, where.
 	Text string
 }
+
+// CauseKind classifies an OutlierCause.
+type CauseKind string
+
+// The kinds of cause.
+const (
+	CauseGC         CauseKind = "gc"         // a stop-the-world, the concurrent mark phase, or mark assist
+	CausePreemption CauseKind = "preemption" // preempted, then waiting for a P
+	CauseScheduling CauseKind = "scheduling" // runnable, but no P free for it
+	CauseBlocked    CauseKind = "blocked"    // blocked in the runtime (channel, lock, sleep, ...)
+	CauseSyscall    CauseKind = "syscall"    // in a system call
+	CauseFutexWait  CauseKind = "futex wait" // asleep on its futex after the push: the wake-up came late
+	CauseMigration  CauseKind = "migration"  // moved to another CPU (getcpu)
+	CauseTracer     CauseKind = "tracer"     // the trace's own generation change fell in the hop
+)
 
 // OutlierExplanation is what one outlier trace (bench's
 // -explain-outliers) shows around its outlier.
@@ -63,7 +76,7 @@ func (e OutlierExplanation) Summary() string {
 	if c.Dur > 0 {
 		return s + fmt.Sprintf("%s (%v of it): %s", c.Kind, roundDur(c.Dur), c.Text)
 	}
-	return s + c.Kind + ": " + c.Text
+	return s + string(c.Kind) + ": " + c.Text
 }
 
 // ExplainOutliers explains every *.trace file in dir, in name order, each
@@ -264,7 +277,7 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 		}
 	}
 	if cuts > 0 {
-		e.Causes = append(e.Causes, OutlierCause{Kind: "tracer", Text: "the trace moved to a new generation during the hop (the flight recorder's cut, or the runtime's own each second, briefly stops every P at a safe point): a preemption then may be the tracer's own"})
+		e.Causes = append(e.Causes, OutlierCause{Kind: CauseTracer, Text: "the trace moved to a new generation during the hop (the flight recorder's cut, or the runtime's own each second, briefly stops every P at a safe point): a preemption then may be the tracer's own"})
 	}
 	for _, side := range []struct {
 		name string
@@ -272,7 +285,7 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 		what string
 	}{{rec.Sender, rec.SenderCPU, "between its clock read and its push"}, {rec.Receiver, rec.ReceiverCPU, "since it last handled a sampled hop"}} {
 		if tracex.Migrated(side.cpus) {
-			e.Causes = append(e.Causes, OutlierCause{Kind: "migration", Text: fmt.Sprintf("%s moved from CPU %d to CPU %d %s (getcpu)", side.name, side.cpus[0], side.cpus[1], side.what)})
+			e.Causes = append(e.Causes, OutlierCause{Kind: CauseMigration, Text: fmt.Sprintf("%s moved from CPU %d to CPU %d %s (getcpu)", side.name, side.cpus[0], side.cpus[1], side.what)})
 		}
 	}
 	// Largest first; a migration (no duration) after the timed causes.
@@ -330,12 +343,16 @@ func scanHop(data []byte, first, start, end xtrace.Time, roles map[xtrace.GoID]g
 	overlap := func(a, b xtrace.Time) time.Duration { return within(a, b, start, end) }
 	// totals merges intervals of one kind and text (a goroutine preempted
 	// three times is one cause with the time added up).
-	totals := map[[2]string]int{}
-	add := func(kind, text string, d time.Duration) {
+	type kindText struct {
+		kind CauseKind
+		text string
+	}
+	totals := map[kindText]int{}
+	add := func(kind CauseKind, text string, d time.Duration) {
 		if d <= 0 {
 			return
 		}
-		k := [2]string{kind, text}
+		k := kindText{kind, text}
 		if i, ok := totals[k]; ok {
 			causes[i].Dur += d
 			return
@@ -351,22 +368,22 @@ func scanHop(data []byte, first, start, end xtrace.Time, roles map[xtrace.GoID]g
 		switch st.state {
 		case xtrace.GoRunnable:
 			if st.reason == "preempted" {
-				add("preemption", who+" was preempted and waited for a P", d)
+				add(CausePreemption, who+" was preempted and waited for a P", d)
 			} else {
-				add("scheduling", who+" was runnable but not running (no P free for it)", d)
+				add(CauseScheduling, who+" was runnable but not running (no P free for it)", d)
 			}
 		case xtrace.GoWaiting:
 			// A coroutine switch parks the goroutine with no reason: that
 			// is the handoff itself, not a cause.
 			if st.reason != "" && !role.waitNormal {
-				add("blocked", fmt.Sprintf("%s blocked (%s) at %s", who, st.reason, site(st.stack)), d)
+				add(CauseBlocked, fmt.Sprintf("%s blocked (%s) at %s", who, st.reason, site(st.stack)), d)
 			}
 		case xtrace.GoSyscall:
 			where := site(st.stack)
 			if strings.Contains(where, "futexWait") {
-				add("futex wait", fmt.Sprintf("%s was still asleep in the kernel on its futex after the push: the wake-up came late (the kernel, or the host, ran the thread late)", who), d)
+				add(CauseFutexWait, fmt.Sprintf("%s was still asleep in the kernel on its futex after the push: the wake-up came late (the kernel, or the host, ran the thread late)", who), d)
 			} else {
-				add("syscall", fmt.Sprintf("%s was in a system call at %s", who, where), d)
+				add(CauseSyscall, fmt.Sprintf("%s was in a system call at %s", who, where), d)
 			}
 		}
 	}
@@ -381,11 +398,11 @@ func scanHop(data []byte, first, start, end xtrace.Time, roles map[xtrace.GoID]g
 		name, g := k.name, k.g
 		switch {
 		case strings.HasPrefix(name, "stop-the-world"):
-			add("gc", fmt.Sprintf("the runtime stopped the world (%s)", strings.TrimSuffix(strings.TrimPrefix(name, "stop-the-world ("), ")")), d)
+			add(CauseGC, fmt.Sprintf("the runtime stopped the world (%s)", strings.TrimSuffix(strings.TrimPrefix(name, "stop-the-world ("), ")")), d)
 		case name == "GC concurrent mark phase":
-			add("gc", "the garbage collector's concurrent mark phase was running (its workers take a quarter of the Ps, and allocations assist)", d)
+			add(CauseGC, "the garbage collector's concurrent mark phase was running (its workers take a quarter of the Ps, and allocations assist)", d)
 		case name == "GC mark assist":
-			add("gc", fmt.Sprintf("goroutine %d (%s) did GC mark assist", g, roles[g].name), d)
+			add(CauseGC, fmt.Sprintf("goroutine %d (%s) did GC mark assist", g, roles[g].name), d)
 		}
 	}
 	rangeKey := func(ev *xtrace.Event) (gcRange, bool) {

@@ -120,7 +120,7 @@ func TestExplainOutlierFile(t *testing.T) {
 	if !slices.IsSortedFunc(e.Causes, func(a, b OutlierCause) int { return int(b.Dur - a.Dur) }) {
 		t.Errorf("causes %+v, want the largest first", e.Causes)
 	}
-	if len(e.Causes) > 0 && (!strings.Contains(e.Summary(), e.Causes[0].Kind+" (") || !strings.Contains(e.Summary(), " of it): goroutine")) {
+	if len(e.Causes) > 0 && (!strings.Contains(e.Summary(), string(e.Causes[0].Kind)+" (") || !strings.Contains(e.Summary(), " of it): goroutine")) {
 		t.Errorf("summary %q: want the main cause with how much of the hop it covers", e.Summary())
 	}
 	// A generation change in the hop (here the flight recorder's cut) is
