@@ -63,7 +63,7 @@ func matchHeatMap(costs []FloorCost, run *Run, m *matrix.Matrix) []FloorCost {
 		if !ok {
 			continue
 		}
-		c.MatrixNs = pairLatency(m, a, b)
+		c.MatrixNs = pairLatency(m, m.Index(a), m.Index(b))
 	}
 	return costs
 }

@@ -238,7 +238,7 @@ func (o Thresholds) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 				if !slices.Contains(separateCores, c) {
 					continue
 				}
-				v := pairLatency(m, m.CPUs[i], m.CPUs[j])
+				v := pairLatency(m, i, j)
 				if math.IsNaN(v) || v >= o.smtLike()*classMed[c] {
 					continue
 				}
@@ -297,10 +297,16 @@ func (o Thresholds) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 	return out
 }
 
-// pairLatency is the lower of the two directions between CPUs a and b
-// (NaN when neither is measured or a CPU is not in m).
-func pairLatency(m *matrix.Matrix, cpuA, cpuB int) float64 {
-	a, b := m.At(cpuA, cpuB), m.At(cpuB, cpuA)
+// pairLatency is the lower of the two directions between m.CPUs[i] and
+// m.CPUs[j] (NaN when neither is measured, or when i or j is -1, a CPU
+// not in m). It takes indices, not CPU ids: a CPU's index is a linear
+// search (Matrix.Index), which in MatrixWarnings' loop over the pairs
+// made the check O(n^3).
+func pairLatency(m *matrix.Matrix, i, j int) float64 {
+	if i < 0 || j < 0 {
+		return math.NaN()
+	}
+	a, b := m.NS[i][j], m.NS[j][i]
 	switch {
 	case math.IsNaN(a):
 		return b
