@@ -81,7 +81,7 @@
 // operation before [AioContext.Notify] is seen by the owner's next look
 // for work. The proofs are block comments beside the code: every atomic
 // operation names the one it pairs with, as QEMU's async.c names the
-// barrier each barrier pairs with, and context.go's "The notify handshake"
+// barrier each barrier pairs with, and wait.go's "The notify handshake"
 // holds the argument that no wake-up is lost between a notifier and a
 // sleeping owner.
 //
