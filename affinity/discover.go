@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -85,6 +86,9 @@ func discoverFS(fsys fs.FS, root string) (*Topology, error) {
 	buildCPUs(t, raws, coreOf, nodeOf, cachesOf)
 
 	if err := readCPUInfo(r, t); err != nil {
+		return nil, err
+	}
+	if err := readDeviceTree(r, t); err != nil {
 		return nil, err
 	}
 	t.buildRelations()
@@ -342,6 +346,10 @@ func readCPUInfo(r sysReader, t *Topology) error {
 			break
 		}
 	}
+	if p := fields["CPU part"]; t.Model == "" && p != "" {
+		// arm64 names no model, only the MIDR's implementer and part.
+		t.Model = "implementer " + fields["CPU implementer"] + " part " + p
+	}
 	t.Identity.Vendor = fields["vendor_id"]
 	if t.Identity.Vendor == "" {
 		t.Identity.Vendor = fields["vendor"]
@@ -353,6 +361,35 @@ func readCPUInfo(r sysReader, t *Topology) error {
 	for f := range strings.FieldsSeq(fields["flags"]) {
 		if f == "hypervisor" {
 			t.Identity.Hypervisor = "unknown"
+		}
+	}
+	return nil
+}
+
+// devTree is the device tree the kernel booted with, where it had one.
+const devTree = "sys/firmware/devicetree/base"
+
+// readDeviceTree names the hypervisor of a machine the kernel booted from a
+// device tree, whose cpuinfo has no hypervisor flag (arm64 and others):
+// the board "linux,dummy-virt" is a virtual machine (QEMU's virt board,
+// kvmtool), and one with a fw-cfg node is QEMU's. QEMU's virt board looks
+// the same from inside under TCG and under KVM, so both are "QEMU".
+func readDeviceTree(r sysReader, t *Topology) error {
+	if t.Identity.Hypervisor != "" {
+		return nil
+	}
+	s, ok, err := r.read(devTree + "/compatible")
+	if err != nil || !ok || !slices.Contains(strings.Split(s, "\x00"), "linux,dummy-virt") {
+		return err
+	}
+	t.Identity.Hypervisor = "unknown"
+	ents, err := fs.ReadDir(r.fsys, devTree)
+	if err != nil {
+		return fmt.Errorf("affinity: %w", r.rooted(err, devTree))
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "fw-cfg@") {
+			t.Identity.Hypervisor = "QEMU"
 		}
 	}
 	return nil

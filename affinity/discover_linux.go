@@ -45,7 +45,9 @@ func applyCPUID(t *Topology) {
 		id.CacheLine = c.CacheLine
 	}
 	id.Hybrid = c.Supports(cpuid.HYBRID_CPU)
-	if c.Supports(cpuid.HYPERVISOR) || id.Hypervisor != "" {
+	// Only cpuinfo's flag ("unknown") gives way to cpuid's vendor; a name
+	// the device tree gave (arm64, where cpuid knows nothing) stays.
+	if c.Supports(cpuid.HYPERVISOR) || id.Hypervisor == "unknown" {
 		id.Hypervisor = hypervisorName(c.HypervisorVendorID, c.HypervisorVendorString)
 	}
 	if id.Hypervisor == "unknown" {

@@ -193,7 +193,8 @@ func (t *Topology) Distance(a, b int) int {
 
 // Hypervisor names the hypervisor the machine runs under, "" on bare metal:
 // the cpuid hypervisor vendor on the live machine, "unknown" when only
-// /proc/cpuinfo's hypervisor flag says there is one.
+// /proc/cpuinfo's hypervisor flag says there is one; on a device-tree
+// machine (arm64) "QEMU" for QEMU's virt board (see readDeviceTree).
 func (t *Topology) Hypervisor() string { return t.Identity.Hypervisor }
 
 // Summary describes the machine in one line: "1 package, 1 node, 1 L3, 2

@@ -134,6 +134,8 @@ func MachineID(t *affinity.Topology) string {
 	case "authenticamd":
 		vendor = "amd"
 	}
+	// cpuid names arm64 vendors in words ("Arm Limited").
+	vendor = strings.Trim(nonID.ReplaceAllString(vendor, "-"), "-")
 	model := t.Model
 	if model == "" {
 		model = t.Identity.Brand

@@ -202,6 +202,12 @@ func TestMachineIDShape(t *testing.T) {
 			t.Errorf("%s: machine id %q, want it to contain %q", fix, id, want)
 		}
 	}
+	// A vendor in words (cpuid's on arm64) still makes a folder name.
+	arm := fixture(t, "two-socket-smt")
+	arm.Identity.Vendor, arm.Model = "Arm Limited", "implementer 0x41 part 0xd07"
+	if id := MachineID(arm); !regexp.MustCompile(`^arm-limited-implementer-0x41-part-0xd07-[a-z0-9-]+$`).MatchString(id) {
+		t.Errorf("vendor Arm Limited: machine id %q, want only lower-case letters, digits and dashes", id)
+	}
 	id := MachineID(topo)
 	m := regexp.MustCompile(`-([0-9]+p)?([0-9]+n)?[0-9]+c[0-9]+t(-vm)?-[0-9a-f]{6}$`).FindStringSubmatch(id)
 	if m == nil || (m[1] != "") != (len(topo.Packages) > 1) || (m[2] != "") != (len(topo.Nodes) > 1) {
