@@ -48,11 +48,12 @@ type costs struct {
 	// where measured (a remote transfer costs more than an SMT one);
 	// transferNs stands in for a class without one.
 	classNs map[affinity.Class]float64
-	// leafFixed is what one benchmark leaf costs beyond its timed runs
-	// (every run's set-up and tear-down along testing's b.N ramp, the
-	// counting runs), timed on sample leaves for time-based benchtimes;
-	// 0 when not timed, and the model's runsPerLeaf x leafStart stands in.
-	leafFixed     time.Duration
+	// leafFixed is what one benchmark leaf of each group (leafGroup)
+	// costs beyond its timed runs (every run's set-up and tear-down along
+	// testing's b.N ramp, the counting runs), timed on one sample leaf
+	// per group for time-based benchtimes; nil when not timed, and the
+	// model's runsPerLeaf x leafStart stands in.
+	leafFixed     map[string]time.Duration
 	pingFixed     time.Duration // one PingPong's fixed cost: two threads started, pinned, joined
 	leafStart     time.Duration // one benchmark run's fixed cost: iothreads started and joined
 	roundOverhead time.Duration // one run of the benchmark binary with nothing to run (TestMain)
@@ -141,7 +142,7 @@ func runPlan(req planRequest, stdout, stderr io.Writer) error {
 
 	// Per-leaf overheads timed on sample leaves, once per time-based
 	// benchtime (modes that share one share the timing).
-	fixed := map[string]time.Duration{}
+	fixed := map[string]map[string]time.Duration{}
 	for _, nm := range req.modes {
 		fmt.Fprintf(stderr, "plan: listing the %s-mode benchmarks\n", nm.name)
 		leaves, skipped, err := planBenchmarks(req.prog, t, req.filter, nm.mode, req.root)
@@ -164,37 +165,52 @@ func runPlan(req planRequest, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// overheadSamples is how many leaves timeLeafOverhead runs.
-const overheadSamples = 6
-
-// timeLeafOverhead times a spread sample of leaves, each alone in one run
-// of the suite's program at the mode's benchtime, and returns the mean
-// per-leaf cost beyond what the model's timed part covers: the program's
-// start (c.roundOverhead) and the benchtime share (benchtimeFactor x
-// benchtime) are taken off. The model's own guess (runsPerLeaf x
-// leafStart) is the floor. Under emulation, or wherever starting threads
-// is slow, this is most of a round.
-func timeLeafOverhead(prog suiteProg, leaves []string, mode tuneMode, c costs, stderr io.Writer) (time.Duration, error) {
-	floor := runsPerLeaf * c.leafStart
-	k := min(overheadSamples, len(leaves))
-	if k == 0 {
-		return floor, nil
+// leafGroup is the group a leaf's overhead is timed for: the first two
+// levels of its name ("BenchmarkMutex/impl=mcs"), which fix its threads
+// and its kind of wait; the leaves of a group differ in placement.
+func leafGroup(name string) string {
+	if i := strings.Index(name, "/"); i >= 0 {
+		if j := strings.Index(name[i+1:], "/"); j >= 0 {
+			return name[:i+1+j]
+		}
 	}
-	fmt.Fprintf(stderr, "plan: timing %d sample benchmarks at -benchtime %s\n", k, mode.benchtime)
-	var sum time.Duration
-	for i := range k {
-		name := leaves[(2*i+1)*len(leaves)/(2*k)]
+	return name
+}
+
+// timeLeafOverhead times one sample leaf of each group (the middle one),
+// alone in one run of the suite's program at the mode's benchtime, and
+// returns each group's per-leaf cost beyond what the model's timed part
+// covers: the program's start (c.roundOverhead) and the benchtime share
+// (benchtimeFactor x benchtime) are taken off. The model's own guess
+// (runsPerLeaf x leafStart) is the floor. Under emulation, or wherever
+// starting threads is slow, this is most of a round, and it differs by
+// group: an MCS lock's spinning waiters crawl where a channel does not.
+func timeLeafOverhead(prog suiteProg, leaves []string, mode tuneMode, c costs, stderr io.Writer) (map[string]time.Duration, error) {
+	floor := runsPerLeaf * c.leafStart
+	byGroup := map[string][]string{}
+	var groups []string
+	for _, l := range leaves {
+		g := leafGroup(l)
+		if byGroup[g] == nil {
+			groups = append(groups, g)
+		}
+		byGroup[g] = append(byGroup[g], l)
+	}
+	fmt.Fprintf(stderr, "plan: timing %d sample benchmarks (one a group) at -benchtime %s\n", len(groups), mode.benchtime)
+	fixed := map[string]time.Duration{}
+	for _, g := range groups {
+		name := byGroup[g][len(byGroup[g])/2]
 		start := time.Now()
 		cmd := prog.command(context.Background(), benchArgs(exactBenchPattern(name), mode, 1, mode.benchtime))
 		var errb bytes.Buffer
 		cmd.Stderr = &errb
 		if out, err := cmd.Output(); err != nil {
-			return 0, fmt.Errorf("timing the sample benchmark %s: %v %s", name, err, lastLines(errb.String()+string(out), 3))
+			return nil, fmt.Errorf("timing the sample benchmark %s: %v %s", name, err, lastLines(errb.String()+string(out), 3))
 		}
 		wall := time.Since(start)
-		sum += wall - c.roundOverhead - leafTimed(name, mode.benchtime)
+		fixed[g] = max(wall-c.roundOverhead-leafTimed(name, mode.benchtime), floor)
 	}
-	return max(sum/time.Duration(k), floor), nil
+	return fixed, nil
 }
 
 // exactBenchPattern is the -test.bench pattern that matches the leaf name
@@ -261,8 +277,13 @@ func writeModePlan(w io.Writer, t *affinity.Topology, nm namedMode, parallel boo
 	perRound += c.roundOverhead
 	dry := c.roundOverhead + time.Duration(len(leaves))*2*c.leafStart
 	overhead := ""
-	if c.leafFixed > 0 {
-		overhead = fmt.Sprintf(" (%v a benchmark beyond its benchtime, timed on %d samples)", c.leafFixed.Round(time.Millisecond), min(overheadSamples, len(leaves)))
+	if len(c.leafFixed) > 0 {
+		var sum time.Duration
+		for _, name := range leaves {
+			sum += leafCost(name, m.benchtime, c) - leafTimed(name, m.benchtime)
+		}
+		overhead = fmt.Sprintf(" (%v a benchmark beyond its benchtime on average, timed on one sample of each of %d groups)",
+			(sum / time.Duration(max(len(leaves), 1))).Round(time.Millisecond), len(c.leafFixed))
 	}
 	fmt.Fprintf(w, "  benchmarks: %d run, %d skipped; %d samples of each, about %v a round%s\n", len(leaves), len(skipped), m.count, perRound.Round(time.Second/10), overhead)
 	for _, name := range leaves {
@@ -292,8 +313,8 @@ func (c costs) transferAt(cl affinity.Class) float64 {
 // timed part and its fixed cost.
 func leafCost(name, benchtime string, c costs) time.Duration {
 	fixed := runsPerLeaf * c.leafStart
-	if c.leafFixed > 0 {
-		fixed = c.leafFixed
+	if f, ok := c.leafFixed[leafGroup(name)]; ok {
+		fixed = f
 	}
 	return leafTimed(name, benchtime) + fixed
 }

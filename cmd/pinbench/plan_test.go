@@ -191,9 +191,24 @@ func TestCostModelUsesTimedCosts(t *testing.T) {
 	if got, want := leafCost(name, "100ms", c), 130*time.Millisecond+runsPerLeaf*10*time.Millisecond; got != want {
 		t.Errorf("leafCost without a timed overhead = %v, want %v", got, want)
 	}
-	c.leafFixed = time.Second
+	c.leafFixed = map[string]time.Duration{"BenchmarkFloor/place=llc": time.Second, "BenchmarkMutex/impl=mcs": 3 * time.Second}
 	if got, want := leafCost(name, "100ms", c), 1130*time.Millisecond; got != want {
 		t.Errorf("leafCost with a timed overhead of 1s = %v, want %v", got, want)
+	}
+	if got, want := leafCost("BenchmarkMutex/impl=mcs/contexts=2/place=llc", "100ms", c), 3130*time.Millisecond; got != want {
+		t.Errorf("leafCost of an MCS leaf, its group timed at 3s = %v, want %v", got, want)
+	}
+	if got, want := leafCost("BenchmarkQueue/impl=chan/producers=1/place=llc", "100ms", c), 130*time.Millisecond+runsPerLeaf*10*time.Millisecond; got != want {
+		t.Errorf("leafCost of a leaf whose group was not timed = %v, want the model's %v", got, want)
+	}
+	for name, want := range map[string]string{
+		"BenchmarkMutex/impl=mcs/contexts=2/place=llc": "BenchmarkMutex/impl=mcs",
+		"BenchmarkFloor/place=llc":                     "BenchmarkFloor/place=llc",
+		"BenchmarkNotify":                              "BenchmarkNotify",
+	} {
+		if got := leafGroup(name); got != want {
+			t.Errorf("leafGroup(%q) = %q, want %q", name, got, want)
+		}
 	}
 	c = costs{transferNs: 100, classNs: map[affinity.Class]float64{affinity.Remote: 400}}
 	if c.transferAt(affinity.Remote) != 400 || c.transferAt(affinity.SMT) != 100 {
