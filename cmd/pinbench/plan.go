@@ -209,6 +209,7 @@ func timeLeafOverhead(prog suiteProg, leaves []string, mode tuneMode, c costs, s
 		}
 		wall := time.Since(start)
 		fixed[g] = max(wall-c.roundOverhead-leafTimed(name, mode.benchtime), floor)
+		fmt.Fprintf(stderr, "plan:   %s took %v (%v beyond its benchtime)\n", name, wall.Round(time.Millisecond), fixed[g].Round(time.Millisecond))
 	}
 	return fixed, nil
 }
