@@ -23,12 +23,14 @@ import (
 // took as long as body did, with its arrival on the trace's clock as
 // bench's recorder writes it, and writes the trace into dir/name. lag,
 // when not nil, runs between the arrival and the log (a receiver held
-// up before it logs).
-func traceOutlier(t *testing.T, dir, name string, body, lag func()) string {
+// up before it logs). It returns the file and how far off the arrival's
+// time may be placed.
+func traceOutlier(t *testing.T, dir, name string, body, lag func()) (string, time.Duration) {
 	t.Helper()
 	// A collection now, so that none is due during body (the earlier
 	// tests allocated): the hops below are to show what body did.
 	runtime.GC()
+	traceClock, off := traceClockOf(t)
 	var buf bytes.Buffer
 	if err := trace.Start(&buf); err != nil {
 		t.Skipf("cannot take a trace (go test -trace holds the tracer): %v", err)
@@ -38,9 +40,9 @@ func traceOutlier(t *testing.T, dir, name string, body, lag func()) string {
 		defer close(done)
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		start := monotonicNs()
+		start := traceClock(time.Now())
 		body()
-		at := monotonicNs()
+		at := traceClock(time.Now())
 		if lag != nil {
 			lag()
 		}
@@ -54,17 +56,33 @@ func traceOutlier(t *testing.T, dir, name string, body, lag func()) string {
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return path
+	return path, off
 }
 
-// monotonicNs reads CLOCK_MONOTONIC: the execution trace's clock on
-// Linux (0 if it cannot be read: the record then has no arrival time).
-func monotonicNs() int64 {
-	var ts unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
-		return 0
+// traceClockOf returns a function placing a time.Now reading on
+// CLOCK_MONOTONIC, the execution trace's clock on Linux, as bench's
+// recorder places its clock: the hop's own clock reads are then vDSO
+// reads, not system calls (a clock_gettime system call in the hop is a
+// cause, hundreds of microseconds long in an emulated guest). It also
+// returns how far off the placement may be.
+func traceClockOf(t *testing.T) (func(time.Time) int64, time.Duration) {
+	t.Helper()
+	base := time.Now()
+	var epoch, within int64 = 0, -1
+	for range 8 {
+		var a, b unix.Timespec
+		if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &a); err != nil {
+			t.Fatal(err)
+		}
+		m := int64(time.Since(base))
+		if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &b); err != nil {
+			t.Fatal(err)
+		}
+		if gap := b.Nano() - a.Nano(); within < 0 || gap < within {
+			epoch, within = a.Nano()+gap/2-m, gap
+		}
 	}
-	return ts.Nano()
+	return func(now time.Time) int64 { return epoch + int64(now.Sub(base)) }, time.Duration(within - within/2)
 }
 
 // nap sleeps for d in the kernel (nanosleep, resumed after a signal).
@@ -78,7 +96,7 @@ func nap(d time.Duration) {
 // one spent in a system call names the call and the code that made it.
 func TestExplainOutlierFile(t *testing.T) {
 	dir := t.TempDir()
-	spin := traceOutlier(t, dir, "spin-1.trace", func() {
+	spin, _ := traceOutlier(t, dir, "spin-1.trace", func() {
 		for end := time.Now().Add(2 * time.Millisecond); time.Now().Before(end); {
 		}
 	}, nil)
@@ -104,17 +122,18 @@ func TestExplainOutlierFile(t *testing.T) {
 	if (len(e.Causes) == 0) != strings.Contains(e.Summary(), "nothing visible") {
 		t.Errorf("a spinning hop: causes %+v, summary %q; want \"nothing visible\" exactly when there is no cause", e.Causes, e.Summary())
 	}
-	napped := traceOutlier(t, dir, "nap-1.trace", func() { nap(5 * time.Millisecond) }, nil)
+	napped, off := traceOutlier(t, dir, "nap-1.trace", func() { nap(5 * time.Millisecond) }, nil)
 	e, err = ExplainOutlierFile(napped)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The receiver was in the system call for all of the nanosleep's
-	// 5 ms (less the trace clock's 64 ns ticks); the runtime may add a
-	// wait for a P after it.
+	// 5 ms (less the trace clock's 64 ns ticks and how far off the
+	// arrival's time may be); the runtime may add a wait for a P after
+	// it.
 	i := slices.IndexFunc(e.Causes, func(c OutlierCause) bool { return c.Kind == "syscall" })
 	if i < 0 || !strings.Contains(e.Causes[i].Text, "the receiver's coroutine") ||
-		!strings.Contains(e.Causes[i].Text, "Nanosleep in report.nap") || e.Causes[i].Dur < 5*time.Millisecond-time.Microsecond {
+		!strings.Contains(e.Causes[i].Text, "Nanosleep in report.nap") || e.Causes[i].Dur < 5*time.Millisecond-off-time.Microsecond {
 		t.Errorf("a hop in nanosleep: causes %+v; want the receiver in a system call, Nanosleep in this test's nap, for the 5 ms", e.Causes)
 	}
 	if !slices.IsSortedFunc(e.Causes, func(a, b OutlierCause) int { return int(b.Dur - a.Dur) }) {
@@ -129,7 +148,7 @@ func TestExplainOutlierFile(t *testing.T) {
 	if err := fr.Start(); err != nil {
 		t.Fatal(err)
 	}
-	cut := traceOutlier(t, dir, "cut-1.trace", func() {
+	cut, _ := traceOutlier(t, dir, "cut-1.trace", func() {
 		time.Sleep(time.Millisecond)
 		fr.WriteTo(io.Discard)
 		time.Sleep(time.Millisecond)
@@ -172,8 +191,8 @@ func TestExplainOutlierFile(t *testing.T) {
 // twice as long spent waiting, as a suspended receiver does) is not in
 // it.
 func TestExplainOutlierLoggedLate(t *testing.T) {
-	e, err := ExplainOutlierFile(traceOutlier(t, t.TempDir(), "late-1.trace",
-		func() { time.Sleep(10 * time.Millisecond) }, func() { nap(5 * time.Millisecond) }))
+	late, _ := traceOutlier(t, t.TempDir(), "late-1.trace", func() { time.Sleep(10 * time.Millisecond) }, func() { nap(5 * time.Millisecond) })
+	e, err := ExplainOutlierFile(late)
 	if err != nil {
 		t.Fatal(err)
 	}
