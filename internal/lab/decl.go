@@ -9,11 +9,18 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 )
 
-// Decl is the topology a QEMU command line declares: the -smp shape, the
-// NUMA nodes with their CPUs, and the CPU model. It says what the guest
-// kernel should show under TCG with an Intel CPU model such as
-// Skylake-Server: an L2 per core, an L3 per die, SMT siblings per core.
+// Decl is the topology a QEMU command line declares: the machine's
+// architecture, the -smp shape, the NUMA nodes with their CPUs, and the CPU
+// model. It says what the guest kernel should show under TCG: on x86 with
+// an Intel CPU model such as Skylake-Server, an L2 per core, an L3 per die
+// and SMT siblings per core; on arm64's virt board (device tree), the
+// sockets, clusters, cores and threads of its cpu-map and only each CPU's
+// own L1 caches, so that no two cores share a cache and a cluster of
+// several cores (fewer than the package) is what makes them l2.
 type Decl struct {
+	// Arch is the guest's architecture as GOARCH spells it: "arm64" for
+	// QEMU's virt board (-M virt), "amd64" for its PCs (no -M, pc, q35).
+	Arch     string
 	CPUs     int // logical CPUs (-smp N)
 	Sockets  int // packages
 	Dies     int // dies per socket (each with its own L3)
@@ -27,15 +34,20 @@ type Decl struct {
 	Model string
 }
 
-// ParseDecl reads the topology from QEMU arguments: -smp, -numa node
-// (with cpus= and nodeid=) and -cpu; other arguments are ignored. Values
-// -smp leaves out are filled as QEMU 7.2 fills them for x86 (cores are
-// preferred over sockets). A node without cpus=, a CPU in two nodes or in
-// none, or an -smp whose parts do not multiply to its CPU count is an
-// error: the lab needs an unambiguous declaration to check the guest
-// against.
+// ParseDecl reads the topology from QEMU arguments: -M (or -machine),
+// -smp, -numa node (with cpus= and nodeid=) and -cpu; other arguments are
+// ignored. Values -smp leaves out are filled as QEMU 7.2 fills them (cores
+// are preferred over sockets). A node without cpus=, a CPU in two nodes or
+// in none, an -smp whose parts do not multiply to its CPU count, a machine
+// the lab does not know, and a part of -smp the machine rejects (clusters
+// on x86, dies on arm64's virt) are errors: the lab needs an unambiguous
+// declaration to check the guest against.
 func ParseDecl(args []string) (Decl, error) {
-	d := Decl{}
+	arch, err := ArgsArch(args)
+	if err != nil {
+		return Decl{}, err
+	}
+	d := Decl{Arch: arch}
 	var smp string
 	type node struct {
 		id   int
@@ -103,6 +115,12 @@ func ParseDecl(args []string) (Decl, error) {
 	if err := d.parseSMP(smp); err != nil {
 		return Decl{}, err
 	}
+	switch {
+	case d.Arch == "amd64" && d.Clusters > 1:
+		return Decl{}, fmt.Errorf("lab: -smp %s: QEMU's x86 machines reject clusters= (clusters need -M virt, an arm64 guest)", smp)
+	case d.Arch == "arm64" && d.Dies > 1:
+		return Decl{}, fmt.Errorf("lab: -smp %s: QEMU's virt machine rejects dies= (it has sockets, clusters, cores and threads)", smp)
+	}
 	if len(nodes) > 0 {
 		d.Nodes = make([][]int, 0, len(nodes))
 		seen := map[int]int{}
@@ -138,6 +156,26 @@ func ParseDecl(args []string) (Decl, error) {
 		}
 	}
 	return d, nil
+}
+
+// machineArch returns the architecture of a -M value: the board's name is
+// its first comma-separated part (or its type= part).
+func machineArch(v string) (string, error) {
+	name := ""
+	for i, kv := range strings.Split(v, ",") {
+		if t, ok := strings.CutPrefix(kv, "type="); ok {
+			name = t
+		} else if i == 0 && !strings.Contains(kv, "=") {
+			name = kv
+		}
+	}
+	switch {
+	case name == "virt" || strings.HasPrefix(name, "virt-"):
+		return "arm64", nil
+	case name == "pc" || name == "q35" || strings.HasPrefix(name, "pc-"):
+		return "amd64", nil
+	}
+	return "", fmt.Errorf("lab: -M %s: the lab knows QEMU's PCs (pc, q35: an amd64 guest) and its virt board (virt: an arm64 guest)", v)
 }
 
 // parseSMP fills the shape from an -smp value.
@@ -215,9 +253,14 @@ func (d Decl) Place(cpu int) Place {
 	return p
 }
 
+// dieL3 reports whether each die has an L3 its cores share: on x86 under
+// an Intel model it does; arm64's virt board declares no cache beyond L1.
+func (d Decl) dieL3() bool { return d.Arch != "arm64" }
+
 // Relation returns the placement class of CPUs a and b as the declaration
-// implies it: the same core is smt, the same cluster (when dies have several) l2,
-// the same die (one L3 each) llc, the same node node, else remote.
+// implies it: the same core is smt, the same cluster (when dies have
+// several) l2, the same die llc when dies have an L3 (x86), the same node
+// node, else remote.
 func (d Decl) Relation(a, b int) affinity.Class {
 	pa, pb := d.Place(a), d.Place(b)
 	sameDie := pa.Socket == pb.Socket && pa.Die == pb.Die
@@ -228,7 +271,7 @@ func (d Decl) Relation(a, b int) affinity.Class {
 		return affinity.SMT
 	case sameDie && pa.Cluster == pb.Cluster && d.Clusters > 1:
 		return affinity.L2
-	case sameDie:
+	case sameDie && d.dieL3():
 		return affinity.LLC
 	case pa.Node == pb.Node:
 		return affinity.Node
@@ -261,19 +304,26 @@ type Counts struct {
 
 // Counts returns the counts the declaration implies.
 func (d Decl) Counts() Counts {
-	return Counts{
+	c := Counts{
 		PUs:       d.CPUs,
 		Cores:     d.Sockets * d.Dies * d.Clusters * d.Cores,
 		Packages:  d.Sockets,
 		L3Groups:  d.Sockets * d.Dies,
 		NUMANodes: max(len(d.Nodes), 1),
 	}
+	if !d.dieL3() {
+		c.L3Groups = 0
+	}
+	return c
 }
 
 // String describes the shape in one line.
 func (d Decl) String() string {
 	s := fmt.Sprintf("%d CPUs: %d sockets x %d dies x %d clusters x %d cores x %d threads, %d nodes",
 		d.CPUs, d.Sockets, d.Dies, d.Clusters, d.Cores, d.Threads, max(len(d.Nodes), 1))
+	if d.Arch != "amd64" {
+		s += ", " + d.Arch + " (-M virt)"
+	}
 	if d.Model != "" {
 		s += ", -cpu " + d.Model
 	}

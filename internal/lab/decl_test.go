@@ -44,7 +44,8 @@ func TestDeclBig16(t *testing.T) {
 }
 
 // Every class is some preset's, and each 2-CPU preset implies exactly the
-// class it is named for (besides samecpu); l2's two clusters also give llc.
+// class it is named for (besides samecpu); between l2's two clusters (an
+// arm64 guest, no shared cache) the class is node.
 func TestPresetsCoverEveryClass(t *testing.T) {
 	covered := map[affinity.Class]bool{}
 	for _, p := range Presets() {
@@ -70,7 +71,7 @@ func TestPresetsCoverEveryClass(t *testing.T) {
 	for name, want := range map[string][]affinity.Class{
 		"numa2": {affinity.SameCPU, affinity.Remote}, "smt2": {affinity.SameCPU, affinity.SMT},
 		"llc2": {affinity.SameCPU, affinity.LLC}, "node2": {affinity.SameCPU, affinity.Node},
-		"l2": {affinity.SameCPU, affinity.L2, affinity.LLC},
+		"l2": {affinity.SameCPU, affinity.L2, affinity.Node},
 	} {
 		p, err := LookupPreset(name)
 		if err != nil {
@@ -82,6 +83,87 @@ func TestPresetsCoverEveryClass(t *testing.T) {
 	}
 	if _, err := LookupPreset("nope"); err == nil || !strings.Contains(err.Error(), "numa2") {
 		t.Errorf("unknown preset: %v, want the list of presets", err)
+	}
+}
+
+// The l2 preset is an arm64 virt guest: kernel clusters of two cores make
+// l2 pairs, and since the board declares no cache beyond each CPU's L1,
+// the guest has no L3 group and CPUs of different clusters share only
+// their node (or nothing, in two nodes).
+func TestDeclARMVirt(t *testing.T) {
+	p, err := LookupPreset("l2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Arch != "arm64" {
+		t.Fatalf("l2 is an %s preset, want arm64", p.Arch)
+	}
+	d := mustDecl(t, p.Args()...)
+	if d.Arch != "arm64" || d.Model != DefaultARMCPU {
+		t.Errorf("arch %q model %q, want arm64 and %s", d.Arch, d.Model, DefaultARMCPU)
+	}
+	if got, want := d.Counts(), (Counts{PUs: 4, Cores: 4, Packages: 1, L3Groups: 0, NUMANodes: 1}); got != want {
+		t.Errorf("counts %+v, want %+v", got, want)
+	}
+	for _, tc := range []struct {
+		a, b int
+		want affinity.Class
+	}{{0, 1, affinity.L2}, {2, 3, affinity.L2}, {1, 2, affinity.Node}, {0, 3, affinity.Node}} {
+		if got := d.Relation(tc.a, tc.b); got != tc.want {
+			t.Errorf("Relation(%d, %d) = %s, want %s", tc.a, tc.b, got, tc.want)
+		}
+	}
+	if !strings.Contains(d.String(), "arm64") {
+		t.Errorf("String() = %q does not say arm64", d.String())
+	}
+
+	// Two sockets of two clusters with SMT, a node per socket: every
+	// class but llc; the same shape on x86 (no clusters) has llc.
+	d = mustDecl(t, "-machine", "virt,gic-version=3", "-smp", "16,sockets=2,clusters=2,cores=2,threads=2",
+		"-numa", "node,nodeid=0,cpus=0-7", "-numa", "node,nodeid=1,cpus=8-15")
+	if got, want := d.Counts(), (Counts{PUs: 16, Cores: 8, Packages: 2, L3Groups: 0, NUMANodes: 2}); got != want {
+		t.Errorf("16 CPUs: counts %+v, want %+v", got, want)
+	}
+	want := []affinity.Class{affinity.SameCPU, affinity.SMT, affinity.L2, affinity.Node, affinity.Remote}
+	if got := d.Classes(); !slices.Equal(got, want) {
+		t.Errorf("16 CPUs: classes %v, want %v", got, want)
+	}
+	if got := mustDecl(t, "-M", "pc", "-smp", "4,sockets=1,cores=4").Classes(); !slices.Equal(got, []affinity.Class{affinity.SameCPU, affinity.LLC}) {
+		t.Errorf("-M pc, 4 cores: classes %v, want samecpu llc", got)
+	}
+}
+
+// The machine decides the architecture: virt is arm64, QEMU's PCs and no
+// -M amd64; another board is an error.
+func TestArgsArch(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "amd64"}, {[]string{"-smp", "2"}, "amd64"}, {[]string{"-M", "q35"}, "amd64"}, {[]string{"-M", "pc-i440fx-7.2"}, "amd64"},
+		{[]string{"-M", "virt"}, "arm64"}, {[]string{"-machine", "virt-7.2,gic-version=3"}, "arm64"}, {[]string{"--machine", "type=virt"}, "arm64"},
+	} {
+		got, err := ArgsArch(tc.args)
+		if err != nil || got != tc.want {
+			t.Errorf("%q: %q, %v; want %s", tc.args, got, err, tc.want)
+		}
+	}
+	for _, args := range [][]string{{"-M", "raspi3b"}, {"-M"}} {
+		if _, err := ArgsArch(args); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+	for _, arch := range []string{"amd64", "arm64"} {
+		g, err := GuestFor(arch)
+		if err != nil || g.Arch != arch || g.QEMU == "" || g.ResultsDev == "" || g.CPU == "" {
+			t.Errorf("GuestFor(%s) = %+v, %v", arch, g, err)
+		}
+	}
+	if g, _ := GuestFor("arm64"); g.Machine != "virt" || len(g.Modules) == 0 {
+		t.Errorf("arm64 guest %+v: want -M virt and the virtio console's modules", g)
+	}
+	if _, err := GuestFor("riscv64"); err == nil || !strings.Contains(err.Error(), "riscv64") {
+		t.Errorf("GuestFor(riscv64): %v, want an error naming it", err)
 	}
 }
 
@@ -119,6 +201,9 @@ func TestDeclErrors(t *testing.T) {
 		{[]string{"-smp", "2", "-numa", "node,nodeid=0,cpus=0-2"}, "lists CPU 2"},
 		{[]string{"-smp", "2", "-numa", "node,nodeid=1,cpus=0-1"}, "skip 0"},
 		{[]string{"-smp", "2", "-numa", "node,cpus=1-0"}, "bad cpus"},
+		{[]string{"-smp", "4,clusters=2"}, "x86 machines reject clusters"},
+		{[]string{"-M", "virt", "-smp", "4,dies=2"}, "virt machine rejects dies"},
+		{[]string{"-M", "microvm", "-smp", "2"}, "the lab knows"},
 	} {
 		_, err := ParseDecl(tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -11,9 +11,10 @@ import (
 
 // Guest paths inside the initramfs.
 const (
-	guestRepo   = "lab/repo"   // a copy of the repository; package tests run in their folder
-	guestShared = "lab/shared" // ../shared seen from the repository copy
-	guestBin    = "lab/bin"    // pinbench
+	guestRepo   = "lab/repo"    // a copy of the repository; package tests run in their folder
+	guestShared = "lab/shared"  // ../shared seen from the repository copy
+	guestBin    = "lab/bin"     // pinbench
+	guestMods   = "lab/modules" // kernel modules init loads
 )
 
 // TestBinary is one package's `go test -c` binary.
@@ -55,6 +56,13 @@ type Spec struct {
 	// seconds; when it passes, the guest sends what it has, marked as
 	// cut short, and powers off.
 	TotalLimit int
+	// ResultsDev is the guest's device the results go to (Guest's
+	// ResultsDev); "" means /dev/ttyS1, the x86 guest's second serial port.
+	ResultsDev string
+	// Modules are kernel modules on the host that init loads, in this
+	// order, before anything else (Guest's Modules, for the virtio
+	// console of arm64 guests); nil for none.
+	Modules []string
 }
 
 // benchImport is the package whose test binary holds the suite.
@@ -88,6 +96,11 @@ func (s Spec) Build() (*Archive, error) {
 	}
 	if err := a.File(path.Join(guestBin, "pinbench"), s.Pinbench); err != nil {
 		return nil, err
+	}
+	for _, m := range s.Modules {
+		if err := a.File(path.Join(guestMods, path.Base(m)), m); err != nil {
+			return nil, err
+		}
 	}
 	if err := a.Tree(guestRepo, s.Repo, skipRepo); err != nil {
 		return nil, err
@@ -144,8 +157,17 @@ func (s Spec) initScript() ([]byte, error) {
 			benchDir = path.Join("/", guestRepo, t.Dir)
 		}
 	}
+	var mods []string
+	for _, m := range s.Modules {
+		mods = append(mods, path.Join("/", guestMods, path.Base(m)))
+	}
+	dev := s.ResultsDev
+	if dev == "" {
+		dev = "/dev/ttyS1"
+	}
 	var b bytes.Buffer
 	err := initTemplate.Execute(&b, map[string]any{
+		"Modules": mods, "ResultsDev": dev,
 		"Pkgs": pkgs, "GuestEnv": GuestEnv, "BenchDir": benchDir, "Tune": s.Tune, "PlanCheck": s.PlanCheck, "BeginMarker": BeginMarker, "EndMarker": EndMarker,
 		"Step": s.StepLimit, "Total": s.TotalLimit, "TestTimeout": max(s.StepLimit-15, s.StepLimit*3/4),
 	})
@@ -157,7 +179,7 @@ func (s Spec) initScript() ([]byte, error) {
 // the repository is the run being made.
 const GuestEnv = "PINBENCH_LAB_GUEST"
 
-// Markers on the second serial port around the base64 of the results tar.
+// Markers on the results channel around the base64 of the results tar.
 const (
 	BeginMarker = "PINBENCH-LAB-BEGIN"
 	EndMarker   = "PINBENCH-LAB-END"
@@ -166,6 +188,8 @@ const (
 // The guest's /init: busybox sh as PID 1. Every step runs under busybox
 // timeout (SIGQUIT first, so a Go binary prints its goroutines, then
 // SIGKILL); a background watchdog ends the whole run at the total limit.
+// Kernel modules (the virtio console of arm64 guests) load first, and init
+// waits up to 10 s for the results device.
 // /out/status gets one line per step: name, exit status, seconds, and
 // "timeout" when the step ran into its limit.
 var initTemplate = template.Must(template.New("init").Parse(`#!/bin/busybox sh
@@ -176,11 +200,15 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 say() { echo "lab: $*"; }
-finish() {
+{{range .Modules}}insmod {{.}} || say "insmod {{.}} failed"
+{{end}}{{if .Modules}}i=0
+while [ ! -e {{.ResultsDev}} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+[ -e {{.ResultsDev}} ] || say "no {{.ResultsDev}} after loading the modules: the results cannot be sent"
+{{end}}finish() {
 	# Only one of init and the watchdog sends the results.
 	mkdir /tmp/finishing 2>/dev/null || { sleep 1000000; }
 	say "sending the results"
-	{ echo {{.BeginMarker}}; tar -C /out -cf - . | gzip -c | base64; echo {{.EndMarker}}; } > /dev/ttyS1
+	{ echo {{.BeginMarker}}; tar -C /out -cf - . | gzip -c | base64; echo {{.EndMarker}}; } > {{.ResultsDev}}
 	sync
 	poweroff -f
 }

@@ -132,3 +132,61 @@ func TestSpecSkipsKnownFailures(t *testing.T) {
 		t.Errorf("init passes -test.skip %d times, want %d (once per package with known failures)", n, want)
 	}
 }
+
+// An arm64 guest's init loads its modules in order, waits for the virtio
+// console and sends the results there; an x86 guest's loads nothing and
+// sends them to the second serial port.
+func TestSpecResultsChannel(t *testing.T) {
+	s := spec(t)
+	script, err := s.initScript()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(script, []byte("} > /dev/ttyS1\n")) || bytes.Contains(script, []byte("insmod")) {
+		t.Errorf("x86 init does not send to /dev/ttyS1 without modules:\n%s", script)
+	}
+
+	g, err := GuestFor("arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, m := range g.Modules {
+		p := filepath.Join(dir, filepath.Base(m))
+		if err := os.WriteFile(p, []byte(m), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s.Modules = append(s.Modules, p)
+	}
+	s.ResultsDev = g.ResultsDev
+	a, err := s.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := a.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	_, m := readNewc(t, buf.Bytes())
+	init := m["init"].data
+	last := -1
+	for _, mod := range g.Modules {
+		name := "lab/modules/" + filepath.Base(mod)
+		if m[name].data != mod {
+			t.Errorf("initramfs holds %s as %q, want the host file's content", name, m[name].data)
+		}
+		i := strings.Index(init, "insmod /"+name)
+		if i < 0 || i < last {
+			t.Errorf("init does not load /%s after the modules before it", name)
+		}
+		last = i
+	}
+	wait, send := strings.Index(init, "while [ ! -e /dev/hvc0 ]"), strings.Index(init, "} > /dev/hvc0\n")
+	if wait < last || send < 0 || strings.Contains(init, "ttyS1") {
+		t.Errorf("init does not wait for /dev/hvc0 after the modules and send the results there:\n%s", init)
+	}
+	s.Modules = []string{filepath.Join(dir, "missing.ko")}
+	if _, err := s.Build(); err == nil || !strings.Contains(err.Error(), "missing.ko") {
+		t.Errorf("a missing module: %v, want an error naming it", err)
+	}
+}

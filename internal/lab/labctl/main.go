@@ -1,15 +1,24 @@
 // Command labctl is scripts/lab.sh's helper: it prints a preset's QEMU
-// arguments, builds the guest's initramfs, and checks a lab run's outputs.
+// arguments and what booting its guest takes, builds the guest's
+// initramfs, and checks a lab run's outputs.
 //
 // Usage:
 //
 //	labctl args PRESET
 //	labctl describe [-- QEMU-ARGS...]
-//	labctl initramfs -out FILE -busybox FILE -pinbench FILE -repo DIR [-shared DIR] -tests FILE [-tune] [-plan-check] [-step SECONDS] [-total SECONDS]
+//	labctl guest [-arch ARCH] [-- QEMU-ARGS...]
+//	labctl initramfs -out FILE -busybox FILE -pinbench FILE -repo DIR [-shared DIR] -tests FILE [-arch ARCH] [-modules DIR] [-tune] [-plan-check] [-step SECONDS] [-total SECONDS]
 //	labctl check -dir OUTDIR [-tune] [-plan-check] -- QEMU-ARGS...
 //
+// guest prints, one key=value a line, the guest's architecture (arch, from
+// -arch or the QEMU arguments' -M), QEMU binary (qemu) and its Debian
+// package (qemu_package), the -M and -cpu it needs unless told otherwise
+// (machine, cpu), the kernel's Debian meta-package (kernel_package),
+// command line (append) and the kernel modules its init loads (modules,
+// paths under the kernel's lib/modules/VERSION/kernel/, space-separated).
 // The -tests file has one line per package: import path, folder relative
-// to the repository, test binary, separated by tabs.
+// to the repository, test binary, separated by tabs. -modules names a
+// folder holding the guest's modules by base name.
 package main
 
 import (
@@ -19,6 +28,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pinbench/pinbench/internal/lab"
@@ -26,17 +38,11 @@ import (
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		var u usage
-		var na unavailable
-		switch {
-		case errors.As(err, &u):
-			fmt.Fprintf(os.Stderr, "labctl: %s\n", err)
-			os.Exit(2)
-		case errors.As(err, &na):
-			fmt.Fprintf(os.Stderr, "lab: unavailable: %s\n", err)
-			os.Exit(3)
-		}
 		fmt.Fprintf(os.Stderr, "labctl: %s\n", err)
+		var u usage
+		if errors.As(err, &u) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }
@@ -46,15 +52,9 @@ type usage string
 
 func (u usage) Error() string { return string(u) }
 
-// unavailable is something this machine's QEMU cannot do (exit status 3,
-// which scripts/lab.sh passes on as "the lab cannot run here").
-type unavailable string
-
-func (u unavailable) Error() string { return string(u) }
-
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usage("usage: labctl args|describe|initramfs|check ...")
+		return usage("usage: labctl args|describe|guest|initramfs|check ...")
 	}
 	switch args[0] {
 	case "args":
@@ -64,9 +64,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 		p, err := lab.LookupPreset(args[1])
 		if err != nil {
 			return err
-		}
-		if p.Unsupported != "" {
-			return unavailable(fmt.Sprintf("preset %s (%s) cannot be built here: %s", p.Name, p.What, p.Unsupported))
 		}
 		for _, a := range p.Args() {
 			fmt.Fprintln(stdout, a)
@@ -79,12 +76,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s; classes %s\n", d, classList(d))
 		return nil
+	case "guest":
+		return runGuest(args[1:], stdout, stderr)
 	case "initramfs":
 		return runInitramfs(args[1:], stderr)
 	case "check":
 		return runCheck(args[1:], stdout, stderr)
 	}
-	return usage(fmt.Sprintf("unknown command %q (want args, describe, initramfs or check)", args[0]))
+	return usage(fmt.Sprintf("unknown command %q (want args, describe, guest, initramfs or check)", args[0]))
 }
 
 // qemuArgs drops a leading "--".
@@ -103,6 +102,38 @@ func classList(d lab.Decl) string {
 	return strings.Join(cs, " ")
 }
 
+func runGuest(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("guest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	want := fs.String("arch", "", "the architecture asked for (amd64 or arm64); the QEMU arguments' machine must agree")
+	if err := fs.Parse(args); err != nil {
+		return usage(err.Error())
+	}
+	arch, err := lab.ArgsArch(fs.Args())
+	if err != nil {
+		return usage(err.Error())
+	}
+	if *want != "" {
+		if _, err := lab.GuestFor(*want); err != nil {
+			return usage(err.Error())
+		}
+		if slices.ContainsFunc(fs.Args(), isMachineFlag) && arch != *want {
+			return usage(fmt.Sprintf("guest: -arch %s, but the QEMU arguments' machine makes an %s guest", *want, arch))
+		}
+		arch = *want
+	}
+	g, err := lab.GuestFor(arch)
+	if err != nil {
+		return usage(err.Error())
+	}
+	fmt.Fprintf(stdout, "arch=%s\nqemu=%s\nqemu_package=%s\nmachine=%s\ncpu=%s\nkernel_package=%s\nappend=%s\nmodules=%s\n",
+		g.Arch, g.QEMU, g.QEMUPackage, g.Machine, g.CPU, g.KernelPackage, g.Append, strings.Join(g.Modules, " "))
+	return nil
+}
+
+// isMachineFlag reports whether a is QEMU's -M option.
+func isMachineFlag(a string) bool { return a == "-M" || a == "-machine" || a == "--machine" }
+
 func runInitramfs(args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("initramfs", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -117,8 +148,21 @@ func runInitramfs(args []string, stderr io.Writer) error {
 	fs.BoolVar(&s.PlanCheck, "plan-check", false, "add pinbench tune --plan and a real quick tune to hold it to")
 	fs.IntVar(&s.StepLimit, "step", 900, "time limit of each step in seconds")
 	fs.IntVar(&s.TotalLimit, "total", 1800, "in-guest watchdog limit in seconds")
+	arch := fs.String("arch", "amd64", "the guest's architecture (amd64 or arm64)")
+	mods := fs.String("modules", "", "folder holding the kernel modules the guest loads (by base name)")
 	if err := fs.Parse(args); err != nil {
 		return usage(err.Error())
+	}
+	g, err := lab.GuestFor(*arch)
+	if err != nil {
+		return usage(err.Error())
+	}
+	s.ResultsDev = g.ResultsDev
+	if len(g.Modules) > 0 && *mods == "" {
+		return usage("initramfs: -modules is required for an " + g.Arch + " guest (it loads " + strings.Join(g.Modules, ", ") + ")")
+	}
+	for _, m := range g.Modules {
+		s.Modules = append(s.Modules, filepath.Join(*mods, path.Base(m)))
 	}
 	for name, v := range map[string]string{"-out": *out, "-busybox": s.Busybox, "-pinbench": s.Pinbench, "-repo": s.Repo, "-tests": *tests} {
 		if v == "" {
