@@ -10,6 +10,16 @@ import (
 // MarkScheduled from many threads: exactly one claim wins per clear, and the
 // losers learn where it was scheduled.
 func TestMarkScheduled(t *testing.T) {
+	// The where strings made below fill the package's interned list (past
+	// maxInternedWheres, marks allocate); give the list back as it was, so
+	// that a test run after this one (TestAllocs) still finds its where
+	// interned, whatever the order.
+	old := wheres.list.Load()
+	t.Cleanup(func() {
+		wheres.mu.Lock()
+		defer wheres.mu.Unlock()
+		wheres.list.Store(old)
+	})
 	co := New(func(*Coroutine) {})
 	if _, ok := co.Scheduled(); ok {
 		t.Fatal("new coroutine is scheduled")
