@@ -20,14 +20,7 @@ type KnownFailure struct {
 }
 
 // KnownFailures are the tests the lab's guests skip.
-var KnownFailures = []KnownFailure{
-	{
-		ImportPath: "github.com/pinbench/pinbench/report",
-		Test:       "TestExplainOutlierFile",
-		Why: "timing-bound in the arm64 guest (l2): the own arrival clock read of the spinning hop (monotonicNs, a raw clock_gettime syscall in outliers_test.go) " +
-			"took 139.6 us under arm64 TCG, so the trace named a syscall of its own doing as the cause of the hop; it passes in the x86 guests",
-	},
-}
+var KnownFailures = []KnownFailure{}
 
 // knownSkip returns the -test.skip pattern for a package's known failures
 // and the lines that record them, or "" when it has none.
