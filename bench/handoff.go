@@ -86,10 +86,10 @@ type HandoffConfig struct {
 // b.ResetTimer, so that testing's timer, from which it sizes b.N, covers
 // the measured part alone: counting the set-up of threads too, testing
 // grows b.N by a few times per run instead of up to 100 times, and needed
-// six to nine runs instead of three or four to reach a benchtime of
+// six or seven runs instead of four to six to reach a benchtime of
 // 100ms. It must not block. The caller's goroutine does not touch what
-// the hook may touch until the run returns: the run's end synchronizes
-// after the hook.
+// the hook may touch until the run returns: the hook synchronizes before
+// the run's return (through the hops and the join).
 type ClockStart func()
 
 func (f ClockStart) call() {

@@ -248,9 +248,14 @@ func writeModePlan(w io.Writer, t *affinity.Topology, nm namedMode, parallel boo
 	if parallel {
 		// A round lasts as long as its slowest pair.
 		rounds = len(parallelRounds(pairs))
-		slowest := c.transferNs
+		// The classes' own costs when measured: the first-pair probe
+		// stands in only where none was.
+		slowest := 0.0
 		for _, ns := range c.classNs {
 			slowest = max(slowest, ns)
+		}
+		if slowest == 0 {
+			slowest = c.transferNs
 		}
 		matrixTime = time.Duration(rounds+parallelCheckCells) * pairCost(slowest)
 	}
