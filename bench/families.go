@@ -2,6 +2,7 @@ package bench
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"iter"
 	"runtime"
@@ -362,9 +363,26 @@ func spreadCPUs(t *affinity.Topology, n int) []int {
 	return cpus
 }
 
+// benchTimeLimit is the -test.benchtime of a time-based run (0 for an
+// Nx count, which runs exactly its iterations): the bound of each run of
+// a benchmark whose cost is not linear in b.N (see mutexRun.startLine).
+// Testing's iteration column then shows the b.N asked for; the ns/op and
+// ops/s reported are those of the iterations made.
+func benchTimeLimit() time.Duration {
+	f := flag.Lookup("test.benchtime")
+	if f == nil {
+		return 0
+	}
+	d, err := time.ParseDuration(f.Value.String())
+	if err != nil {
+		return 0
+	}
+	return d
+}
+
 func benchMutex(b *testing.B, impl string, cpus []int) error {
 	ensureProcs(b, len(cpus)+1)
-	res, err := RunMutex(MutexConfig{Impl: impl, CPUs: cpus, Ops: b.N, OnStart: b.ResetTimer})
+	res, err := RunMutex(MutexConfig{Impl: impl, CPUs: cpus, Ops: b.N, OnStart: b.ResetTimer, TimeLimit: benchTimeLimit()})
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/colock"
+	"github.com/pinbench/pinbench/internal/spinwait"
+	"golang.org/x/sys/unix"
 )
 
 // MutexImpls are the locks BenchmarkMutex compares: colock's CoMutex, the
@@ -30,16 +32,25 @@ type MutexConfig struct {
 	Ops int
 	// Timeout fails the run when no iteration completes for that long.
 	Timeout time.Duration
-	// OnStart, when set, is called on the caller's goroutine just before
-	// the coroutines start (a benchmark's ResetTimer), so that set-up is
-	// not counted.
+	// TimeLimit, when positive, also ends the run once that long has
+	// passed since the start line, with the iterations made by then
+	// counted (at least one). A benchmark passes its -benchtime: see
+	// startLine and benchTimeLimit for why.
+	TimeLimit time.Duration
+	// OnStart, when set, is called once every coroutine stands at the
+	// start line, just before they are let go, so that set-up is not
+	// counted (a benchmark's ResetTimer). It is called on the iothread of
+	// the last coroutine to arrive, while the caller of RunMutex waits;
+	// it must not block.
 	OnStart func()
 }
 
 // MutexResult is what one RunMutex measured.
 type MutexResult struct {
 	// Ops is the number of iterations timed, Elapsed the time from the
-	// start of the coroutines to the Ops'th.
+	// coroutines' release at the start line to the Ops'th, or, when the
+	// time limit ended the run first, the iterations made and the time
+	// to the last coroutine's end.
 	Ops     int64
 	Elapsed time.Duration
 	// Handoffs counts the times the lock passed to a waiter on another
@@ -73,6 +84,20 @@ type mutexRun struct {
 	ended   aio.Event
 	// finished[i] is set when coroutine i ended, for the stall message.
 	finished []atomic.Bool
+	// The start line (see startLine): arrived counts the coroutines that
+	// entered their body; the last one starts the clock and sets
+	// released. atLine[i] is set when coroutine i arrived, gaveUp when
+	// one waited there past the timeout; both only for the messages.
+	arrived  atomic.Int32
+	_        [CacheLine]byte
+	released atomic.Bool
+	_        [CacheLine]byte
+	atLine   []atomic.Bool
+	gaveUp   atomic.Bool
+	// base is taken by RunMutex before the coroutines are scheduled;
+	// releasedAt is the release's time after base, for the time limit.
+	base       time.Time
+	releasedAt atomic.Int64
 }
 
 // RunMutex starts one iothread per entry of cfg.CPUs (blocking waits, as
@@ -91,7 +116,7 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultStallTimeout
 	}
-	r := &mutexRun{cfg: cfg, finished: make([]atomic.Bool, len(cfg.CPUs))}
+	r := &mutexRun{cfg: cfg, finished: make([]atomic.Bool, len(cfg.CPUs)), atLine: make([]atomic.Bool, len(cfg.CPUs))}
 	var comutex colock.CoMutex
 	var mcs *colock.MCS
 	var mu sync.Mutex
@@ -134,10 +159,7 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 	// Store: before the CoSchedules below, each of which synchronizes
 	// before its coroutine's entry, so every coroutine sees the count.
 	r.running.Store(int32(len(threads)))
-	if cfg.OnStart != nil {
-		cfg.OnStart()
-	}
-	r.start = time.Now()
+	r.base = time.Now()
 	for _, schedule := range cos {
 		schedule()
 	}
@@ -145,10 +167,13 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 		stalled = true
 		return res, err
 	}
+	if r.gaveUp.Load() {
+		return res, fmt.Errorf("stalled: %s: %s", cfg.Impl, r.startLineMissing())
+	}
 	if r.counter != uint32(r.done.Load()) {
 		return res, fmt.Errorf("%s: counter %d after %d iterations: the lock let two coroutines in at once", cfg.Impl, r.counter, r.done.Load())
 	}
-	res = MutexResult{Ops: int64(cfg.Ops), Elapsed: r.elapsed, Handoffs: -1}
+	res = MutexResult{Ops: min(int64(cfg.Ops), r.done.Load()), Elapsed: r.elapsed, Handoffs: -1}
 	for _, t := range threads {
 		res.Wakes += int64(t.Stats().Wakes)
 	}
@@ -165,6 +190,7 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 // loop is coroutine id's body: QEMU's test_multi_co_mutex_entry.
 func (r *mutexRun) loop(self *colock.Self, id int) {
 	ops := int64(r.cfg.Ops)
+	r.startLine(id)
 	// stop is only ever seen late, never wrongly: a coroutine that misses
 	// the Store runs one more iteration. Nothing is published through it.
 	for !r.stop.Load() {
@@ -188,24 +214,119 @@ func (r *mutexRun) loop(self *colock.Self, id int) {
 	// so every coroutine's Add synchronizes before the last one's, which
 	// sets ended; that Set synchronizes before the return of wait's
 	// WaitTimeout. So everything each coroutine did (its counter
-	// increments, elapsed) is visible to RunMutex after wait.
+	// increments, elapsed) is visible to RunMutex after wait, and the last
+	// one reads every other's done Adds: when they fall short of ops, the
+	// time limit ended the run and nobody wrote elapsed.
 	if r.running.Add(-1) == 0 {
+		if r.done.Load() < ops {
+			r.elapsed = time.Since(r.start)
+		}
 		r.ended.Set()
 	}
 }
 
+// startLine holds coroutine id until every coroutine has entered its body,
+// so that a run is contended from its first iteration; the last to arrive
+// starts the clock and lets them all go. Without it the first coroutine
+// entered ran alone while the other iothreads were still waking: on the
+// 2-CPU VM an unpinned MCS run of 100k iterations saw no handoff at all
+// (13 ns an iteration) where one of 10M saw one in 30 (250 ns).
+//
+// The start line alone does not make a run's cost linear in its
+// iterations: with more coroutines than CPUs, or unpinned ones, a short
+// run fits in one scheduler time slice and a long one does not. Testing's
+// b.N ramp predicts the final run from the short ones, and overshot: MCS
+// at -benchtime 100ms ran 15 s on the VM, and up to 177 s in an emulated
+// 16-CPU guest. So a benchmark also bounds each run by its -benchtime
+// (MutexConfig.TimeLimit); the iterations and time it reports are those
+// made, as QEMU's time-based test reports them.
+//
+// The waiters spin rather than sleep: a release through a futex would
+// hand the first thread to wake a head start of one wake-up, which on a VM
+// (an idle vCPU woken by the host) is again long enough for thousands of
+// iterations. They yield the CPU between short spins, for the runs with
+// more coroutines than CPUs. A coroutine that waits longer than the
+// timeout sets stop and gaveUp and ends without iterating; RunMutex then
+// names the coroutines that never arrived.
+func (r *mutexRun) startLine(id int) {
+	r.atLine[id].Store(true)
+	// Add: totally ordered, so exactly one coroutine sees the full count.
+	if int(r.arrived.Add(1)) == len(r.cfg.CPUs) {
+		if r.cfg.OnStart != nil {
+			r.cfg.OnStart()
+		}
+		r.start = time.Now()
+		r.releasedAt.Store(int64(r.start.Sub(r.base)))
+		// Store: after the start is written and the caller's OnStart
+		// ran, and every waiter's Load that sees it synchronizes after
+		// it, so the coroutine that later writes elapsed reads this
+		// start, and RunMutex's wait, seeing it, reads releasedAt.
+		r.released.Store(true)
+		return
+	}
+	deadline := time.Now().Add(r.cfg.Timeout)
+	for i := 1; !r.released.Load(); i++ {
+		spinwait.Pause()
+		if i%64 == 0 {
+			yieldCPU()
+			if time.Now().After(deadline) {
+				// Stop: any coroutine released after this ends without
+				// iterating; gaveUp is read after the ended event.
+				r.stop.Store(true)
+				r.gaveUp.Store(true)
+				return
+			}
+		}
+	}
+}
+
+// startLineMissing names the coroutines that did not reach the start line.
+func (r *mutexRun) startLineMissing() string {
+	var missing []string
+	for i := range r.atLine {
+		if !r.atLine[i].Load() {
+			missing = append(missing, fmt.Sprintf("coroutine %d on iothread %d (%s)", i, i, cpuName(r.cfg.CPUs[i])))
+		}
+	}
+	return fmt.Sprintf("%d of %d coroutines reached the start line within %v; not there: %s",
+		r.arrived.Load(), len(r.cfg.CPUs), r.cfg.Timeout, strings.Join(missing, ", "))
+}
+
+// yieldCPU gives the thread's CPU to another runnable thread
+// (sched_yield). runtime.Gosched would not: an iothread's goroutine is
+// locked to its thread, and Gosched yields only the goroutine.
+func yieldCPU() { unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) }
+
 // wait blocks until every coroutine has ended, failing when the iteration
 // count does not move for the timeout. The caller sleeps on the ended
-// event and looks at the count once a second.
+// event and looks at the count once a second, and wakes at the time limit
+// to set stop.
 func (r *mutexRun) wait(threads []*aio.IOThread) error {
 	last, lastChange := int64(-1), time.Now()
-	for !r.ended.WaitTimeout(min(time.Second, r.cfg.Timeout)) {
+	limited := r.cfg.TimeLimit > 0
+	for {
+		step := min(time.Second, r.cfg.Timeout)
+		if limited {
+			step = min(step, r.untilLimit())
+		}
+		if r.ended.WaitTimeout(step) {
+			return nil
+		}
+		if limited && r.untilLimit() <= 0 && r.done.Load() > 0 {
+			// Stop: seen late by each coroutine, which then finishes
+			// its iteration; done counts every iteration made.
+			r.stop.Store(true)
+			limited = false
+		}
 		if n := r.done.Load(); n != last {
 			last, lastChange = n, time.Now()
 			continue
 		}
 		if time.Since(lastChange) <= r.cfg.Timeout {
 			continue
+		}
+		if int(r.arrived.Load()) < len(threads) {
+			return fmt.Errorf("stalled: %s: %s", r.cfg.Impl, r.startLineMissing())
 		}
 		var stuck []string
 		for i := range threads {
@@ -216,7 +337,15 @@ func (r *mutexRun) wait(threads []*aio.IOThread) error {
 		return fmt.Errorf("stalled: %s: no iteration for %v (after %d of %d); not ended: %s",
 			r.cfg.Impl, r.cfg.Timeout, last, r.cfg.Ops, strings.Join(stuck, ", "))
 	}
-	return nil
+}
+
+// untilLimit is how long the run has left before its time limit: before
+// the release, a short poll for it.
+func (r *mutexRun) untilLimit() time.Duration {
+	if !r.released.Load() {
+		return max(r.cfg.TimeLimit/16, time.Millisecond)
+	}
+	return r.cfg.TimeLimit - (time.Since(r.base) - time.Duration(r.releasedAt.Load()))
 }
 
 // newIOThreads starts one iothread per entry of cpus, pinned to that CPU

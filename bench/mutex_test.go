@@ -2,7 +2,11 @@ package bench
 
 import (
 	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pinbench/pinbench/internal/leakcheck"
 )
@@ -28,6 +32,12 @@ import (
 // contended, mcs and pthread tests). Extra metrics: ops/s, handoffs/op
 // (the lock passed to a waiter on another context; comutex and mcs) and
 // wakeups/op (futex wakes of a sleeping iothread's event loop).
+//
+// Each run starts its clock once every coroutine is in its loop, and a
+// time-based -benchtime also bounds each run (the cost of a run is not
+// linear in its iterations; see mutexRun.startLine): the ns/op and ops/s
+// are those of the iterations made, and testing's iteration column shows
+// the b.N asked for.
 func BenchmarkMutex(b *testing.B) { runFamily(b) }
 
 // Every implementation completes its iterations with the counter intact,
@@ -57,5 +67,66 @@ func TestMutexRuns(t *testing.T) {
 	}
 	if _, err := RunMutex(MutexConfig{Impl: "spinlock", CPUs: []int{Unpinned}}); err == nil {
 		t.Fatal("an unknown implementation ran")
+	}
+}
+
+// A time limit ends a run that would take hours, counting the iterations
+// made: the counter invariant holds over them, and the time is the run's.
+func TestMutexTimeLimit(t *testing.T) {
+	ensureProcs(t, MutexContexts+1)
+	for _, impl := range MutexImpls {
+		t.Run("impl="+impl, func(t *testing.T) {
+			leakcheck.Goroutines(t)
+			const limit = 50 * time.Millisecond
+			const ops = 1 << 40
+			start := time.Now()
+			res, err := RunMutex(MutexConfig{Impl: impl, CPUs: []int{Unpinned, Unpinned}, Ops: ops, TimeLimit: limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wall := time.Since(start); wall > 10*time.Second {
+				t.Fatalf("a run limited to %v took %v", limit, wall)
+			}
+			if res.Ops <= 0 || res.Ops >= ops {
+				t.Fatalf("%d iterations counted: want some, fewer than the %d asked", res.Ops, int64(ops))
+			}
+			if res.Elapsed < limit {
+				t.Fatalf("elapsed %v: the run stopped before its limit of %v", res.Elapsed, limit)
+			}
+		})
+	}
+}
+
+// The start line lets nobody go before the last arrives, calls OnStart
+// once, then; one that waits past the timeout gives up and names the
+// missing.
+func TestMutexStartLine(t *testing.T) {
+	leakcheck.Goroutines(t)
+	const n = 3
+	r := &mutexRun{cfg: MutexConfig{CPUs: make([]int, n), Timeout: 5 * time.Second}, atLine: make([]atomic.Bool, n)}
+	var atStart []int32
+	r.cfg.OnStart = func() { atStart = append(atStart, r.arrived.Load()) }
+	r.base = time.Now()
+	var wg sync.WaitGroup
+	var early atomic.Int32
+	for i := range n {
+		wg.Go(func() {
+			time.Sleep(time.Duration(i) * 20 * time.Millisecond)
+			r.startLine(i)
+			if r.arrived.Load() != n {
+				early.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if early.Load() != 0 || len(atStart) != 1 || atStart[0] != n || r.gaveUp.Load() {
+		t.Fatalf("%d let go early; OnStart saw %v arrived; gave up %v: want none, [%d], false", early.Load(), atStart, r.gaveUp.Load(), n)
+	}
+
+	r = &mutexRun{cfg: MutexConfig{Impl: "mcs", CPUs: []int{Unpinned, 3}, Timeout: 50 * time.Millisecond}, atLine: make([]atomic.Bool, 2)}
+	r.startLine(0)
+	msg := r.startLineMissing()
+	if !r.gaveUp.Load() || !r.stop.Load() || !strings.Contains(msg, "1 of 2") || !strings.Contains(msg, "coroutine 1 on iothread 1 (CPU 3)") {
+		t.Fatalf("alone at the line: gave up %v, stop %v, message %q", r.gaveUp.Load(), r.stop.Load(), msg)
 	}
 }
