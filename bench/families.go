@@ -426,7 +426,7 @@ func (s suiteBuilder) scheduleFamily() []*Node {
 		}
 		out = append(out, leaf(name, skip, false, func(b *testing.B, _ string) error {
 			ensureProcs(b, len(sets)+1)
-			res, err := runSchedule(sets, b.N, b.ResetTimer)
+			res, err := runSchedule(sets, b.N, benchTimeLimit(), b.ResetTimer)
 			if err != nil {
 				return err
 			}
@@ -478,10 +478,16 @@ type ScheduleResult struct {
 // circulating random schedule until at least ops takes were made, stops it,
 // joins the iothreads and checks the slot invariants.
 func RunSchedule(sets []affinity.CPUSet, ops int) (res ScheduleResult, err error) {
-	return runSchedule(sets, ops, nil)
+	return runSchedule(sets, ops, 0, nil)
 }
 
-func runSchedule(sets []affinity.CPUSet, ops int, onClock ClockStart) (res ScheduleResult, err error) {
+// runSchedule is RunSchedule, calling onClock where the clock starts, and
+// ending the run early once limit (when positive) has passed and a take
+// was made: like BenchmarkMutex's loops (see mutexRun.startLine), a
+// schedule among iothreads on shared CPUs is not linear in its takes, and
+// testing's b.N ramp overshot -benchtime 100ms by 20x in an emulated
+// 16-CPU guest. The result counts every take made either way.
+func runSchedule(sets []affinity.CPUSet, ops int, limit time.Duration, onClock ClockStart) (res ScheduleResult, err error) {
 	threads := make([]*aio.IOThread, 0, len(sets))
 	defer func() {
 		for _, t := range threads {
@@ -504,7 +510,7 @@ func runSchedule(sets []affinity.CPUSet, ops int, onClock ClockStart) (res Sched
 	last, lastChange := int64(-1), time.Now()
 	for {
 		n := rs.Counts().Total()
-		if n >= int64(ops) {
+		if n >= int64(ops) || limit > 0 && n > 0 && time.Since(start) >= limit {
 			break
 		}
 		if n != last {

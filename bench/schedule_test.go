@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/leakcheck"
@@ -51,5 +52,25 @@ func TestScheduleCirculates(t *testing.T) {
 				t.Logf("%d contexts: %v", len(sets), res.Counts)
 			})
 		}
+	}
+}
+
+// A time limit ends a schedule that would take hours, counting the takes
+// made.
+func TestScheduleTimeLimit(t *testing.T) {
+	leakcheck.Goroutines(t)
+	ensureProcs(t, 3)
+	const limit = 50 * time.Millisecond
+	const ops = 1 << 40
+	start := time.Now()
+	res, err := runSchedule(make([]affinity.CPUSet, 2), ops, limit, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wall := time.Since(start); wall > 10*time.Second {
+		t.Fatalf("a schedule limited to %v took %v", limit, wall)
+	}
+	if n := res.Counts.Total(); n <= 0 || n >= ops || res.Elapsed < limit {
+		t.Fatalf("%d takes in %v: want some, fewer than %d, in at least %v", n, res.Elapsed, int64(ops), limit)
 	}
 }
