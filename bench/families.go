@@ -366,8 +366,7 @@ func spreadCPUs(t *affinity.Topology, n int) []int {
 // benchTimeLimit is the -test.benchtime of a time-based run (0 for an
 // Nx count, which runs exactly its iterations): the bound of each run of
 // a benchmark whose cost is not linear in b.N (see mutexRun.startLine).
-// Testing's iteration column then shows the b.N asked for; the ns/op and
-// ops/s reported are those of the iterations made.
+// Such a benchmark then sets b.N to the iterations made (see madeN).
 func benchTimeLimit() time.Duration {
 	f := flag.Lookup("test.benchtime")
 	if f == nil {
@@ -380,12 +379,22 @@ func benchTimeLimit() time.Duration {
 	return d
 }
 
+// madeN tells testing how many iterations a run made, when a time limit
+// or a schedule's overrun made it differ from the b.N asked: testing reads
+// b.N after the benchmark function returns, for the iteration column, the
+// B/op and allocs/op it divides by it, and its next run's prediction, so
+// all of them then count the iterations made.
+func madeN(b *testing.B, made int64) {
+	b.N = int(made)
+}
+
 func benchMutex(b *testing.B, impl string, cpus []int) error {
 	ensureProcs(b, len(cpus)+1)
 	res, err := RunMutex(MutexConfig{Impl: impl, CPUs: cpus, Ops: b.N, OnStart: b.ResetTimer, TimeLimit: benchTimeLimit()})
 	if err != nil {
 		return err
 	}
+	madeN(b, res.Ops)
 	n := float64(res.Ops)
 	b.ReportMetric(float64(res.Elapsed.Nanoseconds())/n, "ns/op")
 	b.ReportMetric(n/res.Elapsed.Seconds(), "ops/s")
@@ -430,6 +439,7 @@ func (s suiteBuilder) scheduleFamily() []*Node {
 			if err != nil {
 				return err
 			}
+			madeN(b, res.Counts.Total())
 			total := float64(res.Counts.Total())
 			b.ReportMetric(float64(res.Elapsed.Nanoseconds())/total, "ns/op")
 			b.ReportMetric(total/res.Elapsed.Seconds(), "schedules/s")

@@ -35,9 +35,8 @@ import (
 //
 // Each run starts its clock once every coroutine is in its loop, and a
 // time-based -benchtime also bounds each run (the cost of a run is not
-// linear in its iterations; see mutexRun.startLine): the ns/op and ops/s
-// are those of the iterations made, and testing's iteration column shows
-// the b.N asked for.
+// linear in its iterations; see mutexRun.startLine): the iteration
+// column, ns/op, ops/s and allocs/op are those of the iterations made.
 func BenchmarkMutex(b *testing.B) { runFamily(b) }
 
 // Every implementation completes its iterations with the counter intact,
@@ -84,7 +83,7 @@ func TestMutexTimeLimit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if wall := time.Since(start); wall > 10*time.Second {
+			if wall := time.Since(start); wall > 30*time.Second {
 				t.Fatalf("a run limited to %v took %v", limit, wall)
 			}
 			if res.Ops <= 0 || res.Ops >= ops {

@@ -19,7 +19,9 @@ import (
 // NUMA node's allowed CPUs (place=node: all in one node; place=remote:
 // spread over the nodes), and unpinned the OS places them. Extra metrics:
 // schedules/s, retry/op (takes that found a slot empty), here/op (schedules
-// onto the scheduler's own context).
+// onto the scheduler's own context). A run takes at least b.N, or stops at
+// a time-based -benchtime (the cost of a run is not linear in its takes);
+// the iteration column and every per-op figure count the takes made.
 func BenchmarkSchedule(b *testing.B) { runFamily(b) }
 
 // The circulating schedule keeps running and keeps its slot invariants on
@@ -67,7 +69,7 @@ func TestScheduleTimeLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if wall := time.Since(start); wall > 10*time.Second {
+	if wall := time.Since(start); wall > 30*time.Second {
 		t.Fatalf("a schedule limited to %v took %v", limit, wall)
 	}
 	if n := res.Counts.Total(); n <= 0 || n >= ops || res.Elapsed < limit {

@@ -102,7 +102,9 @@ func TestNoLeak(t *testing.T) {
 		runtime.Gosched()
 		time.Sleep(time.Millisecond)
 	}
-	if after := runtime.NumGoroutine(); after != before {
+	// Fewer is no leak: a goroutine of an earlier test (a thread's
+	// finalizer, a timer) may end meanwhile; CI saw 3 before, 2 after.
+	if after := runtime.NumGoroutine(); after > before {
 		t.Fatalf("%d goroutines before, %d after", before, after)
 	}
 }
