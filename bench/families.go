@@ -366,7 +366,9 @@ func spreadCPUs(t *affinity.Topology, n int) []int {
 // benchTimeLimit is the -test.benchtime of a time-based run (0 for an
 // Nx count, which runs exactly its iterations): the bound of each run of
 // a benchmark whose cost is not linear in b.N (see mutexRun.startLine).
-// Such a benchmark then sets b.N to the iterations made (see madeN).
+// Testing's iteration column then shows the b.N asked for; every per-op
+// figure the benchmark reports divides by the iterations made (see
+// madeAllocs).
 func benchTimeLimit() time.Duration {
 	f := flag.Lookup("test.benchtime")
 	if f == nil {
@@ -379,22 +381,40 @@ func benchTimeLimit() time.Duration {
 	return d
 }
 
-// madeN tells testing how many iterations a run made, when a time limit
-// or a schedule's overrun made it differ from the b.N asked: testing reads
-// b.N after the benchmark function returns, for the iteration column, the
-// B/op and allocs/op it divides by it, and its next run's prediction, so
-// all of them then count the iterations made.
-func madeN(b *testing.B, made int64) {
-	b.N = int(made)
+// madeAllocs reports B/op and allocs/op over the iterations a run made
+// when its time limit ended it before b.N: testing divides its own by b.N,
+// which would hide a per-iteration allocation. ReportMetric's override of
+// the built-in units is documented; b.N itself is testing's to set.
+type madeAllocs struct{ start runtime.MemStats }
+
+// clockStart is the run's ClockStart: the allocation count is read, then
+// the timer reset, so the read is not timed.
+func (m *madeAllocs) clockStart(b *testing.B) func() {
+	return func() {
+		runtime.ReadMemStats(&m.start)
+		b.ResetTimer()
+	}
+}
+
+// report overrides testing's B/op and allocs/op when made < b.N.
+func (m *madeAllocs) report(b *testing.B, made int64) {
+	if made <= 0 || made >= int64(b.N) {
+		return
+	}
+	var end runtime.MemStats
+	runtime.ReadMemStats(&end)
+	b.ReportMetric(float64(end.Mallocs-m.start.Mallocs)/float64(made), "allocs/op")
+	b.ReportMetric(float64(end.TotalAlloc-m.start.TotalAlloc)/float64(made), "B/op")
 }
 
 func benchMutex(b *testing.B, impl string, cpus []int) error {
 	ensureProcs(b, len(cpus)+1)
-	res, err := RunMutex(MutexConfig{Impl: impl, CPUs: cpus, Ops: b.N, OnStart: b.ResetTimer, TimeLimit: benchTimeLimit()})
+	var allocs madeAllocs
+	res, err := RunMutex(MutexConfig{Impl: impl, CPUs: cpus, Ops: b.N, OnStart: allocs.clockStart(b), TimeLimit: benchTimeLimit()})
 	if err != nil {
 		return err
 	}
-	madeN(b, res.Ops)
+	allocs.report(b, res.Ops)
 	n := float64(res.Ops)
 	b.ReportMetric(float64(res.Elapsed.Nanoseconds())/n, "ns/op")
 	b.ReportMetric(n/res.Elapsed.Seconds(), "ops/s")
@@ -435,11 +455,12 @@ func (s suiteBuilder) scheduleFamily() []*Node {
 		}
 		out = append(out, leaf(name, skip, false, func(b *testing.B, _ string) error {
 			ensureProcs(b, len(sets)+1)
-			res, err := runSchedule(sets, b.N, benchTimeLimit(), b.ResetTimer)
+			var allocs madeAllocs
+			res, err := runSchedule(sets, b.N, benchTimeLimit(), allocs.clockStart(b))
 			if err != nil {
 				return err
 			}
-			madeN(b, res.Counts.Total())
+			allocs.report(b, res.Counts.Total())
 			total := float64(res.Counts.Total())
 			b.ReportMetric(float64(res.Elapsed.Nanoseconds())/total, "ns/op")
 			b.ReportMetric(total/res.Elapsed.Seconds(), "schedules/s")

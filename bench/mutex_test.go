@@ -35,8 +35,9 @@ import (
 //
 // Each run starts its clock once every coroutine is in its loop, and a
 // time-based -benchtime also bounds each run (the cost of a run is not
-// linear in its iterations; see mutexRun.startLine): the iteration
-// column, ns/op, ops/s and allocs/op are those of the iterations made.
+// linear in its iterations; see mutexRun.startLine): ns/op, ops/s, B/op
+// and allocs/op are those of the iterations made, and testing's iteration
+// column shows the b.N asked for.
 func BenchmarkMutex(b *testing.B) { runFamily(b) }
 
 // Every implementation completes its iterations with the counter intact,
@@ -127,5 +128,28 @@ func TestMutexStartLine(t *testing.T) {
 	msg := r.startLineMissing()
 	if !r.gaveUp.Load() || !r.stop.Load() || !strings.Contains(msg, "1 of 2") || !strings.Contains(msg, "coroutine 1 on iothread 1 (CPU 3)") {
 		t.Fatalf("alone at the line: gave up %v, stop %v, message %q", r.gaveUp.Load(), r.stop.Load(), msg)
+	}
+}
+
+var allocSink []byte
+
+// A run that made fewer iterations than b.N reports its allocations per
+// iteration made: one allocation an iteration shows as 1 allocs/op, where
+// testing's own figure, divided by b.N, would round it away.
+func TestMadeAllocsCountsTheIterationsMade(t *testing.T) {
+	res := testing.Benchmark(func(b *testing.B) {
+		var m madeAllocs
+		m.clockStart(b)()
+		made := min(int64(b.N), 10)
+		for range made {
+			allocSink = make([]byte, 64)
+		}
+		m.report(b, made)
+	})
+	if res.N <= 10 {
+		t.Skipf("testing ran b.N = %d at most, which the body makes in full", res.N)
+	}
+	if a, by := res.AllocsPerOp(), res.AllocedBytesPerOp(); a != 1 || by < 64 {
+		t.Fatalf("b.N %d, 10 made: %d allocs/op, %d B/op; want 1 and at least 64", res.N, a, by)
 	}
 }

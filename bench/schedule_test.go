@@ -21,7 +21,8 @@ import (
 // schedules/s, retry/op (takes that found a slot empty), here/op (schedules
 // onto the scheduler's own context). A run takes at least b.N, or stops at
 // a time-based -benchtime (the cost of a run is not linear in its takes);
-// the iteration column and every per-op figure count the takes made.
+// every per-op figure counts the takes made, and testing's iteration
+// column shows the b.N asked for.
 func BenchmarkSchedule(b *testing.B) { runFamily(b) }
 
 // The circulating schedule keeps running and keeps its slot invariants on
