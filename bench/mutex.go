@@ -307,7 +307,9 @@ func (r *mutexRun) wait(threads []*aio.IOThread) error {
 	for {
 		step := min(time.Second, r.cfg.Timeout)
 		if limited {
-			step = min(step, r.untilLimit())
+			// At least a millisecond: past the limit with no iteration
+			// made yet, the caller polls rather than spins.
+			step = min(step, max(r.untilLimit(), time.Millisecond))
 		}
 		if r.ended.WaitTimeout(step) {
 			return nil
