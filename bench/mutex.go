@@ -102,11 +102,13 @@ type mutexRun struct {
 
 // RunMutex starts one iothread per entry of cfg.CPUs (blocking waits, as
 // the iothreads of QEMU's test have no poll window), one coroutine on
-// each, and runs QEMU's loop in every coroutine (lock, counter++, unlock,
-// then an atomic increment of the iteration count) until cfg.Ops
-// iterations were made. It checks QEMU's invariant (the counter equals the
-// iterations made) and joins the iothreads. A run in which no iteration
-// completes for cfg.Timeout fails naming the coroutines that did not end;
+// each, and, once every coroutine is at the start line, runs QEMU's loop
+// in every coroutine (lock, counter++, unlock, then an atomic increment of
+// the iteration count) until cfg.Ops iterations were made or cfg.TimeLimit
+// passed. It checks QEMU's invariant (the counter equals the iterations
+// made) and joins the iothreads. A run in which no iteration completes for
+// cfg.Timeout fails naming the coroutines that did not end (or did not
+// reach the start line);
 // their iothreads are then left behind, since a thread asleep in the
 // kernel (mcs) or in the Go scheduler (sync) cannot be joined.
 func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
