@@ -9,7 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
+
+	"github.com/pinbench/pinbench/internal/leakcheck"
 )
 
 // mustPanic runs f and checks that it panics with a value whose text
@@ -34,18 +35,9 @@ func mustPanic(t *testing.T, want string, f func()) (v any) {
 // that the test left no goroutine behind (coroutines are goroutines).
 func newThread(t *testing.T) *Thread {
 	t.Helper()
-	before := runtime.NumGoroutine()
+	leakcheck.Goroutines(t) // checked after the Close below (cleanups run last first)
 	th := NewThread()
-	t.Cleanup(func() {
-		th.Close()
-		deadline := time.Now().Add(5 * time.Second)
-		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
-		}
-		if after := runtime.NumGoroutine(); after > before {
-			t.Errorf("goroutine leak: %d before, %d after", before, after)
-		}
-	})
+	t.Cleanup(th.Close)
 	return th
 }
 
@@ -280,7 +272,7 @@ func TestLockedThread(t *testing.T) {
 // thread, entered from another locked thread. It panics with a sentence on
 // the wrong thread and still works on its own.
 func TestLockedThreadsCrossEnter(t *testing.T) {
-	before := runtime.NumGoroutine()
+	leakcheck.Goroutines(t)
 	made := make(chan *Coroutine)
 	errs := make(chan error, 2)
 	release := make(chan struct{})
@@ -326,12 +318,5 @@ func TestLockedThreadsCrossEnter(t *testing.T) {
 	}
 	if co.HomeThread() != home {
 		t.Fatal("home Thread changed")
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if after := runtime.NumGoroutine(); after > before {
-		t.Fatalf("goroutine leak: %d before, %d after", before, after)
 	}
 }

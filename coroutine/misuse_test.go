@@ -3,7 +3,8 @@ package coroutine
 import (
 	"runtime"
 	"testing"
-	"time"
+
+	"github.com/pinbench/pinbench/internal/leakcheck"
 )
 
 // Misuse panics with a sentence before the runtime could throw.
@@ -189,7 +190,7 @@ func TestDestroy(t *testing.T) {
 // runtime.Goexit in a body ends the enterer's goroutine too (iter.Pull
 // propagates it), running the enterer's deferred calls; nothing throws.
 func TestGoexit(t *testing.T) {
-	before := runtime.NumGoroutine()
+	leakcheck.Goroutines(t)
 	done := make(chan bool)
 	go func() {
 		goexited := true
@@ -200,12 +201,5 @@ func TestGoexit(t *testing.T) {
 	}()
 	if !<-done {
 		t.Fatal("Enter returned after runtime.Goexit in the body")
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if after := runtime.NumGoroutine(); after > before {
-		t.Fatalf("goroutine leak: %d before, %d after", before, after)
 	}
 }
