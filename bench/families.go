@@ -455,12 +455,10 @@ func (s suiteBuilder) scheduleFamily() []*Node {
 		}
 		out = append(out, leaf(name, skip, false, func(b *testing.B, _ string) error {
 			ensureProcs(b, len(sets)+1)
-			var allocs madeAllocs
-			res, err := runSchedule(sets, b.N, benchTimeLimit(), allocs.clockStart(b))
+			res, err := runSchedule(sets, b.N, benchTimeLimit(), b.ResetTimer)
 			if err != nil {
 				return err
 			}
-			allocs.report(b, res.Counts.Total())
 			total := float64(res.Counts.Total())
 			b.ReportMetric(float64(res.Elapsed.Nanoseconds())/total, "ns/op")
 			b.ReportMetric(total/res.Elapsed.Seconds(), "schedules/s")

@@ -79,19 +79,11 @@ func TestMutexTimeLimit(t *testing.T) {
 			leakcheck.Goroutines(t)
 			const limit = 50 * time.Millisecond
 			const ops = 1 << 40
-			// Bounded: without the limit the run would take hours.
 			var res MutexResult
 			var err error
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
+			within(t, 30*time.Second, "a run limited to "+limit.String(), func() {
 				res, err = RunMutex(MutexConfig{Impl: impl, CPUs: []int{Unpinned, Unpinned}, Ops: ops, TimeLimit: limit})
-			}()
-			select {
-			case <-done:
-			case <-time.After(30 * time.Second):
-				t.Fatalf("a run limited to %v still running after 30s", limit)
-			}
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -140,6 +132,23 @@ func TestMutexStartLine(t *testing.T) {
 }
 
 var allocSink []byte
+
+// within runs fn on a new goroutine and fails the test, naming what, if
+// fn has not returned after d (a broken time limit would run for hours).
+// A stuck fn's goroutine is left behind: the test has failed anyway.
+func within(t *testing.T, d time.Duration, what string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("%s: still running after %v", what, d)
+	}
+}
 
 // A run that made fewer iterations than b.N reports its allocations per
 // iteration made: one allocation an iteration shows as 1 allocs/op, where

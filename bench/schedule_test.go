@@ -21,8 +21,8 @@ import (
 // schedules/s, retry/op (takes that found a slot empty), here/op (schedules
 // onto the scheduler's own context). A run takes at least b.N, or stops at
 // a time-based -benchtime (the cost of a run is not linear in its takes);
-// every per-op figure counts the takes made, and testing's iteration
-// column shows the b.N asked for.
+// its figures count the takes made (it reports no allocations), and
+// testing's iteration column shows the b.N asked for.
 func BenchmarkSchedule(b *testing.B) { runFamily(b) }
 
 // The circulating schedule keeps running and keeps its slot invariants on
@@ -65,19 +65,11 @@ func TestScheduleTimeLimit(t *testing.T) {
 	ensureProcs(t, 3)
 	const limit = 50 * time.Millisecond
 	const ops = 1 << 40
-	// Bounded: without the limit the schedule would take hours.
 	var res ScheduleResult
 	var err error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
+	within(t, 30*time.Second, "a schedule limited to "+limit.String(), func() {
 		res, err = runSchedule(make([]affinity.CPUSet, 2), ops, limit, nil)
-	}()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("a schedule limited to %v still running after 30s", limit)
-	}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
