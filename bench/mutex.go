@@ -62,7 +62,11 @@ type MutexResult struct {
 	Wakes int64
 }
 
-// mutexRun is one RunMutex: the shared state of its coroutines.
+// mutexRun is one RunMutex: the shared state of its coroutines. Each
+// coroutine runs loop (and through it startLine) on its own iothread;
+// RunMutex's goroutine alone calls wait, untilLimit and startLineMissing,
+// and reads the plain fields only after the ended event (or, for the
+// messages, the atomic ones at any time).
 type mutexRun struct {
 	cfg MutexConfig
 	// lock, unlock: the implementation's critical-section entry and exit
