@@ -5,6 +5,12 @@
 // built under a hidden staging name beside its final one and renamed into
 // place when complete ("a results folder is complete or absent").
 //
+// A staging folder's name holds the id of the process that made it, and
+// Stage removes those of processes that are gone (killed with SIGKILL,
+// which no clean-up survives) before it makes a new one. This assumes
+// that only processes of this machine write into the folder: an id is
+// checked on the machine that reads it.
+//
 // A file inside a staging folder (at any depth) is not synced on its own:
 // nobody reads it before the folder's Commit, which syncs every file and
 // folder in the staged tree before its rename. A benchmark writing into a
@@ -16,21 +22,28 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 )
 
 // TempSuffix ends the name of every temporary file: ".NAME.*.tmp" beside
 // NAME.
 const TempSuffix = ".tmp"
 
-// StagingMark is in the name of every staging folder: ".NAME.partial-*"
-// beside NAME.
+// StagingMark is in the name of every staging folder: ".NAME.partial-PID-*"
+// beside NAME, PID the id of the process that made it.
 const StagingMark = ".partial-"
+
+// oldSuffix ends the name of a folder that Commit moved aside to replace
+// it: ".NAME.partial-PID-*.old".
+const oldSuffix = ".old"
 
 // Test hooks for failure injection: the calls that can fail while or
 // after the data is written.
@@ -243,12 +256,25 @@ func WriteAll(dir string, files []Named) error {
 // committed, and may be deferred.
 type Folder struct {
 	final, staging string
+	removed        []string // the stale staging folders Stage removed
 }
 
-// Stage creates the staging folder for final, whose parent must exist.
+// Stage creates the staging folder for final, whose parent must exist,
+// after removing the stale staging folders in that parent
+// (RemoveStale). It refuses a final path that is a file or a symbolic
+// link (dangling or not), onto which Commit could not rename a folder.
 func Stage(final string) (*Folder, error) {
+	if st, err := os.Lstat(final); err == nil && !st.IsDir() {
+		what := "a file"
+		if st.Mode()&fs.ModeSymlink != 0 {
+			what = "a symbolic link"
+		}
+		return nil, fmt.Errorf("%s is %s, not a folder: not replacing it", final, what)
+	}
 	parent := filepath.Dir(final)
-	dir, err := os.MkdirTemp(parent, "."+filepath.Base(final)+StagingMark+"*")
+	removed := RemoveStale(parent)
+	pattern := "." + filepath.Base(final) + StagingMark + strconv.Itoa(os.Getpid()) + "-*"
+	dir, err := os.MkdirTemp(parent, pattern)
 	if err != nil {
 		return nil, fmt.Errorf("cannot write into %s: %w", parent, err)
 	}
@@ -256,7 +282,69 @@ func Stage(final string) (*Folder, error) {
 		os.Remove(dir)
 		return nil, fmt.Errorf("cannot write into %s: %w", parent, err)
 	}
-	return &Folder{final: final, staging: dir}, nil
+	return &Folder{final: final, staging: dir, removed: removed}, nil
+}
+
+// Removed lists the stale staging folders that Stage removed.
+func (d *Folder) Removed() []string { return d.removed }
+
+// RemoveStale removes the staging folders in dir whose owner process
+// (the PID in ".NAME.partial-PID-*") is gone, whatever their NAME, and
+// returns their paths. It keeps those of live processes and those that
+// name no owner. A stale folder that Commit moved aside (".old") is put
+// back at NAME when nothing is there (its owner died before the new
+// folder took its place), and removed otherwise. It is best effort: a
+// folder it cannot read or remove stays.
+func RemoveStale(dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var removed []string
+	for _, e := range ents {
+		final, pid, old := parseStaging(e.Name())
+		if !e.IsDir() || pid <= 0 || alive(pid) {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		if old && !exists(filepath.Join(dir, final)) && os.Rename(path, filepath.Join(dir, final)) == nil {
+			continue
+		}
+		if os.RemoveAll(path) == nil {
+			removed = append(removed, path)
+		}
+	}
+	return removed
+}
+
+// parseStaging splits a staging folder's name, ".NAME.partial-PID-*"
+// with ".old" after it when moved aside, into NAME, PID and whether it
+// was moved aside. The PID is 0 for a name that is not a staging
+// folder's or records no owner.
+func parseStaging(name string) (final string, pid int, old bool) {
+	i := strings.LastIndex(name, StagingMark)
+	if !strings.HasPrefix(name, ".") || i < 1 {
+		return "", 0, false
+	}
+	rest := name[i+len(StagingMark):]
+	id, _, ok := strings.Cut(rest, "-")
+	if n, err := strconv.Atoi(id); ok && err == nil {
+		pid = n
+	}
+	return name[1:i], pid, strings.HasSuffix(rest, oldSuffix)
+}
+
+// alive reports whether process pid exists (signal 0 checks without
+// sending one; a process of another user answers EPERM).
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// exists reports whether anything is at path.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 // Path is the staging folder, where the files go until Commit; "" after
@@ -286,7 +374,7 @@ func (d *Folder) Commit(replace bool) error {
 		// (rename(2) would replace an empty one); an empty one holds
 		// nothing to keep.
 		if err := os.Remove(d.final); err != nil && replace {
-			old = d.staging + ".old"
+			old = d.staging + oldSuffix
 			if err := rename(d.final, old); err != nil {
 				return fmt.Errorf("replacing %s: %w", d.final, err)
 			}

@@ -2,10 +2,13 @@ package atomicfile
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -485,4 +488,81 @@ func TestFolderRetarget(t *testing.T) {
 		}
 	}()
 	e.Retarget(filepath.Join(parent, "sub", "other"))
+}
+
+// deadPid returns the id of a process that has exited and been reaped.
+func deadPid(t *testing.T) int {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
+}
+
+// Stage first removes the staging folders beside it whose owner process
+// is gone (a run killed with SIGKILL leaves one, with its 0600 temporary
+// files), whatever their final name; it keeps a live process's, and one
+// whose owner it cannot tell. A stale folder moved aside by Commit(true)
+// is put back when its final path is empty, and removed when not.
+func TestStageRemovesStale(t *testing.T) {
+	parent := t.TempDir()
+	dead := deadPid(t)
+	mk := func(name string) string {
+		t.Helper()
+		dir := filepath.Join(parent, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, ".bench.txt.1"+TempSuffix), []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	stale := mk(fmt.Sprintf(".old-run%s%d-123", StagingMark, dead))
+	mine := mk(fmt.Sprintf(".run%s%d-456", StagingMark, os.Getpid()))
+	initial := mk(fmt.Sprintf(".run%s1-789", StagingMark)) // pid 1 lives
+	unknown := mk(".run" + StagingMark + "1011")           // no owner recorded
+	mk(fmt.Sprintf(".gone%s%d-12.old", StagingMark, dead)) // put back as gone
+	replaced := mk(fmt.Sprintf(".kept%s%d-13.old", StagingMark, dead))
+	mk("kept")
+	d, err := Stage(filepath.Join(parent, "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Discard()
+	if want := fmt.Sprintf("%s%d-", StagingMark, os.Getpid()); !strings.Contains(d.Path(), want) {
+		t.Errorf("staging folder %s does not name its owner (%q)", d.Path(), want)
+	}
+	left := []string{filepath.Base(mine), filepath.Base(initial), filepath.Base(unknown), "gone", "kept", filepath.Base(d.Path())}
+	slices.Sort(left)
+	wantOnly(t, parent, left...)
+	if got, want := d.Removed(), []string{replaced, stale}; !slices.Equal(got, want) {
+		t.Errorf("Removed() = %q, want %q", got, want)
+	}
+	wantContent(t, filepath.Join(parent, "gone", ".bench.txt.1"+TempSuffix), "partial")
+}
+
+// Stage refuses a final path that Commit could never rename onto: a
+// file, or a symbolic link (to a folder or dangling).
+func TestStageRefusesNonFolder(t *testing.T) {
+	parent := t.TempDir()
+	os.WriteFile(filepath.Join(parent, "file"), nil, 0o644)
+	os.Mkdir(filepath.Join(parent, "empty"), 0o755)
+	os.Symlink("empty", filepath.Join(parent, "link"))
+	os.Symlink("nowhere", filepath.Join(parent, "dangling"))
+	for _, name := range []string{"file", "link", "dangling"} {
+		d, err := Stage(filepath.Join(parent, name))
+		if err == nil {
+			d.Discard()
+			t.Errorf("Stage(%s): no error", name)
+		} else if !strings.Contains(err.Error(), filepath.Join(parent, name)) {
+			t.Errorf("Stage(%s): %v, want the path named", name, err)
+		}
+	}
+	wantOnly(t, parent, "dangling", "empty", "file", "link")
 }
