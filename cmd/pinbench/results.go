@@ -37,6 +37,7 @@ type runFolder struct {
 	dir    *atomicfile.Folder // where it is written meanwhile (hidden, beside final)
 	name   string             // the run's name before a counter, for a default final
 	latest string             // the link to point at final, "" for an explicit --out
+	via    string             // the --out that is a symbolic link to final, if any
 	force  bool               // replace a final folder that already holds results (--out only)
 }
 
@@ -58,19 +59,35 @@ func restricted(t *affinity.Topology) bool {
 }
 
 // newRunFolder checks that the run can be written (before anything is
-// measured) and creates its staging folder. With out == "", the run goes
+// measured) and creates its staging folder, removing the stale ones of
+// killed runs beside it (atomicfile.Stage). With out == "", the run goes
 // to results/<machineID>/<name> (name made unique with a counter, again
-// at commit if another run took it meanwhile); with an explicit out,
-// there, refused when out holds results unless force.
+// at commit if another run took it meanwhile), refused when latest there
+// is not a symbolic link; with an explicit out, there (into the folder
+// it links to, if a symbolic link), refused when out holds results
+// unless force.
 func newRunFolder(out, machineID, name string, force bool) (*runFolder, error) {
-	f := &runFolder{final: out, force: force}
+	f := &runFolder{force: force}
 	if out == "" {
 		f.name, f.force = name, false // a free name: nothing to replace
 		base := filepath.Join("results", machineID)
 		f.final = f.free(filepath.Join(base, name))
 		f.latest = filepath.Join(base, latestLink)
-	} else if err := checkOut(out, force); err != nil {
-		return nil, err
+		if err := checkLatest(f.latest); err != nil {
+			return nil, err
+		}
+	} else {
+		final, err := outFolder(out)
+		if err != nil {
+			return nil, err
+		}
+		if final != filepath.Clean(out) {
+			f.via = out
+		}
+		if err := checkOut(final, force); err != nil {
+			return nil, err
+		}
+		f.final = final
 	}
 	parent := filepath.Dir(f.final)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -78,10 +95,40 @@ func newRunFolder(out, machineID, name string, force bool) (*runFolder, error) {
 	}
 	dir, err := atomicfile.Stage(f.final)
 	if err != nil {
-		return nil, fmt.Errorf("cannot write into output folder %s: %w", parent, errors.Unwrap(err))
+		if why := errors.Unwrap(err); why != nil {
+			err = fmt.Errorf("cannot write into output folder %s: %w", parent, why)
+		}
+		return nil, err
 	}
 	f.dir = dir
 	return f, nil
+}
+
+// outFolder is the folder an explicit --out names: out itself, or, when
+// out is a symbolic link, the folder it leads to, so that the run goes
+// there and the link stays (renaming the run onto the link would fail
+// after measuring). A link that leads nowhere is refused.
+func outFolder(out string) (string, error) {
+	out = filepath.Clean(out) // "dir/" is dir, not a path inside it
+	if st, err := os.Lstat(out); err != nil || st.Mode()&fs.ModeSymlink == 0 {
+		return out, nil
+	}
+	target, err := filepath.EvalSymlinks(out)
+	if err != nil {
+		to, _ := os.Readlink(out)
+		return "", fmt.Errorf("output folder %s is a symbolic link to %s, which cannot be followed (%v): create the folder it names, or choose another --out", out, to, err)
+	}
+	return target, nil
+}
+
+// checkLatest refuses a latest that is there and is not a symbolic link:
+// a file or folder of someone else's, which the run would not replace
+// when it points latest at itself.
+func checkLatest(latest string) error {
+	if st, err := os.Lstat(latest); err == nil && st.Mode()&fs.ModeSymlink == 0 {
+		return fmt.Errorf("%s is not a symbolic link: each run points it at the newest run, and would not replace it; move it away, or choose a folder with --out", latest)
+	}
+	return nil
 }
 
 // checkOut refuses an explicit --out that is a file, holds results
@@ -116,6 +163,20 @@ func checkOut(out string, force bool) error {
 	return fmt.Errorf("output folder %s is not empty and holds no pinbench results (%s, ...): not replacing it", out, ents[0].Name())
 }
 
+// announce says on w, after the machine line, where the run goes (and
+// through which --out link), and which stale staging folders of killed
+// runs were removed.
+func (f *runFolder) announce(w io.Writer, machine string) {
+	where := f.final
+	if f.via != "" {
+		where += " (the folder --out " + f.via + " links to)"
+	}
+	fmt.Fprintf(w, "%s; writing into %s\n", machine, where)
+	for _, p := range f.dir.Removed() {
+		fmt.Fprintf(w, "removed %s, the staging folder of a run whose process is gone\n", p)
+	}
+}
+
 // staging is the folder the run is written into until commit ("" after).
 func (f *runFolder) staging() string { return f.dir.Path() }
 
@@ -135,7 +196,9 @@ func (f *runFolder) free(path string) string {
 // (replacing an old run there under --force) and latest pointed at it. A
 // default-named run whose folder another run (started in the same
 // second) took meanwhile takes the next free name, saying so on stderr,
-// and write is called again with it.
+// and write is called again with it. A latest that cannot be pointed at
+// the run (it became a file meanwhile) is a warning on stderr: the run
+// is complete and kept.
 func (f *runFolder) commit(stderr io.Writer, write func(final string) error) error {
 	for {
 		if err := write(f.final); err != nil {
@@ -154,7 +217,9 @@ func (f *runFolder) commit(stderr io.Writer, write func(final string) error) err
 		fmt.Fprintf(stderr, "%s was taken by another run meanwhile: this run is %s\n", taken, f.final)
 	}
 	if f.latest != "" {
-		return atomicfile.Symlink(filepath.Base(f.final), f.latest)
+		if err := atomicfile.Symlink(filepath.Base(f.final), f.latest); err != nil {
+			fmt.Fprintf(stderr, "warning: the run is complete in %s, but %s still points elsewhere: %v\n", f.final, f.latest, err)
+		}
 	}
 	return nil
 }

@@ -204,7 +204,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer folder.abort() // after a commit, nothing is left to remove
-	fmt.Fprintf(stderr, "machine %s: %s; writing into %s\n", id, t.Summary(), folder.final)
+	folder.announce(stderr, fmt.Sprintf("machine %s: %s", id, t.Summary()))
 	if restricted(t) {
 		fmt.Fprintf(stderr, "warning: this run may use CPUs %s only, of the %s online: it measures part of the machine\n", t.Allowed, t.Online)
 	}
