@@ -89,6 +89,10 @@ var costOrder = []string{"queue", "aio"}
 // run: the tables show their spread.
 func FloorCosts(run *Run) []FloorCost {
 	places, floors := groups[affinity.Class](run, floorAt, "/place", "sec/op")
+	busy := make([]map[affinity.Class]*point, len(costOrder)) // by placement, of each mechanism
+	for i, via := range costOrder {
+		_, busy[i] = groups[affinity.Class](run, filter(handoff, pinCPU, is("/via", via), is("/wait", "poll"), backToBack), "/place", "sec/op")
+	}
 	var out []FloorCost
 	for _, place := range places {
 		floor := quantile.Median(floors[place].vals)
@@ -96,10 +100,9 @@ func FloorCosts(run *Run) []FloorCost {
 			continue
 		}
 		fc := FloorCost{Place: place, FloorNs: floor * 1e9, MatrixNs: math.NaN()}
-		for _, via := range costOrder {
-			busy := filter(handoff, pinCPU, is("/via", via), is("/wait", "poll"), backToBack, is("/place", place))
-			if _, pts := groups[affinity.Class](run, busy, "/place", "sec/op"); pts[place] != nil {
-				m := quantile.Median(pts[place].vals)
+		for i, via := range costOrder {
+			if p := busy[i][place]; p != nil {
+				m := quantile.Median(p.vals)
 				fc.Handoffs = append(fc.Handoffs, HandoffCost{Via: via, Ns: m * 1e9, Ratio: m / floor})
 			}
 		}

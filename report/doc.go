@@ -28,6 +28,12 @@
 //     and WriteReport writes it with the heat map (package matrix) as one
 //     set of files. Compare and Tables.WriteText serve `pinbench compare`.
 //
+// Every step reads the results a fixed number of times, so time and
+// memory grow in proportion to the input, up to two stated limits:
+// MaxInput bytes of files per Run, and MaxColumns columns per table.
+// Beyond them ReadFiles and Build refuse with an error that names the
+// limit.
+//
 // A typical caller (the pinbench CLI) does:
 //
 //	run, err := report.ReadFiles(paths...)            // error names the file

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -21,12 +22,16 @@ type Run struct {
 	// Files lists the files read, in order.
 	Files []string
 	// Results holds every benchmark result, in file order. Each carries
-	// the internal configuration key ".file" naming its file.
+	// the internal configuration key ".file" naming its file. Results
+	// with the same configuration lines share one Config slice: treat
+	// them as read-only (Clone one before changing it).
 	Results []*benchfmt.Result
 	// Units is the unit metadata accumulated over all files.
 	Units benchfmt.UnitMetadataMap
 	// Envs holds the configuration lines of each file, in file order.
 	Envs []Env
+
+	size int64 // bytes read, for MaxInput
 }
 
 // Env is the set of configuration lines ("key: value") found in one file.
@@ -79,12 +84,31 @@ func (e Env) IsEmulated() bool {
 	return strings.EqualFold(strings.TrimSpace(e.Get("hypervisor")), "QEMU")
 }
 
+// MaxInput is the most bytes of raw benchmark files one Run reads (64
+// MiB, some 300 full tuning runs of a large machine). A run keeps its
+// results in memory, about a byte for each byte read, and every table and
+// rule reads them all: a report at the limit peaks near 450 MB. Larger
+// inputs are refused, whole, rather than read for minutes into
+// gigabytes; build one report per run and set the runs side by side with
+// Compare instead.
+const MaxInput = 64 << 20
+
 // ReadFiles reads raw benchmark files. Any unreadable file, any malformed
-// benchmark line, and any file without a single result is an error that
-// names the file (and line).
+// benchmark line, any file without a single result, and files larger than
+// MaxInput together are an error that names the file (and line).
 func ReadFiles(paths ...string) (*Run, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("no results files given")
+	}
+	// Refuse before reading what is too large to read; read counts
+	// what the sizes did not say (a pipe, a growing file).
+	var size int64
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			if size += st.Size(); size > MaxInput {
+				return nil, tooLarge(p)
+			}
+		}
 	}
 	run := &Run{Name: paths[0], Units: benchfmt.UnitMetadataMap{}}
 	for _, p := range paths {
@@ -111,16 +135,25 @@ func Read(r io.Reader, name string) (*Run, error) {
 	return run, nil
 }
 
+// tooLarge is the error for input beyond MaxInput, at file name.
+func tooLarge(name string) error {
+	return fmt.Errorf("%s: over %d MiB of results files, more than a report reads (report.MaxInput); build one report per run and compare the runs instead", name, MaxInput>>20)
+}
+
 func (run *Run) read(r io.Reader, name string) error {
-	last := &lastLine{r: r}
+	last := &lastLine{r: r, left: MaxInput - run.size}
 	r = last
 	rd := benchfmt.NewReader(r, name)
 	rd.Reset(r, name, ".file", name)
 	env := Env{File: name, Values: map[string]string{}}
+	var shared []benchfmt.Config // the configuration of the last result kept
 	n := 0
 	for rd.Scan() {
 		switch rec := rd.Result().(type) {
 		case *benchfmt.SyntaxError:
+			if last.over { // the line cut off at the limit
+				return tooLarge(name)
+			}
 			return fmt.Errorf("%s: malformed results file: %w", name, rec)
 		case *benchfmt.Result:
 			for _, c := range rec.Config {
@@ -132,9 +165,15 @@ func (run *Run) read(r io.Reader, name string) error {
 					env.Values[c.Key] = string(c.Value)
 				}
 			}
-			run.Results = append(run.Results, rec.Clone())
+			var kept *benchfmt.Result
+			kept, shared = keep(rec, shared)
+			run.Results = append(run.Results, kept)
 			n++
 		}
+	}
+	run.size += last.read
+	if last.over {
+		return tooLarge(name)
 	}
 	if err := rd.Err(); err != nil {
 		return fmt.Errorf("reading %s: %w", name, err)
@@ -158,9 +197,43 @@ func (run *Run) read(r io.Reader, name string) error {
 	return nil
 }
 
+// keep returns a copy of rec, the reader's result, that the run can keep.
+// The reader gives every result the file's configuration lines so far,
+// some twenty; a copy of them per result would make the run several
+// times larger than its file. A result whose configuration equals shared
+// (that of the last result kept) shares that slice instead, and the
+// configuration it returns is the one to share with the next.
+func keep(rec *benchfmt.Result, shared []benchfmt.Config) (*benchfmt.Result, []benchfmt.Config) {
+	if !slices.EqualFunc(rec.Config, shared, func(a, b benchfmt.Config) bool {
+		return a.Key == b.Key && a.File == b.File && bytes.Equal(a.Value, b.Value)
+	}) {
+		c := rec.Clone()
+		return c, c.Config
+	}
+	// Clone all but the configuration, which is shared.
+	cfg := rec.Config
+	rec.Config = nil
+	c := rec.Clone()
+	rec.Config = cfg
+	c.Config = shared
+	return c, shared
+}
+
+// fileOf returns the ".file" configuration of r. r.GetConfig would build
+// an index of r's configuration, a map per result kept.
+func fileOf(r *benchfmt.Result) string {
+	for _, c := range r.Config {
+		if c.Key == ".file" {
+			return string(c.Value)
+		}
+	}
+	return ""
+}
+
 // lastLine passes a stream through, remembering its last non-blank line
-// and that line's number, for the truncation check. (benchfmt.Reader
-// reports positions only of the records it parsed.)
+// and that line's number, for the truncation check (benchfmt.Reader
+// reports positions only of the records it parsed), and ends it with
+// over set past left bytes.
 type lastLine struct {
 	r       io.Reader
 	cur     []byte // the line being read
@@ -168,10 +241,22 @@ type lastLine struct {
 	lineNo  int    // lines started so far
 	n       int    // number of the line in last
 	started bool
+	left    int64 // bytes it may still pass on
+	read    int64 // bytes passed on
+	over    bool  // the stream held more than left
 }
 
 func (l *lastLine) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.left+1 {
+		p = p[:l.left+1]
+	}
 	k, err := l.r.Read(p)
+	if int64(k) > l.left {
+		l.over = true
+		return 0, io.EOF
+	}
+	l.left -= int64(k)
+	l.read += int64(k)
 	for _, c := range p[:k] {
 		if !l.started {
 			l.lineNo++

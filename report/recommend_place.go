@@ -153,15 +153,15 @@ func (o Thresholds) recommendPin(run *Run, places []affinity.Class) (Recommendat
 		}
 		_, cpuPts := groups[affinity.Class](run, filter(aioPinCPU, is("/wait", w), backToBack, anyPlace), "/place", "sec/op")
 		_, seen := groups[affinity.Class](run, node, "/place", "samecpu-frac")
+		// Where pin=cpu did not run at a place: its fastest placement.
+		var fastest affinity.Class
+		if i := slices.IndexFunc(places, func(p affinity.Class) bool { return cpuPts[p] != nil }); i >= 0 {
+			fastest = places[i]
+		}
 		for _, place := range order {
 			against, at := cpuPts[place], place
 			if against == nil {
-				for _, p := range places {
-					if cpuPts[p] != nil {
-						against, at = cpuPts[p], p
-						break
-					}
-				}
+				against, at = cpuPts[fastest], fastest
 			}
 			if against == nil {
 				continue

@@ -21,13 +21,13 @@ func (o Thresholds) recommendWait(run *Run, places []affinity.Class) Recommendat
 		place  affinity.Class
 		order  []string
 		lat    map[string]*point
-		at     string           // the filter of the chosen placement's waits
 		passed []affinity.Class // faster placements without a poll run
 	)
+	waits := filter(aioPinCPU, anyWait, backToBack)
+	_, byPlace := groupsBy[affinity.Class, string](run, waits, "/place", "/wait", "sec/op")
 	for _, p := range places {
-		at = filter(aioPinCPU, anyWait, backToBack, is("/place", p))
-		if order, lat = groups[string](run, at, "/wait", "sec/op"); len(order) >= 2 && lat["poll"] != nil {
-			place = p
+		if g := byPlace[p]; g != nil && len(g.order) >= 2 && g.pts["poll"] != nil {
+			place, order, lat = p, g.order, g.pts
 			break
 		}
 		passed = append(passed, p)
@@ -37,7 +37,7 @@ func (o Thresholds) recommendWait(run *Run, places []affinity.Class) Recommendat
 		rec.Summary = fmt.Sprintf("Wait strategy: not enough data (BenchmarkHandoff/via=aio/wait=poll and another wait at one placement; compared %s).", joinClasses(places))
 		return rec
 	}
-	_, cpu := groups[string](run, at, "/wait", "cpu-sec/op")
+	_, cpu := groups[string](run, filter(waits, is("/place", place)), "/wait", "cpu-sec/op")
 	context := "place=" + string(place) + ", back-to-back handoffs"
 	if len(passed) > 0 {
 		context = fmt.Sprintf("place=%s (the fastest placement with a wait=poll run; %s had none), back-to-back handoffs", place, joinClasses(passed))
@@ -139,14 +139,41 @@ func cpuText(p *point) string {
 	return "cpu " + fmtVal(quantile.Median(p.vals), "cpu-sec/op")
 }
 
-// latencyUnit prefers the per-op sample percentile (p50) when the results
-// the filter expr keeps have it: with a sparse handoff rate, sec/op
-// includes the idle gap between handoffs.
-func latencyUnit(run *Run, expr string) string {
-	if _, pts := groups[string](run, expr, ".name", "p50-sec"); len(pts) > 0 {
-		return "p50-sec"
+// pollRef is the wait=poll reference of the poll-window sweep at one
+// placement: the latency unit the sweep has there, and the rate the
+// reference ran at, the sweep's or back to back ("").
+type pollRef struct {
+	place affinity.Class
+	unit  string
+	rate  string
+	lat   *point
+}
+
+// findPollRef returns the reference at the first of places (the
+// sweep's, in the order first seen) with a wait=poll run: busy-poll skips
+// samecpu, and unpinned on small machines. It prefers the per-op sample
+// percentile (p50) as the latency where the sweep has it there: with a
+// sparse handoff rate, sec/op includes the idle gap between handoffs.
+// ok is false when no placement has one.
+func findPollRef(run *Run, swept string, places []affinity.Class, rate string) (ref pollRef, ok bool) {
+	_, p50 := groupsBy[affinity.Class, string](run, swept, "/place", ".name", "p50-sec")
+	polls := filter(aioPinCPU, is("/wait", "poll"), is("/pollmax", ""))
+	refs := map[string]map[affinity.Class]*grouping[string]{}
+	for _, u := range []string{"p50-sec", "sec/op"} {
+		_, refs[u] = groupsBy[affinity.Class, string](run, polls, "/place", "/rate", u)
 	}
-	return "sec/op"
+	for _, p := range places {
+		unit := "sec/op"
+		if p50[p] != nil {
+			unit = "p50-sec"
+		}
+		for _, r := range []string{rate, ""} {
+			if pt := refs[unit][p].at(r); pt != nil {
+				return pollRef{p, unit, r, pt}, true
+			}
+		}
+	}
+	return pollRef{}, false
 }
 
 // recommendWindow reads the poll-window sweep
@@ -162,65 +189,53 @@ func (o Thresholds) recommendWindow(run *Run) (Recommendation, bool) {
 	if slices.Contains(rates, "sparse") {
 		rate = "sparse"
 	}
-	places, _ := groups[affinity.Class](run, filter(adaptive, is("/rate", rate)), "/place", "sec/op")
-	// The sweep is read at the first placement that also has the poll
-	// reference (busy-poll skips samecpu, and unpinned on small machines):
-	// same rate when there is one, else the plain back-to-back run.
-	var (
-		place      affinity.Class
-		unit       string
-		at, pollAt string // the filters of the sweep and of its reference
-		pl         map[string]*point
-	)
-	for _, p := range places {
-		at = filter(adaptive, is("/rate", rate), is("/place", p))
-		unit = latencyUnit(run, at)
-		for _, r := range []string{rate, ""} {
-			pollAt = filter(aioPinCPU, is("/wait", "poll"), is("/pollmax", ""), is("/rate", r), is("/place", p))
-			if _, pl = groups[string](run, pollAt, "/wait", unit); len(pl) > 0 {
-				break
-			}
-		}
-		if len(pl) > 0 {
-			place = p
-			break
-		}
-	}
-	if len(pl) == 0 {
+	swept := filter(adaptive, is("/rate", rate))
+	places, _ := groups[affinity.Class](run, swept, "/place", "sec/op")
+	ref, ok := findPollRef(run, swept, places, rate)
+	if !ok {
 		rec.Withheld = true
 		rec.Summary = "Poll window: no recommendation; the sweep has no wait=poll reference at the same placement."
 		return rec, true
 	}
-	order, lat := groups[string](run, at, "/pollmax", unit)
+	at := filter(swept, is("/place", ref.place))
+	order, lat := groups[string](run, at, "/pollmax", ref.unit)
 	_, cpu := groups[string](run, at, "/pollmax", "cpu-sec/op")
+	pollAt := filter(aioPinCPU, is("/wait", "poll"), is("/pollmax", ""), is("/rate", ref.rate), is("/place", ref.place))
 	_, pc := groups[string](run, pollAt, "/wait", "cpu-sec/op")
-	lat["poll"], cpu["poll"] = pl["poll"], pc["poll"]
-	ctx := fmt.Sprintf("sweep at rate=%s, place=%s", rate, place)
-	rec = o.pickWait(rec, "pollmax", order, lat, cpu, unit, ctx)
+	lat["poll"], cpu["poll"] = ref.lat, pc["poll"]
+	ctx := fmt.Sprintf("sweep at rate=%s, place=%s", rate, ref.place)
+	rec = o.pickWait(rec, "pollmax", order, lat, cpu, ref.unit, ctx)
 	if rec.Choice == "poll" {
 		rec.Summary = fmt.Sprintf("Poll window: no window of the sweep is within %.1fx of poll latency at clearly lower CPU time (rate=%s); poll where a core can be spared, otherwise wait=block.",
 			o.latencySlack(), rate)
 		rec.Choice = ""
 	}
-	// Show the chosen window at the other rates.
 	if w, ok := strings.CutPrefix(rec.Choice, "pollmax="); ok {
-		for _, r := range rates {
-			if r == rate {
-				continue
-			}
-			other := filter(aioPinCPU, is("/wait", "adaptive"), is("/pollmax", w), is("/rate", r), is("/place", place))
-			_, ol := groups[string](run, other, "/pollmax", unit)
-			_, oc := groups[string](run, other, "/pollmax", "cpu-sec/op")
-			if ol[w] != nil {
-				line := fmt.Sprintf("at rate=%s, pollmax=%s: %s, %s", r, w, fmtVal(quantile.Median(ol[w].vals), unit), cpuText(oc[w]))
-				otherPoll := filter(aioPinCPU, is("/wait", "poll"), is("/pollmax", ""), is("/rate", r), is("/place", place))
-				if _, rp := groups[string](run, otherPoll, "/wait", unit); rp["poll"] != nil {
-					s := o.compare(rp["poll"].vals, ol[w].vals)
-					line += fmt.Sprintf(" (%.2fx poll latency, %s)", s.ratio, s.pn())
-				}
-				rec.Evidence = append(rec.Evidence, line)
-			}
-		}
+		rec.Evidence = append(rec.Evidence, o.windowAtRates(run, w, ref, rates, rate)...)
 	}
 	return rec, true
+}
+
+// windowAtRates shows the chosen window w at the rates other than the
+// sweep's, at the reference's placement, against poll at the same rate.
+func (o Thresholds) windowAtRates(run *Run, w string, ref pollRef, rates []string, swept string) []string {
+	chosen := filter(aioPinCPU, is("/wait", "adaptive"), is("/pollmax", w), is("/place", ref.place))
+	_, ol := groupsBy[string, string](run, chosen, "/rate", "/pollmax", ref.unit)
+	_, oc := groupsBy[string, string](run, chosen, "/rate", "/pollmax", "cpu-sec/op")
+	polls := filter(aioPinCPU, is("/wait", "poll"), is("/pollmax", ""), is("/place", ref.place))
+	_, rp := groupsBy[string, string](run, polls, "/rate", "/wait", ref.unit)
+	var out []string
+	for _, r := range rates {
+		win := ol[r].at(w)
+		if r == swept || win == nil {
+			continue
+		}
+		line := fmt.Sprintf("at rate=%s, pollmax=%s: %s, %s", r, w, fmtVal(quantile.Median(win.vals), ref.unit), cpuText(oc[r].at(w)))
+		if poll := rp[r].at("poll"); poll != nil {
+			s := o.compare(poll.vals, win.vals)
+			line += fmt.Sprintf(" (%.2fx poll latency, %s)", s.ratio, s.pn())
+		}
+		out = append(out, line)
+	}
+	return out
 }

@@ -77,8 +77,35 @@ func selection(expr string, projections ...string) (*benchproc.Filter, []*benchp
 // in the order first seen. K is the type of the group's value: string, or
 // affinity.Class for "/place".
 func groups[K ~string](run *Run, expr, by, unit string) (order []K, pts map[K]*point) {
-	f, proj := selection(expr, by)
-	pts = map[K]*point{}
+	_, in := groupsBy[string, K](run, expr, "", by, unit) // "": one group of groups
+	if g := in[""]; g != nil {
+		return g.order, g.pts
+	}
+	return nil, map[K]*point{}
+}
+
+// grouping is the values of one unit in groups, in the order first seen.
+type grouping[K ~string] struct {
+	order []K
+	pts   map[K]*point
+}
+
+// at returns the group k, nil when g is nil or has no such group.
+func (g *grouping[K]) at(k K) *point {
+	if g == nil {
+		return nil
+	}
+	return g.pts[k]
+}
+
+// groupsBy is groups of the results with each value of a second
+// projection, outer (like "/place"), values in the order first seen. It
+// reads the results once for every value of outer, where a groups call
+// per value would read them all each time: time that grows as the square
+// of the results when every result has its own value.
+func groupsBy[O, K ~string](run *Run, expr, outer, by, unit string) (order []O, in map[O]*grouping[K]) {
+	f, proj := selection(expr, outer, by)
+	in = map[O]*grouping[K]{}
 	for _, r := range run.Results {
 		if m, _ := f.Match(r); !m.All() {
 			continue
@@ -87,14 +114,21 @@ func groups[K ~string](run *Run, expr, by, unit string) (order []K, pts map[K]*p
 		if !ok {
 			continue
 		}
-		g := K(proj[0].Project(r).StringValues())
-		p := pts[g]
+		o := O(proj[0].Project(r).StringValues())
+		g := in[o]
+		if g == nil {
+			g = &grouping[K]{pts: map[K]*point{}}
+			in[o] = g
+			order = append(order, o)
+		}
+		k := K(proj[1].Project(r).StringValues())
+		p := g.pts[k]
 		if p == nil {
 			p = &point{name: r.Name.String()}
-			pts[g] = p
-			order = append(order, g)
+			g.pts[k] = p
+			g.order = append(g.order, k)
 		}
 		p.vals = append(p.vals, v)
 	}
-	return order, pts
+	return order, in
 }

@@ -116,7 +116,7 @@ func (o Thresholds) sampleWarnings(run *Run) []Warning {
 	vals := map[key][]float64{}
 	counts := map[key]int{}
 	for _, r := range run.Results {
-		k := key{r.GetConfig(".file"), r.Name.String()}
+		k := key{fileOf(r), r.Name.String()}
 		if _, ok := counts[k]; !ok {
 			order = append(order, k)
 		}

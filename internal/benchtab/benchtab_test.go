@@ -44,7 +44,11 @@ func readTables(t *testing.T, opts Options, paths ...string) *Tables {
 	if err := files.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return b.ToTables(files.Units())
+	ts, err := b.ToTables(files.Units())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
 }
 
 // enterInputs makes inputs the current directory for the rest of the

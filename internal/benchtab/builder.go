@@ -14,9 +14,9 @@
 //     -ignore and -filter) into a benchproc filter and projections.
 //  2. Add filters each benchfmt.Result and groups its values by table
 //     (including the unit), row and column key.
-//  3. ToTables sorts the keys, summarises each cell (median and
-//     confidence interval), compares it with its row's first column and
-//     adds each column's geomean.
+//  3. ToTables refuses tables wider than MaxColumns, sorts the keys,
+//     summarises each cell (median and confidence interval), compares it
+//     with its row's first column and adds each column's geomean.
 //  4. Tables.WriteText and Tables.WriteMarkdown render the result.
 package benchtab
 
@@ -191,16 +191,32 @@ func sortedKeys[V any](m map[benchproc.Key]V) []benchproc.Key {
 	return keys
 }
 
+// MaxColumns is the most columns a table has: values of Options.Col
+// (placement classes, wait strategies, runs compared; a tuning run has
+// seven classes at most). A table is a grid of its rows by its columns;
+// where each row has results in few of them, most of the grid is empty,
+// and its size grows as the square of the results (1000 placement
+// classes of one result each made a 6 MB report). ToTables refuses a
+// wider table.
+const MaxColumns = 64
+
 // ToTables computes every cell's statistics with the distributional
 // assumption units gives each unit (benchmath.AssumeNothing by default).
-func (b *Builder) ToTables(units benchfmt.UnitMetadataMap) *Tables {
+// A table of more than MaxColumns columns is an error naming the column
+// projection.
+func (b *Builder) ToTables(units benchfmt.UnitMetadataMap) (*Tables, error) {
+	for _, bt := range b.tables {
+		if n := len(bt.cols); n > MaxColumns {
+			return nil, fmt.Errorf("%d values of %s in one table, more than the %d columns a table shows (MaxColumns)", n, b.opts.Col, MaxColumns)
+		}
+	}
 	th := benchmath.DefaultThresholds
 	th.CompareAlpha = b.opts.Alpha
 	out := &Tables{Options: b.opts}
 	for _, tk := range sortedKeys(b.tables) {
 		out.Tables = append(out.Tables, b.toTable(tk, &th, units))
 	}
-	return out
+	return out, nil
 }
 
 func (b *Builder) toTable(tk benchproc.Key, th *benchmath.Thresholds, units benchfmt.UnitMetadataMap) *Table {

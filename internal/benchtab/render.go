@@ -101,13 +101,14 @@ func (t *Table) grid() (header [][]string, body [][]string, notes []string) {
 	header = [][]string{h1, h2}
 	for i, r := range t.Rows {
 		row := []string{r}
+		scale := t.rowScaler(i) // once a row: Format would find it for each cell
 		for j := range t.Cols {
 			c := t.Cells[i][j]
 			switch {
 			case c == nil:
 				row = append(row, "")
 			default:
-				row = append(row, t.Format(i, j)+" ± "+c.CI()+mark(append(append([]error(nil), c.Sample.Warnings...), c.Summary.Warnings...)))
+				row = append(row, scale.Format(c.Summary.Center)+" ± "+c.CI()+mark(append(append([]error(nil), c.Sample.Warnings...), c.Summary.Warnings...)))
 			}
 			if j > 0 {
 				if c == nil || c.Baseline == nil {
