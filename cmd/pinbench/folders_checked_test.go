@@ -143,6 +143,9 @@ func TestFoldersCheckedBeforeMeasuring(t *testing.T) {
 	}{
 		{append([]string{"tune"}, tinyTune...), latest},
 		{append([]string{"tune", "--out", "dangling"}, tinyTune...), "dangling"},
+		{[]string{"matrix", "--reps", "1", "--transfers", "200", "--csv", "/nonexistent/x.csv"}, "/nonexistent"},
+		{[]string{"matrix", "--reps", "1", "--transfers", "200", "--long-csv", "file/x.csv"}, "file"},
+		{[]string{"matrix", "--reps", "1", "--transfers", "200", "--csv", work}, work},
 	} {
 		code, stdout, stderr := runCLI(tc.args...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"syscall"
 
@@ -57,6 +58,16 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	csv, err := openOutput("--csv", *csvPath)
+	if err != nil {
+		return err
+	}
+	defer csv.discard()
+	long, err := openOutput("--long-csv", *longPath)
+	if err != nil {
+		return err
+	}
+	defer long.discard()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m, err := measureMatrix(ctx, t, matrixParams{*reps, *transfers}, *sample, *parallel, stderr)
@@ -69,17 +80,62 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 	for _, w := range (report.Thresholds{}).MatrixWarnings(m, nil) {
 		fmt.Fprintf(stderr, "warning: %s: %s\n", w.Title, w.Message)
 	}
-	for _, out := range []struct {
-		path  string
-		write func(io.Writer) error
-	}{{*csvPath, m.WriteCSV}, {*longPath, m.WriteLongCSV}} {
-		if out.path != "" {
-			if err := atomicfile.Write(out.path, out.write); err != nil {
-				return err
-			}
-		}
+	if err := csv.commit(m.WriteCSV); err != nil {
+		return err
 	}
-	return nil
+	return long.commit(m.WriteLongCSV)
+}
+
+// output is a file the matrix command writes after measuring, started
+// (its temporary file made beside path) before measuring, so that a path
+// that cannot be written fails first. A nil output is no file.
+type output struct {
+	path string
+	f    *atomicfile.File
+}
+
+// openOutput starts the file path ("": none) for flag, refusing a
+// folder and a path whose folder does not exist or cannot be written.
+func openOutput(flag, path string) (*output, error) {
+	if path == "" {
+		return nil, nil
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("%s %s is a folder: name a file", flag, path)
+	}
+	if dir := filepath.Dir(path); !isDir(dir) {
+		return nil, fmt.Errorf("%s %s: %s is not a folder (or does not exist)", flag, path, dir)
+	}
+	f, err := atomicfile.New(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return &output{path: path, f: f}, nil
+}
+
+// isDir reports whether path is a folder (or a link to one).
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
+// commit writes the file with write and puts it in place.
+func (o *output) commit(write func(io.Writer) error) error {
+	if o == nil {
+		return nil
+	}
+	if err := write(o.f); err != nil {
+		o.f.Discard()
+		return fmt.Errorf("writing %s: %w", o.path, err)
+	}
+	return o.f.Commit()
+}
+
+// discard removes the file unless committed.
+func (o *output) discard() {
+	if o != nil {
+		o.f.Discard()
+	}
 }
 
 // topologyOrder returns the allowed CPUs ordered so that CPUs sharing more
