@@ -13,6 +13,7 @@ import (
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/coroutine"
 	"github.com/pinbench/pinbench/internal/randsched"
+	"github.com/pinbench/pinbench/internal/spinwait"
 )
 
 // The benchmark families of the suite. Each family's doc (what one op is,
@@ -103,7 +104,11 @@ func ensureProcs(tb testing.TB, n int) {
 func (s suiteBuilder) floorFamily() []*Node {
 	return s.placements(true, false, func(b *testing.B, _ string, a, c int) error {
 		ensureProcs(b, 3)
-		elapsed, n, err := pingPong(a, c, b.N, DefaultStallTimeout, b.ResetTimer)
+		timeout, err := StallTimeout()
+		if err != nil {
+			return err
+		}
+		elapsed, n, err := pingPong(a, c, b.N, timeout, b.ResetTimer)
 		if err != nil {
 			return err
 		}
@@ -246,14 +251,19 @@ func notifyFamily() []*Node {
 // waitNextSleep spins until the context's owner has begun more sleeps
 // than seen, and returns the new count.
 func waitNextSleep(ctx *aio.AioContext, seen uint64) (uint64, error) {
-	deadline := time.Now().Add(DefaultStallTimeout)
+	timeout, err := StallTimeout()
+	if err != nil {
+		return 0, err
+	}
+	deadline := time.Now().Add(timeout)
 	for {
 		if n := ctx.Stats().Sleeps; n > seen {
 			return n, nil
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("stalled: the iothread did not go back to sleep within %v", DefaultStallTimeout)
+			return 0, fmt.Errorf("stalled: the iothread did not go back to sleep within %v", timeout)
 		}
+		spinwait.Pause()
 	}
 }
 
@@ -517,6 +527,10 @@ func RunSchedule(sets []affinity.CPUSet, ops int) (res ScheduleResult, err error
 // testing's b.N ramp overshot -benchtime 100ms by 20x in an emulated
 // 16-CPU guest. The result counts every take made either way.
 func runSchedule(sets []affinity.CPUSet, ops int, limit time.Duration, onClock ClockStart) (res ScheduleResult, err error) {
+	timeout, err := StallTimeout()
+	if err != nil {
+		return res, err
+	}
 	threads := make([]*aio.IOThread, 0, len(sets))
 	defer func() {
 		for _, t := range threads {
@@ -544,9 +558,9 @@ func runSchedule(sets []affinity.CPUSet, ops int, limit time.Duration, onClock C
 		}
 		if n != last {
 			last, lastChange = n, time.Now()
-		} else if time.Since(lastChange) > DefaultStallTimeout {
+		} else if time.Since(lastChange) > timeout {
 			rs.Stop()
-			return res, fmt.Errorf("stalled: the random schedule made no take for %v (after %d of %d)", DefaultStallTimeout, n, ops)
+			return res, fmt.Errorf("stalled: the random schedule made no take for %v (after %d of %d)", timeout, n, ops)
 		}
 		time.Sleep(time.Millisecond)
 	}

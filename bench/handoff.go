@@ -247,7 +247,9 @@ func RunAioHandoff(cfg HandoffConfig) (res HandoffResult, err error) {
 		cfg.Hops = 1
 	}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultStallTimeout
+		if cfg.Timeout, err = StallTimeout(); err != nil {
+			return HandoffResult{}, err
+		}
 	}
 	var opts []aio.Option
 	opts = append(opts, aio.WithWaitMode(cfg.Wait))
@@ -434,6 +436,7 @@ func alternate(name string, cpus [2]int, gap time.Duration, hops int, onClock Cl
 				if stop.Load() {
 					return ErrAborted
 				}
+				spinwait.Pause() // as pingPong's barrier does
 			}
 			for hop := me + 1; hop <= hops+1; hop += 2 {
 				if hop > 1 {
@@ -471,7 +474,11 @@ func alternate(name string, cpus [2]int, gap time.Duration, hops int, onClock Cl
 		}}
 	}
 	cpu0 := processCPUTime()
-	if err := RunSides(DefaultStallTimeout, side(0), side(1)); err != nil {
+	timeout, err := StallTimeout()
+	if err != nil {
+		return HandoffResult{}, err
+	}
+	if err := RunSides(timeout, side(0), side(1)); err != nil {
 		return HandoffResult{}, err
 	}
 	return HandoffResult{

@@ -114,3 +114,22 @@ func TestPingPongRefusesOneCPU(t *testing.T) {
 		t.Fatalf("PingPong(Unlocked, Unlocked) error = %v; want one saying both sides are Unlocked", err)
 	}
 }
+
+// The stall scale multiplies the default timeout; a value that is not a
+// factor from 1 to 1000 is an error naming the variable, never a silent
+// default.
+func TestScaledStallTimeout(t *testing.T) {
+	for _, c := range []struct {
+		v    string
+		want time.Duration
+	}{{"", DefaultStallTimeout}, {"1", DefaultStallTimeout}, {"2.5", 25 * time.Second}, {"1000", 1000 * DefaultStallTimeout}} {
+		if got, err := scaledStallTimeout(c.v); err != nil || got != c.want {
+			t.Errorf("scale %q: %v, %v; want %v", c.v, got, err, c.want)
+		}
+	}
+	for _, v := range []string{"0", "0.5", "-3", "1001", "NaN", "Inf", "ten", "10s"} {
+		if _, err := scaledStallTimeout(v); err == nil || !strings.Contains(err.Error(), StallScaleEnv) {
+			t.Errorf("scale %q: error %v, want one naming %s", v, err, StallScaleEnv)
+		}
+	}
+}

@@ -120,7 +120,9 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 		cfg.Ops = 1
 	}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultStallTimeout
+		if cfg.Timeout, err = StallTimeout(); err != nil {
+			return MutexResult{}, err
+		}
 	}
 	r := &mutexRun{cfg: cfg, finished: make([]atomic.Bool, len(cfg.CPUs)), atLine: make([]atomic.Bool, len(cfg.CPUs))}
 	var comutex colock.CoMutex

@@ -52,11 +52,16 @@ func pingPong(a, b int, transfers int, timeout time.Duration, onClock ClockStart
 			// A start barrier: the responder's Add synchronizes before the
 			// Load that sees 2, so the clock starts with both sides on
 			// their threads. elapsed is read after RunSides joined us.
+			// The loop pauses as the transfer loops do: without the
+			// hint a spinner holds its CPU's whole share (an SMT
+			// sibling's, or an emulator's time slice) from the partner
+			// it waits for.
 			ready.Add(1)
 			for ready.Load() != 2 {
 				if stop.Load() {
 					return ErrAborted
 				}
+				spinwait.Pause()
 			}
 			onClock.call()
 			start := time.Now()
@@ -109,12 +114,16 @@ func MeasurePair(a, b, reps, transfers int) (PairLatency, error) {
 	if reps < 1 {
 		return PairLatency{}, errors.New("measure pair: need at least one repetition")
 	}
-	if _, _, err := PingPong(a, b, transfers/4, DefaultStallTimeout); err != nil {
+	timeout, err := StallTimeout()
+	if err != nil {
+		return PairLatency{}, err
+	}
+	if _, _, err := PingPong(a, b, transfers/4, timeout); err != nil {
 		return PairLatency{}, err
 	}
 	res := PairLatency{A: a, B: b, Samples: make([]float64, 0, reps)}
 	for range reps {
-		d, n, err := PingPong(a, b, transfers, DefaultStallTimeout)
+		d, n, err := PingPong(a, b, transfers, timeout)
 		if err != nil {
 			return PairLatency{}, err
 		}

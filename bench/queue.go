@@ -203,6 +203,10 @@ func runQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int, on
 			return nil
 		}})
 	}
-	err := RunSides(DefaultStallTimeout, sides...)
+	timeout, err := StallTimeout()
+	if err != nil {
+		return run, err
+	}
+	err = RunSides(timeout, sides...)
 	return run, err
 }

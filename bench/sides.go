@@ -3,8 +3,11 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +23,35 @@ import (
 // (tens of milliseconds) never trips it, short enough that a lost wake-up
 // fails the run within seconds instead of hanging CI.
 const DefaultStallTimeout = 10 * time.Second
+
+// StallScaleEnv names the environment variable that multiplies every stall
+// timeout of the suite (a number from 1 to 1000; 1 when unset). A machine
+// that runs far slower than real hardware sets it: the topology lab's
+// emulated guests set it from their measured speed, so that a live but
+// emulated run is not called stalled.
+const StallScaleEnv = "PINBENCH_STALL_SCALE"
+
+// StallTimeout returns DefaultStallTimeout times $PINBENCH_STALL_SCALE, or
+// an error naming the variable when its value is not a number from 1 to
+// 1000.
+func StallTimeout() (time.Duration, error) { return stallTimeout() }
+
+var stallTimeout = sync.OnceValues(func() (time.Duration, error) {
+	return scaledStallTimeout(os.Getenv(StallScaleEnv))
+})
+
+// scaledStallTimeout is DefaultStallTimeout scaled by v, a value of
+// StallScaleEnv ("" for none).
+func scaledStallTimeout(v string) (time.Duration, error) {
+	if v == "" {
+		return DefaultStallTimeout, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f >= 1 && f <= 1000) {
+		return DefaultStallTimeout, fmt.Errorf("%s=%q: want a number from 1 to 1000, the factor by which stall timeouts grow", StallScaleEnv, v)
+	}
+	return time.Duration(f * float64(DefaultStallTimeout)), nil
+}
 
 // ErrAborted is returned by a side that gave up because the harness asked
 // every side to stop (another side failed or the run stalled).
