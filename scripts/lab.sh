@@ -214,6 +214,7 @@ fi
 say "building pinbench and the test binaries ($(elapsed))"
 export CGO_ENABLED=0 GOARCH=$g_arch
 go build -o "$work/pinbench" ./cmd/pinbench
+go build -o "$work/labctl-guest" ./internal/lab/labctl
 mkdir -p "$work/tests"
 : >"$work/tests.tsv"
 while read -r imp dir; do
@@ -228,7 +229,11 @@ shared=""
 tune_flag=()
 [ "$tune" = 1 ] && tune_flag=(-tune)
 [ "$plan_check" = 1 ] && tune_flag+=(-plan-check)
+# The guest scales the suite's stall timeouts by how much slower it runs
+# the speed probe than this host (labctl speed; lab.StallScale).
+host_speed=$("$work/labctl" speed)
 "$work/labctl" initramfs -out "$work/initrd.cpio" -busybox "$busybox" -pinbench "$work/pinbench" \
+  -labctl "$work/labctl-guest" -host-speed "$host_speed" \
   -repo "$repo" ${shared:+-shared "$shared"} -tests "$work/tests.tsv" "${tune_flag[@]}" -arch "$g_arch" "${modules_flag[@]}" \
   -step "$step_limit" -total "$time_limit"
 

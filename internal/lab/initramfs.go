@@ -33,6 +33,11 @@ type Spec struct {
 	Busybox string
 	// Pinbench is the static pinbench binary on the host.
 	Pinbench string
+	// Labctl is labctl built for the guest: init runs its speed probe.
+	Labctl string
+	// HostSpeedNs is the host's speed probe time (SpeedProbe), against
+	// which init scales the suite's stall timeouts (StallScale).
+	HostSpeedNs int64
 	// Repo is the repository root on the host; its files are copied
 	// (without .git, build outputs and the lab's own cache) so that each
 	// test binary runs in its package folder beside its testdata/.
@@ -94,8 +99,13 @@ func (s Spec) Build() (*Archive, error) {
 	if err := a.File("bin/busybox", s.Busybox); err != nil {
 		return nil, err
 	}
-	if err := a.File(path.Join(guestBin, "pinbench"), s.Pinbench); err != nil {
-		return nil, err
+	if s.HostSpeedNs <= 0 {
+		return nil, fmt.Errorf("lab: host speed probe %d ns: want a positive time", s.HostSpeedNs)
+	}
+	for name, bin := range map[string]string{"pinbench": s.Pinbench, "labctl": s.Labctl} {
+		if err := a.File(path.Join(guestBin, name), bin); err != nil {
+			return nil, err
+		}
 	}
 	for _, m := range s.Modules {
 		if err := a.File(path.Join(guestMods, path.Base(m)), m); err != nil {
@@ -170,9 +180,19 @@ func (s Spec) initScript() ([]byte, error) {
 		"Modules": mods, "ResultsDev": dev,
 		"Pkgs": pkgs, "GuestEnv": GuestEnv, "BenchDir": benchDir, "Tune": s.Tune, "PlanCheck": s.PlanCheck, "BeginMarker": BeginMarker, "EndMarker": EndMarker,
 		"Step": s.StepLimit, "Total": s.TotalLimit, "TestTimeout": max(s.StepLimit-15, s.StepLimit*3/4),
+		"HostSpeed": s.HostSpeedNs, "StallEnv": StallScaleEnv, "MaxScale": maxStallScale(s.StepLimit),
 	})
 	return b.Bytes(), err
 }
+
+// StallScaleEnv is bench.StallScaleEnv, the variable init sets to the
+// guest's stall scale (a test holds the two equal; the lab does not link
+// the suite).
+const StallScaleEnv = "PINBENCH_STALL_SCALE"
+
+// maxStallScale bounds the stall scale so that a stalled benchmark fails
+// within a quarter of its step's limit (the default timeout is 10 s).
+func maxStallScale(stepLimit int) int { return max(1, stepLimit/40) }
 
 // GuestEnv is set to 1 in the guest's environment: tests that check the
 // repository's committed lab runs skip there, since the guest's copy of
@@ -214,6 +234,9 @@ while [ ! -e {{.ResultsDev}} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); do
 }
 T0=$(date +%s)
 say "guest up: $(nproc) CPUs, kernel $(uname -r)"
+scale=$(labctl speed -host {{.HostSpeed}} -max {{.MaxScale}} 2>/out/speed.txt) || scale={{.MaxScale}}
+export {{.StallEnv}}=$scale
+say "$(cat /out/speed.txt)"
 (
 	sleep {{.Total}}
 	echo "watchdog - $(( $(date +%s) - T0 )) total-limit" >> /out/status

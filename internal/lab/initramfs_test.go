@@ -28,10 +28,12 @@ func spec(t *testing.T) Spec {
 	write("repo/out/lab/old", "old")
 	write("shared/expected.tsv", "counts")
 	return Spec{
-		Busybox:  write("busybox", "bb"),
-		Pinbench: write("pinbench", "pb"),
-		Repo:     filepath.Join(dir, "repo"),
-		Shared:   filepath.Join(dir, "shared"),
+		Busybox:     write("busybox", "bb"),
+		Pinbench:    write("pinbench", "pb"),
+		Labctl:      write("labctl", "lc"),
+		HostSpeedNs: 20e6,
+		Repo:        filepath.Join(dir, "repo"),
+		Shared:      filepath.Join(dir, "shared"),
 		Tests: []TestBinary{
 			{ImportPath: benchImport, Dir: "bench", Binary: write("b.test", "bt")},
 			{ImportPath: "github.com/pinbench/pinbench/aio", Dir: "aio", Binary: write("a.test", "at")},
@@ -48,7 +50,7 @@ func TestSpecBuild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"init", "bin/busybox", "lab/bin/pinbench", "lab/repo/bench/bench.test", "lab/repo/aio/aio.test",
+		for _, want := range []string{"init", "bin/busybox", "lab/bin/pinbench", "lab/bin/labctl", "lab/repo/bench/bench.test", "lab/repo/aio/aio.test",
 			"lab/repo/aio/testdata/x", "lab/repo/bench/doc.go", "lab/shared/topologies/expected.tsv", "proc", "sys", "dev", "out"} {
 			if !a.Has(want) {
 				t.Errorf("initramfs lacks %s", want)
@@ -68,6 +70,7 @@ func TestSpecBuild(t *testing.T) {
 		for _, want := range []string{
 			"timeout -s QUIT -k 10 100 ", "sleep 400", "cd /lab/repo/aio", "./aio.test -test.v -test.timeout 85s",
 			"./bench.test -test.run \"^$\" -test.bench . -test.benchtime 1x", BeginMarker, EndMarker, "poweroff -f", GuestEnv + "=1",
+			"labctl speed -host 20000000 -max 2 ", "export " + StallScaleEnv + "=$scale",
 		} {
 			if !strings.Contains(init, want) {
 				t.Errorf("init lacks %q", want)
@@ -95,6 +98,8 @@ func TestSpecBuildErrors(t *testing.T) {
 		{func(s *Spec) { s.StepLimit = 500 }, "step limit"},
 		{func(s *Spec) { s.Tests[1].Dir = "../elsewhere" }, "not inside the repository"},
 		{func(s *Spec) { s.Busybox = "/nonexistent/busybox" }, "/nonexistent/busybox"},
+		{func(s *Spec) { s.Labctl = "/nonexistent/labctl" }, "/nonexistent/labctl"},
+		{func(s *Spec) { s.HostSpeedNs = 0 }, "host speed probe"},
 	} {
 		s := spec(t)
 		tc.change(&s)

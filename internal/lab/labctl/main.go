@@ -7,8 +7,9 @@
 //	labctl args PRESET
 //	labctl describe [-- QEMU-ARGS...]
 //	labctl guest [-arch ARCH] [-- QEMU-ARGS...]
-//	labctl initramfs -out FILE -busybox FILE -pinbench FILE -repo DIR [-shared DIR] -tests FILE [-arch ARCH] [-modules DIR] [-tune] [-plan-check] [-step SECONDS] [-total SECONDS]
+//	labctl initramfs -out FILE -busybox FILE -pinbench FILE -labctl FILE -host-speed NS -repo DIR [-shared DIR] -tests FILE [-arch ARCH] [-modules DIR] [-tune] [-plan-check] [-step SECONDS] [-total SECONDS]
 //	labctl check -dir OUTDIR [-tune] [-plan-check] -- QEMU-ARGS...
+//	labctl speed [-host NS -max SCALE]
 //
 // guest prints, one key=value a line, the guest's architecture (arch, from
 // -arch or the QEMU arguments' -M), QEMU binary (qemu) and its Debian
@@ -19,6 +20,11 @@
 // The -tests file has one line per package: import path, folder relative
 // to the repository, test binary, separated by tabs. -modules names a
 // folder holding the guest's modules by base name.
+//
+// speed runs the lab's speed probe and prints its time in nanoseconds; with
+// -host (the host's probe time) it prints instead the factor by which the
+// suite's stall timeouts grow on this (emulated) machine, at most -max.
+// The guest's init runs it so (see lab.StallScale).
 package main
 
 import (
@@ -54,7 +60,7 @@ func (u usage) Error() string { return string(u) }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usage("usage: labctl args|describe|guest|initramfs|check ...")
+		return usage("usage: labctl args|describe|guest|initramfs|check|speed ...")
 	}
 	switch args[0] {
 	case "args":
@@ -82,8 +88,35 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return runInitramfs(args[1:], stderr)
 	case "check":
 		return runCheck(args[1:], stdout, stderr)
+	case "speed":
+		return runSpeed(args[1:], stdout, stderr)
 	}
-	return usage(fmt.Sprintf("unknown command %q (want args, describe, guest, initramfs or check)", args[0]))
+	return usage(fmt.Sprintf("unknown command %q (want args, describe, guest, initramfs, check or speed)", args[0]))
+}
+
+func runSpeed(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("speed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	host := fs.Int64("host", 0, "the host's probe time in ns: print the stall scale instead of the time")
+	maxScale := fs.Float64("max", 100, "the largest stall scale to print")
+	if err := fs.Parse(args); err != nil {
+		return usage(err.Error())
+	}
+	if fs.NArg() > 0 {
+		return usage("usage: labctl speed [-host NS -max SCALE]")
+	}
+	ns := lab.SpeedProbe()
+	if *host == 0 {
+		fmt.Fprintln(stdout, ns)
+		return nil
+	}
+	scale, err := lab.StallScale(ns, *host, *maxScale)
+	if err != nil {
+		return usage(err.Error())
+	}
+	fmt.Fprintf(stdout, "%g\n", scale)
+	fmt.Fprintf(stderr, "speed probe: %d ns here, %d ns on the host: stall timeouts x%g\n", ns, *host, scale)
+	return nil
 }
 
 // qemuArgs drops a leading "--".
@@ -141,6 +174,8 @@ func runInitramfs(args []string, stderr io.Writer) error {
 	var s lab.Spec
 	fs.StringVar(&s.Busybox, "busybox", "", "static busybox binary")
 	fs.StringVar(&s.Pinbench, "pinbench", "", "static pinbench binary")
+	fs.StringVar(&s.Labctl, "labctl", "", "labctl built for the guest (its speed probe)")
+	fs.Int64Var(&s.HostSpeedNs, "host-speed", 0, "the host's speed probe time in ns (labctl speed)")
 	fs.StringVar(&s.Repo, "repo", "", "repository root")
 	fs.StringVar(&s.Shared, "shared", "", "shared topology captures folder (optional)")
 	tests := fs.String("tests", "", "file listing the test binaries (import path, folder, binary; tab-separated)")
@@ -164,7 +199,7 @@ func runInitramfs(args []string, stderr io.Writer) error {
 	for _, m := range g.Modules {
 		s.Modules = append(s.Modules, filepath.Join(*mods, path.Base(m)))
 	}
-	for name, v := range map[string]string{"-out": *out, "-busybox": s.Busybox, "-pinbench": s.Pinbench, "-repo": s.Repo, "-tests": *tests} {
+	for name, v := range map[string]string{"-out": *out, "-busybox": s.Busybox, "-pinbench": s.Pinbench, "-labctl": s.Labctl, "-repo": s.Repo, "-tests": *tests} {
 		if v == "" {
 			return usage("initramfs: " + name + " is required")
 		}
