@@ -248,3 +248,27 @@ func TestPinRecommendation(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitSparseTooFewSamples: the wait strategy judges CPU time at
+// rate=sparse when those runs exist; with 4 samples there, below
+// MinSamples (6), it is withheld and says so, although the back-to-back
+// runs have 10 (issue 20, item 7).
+func TestWaitSparseTooFewSamples(t *testing.T) {
+	var b strings.Builder
+	for i := range 10 {
+		j := float64(i)
+		for _, w := range []string{"poll", "adaptive"} {
+			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=%s/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", w, 250+j, 500+j)
+		}
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/place=samecpu-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 9000+j, 9000+j)
+		if i >= 4 {
+			continue
+		}
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/rate=sparse/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 50000+j, 56000+j)
+		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/rate=sparse/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 57000+j, 14000+j)
+	}
+	w := find(t, Recommend(readText(t, "sparse4.txt", b.String()), Thresholds{}), TopicWait)
+	if !w.Withheld || w.Choice != "" || !strings.Contains(w.Summary, "rate=sparse") || !strings.Contains(w.Summary, "n=4, need 6") {
+		t.Errorf("wait strategy %q (withheld %v): %s; want it withheld for 4 rate=sparse samples", w.Choice, w.Withheld, w.Summary)
+	}
+}

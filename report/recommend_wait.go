@@ -88,9 +88,16 @@ func (o Thresholds) pickWait(rec Recommendation, key string, order []string, lat
 		}
 	}
 	what := strings.ToUpper(string(rec.Topic[:1])) + string(rec.Topic[1:])
+	// Every figure the rule reads needs MinSamples: the latencies, and
+	// the CPU times (at rate=sparse, perhaps fewer runs) it compares.
 	pts := []*point{poll}
 	for _, c := range cands {
 		pts = append(pts, lat[c.name])
+	}
+	for _, c := range cands {
+		if c.hasCPU {
+			pts = append(pts, cpu["poll"], cpu[c.name])
+		}
 	}
 	if why := o.tooFew(pts...); why != "" {
 		rec.Withheld = true
