@@ -44,15 +44,20 @@ func discover(root string) (*Topology, error) {
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("affinity: %s is not a folder", root)
 	}
-	return discoverFS(os.DirFS(root), root)
+	return discoverWith(sysReader{fsys: os.DirFS(root), root: root, dir: root})
 }
 
 // discoverFS is discover reading through fsys, whose files are named in
-// errors by their path under root. It reads every online CPU (readCPU),
-// groups them into cores, packages and cache domains (group.go), reads the
-// NUMA nodes and cpuinfo, and derives the placement relations.
+// errors by their path under root.
 func discoverFS(fsys fs.FS, root string) (*Topology, error) {
-	r := sysReader{fsys, root}
+	return discoverWith(sysReader{fsys: fsys, root: root})
+}
+
+// discoverWith reads every online CPU through r (readCPU), groups them into
+// cores, packages and cache domains (group.go), reads the NUMA nodes and
+// cpuinfo, and derives the placement relations.
+func discoverWith(r sysReader) (*Topology, error) {
+	root := r.root
 	ids, online, err := readOnline(r, root)
 	if err != nil {
 		return nil, err
@@ -323,7 +328,7 @@ func readNodes(r sysReader, t *Topology) (func(int) int, error) {
 
 // readCPUInfo sets Model and the cpuinfo side of Identity.
 func readCPUInfo(r sysReader, t *Topology) error {
-	s, ok, err := r.read("proc/cpuinfo")
+	s, ok, err := r.readMax("proc/cpuinfo", maxCPUInfo)
 	if err != nil || !ok {
 		return err
 	}

@@ -52,10 +52,9 @@ func applyCPUID(t *Topology) {
 	}
 	if id.Hypervisor == "unknown" {
 		// Xen PV guests show no cpuid leaf but name themselves here.
-		if b, err := os.ReadFile("/sys/hypervisor/type"); err == nil {
-			if s := trimSysfs(string(b)); s != "" {
-				id.Hypervisor = s
-			}
+		r := sysReader{fsys: os.DirFS("/"), root: "/", dir: "/"}
+		if s, ok, err := r.read("sys/hypervisor/type"); err == nil && ok && s != "" {
+			id.Hypervisor = s
 		}
 	}
 }

@@ -3,6 +3,7 @@ package affinity
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -14,12 +15,27 @@ import (
 // each file by its path under the root, and its typed reads (integers, CPU
 // sets, numbered folders).
 
+// maxSysfsFile bounds one sysfs file that discovery reads. The largest of
+// them on real machines are the CPU lists and masks of cache and node
+// files, a few KB even with 4096 CPUs; a list of MaxCPUs (65536) CPUs at
+// its longest ("0,2,4,...") is about 190 KB, so 1 MiB is generous, and a
+// capture's 64 MiB online file costs no more than this.
+const maxSysfsFile = 1 << 20
+
+// maxCPUInfo bounds proc/cpuinfo, which holds a block per CPU: about 1.5 KB
+// on x86 (the flags line is most of it), so 12 MiB with 8192 CPUs, the
+// largest NR_CPUS of x86 and arm64 kernels.
+const maxCPUInfo = 32 << 20
+
 // sysReader reads sysfs files through fsys, naming the file in errors by its
 // path under root (fsys is os.DirFS(root) in discovery, an fstest.MapFS in a
-// test).
+// test). When dir is set, fsys is os.DirFS(dir), and files are opened through
+// the operating system without following a final symbolic link or waiting
+// for a FIFO's writer (openNoFollow).
 type sysReader struct {
 	fsys fs.FS
 	root string
+	dir  string
 }
 
 func (r sysReader) path(rel string) string { return filepath.Join(r.root, rel) }
@@ -34,17 +50,82 @@ func (r sysReader) rooted(err error, rel string) error {
 	return err
 }
 
-// read returns the trimmed content of a file; ok is false when it does not
-// exist.
+// read returns the trimmed content of a file of at most maxSysfsFile bytes;
+// ok is false when it does not exist.
 func (r sysReader) read(rel string) (s string, ok bool, err error) {
-	b, err := fs.ReadFile(r.fsys, rel)
+	return r.readMax(rel, maxSysfsFile)
+}
+
+// readMax is read for a file of at most limit bytes.
+func (r sysReader) readMax(rel string, limit int64) (s string, ok bool, err error) {
+	b, err := r.readFile(rel, limit)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", false, nil
 	}
 	if err != nil {
-		return "", false, fmt.Errorf("affinity: %w", r.rooted(err, rel))
+		return "", false, err
 	}
 	return trimSysfs(string(b)), true, nil
+}
+
+// readFile returns the content of the regular file rel, refusing a symbolic
+// link (sysfs has none among the files discovery reads), a FIFO, a device
+// or a folder, and a file of more than limit bytes, with an error naming
+// the file; it reads at most limit+1 bytes.
+func (r sysReader) readFile(rel string, limit int64) ([]byte, error) {
+	fi, err := fs.Lstat(r.fsys, rel)
+	if err != nil {
+		return nil, fmt.Errorf("affinity: %w", r.rooted(err, rel))
+	}
+	if err := r.regular(rel, fi); err != nil {
+		return nil, err
+	}
+	f, err := r.open(rel)
+	if err != nil {
+		return nil, fmt.Errorf("affinity: %w", r.rooted(err, rel))
+	}
+	defer f.Close()
+	// Checked again on what was opened: the file may have changed since.
+	if fi, err = f.Stat(); err != nil {
+		return nil, fmt.Errorf("affinity: %w", r.rooted(err, rel))
+	}
+	if err := r.regular(rel, fi); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("affinity: %w", r.rooted(err, rel))
+	}
+	if int64(len(b)) > limit {
+		return nil, &PathError{r.path(rel), fmt.Errorf("larger than %d bytes, more than such a file holds", limit)}
+	}
+	return b, nil
+}
+
+// open opens rel for reading: through the operating system without
+// following a symbolic link or blocking when r.dir is set, else through
+// fsys.
+func (r sysReader) open(rel string) (fs.File, error) {
+	if r.dir == "" {
+		return r.fsys.Open(rel)
+	}
+	f, err := openNoFollow(filepath.Join(r.dir, filepath.FromSlash(rel)))
+	if err != nil {
+		return nil, err // an *fs.PathError naming the file
+	}
+	return f, nil
+}
+
+// regular returns a *PathError unless fi describes a regular file.
+func (r sysReader) regular(rel string, fi fs.FileInfo) error {
+	switch m := fi.Mode(); {
+	case m.IsRegular():
+		return nil
+	case m&fs.ModeSymlink != 0:
+		return &PathError{r.path(rel), errors.New("a symbolic link, not a regular file (sysfs has none here)")}
+	default:
+		return &PathError{r.path(rel), fmt.Errorf("not a regular file (mode %s)", m)}
+	}
 }
 
 // readInt reads a decimal integer; ok is false when the file does not exist.
