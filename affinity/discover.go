@@ -299,16 +299,8 @@ func readNodes(r sysReader, t *Topology) (func(int) int, error) {
 			set = NewCPUSet(cpus...)
 		}
 		n := NUMANode{ID: id, CPUs: set.Intersect(t.Online)}
-		if s, ok, err := r.read(dir + "/distance"); err != nil {
+		if n.Distances, err = readDistances(r, dir+"/distance", len(ids), &t.Warnings); err != nil {
 			return nil, err
-		} else if ok {
-			for f := range strings.FieldsSeq(s) {
-				d, err := strconv.Atoi(f)
-				if err != nil || d < 0 {
-					return nil, fmt.Errorf("affinity: %s: malformed distance %s", r.path(dir+"/distance"), quote(f))
-				}
-				n.Distances = append(n.Distances, d)
-			}
 		}
 		for c := range n.CPUs.All() {
 			if prev, dup := owner[c]; dup {
@@ -324,6 +316,31 @@ func readNodes(r sysReader, t *Topology) (func(int) int, error) {
 		}
 		return -1
 	}, nil
+}
+
+// readDistances reads a node's row of the distance table, which holds one
+// distance per node. A row of another length is dropped (nil: unknown)
+// with a warning: the kernel writes one per online node, and a capture
+// whose node folders were edited may keep the old row (hwloc's
+// offline-cpu0-node0), which taken in order would give wrong distances.
+func readDistances(r sysReader, rel string, nodes int, warnings *[]string) ([]int, error) {
+	s, ok, err := r.read(rel)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var row []int
+	for f := range strings.FieldsSeq(s) {
+		d, err := strconv.Atoi(f)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("affinity: %s: malformed distance %s", r.path(rel), quote(f))
+		}
+		row = append(row, d)
+	}
+	if len(row) != nodes {
+		*warnings = append(*warnings, fmt.Sprintf("%s lists %d distances, want %d (one per NUMA node): took this node's distances as unknown", r.path(rel), len(row), nodes))
+		return nil, nil
+	}
+	return row, nil
 }
 
 // readCPUInfo sets Model and the cpuinfo side of Identity.

@@ -102,3 +102,27 @@ func TestTopologyInputThatLies(t *testing.T) {
 		}
 	})
 }
+
+// A node's distance row has one entry per node; a row of another length
+// is dropped with a warning naming the file, not taken as is.
+func TestDistanceRowLength(t *testing.T) {
+	const rel = "sys/devices/system/node/node1/distance"
+	for _, row := range []string{"21\n", "21 10 31\n", "\n"} {
+		root := copyFixture(t, "two-socket-smt")
+		write(t, root, rel, row)
+		topo, err := DiscoverRoot(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(root, rel)
+		if len(topo.Warnings) != 1 || !strings.Contains(topo.Warnings[0], path+" lists") || !strings.Contains(topo.Warnings[0], "want 2") {
+			t.Errorf("distance row %q: warnings %q; want one naming %s and the 2 nodes", row, topo.Warnings, path)
+		}
+		if d := topo.Distance(1, 0); d != -1 {
+			t.Errorf("distance row %q: Distance(1, 0) = %d, want -1 (unknown)", row, d)
+		}
+		if d := topo.Distance(0, 1); d != 21 {
+			t.Errorf("Distance(0, 1) = %d, want node0's 21", d)
+		}
+	}
+}
