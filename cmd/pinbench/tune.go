@@ -276,15 +276,12 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	staging := folder.staging()
 	var summary string
 	if err := folder.commit(stderr, func(final string) error {
-		run.Name = filepath.Join(final, rawFile)
-		s, err := report.WriteReport(staging, run, opts)
+		summary, err = writeRunReport(folder.staging(), final, run, opts)
 		if err != nil {
 			return err
 		}
-		summary = strings.ReplaceAll(s, staging, final)
 		return interrupted(ctx, nil)
 	}); err != nil {
 		return err
@@ -292,6 +289,24 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprint(stdout, summary)
 	fmt.Fprintf(stderr, "done in %v\n", time.Since(started).Round(time.Second))
 	return nil
+}
+
+// writeRunReport writes the report of run, read from the staging folder,
+// into staging for the run's final folder, and returns its summary. Both
+// name the files read ("Built from") and report.md where they will be,
+// in final: the staging folder is gone once the run is committed.
+func writeRunReport(staging, final string, run *report.Run, opts report.Options) (string, error) {
+	run.Name = filepath.Join(final, rawFile)
+	for i, f := range run.Files {
+		if rel, ok := strings.CutPrefix(f, staging+string(filepath.Separator)); ok {
+			run.Files[i] = filepath.Join(final, rel)
+		}
+	}
+	s, err := report.WriteReport(staging, run, opts)
+	if err != nil {
+		return "", err
+	}
+	return strings.ReplaceAll(s, staging, final), nil
 }
 
 // interrupted turns err into "interrupted" when the run was stopped by a
