@@ -308,30 +308,52 @@ var SettingKeys = []string{"tune-mode", "benchtime", "count"}
 // comparison across them mixes how carefully each was measured. Runs are
 // named as their columns are (Name; A, B... when empty).
 func CompareWarnings(runs ...*Run) []string {
+	srcs := make([]settingSource, len(runs))
+	for i, r := range runs {
+		name := r.Name
+		if name == "" {
+			name = runLabel(i)
+		}
+		srcs[i] = settingSource{name, r.Envs}
+	}
+	var out []string
+	for _, d := range differentSettings(srcs) {
+		out = append(out, "the runs used different "+d+": the comparison mixes runs measured differently")
+	}
+	return out
+}
+
+// settingSource is what differentSettings compares: a run (compare) or a
+// file (a report's), by name, with its configuration lines.
+type settingSource struct {
+	name string
+	envs []Env
+}
+
+// differentSettings returns, for each of SettingKeys in which srcs differ
+// (a source that does not record it differs from one that does), the key
+// with each source's value: "count (a: 6, b: 10)". A source's value is
+// that of its first file that records the key.
+func differentSettings(srcs []settingSource) []string {
 	var out []string
 	for _, key := range SettingKeys {
 		var parts []string
 		values := map[string]bool{}
-		for i, r := range runs {
+		for _, s := range srcs {
 			v := ""
-			for _, e := range r.Envs {
+			for _, e := range s.envs {
 				if v = e.Get(key); v != "" {
 					break
 				}
 			}
-			shown := v
-			if v == "" {
-				shown = "not recorded"
-			}
 			values[v] = true
-			name := r.Name
-			if name == "" {
-				name = runLabel(i)
+			if v == "" {
+				v = "not recorded"
 			}
-			parts = append(parts, fmt.Sprintf("%s: %s", name, shown))
+			parts = append(parts, fmt.Sprintf("%s: %s", s.name, v))
 		}
 		if len(values) > 1 {
-			out = append(out, fmt.Sprintf("the runs used different %s (%s): the comparison mixes runs measured differently", key, strings.Join(parts, ", ")))
+			out = append(out, fmt.Sprintf("%s (%s)", key, strings.Join(parts, ", ")))
 		}
 	}
 	return out

@@ -32,6 +32,7 @@ type WarningKind string
 // The kinds of warning.
 const (
 	WarnMixed         WarningKind = "mixed"          // files from several machines
+	WarnSettings      WarningKind = "settings"       // files measured with different settings (quick and full)
 	WarnEmulated      WarningKind = "emulated"       // QEMU TCG: timings mean nothing
 	WarnTopologyInput WarningKind = "topology-input" // sysfs files discovery did not take at their word
 	WarnPartial       WarningKind = "partial"        // the run saw only some of the CPUs online
@@ -71,6 +72,9 @@ func envWarnings(run *Run) []Warning {
 		out = append(out, Warning{WarnMixed, "results from several machines", fmt.Sprintf("The files come from %d machines (%s): their results are pooled in one sample per benchmark, which mixes different hardware. Build one report per machine and use compare to set them side by side.",
 			len(machines), strings.Join(machines, ", "))})
 	}
+	if w, ok := settingsWarning(run); ok {
+		out = append(out, w)
+	}
 	add := func(w Warning) {
 		if !seen[w.Message] {
 			seen[w.Message] = true
@@ -101,6 +105,22 @@ func envWarnings(run *Run) []Warning {
 		}
 	}
 	return out
+}
+
+// settingsWarning flags files measured with different settings (a quick
+// and a full tuning run, another benchtime or count), as compare does
+// for runs: the report pools their results in one sample per benchmark.
+func settingsWarning(run *Run) (Warning, bool) {
+	srcs := make([]settingSource, len(run.Envs))
+	for i, e := range run.Envs {
+		srcs[i] = settingSource{e.File, []Env{e}}
+	}
+	d := differentSettings(srcs)
+	if len(d) == 0 {
+		return Warning{}, false
+	}
+	return Warning{WarnSettings, "runs measured with different settings pooled", fmt.Sprintf("The files were measured with different settings: %s. Their results are pooled in one sample per benchmark, which mixes runs measured differently (pinbench compare warns the same). Build one report per run and use compare to set them side by side.",
+		strings.Join(d, "; "))}, true
 }
 
 // sampleWarnings flags benchmarks with too few samples, and benchmarks

@@ -127,3 +127,39 @@ func TestWarningsPartialMachine(t *testing.T) {
 		}
 	}
 }
+
+// TestWarningsMixedSettings: a report that pools a quick and a full run of
+// one machine warns, as compare does for the same two runs and in the
+// same words (issue 20, item 8); two runs alike do not.
+func TestWarningsMixedSettings(t *testing.T) {
+	file := func(name, mode, count string) *Run {
+		text := "machine: m1\ntune-mode: " + mode + "\ncount: " + count + "\n"
+		for i := range 6 {
+			text += fmt.Sprintf("BenchmarkFloor/place=llc-2 1000 %d ns/op\n", 35+i)
+		}
+		return readText(t, name, text)
+	}
+	quick, full := file("quick.txt", "quick", "6"), file("full.txt", "full", "10")
+	var found []string
+	for _, w := range Warnings(Merge(quick, full), nil, Thresholds{}) {
+		if w.Kind == WarnSettings && strings.Contains(w.Message, "tune-mode") {
+			found = append(found, w.Message)
+		}
+	}
+	msg := strings.Join(found, "\n")
+	for _, want := range []string{"tune-mode (quick.txt: quick, full.txt: full)", "count (quick.txt: 6, full.txt: 10)"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("pooled quick and full runs: warnings %q lack %q", found, want)
+		}
+	}
+	for _, w := range CompareWarnings(quick, full) {
+		if _, detail, _ := strings.Cut(w, "different "); !strings.Contains(msg, strings.SplitN(detail, ":", 2)[0]) {
+			t.Errorf("compare warns %q; the report does not say the same", w)
+		}
+	}
+	for _, w := range Warnings(Merge(quick, file("quick2.txt", "quick", "6")), nil, Thresholds{}) {
+		if strings.Contains(w.Message, "different") {
+			t.Errorf("two runs with the same settings: warning %+v", w)
+		}
+	}
+}
