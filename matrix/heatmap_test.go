@@ -17,11 +17,17 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the heat map goldens in testdata")
 
-// The heat maps of the two fixtures are pinned byte for byte; a change that
-// alters them on purpose regenerates them with go test ./matrix -update
-// and commits the images after looking at them.
+// The heat maps of the two fixtures, and of a sampled matrix (that of
+// results/lab-big16/quick, three quarters of its cells unmeasured), are
+// pinned byte for byte; a change that alters them on purpose regenerates
+// them with go test ./matrix -update and commits the images after looking
+// at them.
 func TestHeatMapGolden(t *testing.T) {
-	for name, m := range map[string]*matrix.Matrix{"vm": matrixtest.FakeVM(), "bare": matrixtest.Bare()} {
+	sampled, err := matrix.ReadFile(filepath.Join("testdata", "sampled.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, m := range map[string]*matrix.Matrix{"vm": matrixtest.FakeVM(), "bare": matrixtest.Bare(), "sampled": sampled} {
 		var svg, pngBuf bytes.Buffer
 		if err := m.WriteSVG(&svg); err != nil {
 			t.Fatal(err)
