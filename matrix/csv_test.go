@@ -108,6 +108,8 @@ func TestBadCSV(t *testing.T) {
 		{"infinite sample", "from,to,class,median_ns,samples_ns\n0,1,llc,5,Inf\n", `line 2: sample "Inf" is not a non-negative number`},
 		// A pair given twice would keep the last row silently.
 		{"repeated pair", "from,to,class,median_ns,samples_ns\n0,1,llc,5,5\n1,0,llc,5,5\n0,1,llc,7,7\n", "line 4: pair 0->1 repeats line 2"},
+		// A quoted field may span lines: the error names the row's own line.
+		{"after a two-line row", "from,to,class,median_ns,samples_ns\n0,1,llc,5,\"5\n6\"\n1,0,llc,x,5\n", "line 4: malformed row"},
 	} {
 		_, err := matrix.ReadLongCSV(strings.NewReader(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -3,9 +3,12 @@
 // placement class), aligned text, and a heat map drawn as SVG or PNG.
 //
 // A Matrix is filled by a measurement (New, then Set per ordered CPU pair)
-// or read back from a file (ReadFile, ReadCSV, ReadLongCSV); Classify
+// or read back from a file (ReadFileIn with the machine's CPUs, or
+// ReadFile, ReadCSV and ReadLongCSV with CPU ids below MaxCPUs); Classify
 // attaches the placement class of each pair so that the heat map outlines
-// the class blocks. The package measures nothing and knows nothing of
+// the class blocks. A matrix is dense over the CPUs it names, so the
+// readers refuse CPUs beyond their bound, naming the line and the CPU,
+// and the heat map of many CPUs draws smaller cells. The package measures nothing and knows nothing of
 // reports: pinbench's matrix and tune commands fill it, and the report
 // package reads it for its warnings and heat map.
 package matrix

@@ -44,15 +44,25 @@ type Matrix struct {
 // New returns an empty matrix (every cell NaN) over cpus.
 func New(cpus []int) *Matrix {
 	n := len(cpus)
-	m := &Matrix{CPUs: slices.Clone(cpus), NS: make([][]float64, n), Samples: make([][][]float64, n)}
-	for i := range n {
-		m.NS[i] = make([]float64, n)
-		m.Samples[i] = make([][]float64, n)
-		for j := range n {
-			m.NS[i][j] = math.NaN()
+	m := &Matrix{CPUs: slices.Clone(cpus), NS: square[float64](n), Samples: square[[]float64](n)}
+	for _, row := range m.NS {
+		for j := range row {
+			row[j] = math.NaN()
 		}
 	}
 	return m
+}
+
+// square returns an n x n grid of zero values, its cells in one
+// allocation; each row's capacity ends at its last cell, so that an
+// append to a row cannot overwrite the next.
+func square[T any](n int) [][]T {
+	cells := make([]T, n*n)
+	rows := make([][]T, n)
+	for i := range rows {
+		rows[i] = cells[i*n : (i+1)*n : (i+1)*n]
+	}
+	return rows
 }
 
 // Index returns the position of cpu in m.CPUs, or -1.
@@ -81,12 +91,10 @@ func (m *Matrix) At(a, b int) float64 {
 // Classify sets the class of every pair from rel (for example the
 // affinity.Topology Relation method).
 func (m *Matrix) Classify(rel func(a, b int) affinity.Class) {
-	n := len(m.CPUs)
-	m.Class = make([][]affinity.Class, n)
-	for i := range n {
-		m.Class[i] = make([]affinity.Class, n)
-		for j := range n {
-			m.Class[i][j] = rel(m.CPUs[i], m.CPUs[j])
+	m.Class = square[affinity.Class](len(m.CPUs))
+	for i, a := range m.CPUs {
+		for j, b := range m.CPUs {
+			m.Class[i][j] = rel(a, b)
 		}
 	}
 }
@@ -183,9 +191,9 @@ func (m *Matrix) WriteSpread(w io.Writer) error {
 				fmt.Fprintln(tw, "pair\tclass\tmedian\tp10-p90\tmin-max\tn")
 				header = true
 			}
-			class := m.ClassOf(m.CPUs[i], m.CPUs[j])
-			if class == "" {
-				class = "-"
+			class := "-"
+			if m.Class != nil && m.Class[i][j] != "" {
+				class = string(m.Class[i][j])
 			}
 			fmt.Fprintf(tw, "%d-%d\t%s\t%.0f\t%.0f-%.0f\t%.0f-%.0f\t%d\n", m.CPUs[i], m.CPUs[j], class, quantile.Median(s),
 				quantile.Percentile(s, 10), quantile.Percentile(s, 90), s[0], s[len(s)-1], len(s))
