@@ -112,18 +112,35 @@ const digitH = 9
 // textW is the width of s in face, in pixels.
 func textW(s string) int { return len(s) * face.Advance }
 
+// layout places the heat map: n CPUs in cells of cell pixels, the grid
+// gridW pixels square at (left, top), the colour bar at legendX, class
+// outlines outline pixels wide, and the image width x height.
 type layout struct {
 	n, cell, left, top, gridW int
 	legendX, width, height    int
+	outline                   int
 }
+
+// Cells are 40 pixels for a few CPUs, smaller for more so that the grid
+// stays about 640 pixels wide, and at least minCell pixels up to 80 CPUs.
+// Past 80 CPUs they shrink, to 1 pixel from 640 CPUs, so that the image
+// grows with the square of the CPUs rather than 64 times it. Cells smaller
+// than minCell have outlines 1 pixel wide, and each run of unmeasured cells
+// in a row is one grey rectangle, so that the SVG of a sparse matrix grows
+// with its measured cells rather than with all of them. Larger cells are
+// drawn one rectangle each, as the heat maps in results/ were.
+const minCell = 8
 
 func (m *Matrix) layout() layout {
 	n := len(m.CPUs)
 	cell := 40
 	if n > 0 {
-		cell = max(8, min(40, 640/n))
+		cell = max(1, min(40, 640/n))
 	}
-	l := layout{n: n, cell: cell, left: 44, top: 56}
+	l := layout{n: n, cell: cell, left: 44, top: 56, outline: 2}
+	if cell < minCell {
+		l.outline = 1
+	}
 	l.gridW = n * cell
 	l.legendX = l.left + l.gridW + 24
 	// Wide enough for the longest line of text (titles, class legend),
@@ -158,9 +175,18 @@ func (m *Matrix) draw(c canvas) {
 	c.rect(0, 0, l.width, l.height, colBackground)
 	c.text(l.left, 18, heatTitle, "start", colText)
 	c.text(l.left, 34, heatSubtitle, "start", colText)
+	m.drawLabels(c, l)
+	for i := range m.CPUs {
+		m.drawRow(c, l, sc, i)
+	}
+	m.drawLines(c, l)
+	drawColourBar(c, l, sc)
+	m.drawClassLegend(c, l)
+}
 
-	// Label every CPU when the labels fit, side by side above the grid
-	// and one above the other beside it; otherwise every k'th.
+// drawLabels labels every CPU when the labels fit, side by side above the
+// grid and one above the other beside it; otherwise every k'th.
+func (m *Matrix) drawLabels(c canvas, l layout) {
 	widest := 0
 	for _, cpu := range m.CPUs {
 		widest = max(widest, textW(fmt.Sprint(cpu)))
@@ -175,27 +201,46 @@ func (m *Matrix) draw(c canvas) {
 		c.text(l.left-4, mid+digitH/2+1, fmt.Sprint(cpu), "end", colText)
 		c.text(l.left+i*l.cell+l.cell/2, l.top-5, fmt.Sprint(cpu), "middle", colText)
 	}
-	for i := range m.CPUs {
-		for j := range m.CPUs {
-			x, y := l.left+j*l.cell, l.top+i*l.cell
-			v := m.NS[i][j]
-			if math.IsNaN(v) {
-				c.rect(x, y, l.cell, l.cell, colMissing)
-				continue
-			}
-			f := sc.frac(v)
-			c.rect(x, y, l.cell, l.cell, ramp(f))
-			// The value, when the cells are large and it fits in its cell.
-			if label := fmt.Sprintf("%.0f", v); l.cell >= 28 && textW(label)+4 <= l.cell {
-				tc := colBackground
-				if f > 0.6 {
-					tc = colText
-				}
-				c.text(x+l.cell/2, y+l.cell/2+digitH/2+1, label, "middle", tc)
-			}
+}
+
+// drawRow draws row i's cells: a measured one in its colour, with its value
+// when the cells are large and it fits; an unmeasured one grey, a run of
+// them one rectangle when the cells are smaller than minCell.
+func (m *Matrix) drawRow(c canvas, l layout, sc scale, i int) {
+	y := l.top + i*l.cell
+	run := 0 // unmeasured cells just before column j, not drawn yet
+	grey := func(j int) {
+		if run > 0 {
+			c.rect(l.left+(j-run)*l.cell, y, run*l.cell, l.cell, colMissing)
+			run = 0
 		}
 	}
-	// Thin white grid, then class boundaries on top.
+	for j := range m.CPUs {
+		x, v := l.left+j*l.cell, m.NS[i][j]
+		if math.IsNaN(v) {
+			run++
+			if l.cell >= minCell {
+				grey(j + 1)
+			}
+			continue
+		}
+		grey(j)
+		f := sc.frac(v)
+		c.rect(x, y, l.cell, l.cell, ramp(f))
+		if label := fmt.Sprintf("%.0f", v); l.cell >= 28 && textW(label)+4 <= l.cell {
+			tc := colBackground
+			if f > 0.6 {
+				tc = colText
+			}
+			c.text(x+l.cell/2, y+l.cell/2+digitH/2+1, label, "middle", tc)
+		}
+	}
+	grey(len(m.CPUs))
+}
+
+// drawLines draws a thin white grid when the cells are large enough, then
+// the class boundaries, then the frame.
+func (m *Matrix) drawLines(c canvas, l layout) {
 	if l.cell >= 12 {
 		for k := 1; k < l.n; k++ {
 			c.line(l.left+k*l.cell, l.top, l.left+k*l.cell, l.top+l.gridW, 1, colGrid)
@@ -207,10 +252,10 @@ func (m *Matrix) draw(c canvas) {
 			for j := range l.n {
 				x, y := l.left+j*l.cell, l.top+i*l.cell
 				if j+1 < l.n && m.Class[i][j] != m.Class[i][j+1] {
-					c.line(x+l.cell, y, x+l.cell, y+l.cell, 2, colOutline)
+					c.line(x+l.cell, y, x+l.cell, y+l.cell, l.outline, colOutline)
 				}
 				if i+1 < l.n && m.Class[i][j] != m.Class[i+1][j] {
-					c.line(x, y+l.cell, x+l.cell, y+l.cell, 2, colOutline)
+					c.line(x, y+l.cell, x+l.cell, y+l.cell, l.outline, colOutline)
 				}
 			}
 		}
@@ -219,8 +264,11 @@ func (m *Matrix) draw(c canvas) {
 	c.line(l.left, l.top+l.gridW, l.left+l.gridW, l.top+l.gridW, 1, colText)
 	c.line(l.left, l.top, l.left, l.top+l.gridW, 1, colText)
 	c.line(l.left+l.gridW, l.top, l.left+l.gridW, l.top+l.gridW, 1, colText)
+}
 
-	// Legend: a vertical colour bar, fast at the top.
+// drawColourBar draws the legend: a vertical colour bar, fast at the top,
+// with its ticks and unit.
+func drawColourBar(c canvas, l layout, sc scale) {
 	barH := max(l.gridW, 160)
 	const steps = 64
 	for k := range steps {
@@ -250,11 +298,13 @@ func (m *Matrix) draw(c canvas) {
 		unit = "ns (log)"
 	}
 	c.text(l.legendX, l.top-5, unit, "start", colText)
+}
 
-	// Class legend under the grid.
+// drawClassLegend explains the outlines and the grey cells under the grid.
+func (m *Matrix) drawClassLegend(c canvas, l layout) {
 	y := l.top + max(l.gridW, 160) + 22
 	if m.Class != nil {
-		c.line(l.left, y-3, l.left+14, y-3, 2, colOutline)
+		c.line(l.left, y-3, l.left+14, y-3, l.outline, colOutline)
 		c.text(l.left+20, y, m.classLine(), "start", colText)
 	} else {
 		c.text(l.left, y, m.classLine(), "start", colText)

@@ -143,3 +143,34 @@ func TestHeatMapLegendLabels(t *testing.T) {
 		t.Errorf("narrow range: legend labels %q, want five from 36.1 to 37.3", got)
 	}
 }
+
+// The heat map of a sparse matrix of many CPUs grows with its measured
+// cells and its CPUs, not with 64 times the square of the CPUs: 1000 CPUs
+// with one measured pair each made a 59 MB SVG and a 256 MB image.
+func TestHeatMapOfManyCPUsIsSmall(t *testing.T) {
+	const n = 1000
+	cpus := make([]int, n)
+	for i := range cpus {
+		cpus[i] = i
+	}
+	m := matrix.New(cpus)
+	for i := 0; i+1 < n; i++ {
+		m.Set(i, i+1, 5+float64(i%7))
+	}
+	var svg strings.Builder
+	if err := m.WriteSVG(&svg); err != nil {
+		t.Fatal(err)
+	}
+	if svg.Len() > 1<<20 {
+		t.Errorf("SVG of %d CPUs with %d measured cells: %d bytes", n, n-1, svg.Len())
+	}
+	var pngLen int
+	b := allocated(func() {
+		var w strings.Builder
+		m.WritePNG(&w)
+		pngLen = w.Len()
+	})
+	if b > 32<<20 || pngLen > 1<<20 {
+		t.Errorf("PNG of %d CPUs: %d bytes allocated, %d written", n, b, pngLen)
+	}
+}
