@@ -16,13 +16,14 @@ import (
 var cmdReport = &command{
 	name:    "report",
 	summary: "rebuild report.md (and the heat map) from a results folder or raw benchmark files",
-	args:    "[--out DIR] [--matrix CSV] FOLDER | FILE...",
+	args:    "[--out DIR [--force]] [--matrix CSV] FOLDER | FILE...",
 	about: `Reads a tuning run's results folder (its bench.txt and latency matrix)
 or raw benchmark files in Go's benchmark format, and writes report.md with
 the heat map into --out (default: the folder, or the first file's folder).
-Prints the report's summary. Nothing is written when a file cannot be
-read, and an --out folder it had to create is removed again when the
-report cannot be written.`,
+Prints the report's summary. A folder that holds another run's bench.txt
+keeps its report.md unless --force is given. Nothing is written when a
+file cannot be read, and an --out folder it had to create is removed
+again when the report cannot be written.`,
 	run: runReport,
 }
 
@@ -59,6 +60,7 @@ func rawPath(p string) (string, error) {
 func runReport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", stdout)
 	out := fs.String("out", "", "write report.md and the heat map into `DIR` (default: the results folder, or the first file's folder)")
+	force := fs.Bool("force", false, "replace report.md in a folder that holds another run's bench.txt")
 	matrixFlag := fs.String("matrix", "", "latency matrix `CSV` (default: matrix-samples.csv or matrix.csv beside the first file, when present)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -97,6 +99,9 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if dir == "" {
 		dir = filepath.Dir(files[0])
 	}
+	if err := checkReportOut(dir, files, *force); err != nil {
+		return err
+	}
 	created, err := ensureDir(dir)
 	if err != nil {
 		return err
@@ -110,6 +115,23 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stdout, summary)
 	return nil
+}
+
+// checkReportOut refuses, unless force, to write report.md into dir when
+// dir holds a bench.txt that is none of the files read: that folder is
+// another run's, and its report.md is the report of that run (tune
+// refuses such an --out likewise).
+func checkReportOut(dir string, files []string, force bool) error {
+	st, err := os.Stat(filepath.Join(dir, rawFile))
+	if force || err != nil {
+		return nil // no bench.txt there, or one that writing will report
+	}
+	for _, f := range files {
+		if fst, err := os.Stat(f); err == nil && os.SameFile(st, fst) {
+			return nil
+		}
+	}
+	return usageError{fmt.Sprintf("output folder %s holds another run's %s; pass --force to replace its %s, or choose another --out", dir, rawFile, reportFile)}
 }
 
 // ensureDir creates dir (and its parents) when missing, reporting whether
