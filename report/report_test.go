@@ -259,3 +259,28 @@ func TestNegativeAlphaIsTheDefault(t *testing.T) {
 		t.Errorf("report with Alpha -1 differs from the default's:\n%s", got.String())
 	}
 }
+
+// TestMarkdownShowsPlainText: report.md shows a ">" in its prose as ">",
+// not "&gt;" (issue 20, item 10), and escapes only what Markdown would
+// read as markup: emphasis, HTML, a block quote, a table cell's end.
+func TestMarkdownShowsPlainText(t *testing.T) {
+	r := &Report{Title: "t",
+		Recommendations: []Recommendation{{Topic: TopicPlacement, Withheld: true,
+			Summary:  "Placement: no recommendation; llc and node are not significantly different (p=0.818 n=6 > alpha 0.05).",
+			Evidence: []string{"> quoted", "a <b>bold</b> claim, a < b", "x | y *z* a_b"}}},
+		Warnings: []Warning{{WarnUnstable, "unstable", "cells 0->1 from 324 to 607 ns"}},
+	}
+	var b strings.Builder
+	if err := r.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	md := b.String()
+	for _, want := range []string{"(p=0.818 n=6 > alpha 0.05)", "0->1 from", `  - \> quoted`, `a \<b>bold\</b> claim, a < b`, `x \| y \*z\* a\_b`} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "&gt;") || strings.Contains(md, "&lt;") {
+		t.Errorf("report.md escapes plain text as HTML entities:\n%s", md)
+	}
+}

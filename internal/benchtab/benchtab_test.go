@@ -349,3 +349,20 @@ func TestMarkdownTable(t *testing.T) {
 		}
 	}
 }
+
+// TestEscapeMarkdown: text in a Markdown table cell or line keeps its
+// characters except where Markdown would read markup.
+func TestEscapeMarkdown(t *testing.T) {
+	for in, want := range map[string]string{
+		"p=0.818 n=6 > alpha":   "p=0.818 n=6 > alpha",
+		"> at the start":        `\> at the start`,
+		"one\n  > two":          "one\n  \\> two",
+		"a < b, <b>, </i>, <!x": `a < b, \<b>, \</i>, \<!x`,
+		"a|b *c* d_e":           `a\|b \*c\* d\_e`,
+		"0->1":                  "0->1",
+	} {
+		if got := EscapeMarkdown(in); got != want {
+			t.Errorf("EscapeMarkdown(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

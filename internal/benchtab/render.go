@@ -221,10 +221,38 @@ func writeMDRow(b *strings.Builder, cells []string) {
 	b.WriteString("\n")
 }
 
-// EscapeMarkdown escapes the characters of s that Markdown would read as
-// table separators, emphasis or HTML.
+// EscapeMarkdown escapes, with a backslash, what Markdown would read as
+// markup in s, and nothing else, so that s reads the same in the file as
+// rendered: "|" (the end of a table cell), "*" and "_" (emphasis), "<"
+// before a letter, "/", "!" or "?" (HTML or a link), and ">" first on a
+// line (a block quote). "a > b" and "a < b" stay as they are.
 func EscapeMarkdown(s string) string {
-	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;").Replace(s)
+	var b strings.Builder
+	lineStart := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '|' || c == '*' || c == '_',
+			c == '<' && i+1 < len(s) && opensTag(s[i+1]),
+			c == '>' && lineStart:
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+		switch c {
+		case '\n':
+			lineStart = true
+		case ' ', '\t':
+		default:
+			lineStart = false
+		}
+	}
+	return b.String()
+}
+
+// opensTag reports whether c after "<" makes Markdown read HTML or an
+// autolink.
+func opensTag(c byte) bool {
+	return c == '/' || c == '!' || c == '?' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 var superDigits = []rune("⁰¹²³⁴⁵⁶⁷⁸⁹")
