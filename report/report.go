@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pinbench/pinbench/internal/atomicfile"
+	"github.com/pinbench/pinbench/internal/benchtab"
 	"github.com/pinbench/pinbench/matrix"
 )
 
@@ -121,7 +122,11 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# %s\n\n", r.Title)
 	if len(r.Files) > 0 {
-		fmt.Fprintf(&b, "Built from %s.\n\n", "`"+strings.Join(r.Files, "`, `")+"`")
+		files := make([]string, len(r.Files))
+		for i, f := range r.Files {
+			files[i] = benchtab.Printable(f)
+		}
+		fmt.Fprintf(&b, "Built from %s.\n\n", "`"+strings.Join(files, "`, `")+"`")
 	}
 	// The answer first, as tune prints it; the details follow.
 	b.WriteString("## Summary\n\n")
@@ -314,7 +319,7 @@ func CompareWarnings(runs ...*Run) []string {
 		if name == "" {
 			name = runLabel(i)
 		}
-		srcs[i] = settingSource{name, r.Envs}
+		srcs[i] = settingSource{benchtab.Printable(name), r.Envs}
 	}
 	var out []string
 	for _, d := range differentSettings(srcs) {

@@ -113,7 +113,7 @@ func envWarnings(run *Run) []Warning {
 func settingsWarning(run *Run) (Warning, bool) {
 	srcs := make([]settingSource, len(run.Envs))
 	for i, e := range run.Envs {
-		srcs[i] = settingSource{e.File, []Env{e}}
+		srcs[i] = settingSource{benchtab.Printable(e.File), []Env{e}}
 	}
 	d := differentSettings(srcs)
 	if len(d) == 0 {
@@ -150,7 +150,7 @@ func (o Thresholds) sampleWarnings(run *Run) []Warning {
 	for _, k := range order {
 		name := strings.TrimPrefix(k.name, "Benchmark")
 		if len(run.Files) > 1 {
-			name = k.file + ": " + name
+			name = benchtab.Printable(k.file) + ": " + name
 		}
 		if counts[k] < o.minSamples() {
 			few = append(few, hit{name, counts[k], 0})

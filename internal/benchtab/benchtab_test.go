@@ -366,3 +366,15 @@ func TestEscapeMarkdown(t *testing.T) {
 		}
 	}
 }
+
+// TestPrintable: labels with control characters or bad UTF-8 are quoted,
+// others shown as they are.
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"results/a b": "results/a b", "µs": "µs", "two\nlines": `"two\nlines"`, "a\tb": `"a\tb"`, "\xff": `"\xff"`,
+	} {
+		if got := Printable(in); got != want {
+			t.Errorf("Printable(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -3,7 +3,9 @@ package benchtab
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/perf/benchunit"
@@ -44,7 +46,7 @@ func (ts *Tables) write(w io.Writer, ro RenderOptions, md bool) error {
 				if prev != nil && k < len(prev) && prev[k] == kv {
 					continue
 				}
-				line := kv[0] + ": " + kv[1]
+				line := Printable(kv[0]) + ": " + Printable(kv[1])
 				if md {
 					line = "`" + line + "`  "
 				}
@@ -91,8 +93,8 @@ func (t *Table) grid() (header [][]string, body [][]string, notes []string) {
 	}
 	h1, h2 := []string{""}, []string{""}
 	for j, c := range t.Cols {
-		h1 = append(h1, c)
-		h2 = append(h2, t.Unit)
+		h1 = append(h1, Printable(c))
+		h2 = append(h2, Printable(t.Unit))
 		if j > 0 {
 			h1 = append(h1, "")
 			h2 = append(h2, "vs base")
@@ -100,7 +102,7 @@ func (t *Table) grid() (header [][]string, body [][]string, notes []string) {
 	}
 	header = [][]string{h1, h2}
 	for i, r := range t.Rows {
-		row := []string{r}
+		row := []string{Printable(r)}
 		scale := t.rowScaler(i) // once a row: Format would find it for each cell
 		for j := range t.Cols {
 			c := t.Cells[i][j]
@@ -253,6 +255,17 @@ func EscapeMarkdown(s string) string {
 // autolink.
 func opensTag(c byte) bool {
 	return c == '/' || c == '!' || c == '?' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// Printable returns s quoted as a Go string ("two\nlines") when it
+// holds a control character or is not UTF-8, and s itself otherwise:
+// labels from file names and benchmark names go into one line of a table
+// (a newline in a run's path split compare's header in two).
+func Printable(s string) string {
+	if utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 var superDigits = []rune("⁰¹²³⁴⁵⁶⁷⁸⁹")
