@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -154,7 +155,8 @@ func (run *Run) read(r io.Reader, name string) error {
 			if last.over { // the line cut off at the limit
 				return tooLarge(name)
 			}
-			return fmt.Errorf("%s: malformed results file: %w", name, rec)
+			// rec names the file and line: say it once.
+			return fmt.Errorf("%s:%d: malformed results file: %s", name, rec.Line, rec.Msg)
 		case *benchfmt.Result:
 			for _, c := range rec.Config {
 				if !c.File {
@@ -176,7 +178,7 @@ func (run *Run) read(r io.Reader, name string) error {
 		return tooLarge(name)
 	}
 	if err := rd.Err(); err != nil {
-		return fmt.Errorf("reading %s: %w", name, err)
+		return readError(name, last.lineNo, err)
 	}
 	// benchfmt passes over a line that is a bare benchmark name (go test
 	// -v prints parents that way); as the file's last line it is a run
@@ -195,6 +197,22 @@ func (run *Run) read(r io.Reader, name string) error {
 	run.Files = append(run.Files, name)
 	run.Envs = append(run.Envs, env)
 	return nil
+}
+
+// readError is the error for a stream that could not be read at line n
+// (0 before its first line). benchfmt's error names the file and the
+// last line it parsed, not the line it failed at: it is unwrapped.
+func readError(name string, n int, err error) error {
+	if inner := errors.Unwrap(err); inner != nil {
+		err = inner
+	}
+	if errors.Is(err, bufio.ErrTooLong) {
+		err = fmt.Errorf("a line longer than %d KiB: %w", bufio.MaxScanTokenSize>>10, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("reading %s: %w", name, err)
+	}
+	return fmt.Errorf("%s:%d: %w", name, n, err)
 }
 
 // keep returns a copy of rec, the reader's result, that the run can keep.

@@ -284,3 +284,19 @@ func TestMarkdownShowsPlainText(t *testing.T) {
 		t.Errorf("report.md escapes plain text as HTML entities:\n%s", md)
 	}
 }
+
+// TestReadErrorNamesFileOnce: the error for a malformed or unreadable
+// line names the file once, with the line (issue 20, item 15).
+func TestReadErrorNamesFileOnce(t *testing.T) {
+	good := "machine: test\nBenchmarkFloor/place=llc-2 \t 1000 \t 35.0 ns/op\n"
+	for _, c := range []struct{ tail, want string }{
+		{"BenchmarkFloor/place=smt-2 \t 1000 \t 3", "cut.txt:3: malformed results file: "},
+		{"BenchmarkFloor/place=smt-2 \t 1000 \t abc ns/op\n", "cut.txt:3: malformed results file: "},
+		{"BenchmarkFloor/place=smt-2 \t 1000 \t 35.0 " + strings.Repeat("x", 70000), "cut.txt:3: "},
+	} {
+		_, err := Read(strings.NewReader(good+c.tail), "cut.txt")
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Count(err.Error(), "cut.txt") != 1 {
+			t.Errorf("file ending %.40q: error %v; want one starting %q and naming cut.txt once", c.tail, err, c.want)
+		}
+	}
+}
