@@ -106,6 +106,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			if l.Skip != "" || !filter.Match(l.Name) {
 				continue
 			}
+			if err := checkParent(); err != nil {
+				return err
+			}
 			if f.progress {
 				done++
 				fmt.Fprintf(stderr, "\rbench: round %d/%d, %d run, running %-60.60s", round+1, f.count, done-1, l.Name)

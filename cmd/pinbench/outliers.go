@@ -49,7 +49,7 @@ func startOutlierRun(ctx context.Context, dir string, prog suiteProg, factor flo
 	}
 	o := &outlierRun{dir: staging, prog: prog, factor: factor}
 	probe := prog.command(ctx, append([]string{"-test.run", "^$", "-test.bench", "^$"}, o.flags()...))
-	if out, err := probe.CombinedOutput(); err != nil {
+	if out, err := childOutput(probe, true); err != nil {
 		o.discard()
 		return nil, fmt.Errorf("--explain-outliers: the benchmark binary %s cannot explain outliers (%v): %s", prog.path, err, lastLines(string(out), 1))
 	}

@@ -204,7 +204,7 @@ func timeLeafOverhead(prog suiteProg, leaves []string, mode tuneMode, c costs, s
 		cmd := prog.command(context.Background(), benchArgs(exactBenchPattern(name), mode, 1, mode.benchtime))
 		var errb bytes.Buffer
 		cmd.Stderr = &errb
-		if out, err := cmd.Output(); err != nil {
+		if out, err := childOutput(cmd, false); err != nil {
 			return nil, fmt.Errorf("timing the sample benchmark %s: %v %s", name, err, lastLines(errb.String()+string(out), 3))
 		}
 		wall := time.Since(start)
@@ -367,7 +367,7 @@ func planBenchmarks(prog suiteProg, t *affinity.Topology, filter string, mode tu
 	cmd := exec.Command(bin, args...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
-	out, err := cmd.Output()
+	out, err := childOutput(cmd, false)
 	if err != nil {
 		return nil, nil, fmt.Errorf("benchmark plan with %s failed: %v %s", bin, err, lastLines(errb.String()+string(out), 3))
 	}
@@ -457,6 +457,6 @@ func measureCosts(t *affinity.Topology) (costs, error) {
 // benchmark: its start-up and warm-up, paid once per round.
 func timeEmptyRound(prog suiteProg) (time.Duration, error) {
 	start := time.Now()
-	err := prog.command(context.Background(), []string{"-test.run", "^$", "-test.bench", "^$"}).Run()
+	err := runChild(prog.command(context.Background(), []string{"-test.run", "^$", "-test.bench", "^$"}))
 	return time.Since(start), err
 }

@@ -7,7 +7,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -66,7 +69,7 @@ func suiteProgram(bin string) (suiteProg, error) {
 func probeBenchBinary(bin string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, bin, "-test.list", "^Benchmark", "-plan").CombinedOutput()
+	out, err := childOutput(exec.CommandContext(ctx, bin, "-test.list", "^Benchmark", "-plan"), true)
 	text := string(out)
 	if err != nil || !strings.Contains(text, "\nmachine: ") && !strings.HasPrefix(text, "machine: ") || !strings.Contains(text, "BenchmarkHandoff\n") {
 		why := "it does not list pinbench's benchmarks"
@@ -98,7 +101,7 @@ func (p suiteProg) command(ctx context.Context, args []string) *exec.Cmd {
 		args = append([]string{"bench", "-progress=false"}, own...)
 	}
 	cmd := exec.CommandContext(ctx, p.path, args...)
-	cmd.Env = append(os.Environ(), selfEnv+"=1")
+	cmd.Env = append(os.Environ(), selfEnv+"=1", parentEnv+"="+strconv.Itoa(os.Getpid()))
 	// A signal stops the child gently first: its deferred clean-ups run.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
@@ -178,7 +181,7 @@ func runRound(ctx context.Context, prog suiteProg, args []string, w, stderr io.W
 	if err != nil {
 		return 0, err
 	}
-	if err := cmd.Start(); err != nil {
+	if err := startChild(cmd); err != nil {
 		return 0, fmt.Errorf("starting %s: %w", prog.path, err)
 	}
 	out := &roundOutput{w: w}
@@ -297,4 +300,86 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// startChild starts cmd so that it dies with this process, even one
+// killed with SIGKILL, whose clean-ups never run: the kernel sends the
+// child SIGKILL when its parent dies (Pdeathsig; Go's fork checks that
+// the parent did not die before the child asked for that). The parent,
+// for the kernel, is the thread that forked the child, and a Go thread
+// ends when a goroutine locked to it returns (pinned benchmark sides do,
+// so that no other goroutine inherits their CPU affinity): cmd is started
+// on the launcher's thread, which never ends.
+func startChild(cmd *exec.Cmd) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	launcherOnce.Do(func() {
+		launches = make(chan launch)
+		go launcher()
+	})
+	done := make(chan error)
+	launches <- launch{cmd, done}
+	return <-done
+}
+
+// runChild runs cmd, started as startChild starts it, and waits for it.
+func runChild(cmd *exec.Cmd) error {
+	if err := startChild(cmd); err != nil {
+		return err
+	}
+	return cmd.Wait()
+}
+
+// childOutput runs cmd as runChild does and returns its standard output,
+// with its standard error too when combined: exec.Cmd's Output and
+// CombinedOutput for a child that dies with this process.
+func childOutput(cmd *exec.Cmd, combined bool) ([]byte, error) {
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if combined {
+		cmd.Stderr = &out
+	}
+	err := runChild(cmd)
+	return out.Bytes(), err
+}
+
+// A launch is startChild's request to the launcher: start cmd, and send
+// Start's error to done.
+type launch struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+var (
+	launcherOnce sync.Once
+	launches     chan launch // to the launcher, made by launcherOnce
+)
+
+// launcher starts the child processes of startChild, one at a time,
+// locked to its OS thread for the life of the process so that the thread
+// never ends and the children die only with the process.
+func launcher() {
+	runtime.LockOSThread() // never unlocked
+	for l := range launches {
+		l.done <- l.cmd.Start()
+	}
+}
+
+// parentEnv holds, in the environment of a round's child process, the id
+// of the process that started it.
+const parentEnv = "PINBENCH_PARENT"
+
+// checkParent fails when this process runs a round for a process that is
+// gone: its parent is no longer the one parentEnv names. The kernel kills
+// such a child (startChild); the bench command checks this too, between
+// benchmarks so that the check adds nothing to what they measure, in
+// case the signal was not delivered.
+func checkParent() error {
+	want, err := strconv.Atoi(os.Getenv(parentEnv))
+	if err != nil || os.Getppid() == want {
+		return nil
+	}
+	return fmt.Errorf("the process %d that started this run is gone: stopping", want)
 }
