@@ -26,7 +26,8 @@ var cmdMatrix = &command{
 allowed CPUs (each pinned thread spinning on the line) and prints the
 matrix in nanoseconds: each cell the median of --reps repetitions, then
 each measured pair's spread over the repetitions (p10-p90) and a warning
-for pairs whose repetitions disagree.`,
+for pairs whose repetitions disagree. The --csv and --long-csv files are
+checked (their folder exists and can be written) before measuring.`,
 	run: runMatrix,
 }
 

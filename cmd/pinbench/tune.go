@@ -36,9 +36,13 @@ Quick mode takes 6 rounds of -benchtime 100ms; --full 10 rounds of 500ms
 and the poll-window sweep. Each run gets its own folder,
 results/<machine-id>/<UTC time>-quick|full (with -cpusLIST when the run
 may use only some CPUs), and results/<machine-id>/latest points at the
-newest complete one. The folder appears only when complete: an error,
-SIGINT or SIGTERM leaves none. With --plan it measures nothing and prints
-what each mode would run and how long it would take.`,
+newest complete one (a latest that is not a symbolic link is refused
+before measuring); an --out that is a symbolic link gets the run in the
+folder it leads to. The folder appears only when complete: an error,
+SIGINT or SIGTERM leaves none. After a SIGKILL the round's child process
+dies too, and the next run removes the staging folder left behind. With
+--plan it measures nothing and prints what each mode would run and how
+long it would take.`,
 	run: runTune,
 }
 
