@@ -51,7 +51,11 @@ func untarGz(tb testing.TB, archive string) string {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	dir := tb.TempDir()
+	dir, err := scratchDir("pinbench-place-test")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
 	root := dir
 	tr := tar.NewReader(gz)
 	for {

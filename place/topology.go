@@ -45,7 +45,7 @@ func ReadTopologyJSON(path string) (*affinity.Topology, error) {
 	if len(j.CPUs) == 0 {
 		return nil, fmt.Errorf("place: topology %s: no CPUs", path)
 	}
-	tmp, err := os.MkdirTemp("", "pinbench-place-topology")
+	tmp, err := scratchDir("pinbench-place-topology")
 	if err != nil {
 		return nil, fmt.Errorf("place: topology %s: %w", path, err)
 	}
@@ -60,6 +60,17 @@ func ReadTopologyJSON(path string) (*affinity.Topology, error) {
 	}
 	t.Root = path
 	return t, nil
+}
+
+// scratchDir makes a temporary folder for a sysfs tree: in /dev/shm where
+// that works (memory-backed on Linux: a 256-CPU tree is 6000 small files,
+// which a slow disk takes seconds to create), else in the default
+// temporary folder.
+func scratchDir(prefix string) (string, error) {
+	if dir, err := os.MkdirTemp("/dev/shm", prefix); err == nil {
+		return dir, nil
+	}
+	return os.MkdirTemp("", prefix)
 }
 
 // sysfsWriter collects the files of a sysfs tree, then writes them.
@@ -93,10 +104,14 @@ func writeSysfs(root string, j affinity.TopologyJSON) error {
 		}
 	}
 	w.cpuinfo(j)
+	made := map[string]bool{}
 	for p, content := range w.files {
 		full := filepath.Join(root, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
-			return err
+		if dir := filepath.Dir(full); !made[dir] {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			made[dir] = true
 		}
 		if err := os.WriteFile(full, []byte(content), 0o600); err != nil {
 			return err
@@ -108,7 +123,6 @@ func writeSysfs(root string, j affinity.TopologyJSON) error {
 // cpu adds one CPU's topology and cache files.
 func (w *sysfsWriter) cpu(c affinity.CPUJSON, siblings affinity.CPUSet) error {
 	dir := fmt.Sprintf("sys/devices/system/cpu/cpu%d", c.ID)
-	w.put(dir+"/online", "1")
 	w.put(dir+"/topology/physical_package_id", strconv.Itoa(c.Package))
 	w.put(dir+"/topology/core_id", strconv.Itoa(c.Core))
 	w.put(dir+"/topology/thread_siblings_list", siblings.String())
