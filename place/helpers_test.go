@@ -101,3 +101,17 @@ func writeEntry(path string, r io.Reader) error {
 	}
 	return out.Close()
 }
+
+// modelOf reads a results folder and builds its model for wait.
+func modelOf(tb testing.TB, dir string, wait Wait) *Model {
+	tb.Helper()
+	res, err := ReadResults(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m, err := NewModel(res, wait)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}

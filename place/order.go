@@ -58,13 +58,7 @@ func paths(topo *affinity.Topology, cpus []int) map[int][levels]int {
 
 // canonicalOrder returns the CPUs of set sorted by path.
 func canonicalOrder(topo *affinity.Topology, set affinity.CPUSet) []int {
-	cpus := set.CPUs()
-	p := paths(topo, cpus)
-	slices.SortFunc(cpus, func(a, b int) int {
-		pa, pb := p[a], p[b]
-		return slices.Compare(pa[:], pb[:])
-	})
-	return cpus
+	return sortedBy(topo, set, func(a, b [levels]int) int { return slices.Compare(a[:], b[:]) })
 }
 
 // compactOrder returns the CPUs of set in topology order: package, node,
@@ -72,13 +66,17 @@ func canonicalOrder(topo *affinity.Topology, set affinity.CPUSet) []int {
 // next (as taskset ranges over adjacent numbering and hwloc-distrib
 // --single for few threads tend to).
 func compactOrder(topo *affinity.Topology, set affinity.CPUSet) []int {
+	return sortedBy(topo, set, func(a, b [levels]int) int {
+		return cmp.Or(cmp.Compare(a[levelPackage], b[levelPackage]), cmp.Compare(a[levelNode], b[levelNode]),
+			cmp.Compare(a[levelCore], b[levelCore]), cmp.Compare(a[levelCPU], b[levelCPU]))
+	})
+}
+
+// sortedBy returns the CPUs of set sorted by their paths with compare.
+func sortedBy(topo *affinity.Topology, set affinity.CPUSet, compare func(a, b [levels]int) int) []int {
 	cpus := set.CPUs()
 	p := paths(topo, cpus)
-	slices.SortFunc(cpus, func(a, b int) int {
-		pa, pb := p[a], p[b]
-		return cmp.Or(cmp.Compare(pa[levelPackage], pb[levelPackage]), cmp.Compare(pa[levelNode], pb[levelNode]),
-			cmp.Compare(pa[levelCore], pb[levelCore]), cmp.Compare(a, b))
-	})
+	slices.SortFunc(cpus, func(a, b int) int { return compare(p[a], p[b]) })
 	return cpus
 }
 

@@ -12,14 +12,7 @@ import (
 
 // TestPlanEPYC plans each pattern on the 2-core VM's results.
 func TestPlanEPYC(t *testing.T) {
-	res, err := ReadResults(epycResults)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := NewModel(res, WaitAdaptive)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := modelOf(t, epycResults, WaitAdaptive)
 	for _, pattern := range Patterns() {
 		wl, _ := Pattern(pattern, 2)
 		p, err := NewPlan(m, wl, Options{})
@@ -53,17 +46,9 @@ func TestPlanEPYC(t *testing.T) {
 
 // TestPlanPollMax: no sweep gives QEMU's default, wait=block gives 0.
 func TestPlanPollMax(t *testing.T) {
-	res, err := ReadResults(big16Results)
-	if err != nil {
-		t.Fatal(err)
-	}
 	wl, _ := Pattern(PatternPairs, 2)
 	for wait, want := range map[Wait]int64{WaitAdaptive: QEMUDefaultPollMaxNs, WaitBlock: 0} {
-		m, err := NewModel(res, wait)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := NewPlan(m, wl, Options{})
+		p, err := NewPlan(modelOf(t, big16Results, wait), wl, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
