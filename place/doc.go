@@ -25,5 +25,5 @@
 // topology.go and results.go (the inputs), model.go and model_cost.go
 // (the cost model), constraints.go and order.go (where threads may go),
 // solve.go, solve_local.go, solve_exact.go and symmetry.go (the solver),
-// baseline.go, poll.go and plan.go (the plan), emit*.go (the formats).
+// baseline.go and plan.go (the plan), emit*.go (the formats).
 package place
