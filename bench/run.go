@@ -12,6 +12,7 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/cpuname"
 )
 
 // Running the suite without `go test`: the pinbench binary runs each leaf
@@ -91,7 +92,10 @@ func NewResultWriter(w io.Writer, config []ConfigLine) *ResultWriter {
 // the suite on t: the suite's own (Config) and then goos, goarch, pkg and
 // cpu.
 func GoTestConfig(t *affinity.Topology) []ConfigLine {
-	cpu := strings.TrimSpace(t.Identity.Brand)
+	cpu := cpuname.Name() // go test's own, trailing spaces and all
+	if cpu == "" {
+		cpu = strings.TrimSpace(t.Identity.Brand)
+	}
 	if cpu == "" {
 		cpu = t.Model
 	}
