@@ -143,3 +143,19 @@ func TestPlanDeterministic(t *testing.T) {
 		t.Errorf("two plans of the same inputs differ:\n%s\n%s", out[0], out[1])
 	}
 }
+
+// TestPlanNoRelationFigure: a run that measured only samecpu and
+// unpinned cannot cost a pair of CPUs; the error says so.
+func TestPlanNoRelationFigure(t *testing.T) {
+	topo := capture(t, "numa-split-package")
+	figs := map[affinity.Class]float64{affinity.SameCPU: 100, affinity.Unpinned: 400}
+	m, err := NewModel(&Results{Dir: "only/samecpu", Run: synthRun(t, figs, "", WaitBlock), Topology: topo}, WaitBlock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wl, _ := Pattern(PatternPairs, 2)
+	_, err = NewPlan(m, wl, Options{})
+	if err == nil || !strings.Contains(err.Error(), "only/samecpu has no via=aio figure for wait=block at class llc") {
+		t.Errorf("error %v, want one naming the folder, wait=block and class llc", err)
+	}
+}

@@ -76,7 +76,8 @@ func newProblem(m *Model, wl *Workload, s *space) (*problem, error) {
 			}
 			v := m.Cost(a, b)
 			if math.IsNaN(v) || v < 0 {
-				return nil, fmt.Errorf("place: no cost for a handoff from CPU %d to CPU %d (class %s)", a, b, m.Topology().Relation(a, b))
+				return nil, fmt.Errorf("place: no cost for a handoff from CPU %d to CPU %d: %s has no via=aio figure for wait=%s at class %s, nor at any class it could borrow from",
+					a, b, m.Results().Dir, m.Wait(), m.Topology().Relation(a, b))
 			}
 			p.c[x*p.m+y], p.ct[y*p.m+x] = v, v
 		}
