@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -158,6 +159,13 @@ func (run *Run) read(r io.Reader, name string) error {
 			// rec names the file and line: say it once.
 			return fmt.Errorf("%s:%d: malformed results file: %s", name, rec.Line, rec.Msg)
 		case *benchfmt.Result:
+			if v, bad := notFinite(rec); bad {
+				if v.OrigUnit != "" { // as written: ns/op, not sec/op
+					v.Value, v.Unit = v.OrigValue, v.OrigUnit
+				}
+				_, line := rec.Pos()
+				return fmt.Errorf("%s:%d: malformed results file: %v %s is not a finite measurement", name, line, v.Value, v.Unit)
+			}
 			for _, c := range rec.Config {
 				if !c.File {
 					continue
@@ -197,6 +205,18 @@ func (run *Run) read(r io.Reader, name string) error {
 	run.Files = append(run.Files, name)
 	run.Envs = append(run.Envs, env)
 	return nil
+}
+
+// notFinite returns the first value of rec that is NaN or infinite.
+// benchfmt reads "NaN" and "Inf" as numbers, but no statistic holds with
+// them: the Mann-Whitney test never ends on a NaN (NaN != NaN).
+func notFinite(rec *benchfmt.Result) (benchfmt.Value, bool) {
+	for _, v := range rec.Values {
+		if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
+			return v, true
+		}
+	}
+	return benchfmt.Value{}, false
 }
 
 // readError is the error for a stream that could not be read at line n

@@ -52,6 +52,8 @@ func TestReadErrors(t *testing.T) {
 		"malformed": {write("bad.txt", "goos: linux\nBenchmarkFloor/place=llc-2 100 abc ns/op\n"), "bad.txt:2"},
 		"no unit":   {write("nounit.txt", "BenchmarkFloor-2 100 12\n"), "nounit.txt"},
 		"empty":     {write("empty.txt", ""), "empty.txt: no benchmark results"},
+		"NaN":       {write("nan.txt", "BenchmarkX 1 5 ns/op\nBenchmarkX 1 NaN ns/op\n"), "nan.txt:2: malformed results file: NaN ns/op is not a finite measurement"},
+		"Inf":       {write("inf.txt", "BenchmarkX 1 -Inf B/op\n"), "inf.txt:1: malformed results file: -Inf B/op"},
 		"text only": {write("text.txt", "PASS\nok  pkg 1s\n"), "text.txt: no benchmark results"},
 		"directory": {dir, dir},
 	} {
