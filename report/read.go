@@ -159,22 +159,10 @@ func (run *Run) read(r io.Reader, name string) error {
 			// rec names the file and line: say it once.
 			return fmt.Errorf("%s:%d: malformed results file: %s", name, rec.Line, rec.Msg)
 		case *benchfmt.Result:
-			if v, bad := notFinite(rec); bad {
-				if v.OrigUnit != "" { // as written: ns/op, not sec/op
-					v.Value, v.Unit = v.OrigValue, v.OrigUnit
-				}
-				_, line := rec.Pos()
-				return fmt.Errorf("%s:%d: malformed results file: %v %s is not a finite measurement", name, line, v.Value, v.Unit)
+			if err := finite(name, rec); err != nil {
+				return err
 			}
-			for _, c := range rec.Config {
-				if !c.File {
-					continue
-				}
-				if _, ok := env.Values[c.Key]; !ok {
-					env.Keys = append(env.Keys, c.Key)
-					env.Values[c.Key] = string(c.Value)
-				}
-			}
+			env.add(rec.Config)
 			var kept *benchfmt.Result
 			kept, shared = keep(rec, shared)
 			run.Results = append(run.Results, kept)
@@ -207,16 +195,36 @@ func (run *Run) read(r io.Reader, name string) error {
 	return nil
 }
 
-// notFinite returns the first value of rec that is NaN or infinite.
-// benchfmt reads "NaN" and "Inf" as numbers, but no statistic holds with
-// them: the Mann-Whitney test never ends on a NaN (NaN != NaN).
-func notFinite(rec *benchfmt.Result) (benchfmt.Value, bool) {
+// finite refuses a result of file name with a value that is NaN or
+// infinite. benchfmt reads "NaN" and "Inf" as numbers, but no statistic
+// holds with them: the Mann-Whitney test never ends on a NaN (NaN !=
+// NaN).
+func finite(name string, rec *benchfmt.Result) error {
 	for _, v := range rec.Values {
-		if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
-			return v, true
+		if !math.IsNaN(v.Value) && !math.IsInf(v.Value, 0) {
+			continue
+		}
+		if v.OrigUnit != "" { // as written: ns/op, not sec/op
+			v.Value, v.Unit = v.OrigValue, v.OrigUnit
+		}
+		_, line := rec.Pos()
+		return fmt.Errorf("%s:%d: malformed results file: %v %s is not a finite measurement", name, line, v.Value, v.Unit)
+	}
+	return nil
+}
+
+// add records the file's configuration lines among cfg (a result's
+// configuration) that e does not hold yet.
+func (e *Env) add(cfg []benchfmt.Config) {
+	for _, c := range cfg {
+		if !c.File {
+			continue
+		}
+		if _, ok := e.Values[c.Key]; !ok {
+			e.Keys = append(e.Keys, c.Key)
+			e.Values[c.Key] = string(c.Value)
 		}
 	}
-	return benchfmt.Value{}, false
 }
 
 // readError is the error for a stream that could not be read at line n
