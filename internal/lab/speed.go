@@ -3,8 +3,11 @@ package lab
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A guest under TCG runs tens of times slower than its host, and its
@@ -15,32 +18,53 @@ import (
 // the guest runs one fixed piece of work than the host, and the guest's
 // init multiplies the suite's stall timeouts by it (bench.StallScaleEnv).
 
-// probeRounds is the work of one speed probe: about 20 ms on a current
-// host core, a second or so in an emulated guest.
-const probeRounds = 1 << 23
+// The probe's work: a pointer chase through a 256 KiB permutation (each
+// load waits for the last: an L2 hit on real hardware, a softmmu TLB
+// lookup and more under TCG) and a run of trivial system calls (a kernel entry and exit each,
+// which TCG emulates at a far higher cost than plain arithmetic, which it
+// translates almost one to one). A stall is the kernel's and the memory
+// system's slowness, not the ALU's, so the probe weighs those. About 10 ms
+// on a current host core.
+const (
+	probeSlots    = 1 << 16 // uint32 slots of the chase
+	probeSteps    = 1 << 20 // loads it makes
+	probeSyscalls = 1 << 12
+)
 
-// SpeedProbe times a fixed CPU-bound computation (an xorshift chain,
-// which no compiler folds away) and returns the best of three runs, in
+// SpeedProbe times the probe's work and returns the best of five runs, in
 // nanoseconds: the best, because a probe can only be slowed down by other
 // work, never sped up.
 func SpeedProbe() int64 {
+	next := chaseRing(probeSlots)
 	best := int64(math.MaxInt64)
-	for range 3 {
+	for range 5 {
 		start := time.Now()
-		runtime.KeepAlive(xorshiftChain(probeRounds))
+		runtime.KeepAlive(chase(next, probeSteps))
+		for range probeSyscalls {
+			unix.Getppid()
+		}
 		best = min(best, time.Since(start).Nanoseconds())
 	}
 	return max(best, 1)
 }
 
-func xorshiftChain(n int) uint64 {
-	x := uint64(88172645463325252)
-	for range n {
-		x ^= x << 13
-		x ^= x >> 7
-		x ^= x << 17
+// chaseRing returns one cycle through n slots in a scrambled order.
+func chaseRing(n int) []uint32 {
+	order := rand.New(rand.NewPCG(1, 2)).Perm(n)
+	next := make([]uint32, n)
+	for i := range order {
+		next[order[i]] = uint32(order[(i+1)%n])
 	}
-	return x
+	return next
+}
+
+// chase follows the ring for steps loads, each depending on the last.
+func chase(next []uint32, steps int) uint32 {
+	i := uint32(0)
+	for range steps {
+		i = next[i]
+	}
+	return i
 }
 
 // StallScale is the factor by which a guest's stall timeouts grow: how
