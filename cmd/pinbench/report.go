@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/matrix"
 	"github.com/pinbench/pinbench/report"
 )
@@ -91,7 +93,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if path != "" {
-		if m, err = matrix.ReadFile(path); err != nil {
+		if m, err = readMatrix(path, filepath.Dir(files[0])); err != nil {
 			return err
 		}
 	}
@@ -187,4 +189,47 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		return tables.WriteMarkdown(stdout, opts)
 	}
 	return tables.WriteText(stdout, opts)
+}
+
+// readMatrix reads the latency matrix at path for the run in runDir. When
+// runDir holds the run's topology.json (a results folder) it accepts only
+// that machine's online CPUs, so that a hostile or mistaken file cannot
+// name CPUs the machine never had (matrix.ReadFileIn); otherwise it takes
+// matrix.ReadFile's general bound.
+func readMatrix(path, runDir string) (*matrix.Matrix, error) {
+	cpus, ok, err := runOnlineCPUs(filepath.Join(runDir, topologyFile))
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return matrix.ReadFile(path)
+	}
+	return matrix.ReadFileIn(path, cpus)
+}
+
+// maxTopologyJSON bounds the topology.json read: a 4096-CPU machine's is
+// about 2 MiB.
+const maxTopologyJSON = 16 << 20
+
+// runOnlineCPUs returns the online CPUs the topology.json at path records;
+// ok is false when there is no such file.
+func runOnlineCPUs(path string) (cpus affinity.CPUSet, ok bool, err error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return cpus, false, nil
+	} else if err != nil {
+		return cpus, false, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() || st.Size() > maxTopologyJSON {
+		return cpus, false, fmt.Errorf("%s: not a regular file of at most %d MiB", path, maxTopologyJSON>>20)
+	}
+	var j affinity.TopologyJSON
+	if err := json.NewDecoder(io.LimitReader(f, maxTopologyJSON)).Decode(&j); err != nil {
+		return cpus, false, fmt.Errorf("%s: %w", path, err)
+	}
+	if cpus, err = affinity.ParseList(j.Online); err != nil || cpus.Count() == 0 {
+		return cpus, false, fmt.Errorf("%s: online CPUs %q: not a CPU list (%v)", path, j.Online, err)
+	}
+	return cpus, true, nil
 }
