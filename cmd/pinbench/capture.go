@@ -6,9 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+)
+
+// maxCaptureEntries and maxCaptureBytes bound what a capture archive may
+// hold. hwloc's captures take about 75 entries and 1 to 2 KB of data a CPU
+// (9729 entries and 148 KB for 128 CPUs, 205 KB at most), so a capture of
+// 8192 CPUs has some 620 thousand entries and 12 MB; the bounds leave room
+// beyond that, and stop a small archive that expands without end (gzip
+// expands up to a thousandfold).
+const (
+	maxCaptureEntries = 1 << 20
+	maxCaptureBytes   = 256 << 20
 )
 
 // captureRoot returns a folder to read the sysfs capture at path from:
@@ -16,7 +28,8 @@ import (
 // archive (the form ../shared/topologies and testdata keep captures in),
 // the folder holding sys/ inside a temporary extraction that cleanup
 // removes. Archive entries that would land outside the extraction, and
-// links, are refused.
+// links, are refused; an archive past maxCaptureEntries or
+// maxCaptureBytes is an error. On an error the extraction is removed.
 func captureRoot(path string) (dir string, cleanup func(), err error) {
 	st, err := os.Stat(path)
 	if err != nil {
@@ -30,31 +43,46 @@ func captureRoot(path string) (dir string, cleanup func(), err error) {
 		return "", nil, err
 	}
 	defer f.Close()
-	var r io.Reader
-	switch {
-	case strings.HasSuffix(path, ".tar.gz"), strings.HasSuffix(path, ".tgz"):
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			return "", nil, fmt.Errorf("capture %s: %w", path, err)
-		}
-		r = gz
-	case strings.HasSuffix(path, ".tar.bz2"):
-		r = bzip2.NewReader(f)
-	default:
-		return "", nil, fmt.Errorf("capture %s: neither a folder nor a .tar.gz, .tgz or .tar.bz2 archive", path)
+	r, err := decompress(path, f)
+	if err != nil {
+		return "", nil, fmt.Errorf("capture %s: %w", path, err)
 	}
 	tmp, err := os.MkdirTemp("", "pinbench-capture")
 	if err != nil {
 		return "", nil, err
 	}
-	cleanup = func() { os.RemoveAll(tmp) }
-	if err := untar(newTarReader(r), tmp); err != nil {
-		cleanup()
+	defer func() {
+		if dir == "" { // an error, or a panic on its way up
+			os.RemoveAll(tmp)
+		}
+	}()
+	if err := untar(newTarReader(r, maxCaptureEntries, maxCaptureBytes), tmp); err != nil {
 		return "", nil, fmt.Errorf("capture %s: %w", path, err)
 	}
-	// The folder with sys/ in it: the extraction itself or one below.
+	found, err := findSys(tmp)
+	if err != nil {
+		return "", nil, fmt.Errorf("capture %s: %w", path, err)
+	}
+	return found, func() { os.RemoveAll(tmp) }, nil
+}
+
+// decompress returns the tar stream of the archive f at path, by its
+// suffix.
+func decompress(path string, f io.Reader) (io.Reader, error) {
+	switch {
+	case strings.HasSuffix(path, ".tar.gz"), strings.HasSuffix(path, ".tgz"):
+		return gzip.NewReader(f)
+	case strings.HasSuffix(path, ".tar.bz2"):
+		return bzip2.NewReader(f), nil
+	}
+	return nil, errors.New("neither a folder nor a .tar.gz, .tgz or .tar.bz2 archive")
+}
+
+// findSys returns the folder with sys/ in it: the extraction itself or one
+// below.
+func findSys(tmp string) (string, error) {
 	found := ""
-	err = filepath.WalkDir(tmp, func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(tmp, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -67,15 +95,19 @@ func captureRoot(path string) (dir string, cleanup func(), err error) {
 	if err == nil && found == "" {
 		err = errors.New("no sys/ folder inside")
 	}
-	if err != nil {
-		cleanup()
-		return "", nil, fmt.Errorf("capture %s: %w", path, err)
-	}
-	return found, cleanup, nil
+	return found, err
 }
 
-// untar writes the archive's folders and regular files under dir.
+// maxCaptureDepth bounds the folders in an entry's name: the deepest path
+// in hwloc's captures is 12 (a chain of PCI devices), sysfs's CPU and node
+// files 9.
+const maxCaptureDepth = 64
+
+// untar writes the archive's folders and regular files under dir. The
+// folders it makes for a member's parents count against the reader's entry
+// limit, as members do.
 func untar(tr *tarReader, dir string) error {
+	lastParent := ""
 	for {
 		hdr, err := tr.next()
 		if err == io.EOF {
@@ -84,32 +116,78 @@ func untar(tr *tarReader, dir string) error {
 		if err != nil {
 			return err
 		}
-		name := filepath.Clean(hdr.name)
-		if name == "." || filepath.IsAbs(name) || strings.HasPrefix(name, ".."+string(filepath.Separator)) || name == ".." {
-			return fmt.Errorf("entry %q lands outside the extraction", hdr.name)
+		name, err := localName(hdr.name)
+		if err != nil {
+			return err
+		}
+		if parent := filepath.Dir(name); hdr.kind == '5' || hdr.kind == '0' || hdr.kind == '7' {
+			if parent != lastParent {
+				if err := makeFolders(tr, dir, parent); err != nil {
+					return err
+				}
+				lastParent = parent
+			}
 		}
 		target := filepath.Join(dir, name)
 		switch hdr.kind {
 		case '5':
-			if err := os.MkdirAll(target, 0o755); err != nil {
+			if err := os.Mkdir(target, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 				return err
 			}
 		case '0', '7':
-			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-				return err
-			}
-			out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-			if err != nil {
-				return err
-			}
-			_, err = io.Copy(out, tr)
-			if cerr := out.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
+			if err := writeFile(target, tr); err != nil {
 				return err
 			}
 		}
 		// Links and devices are skipped: sysfs captures need neither.
 	}
+}
+
+// localName returns an entry's name cleaned, or an error when it would
+// land outside the extraction or lies more than maxCaptureDepth deep.
+func localName(raw string) (string, error) {
+	name := filepath.Clean(raw)
+	if name == "." || !filepath.IsLocal(name) {
+		return "", fmt.Errorf("entry %q lands outside the extraction", raw)
+	}
+	if strings.Count(name, string(filepath.Separator)) >= maxCaptureDepth {
+		return "", fmt.Errorf("entry %q lies more than %d folders deep", raw, maxCaptureDepth)
+	}
+	return name, nil
+}
+
+// makeFolders makes the folders of rel under dir one at a time, charging
+// each one it makes to tr's entry limit.
+func makeFolders(tr *tarReader, dir, rel string) error {
+	if rel == "." {
+		return nil
+	}
+	p := dir
+	for part := range strings.SplitSeq(rel, string(filepath.Separator)) {
+		p = filepath.Join(p, part)
+		err := os.Mkdir(p, 0o755)
+		if errors.Is(err, fs.ErrExist) {
+			continue // a file there fails the next Mkdir or the create
+		}
+		if err != nil {
+			return err
+		}
+		if err := tr.charge(1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFile writes the current member's data to a new file at target.
+func writeFile(target string, r io.Reader) error {
+	out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, r)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

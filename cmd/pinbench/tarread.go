@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -22,14 +23,29 @@ type tarEntry struct {
 	size int64
 }
 
-// tarReader reads members of a tar stream in order.
+// maxTarMeta bounds the data of a GNU long-name or PAX header: a path is
+// at most a few KB (PATH_MAX is 4096), and archive/tar refuses more than
+// 1 MiB of PAX records too.
+const maxTarMeta = 1 << 20
+
+// tarReader reads members of a tar stream in order. It reads at most
+// maxEntries headers and members whose sizes add up to at most maxBytes,
+// and fails past either, so a small compressed archive cannot make it
+// write or allocate without bound.
 type tarReader struct {
-	r    io.Reader
-	left int64 // bytes of the current member's data not yet read
-	pad  int64 // padding after it, to the next 512-byte block
+	r          io.Reader
+	left       int64 // bytes of the current member's data not yet read
+	pad        int64 // padding after it, to the next 512-byte block
+	entries    int   // headers read so far, and folders charged (charge)
+	bytes      int64 // data bytes of the members so far, as their headers say
+	maxEntries int
+	maxBytes   int64
 }
 
-func newTarReader(r io.Reader) *tarReader { return &tarReader{r: r} }
+// newTarReader reads the tar stream r within the limits given.
+func newTarReader(r io.Reader, maxEntries int, maxBytes int64) *tarReader {
+	return &tarReader{r: r, maxEntries: maxEntries, maxBytes: maxBytes}
+}
 
 // next skips what is left of the current member and returns the next, or
 // io.EOF at the end of the archive.
@@ -40,57 +56,115 @@ func (t *tarReader) next() (tarEntry, error) {
 	t.left, t.pad = 0, 0
 	var longName string
 	for {
-		var hdr [512]byte
-		if _, err := io.ReadFull(t.r, hdr[:]); err != nil {
-			if err == io.EOF {
-				return tarEntry{}, io.EOF
-			}
-			return tarEntry{}, fmt.Errorf("tar: %w", unexpected(err))
-		}
-		if hdr == [512]byte{} {
-			return tarEntry{}, io.EOF // the end-of-archive blocks
-		}
-		if err := checkSum(hdr[:]); err != nil {
+		e, err := t.header()
+		if err != nil {
 			return tarEntry{}, err
 		}
-		size, err := octal(hdr[124:136])
-		if err != nil {
-			return tarEntry{}, fmt.Errorf("tar: size field: %w", err)
-		}
-		e := tarEntry{name: cstr(hdr[0:100]), kind: hdr[156], size: size}
-		if string(hdr[257:262]) == "ustar" {
-			if prefix := cstr(hdr[345:500]); prefix != "" && hdr[263] == '0' { // POSIX ustar, not GNU
-				e.name = prefix + "/" + e.name
-			}
-		}
-		if e.kind == 0 {
-			e.kind = '0'
-		}
-		switch e.kind {
-		case 'L', 'x': // a GNU long name, or PAX records, for the next member
-			data := make([]byte, size)
-			if _, err := io.ReadFull(t.r, data); err != nil {
-				return tarEntry{}, fmt.Errorf("tar: %w", unexpected(err))
-			}
-			if _, err := io.CopyN(io.Discard, t.r, blockPad(size)); err != nil {
-				return tarEntry{}, fmt.Errorf("tar: %w", unexpected(err))
-			}
-			if e.kind == 'L' {
-				longName = cstr(data)
-			} else if p, ok := paxPath(data); ok {
-				longName = p
+		if e.kind == 'L' || e.kind == 'x' { // a GNU long name, or PAX records, for the next member
+			if longName, err = t.meta(e, longName); err != nil {
+				return tarEntry{}, err
 			}
 			continue
 		}
 		if longName != "" {
 			e.name = longName
 		}
-		t.left, t.pad = size, blockPad(size)
-		if e.kind == '5' {
-			t.left, t.pad = 0, 0
-		}
+		t.left, t.pad = e.size, blockPad(e.size)
 		return e, nil
 	}
+}
+
+// header reads one header block and checks it against the limits; io.EOF
+// is the end of the archive.
+func (t *tarReader) header() (tarEntry, error) {
+	var hdr [512]byte
+	if _, err := io.ReadFull(t.r, hdr[:]); err != nil {
+		if err == io.EOF {
+			return tarEntry{}, io.EOF
+		}
+		return tarEntry{}, fmt.Errorf("tar: %w", unexpected(err))
+	}
+	if hdr == [512]byte{} {
+		return tarEntry{}, io.EOF // the end-of-archive blocks
+	}
+	if err := checkSum(hdr[:]); err != nil {
+		return tarEntry{}, err
+	}
+	if err := t.charge(1); err != nil {
+		return tarEntry{}, err
+	}
+	e, err := parseHeader(&hdr)
+	if err != nil {
+		return tarEntry{}, err
+	}
+	if e.size > t.maxBytes-t.bytes {
+		return tarEntry{}, fmt.Errorf("tar: entry %q of %d bytes takes the archive past %d bytes, the limit for a capture", e.name, e.size, t.maxBytes)
+	}
+	t.bytes += e.size
+	return e, nil
+}
+
+// parseHeader returns the member a header block describes; its size is 0
+// for members without data (headerOnly), as archive/tar takes them.
+func parseHeader(hdr *[512]byte) (tarEntry, error) {
+	e := tarEntry{name: cstr(hdr[0:100]), kind: hdr[156]}
+	if string(hdr[257:262]) == "ustar" {
+		if prefix := cstr(hdr[345:500]); prefix != "" && hdr[263] == '0' { // POSIX ustar, not GNU
+			e.name = prefix + "/" + e.name
+		}
+	}
+	if e.kind == 0 {
+		e.kind = '0'
+	}
+	size, err := octal(hdr[124:136])
+	if err == nil && size < 0 {
+		err = errors.New("negative")
+	}
+	if err != nil {
+		return tarEntry{}, fmt.Errorf("tar: entry %q: size field: %w", e.name, err)
+	}
+	if !headerOnly(e.kind) {
+		e.size = size
+	}
+	return e, nil
+}
+
+// charge counts n more entries against maxEntries: headers, and the
+// folders an extraction makes that no header names.
+func (t *tarReader) charge(n int) error {
+	if t.entries += n; t.entries > t.maxEntries {
+		return fmt.Errorf("tar: more than %d entries, the limit for a capture", t.maxEntries)
+	}
+	return nil
+}
+
+// headerOnly reports whether members of type kind have no data: links,
+// devices, folders and FIFOs.
+func headerOnly(kind byte) bool { return kind >= '1' && kind <= '6' }
+
+// meta reads the data of a GNU long-name ('L') or PAX ('x') header e and
+// returns the name it gives the next member (longName when it gives none).
+func (t *tarReader) meta(e tarEntry, longName string) (string, error) {
+	if e.size > maxTarMeta {
+		return "", fmt.Errorf("tar: a %c header of %d bytes, more than %d", e.kind, e.size, maxTarMeta)
+	}
+	data, err := io.ReadAll(io.LimitReader(t.r, e.size)) // grows as the data comes
+	if err == nil && int64(len(data)) < e.size {
+		err = io.ErrUnexpectedEOF
+	}
+	if err == nil {
+		_, err = io.CopyN(io.Discard, t.r, blockPad(e.size))
+	}
+	if err != nil {
+		return "", fmt.Errorf("tar: %w", unexpected(err))
+	}
+	if e.kind == 'L' {
+		return cstr(data), nil
+	}
+	if p, ok := paxPath(data); ok {
+		return p, nil
+	}
+	return longName, nil
 }
 
 // Read reads the current member's data.
@@ -127,13 +201,20 @@ func cstr(b []byte) string {
 }
 
 // octal parses a numeric header field (octal, space or NUL padded; the
-// base-256 form of large GNU sizes too).
+// base-256 form of large GNU sizes too, where a negative number or one
+// beyond int64 is an error).
 func octal(b []byte) (int64, error) {
 	if len(b) > 0 && b[0]&0x80 != 0 {
+		if b[0]&0x40 != 0 {
+			return 0, errors.New("negative")
+		}
 		var v int64
 		for i, c := range b {
 			if i == 0 {
 				c &= 0x7f
+			}
+			if v > math.MaxInt64>>8 {
+				return 0, errors.New("out of range")
 			}
 			v = v<<8 | int64(c)
 		}
