@@ -82,6 +82,18 @@ type Coroutine struct {
 	// scheduled names where co was scheduled (an interned string) while it
 	// waits on a schedule queue; nil otherwise. See MarkScheduled.
 	scheduled atomic.Pointer[string]
+
+	// The sleep of a coroutine waiting to be woken (sleep.go). sleepWhere
+	// is the interned where of its latest Sleep: written by its body
+	// before Sleep's compare-and-swap publishes the mark, read by a waker
+	// in Claim, which found co through the queue co put itself on after
+	// Sleep (that queue's hand-over orders the write before the read);
+	// never cleared, only rewritten by the next Sleep, which comes after
+	// the claim that ended this one. sleepPrev and sleepNext link co in its
+	// home Thread's sleepers while asleep is set. Owner only.
+	sleepWhere           *string
+	sleepPrev, sleepNext *Coroutine
+	asleep               bool
 }
 
 // New creates a coroutine that runs fn when first entered, without a pool.

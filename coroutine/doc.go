@@ -58,6 +58,11 @@
 //   - [Coroutine.SchedLink], [Coroutine.MarkScheduled],
 //     [Coroutine.ClearScheduled], [Coroutine.Scheduled]: from any thread;
 //     a ClearScheduled synchronizes before the next winning MarkScheduled.
+//   - [Coroutine.Sleep], [Coroutine.Awake]: only the coroutine's own body;
+//     [Coroutine.Claim] and [Coroutine.Unclaim]: its waker, from any
+//     thread; [Thread.TakeSleepers], [Coroutine.SleepWhere] and
+//     [Coroutine.Destroying]: the home Thread's owner (sleep.go says how
+//     exactly one party ends a sleep).
 //
 // # Pool
 //
@@ -87,10 +92,12 @@
 // coroutine's body. A panic inside a body reaches its enterer: Enter panics
 // again with the original value, after restoring the Thread (its current
 // coroutine is the enterer again) and marking the coroutine finished; the
-// Thread stays usable. Coroutines that were queued for a wake-up behind the
-// one that panicked are not entered (their wake-up is forgotten, so they may
-// be woken again): whoever recovers the panic must wake them, or a lock
-// handed to one of them stays held. The original stack trace is lost at that
+// Thread stays usable. The coroutines that the panicking one woke
+// (WakeAfterYield) are entered first, as if it had finished: a wake-up may
+// carry a lock handed to the woken coroutine. If one of those panics in
+// turn, the wake-ups queued behind it are not entered (they are forgotten,
+// so they may be woken again: whoever recovers must wake them), and the
+// first panic goes on. The original stack trace is lost at that
 // point (as with iter.Pull). runtime.Goexit
 // inside a body ends the enterer's goroutine too (iter.Pull propagates it),
 // and with it the Thread.

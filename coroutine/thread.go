@@ -44,6 +44,9 @@ type Thread struct {
 	pool    *Coroutine
 	poolLen int
 	poolMax int
+	// sleepers: the coroutines homed here asleep in Sleep, newest first,
+	// linked through sleepPrev and sleepNext (sleep.go).
+	sleepers *Coroutine
 	// Counters, for tests and benchmarks.
 	created uint64 // runtime coroutines started (iter.Pull calls)
 	reused  uint64 // coroutines handed out from the pool
@@ -319,12 +322,17 @@ func (t *Thread) enterCheck(co *Coroutine) {
 // the pool when it may be reused, and a panic is raised again here.
 func (t *Thread) finished(co *Coroutine) {
 	co.fn = nil
+	if co.asleep { // ended by Destroy while asleep (sleep.go)
+		t.unlinkSleeper(co)
+	}
 	if co.panicked {
 		// The runtime coroutine has ended; co is not reused.
 		co.rt, co.next, co.stop, co.yield = nil, nil, nil, nil
-		t.dropWakeUps(co)
 		p := co.panicVal
 		co.panicVal = nil
+		if co.wakeHead != nil {
+			t.wakeUpsThenPanic(co, p)
+		}
 		panic(p)
 	}
 	if co.destroying {
@@ -405,15 +413,13 @@ func (t *Thread) wakeUps(co *Coroutine) {
 	}
 }
 
-// dropWakeUps forgets the coroutines co woke before it panicked.
-func (t *Thread) dropWakeUps(co *Coroutine) {
-	for w := co.wakeHead; w != nil; {
-		next := w.wakeNext
-		w.wakeNext = nil
-		w.wakeQueued = false
-		w = next
-	}
-	co.wakeHead, co.wakeTail = nil, nil
+// wakeUpsThenPanic enters the coroutines co woke before it panicked with
+// p, as if it had finished (a wake-up may carry a lock handed to the woken
+// coroutine, which nobody else would enter), and then panics with p. If
+// one of them panics too, wakeUps forgets the rest and p goes on.
+func (t *Thread) wakeUpsThenPanic(co *Coroutine, p any) {
+	defer panic(p)
+	t.wakeUps(co)
 }
 
 // Destroy ends co, which must be suspended in Yield on t (or created and not
