@@ -2,9 +2,11 @@ package aio
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pinbench/pinbench/coroutine"
 )
@@ -157,9 +159,12 @@ func (c *AioContext) String() string { return c.name }
 // run but reported: the returned error names each bottom half (its
 // callback) and each coroutine (where it was scheduled). Coroutines among
 // it that were suspended in Yield are destroyed, so that their goroutines
-// end; the finished coroutines parked in the owner's pool are stopped.
-// Coroutines suspended in Yield and scheduled nowhere keep their
-// goroutines: finish them, or end them with c.Thread().Destroy, first.
+// end; so are the coroutines homed here asleep waiting for a wake-up
+// (coroutine.Sleep: a waiter on a colock lock or queue), which nothing can
+// wake any more, and the error names each ("asleep in '<where>'"). The
+// finished coroutines parked in the owner's pool are stopped. Coroutines
+// suspended in a plain Yield and scheduled nowhere keep their goroutines:
+// finish them, or end them with c.Thread().Destroy, first.
 func (c *AioContext) Close() error {
 	if c.closed.Load() {
 		return nil
@@ -217,6 +222,7 @@ func (c *AioContext) closeNow() error {
 		leaks = append(leaks, leak)
 		co = next
 	}
+	leaks = append(leaks, c.endSleepers()...)
 	c.thread.Close()
 	c.thread.Retire() // no later thread is mistaken for this owner
 	c.modeMu.Lock()
@@ -232,6 +238,50 @@ func (c *AioContext) closeNow() error {
 		return fmt.Errorf("aio: %s closed with work that never ran: %s", c, strings.Join(leaks, "; "))
 	}
 	return nil
+}
+
+// endSleepers ends the coroutines homed here that are asleep waiting for
+// a wake-up (see Close), oldest first, and names each. Owner only, after
+// the schedule queue closed: from then on no waker can hand a sleeper to
+// this context, so each one is either claimed by us, or claimed by a waker
+// whose push is failing and that gives it back (coroutine.Unclaim) at once.
+// Ending one may let its body hand a lock on to another; a sleeper homed
+// here is refused that (TryCoWake on a closing context) and stays asleep
+// for its turn, and the loop takes any that joined meanwhile.
+func (c *AioContext) endSleepers() []string {
+	var leaks []string
+	for list := c.thread.TakeSleepers(); len(list) > 0; list = c.thread.TakeSleepers() {
+		for _, co := range list {
+			leaks = append(leaks, c.endSleeper(co))
+		}
+	}
+	return leaks
+}
+
+// sleeperClaimLimit bounds endSleeper's wait for a waker on another thread
+// that claimed a sleeper and has not given it back yet (a few instructions,
+// unless that thread is preempted).
+const sleeperClaimLimit = time.Second
+
+// endSleeper claims co, a sleeper homed here, and destroys it, returning
+// the sentence that names it for Close's report.
+func (c *AioContext) endSleeper(co *coroutine.Coroutine) string {
+	leak := fmt.Sprintf("coroutine %p asleep in '%s'", co, co.SleepWhere())
+	deadline := time.Now().Add(sleeperClaimLimit)
+	// Claim's compare-and-swap reads Sleep's, or the Unclaim of a waker
+	// whose wake-up failed, which synchronize before it: what that waker
+	// wrote before giving co back (that it handed co nothing) is seen by
+	// co's body as it unwinds in destroy.
+	for !co.Claim() {
+		if time.Now().After(deadline) {
+			return leak + fmt.Sprintf(" (a waker kept it claimed for %v; left parked)", sleeperClaimLimit)
+		}
+		runtime.Gosched()
+	}
+	if err := c.destroy(co); err != nil {
+		leak += fmt.Sprintf(" (destroying it: %v)", err)
+	}
+	return leak
 }
 
 // destroy ends a coroutine that will never run (see Close): suspended or

@@ -351,6 +351,15 @@ func (t *IOThread) join() error {
 	return err
 }
 
+// Joining reports whether Join has been called: the iothread is stopping,
+// or has stopped. Any goroutine may call it; it never blocks (unlike Run,
+// which waits behind whatever runs on the iothread).
+func (t *IOThread) Joining() bool {
+	// Load: Join's compare-and-swap sets it before Join queues its stop
+	// request, so a true says that request is queued or about to be.
+	return t.joined.Load()
+}
+
 // SetWaitMode changes the iothread's wait mode at run time (see
 // [AioContext.SetWaitMode]: entering [WaitPoll] checks GOMAXPROCS). After
 // Join it returns an error.

@@ -177,6 +177,12 @@ func (c *AioContext) TryCoWake(co *coroutine.Coroutine) error {
 		}
 		return pushScheduled(home, co, "aio.TryCoWake")
 	}
+	// Our own context, closing: a coroutine ended by Close (its body
+	// unwinding) passes on what it held, and the waiter it picks here
+	// would never run. A load of an owner-written flag, on the owner.
+	if c.closed.Load() {
+		return fmt.Errorf("aio: co-routine %p woken on %s, which is closing: it would never run", co, c)
+	}
 	c.thread.WakeAfterYield(co)
 	return nil
 }
