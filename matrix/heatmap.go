@@ -85,12 +85,18 @@ func (s scale) at(f float64) float64 {
 	return s.lo + f*(s.hi-s.lo)
 }
 
-func (m *Matrix) scale() scale {
+func (m *Matrix) scale() scale { return scaleOf(m) }
+
+// scaleOf is the one scale of every measured cell of ms: a fleet picture
+// colours all its maps on it.
+func scaleOf(ms ...*Matrix) scale {
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, row := range m.NS {
-		for _, v := range row {
-			if !math.IsNaN(v) {
-				lo, hi = math.Min(lo, v), math.Max(hi, v)
+	for _, m := range ms {
+		for _, row := range m.NS {
+			for _, v := range row {
+				if !math.IsNaN(v) {
+					lo, hi = math.Min(lo, v), math.Max(hi, v)
+				}
 			}
 		}
 	}
@@ -132,22 +138,30 @@ type layout struct {
 const minCell = 8
 
 func (m *Matrix) layout() layout {
-	n := len(m.CPUs)
-	cell := 40
-	if n > 0 {
-		cell = max(1, min(40, 640/n))
-	}
-	l := layout{n: n, cell: cell, left: 44, top: 56, outline: 2}
-	if cell < minCell {
-		l.outline = 1
-	}
-	l.gridW = n * cell
+	l := m.gridLayout(44, 56)
 	l.legendX = l.left + l.gridW + 24
 	// Wide enough for the longest line of text (titles, class legend),
 	// however few CPUs there are.
 	longest := max(textW(heatTitle), textW(heatSubtitle), textW(m.classLine()))
 	l.width = max(l.legendX+90, l.left+longest+12)
 	l.height = l.top + max(l.gridW, 160) + 64
+	return l
+}
+
+// gridLayout places m's grid with its top-left corner at (left, top), its
+// cells and outlines sized for its CPU count; the fields beyond the grid
+// (legend, image size) are left zero.
+func (m *Matrix) gridLayout(left, top int) layout {
+	n := len(m.CPUs)
+	cell := 40
+	if n > 0 {
+		cell = max(1, min(40, 640/n))
+	}
+	l := layout{n: n, cell: cell, left: left, top: top, outline: 2}
+	if cell < minCell {
+		l.outline = 1
+	}
+	l.gridW = n * cell
 	return l
 }
 
@@ -162,11 +176,16 @@ func (m *Matrix) classLine() string {
 	if m.Class == nil {
 		return "placement classes unknown (no outline)"
 	}
+	return "placement class boundary; classes: " + m.classNames()
+}
+
+// classNames lists the classes of classList: "smt, llc, node".
+func (m *Matrix) classNames() string {
 	var names []string
 	for _, c := range m.classList() {
 		names = append(names, string(c))
 	}
-	return "placement class boundary; classes: " + strings.Join(names, ", ")
+	return strings.Join(names, ", ")
 }
 
 func (m *Matrix) draw(c canvas) {
@@ -175,13 +194,19 @@ func (m *Matrix) draw(c canvas) {
 	c.rect(0, 0, l.width, l.height, colBackground)
 	c.text(l.left, 18, heatTitle, "start", colText)
 	c.text(l.left, 34, heatSubtitle, "start", colText)
+	m.drawGrid(c, l, sc)
+	drawColourBar(c, l.legendX, l.top, max(l.gridW, 160), sc)
+	m.drawClassLegend(c, l)
+}
+
+// drawGrid draws one map where l places it, its cells coloured on sc:
+// the CPU labels, the cells, the grid and class lines and the frame.
+func (m *Matrix) drawGrid(c canvas, l layout, sc scale) {
 	m.drawLabels(c, l)
 	for i := range m.CPUs {
 		m.drawRow(c, l, sc, i)
 	}
 	m.drawLines(c, l)
-	drawColourBar(c, l, sc)
-	m.drawClassLegend(c, l)
 }
 
 // drawLabels labels every CPU when the labels fit, side by side above the
@@ -266,18 +291,18 @@ func (m *Matrix) drawLines(c canvas, l layout) {
 	c.line(l.left+l.gridW, l.top, l.left+l.gridW, l.top+l.gridW, 1, colText)
 }
 
-// drawColourBar draws the legend: a vertical colour bar, fast at the top,
-// with its ticks and unit.
-func drawColourBar(c canvas, l layout, sc scale) {
-	barH := max(l.gridW, 160)
+// drawColourBar draws the legend: a vertical colour bar barH pixels high
+// with its top-left corner at (x, top), fast at the top, with its ticks
+// and unit.
+func drawColourBar(c canvas, x, top, barH int, sc scale) {
 	const steps = 64
 	for k := range steps {
-		y0 := l.top + k*barH/steps
-		y1 := l.top + (k+1)*barH/steps
-		c.rect(l.legendX, y0, 16, y1-y0, ramp(float64(k)/float64(steps-1)))
+		y0 := top + k*barH/steps
+		y1 := top + (k+1)*barH/steps
+		c.rect(x, y0, 16, y1-y0, ramp(float64(k)/float64(steps-1)))
 	}
-	c.line(l.legendX, l.top, l.legendX+16, l.top, 1, colText)
-	c.line(l.legendX, l.top+barH, l.legendX+16, l.top+barH, 1, colText)
+	c.line(x, top, x+16, top, 1, colText)
+	c.line(x, top+barH, x+16, top+barH, 1, colText)
 	// Five ticks; one, in the middle where every cell is coloured, when
 	// all pairs measured the same (a 2-CPU machine has one pair); a
 	// decimal when whole numbers would repeat.
@@ -289,28 +314,34 @@ func drawColourBar(c canvas, l layout, sc scale) {
 		format = "%.1f"
 	}
 	for _, f := range ticks {
-		y := l.top + int(f*float64(barH))
-		c.line(l.legendX+16, y, l.legendX+20, y, 1, colText)
-		c.text(l.legendX+23, y+digitH/2+1, fmt.Sprintf(format, sc.at(f)), "start", colText)
+		y := top + int(f*float64(barH))
+		c.line(x+16, y, x+20, y, 1, colText)
+		c.text(x+23, y+digitH/2+1, fmt.Sprintf(format, sc.at(f)), "start", colText)
 	}
 	unit := "ns"
 	if sc.log {
 		unit = "ns (log)"
 	}
-	c.text(l.legendX, l.top-5, unit, "start", colText)
+	c.text(x, top-5, unit, "start", colText)
 }
 
 // drawClassLegend explains the outlines and the grey cells under the grid.
 func (m *Matrix) drawClassLegend(c canvas, l layout) {
-	y := l.top + max(l.gridW, 160) + 22
-	if m.Class != nil {
-		c.line(l.left, y-3, l.left+14, y-3, l.outline, colOutline)
-		c.text(l.left+20, y, m.classLine(), "start", colText)
+	drawKey(c, l.left, l.top+max(l.gridW, 160)+22, l.outline, m.Class != nil, m.classLine())
+}
+
+// drawKey draws at baseline y the outline sample (when outlined, outline
+// pixels wide) with text beside it, or text alone, and under them the
+// grey of unmeasured cells.
+func drawKey(c canvas, x, y, outline int, outlined bool, text string) {
+	if outlined {
+		c.line(x, y-3, x+14, y-3, outline, colOutline)
+		c.text(x+20, y, text, "start", colText)
 	} else {
-		c.text(l.left, y, m.classLine(), "start", colText)
+		c.text(x, y, text, "start", colText)
 	}
-	c.rect(l.left, y+10, 14, 10, colMissing)
-	c.text(l.left+20, y+19, "not measured", "start", colText)
+	c.rect(x, y+10, 14, 10, colMissing)
+	c.text(x+20, y+19, "not measured", "start", colText)
 }
 
 // classList returns the classes present off the diagonal: affinity's,
@@ -345,10 +376,15 @@ func (m *Matrix) classList() []affinity.Class {
 // and placement-class blocks outlined.
 func (m *Matrix) WriteSVG(w io.Writer) error {
 	l := m.layout()
+	return writeSVG(w, l.width, l.height, m.draw)
+}
+
+// writeSVG writes an SVG document width x height pixels that draw paints.
+func writeSVG(w io.Writer, width, height int, draw func(canvas)) error {
 	s := &svgCanvas{}
 	fmt.Fprintf(&s.b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="monospace">`+"\n",
-		l.width, l.height, l.width, l.height)
-	m.draw(s)
+		width, height, width, height)
+	draw(s)
 	s.b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, s.b.String())
 	return err
@@ -376,8 +412,13 @@ func (s *svgCanvas) text(x, y int, str, anchor string, c color.RGBA) {
 // the 7x13 face of golang.org/x/image/font/basicfont.
 func (m *Matrix) WritePNG(w io.Writer) error {
 	l := m.layout()
-	p := &pngCanvas{img: image.NewRGBA(image.Rect(0, 0, l.width, l.height))}
-	m.draw(p)
+	return writePNG(w, l.width, l.height, m.draw)
+}
+
+// writePNG writes a PNG image width x height pixels that draw paints.
+func writePNG(w io.Writer, width, height int, draw func(canvas)) error {
+	p := &pngCanvas{img: image.NewRGBA(image.Rect(0, 0, width, height))}
+	draw(p)
 	return png.Encode(w, p.img)
 }
 
