@@ -33,12 +33,21 @@ again when the report cannot be written.`,
 var cmdCompare = &command{
 	name:    "compare",
 	summary: "compare machines or runs by placement class (benchstat-style)",
-	args:    "[--markdown] FOLDER|FILE FOLDER|FILE...",
+	args:    "[--markdown] [--out DIR [--force]] FOLDER|FILE FOLDER|FILE...",
 	about: `Puts two or more results folders (or raw benchmark files) side by side:
 one table per placement class and unit, a column per run, each compared
 with the first (benchstat's -table /place -col .file). Warns when the runs
 used different settings (quick against full mode, another benchtime or
-count), as recorded in their bench.txt.`,
+count), as recorded in their bench.txt.
+
+With --out, the runs must be results folders, and compare also writes a
+fleet report into DIR and prints its path: fleet.md (a row per machine, a
+column per placement class: the handoff at the machine's recommended wait
+strategy and the floor; then each machine's recommendations and the
+warnings) and heatmaps.svg and heatmaps.png (every machine's heat map side
+by side on one colour scale). DIR is written complete or not at all; one
+that holds files is replaced only with --force, and a results folder
+never.`,
 	run: runCompare,
 }
 
@@ -84,13 +93,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	var m *matrix.Matrix
 	path := *matrixFlag
 	if path == "" {
-		for _, name := range []string{matrixLongFile, matrixFile} {
-			p := filepath.Join(filepath.Dir(files[0]), name)
-			if _, err := os.Stat(p); err == nil {
-				path = p
-				break
-			}
-		}
+		path = folderMatrix(filepath.Dir(files[0]))
 	}
 	if path != "" {
 		if m, err = readMatrix(path, filepath.Dir(files[0])); err != nil {
@@ -157,12 +160,17 @@ func ensureDir(dir string) (created bool, err error) {
 func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", stdout)
 	markdown := fs.Bool("markdown", false, "print Markdown tables instead of text")
+	out := fs.String("out", "", "also write a fleet report (fleet.md, heatmaps.svg, heatmaps.png) of the results folders into `DIR`")
+	force := fs.Bool("force", false, "with --out, replace a DIR that holds files")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) < 2 {
 		return usageError{"compare takes two or more results folders or raw benchmark files"}
+	}
+	if err := checkFleetArgs(*out, *force, pos); err != nil {
+		return err
 	}
 	runs := make([]*report.Run, len(pos))
 	for i, p := range pos {
@@ -177,6 +185,12 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		r.Name = p
 		runs[i] = r
 	}
+	var matrices []*matrix.Matrix
+	if *out != "" {
+		if matrices, err = fleetMatrices(pos); err != nil {
+			return err
+		}
+	}
 	for _, w := range report.CompareWarnings(runs...) {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
@@ -185,10 +199,14 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opts := report.RenderOptions{}
+	write := tables.WriteText
 	if *markdown {
-		return tables.WriteMarkdown(stdout, opts)
+		write = tables.WriteMarkdown
 	}
-	return tables.WriteText(stdout, opts)
+	if err := write(stdout, opts); err != nil || *out == "" {
+		return err
+	}
+	return writeFleet(stdout, *out, *force, runs, matrices)
 }
 
 // readMatrix reads the latency matrix at path for the run in runDir. When
