@@ -20,20 +20,36 @@
 // # Misuse
 //
 // Misuse panics with a sentence that starts with "colock: ": unlocking a
-// mutex that is not locked, unlocking one that another coroutine holds, a
-// coroutine whose body returns while it holds a lock (Entry checks the
-// held count when the body returns, as QEMU asserts locks_held == 0 when a
-// coroutine terminates), and a stray wake of a coroutine asleep on a lock
-// (a sleeping waiter is marked scheduled "in" the lock, so aio.CoSchedule
-// or CoWake of it panics naming the lock instead of corrupting its queue).
+// mutex that is not locked, unlocking one that another coroutine holds,
+// and a stray wake of a coroutine asleep on a lock (a sleeping waiter is
+// marked scheduled "in" the lock, so aio.CoSchedule or CoWake of it panics
+// naming the lock instead of corrupting its queue). A refused call leaves
+// the lock as it was.
+//
+// # No lock is lost with its holder
+//
+// A coroutine whose body returns holding a lock panics naming the locks,
+// as QEMU asserts locks_held == 0 when a coroutine terminates; one whose
+// body panics holding a CoMutex panics on with a [*HeldPanic] that names
+// the locks and wraps the original value. Either way Entry releases every
+// CoMutex the coroutine held first: each goes to its oldest waiter that
+// can still run, or is unlocked. (A CoRwlock hold is not released:
+// releasing one may sleep.)
 //
 // # Waiters on a closed context
 //
-// A coroutine asleep on a lock when its home context closes will never
-// run: its waker finds the home closed (aio.TryCoWake), hands it nothing
-// and passes the lock on to the next waiter, or frees it. Its goroutine
-// stays parked in Yield (only the closed context's owner could have
-// destroyed it): wake or finish a context's sleepers before closing it.
+// A coroutine asleep on a lock or queue is recorded among its home's
+// sleepers (coroutine.Sleep). When its home context closes (its iothread
+// is joined) it will never run: Close ends it (its goroutine ends) and
+// names it in the error Join returns ("asleep in 'colock.CoMutex.Lock'"),
+// and a waker that pops it later finds it ended and passes the lock on to
+// the next waiter, or frees it. The wake-up and the close settle who ends
+// the sleep with one compare-and-swap each (coroutine.Claim): exactly one
+// wins. A waiter that was handed the lock but ended by Close before it
+// ran (the wake-up reached its home after the stop request) passes the
+// lock on as it unwinds. Only a CoRwlock ticket served to a waiter ended
+// that way stays counted: wake or finish a context's rwlock waiters
+// before closing it.
 //
 // # Tests and benchmarks
 //

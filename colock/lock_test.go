@@ -450,7 +450,8 @@ func TestRefusedLockLeavesMutexIntact(t *testing.T) {
 
 // Review finding: a waiter whose context closed while it slept never runs;
 // the unlocker on another context neither panics nor hands it the lock,
-// which is free afterwards.
+// which is free afterwards. (Issue 20: the Close names the waiter and ends
+// it, so that its goroutine does not stay parked.)
 func TestWaiterOnClosedContextIsDropped(t *testing.T) {
 	a := newLocal(t)
 	ctxB := aio.NewContext()
@@ -459,8 +460,12 @@ func TestWaiterOnClosedContextIsDropped(t *testing.T) {
 	a.enter(h)
 	w := ctxB.NewCoroutine(Entry(func(self *Self) { m.Lock(self); m.Unlock(self) }))
 	ctxB.Thread().Enter(w) // w sleeps on m
-	if err := ctxB.Close(); err != nil {
-		t.Fatal(err)
+	err := ctxB.Close()
+	if want := fmt.Sprintf("coroutine %p asleep in '%s'", w, whereMutex); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Close of the waiter's context said %v, want it to contain %q", err, want)
+	}
+	if !w.Finished() {
+		t.Fatal("the waiter was not ended by its context's Close")
 	}
 	func() {
 		defer func() {

@@ -61,6 +61,10 @@ type CoMutex struct {
 	// is on its way to a woken waiter. Plain: only holders write it, and
 	// the release before each acquisition synchronizes before it.
 	holder *coroutine.Coroutine
+	// heldNext is the CoMutex the holder locked before this one and still
+	// holds (its Self.locks list, newest first). Plain, holder only, like
+	// holder.
+	heldNext *CoMutex
 	// sequence numbers the handoffs (never 0). Plain, unlockers only, in
 	// the order of acquisition, like holder.
 	sequence uint32
@@ -90,7 +94,10 @@ const (
 // of locked and Unlock one decrement: a single atomic read-modify-write
 // each, on the mutex's cache line. Lock adds a load of ctx, and a store
 // only when the lock moved to another context; holder and held are plain
-// fields. The counters (wakes, remote, picked) are slow-path only. Do not
+// fields, and so are the links of the holder's list of locks (heldNext,
+// Self.locks: two stores in Lock, a compare and a store in Unlock, on
+// lines Lock and Unlock write anyway). The counters (wakes, remote,
+// picked) are slow-path only. Do not
 // add an atomic operation to Lock's or Unlock's fast path without
 // measuring BenchmarkMutex before and after.
 
@@ -110,6 +117,8 @@ func (m *CoMutex) Lock(self *Self) {
 		m.ctx.Store(self.ctx)
 	}
 	m.holder = self.co
+	m.heldNext = self.locks
+	self.locks = m
 	self.held++
 }
 
@@ -156,6 +165,7 @@ func (m *CoMutex) lockContended(self *Self) {
 // a handoff) wakes it with the lock; or it takes a published handoff and,
 // finding itself the oldest waiter, keeps the lock without sleeping.
 func (m *CoMutex) lockSlow(self *Self) {
+	self.waitMutex = m // for Entry's unwind, should we be ended asleep
 	self.sleep(whereMutex)
 	m.pushWaiter(self)
 	// The "responsibility hand-off" of OSv's lfmutex: an Unlock that found
@@ -176,14 +186,17 @@ func (m *CoMutex) lockSlow(self *Self) {
 				// The oldest waiter is us: the lock is ours. The
 				// unlocker's store of the number, which followed its
 				// decrement, synchronizes before our compare-and-swap,
-				// which read it.
-				self.co.ClearScheduled()
+				// which read it. Our claim on ourselves cannot fail:
+				// only our home's Close claims us otherwise, and it
+				// runs on this thread, which we hold.
+				self.co.Claim()
+				self.awake()
 				return
 			}
 			if m.wake(self.ctx, w) {
 				break
 			}
-			// w's home is closed: it never runs. Take its count off
+			// w never runs (its home closed, or ended it). Take its count off
 			// (ours keeps locked above 0) and pop the next one.
 			m.locked.Add(^uint32(0))
 		}
@@ -193,7 +206,10 @@ func (m *CoMutex) lockSlow(self *Self) {
 	// our home's schedule queue (a push, which synchronizes before the
 	// consumer's swap) or, on our own context, through the waker's yield:
 	// either way the popper's hand-over, which came after the previous
-	// holder's decrement, synchronizes before we run again.
+	// holder's decrement, synchronizes before we run again. (Ended by
+	// Close instead, before we ran, we never get here: Entry's unwind
+	// passes the lock on; see pass.)
+	self.awake()
 }
 
 // Unlock unlocks m, handing it to the oldest waiter if there is one. Call
@@ -205,9 +221,40 @@ func (m *CoMutex) Unlock(self *Self) {
 	}
 	m.holder = nil
 	self.held--
+	if self.locks == m {
+		self.locks = m.heldNext
+	} else {
+		self.forgetLock(m) // unlocked out of order
+	}
 	// Decrement (QEMU's fetch_dec): frees the lock when nobody else
 	// announced themselves; it synchronizes before the compare-and-swap
 	// or increment that reads its 0, and so does our critical section.
+	if m.locked.Add(^uint32(0)) == 0 {
+		return
+	}
+	m.unlockSlow(self)
+}
+
+// forgetLock takes m, held by self but not the newest of its locks, off
+// self's list of locks.
+func (s *Self) forgetLock(m *CoMutex) {
+	for p := s.locks; p != nil; p = p.heldNext {
+		if p.heldNext == m {
+			p.heldNext = m.heldNext
+			return
+		}
+	}
+}
+
+// pass passes on a lock that was handed to self with a wake-up that never
+// ran (self was ended by its home's Close first): as if self had taken
+// the lock and unlocked it at once. Entry's unwind calls it, on self's
+// home thread.
+func (m *CoMutex) pass(self *Self) {
+	// The hand-over to self (the popper's wake: a push onto self's home
+	// schedule queue, taken by Close's swap before it ended self)
+	// synchronizes before this decrement, as before a woken waiter's run;
+	// the decrement orders on like Unlock's.
 	if m.locked.Add(^uint32(0)) == 0 {
 		return
 	}
@@ -223,7 +270,7 @@ func (m *CoMutex) unlockSlow(self *Self) {
 			if m.wake(self.ctx, w) {
 				return
 			}
-			// w's home is closed: it never runs. Take its count off as
+			// w never runs (its home closed, or ended it). Take its count off as
 			// if it had taken the lock and unlocked at once (the lock is
 			// free when nobody else counted in), and go on.
 			if m.locked.Add(^uint32(0)) == 0 {
@@ -268,8 +315,8 @@ func (m *CoMutex) unlockMisuse(self *Self) {
 }
 
 // wake hands the lock to w, popped off the queue, from a coroutine on ctx
-// (QEMU's qemu_co_mutex_wake). It reports false, handing nothing, when w's
-// home is closed.
+// (QEMU's qemu_co_mutex_wake). It reports false, handing nothing, when w
+// will never run: its home closed, or is closing and ended it.
 func (m *CoMutex) wake(ctx *aio.AioContext, w *Self) bool {
 	// The new holder's context, before it is woken: a coroutine spinning
 	// on its thread stops, so that w gets the thread.

@@ -40,6 +40,7 @@ func (q *CoQueue) Wait(self *Self, m *CoMutex) {
 	// us only after we yielded; one from our own context can only run
 	// after we yielded (QEMU's comment says the same).
 	self.co.Yield()
+	self.awake()
 	if m != nil {
 		m.Lock(self)
 	}

@@ -42,6 +42,7 @@ func (l *CoRwlock) RdLock(self *Self) {
 		l.queue(self, true)
 		l.mutex.Unlock(self)
 		self.co.Yield()
+		self.awake()
 		// Served: maybeWakeOne counted us in owners. Let the next
 		// reader in line in too, if it is one.
 		l.mutex.Lock(self)
@@ -61,6 +62,7 @@ func (l *CoRwlock) WrLock(self *Self) {
 		l.queue(self, false)
 		l.mutex.Unlock(self)
 		self.co.Yield()
+		self.awake()
 		// Served: maybeWakeOne set owners to -1 for us.
 	}
 	self.held++
@@ -116,6 +118,7 @@ func (l *CoRwlock) Upgrade(self *Self) {
 	l.queue(self, false)
 	l.maybeWakeOne(self)
 	self.co.Yield()
+	self.awake()
 	// Served: owners is -1 for us.
 }
 
