@@ -21,10 +21,12 @@
 //
 // Misuse panics with a sentence that starts with "colock: ": unlocking a
 // mutex that is not locked, unlocking one that another coroutine holds,
-// and a stray wake of a coroutine asleep on a lock (a sleeping waiter is
-// marked scheduled "in" the lock, so aio.CoSchedule or CoWake of it panics
-// naming the lock instead of corrupting its queue). A refused call leaves
-// the lock as it was.
+// Unlock, Downgrade or Upgrade of a CoRwlock by a coroutine that does not
+// hold it so (each Self records its rwlock holds), and a stray wake of a
+// coroutine asleep on a lock (a sleeping waiter is marked scheduled "in"
+// the lock, so aio.CoSchedule or CoWake of it panics naming the lock
+// instead of corrupting its queue). A refused call leaves the lock as it
+// was.
 //
 // # No lock is lost with its holder
 //
@@ -33,7 +35,7 @@
 // body panics holding a CoMutex panics on with a [*HeldPanic] that names
 // the locks and wraps the original value. Either way Entry releases every
 // CoMutex the coroutine held first: each goes to its oldest waiter that
-// can still run, or is unlocked. (A CoRwlock hold is not released:
+// can still run, or is unlocked. (A CoRwlock hold is named, not released:
 // releasing one may sleep.)
 //
 // # Waiters on a closed context

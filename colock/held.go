@@ -17,7 +17,8 @@ type HeldPanic struct {
 	Value any
 	// Coroutine is the coroutine that panicked.
 	Coroutine *coroutine.Coroutine
-	// Held names each CoMutex it held, the newest first: "CoMutex 0x...".
+	// Held names each lock it held, the newest first: "CoMutex 0x...",
+	// or "CoRwlock 0x... (reading)" / "(writing)".
 	Held []string
 }
 
@@ -35,7 +36,14 @@ func (p *HeldPanic) Unwrap() error {
 }
 
 // fate says what became of the locks named in held.
-func fate([]string) string { return "released" }
+func fate(held []string) string {
+	for _, h := range held {
+		if strings.HasPrefix(h, "CoRwlock") {
+			return "the CoMutexes released, the CoRwlocks still held"
+		}
+	}
+	return "released"
+}
 
 // unwind is Entry's deferred call: after a body that returned it does
 // nothing; otherwise it makes sure no lock is lost with the coroutine.
@@ -49,7 +57,7 @@ func (s *Self) unwind() {
 		s.abandon()
 		return
 	}
-	if s.locks == nil {
+	if s.locks == nil && len(s.rwHolds) == 0 {
 		return // holds nothing: the panic (or Goexit) goes on unchanged
 	}
 	r := recover() // nil for runtime.Goexit, which goes on by itself
@@ -80,11 +88,19 @@ func (s *Self) endHolding() {
 		s.co, n, strings.Join(held, ", "), fate(held)))
 }
 
-// heldNames names the CoMutexes s holds, the newest first.
+// heldNames names the locks s holds, the newest CoMutex first, then its
+// CoRwlock holds.
 func (s *Self) heldNames() []string {
 	var held []string
 	for m := s.locks; m != nil; m = m.heldNext {
 		held = append(held, fmt.Sprintf("CoMutex %p", m))
+	}
+	for _, h := range s.rwHolds {
+		mode := "reading"
+		if h.write {
+			mode = "writing"
+		}
+		held = append(held, fmt.Sprintf("CoRwlock %p (%s)", h.l, mode))
 	}
 	return held
 }

@@ -1,6 +1,9 @@
 package colock
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // CoRwlock is a readers-writer lock for coroutines on any number of
 // contexts (QEMU's CoRwlock, in its ticket form of QEMU 6.1 and later).
@@ -19,7 +22,9 @@ import "fmt"
 // Who may call what: every method only from the body of a coroutine run
 // through [Entry], passing its Self, on its home context; any number of
 // contexts at once. Unlock, Upgrade and Downgrade only by a coroutine that
-// holds the lock (as reader or writer, as each says).
+// holds the lock (as reader or writer, as each says): each coroutine's
+// Self records its holds, so a call by any other panics with a sentence
+// and leaves the lock as it was.
 type CoRwlock struct {
 	mutex CoMutex
 	// owners is how many readers hold the lock, or -1 while a writer does
@@ -48,7 +53,7 @@ func (l *CoRwlock) RdLock(self *Self) {
 		l.mutex.Lock(self)
 		l.maybeWakeOne(self)
 	}
-	self.held++
+	self.addHold(l, false)
 }
 
 // WrLock takes l for writing, sleeping while anyone holds it (QEMU's
@@ -65,36 +70,38 @@ func (l *CoRwlock) WrLock(self *Self) {
 		self.awake()
 		// Served: maybeWakeOne set owners to -1 for us.
 	}
-	self.held++
+	self.addHold(l, true)
 }
 
-// Unlock releases a read or write hold of l and serves the oldest ticket
-// if the lock is free for it (QEMU's qemu_co_rwlock_unlock). Unlocking an
-// unlocked CoRwlock panics.
+// Unlock releases self's read or write hold of l and serves the oldest
+// ticket if the lock is free for it (QEMU's qemu_co_rwlock_unlock). It
+// panics when self does not hold l (l unlocked, or held by others).
 func (l *CoRwlock) Unlock(self *Self) {
-	l.mutex.Lock(self)
-	switch {
-	case l.owners > 0:
-		l.owners--
-	case l.owners == -1:
-		l.owners = 0
-	default:
-		l.mutex.Unlock(self)
-		panic(fmt.Sprintf("colock: Unlock of CoRwlock %p, which is not locked (coroutine %p)", l, self.co))
+	i := self.holdOf(l)
+	if i < 0 {
+		l.misuse("Unlock", self, "")
 	}
-	self.held--
+	write := self.rwHolds[i].write
+	self.dropHold(i)
+	l.mutex.Lock(self)
+	if write {
+		l.owners = 0
+	} else {
+		l.owners--
+	}
 	l.maybeWakeOne(self)
 }
 
 // Downgrade turns self's write hold of l into a read hold, letting waiting
-// readers in (QEMU's qemu_co_rwlock_downgrade). It panics unless a writer
-// holds l.
+// readers in (QEMU's qemu_co_rwlock_downgrade). It panics unless self
+// holds l for writing.
 func (l *CoRwlock) Downgrade(self *Self) {
-	l.mutex.Lock(self)
-	if l.owners != -1 {
-		l.mutex.Unlock(self)
-		panic(fmt.Sprintf("colock: Downgrade of CoRwlock %p, which no writer holds (coroutine %p)", l, self.co))
+	i := self.holdOf(l)
+	if i < 0 || !self.rwHolds[i].write {
+		l.misuse("Downgrade", self, "for writing")
 	}
+	self.rwHolds[i].write = false
+	l.mutex.Lock(self)
 	l.owners = 1
 	l.maybeWakeOne(self)
 }
@@ -102,24 +109,73 @@ func (l *CoRwlock) Downgrade(self *Self) {
 // Upgrade turns self's read hold of l into a write hold, sleeping until
 // the other readers have left (QEMU's qemu_co_rwlock_upgrade). For
 // fairness it queues behind anyone already waiting, giving up its read
-// hold meanwhile. It panics unless a reader holds l.
+// hold meanwhile. It panics unless self holds l for reading.
 func (l *CoRwlock) Upgrade(self *Self) {
-	l.mutex.Lock(self)
-	if l.owners <= 0 {
-		l.mutex.Unlock(self)
-		panic(fmt.Sprintf("colock: Upgrade of CoRwlock %p, which no reader holds (coroutine %p)", l, self.co))
+	i := self.holdOf(l)
+	if i < 0 || self.rwHolds[i].write {
+		l.misuse("Upgrade", self, "for reading")
 	}
+	l.mutex.Lock(self)
 	if l.owners == 1 && l.tickets.head == nil {
 		l.owners = -1
 		l.mutex.Unlock(self)
-		return
+	} else {
+		l.owners--
+		l.queue(self, false)
+		l.maybeWakeOne(self)
+		self.co.Yield()
+		self.awake()
+		// Served: owners is -1 for us.
 	}
-	l.owners--
-	l.queue(self, false)
-	l.maybeWakeOne(self)
-	self.co.Yield()
-	self.awake()
-	// Served: owners is -1 for us.
+	self.rwHolds[i].write = true
+}
+
+// misuse panics with the sentence for op on l by self, which does not
+// hold it as op needs (how: "for reading", "for writing", or "" for any
+// hold), naming who holds it.
+func (l *CoRwlock) misuse(op string, self *Self, how string) {
+	l.mutex.Lock(self)
+	owners := l.owners
+	l.mutex.Unlock(self)
+	switch {
+	case owners == 0 && op == "Unlock":
+		panic(fmt.Sprintf("colock: Unlock of CoRwlock %p, which is not locked (coroutine %p)", l, self.co))
+	case owners != -1 && op == "Downgrade":
+		panic(fmt.Sprintf("colock: Downgrade of CoRwlock %p, which no writer holds (coroutine %p)", l, self.co))
+	case owners <= 0 && op == "Upgrade":
+		panic(fmt.Sprintf("colock: Upgrade of CoRwlock %p, which no reader holds (coroutine %p)", l, self.co))
+	}
+	who := "another coroutine writes"
+	if owners > 0 {
+		who = fmt.Sprintf("%d other reader(s) do", owners)
+	}
+	if how != "" {
+		how = " " + how
+	}
+	panic(fmt.Sprintf("colock: %s of CoRwlock %p by coroutine %p, which does not hold it%s (%s)", op, l, self.co, how, who))
+}
+
+// addHold records that self holds l (for writing when write), after the
+// lock is taken.
+func (s *Self) addHold(l *CoRwlock, write bool) {
+	s.rwHolds = append(s.rwHolds, rwHold{l: l, write: write}) // no allocation within rwBuf
+	s.held++
+}
+
+// holdOf returns the index of self's newest hold of l, or -1.
+func (s *Self) holdOf(l *CoRwlock) int {
+	for i := len(s.rwHolds) - 1; i >= 0; i-- {
+		if s.rwHolds[i].l == l {
+			return i
+		}
+	}
+	return -1
+}
+
+// dropHold forgets self's hold i.
+func (s *Self) dropHold(i int) {
+	s.rwHolds = slices.Delete(s.rwHolds, i, i+1)
+	s.held--
 }
 
 // queue appends self's ticket. l.mutex must be held.
@@ -150,7 +206,7 @@ func (l *CoRwlock) maybeWakeOne(self *Self) {
 	}
 	l.mutex.Unlock(self)
 	if w != nil && !wake(self.ctx, w) {
-		// w's home is closed: it never runs. Give back what it was
+		// w never runs (its home closed, or ended it). Give back what it was
 		// served and serve the next ticket instead.
 		l.mutex.Lock(self)
 		if w.read {

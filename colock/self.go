@@ -37,6 +37,11 @@ type Self struct {
 	// locked before it through its heldNext. Plain: the body's own, like
 	// held. Entry releases them if the body panics or ends holding them.
 	locks *CoMutex
+	// rwHolds are the coroutine's CoRwlock holds, one entry per hold; the
+	// first few live in rwBuf, so that taking a rwlock allocates nothing.
+	// Plain: the body's own.
+	rwHolds []rwHold
+	rwBuf   [2]rwHold
 	// waitMutex is the CoMutex the coroutine is asleep on in Lock, nil
 	// otherwise; granted says that its waker handed it the lock (or a
 	// CoRwlock ticket) with the wake-up. waitMutex is the body's own.
@@ -53,6 +58,12 @@ type Self struct {
 	returned bool
 }
 
+// rwHold is one hold of a CoRwlock by a coroutine.
+type rwHold struct {
+	l     *CoRwlock
+	write bool
+}
+
 // Entry returns a coroutine entry function that runs body with the
 // coroutine's [Self]. Create the coroutine with its home context's
 // NewCoroutine (or SetHome it before it first runs): Entry's function
@@ -64,9 +75,9 @@ type Self struct {
 // held. When body panics (or calls runtime.Goexit) holding a CoMutex, each
 // one is released (it goes to its next waiter, or is unlocked) and the
 // panic goes on as a [*HeldPanic] that names them and wraps the original
-// value. A CoRwlock hold is not released (releasing may sleep, which a
-// panicking body must not): its waiters stay asleep until their contexts
-// close. When body is ended by Destroy (its context closed while
+// value. A CoRwlock hold is named but not released (releasing may sleep,
+// which a panicking body must not): its waiters stay asleep until their
+// contexts close. When body is ended by Destroy (its context closed while
 // it slept on a lock, or was about to run with one), the CoMutexes it held,
 // and a lock handed to it with its wake-up, pass on likewise.
 func Entry(body func(self *Self)) coroutine.Func {
@@ -79,6 +90,7 @@ func Entry(body func(self *Self)) coroutine.Func {
 			panic(fmt.Sprintf("colock: coroutine %p has no home context (create it with (*aio.AioContext).NewCoroutine)", co))
 		}
 		self := &Self{co: co, ctx: ctx}
+		self.rwHolds = self.rwBuf[:0]
 		defer self.unwind()
 		body(self)
 		self.returned = true
