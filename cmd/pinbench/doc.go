@@ -130,6 +130,7 @@
 //	| `colock/` | QEMU's coroutine locks on aio's contexts: `CoQueue`, `CoMutex`, `CoRwlock`, and `MCS`, the futex lock of QEMU's test, which the mutex family contends |
 //	| `affinity/` | CPU sets, topology discovery (sysfs under a root + cpuid), placement classes, and the pinning call: `PinThread` (pin_linux.go), which `aio.NewIOThread` and the bench harness call on each locked thread |
 //	| `report/` | reading results, recommendations, warnings, the report's text (report.md) |
+//	| `place/` | placing N event-loop threads on CPUs: workloads (patterns, graphs), the cost model from a run's measurements, the solver, baselines and the configurations operators apply |
 //	| `matrix/` | the core-to-core latency matrix: its CSV forms, text, and the SVG and PNG heat map |
 //	| `internal/benchtab/` | benchstat's tables (filter, project, group, summarise, compare, render), checked against `go tool benchstat` |
 //	| `internal/atomicfile/` | writing results so that they are complete or absent: a file, a set of files, a staged folder, the `latest` link |
@@ -140,6 +141,7 @@
 //	| `internal/tracex/` | the execution-trace event names and the outlier record the benchmarks write and the report reads |
 //	| `internal/osthread/` | a thread identity in a few nanoseconds (the owner checks) and whether a thread has ended |
 //	| `internal/spinwait/` | the CPU's spin-wait hint, in every spin loop |
+//	| `internal/cpuname/` | the CPU's name exactly as `go test` prints it, for the `cpu:` configuration line |
 //	| `internal/leakcheck/` | a test helper: no goroutine and no OS thread left behind |
 //	| `internal/matrixtest/` | test helper: the latency matrices the matrix and report tests share |
 //	| `internal/lab/` | the topology lab (`scripts/lab.sh`): presets, the guest's initramfs and init, checks of a lab run's outputs |
