@@ -119,6 +119,15 @@ cleanup() {
     done
   fi
   for d in "${stop_order[@]}"; do stop "$d"; done
+  # A job's slurmstepd leaves slurmd by a double fork: once ended, PID 1
+  # reaps it, shortly. Up to 5 s for that, so that the check leaves no
+  # process behind, not even a zombie (nothing else runs Slurm here).
+  if [ -n "$scratch" ]; then
+    for _ in $(seq 25); do
+      pgrep -x slurmstepd >/dev/null || break
+      sleep 0.2
+    done
+  fi
   [ -z "$made_policy" ] || rm -f /usr/sbin/policy-rc.d
   [ -z "$scratch" ] || rm -rf -- "$scratch"
   [ "$rc" = 3 ] || say "$([ "$rc" = 0 ] && echo "passed" || echo "exit $rc") in $(($(date +%s) - t0)) s; daemons stopped, scratch folder removed"
