@@ -135,9 +135,10 @@ func TestExactMatchesBruteForce(t *testing.T) {
 	}
 }
 
-// TestLocalSearchNeverWorse checks that every start only improves, that
-// the gain table's running total matches the cost, and that the result
-// is feasible and no worse than any start.
+// TestLocalSearchNeverWorse checks that every start keeps the rules and
+// only improves, that the gain table's running total matches the cost,
+// and that the result, kicks included, is feasible and no worse than any
+// start.
 func TestLocalSearchNeverWorse(t *testing.T) {
 	for _, in := range randomInstances(t, 100) {
 		p := in.p
@@ -154,8 +155,8 @@ func TestLocalSearchNeverWorse(t *testing.T) {
 			}
 			best = min(best, p.cost(s))
 		}
-		if ls := p.localSearch(starts); ls.cost > best*(1+1e-12) {
-			t.Errorf("%s: local search %.6g, worse than its best start %.6g", in.name, ls.cost, best)
+		if ls := p.localSearch(starts); ls.cost > best*(1+1e-12) || !p.feasible(ls.pos) {
+			t.Errorf("%s: local search %.6g (feasible %v), worse than its best start %.6g", in.name, ls.cost, p.feasible(ls.pos), best)
 		}
 	}
 }
