@@ -40,7 +40,7 @@ func emitNumactl(w io.Writer, d *Document, o EmitOptions) error {
 		}
 		fmt.Fprintf(bw, "numactl --physcpubind=%s%s %s  # %s\n", t.CPUs, mem, cmd, t.Name)
 	}
-	comment(bw, "Or one process holding every thread (then pin each thread to its CPU inside it; see --format taskset):")
+	comment(bw, "Or one process holding every thread (then pin each thread to its CPU inside it; as the taskset format writes):")
 	if node, ok := d.singleNode(); ok {
 		fmt.Fprintf(bw, "numactl --physcpubind=%s --membind=%d %s\n", d.allCPUs(), node, cmd)
 	} else {

@@ -42,8 +42,8 @@ type Plan struct {
 	// Solver says how the placement was found and whether it is proved
 	// optimal for the model.
 	Solver string
-	// Measured holds measured costs when a verification ran (the CLI's
-	// --verify fills it); nil otherwise.
+	// Measured holds the measured costs of the plan and its baselines,
+	// filled by whoever ran them (a verification run); nil otherwise.
 	Measured []Measured
 }
 
@@ -155,7 +155,7 @@ const QEMUDefaultPollMaxNs = 32768
 //
 //   - wait=block: 0, polling off (QEMU sleeps at once with poll-max-ns=0),
 //     which is what the model costed;
-//   - a poll-window sweep in the run (tune --full) whose recommendation
+//   - a poll-window sweep in the run (a full tuning run) whose recommendation
 //     names a window: that window;
 //   - otherwise QEMU's default, with a note saying why.
 func pollMax(m *Model) (int64, string) {
@@ -164,7 +164,7 @@ func pollMax(m *Model) (int64, string) {
 		return 0, "wait=block: polling off (poll-max-ns=0 makes QEMU sleep at once)"
 	}
 	if !hasSweep(res.Run) {
-		return QEMUDefaultPollMaxNs, fmt.Sprintf("QEMU's default: %s has no poll-window sweep (pinbench tune --full runs one)", res.Dir)
+		return QEMUDefaultPollMaxNs, fmt.Sprintf("QEMU's default: %s has no poll-window sweep (a full tuning run measures one)", res.Dir)
 	}
 	for _, rec := range report.Recommend(res.Run, report.Thresholds{}) {
 		if rec.Topic != report.TopicWindow {

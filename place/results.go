@@ -12,7 +12,7 @@ import (
 	"github.com/pinbench/pinbench/report"
 )
 
-// The files of a results folder (pinbench tune's output) that a plan reads.
+// The files of a results folder (a tuning run's output) that a plan reads.
 const (
 	// BenchFile holds the benchmark results and configuration lines.
 	BenchFile = "bench.txt"

@@ -149,7 +149,7 @@ type solution struct {
 // solve finds the cheapest assignment the solver can.
 func (p *problem) solve() solution {
 	best := p.localSearch(p.starts())
-	sol := solution{pos: best.pos, cost: best.cost, method: fmt.Sprintf("local search (best of %d starts)", best.starts)}
+	sol := solution{pos: best.pos, cost: best.cost, method: fmt.Sprintf("local search (best of %d starts, then %d kicks)", best.starts, p.kicks())}
 	if p.n > ExactThreads {
 		return sol
 	}
