@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pinbench/pinbench/internal/atomicfile"
 )
 
 // roundHelperEnv makes TestRoundChildHelper, in a child process of the
@@ -207,8 +209,8 @@ func TestRunFolderRemovesKilledRunsStaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	parent := t.TempDir()
-	stale := filepath.Join(parent, ".old"+stagingMark+strconv.Itoa(gone.Process.Pid)+"-1")
-	live := filepath.Join(parent, ".run"+stagingMark+strconv.Itoa(os.Getpid())+"-2")
+	stale := filepath.Join(parent, ".old"+stagingMark+atomicfile.Owner(gone.Process.Pid)+"-1")
+	live := filepath.Join(parent, ".run"+stagingMark+atomicfile.Owner(os.Getpid())+"-2")
 	for _, dir := range []string{stale, live} {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			t.Fatal(err)

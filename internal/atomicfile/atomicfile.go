@@ -22,14 +22,17 @@
 package atomicfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -37,7 +40,7 @@ import (
 // NAME.
 const TempSuffix = ".tmp"
 
-// StagingMark is in the name of every staging folder: ".NAME.partial-PID-*"
+// StagingMark is in the name of every staging folder: ".NAME.partial-PID@SPACE-*"
 // beside NAME, PID the id of the process that made it.
 const StagingMark = ".partial-"
 
@@ -273,7 +276,7 @@ func Stage(final string) (*Folder, error) {
 	}
 	parent := filepath.Dir(final)
 	removed := RemoveStale(parent)
-	pattern := "." + filepath.Base(final) + StagingMark + strconv.Itoa(os.Getpid()) + "-*"
+	pattern := "." + filepath.Base(final) + StagingMark + owner() + "-*"
 	dir, err := os.MkdirTemp(parent, pattern)
 	if err != nil {
 		return nil, fmt.Errorf("cannot write into %s: %w", parent, err)
@@ -289,9 +292,12 @@ func Stage(final string) (*Folder, error) {
 func (d *Folder) Removed() []string { return d.removed }
 
 // RemoveStale removes the staging folders in dir whose owner process
-// (the PID in ".NAME.partial-PID-*") is gone, whatever their NAME, and
-// returns their paths. It keeps those of live processes and those that
-// name no owner. A stale folder that Commit moved aside (".old") is put
+// (".NAME.partial-PID@SPACE-*") is gone, whatever their NAME, and returns
+// their paths. It judges only folders of its own process space (SPACE: this
+// boot of this machine and this PID namespace), where a PID means one
+// process: it keeps those of live processes, those of another machine or
+// container sharing the folder (a fleet's shared results path), and those
+// that name no owner. A stale folder that Commit moved aside (".old") is put
 // back at NAME when nothing is there (its owner died before the new
 // folder took its place), and removed otherwise. It is best effort: a
 // folder it cannot read or remove stays.
@@ -317,10 +323,11 @@ func RemoveStale(dir string) []string {
 	return removed
 }
 
-// parseStaging splits a staging folder's name, ".NAME.partial-PID-*"
-// with ".old" after it when moved aside, into NAME, PID and whether it
-// was moved aside. The PID is 0 for a name that is not a staging
-// folder's or records no owner.
+// parseStaging splits a staging folder's name,
+// ".NAME.partial-PID@SPACE-*" with ".old" after it when moved aside, into
+// NAME, PID and whether it was moved aside. The PID is 0 for a name that
+// is not a staging folder's, records no owner, or records one of another
+// process space.
 func parseStaging(name string) (final string, pid int, old bool) {
 	i := strings.LastIndex(name, StagingMark)
 	if !strings.HasPrefix(name, ".") || i < 1 {
@@ -328,11 +335,33 @@ func parseStaging(name string) (final string, pid int, old bool) {
 	}
 	rest := name[i+len(StagingMark):]
 	id, _, ok := strings.Cut(rest, "-")
-	if n, err := strconv.Atoi(id); ok && err == nil {
+	num, space, ours := strings.Cut(id, "@")
+	if n, err := strconv.Atoi(num); ok && ours && space == processSpace() && err == nil {
 		pid = n
 	}
 	return name[1:i], pid, strings.HasSuffix(rest, oldSuffix)
 }
+
+// owner is this process's "PID@SPACE" for a staging folder's name.
+func owner() string { return Owner(os.Getpid()) }
+
+// Owner is how a staging folder's name records process pid of this
+// machine and PID namespace as its owner: "PID@SPACE".
+func Owner(pid int) string { return strconv.Itoa(pid) + "@" + processSpace() }
+
+// processSpace names, in 8 hex digits, the space in which a PID means one
+// process: this boot of this machine (the kernel's random boot_id) and
+// this process's PID namespace (a container's is its own). Where either
+// cannot be read, the hostname stands in; a space that merely differs
+// keeps folders, never removes them.
+var processSpace = sync.OnceValue(func() string {
+	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	ns, _ := os.Readlink("/proc/self/ns/pid")
+	host, _ := os.Hostname()
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s|%s|%s", bytes.TrimSpace(boot), ns, host)
+	return fmt.Sprintf("%08x", h.Sum32())
+})
 
 // alive reports whether process pid exists (signal 0 checks without
 // sending one; a process of another user answers EPERM).

@@ -506,8 +506,9 @@ func deadPid(t *testing.T) int {
 
 // Stage first removes the staging folders beside it whose owner process
 // is gone (a run killed with SIGKILL leaves one, with its 0600 temporary
-// files), whatever their final name; it keeps a live process's, and one
-// whose owner it cannot tell. A stale folder moved aside by Commit(true)
+// files), whatever their final name; it keeps a live process's, one of
+// another machine or PID namespace sharing the folder (where its PID
+// means nothing), and one whose owner it cannot tell. A stale folder moved aside by Commit(true)
 // is put back when its final path is empty, and removed when not.
 func TestStageRemovesStale(t *testing.T) {
 	parent := t.TempDir()
@@ -523,22 +524,25 @@ func TestStageRemovesStale(t *testing.T) {
 		}
 		return dir
 	}
-	stale := mk(fmt.Sprintf(".old-run%s%d-123", StagingMark, dead))
-	mine := mk(fmt.Sprintf(".run%s%d-456", StagingMark, os.Getpid()))
-	initial := mk(fmt.Sprintf(".run%s1-789", StagingMark)) // pid 1 lives
-	unknown := mk(".run" + StagingMark + "1011")           // no owner recorded
-	mk(fmt.Sprintf(".gone%s%d-12.old", StagingMark, dead)) // put back as gone
-	replaced := mk(fmt.Sprintf(".kept%s%d-13.old", StagingMark, dead))
+	here := processSpace()
+	stale := mk(fmt.Sprintf(".old-run%s%d@%s-123", StagingMark, dead, here))
+	mine := mk(fmt.Sprintf(".run%s%s-456", StagingMark, owner()))
+	initial := mk(fmt.Sprintf(".run%s1@%s-789", StagingMark, here)) // pid 1 lives
+	unknown := mk(".run" + StagingMark + "1011")                    // no owner recorded
+	elsewhere := mk(fmt.Sprintf(".run%s%d@%s-5", StagingMark, dead, "0badf00d"))
+	bare := mk(fmt.Sprintf(".run%s%d-6", StagingMark, dead))        // a PID without its space
+	mk(fmt.Sprintf(".gone%s%d@%s-12.old", StagingMark, dead, here)) // put back as gone
+	replaced := mk(fmt.Sprintf(".kept%s%d@%s-13.old", StagingMark, dead, here))
 	mk("kept")
 	d, err := Stage(filepath.Join(parent, "run"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Discard()
-	if want := fmt.Sprintf("%s%d-", StagingMark, os.Getpid()); !strings.Contains(d.Path(), want) {
+	if want := StagingMark + owner() + "-"; !strings.Contains(d.Path(), want) {
 		t.Errorf("staging folder %s does not name its owner (%q)", d.Path(), want)
 	}
-	left := []string{filepath.Base(mine), filepath.Base(initial), filepath.Base(unknown), "gone", "kept", filepath.Base(d.Path())}
+	left := []string{filepath.Base(mine), filepath.Base(initial), filepath.Base(unknown), filepath.Base(elsewhere), filepath.Base(bare), "gone", "kept", filepath.Base(d.Path())}
 	slices.Sort(left)
 	wantOnly(t, parent, left...)
 	if got, want := d.Removed(), []string{replaced, stale}; !slices.Equal(got, want) {
