@@ -118,7 +118,8 @@ func ExplainOutliers(dir, under string) ([]OutlierExplanation, error) {
 //   - blocked: one of them waiting, with the runtime's reason (sleep,
 //     chan receive, sync, ...) and the code that blocked;
 //   - syscall or futex wait: one of them in a system call (a futex wait
-//     when aio's futex sleep made it), with the code that made it;
+//     when it is asleep in the futex wrapper, tracex.FutexWaitFunc), with
+//     the code that made it;
 //   - migration: a side's CPU differed before and after (the record's
 //     getcpu readings).
 //

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	xtrace "golang.org/x/exp/trace"
+
+	"github.com/pinbench/pinbench/internal/tracex"
 )
 
 // traceTick bounds the execution trace's clock unit (64 ns on amd64, 16
@@ -97,11 +99,10 @@ func scanHop(data []byte, first, start, end xtrace.Time, roles map[xtrace.GoID]g
 				add(CauseBlocked, fmt.Sprintf("%s blocked (%s) at %s", who, st.reason, site(st.stack)), d)
 			}
 		case xtrace.GoSyscall:
-			where := site(st.stack)
-			if strings.Contains(where, "futexWait") {
+			if inFutexWait(st.stack) {
 				add(CauseFutexWait, fmt.Sprintf("%s was still asleep in the kernel on its futex after the push: the wake-up came late (the kernel, or the host, ran the thread late)", who), d)
 			} else {
-				add(CauseSyscall, fmt.Sprintf("%s was in a system call at %s", who, where), d)
+				add(CauseSyscall, fmt.Sprintf("%s was in a system call at %s", who, site(st.stack)), d)
 			}
 		}
 	}
@@ -248,6 +249,18 @@ func inCoroutineSwitch(s xtrace.Stack) bool {
 	return false
 }
 
+// inFutexWait reports whether a goroutine's stack in a system call is a
+// sleep on a futex word: the futex wrapper is on it, by the name tracex
+// holds for it.
+func inFutexWait(s xtrace.Stack) bool {
+	for f := range s.Frames() {
+		if tracex.IsFutexWait(f.Func) {
+			return true
+		}
+	}
+	return false
+}
+
 // plumbing reports whether fn is the runtime's or a system-call wrapper's.
 func plumbing(fn string) bool {
 	for _, p := range []string{"runtime.", "syscall.", "internal/", "golang.org/x/sys/unix.", "time.Sleep"} {
@@ -258,8 +271,8 @@ func plumbing(fn string) bool {
 	return false
 }
 
-// shortFunc drops the module path: github.com/pinbench/pinbench/aio.futexWait
-// is aio.futexWait.
+// shortFunc drops the module path: github.com/pinbench/pinbench/aio.Notify
+// is aio.Notify.
 func shortFunc(fn string) string {
 	if i := strings.LastIndex(fn, "/"); i >= 0 {
 		return fn[i+1:]

@@ -10,11 +10,13 @@ import (
 	"runtime/trace"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pinbench/pinbench/internal/futex"
 	"github.com/pinbench/pinbench/internal/tracex"
 )
 
@@ -203,6 +205,39 @@ func TestExplainOutlierLoggedLate(t *testing.T) {
 		if c.Kind == "syscall" {
 			t.Errorf("the nanosleep after the arrival is named: %+v", c)
 		}
+	}
+}
+
+// A hop spent asleep on a futex word, in the one futex wrapper that aio's
+// and colock's sleeps go through, is a futex wait, not a system call of
+// the receiver's own: report finds the wrapper by the name tracex holds.
+func TestExplainOutlierFutexWait(t *testing.T) {
+	const d = 5 * time.Millisecond
+	var word atomic.Uint32
+	slept, off := traceOutlier(t, t.TempDir(), "futex-1.trace", func() {
+		// Nothing wakes the word: each Wait ends at its timeout, or
+		// early on a signal, and the loop sleeps out the rest.
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			futex.Wait(&word, 0, time.Until(end))
+		}
+	}, nil)
+	e, err := ExplainOutlierFile(slept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wait time.Duration
+	for _, c := range e.Causes {
+		switch c.Kind {
+		case CauseFutexWait:
+			wait += c.Dur
+		case CauseSyscall:
+			t.Errorf("a hop asleep on a futex: cause %+v, want a futex wait", c)
+		}
+	}
+	// Less the clock reads between the waits, the trace clock's ticks and
+	// how far off the arrival's time may be.
+	if wait < d*9/10-off {
+		t.Errorf("a hop asleep on a futex for %v: causes %+v, want a futex wait covering most of it", d, e.Causes)
 	}
 }
 

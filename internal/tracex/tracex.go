@@ -7,7 +7,8 @@
 // futex sleeps, all attached to one task per context (named like the
 // context: "iothread 1234 on CPUs 3"). The names here are what
 // `go tool trace` shows under "User-defined tasks" and "User-defined
-// regions", and what a parser of the trace looks for.
+// regions", and what a parser of the trace looks for; so is the function
+// a thread sleeps in on a futex, which a parser finds on stacks.
 package tracex
 
 import (
@@ -46,6 +47,28 @@ const (
 	// need not be the one it was saved for.
 	Snapshot = "pinbench_outlier_snapshot"
 )
+
+// The function a thread sleeps in on a futex, as an execution trace's
+// stacks name it: a goroutine in a system call with it on its stack is
+// asleep on a futex word, waiting for a wake-up, not doing a system call
+// of its own.
+const (
+	// FutexWaitFunc is internal/futex.Wait, the one futex wrapper, which
+	// aio's and colock's sleeps go through; futex's test holds it to the
+	// function's name.
+	FutexWaitFunc = "github.com/pinbench/pinbench/internal/futex.Wait"
+	// futexWaitAio and futexWaitColock are where binaries built before
+	// that wrapper slept, so that traces they saved read the same.
+	futexWaitAio    = "github.com/pinbench/pinbench/aio.futexWait"
+	futexWaitColock = "github.com/pinbench/pinbench/colock.futexWait"
+)
+
+// IsFutexWait reports whether fn, a function named by a stack frame of an
+// execution trace, is where a thread sleeps on a futex ([FutexWaitFunc],
+// or an earlier binary's wrapper).
+func IsFutexWait(fn string) bool {
+	return fn == FutexWaitFunc || fn == futexWaitAio || fn == futexWaitColock
+}
 
 // ContextOf returns the context label in the message of a CoSchedule or
 // ScheduleBHEnter log ("ctx NAME co PTR ..."), and false for any other
