@@ -5,6 +5,7 @@ import (
 	"runtime/trace"
 	"time"
 
+	"github.com/pinbench/pinbench/internal/futex"
 	"github.com/pinbench/pinbench/internal/spinwait"
 )
 
@@ -66,13 +67,13 @@ func (c *AioContext) Notify() {
 // kick wakes an owner asleep (or about to sleep) on the event futex.
 func (c *AioContext) kick() {
 	// Swap: only the notifier that moves the word 0 -> 1 makes the system
-	// call; the owner's futexWait on 0 returns at once while it is 1. The
+	// call; the owner's futex.Wait on 0 returns at once while it is 1. The
 	// owner moves it back to 0 and rereads notified before sleeping again
 	// (see wait), so a kick is never consumed without the owner seeing the
 	// notified flag that came before it.
 	if c.event.Swap(1) == 0 {
 		c.wakes.Add(1)
-		futexWake(&c.event, 1)
+		futex.Wake(&c.event, 1)
 	}
 }
 
@@ -267,11 +268,14 @@ func (c *AioContext) futexSleep() {
 	c.notifyMe.Add(1)
 	for !c.hasWork() {
 		c.sleeps.Add(1)
-		// Sleeps only while the word is 0; a kick sets it to 1 (before or
-		// during the sleep) and wakes us.
-		futexWait(&c.event, 0, -1)
+		// Sleeps only while the word is 0 (the futex contract: see
+		// package futex); a kick's Swap sets it to 1, before or during
+		// the sleep, and wakes us. What the kick published is read
+		// through notified and the queue, not through the word: see
+		// the notify handshake, point 1.
+		futex.Wait(&c.event, 0, -1)
 		// Consume the kick before rereading notified, so that a kick
-		// arriving later sets the word again and the next futexWait
+		// arriving later sets the word again and the next futex.Wait
 		// returns at once. A kick whose Swap came before this Store was
 		// preceded by its notified.Store(true), and only the owner
 		// clears notified (in Poll, not here), so the loop condition

@@ -3,11 +3,9 @@ package colock
 import (
 	"fmt"
 	"sync/atomic"
-	"unsafe"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/internal/cacheline"
+	"github.com/pinbench/pinbench/internal/futex"
 	"github.com/pinbench/pinbench/internal/spinwait"
 )
 
@@ -24,14 +22,14 @@ import (
 // Unlock(id), from one thread at a time; Unlock only while holding the
 // lock. Handoffs may be read from any goroutine.
 type MCS struct {
-	_ [aio.CacheLinePad]byte
+	_ [cacheline.Pad]byte
 	// tail is the id of the last node queued, -1 when the lock is free
 	// (QEMU's mutex_head).
 	tail atomic.Int32
-	_    [aio.CacheLinePad]byte
+	_    [cacheline.Pad]byte
 	// handoffs counts unlocks that passed the lock to a waiter.
 	handoffs atomic.Uint64
-	_        [aio.CacheLinePad]byte
+	_        [cacheline.Pad]byte
 	nodes    []mcsNode
 }
 
@@ -44,7 +42,7 @@ type mcsNode struct {
 	// locked is the futex word this node's locker sleeps on: 1 while it
 	// waits, 0 once the holder ahead passed the lock on.
 	locked atomic.Uint32
-	_      [aio.CacheLinePad - 8]byte
+	_      [cacheline.Pad - 8]byte
 }
 
 // NewMCS returns an unlocked MCS lock for n participants.
@@ -72,11 +70,12 @@ func (l *MCS) Lock(id int) {
 	}
 	// Link behind prev: pairs with its unlocker's load of next.
 	l.nodes[prev].next.Store(int32(id))
-	// Sleep while locked is 1. The futex compares and sleeps atomically
-	// against the unlocker's store-then-wake, and the loop rechecks after
-	// a spurious return (QEMU's test does not loop).
+	// Sleep while locked is 1 (the futex contract: see package futex).
+	// The loop's Load pairs with the unlocker's Store of 0 before its
+	// wake, and rechecks after any other return (QEMU's test does not
+	// loop).
 	for n.locked.Load() == 1 {
-		futexWait(&n.locked, 1)
+		futex.Wait(&n.locked, 1, -1)
 	}
 	// The unlocker's store of 0 synchronizes before the load that read
 	// it, and with it the unlocker's critical section.
@@ -99,27 +98,11 @@ func (l *MCS) Unlock(id int) {
 	}
 	next := &l.nodes[n.next.Load()]
 	l.handoffs.Add(1)
-	// Store, then wake: the waiter sleeps only while locked is still 1.
+	// Store, then wake (the futex contract): pairs with the waiter's
+	// Load of locked in Lock.
 	next.locked.Store(0)
-	futexWake(&next.locked, 1)
+	futex.Wake(&next.locked, 1)
 }
 
 // Handoffs returns how many unlocks passed the lock to a waiter.
 func (l *MCS) Handoffs() uint64 { return l.handoffs.Load() }
-
-// futexWait sleeps in the kernel while *addr == val (FUTEX_WAIT_PRIVATE),
-// returning on a wake, a signal, or at once when *addr != val; callers
-// recheck in a loop. Syscall, not RawSyscall: the runtime must know the
-// thread blocks. The word lives in Go memory, which the collector does not
-// move; the conversion inside the call keeps it alive (unsafe.Pointer
-// rule 4).
-func futexWait(addr *atomic.Uint32, val uint32) {
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), aio.FUTEX_WAIT_PRIVATE,
-		uintptr(val), 0, 0, 0)
-}
-
-// futexWake wakes up to n threads asleep in futexWait on addr.
-func futexWake(addr *atomic.Uint32, n int) {
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), aio.FUTEX_WAKE_PRIVATE,
-		uintptr(n), 0, 0, 0)
-}

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/internal/cacheline"
 	"github.com/pinbench/pinbench/internal/leakcheck"
 )
 
@@ -34,9 +34,9 @@ const finishLimit = 5 * time.Second
 
 // padded is a counter alone on its cache lines.
 type padded struct {
-	_ [aio.CacheLinePad]byte
+	_ [cacheline.Pad]byte
 	n atomic.Int64
-	_ [aio.CacheLinePad]byte
+	_ [cacheline.Pad]byte
 }
 
 // multiMutex is the state of one run of QEMU's test_multi_co_mutex and

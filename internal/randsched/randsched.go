@@ -12,6 +12,7 @@ import (
 
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/coroutine"
+	"github.com/pinbench/pinbench/internal/cacheline"
 )
 
 // Variant selects the coroutine loop of [Schedule].
@@ -75,7 +76,7 @@ func (c Counts) String() string {
 // to_schedule[i]), alone on its cache lines: every thread takes from it.
 type scheduleSlot struct {
 	co atomic.Pointer[coroutine.Coroutine]
-	_  [aio.CacheLinePad - 8]byte
+	_  [cacheline.Pad - 8]byte
 }
 
 // scheduleCounters are one context's counters, written by the coroutine
@@ -84,7 +85,7 @@ type scheduleSlot struct {
 // counters keep that contention out of the handoff being measured.)
 type scheduleCounters struct {
 	scheduled, queued, retry atomic.Int64
-	_                        [aio.CacheLinePad - 24]byte
+	_                        [cacheline.Pad - 24]byte
 }
 
 // Schedule is the workload of QEMU's test-aio-multithread "schedule"

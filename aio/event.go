@@ -3,49 +3,9 @@ package aio
 import (
 	"sync/atomic"
 	"time"
-	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/pinbench/pinbench/internal/futex"
 )
-
-// Futex operations (linux/futex.h). golang.org/x/sys/unix does not define
-// them, so they are spelled out here.
-const (
-	FUTEX_WAIT         = 0                               // sleep while the word equals a value
-	FUTEX_WAKE         = 1                               // wake up to n sleepers
-	FUTEX_PRIVATE_FLAG = 128                             // the word is not shared with other processes: cheaper lookup
-	FUTEX_WAIT_PRIVATE = FUTEX_WAIT | FUTEX_PRIVATE_FLAG // FUTEX_WAIT within this process
-	FUTEX_WAKE_PRIVATE = FUTEX_WAKE | FUTEX_PRIVATE_FLAG // FUTEX_WAKE within this process
-)
-
-// futexWait sleeps in the kernel while *addr == val, for at most timeout
-// (forever when timeout < 0). It returns on a wake, a signal, a timeout, or
-// at once when *addr != val; callers recheck their condition in a loop.
-//
-// It goes through unix.Syscall6, not RawSyscall6: the runtime must know
-// this thread is blocked (entersyscall) so that sysmon can hand its P to
-// another thread; a raw blocking call would hold the P for as long as the
-// thread sleeps. The word lives in Go memory, which the garbage collector
-// never moves, so the kernel may key on its address. The conversion
-// uintptr(unsafe.Pointer(addr)) inside the call expression keeps addr alive
-// and pinned for the duration of the call (unsafe.Pointer rule 4).
-func futexWait(addr *atomic.Uint32, val uint32, timeout time.Duration) {
-	var tsp *unix.Timespec
-	if timeout >= 0 {
-		ts := unix.NsecToTimespec(int64(timeout))
-		tsp = &ts
-	}
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), FUTEX_WAIT_PRIVATE,
-		uintptr(val), uintptr(unsafe.Pointer(tsp)), 0, 0)
-}
-
-// futexWake wakes up to n threads sleeping in futexWait on addr. It never
-// blocks, so RawSyscall would do, but Syscall keeps the race detector and
-// the runtime's accounting honest for a few tens of nanoseconds.
-func futexWake(addr *atomic.Uint32, n int) {
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), FUTEX_WAKE_PRIVATE,
-		uintptr(n), 0, 0, 0)
-}
 
 // Event states (QEMU's QemuEvent, util/qemu-thread-posix.c).
 // The zero state is free, so the zero Event is a usable reset event.
@@ -88,7 +48,7 @@ func (e *Event) Set() {
 		// this Swap sees busy and wakes it.
 		if e.v.Swap(eventSet) == eventBusy {
 			e.wakes.Add(1)
-			futexWake(&e.v, int(^uint32(0)>>1))
+			futex.WakeAll(&e.v)
 		}
 	}
 }
@@ -140,10 +100,10 @@ func (e *Event) wait(d time.Duration) bool {
 				continue
 			}
 		}
-		// Sleeps only while v is still busy: the kernel compares and
-		// sleeps atomically with respect to futexWake, and the timeout
-		// bounds a timed wait.
-		futexWait(&e.v, eventBusy, timeout)
+		// Sleeps only while v is still busy (the futex contract: see
+		// package futex); the loop's Load pairs with the Swap in Set, and
+		// the timeout bounds a timed wait.
+		futex.Wait(&e.v, eventBusy, timeout)
 	}
 }
 
