@@ -142,6 +142,7 @@
 //	| `internal/osthread/` | a thread identity in a few nanoseconds (the owner checks) and whether a thread has ended |
 //	| `internal/spinwait/` | the CPU's spin-wait hint, in every spin loop |
 //	| `internal/cpuname/` | the CPU's name exactly as `go test` prints it, for the `cpu:` configuration line |
+//	| `internal/capture/` | sysfs captures, a folder or a .tar.gz/.tar.bz2 archive (read by its own bounded tar reader, so the binary stays static): what `tune --plan --root` plans for |
 //	| `internal/leakcheck/` | a test helper: no goroutine and no OS thread left behind |
 //	| `internal/matrixtest/` | test helper: the latency matrices the matrix and report tests share |
 //	| `internal/lab/` | the topology lab (`scripts/lab.sh`): presets, the guest's initramfs and init, checks of a lab run's outputs |

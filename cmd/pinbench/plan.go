@@ -16,6 +16,7 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/internal/capture"
 )
 
 // tune --plan: what a tuning run would do, and how long it would take,
@@ -82,7 +83,7 @@ func runPlan(req planRequest, stdout, stderr io.Writer) error {
 	var t *affinity.Topology
 	var err error
 	if req.root != "" {
-		dir, cleanup, err := captureRoot(req.root)
+		dir, cleanup, err := capture.Root(req.root)
 		if err != nil {
 			return err
 		}

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/capture"
 )
 
 // epyc256 is the synthetic 256-CPU capture (2 sockets x 64 cores x 2
 // threads, 8 nodes) under testdata.
 func epyc256(t *testing.T) *affinity.Topology {
 	t.Helper()
-	dir, cleanup, err := captureRoot(filepath.Join("..", "..", "testdata", "topologies", "epyc256.tar.gz"))
+	dir, cleanup, err := capture.Root(filepath.Join("..", "..", "testdata", "topologies", "epyc256.tar.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}

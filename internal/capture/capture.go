@@ -1,4 +1,7 @@
-package main
+// Package capture reads sysfs captures: a folder holding sys/ (and proc/),
+// or a .tar.gz, .tgz or .tar.bz2 archive of one, extracted by its own
+// bounded tar reader.
+package capture
 
 import (
 	"compress/bzip2"
@@ -23,14 +26,14 @@ const (
 	maxCaptureBytes   = 256 << 20
 )
 
-// captureRoot returns a folder to read the sysfs capture at path from:
+// Root returns a folder to read the sysfs capture at path from:
 // path itself when it is a folder, or, for a .tar.gz, .tgz or .tar.bz2
 // archive (the form ../shared/topologies and testdata keep captures in),
 // the folder holding sys/ inside a temporary extraction that cleanup
 // removes. Archive entries that would land outside the extraction, and
 // links, are refused; an archive past maxCaptureEntries or
 // maxCaptureBytes is an error. On an error the extraction is removed.
-func captureRoot(path string) (dir string, cleanup func(), err error) {
+func Root(path string) (dir string, cleanup func(), err error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return "", nil, fmt.Errorf("capture %s: %w", path, err)

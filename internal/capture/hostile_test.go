@@ -1,4 +1,4 @@
-package main
+package capture
 
 import (
 	"bytes"
@@ -62,12 +62,12 @@ func gzipped(t testing.TB, b []byte) []byte {
 }
 
 // A capture under 100 bytes whose one header gives a hostile size, as a
-// regular file, a GNU long name or PAX records: `tune --plan --root`
-// answers with one error naming the capture, without a panic, and leaves
-// no extraction folder behind.
+// regular file, a GNU long name or PAX records: Root (and so `tune --plan
+// --root`) answers with one error naming the capture, without a panic,
+// and leaves no extraction folder behind.
 func TestCaptureHostileSizes(t *testing.T) {
 	dir, tmp := t.TempDir(), t.TempDir()
-	t.Setenv("TMPDIR", tmp) // where captureRoot extracts
+	t.Setenv("TMPDIR", tmp) // where Root extracts
 	for sizeName, size := range hostileSizes {
 		for _, kind := range []byte{'0', 'L', 'x'} {
 			t.Run(fmt.Sprintf("%c/%s", kind, sizeName), func(t *testing.T) {
@@ -79,12 +79,12 @@ func TestCaptureHostileSizes(t *testing.T) {
 				if err := os.WriteFile(path, data, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				code, _, stderr := runCmd("tune", "--plan", "--root", path)
-				if code == 0 || strings.Count(stderr, path) != 1 {
-					t.Errorf("exit %d, stderr %q; want an error naming %s once", code, stderr, path)
+				_, _, err := Root(path)
+				if err == nil || strings.Count(err.Error(), path) != 1 {
+					t.Errorf("error %v; want one naming %s once", err, path)
 				}
-				if want := "limit"; size[0] == 0x80 && !strings.Contains(stderr, want) {
-					t.Errorf("stderr %q; want it to say %q", stderr, want)
+				if want := "limit"; size[0] == 0x80 && (err == nil || !strings.Contains(err.Error(), want)) {
+					t.Errorf("error %v; want it to say %q", err, want)
 				}
 				if left, _ := os.ReadDir(tmp); len(left) != 0 {
 					t.Errorf("left behind in the temporary folder: %v", left)
@@ -95,11 +95,11 @@ func TestCaptureHostileSizes(t *testing.T) {
 	}
 }
 
-// Every error path of captureRoot removes its extraction: a damaged
+// Every error path of Root removes its extraction: a damaged
 // header, an escaping name, a truncated member, an archive without sys/.
 func TestCaptureRemovesExtraction(t *testing.T) {
 	dir, tmp := t.TempDir(), t.TempDir()
-	t.Setenv("TMPDIR", tmp) // where captureRoot extracts
+	t.Setenv("TMPDIR", tmp) // where Root extracts
 	good := tarHeader("x/sys/online", '0', octalSize("00000000004"))
 	damaged := bytes.Clone(good)
 	damaged[0] ^= 0xff
@@ -113,7 +113,7 @@ func TestCaptureRemovesExtraction(t *testing.T) {
 		if err := os.WriteFile(path, gzipped(t, tarball), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := captureRoot(path); err == nil || !strings.Contains(err.Error(), path) {
+		if _, _, err := Root(path); err == nil || !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: error %v, want one naming %s", name, err, path)
 		}
 		if left, _ := os.ReadDir(tmp); len(left) != 0 {
