@@ -161,14 +161,15 @@ func setThreadAffinity(set CPUSet) error {
 // If the affinity was changed but verifying it fails, the error says so and
 // the goroutine stays locked, for the same reason.
 //
-// On a thread that forbids relocking (see [ForbidRelock]: an aio iothread,
-// whose coroutines the runtime ties to the lock count they were created
-// with) PinThread panics with a sentence instead: a second lock would make
-// the runtime throw, uncatchably, at the next coroutine switch. Use
-// [RepinLocked] there.
+// On a thread that forbids relocking (see [ForbidRelock]: one that runs
+// coroutines, which the runtime ties to the lock count they were created
+// with) PinThread panics with the sentence its owner gave instead: a
+// second lock would make the runtime throw, uncatchably, at the next
+// coroutine switch. Use [RepinLocked] there.
 func PinThread(set CPUSet) error {
-	if tid := unix.Gettid(); noRelock.has(tid) {
-		panic(fmt.Sprintf("affinity: PinThread on OS thread %d, which runs coroutines (an aio iothread): locking it again would make the Go runtime throw at the next coroutine switch; use IOThread.Repin (affinity.RepinLocked) instead", tid))
+	tid := unix.Gettid()
+	if why, forbidden := noRelock.lookup(tid); forbidden {
+		panic(fmt.Sprintf("affinity: PinThread on OS thread %d, %s", tid, why))
 	}
 	if err := checkPinnable(set); err != nil {
 		return err
@@ -231,30 +232,33 @@ func checkPinnable(set CPUSet) error {
 }
 
 // ForbidRelock marks the calling OS thread as one whose goroutine must not
-// lock it again: PinThread on it panics with a sentence (see PinThread).
-// The goroutine must be locked to its thread. aio's iothreads call it once
-// their coroutines may exist, and [AllowRelock] as they end.
-func ForbidRelock() { noRelock.add(unix.Gettid()) }
+// lock it again: PinThread on it panics with the sentence
+// "affinity: PinThread on OS thread TID, " followed by why, which the
+// thread's owner writes to say what the thread runs and what to call
+// instead (see PinThread). The goroutine must be locked to its thread. An
+// owner whose coroutines are created on the thread calls it once they may
+// exist, and [AllowRelock] as the thread ends.
+func ForbidRelock(why string) { noRelock.add(unix.Gettid(), why) }
 
 // AllowRelock undoes [ForbidRelock] for the calling OS thread.
 func AllowRelock() { noRelock.remove(unix.Gettid()) }
 
-// noRelock is the set of thread ids that forbid relocking; a mutex, since
-// PinThread is not on any hot path.
+// noRelock maps the thread ids that forbid relocking to their owners'
+// sentences; a mutex, since PinThread is not on any hot path.
 var noRelock tidSet
 
 type tidSet struct {
 	mu   sync.Mutex
-	tids map[int]bool
+	tids map[int]string
 }
 
-func (s *tidSet) add(tid int) {
+func (s *tidSet) add(tid int, why string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tids == nil {
-		s.tids = map[int]bool{}
+		s.tids = map[int]string{}
 	}
-	s.tids[tid] = true
+	s.tids[tid] = why
 }
 
 func (s *tidSet) remove(tid int) {
@@ -263,10 +267,12 @@ func (s *tidSet) remove(tid int) {
 	delete(s.tids, tid)
 }
 
-func (s *tidSet) has(tid int) bool {
+// lookup returns tid's sentence, and whether tid forbids relocking.
+func (s *tidSet) lookup(tid int) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.tids[tid]
+	why, ok := s.tids[tid]
+	return why, ok
 }
 
 // PinCPU is PinThread(NewCPUSet(cpu)).

@@ -3,10 +3,13 @@
 package affinity
 
 import (
+	"fmt"
 	"os"
 	"runtime"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // inFreshThread runs fn on a new goroutine and waits for it. A goroutine
@@ -116,5 +119,35 @@ func TestCurrentCPU(t *testing.T) {
 	allowed, _ := Allowed()
 	if c := CurrentCPU(); c < 0 || !allowed.Has(c) && c > allowed.Last()+1024 {
 		t.Errorf("CurrentCPU() = %d", c)
+	}
+}
+
+// A thread that forbids relocking refuses PinThread with its owner's
+// sentence, and pins again once allowed.
+func TestForbidRelock(t *testing.T) {
+	allowed, err := Allowed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg any
+	var tid int
+	var pinErr error
+	inFreshThread(func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		tid = unix.Gettid()
+		ForbidRelock("which runs a test's coroutines: use RepinLocked instead")
+		func() {
+			defer func() { msg = recover() }()
+			_ = PinThread(allowed)
+		}()
+		AllowRelock()
+		pinErr = PinThread(allowed)
+	})
+	want := fmt.Sprintf("affinity: PinThread on OS thread %d, which runs a test's coroutines: use RepinLocked instead", tid)
+	if msg != want {
+		t.Errorf("PinThread on a thread that forbids relocking: panic %v, want %q", msg, want)
+	}
+	if pinErr != nil {
+		t.Errorf("PinThread after AllowRelock: %v", pinErr)
 	}
 }

@@ -37,7 +37,7 @@ func RepinLocked(set CPUSet) error { return errNotLinux }
 
 // ForbidRelock marks the calling thread as not to be locked again; off
 // Linux PinThread never locks, so there is nothing to forbid.
-func ForbidRelock() {}
+func ForbidRelock(why string) {}
 
 // AllowRelock undoes ForbidRelock.
 func AllowRelock() {}

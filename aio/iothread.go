@@ -172,8 +172,8 @@ func (t *IOThread) run(o ioOptions) {
 	// PinThread (and runtime.LockOSThread) on this thread from now on
 	// would change the lock count its coroutines were created with, which
 	// the runtime punishes with an uncatchable throw at the next switch:
-	// affinity refuses it with a sentence instead (use Repin).
-	affinity.ForbidRelock()
+	// affinity refuses it with relockRefusal instead.
+	affinity.ForbidRelock(relockRefusal)
 	// Set synchronizes before NewIOThread's Wait returns: publishes
 	// ctx and tid.
 	t.started.Set()
@@ -195,6 +195,10 @@ func (t *IOThread) run(o ioOptions) {
 	}
 	ended = true
 }
+
+// relockRefusal is how affinity's PinThread on an iothread ends its
+// panic, after "affinity: PinThread on OS thread TID, ".
+const relockRefusal = "which runs coroutines (an aio iothread): locking it again would make the Go runtime throw at the next coroutine switch; use IOThread.Repin (affinity.RepinLocked) instead"
 
 // finish closes the iothread's context (failing queued Run calls,
 // reporting other work that never ran) and sets done. On the iothread,

@@ -290,7 +290,10 @@ func TestMisuseIsASentence(t *testing.T) {
 	}
 
 	t.Run("PinThread in Run", func(t *testing.T) {
-		mustPanic(t, "use IOThread.Repin", func() { _ = it.Run(func() { _ = affinity.PinThread(allowed) }) })
+		// The whole sentence: affinity's start, then this package's
+		// relockRefusal.
+		want := fmt.Sprintf("affinity: PinThread on OS thread %d, which runs coroutines (an aio iothread): locking it again would make the Go runtime throw at the next coroutine switch; use IOThread.Repin (affinity.RepinLocked) instead", it.tid)
+		mustPanic(t, want, func() { _ = it.Run(func() { _ = affinity.PinThread(allowed) }) })
 		alive()
 	})
 	t.Run("Repin", func(t *testing.T) {
