@@ -44,8 +44,8 @@ type Coroutine struct {
 	// when it reuses a pooled runtime coroutine, which already lives there);
 	// &noThread before.
 	thread *Thread
-	// home is the home context (an *aio.AioContext), stored, not
-	// interpreted.
+	// home is the home context (an event loop's, given by SetHome),
+	// stored, not interpreted.
 	home Home
 
 	// The runtime coroutine, bound by the first Enter on the home thread
@@ -72,12 +72,13 @@ type Coroutine struct {
 	// parked there.
 	poolNext *Coroutine
 
-	// schedNext is the intrusive link of aio's lock-free schedule queue
-	// (QEMU's co_scheduled_next). It is written by the one producer that won
-	// MarkScheduled, before that producer publishes co on the queue's head
-	// with the queue's compare-and-swap, which synchronizes before the
-	// consumer's swap that takes the list; the consumer reads it after that
-	// swap. Any thread may touch it through SchedLink.
+	// schedNext is the intrusive link of the home context's lock-free
+	// schedule queue (QEMU's co_scheduled_next). It is written by the one
+	// producer that won MarkScheduled, before that producer publishes co
+	// on the queue's head with the queue's compare-and-swap, which
+	// synchronizes before the consumer's swap that takes the list; the
+	// consumer reads it after that swap. Any thread may touch it through
+	// SchedLink.
 	schedNext atomic.Pointer[Coroutine]
 	// scheduled names where co was scheduled (an interned string) while it
 	// waits on a schedule queue; nil otherwise. See MarkScheduled.
@@ -134,7 +135,7 @@ const errYieldOutside = "coroutine: Yield called outside the coroutine's own run
 func (co *Coroutine) Finished() bool { return co.state == stateFinished }
 
 // Home is a coroutine's home context: the event loop whose owner alone
-// enters the coroutine (aio's *AioContext).
+// enters the coroutine (QEMU's AioContext).
 type Home interface {
 	// Thread returns the enter state of the home's owner.
 	Thread() *Thread
@@ -144,7 +145,7 @@ type Home interface {
 func (co *Coroutine) Home() Home { return co.home }
 
 // SetHome stores co's home context. The coroutine package does not use
-// it; aio routes CoSchedule and CoWake by it.
+// it; the event loop routes schedules and wake-ups by it.
 func (co *Coroutine) SetHome(h Home) { co.home = h }
 
 // HomeThread returns the Thread co belongs to: the one that first entered it,
@@ -161,10 +162,11 @@ func (co *Coroutine) HomeThread() *Thread {
 // (co.thread.current != co) needs no nil test.
 var noThread Thread
 
-// SchedLink returns co's intrusive link for aio's lock-free schedule queue
-// (QEMU's co_scheduled_next). Only the producer that won MarkScheduled
-// writes it, before it pushes co; the consumer reads it after taking co off
-// the queue, and calls ClearScheduled only once it no longer needs it.
+// SchedLink returns co's intrusive link for its home context's lock-free
+// schedule queue (QEMU's co_scheduled_next). Only the producer that won
+// MarkScheduled writes it, before it pushes co; the consumer reads it
+// after taking co off the queue, and calls ClearScheduled only once it no
+// longer needs it.
 func (co *Coroutine) SchedLink() *atomic.Pointer[Coroutine] { return &co.schedNext }
 
 // MarkScheduled claims co for one schedule queue, recording where it was

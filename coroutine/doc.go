@@ -18,8 +18,8 @@
 // storage, and asking the kernel for the thread id (gettid) would cost a
 // system call per switch, so that state lives in an explicit [Thread],
 // created by [NewThread] on the goroutine that owns it (normally one locked
-// to its OS thread, such as an aio iothread). Identity is the *Thread
-// pointer.
+// to its OS thread, such as an event loop's iothread). Identity is the
+// *Thread pointer.
 //
 // A coroutine's home Thread is the one it is first entered on: its runtime
 // coroutine (the iter.Pull pair) is created lazily by that first Enter, so it
@@ -31,14 +31,14 @@
 // [NewLockedThread] also refuses every call from another OS thread (it
 // compares the caller's thread with its owner's, a few nanoseconds per
 // call). Cross-thread wake-ups go through the home context's queue
-// (aio.CoSchedule), exactly QEMU's rule.
+// (QEMU's aio_co_schedule), exactly QEMU's rule.
 //
 // One misuse cannot be caught: a coroutine body that calls
 // runtime.LockOSThread itself (or anything that does, such as
 // affinity.PinThread on a thread that did not forbid it) and then yields.
 // Go exposes no way to read a goroutine's lock count, so the throw at the
-// next switch stands; re-pin an iothread with aio's IOThread.Repin, which
-// leaves the lock count alone.
+// next switch stands; re-pin such a thread from its own goroutine with
+// affinity.RepinLocked, which leaves the lock count alone.
 //
 // # Who may call what
 //
@@ -50,7 +50,8 @@
 //     bodies of coroutines it enters (they run on that goroutine's thread, one
 //     at a time).
 //   - [New]: from any goroutine; the coroutine is handed to its home thread
-//     through some synchronising channel (aio's schedule queue, typically).
+//     through some synchronising channel (its home context's schedule
+//     queue, typically).
 //   - [Coroutine.Yield]: only from inside that coroutine's own body.
 //   - [Coroutine.Finished], [Coroutine.Home], [Coroutine.SetHome],
 //     [Coroutine.HomeThread]: by whoever currently owns the coroutine (its

@@ -13,7 +13,7 @@ import (
 // schedule of it panics naming where instead of corrupting the queue it
 // waits on; and it joins its home Thread's sleepers, so that the Thread's
 // owner can end it (TakeSleepers, then Destroy) when nothing can wake it
-// any more: aio does when a context closes.
+// any more: an event loop does when its context closes.
 //
 // Exactly one party ends a sleep: a waker, on any thread, or the owner
 // tearing the Thread down. Each claims the sleeper first with Claim, a

@@ -79,9 +79,9 @@ const retired = ^uintptr(0)
 
 // Retire marks t as done for good: from then on OnOwner is false for
 // every caller, and every method that checks its owner panics saying the
-// Thread was retired. Its owner calls it when it will use t no more (aio
-// does when a context closes), so that no later thread is mistaken for
-// the owner. Only the owner may call it.
+// Thread was retired. Its owner calls it when it will use t no more (an
+// event loop does when its context closes), so that no later thread is
+// mistaken for the owner. Only the owner may call it.
 func (t *Thread) Retire() {
 	t.checkOwner("Retire")
 	t.owner.Store(retired)
