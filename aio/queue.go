@@ -8,9 +8,9 @@ import (
 
 // CacheLinePad is the padding, in bytes, that keeps a contended word alone:
 // 128, a pair of 64-byte lines, because x86-64's adjacent-line prefetcher
-// fetches lines in pairs (internal/cacheline says more; bench pads its
-// harness with the same constant). The benchmarks compare it with 64 bytes
-// through [Queue] and [Queue64].
+// fetches lines in pairs (internal/cacheline says more). It is exported
+// as the padding a [PaddedQueue] is instantiated with; the benchmarks
+// compare it with 64 bytes through [Queue] and [Queue64].
 const CacheLinePad = cacheline.Pad
 
 // CacheLinePad64 is the plain x86-64 cache-line size, the padding of

@@ -1,6 +1,8 @@
 // Package cacheline holds the one padding width that keeps a contended word
-// alone on its cache line, shared by aio's queues and contexts and by the
-// bench harness, so the two cannot drift apart.
+// alone on its cache line, so that no two packages' paddings drift apart.
+// Packages of this module pad with it directly; aio alone exports it
+// (aio.CacheLinePad), since its queue's type takes the padding as a
+// parameter.
 package cacheline
 
 // Pad is the padding, in bytes, that keeps a contended word alone.
