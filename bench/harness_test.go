@@ -106,12 +106,12 @@ func TestRunSidesRecoversPanic(t *testing.T) {
 }
 
 func TestPingPongRefusesOneCPU(t *testing.T) {
-	if _, _, err := PingPong(1, 1, 100, time.Second); err == nil || !strings.Contains(err.Error(), "CPU 1 twice") {
-		t.Fatalf("PingPong(1, 1) error = %v", err)
+	if _, _, err := pingPong(1, 1, 100, time.Second, nil); err == nil || !strings.Contains(err.Error(), "CPU 1 twice") {
+		t.Fatalf("pingPong(1, 1) error = %v", err)
 	}
 	// Issue 11, item 12: two Unlocked sides are not "CPU -2 twice".
-	if _, _, err := PingPong(Unlocked, Unlocked, 100, time.Second); err == nil || !strings.Contains(err.Error(), "two Unlocked goroutines") || strings.Contains(err.Error(), "-2") {
-		t.Fatalf("PingPong(Unlocked, Unlocked) error = %v; want one saying both sides are Unlocked", err)
+	if _, _, err := pingPong(Unlocked, Unlocked, 100, time.Second, nil); err == nil || !strings.Contains(err.Error(), "two Unlocked goroutines") || strings.Contains(err.Error(), "-2") {
+		t.Fatalf("pingPong(Unlocked, Unlocked) error = %v; want one saying both sides are Unlocked", err)
 	}
 }
 

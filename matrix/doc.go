@@ -8,7 +8,7 @@
 // attaches the placement class of each pair so that the heat map outlines
 // the class blocks. A matrix is dense over the CPUs it names, so the
 // readers refuse CPUs beyond their bound, naming the line and the CPU,
-// and the heat map of many CPUs draws smaller cells. The package measures nothing and knows nothing of
-// reports: pinbench's matrix and tune commands fill it, and the report
-// package reads it for its warnings and heat map.
+// and the heat map of many CPUs draws smaller cells. The package measures
+// nothing and knows nothing of reports: it holds what a measurement found,
+// for whoever reads it (warnings, a heat map, a cost model).
 package matrix

@@ -20,6 +20,7 @@
 //	  bench      run the benchmark suite in this binary (as go test -bench ./bench would)
 //	  compare    compare machines or runs by placement class (benchstat-style)
 //	  matrix     measure the core-to-core latency matrix (cache-line ping-pong)
+//	  place      place N event-loop threads on CPUs from measured costs, verify it, emit the configuration
 //	  report     rebuild report.md (and the heat map) from a results folder or raw benchmark files
 //	  topology   print the machine's topology and placement classes
 //	  tune       the per-machine tuning run: matrix, benchmarks, report with recommendations
@@ -132,6 +133,7 @@
 //	| `report/` | reading results, recommendations, warnings, the report's text (report.md) |
 //	| `place/` | placing N event-loop threads on CPUs: workloads (patterns, graphs), the cost model from a run's measurements, the solver, baselines and the configurations operators apply |
 //	| `matrix/` | the core-to-core latency matrix: its CSV forms, text, and the SVG and PNG heat map |
+//	| `matrix/measure/` | measuring the matrix: the cache-line ping-pong on two pinned threads, a pair's repetitions, every pair or a stratified sample, one at a time or disjoint pairs at once (re-checked alone), and the estimate of how long that takes |
 //	| `internal/benchtab/` | benchstat's tables (filter, project, group, summarise, compare, render), checked against `go tool benchstat` |
 //	| `internal/atomicfile/` | writing results so that they are complete or absent: a file, a set of files, a staged folder, the `latest` link |
 //	| `internal/cacheline/` | the one padding width that keeps a contended word alone on its cache line, shared by aio and bench |
@@ -141,6 +143,7 @@
 //	| `internal/tracex/` | the execution-trace event names and the outlier record the benchmarks write and the report reads |
 //	| `internal/osthread/` | a thread identity in a few nanoseconds (the owner checks) and whether a thread has ended |
 //	| `internal/spinwait/` | the CPU's spin-wait hint, in every spin loop |
+//	| `internal/pingpong/` | the ping-pong game (the padded line, both sides' spin loops) that the matrix measures with and the floor family benchmarks |
 //	| `internal/cpuname/` | the CPU's name exactly as `go test` prints it, for the `cpu:` configuration line |
 //	| `internal/capture/` | sysfs captures, a folder or a .tar.gz/.tar.bz2 archive (read by its own bounded tar reader, so the binary stays static): what `tune --plan --root` plans for |
 //	| `internal/leakcheck/` | a test helper: no goroutine and no OS thread left behind |

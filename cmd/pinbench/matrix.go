@@ -1,19 +1,17 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"syscall"
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/atomicfile"
-	"github.com/pinbench/pinbench/matrix"
+	"github.com/pinbench/pinbench/matrix/measure"
 	"github.com/pinbench/pinbench/report"
 )
 
@@ -29,12 +27,6 @@ each measured pair's spread over the repetitions (p10-p90) and a warning
 for pairs whose repetitions disagree. The --csv and --long-csv files are
 checked (their folder exists and can be written) before measuring.`,
 	run: runMatrix,
-}
-
-// matrixParams say how hard to measure each pair.
-type matrixParams struct {
-	reps      int // repetitions per pair; the cell is their median
-	transfers int // one-way transfers per repetition
 }
 
 func runMatrix(args []string, stdout, stderr io.Writer) error {
@@ -71,7 +63,7 @@ func runMatrix(args []string, stdout, stderr io.Writer) error {
 	defer long.discard()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	m, err := measureMatrix(ctx, t, matrixParams{*reps, *transfers}, *sample, *parallel, stderr)
+	m, err := measure.Matrix(ctx, t, measure.Options{Params: measure.Params{Reps: *reps, Transfers: *transfers}, Sample: *sample, Parallel: *parallel}, stderr)
 	if err != nil {
 		return err
 	}
@@ -137,54 +129,4 @@ func (o *output) discard() {
 	if o != nil {
 		o.f.Discard()
 	}
-}
-
-// topologyOrder returns the allowed CPUs ordered so that CPUs sharing more
-// sit next to each other: by package, NUMA node, last-level cache, core,
-// then id. Placement classes then form blocks in the heat map.
-func topologyOrder(t *affinity.Topology) []int {
-	type key struct{ pkg, node, llc, core, id int }
-	var keys []key
-	for _, c := range t.CPUs {
-		if !t.Allowed.Has(c.ID) {
-			continue
-		}
-		llc := -1
-		for _, ci := range c.Caches {
-			if t.Caches[ci].Level >= 3 {
-				llc = ci
-			}
-		}
-		keys = append(keys, key{c.Package, c.Node, llc, c.Core, c.ID})
-	}
-	slices.SortFunc(keys, func(a, b key) int {
-		return cmp.Or(cmp.Compare(a.pkg, b.pkg), cmp.Compare(a.node, b.node), cmp.Compare(a.llc, b.llc), cmp.Compare(a.core, b.core), cmp.Compare(a.id, b.id))
-	})
-	ids := make([]int, len(keys))
-	for i, k := range keys {
-		ids[i] = k.id
-	}
-	return ids
-}
-
-// measureMatrix measures the pairs of allowed CPUs with cache-line
-// ping-pong (all of them, or with sample a stratified sample: see
-// samplePairs; with parallel, disjoint pairs at once), showing progress on
-// stderr, and returns the matrix with each pair's class filled in. Cells
-// not measured stay NaN (the heat map shows them as such).
-func measureMatrix(ctx context.Context, t *affinity.Topology, p matrixParams, sample, parallel bool, stderr io.Writer) (*matrix.Matrix, error) {
-	cpus := topologyOrder(t)
-	m := matrix.New(cpus)
-	m.Classify(t.Relation)
-	pairs := t.AllPairs()
-	if sample {
-		pairs = samplePairs(t)
-	}
-	if len(pairs) == 0 {
-		return nil, fmt.Errorf("the latency matrix needs at least two allowed CPUs (allowed: %s)", t.Allowed)
-	}
-	if err := measurePairs(ctx, m, t, pairs, p, parallel, stderr); err != nil {
-		return nil, err
-	}
-	return m, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/bench"
 	"github.com/pinbench/pinbench/internal/capture"
+	"github.com/pinbench/pinbench/matrix/measure"
 )
 
 // tune --plan: what a tuning run would do, and how long it would take,
@@ -44,18 +45,13 @@ type planRequest struct {
 
 // costs are the cost model's constants.
 type costs struct {
-	transferNs float64 // one one-way transfer of the matrix ping-pong
-	// classNs is the transfer cost at each class's representative pair,
-	// where measured (a remote transfer costs more than an SMT one);
-	// transferNs stands in for a class without one.
-	classNs map[affinity.Class]float64
+	measure.Costs // the matrix's: its ping-pong's transfers and fixed cost
 	// leafFixed is what one benchmark leaf of each group (leafGroup)
 	// costs beyond its timed runs (every run's set-up and tear-down along
 	// testing's b.N ramp, the counting runs), timed on one sample leaf
 	// per group for time-based benchtimes; nil when not timed, and the
 	// model's runsPerLeaf x leafStart stands in.
 	leafFixed     map[string]time.Duration
-	pingFixed     time.Duration // one PingPong's fixed cost: two threads started, pinned, joined
 	leafStart     time.Duration // one benchmark run's fixed cost: iothreads started and joined
 	roundOverhead time.Duration // one run of the benchmark binary with nothing to run (TestMain)
 	measured      bool          // measured here, not the defaults
@@ -65,7 +61,7 @@ type costs struct {
 // machine say nothing about the captured one): a 100 ns cross-core
 // transfer, thread start-up of a few hundred microseconds, and a
 // benchmark binary that starts in half a second.
-var defaultCosts = costs{transferNs: 100, pingFixed: 400 * time.Microsecond, leafStart: 3 * time.Millisecond, roundOverhead: 500 * time.Millisecond}
+var defaultCosts = costs{Costs: measure.Costs{TransferNs: 100, PingFixed: 400 * time.Microsecond}, leafStart: 3 * time.Millisecond, roundOverhead: 500 * time.Millisecond}
 
 // Benchmark time model: testing runs a benchmark with b.N = 1, then with
 // growing b.N until one run takes -benchtime, so a leaf costs about 1.3x
@@ -130,11 +126,11 @@ func runPlan(req planRequest, stdout, stderr io.Writer) error {
 		src = "measured here"
 	}
 	fmt.Fprintf(w, "Cost model (%s): matrix transfer %.0f ns, ping-pong start-up %v, benchmark start-up %v, benchmark binary start %v.\n",
-		src, c.transferNs, c.pingFixed.Round(time.Microsecond), c.leafStart.Round(time.Microsecond), c.roundOverhead.Round(time.Millisecond))
-	if len(c.classNs) > 0 {
+		src, c.TransferNs, c.PingFixed.Round(time.Microsecond), c.leafStart.Round(time.Microsecond), c.roundOverhead.Round(time.Millisecond))
+	if len(c.ClassNs) > 0 {
 		var parts []string
 		for _, cl := range affinity.Classes() {
-			if ns, ok := c.classNs[cl]; ok {
+			if ns, ok := c.ClassNs[cl]; ok {
 				parts = append(parts, fmt.Sprintf("%s %.0f ns", cl, ns))
 			}
 		}
@@ -228,40 +224,18 @@ func exactBenchPattern(name string) string {
 // writeModePlan prints one mode's plan and its estimate.
 func writeModePlan(w io.Writer, t *affinity.Topology, nm namedMode, parallel bool, c costs, leaves []string, skipped [][2]string) {
 	m := nm.mode
-	pairs := t.AllPairs()
+	mo := measure.Options{Params: m.matrix, Sample: m.sample, Parallel: parallel}
+	est := mo.Estimate(t, c.Costs)
+	pairs, rounds, matrixTime := est.Pairs, est.Rounds, est.Duration
 	how := "every pair"
 	if m.sample {
-		pairs = samplePairs(t)
 		how = "a stratified sample"
 		if len(pairs) == len(t.AllPairs()) {
 			how = "every pair (few enough to take all)"
 		}
 	}
-	pairCost := func(ns float64) time.Duration {
-		return time.Duration(float64(m.matrix.reps)+0.25)*time.Duration(float64(m.matrix.transfers)*ns) +
-			time.Duration(m.matrix.reps+1)*c.pingFixed
-	}
-	var matrixTime time.Duration
-	for _, p := range pairs {
-		matrixTime += pairCost(c.transferAt(t.Relation(p.A, p.B)))
-	}
-	rounds := len(pairs)
-	if parallel {
-		// A round lasts as long as its slowest pair.
-		rounds = len(parallelRounds(pairs))
-		// The classes' own costs when measured: the first-pair probe
-		// stands in only where none was.
-		slowest := 0.0
-		for _, ns := range c.classNs {
-			slowest = max(slowest, ns)
-		}
-		if slowest == 0 {
-			slowest = c.transferNs
-		}
-		matrixTime = time.Duration(rounds+parallelCheckCells) * pairCost(slowest)
-	}
 	fmt.Fprintf(w, "\n%s mode: %d interleaved rounds of the suite, -benchtime %s%s\n", nm.name, m.count, m.benchtime, map[bool]string{true: ", poll-window sweep"}[m.sweep])
-	fmt.Fprintf(w, "  matrix: %s, %d of %d pairs, %d repetitions of %d transfers each", how, len(pairs), len(t.AllPairs()), m.matrix.reps, m.matrix.transfers)
+	fmt.Fprintf(w, "  matrix: %s, %d of %d pairs, %d repetitions of %d transfers each", how, len(pairs), len(t.AllPairs()), m.matrix.Reps, m.matrix.Transfers)
 	if parallel {
 		fmt.Fprintf(w, ", in %d parallel rounds", rounds)
 	}
@@ -305,15 +279,6 @@ func writeModePlan(w io.Writer, t *affinity.Topology, nm namedMode, parallel boo
 	total := matrixTime + dry + time.Duration(m.count)*perRound + reportCost
 	fmt.Fprintf(w, "  estimated duration: %v (matrix %v, dry run %v, %d rounds of %v, report %v)\n",
 		total.Round(time.Second), matrixTime.Round(time.Second/10), dry.Round(time.Second/10), m.count, perRound.Round(time.Second/10), reportCost)
-}
-
-// transferAt is the model's one-way transfer cost between two CPUs of
-// class cl.
-func (c costs) transferAt(cl affinity.Class) float64 {
-	if ns, ok := c.classNs[cl]; ok {
-		return ns
-	}
-	return c.transferNs
 }
 
 // leafCost estimates one round's run of benchmark name at benchtime: its
@@ -411,37 +376,9 @@ func planBenchmarks(prog suiteProg, t *affinity.Topology, filter string, mode tu
 func measureCosts(t *affinity.Topology) (costs, error) {
 	c := defaultCosts
 	c.measured = true
-	cpus := t.Allowed.CPUs()
-	if len(cpus) >= 2 {
-		a, b := cpus[0], cpus[1]
-		// PingPong times its loop itself; the rest of its wall time is
-		// the fixed cost (threads started, pinned, joined).
-		var loop, wall time.Duration
-		var n int
-		for range 3 {
-			start := time.Now()
-			d, done, err := bench.PingPong(a, b, 20000, bench.DefaultStallTimeout)
-			if err != nil {
-				return c, fmt.Errorf("measuring ping-pong costs: %w", err)
-			}
-			wall, loop, n = wall+time.Since(start), loop+d, n+done
-		}
-		c.transferNs = float64(loop) / float64(n)
-		c.pingFixed = (wall - loop) / 3
-		// The transfer at each class's representative pair: the matrix
-		// spans every class, and the first two CPUs are often the
-		// cheapest pair (SMT siblings).
-		c.classNs = map[affinity.Class]float64{}
-		for cl, p := range t.Placements() {
-			if cl == affinity.SameCPU || cl == affinity.Unpinned {
-				continue
-			}
-			d, done, err := bench.PingPong(p.A, p.B, 20000, bench.DefaultStallTimeout)
-			if err != nil {
-				return c, fmt.Errorf("measuring the %s transfer cost: %w", cl, err)
-			}
-			c.classNs[cl] = float64(d) / float64(done)
-		}
+	var err error
+	if c.Costs, err = measure.MeasureCosts(t, c.Costs); err != nil {
+		return c, err
 	}
 	start := time.Now()
 	const probes = 5

@@ -20,6 +20,7 @@ import (
 	"github.com/pinbench/pinbench/bench"
 	"github.com/pinbench/pinbench/internal/atomicfile"
 	"github.com/pinbench/pinbench/matrix"
+	"github.com/pinbench/pinbench/matrix/measure"
 	"github.com/pinbench/pinbench/report"
 )
 
@@ -51,8 +52,8 @@ type tuneMode struct {
 	count     int    // -test.count: samples per benchmark
 	benchtime string // -test.benchtime
 	sweep     bool   // the adaptive poll-window sweep
-	matrix    matrixParams
-	// sample measures a stratified sample of the matrix (samplePairs)
+	matrix    measure.Params
+	// sample measures a stratified sample of the matrix (measure.SamplePairs)
 	// rather than every pair.
 	sample bool
 }
@@ -60,17 +61,17 @@ type tuneMode struct {
 var (
 	// quickMode takes about three minutes on two cores: six samples per
 	// benchmark, the fewest benchstat needs for a confidence interval.
-	quickMode = tuneMode{count: 6, benchtime: "100ms", matrix: matrixParams{reps: 5, transfers: 20000}, sample: true}
+	quickMode = tuneMode{count: 6, benchtime: "100ms", matrix: measure.Params{Reps: 5, Transfers: 20000}, sample: true}
 	// fullMode is for committed results: ten samples of longer runs and
 	// the poll-window sweep.
-	fullMode = tuneMode{count: 10, benchtime: "500ms", sweep: true, matrix: matrixParams{reps: 11, transfers: 50000}}
+	fullMode = tuneMode{count: 10, benchtime: "500ms", sweep: true, matrix: measure.Params{Reps: 11, Transfers: 50000}}
 	// labMode is for the topology lab's emulated guests (scripts/lab.sh
 	// --tune), where timings mean nothing and every instruction is slow:
 	// the whole run, sweep included, with the six samples the report needs
 	// before it recommends (so that its recommendation code runs on the
 	// guest's classes) and fixed small iteration counts, so that it checks
 	// every stage and file on the guest's topology in minutes.
-	labMode = tuneMode{count: 6, benchtime: "10x", sweep: true, matrix: matrixParams{reps: 3, transfers: 2000}, sample: true}
+	labMode = tuneMode{count: 6, benchtime: "10x", sweep: true, matrix: measure.Params{Reps: 3, Transfers: 2000}, sample: true}
 )
 
 // tuneFiles are the files a tuning run writes into its folder.
@@ -142,10 +143,10 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		mode.benchtime = *benchtime
 	}
 	if *reps > 0 {
-		mode.matrix.reps = *reps
+		mode.matrix.Reps = *reps
 	}
 	if *transfers > 0 {
-		mode.matrix.transfers = *transfers
+		mode.matrix.Transfers = *transfers
 	}
 	if *factor <= 1 {
 		return usageError{fmt.Sprintf("--outlier-factor %g: want more than 1", *factor)}
@@ -225,7 +226,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if t.Allowed.Count() < 2 {
 		fmt.Fprintf(stderr, "only one allowed CPU (%s): no latency matrix\n", t.Allowed)
 	} else {
-		m, err = measureMatrix(ctx, t, mode.matrix, mode.sample, *parallel, stderr)
+		m, err = measure.Matrix(ctx, t, measure.Options{Params: mode.matrix, Sample: mode.sample, Parallel: *parallel}, stderr)
 		if err != nil {
 			return interrupted(ctx, err)
 		}

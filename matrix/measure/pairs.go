@@ -1,4 +1,4 @@
-package main
+package measure
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/affinity"
-	"github.com/pinbench/pinbench/bench"
 	"github.com/pinbench/pinbench/internal/quantile"
 	"github.com/pinbench/pinbench/matrix"
 )
@@ -31,13 +30,13 @@ const pairsPerClass = 8
 // even in sample mode (a 12-CPU machine has 66).
 const allPairsBelow = 96
 
-// samplePairs returns the pairs a stratified sample of the matrix measures:
+// SamplePairs returns the pairs a stratified sample of the matrix measures:
 // the representative pair of every class; CPU 0 (the first allowed CPU)
 // against the first allowed CPU of every other package and node, so that
 // each package and node is covered; and then, for each class, pairs spread
 // evenly over that class's pairs (in AllPairs order) until it has
 // pairsPerClass. Small machines get every pair.
-func samplePairs(t *affinity.Topology) []affinity.Pair {
+func SamplePairs(t *affinity.Topology) []affinity.Pair {
 	all := t.AllPairs()
 	if len(all) <= allPairsBelow {
 		return all
@@ -102,10 +101,10 @@ func samplePairs(t *affinity.Topology) []affinity.Pair {
 	return out
 }
 
-// parallelRounds groups pairs into rounds in which every CPU is in at most
+// ParallelRounds groups pairs into rounds in which every CPU is in at most
 // one pair (a greedy edge colouring), keeping the pairs' order within each
 // round.
-func parallelRounds(pairs []affinity.Pair) [][]affinity.Pair {
+func ParallelRounds(pairs []affinity.Pair) [][]affinity.Pair {
 	var rounds [][]affinity.Pair
 	var busy []map[int]bool
 	for _, p := range pairs {
@@ -125,75 +124,95 @@ func parallelRounds(pairs []affinity.Pair) [][]affinity.Pair {
 	return rounds
 }
 
-// parallelCheckCells is how many cells measured in parallel are measured
+// ParallelCheckCells is how many cells measured in parallel are measured
 // again alone, to check that the pairs running at once did not disturb
 // each other.
-const parallelCheckCells = 6
+const ParallelCheckCells = 6
 
 // measurePairs measures pairs into m: one at a time, or with parallel in
 // rounds of disjoint pairs (then a sample is measured again alone and
 // compared; cells that differ beyond their spread go into m.ParallelNotes).
 // Progress (pairs done, time left) goes to stderr. It stops between
 // pairs when ctx is done.
-func measurePairs(ctx context.Context, m *matrix.Matrix, t *affinity.Topology, pairs []affinity.Pair, p matrixParams, parallel bool, stderr io.Writer) error {
-	start := time.Now()
-	done := 0
-	progress := func(last affinity.Pair, ns float64) {
-		left := time.Duration(float64(time.Since(start)) / float64(done) * float64(len(pairs)-done))
-		fmt.Fprintf(stderr, "\rmatrix: %d/%d pairs, CPU %d-%d %.0f ns, about %v left   ", done, len(pairs), last.A, last.B, ns, left.Round(time.Second))
-	}
-	set := func(pair affinity.Pair, lat bench.PairLatency) {
-		// Ping-pong is symmetric: one measurement fills both cells.
-		m.Set(pair.A, pair.B, lat.Samples...)
-		m.Set(pair.B, pair.A, lat.Samples...)
-	}
+func measurePairs(ctx context.Context, m *matrix.Matrix, pairs []affinity.Pair, p Params, parallel bool, stderr io.Writer) error {
+	f := &filling{m: m, total: len(pairs), start: time.Now(), stderr: stderr}
 	if !parallel {
 		for _, pair := range pairs {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			lat, err := bench.MeasurePair(pair.A, pair.B, p.reps, p.transfers)
+			lat, err := Pair(pair.A, pair.B, p.Reps, p.Transfers)
 			if err != nil {
 				return fmt.Errorf("measuring CPUs %d and %d: %w", pair.A, pair.B, err)
 			}
-			set(pair, lat)
-			done++
-			progress(pair, lat.Median)
+			f.set(pair, lat)
 		}
 		fmt.Fprintln(stderr)
 		return nil
 	}
-	rounds := parallelRounds(pairs)
+	rounds := ParallelRounds(pairs)
 	m.Parallel = true
 	for _, round := range rounds {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		lats := make([]bench.PairLatency, len(round))
-		errs := make([]error, len(round))
-		var wg sync.WaitGroup
-		for i, pair := range round {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				lats[i], errs[i] = bench.MeasurePair(pair.A, pair.B, p.reps, p.transfers)
-			}()
-		}
-		wg.Wait()
-		for i, pair := range round {
-			if errs[i] != nil {
-				return fmt.Errorf("measuring CPUs %d and %d (in parallel with %d other pairs): %w", pair.A, pair.B, len(round)-1, errs[i])
-			}
-			set(pair, lats[i])
-			done++
-			progress(pair, lats[i].Median)
+		if err := f.measureRound(round, p); err != nil {
+			return err
 		}
 	}
 	fmt.Fprintln(stderr)
-	// The check: cells from the busiest rounds, measured again alone.
+	return checkAlone(ctx, m, rounds, p, stderr)
+}
+
+// filling is a matrix being filled, pair by pair, with its progress line.
+type filling struct {
+	m      *matrix.Matrix
+	done   int // pairs set so far
+	total  int
+	start  time.Time
+	stderr io.Writer
+}
+
+// set fills the cells of pair (ping-pong is symmetric: one measurement
+// fills both) and shows the progress: pairs done, the last one, time left.
+func (f *filling) set(pair affinity.Pair, lat PairLatency) {
+	f.m.Set(pair.A, pair.B, lat.Samples...)
+	f.m.Set(pair.B, pair.A, lat.Samples...)
+	f.done++
+	left := time.Duration(float64(time.Since(f.start)) / float64(f.done) * float64(f.total-f.done))
+	fmt.Fprintf(f.stderr, "\rmatrix: %d/%d pairs, CPU %d-%d %.0f ns, about %v left   ", f.done, f.total, pair.A, pair.B, lat.Median, left.Round(time.Second))
+}
+
+// measureRound measures the disjoint pairs of one round at once and sets
+// them in order.
+func (f *filling) measureRound(round []affinity.Pair, p Params) error {
+	lats := make([]PairLatency, len(round))
+	errs := make([]error, len(round))
+	var wg sync.WaitGroup
+	for i, pair := range round {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lats[i], errs[i] = Pair(pair.A, pair.B, p.Reps, p.Transfers)
+		}()
+	}
+	wg.Wait()
+	for i, pair := range round {
+		if errs[i] != nil {
+			return fmt.Errorf("measuring CPUs %d and %d (in parallel with %d other pairs): %w", pair.A, pair.B, len(round)-1, errs[i])
+		}
+		f.set(pair, lats[i])
+	}
+	return nil
+}
+
+// checkAlone measures cells from the busiest parallel rounds again alone
+// (ParallelCheckCells at most) and notes in m.ParallelNotes, with a
+// warning on stderr, those that differ beyond their spread.
+func checkAlone(ctx context.Context, m *matrix.Matrix, rounds [][]affinity.Pair, p Params, stderr io.Writer) error {
 	var check []affinity.Pair
 	for _, round := range rounds {
-		if len(round) > 1 && len(check) < parallelCheckCells {
+		if len(round) > 1 && len(check) < ParallelCheckCells {
 			check = append(check, round[0])
 		}
 	}
@@ -202,7 +221,7 @@ func measurePairs(ctx context.Context, m *matrix.Matrix, t *affinity.Topology, p
 			return err
 		}
 		fmt.Fprintf(stderr, "\rmatrix: checking %d/%d cells measured in parallel against a measurement alone   ", k+1, len(check))
-		alone, err := bench.MeasurePair(pair.A, pair.B, p.reps, p.transfers)
+		alone, err := Pair(pair.A, pair.B, p.Reps, p.Transfers)
 		if err != nil {
 			return fmt.Errorf("checking CPUs %d and %d alone: %w", pair.A, pair.B, err)
 		}
