@@ -137,6 +137,7 @@
 //	| `internal/benchtab/` | benchstat's tables (filter, project, group, summarise, compare, render), checked against `go tool benchstat` |
 //	| `internal/atomicfile/` | writing results so that they are complete or absent: a file, a set of files, a staged folder, the `latest` link |
 //	| `internal/cacheline/` | the one padding width that keeps a contended word alone on its cache line, shared by aio and bench |
+//	| `internal/futex/` | the one futex wrapper (wait, wake) and its contract, for aio's sleeps and events and colock's MCS lock |
 //	| `internal/quantile/` | the module's one median and percentiles |
 //	| `internal/randsched/` | the workload of QEMU's test-aio-multithread schedule test, for aio's tests and bench's schedule family |
 //	| `internal/threadclock/` | per-thread CPU clocks: how the benchmarks charge CPU time to their iothreads |
