@@ -69,14 +69,7 @@ func unpinnedBaseline(m *Model, wl *Workload) Baseline {
 		b.Note = fmt.Sprintf("no cost: the run has no unpinned figure for wait=%s", m.Wait())
 		return b
 	}
-	handoffs := 0.0
-	for _, e := range wl.Edges {
-		handoffs += e.Weight
-		if e.Undirected {
-			handoffs += e.Weight
-		}
-	}
-	b.TotalNs = handoffs * fig
+	b.TotalNs = handoffsPerRound(wl) * fig
 	b.Note = fmt.Sprintf("every handoff at the unpinned figure, %s ns", fmtNs(fig))
 	return b
 }

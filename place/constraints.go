@@ -58,23 +58,23 @@ func (c Constraints) resolve(m *Model, n int) (*space, error) {
 	set := allowed
 	if !c.CPUs.IsEmpty() {
 		if extra := c.CPUs.Difference(topo.Online); !extra.IsEmpty() {
-			return nil, fmt.Errorf("place: CPUs %s are not in the topology of %s (online: %s)", extra, m.Results().Dir, topo.Online)
+			return nil, constraintf("place: CPUs %s are not in the topology of %s (online: %s)", extra, m.Results().Dir, topo.Online)
 		}
 		if extra := c.CPUs.Difference(allowed); !extra.IsEmpty() {
-			return nil, fmt.Errorf("place: CPUs %s are outside the run's allowed CPUs %s", extra, allowed)
+			return nil, constraintf("place: CPUs %s are outside the run's allowed CPUs %s", extra, allowed)
 		}
 		set = c.CPUs
 	}
 	if extra := c.Reserve.Difference(topo.Online); !extra.IsEmpty() {
-		return nil, fmt.Errorf("place: reserved CPUs %s are not in the topology of %s (online: %s)", extra, m.Results().Dir, topo.Online)
+		return nil, constraintf("place: reserved CPUs %s are not in the topology of %s (online: %s)", extra, m.Results().Dir, topo.Online)
 	}
 	set = set.Difference(c.Reserve)
 	if set.IsEmpty() {
-		return nil, fmt.Errorf("place: no usable CPU: the CPUs %s less the reserved %s leave none", orAll(c.CPUs, allowed), c.Reserve)
+		return nil, constraintf("place: no usable CPU: the CPUs %s less the reserved %s leave none", orAll(c.CPUs, allowed), c.Reserve)
 	}
 	if c.Share {
 		if _, ok := m.ClassNs(affinity.SameCPU); !ok {
-			return nil, fmt.Errorf("place: sharing CPUs needs the run's samecpu figure for wait=%s, and %s has none", m.Wait(), m.Results().Dir)
+			return nil, constraintf("place: sharing CPUs needs the run's samecpu figure for wait=%s, and %s has none", m.Wait(), m.Results().Dir)
 		}
 	}
 	s := &space{cpus: canonicalOrder(topo, set), share: c.Share, set: set}
@@ -101,10 +101,10 @@ func (s *space) fits(n int, wait Wait) error {
 		return nil
 	}
 	if n > len(s.cpus) {
-		return fmt.Errorf("place: %d threads, but only %d usable CPUs (%s)", n, len(s.cpus), s.set)
+		return constraintf("place: %d threads, but only %d usable CPUs (%s)", n, len(s.cpus), s.set)
 	}
 	if cores := s.cores(); s.oneSMT && n > cores {
-		return fmt.Errorf("place: %d busy-polling threads (wait=%s) need a core each (SMT siblings spin against each other), but the usable CPUs %s span %d cores",
+		return constraintf("place: %d busy-polling threads (wait=%s) need a core each (SMT siblings spin against each other), but the usable CPUs %s span %d cores",
 			n, wait, s.set, cores)
 	}
 	return nil
@@ -130,4 +130,18 @@ func (s *space) positions(cpus []int) []int {
 		out[i] = index[c]
 	}
 	return out
+}
+
+// ConstraintError is a plan the constraints rule out: CPUs outside the
+// topology or the run's allowed set, none left after the reserved ones,
+// sharing without a samecpu figure, more threads than the CPUs (or
+// cores) can take. A command line reports it as a mistake in its flags.
+type ConstraintError struct{ msg string }
+
+// Error returns the message, which names the problem.
+func (e *ConstraintError) Error() string { return e.msg }
+
+// constraintf returns a ConstraintError formatted as fmt.Sprintf does.
+func constraintf(format string, args ...any) error {
+	return &ConstraintError{fmt.Sprintf(format, args...)}
 }

@@ -12,9 +12,12 @@
 // the compact, spread and unpinned baselines costed by the same model.
 // Plan.Document is the plan's JSON form (schema "pinbench.place/v1"),
 // and Emit writes it as text, JSON, taskset, numactl, systemd, libvirt
-// or QEMU configuration. The package measures nothing: verifying a plan
-// by running it belongs to its caller, which records the outcome in
-// Plan.Measured.
+// or QEMU configuration. Planning measures nothing and runs anywhere, for
+// any machine's results. Verify is the one part that runs on this
+// machine: it runs the workload itself (an aio iothread per thread,
+// handoffs through aio.CoSchedule) at the plan and at each baseline in
+// interleaved rounds, compares them as benchstat does, and records the
+// outcome in Plan.Measured.
 //
 // Bad input (a malformed graph, CPUs outside the topology, more threads
 // than usable CPUs, a run without figures for the wait mode) is an error
@@ -25,5 +28,7 @@
 // topology.go and results.go (the inputs), model.go and model_cost.go
 // (the cost model), constraints.go and order.go (where threads may go),
 // solve.go, solve_local.go, solve_exact.go and symmetry.go (the solver),
-// baseline.go and plan.go (the plan), emit*.go (the formats).
+// baseline.go and plan.go (the plan), emit*.go (the formats),
+// verify.go, verify_run.go, verify_token.go and verify_report.go (running
+// the plan and the baselines, and what that shows).
 package place

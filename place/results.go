@@ -103,3 +103,18 @@ func (r *Results) check() error {
 	}
 	return nil
 }
+
+// Waits returns the wait modes the run holds via=aio handoff figures for
+// (those NewModel accepts), in the order poll, adaptive, block.
+func (r *Results) Waits() []Wait {
+	if r.check() != nil {
+		return nil
+	}
+	var out []Wait
+	for _, w := range []Wait{WaitPoll, WaitAdaptive, WaitBlock} {
+		if _, err := handoffFigures(r, w); err == nil {
+			out = append(out, w)
+		}
+	}
+	return out
+}

@@ -210,3 +210,16 @@ func (w *Workload) weights() [][]float64 {
 	}
 	return m
 }
+
+// handoffsPerRound is how many handoffs one round of wl makes: each
+// edge's weight, twice for an undirected edge.
+func handoffsPerRound(wl *Workload) float64 {
+	h := 0.0
+	for _, e := range wl.Edges {
+		h += e.Weight
+		if e.Undirected {
+			h += e.Weight
+		}
+	}
+	return h
+}
