@@ -1,8 +1,8 @@
 // Package cacheline holds the one padding width that keeps a contended word
 // alone on its cache line, so that no two packages' paddings drift apart.
-// Packages of this module pad with it directly; aio alone exports it
-// (aio.CacheLinePad), since its queue's type takes the padding as a
-// parameter.
+// Packages of this module pad with it directly, and export it only where
+// a padding is part of an exported type's API (a queue instantiated with
+// it), under one name.
 package cacheline
 
 // Pad is the padding, in bytes, that keeps a contended word alone.
