@@ -34,6 +34,7 @@ func init() {
 		cmdBench,
 		cmdCompare,
 		cmdMatrix,
+		cmdPlace,
 		cmdReport,
 		cmdTopology,
 		cmdTune,
