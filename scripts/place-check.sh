@@ -17,7 +17,7 @@
 # It installs what is missing (qemu-system-x86, libvirt-clients and
 # libxml2-utils, whose xmllint virt-xml-validate runs) from Debian with
 # --no-install-recommends, and exits 3 with one line when it
-# cannot. PINBENCH names a pinbench binary to use; by default it builds
+# cannot, or when this process may not run on CPUs 0 and 1. PINBENCH names a pinbench binary to use; by default it builds
 # ./cmd/pinbench. The plans come from committed results: the 2-CPU VM's
 # (CPUs 0-1, so that the pins apply on any machine with CPUs 0 and 1) and
 # the big16 lab guest's (for the libvirt XML only).
@@ -75,7 +75,10 @@ if [[ -z $pb ]]; then
 	go build -o "$tmp/pinbench" ./cmd/pinbench
 	pb=$tmp/pinbench
 fi
-[[ $(taskset -c 0,1 true 2>&1) == "" ]] || fail "CPUs 0 and 1 are needed to pin the plans' threads; this process may run on $(taskset -pc $$ | sed 's/.*: //')"
+if [[ $(taskset -c 0,1 true 2>&1) != "" ]]; then
+	echo "place-check: the plans' threads go on CPUs 0 and 1, and this process may run on $(taskset -pc $$ | sed 's/.*: //') only: skipped" >&2
+	exit 3
+fi
 
 # qmp_send LINE sends a QMP command to the running QEMU; qmp_reply reads
 # until its answer ({"return" or {"error"}) and prints it.
