@@ -29,6 +29,7 @@
 // (the cost model), constraints.go and order.go (where threads may go),
 // solve.go, solve_local.go, solve_exact.go and symmetry.go (the solver),
 // baseline.go and plan.go (the plan), emit*.go (the formats),
+// markdown.go (a report's section),
 // verify.go, verify_run.go, verify_token.go and verify_report.go (running
 // the plan and the baselines, and what that shows).
 package place

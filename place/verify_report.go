@@ -82,11 +82,11 @@ func (c Comparison) Sentence() string {
 	case c.SameAs != "":
 		return fmt.Sprintf("plan vs %s: the same CPUs as the %s placement, not run again", c.Baseline, c.SameAs)
 	case c.PlanBetter():
-		return fmt.Sprintf("plan vs %s: %s (%s): the plan is significantly faster", c.Baseline, c.Delta, c.PN)
+		return fmt.Sprintf("plan vs %s: %s %s against the plan (%s): the plan is significantly faster", c.Baseline, c.Baseline, c.Delta, c.PN)
 	case c.Significant:
-		return fmt.Sprintf("plan vs %s: %s (%s): the plan is significantly SLOWER than %s", c.Baseline, c.Delta, c.PN, c.Baseline)
+		return fmt.Sprintf("plan vs %s: %s %s against the plan (%s): the plan is significantly SLOWER than %s", c.Baseline, c.Baseline, c.Delta, c.PN, c.Baseline)
 	}
-	return fmt.Sprintf("plan vs %s: %s (%s): the plan is NOT significantly better than %s", c.Baseline, c.Delta, c.PN, c.Baseline)
+	return fmt.Sprintf("plan vs %s: %s %s against the plan (%s): the plan is NOT significantly better than %s", c.Baseline, c.Baseline, c.Delta, c.PN, c.Baseline)
 }
 
 // summarise computes the medians, benchstat's tables and comparisons, and

@@ -175,3 +175,34 @@ func TestRoutesCoverRound(t *testing.T) {
 		}
 	}
 }
+
+// WriteMarkdown gives a report section: the threads, the placements with
+// predicted and measured costs, and the verdicts.
+func TestWriteMarkdown(t *testing.T) {
+	needTwoCPUs(t)
+	p := planOf(t, PatternRing, 2, WaitBlock, Options{})
+	var before strings.Builder
+	if err := WriteMarkdown(&before, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(before.String(), "## Placement: 2 threads (ring), wait=block") || !strings.Contains(before.String(), "| plan | 0 1 | ") ||
+		!strings.Contains(before.String(), "| unpinned | unpinned | ") || strings.Contains(before.String(), "Verified") {
+		t.Errorf("unverified section:\n%s", before.String())
+	}
+	v, err := Verify(p, tinyVerify)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var after strings.Builder
+	if err := WriteMarkdown(&after, p, v); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Verified on this machine, 2 interleaved rounds", "- plan vs unpinned: ", "- predicted order: "} {
+		if !strings.Contains(after.String(), want) {
+			t.Errorf("verified section lacks %q:\n%s", want, after.String())
+		}
+	}
+	if row, _, _ := strings.Cut(after.String()[strings.Index(after.String(), "| plan |"):], "\n"); strings.HasSuffix(row, "| - |") {
+		t.Errorf("no measured cost for the plan:\n%s", after.String())
+	}
+}
