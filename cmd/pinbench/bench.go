@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/tune"
 )
 
 // cmdBench is `pinbench bench`; main.go lists it in commands.
@@ -73,12 +73,12 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	if f.plan {
-		run, skipped := planSuite(t, filter, f.sweep)
+		run, skipped := tune.SuitePlan(t, filter, f.sweep)
 		for _, name := range run {
 			fmt.Fprintf(w, "run %s\n", name)
 		}
 		for _, s := range skipped {
-			fmt.Fprintf(w, "skip %s: %s\n", s[0], s[1])
+			fmt.Fprintf(w, "skip %s: %s\n", s.Name, s.Reason)
 		}
 		return nil
 	}
@@ -106,7 +106,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			if l.Skip != "" || !filter.Match(l.Name) {
 				continue
 			}
-			if err := checkParent(); err != nil {
+			if err := tune.CheckParent(); err != nil {
 				return err
 			}
 			if f.progress {
@@ -133,19 +133,4 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d benchmark runs failed", failed)
 	}
 	return nil
-}
-
-// planSuite returns the leaves of the suite on t that match filter and
-// would run, and those skipped here with their reasons.
-func planSuite(t *affinity.Topology, filter *bench.Filter, sweep bool) (run []string, skipped [][2]string) {
-	for _, l := range bench.Leaves(bench.Suite(t, bench.SuiteOptions{Sweep: sweep})) {
-		switch {
-		case !filter.Match(l.Name):
-		case l.Skip != "":
-			skipped = append(skipped, [2]string{l.Name, l.Skip})
-		default:
-			run = append(run, l.Name)
-		}
-	}
-	return run, skipped
 }

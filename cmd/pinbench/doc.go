@@ -124,13 +124,14 @@
 //
 //	| path | owns |
 //	| --- | --- |
-//	| `cmd/pinbench/` | the CLI, its command table in main.go: `tune` (tune.go) discovers the topology, measures the latency matrix, runs this binary's own `bench` command in interleaved rounds (round.go) and writes the results folder with report.md; also `topology`, `matrix`, `bench`, `report`, `compare` |
+//	| `cmd/pinbench/` | the CLI, flags and printing only, its command table in main.go: `tune` (tune.go) parses its flags into `tune.Options` and prints the run's summary; also `topology`, `matrix`, `bench` (the suite in this binary, which tune's rounds run), `report`, `compare` |
 //	| `bench/` | the benchmark suite: `Suite` builds the catalogue of named leaves (families.go: floor, coroutine, notify, queue, handoff, mutex, schedule) that `go test` and `pinbench bench` both run, through `RunLeaf`; its harness (pinned sides, watchdog, latency sampling, perf counters, configuration lines, outlier traces). A handoff leaf calls `RunAioHandoff` (handoff.go): two pinned iothreads passing a coroutine back and forth |
 //	| `aio/` | QEMU's AioContext: event loops, bottom halves, futex notifier, adaptive polling, the padded lock-free queue, `IOThread` (a locked OS thread running a context), `CoSchedule` (the seed patch's cross-thread scheduling), `CoWake` |
 //	| `coroutine/` | coroutines with QEMU semantics on `iter.Pull` (create, enter, yield, pool, wake-ups), each with a home context |
 //	| `colock/` | QEMU's coroutine locks on aio's contexts: `CoQueue`, `CoMutex`, `CoRwlock`, and `MCS`, the futex lock of QEMU's test, which the mutex family contends |
 //	| `affinity/` | CPU sets, topology discovery (sysfs under a root + cpuid), placement classes, and the pinning call: `PinThread` (pin_linux.go), which `aio.NewIOThread` and the bench harness call on each locked thread |
 //	| `report/` | reading results, recommendations, warnings, the report's text (report.md) |
+//	| `tune/` | the tuning run as a library: options and their presets (quick, full, lab), the plan and its cost model, the run (topology, matrix, the suite in interleaved rounds of child processes, the report) and its results folder, complete or absent |
 //	| `place/` | placing N event-loop threads on CPUs: workloads (patterns, graphs), the cost model from a run's measurements, the solver, baselines and the configurations operators apply |
 //	| `matrix/` | the core-to-core latency matrix: its CSV forms, text, and the SVG and PNG heat map |
 //	| `matrix/measure/` | measuring the matrix: the cache-line ping-pong on two pinned threads, a pair's repetitions, every pair or a stratified sample, one at a time or disjoint pairs at once (re-checked alone), and the estimate of how long that takes |

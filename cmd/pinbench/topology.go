@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/tune"
 )
 
 // cmdTopology is `pinbench topology`; main.go lists it in commands.
@@ -57,19 +58,6 @@ func discover(root string) (*affinity.Topology, error) {
 		return affinity.DiscoverRoot(root)
 	}
 	return affinity.Discover()
-}
-
-// writePlacements writes one line per placement class: its representative
-// pair, or absent when the machine has none.
-func writePlacements(w io.Writer, t *affinity.Topology, absent string) {
-	pl := t.Placements()
-	for _, c := range affinity.Classes() {
-		if p, ok := pl[c]; ok {
-			fmt.Fprintf(w, "  %-8s %s\n", c, p)
-		} else {
-			fmt.Fprintf(w, "  %-8s %s\n", c, absent)
-		}
-	}
 }
 
 // printTree writes the machine as a tree: package, NUMA node, L3, cluster,
@@ -215,7 +203,7 @@ func printTree(w io.Writer, t *affinity.Topology) {
 	fmt.Fprintf(w, "Online CPUs: %s\n", t.Online)
 	fmt.Fprintf(w, "Allowed CPUs: %s\n", t.Allowed)
 	fmt.Fprintln(w, "Placement classes (representative pair):")
-	writePlacements(w, t, "-  (no such pair among the allowed CPUs)")
+	tune.WritePlacements(w, t, "-  (no such pair among the allowed CPUs)")
 }
 
 // nodeCPUs returns all online CPUs of node id (NodeCPUs gives the allowed

@@ -1,4 +1,4 @@
-package main
+package tune
 
 import (
 	"bytes"
@@ -39,12 +39,13 @@ func (p suiteProg) String() string {
 	return p.path
 }
 
-// selfEnv marks a child process that runs this program's bench command:
-// cmd/pinbench's tests, whose executable is the test binary, then run the
-// command line instead of the tests.
-const selfEnv = "PINBENCH_RUN_CLI"
+// SelfEnv is set to 1 in the environment of a round's child process that
+// runs the suite in the running program (Options.BenchBin empty): a
+// program whose executable is not pinbench itself (a test binary of the
+// command's package) then runs its command line instead of its tests.
+const SelfEnv = "PINBENCH_RUN_CLI"
 
-// suiteProgram returns the program for --bench-bin bin ("": this binary),
+// suiteProgram returns the program for --bench-bin bin ("": this program),
 // checking that a test binary is one of pinbench's benchmark suite.
 func suiteProgram(bin string) (suiteProg, error) {
 	if bin == "" {
@@ -101,7 +102,7 @@ func (p suiteProg) command(ctx context.Context, args []string) *exec.Cmd {
 		args = append([]string{"bench", "-progress=false"}, own...)
 	}
 	cmd := exec.CommandContext(ctx, p.path, args...)
-	cmd.Env = append(os.Environ(), selfEnv+"=1", parentEnv+"="+strconv.Itoa(os.Getpid()))
+	cmd.Env = append(os.Environ(), SelfEnv+"=1", ParentEnv+"="+strconv.Itoa(os.Getpid()))
 	// A signal stops the child gently first: its deferred clean-ups run.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
@@ -109,9 +110,9 @@ func (p suiteProg) command(ctx context.Context, args []string) *exec.Cmd {
 }
 
 // benchArgs are the test binary's flags for a run of mode.
-func benchArgs(filter string, mode tuneMode, count int, benchtime string) []string {
+func benchArgs(filter string, mode Mode, count int, benchtime string) []string {
 	args := []string{"-test.run", "^$", "-test.bench", filter, "-test.count", fmt.Sprint(count), "-test.benchtime", benchtime}
-	if mode.sweep {
+	if mode.Sweep {
 		args = append(args, "-sweep")
 	}
 	return args
@@ -123,7 +124,7 @@ func benchArgs(filter string, mode tuneMode, count int, benchtime string) []stri
 // left. It first lists the benchmarks with a one-iteration dry run, which
 // gives the total for the estimate and checks the program works.
 //
-// The mode.count samples of each benchmark are taken in mode.count rounds
+// The mode.Count samples of each benchmark are taken in mode.Count rounds
 // of the whole suite (-test.count 1 each), each a fresh process, not back
 // to back: a shared machine's speed drifts over minutes (a VM's host
 // moves its vCPUs; on the 2-core VM the floor went from 30 to 120 ns and
@@ -133,7 +134,7 @@ func benchArgs(filter string, mode tuneMode, count int, benchtime string) []stri
 // drift shows as spread. The rounds' outputs are concatenated; each
 // repeats the configuration lines, which benchfmt reads as the same
 // configuration.
-func runBenchmarks(ctx context.Context, prog suiteProg, filter string, mode tuneMode, settings []bench.ConfigLine, raw string, stderr io.Writer) error {
+func runBenchmarks(ctx context.Context, prog suiteProg, filter string, mode Mode, settings []bench.ConfigLine, raw string, stderr io.Writer) error {
 	names, err := listBenchmarks(ctx, prog, filter, mode, stderr)
 	if err != nil {
 		return err
@@ -141,26 +142,26 @@ func runBenchmarks(ctx context.Context, prog suiteProg, filter string, mode tune
 	if len(names) == 0 {
 		return fmt.Errorf("no benchmark matches %q", filter)
 	}
-	total := len(names) * mode.count
+	total := len(names) * mode.Count
 	return atomicfile.Write(raw, func(w io.Writer) error {
 		if _, err := io.WriteString(w, bench.FormatConfig(settings)); err != nil {
 			return err
 		}
 		start := time.Now()
 		done := 0
-		for round := 1; round <= mode.count; round++ {
-			n, err := runRound(ctx, prog, benchArgs(filter, mode, 1, mode.benchtime), w, stderr, func(name string) {
+		for round := 1; round <= mode.Count; round++ {
+			n, err := runRound(ctx, prog, benchArgs(filter, mode, 1, mode.Benchtime), w, stderr, func(name string) {
 				done++
 				left := time.Duration(float64(time.Since(start)) / float64(done) * float64(max(total-done, 0)))
-				fmt.Fprintf(stderr, "\rbench: round %d/%d, %d/%d results, about %v left, last %-50.50s", round, mode.count, done, total, left.Round(time.Second), name)
+				fmt.Fprintf(stderr, "\rbench: round %d/%d, %d/%d results, about %v left, last %-50.50s", round, mode.Count, done, total, left.Round(time.Second), name)
 			})
 			if err != nil {
 				fmt.Fprintln(stderr)
-				return fmt.Errorf("round %d of %d: %w", round, mode.count, err)
+				return fmt.Errorf("round %d of %d: %w", round, mode.Count, err)
 			}
 			if n == 0 {
 				fmt.Fprintln(stderr)
-				return fmt.Errorf("round %d of %d produced no results", round, mode.count)
+				return fmt.Errorf("round %d of %d produced no results", round, mode.Count)
 			}
 		}
 		fmt.Fprintln(stderr)
@@ -278,7 +279,7 @@ func failureLines(output string) []string {
 // returns the names of those that produced a result, showing each on
 // stderr as it comes (on a large or emulated machine the dry run takes a
 // while).
-func listBenchmarks(ctx context.Context, prog suiteProg, filter string, mode tuneMode, stderr io.Writer) ([]string, error) {
+func listBenchmarks(ctx context.Context, prog suiteProg, filter string, mode Mode, stderr io.Writer) ([]string, error) {
 	var names []string
 	var out bytes.Buffer
 	n, err := runRound(ctx, prog, benchArgs(filter, mode, 1, "1x"), &out, stderr, func(name string) {
@@ -367,17 +368,18 @@ func launcher() {
 	}
 }
 
-// parentEnv holds, in the environment of a round's child process, the id
-// of the process that started it.
-const parentEnv = "PINBENCH_PARENT"
+// ParentEnv holds, in the environment of a round's child process, the id
+// of the process that started it (see CheckParent).
+const ParentEnv = "PINBENCH_PARENT"
 
-// checkParent fails when this process runs a round for a process that is
-// gone: its parent is no longer the one parentEnv names. The kernel kills
-// such a child (startChild); the bench command checks this too, between
-// benchmarks so that the check adds nothing to what they measure, in
-// case the signal was not delivered.
-func checkParent() error {
-	want, err := strconv.Atoi(os.Getenv(parentEnv))
+// CheckParent fails when this process runs a round for a tuning run whose
+// process is gone: its parent is no longer the one that started it (as
+// ParentEnv says). The kernel kills such a child (startChild); a program
+// that runs the suite for Run checks this too, between benchmarks so that
+// the check adds nothing to what they measure, in case the signal was not
+// delivered. Outside a round it returns nil.
+func CheckParent() error {
+	want, err := strconv.Atoi(os.Getenv(ParentEnv))
 	if err != nil || os.Getppid() == want {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package main
+package tune
 
 import (
 	"errors"
@@ -16,20 +16,18 @@ import (
 
 // A tuning run writes into a results folder that is complete or absent:
 // everything goes into a hidden staging folder beside the target, renamed
-// into place only when the report is written. Without --out, each run
-// gets a folder of its own, results/<machine-id>/<UTC time>-<mode>, and
-// results/<machine-id>/latest (a relative symbolic link) points at the
+// into place only when the report is written. Without Out (--out), each
+// run gets a folder of its own, results/<machine-id>/<UTC time>-<mode>,
+// and results/<machine-id>/latest (a relative symbolic link) points at the
 // newest complete one; an explicit --out that already holds results is
 // refused unless --force replaces it.
 
-// latestLink is the symbolic link to a machine's newest complete run.
-const latestLink = "latest"
-
-// stagingMark is in the name of every staging folder.
-const stagingMark = atomicfile.StagingMark
+// LatestLink is the symbolic link, in results/<machine-id>/, to the
+// machine's newest complete run.
+const LatestLink = "latest"
 
 // resultFiles are the files that mark a folder as holding results.
-var resultFiles = []string{rawFile, reportFile, topologyFile, matrixFile, matrixLongFile, outliersDir}
+var resultFiles = []string{RawFile, ReportFile, TopologyFile, MatrixFile, MatrixLongFile, OutliersDir}
 
 // runFolder is where one tuning run writes, and where it ends up.
 type runFolder struct {
@@ -72,7 +70,7 @@ func newRunFolder(out, machineID, name string, force bool) (*runFolder, error) {
 		f.name, f.force = name, false // a free name: nothing to replace
 		base := filepath.Join("results", machineID)
 		f.final = f.free(filepath.Join(base, name))
-		f.latest = filepath.Join(base, latestLink)
+		f.latest = filepath.Join(base, LatestLink)
 		if err := checkLatest(f.latest); err != nil {
 			return nil, err
 		}
@@ -157,7 +155,7 @@ func checkOut(out string, force bool) error {
 			if force {
 				return nil
 			}
-			return usageError{fmt.Sprintf("output folder %s already holds results (%s); pass --force to replace them, or choose another --out", out, name)}
+			return optionError("output folder %s already holds results (%s); pass --force to replace them, or choose another --out", out, name)
 		}
 	}
 	return fmt.Errorf("output folder %s is not empty and holds no pinbench results (%s, ...): not replacing it", out, ents[0].Name())

@@ -1,4 +1,4 @@
-package main
+package tune
 
 import (
 	"bufio"
@@ -20,27 +20,55 @@ import (
 	"github.com/pinbench/pinbench/matrix/measure"
 )
 
-// tune --plan: what a tuning run would do, and how long it would take,
-// without measuring anything that matters. The benchmark list comes from
-// the benchmark binary itself (its -plan mode skips every benchmark that
-// would run with bench.PlanSkip, and every other with its reason), so the
-// plan names exactly what the run will; the estimate comes from a cost
+// Plan (tune --plan): what a tuning run would do, and how long it would
+// take, without measuring anything that matters. The benchmark list comes
+// from the benchmark binary itself (its -plan mode skips every benchmark
+// that would run with bench.PlanSkip, and every other with its reason), so
+// the plan names exactly what the run will; the estimate comes from a cost
 // model whose few constants are measured on this machine in a second or
 // two, or are the documented defaults below when planning for a capture.
 
-// namedMode is a tuning mode with its name ("quick", "full", "lab").
-type namedMode struct {
-	name string
-	mode tuneMode
+// Plan writes to w what a run with o would measure and how long it would
+// take: the machine's placement classes and their pairs, the cost model,
+// then, for each mode, the matrix pairs, the benchmarks that would run and
+// those skipped with the reason, and the estimated duration. A run in
+// Quick or Full mode is planned in both, side by side; another mode
+// alone. Count and Benchtime apply to each mode planned, but the matrix
+// is estimated at each mode's own repetitions and transfers (MatrixReps
+// and MatrixTransfers do not change the plan, as they never have). With
+// Root, it plans for the captured machine at documented default costs;
+// otherwise it measures this machine's costs first, a few seconds of
+// ping-pong and sample benchmarks, with progress on progress. A mistake
+// in o is an *OptionError.
+func Plan(ctx context.Context, o Options, w, progress io.Writer) error {
+	if err := o.check(true); err != nil {
+		return err
+	}
+	prog, err := suiteProgram(o.BenchBin)
+	if err != nil {
+		return err
+	}
+	modes := []Mode{Quick, Full}
+	if o.Mode != Quick && o.Mode != Full {
+		modes = []Mode{o.Mode}
+	}
+	for i, m := range modes {
+		p := o
+		p.Mode, p.MatrixReps, p.MatrixTransfers = m, 0, 0
+		modes[i] = p.resolved()
+	}
+	pl := planner{ctx: ctx, root: o.Root, prog: prog, filter: o.Bench, parallel: o.Parallel, modes: modes}
+	return pl.write(w, progress)
 }
 
-// planRequest is what tune --plan was asked.
-type planRequest struct {
+// planner is one plan under way.
+type planner struct {
+	ctx      context.Context
 	root     string    // sysfs capture to plan for; "" for this machine
 	prog     suiteProg // the program that runs the suite
 	filter   string    // -bench
 	parallel bool      // --parallel matrix
-	modes    []namedMode
+	modes    []Mode
 }
 
 // costs are the cost model's constants.
@@ -75,52 +103,98 @@ const (
 	reportCost             = time.Second
 )
 
-func runPlan(req planRequest, stdout, stderr io.Writer) error {
-	var t *affinity.Topology
-	var err error
-	if req.root != "" {
-		dir, cleanup, err := capture.Root(req.root)
-		if err != nil {
-			return err
-		}
-		defer cleanup()
-		shown := req.root
-		req.root = dir
-		t, err = affinity.DiscoverRoot(dir)
-		if err != nil {
-			return err
-		}
-		t.Root = shown
-	} else {
-		t, err = affinity.Discover()
-	}
+func (pl *planner) write(stdout, stderr io.Writer) error {
+	t, cleanup, err := pl.discover()
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
 	where := "this machine"
-	if req.root != "" {
+	if pl.root != "" {
 		where = "the capture " + t.Root
 	}
 	fmt.Fprintf(w, "pinbench tune --plan for %s: %s (%s)\n\n", where, bench.MachineID(t), t.Summary())
 
 	fmt.Fprintln(w, "Placement classes and their CPU pairs:")
-	writePlacements(w, t, "(none here)")
+	WritePlacements(w, t, "(none here)")
 	fmt.Fprintf(w, "  %-8s the OS places the threads\n\n", affinity.Unpinned)
 
-	c := defaultCosts
-	if req.root == "" {
-		fmt.Fprintln(stderr, "plan: measuring this machine's costs (a few seconds)")
-		if c, err = measureCosts(t); err != nil {
+	c, err := pl.costs(t, stderr)
+	if err != nil {
+		return err
+	}
+	c.write(w)
+
+	// Per-leaf overheads timed on sample leaves, once per time-based
+	// benchtime (modes that share one share the timing).
+	fixed := map[string]map[string]time.Duration{}
+	for _, m := range pl.modes {
+		fmt.Fprintf(stderr, "plan: listing the %s-mode benchmarks\n", m.Name)
+		leaves, skipped, err := planBenchmarks(pl.prog, t, pl.filter, m, pl.root)
+		if err != nil {
 			return err
 		}
-	}
-	if req.root == "" {
-		if d, err := timeEmptyRound(req.prog); err == nil {
-			c.roundOverhead = d
+		mc := c
+		if c.measured && !strings.HasSuffix(m.Benchtime, "x") {
+			f, ok := fixed[m.Benchtime]
+			if !ok {
+				if f, err = timeLeafOverhead(pl.ctx, pl.prog, leaves, m, c, stderr); err != nil {
+					return err
+				}
+				fixed[m.Benchtime] = f
+			}
+			mc.leafFixed = f
 		}
+		writeModePlan(w, t, m, pl.parallel, mc, leaves, skipped)
 	}
+	return nil
+}
+
+// discover returns the machine to plan for: the capture at pl.root
+// (extracted, when an archive, until cleanup; pl.root then names the
+// extraction, for the benchmark binary, and the topology's Root the
+// capture as given), or this one.
+func (pl *planner) discover() (t *affinity.Topology, cleanup func(), err error) {
+	if pl.root == "" {
+		t, err = affinity.Discover()
+		return t, func() {}, err
+	}
+	dir, cleanup, err := capture.Root(pl.root)
+	if err != nil {
+		return nil, nil, err
+	}
+	shown := pl.root
+	pl.root = dir
+	if t, err = affinity.DiscoverRoot(dir); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	t.Root = shown
+	return t, cleanup, nil
+}
+
+// costs returns the cost model: the documented defaults for a capture, or
+// this machine's, measured (saying so on stderr).
+func (pl *planner) costs(t *affinity.Topology, stderr io.Writer) (costs, error) {
+	if pl.root != "" {
+		return defaultCosts, nil
+	}
+	fmt.Fprintln(stderr, "plan: measuring this machine's costs (a few seconds)")
+	c, err := measureCosts(t)
+	if err != nil {
+		return c, err
+	}
+	if d, err := timeEmptyRound(pl.ctx, pl.prog); err == nil {
+		c.roundOverhead = d
+	}
+	return c, nil
+}
+
+// write prints the cost model's line (and the transfer by class, where
+// measured).
+func (c costs) write(w io.Writer) {
 	src := "documented defaults, planning for a capture"
 	if c.measured {
 		src = "measured here"
@@ -136,30 +210,6 @@ func runPlan(req planRequest, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(w, "Matrix transfer by class (at each class's pair): %s.\n", strings.Join(parts, ", "))
 	}
-
-	// Per-leaf overheads timed on sample leaves, once per time-based
-	// benchtime (modes that share one share the timing).
-	fixed := map[string]map[string]time.Duration{}
-	for _, nm := range req.modes {
-		fmt.Fprintf(stderr, "plan: listing the %s-mode benchmarks\n", nm.name)
-		leaves, skipped, err := planBenchmarks(req.prog, t, req.filter, nm.mode, req.root)
-		if err != nil {
-			return err
-		}
-		mc := c
-		if c.measured && !strings.HasSuffix(nm.mode.benchtime, "x") {
-			f, ok := fixed[nm.mode.benchtime]
-			if !ok {
-				if f, err = timeLeafOverhead(req.prog, leaves, nm.mode, c, stderr); err != nil {
-					return err
-				}
-				fixed[nm.mode.benchtime] = f
-			}
-			mc.leafFixed = f
-		}
-		writeModePlan(w, t, nm, req.parallel, mc, leaves, skipped)
-	}
-	return nil
 }
 
 // leafGroup is the group a leaf's overhead is timed for: the first two
@@ -182,7 +232,7 @@ func leafGroup(name string) string {
 // (runsPerLeaf x leafStart) is the floor. Under emulation, or wherever
 // starting threads is slow, this is most of a round, and it differs by
 // group: an MCS lock's spinning waiters crawl where a channel does not.
-func timeLeafOverhead(prog suiteProg, leaves []string, mode tuneMode, c costs, stderr io.Writer) (map[string]time.Duration, error) {
+func timeLeafOverhead(ctx context.Context, prog suiteProg, leaves []string, mode Mode, c costs, stderr io.Writer) (map[string]time.Duration, error) {
 	floor := runsPerLeaf * c.leafStart
 	byGroup := map[string][]string{}
 	var groups []string
@@ -193,19 +243,19 @@ func timeLeafOverhead(prog suiteProg, leaves []string, mode tuneMode, c costs, s
 		}
 		byGroup[g] = append(byGroup[g], l)
 	}
-	fmt.Fprintf(stderr, "plan: timing %d sample benchmarks (one a group) at -benchtime %s\n", len(groups), mode.benchtime)
+	fmt.Fprintf(stderr, "plan: timing %d sample benchmarks (one a group) at -benchtime %s\n", len(groups), mode.Benchtime)
 	fixed := map[string]time.Duration{}
 	for _, g := range groups {
 		name := byGroup[g][len(byGroup[g])/2]
 		start := time.Now()
-		cmd := prog.command(context.Background(), benchArgs(exactBenchPattern(name), mode, 1, mode.benchtime))
+		cmd := prog.command(ctx, benchArgs(exactBenchPattern(name), mode, 1, mode.Benchtime))
 		var errb bytes.Buffer
 		cmd.Stderr = &errb
 		if out, err := childOutput(cmd, false); err != nil {
 			return nil, fmt.Errorf("timing the sample benchmark %s: %v %s", name, err, lastLines(errb.String()+string(out), 3))
 		}
 		wall := time.Since(start)
-		fixed[g] = max(wall-c.roundOverhead-leafTimed(name, mode.benchtime), floor)
+		fixed[g] = max(wall-c.roundOverhead-leafTimed(name, mode.Benchtime), floor)
 		fmt.Fprintf(stderr, "plan:   %s took %v (%v beyond its benchtime)\n", name, wall.Round(time.Millisecond), fixed[g].Round(time.Millisecond))
 	}
 	return fixed, nil
@@ -222,26 +272,57 @@ func exactBenchPattern(name string) string {
 }
 
 // writeModePlan prints one mode's plan and its estimate.
-func writeModePlan(w io.Writer, t *affinity.Topology, nm namedMode, parallel bool, c costs, leaves []string, skipped [][2]string) {
-	m := nm.mode
-	mo := measure.Options{Params: m.matrix, Sample: m.sample, Parallel: parallel}
-	est := mo.Estimate(t, c.Costs)
-	pairs, rounds, matrixTime := est.Pairs, est.Rounds, est.Duration
+func writeModePlan(w io.Writer, t *affinity.Topology, m Mode, parallel bool, c costs, leaves []string, skipped []Skipped) {
+	fmt.Fprintf(w, "\n%s mode: %d interleaved rounds of the suite, -benchtime %s%s\n", m.Name, m.Count, m.Benchtime, map[bool]string{true: ", poll-window sweep"}[m.Sweep])
+	matrixTime := writeMatrixPlan(w, t, measure.Options{Params: m.Matrix, Sample: m.SampleMatrix, Parallel: parallel}, c)
+	var perRound time.Duration
+	for _, name := range leaves {
+		perRound += leafCost(name, m.Benchtime, c)
+	}
+	perRound += c.roundOverhead
+	dry := c.roundOverhead + time.Duration(len(leaves))*2*c.leafStart
+	overhead := ""
+	if len(c.leafFixed) > 0 {
+		var sum time.Duration
+		for _, name := range leaves {
+			sum += leafCost(name, m.Benchtime, c) - leafTimed(name, m.Benchtime)
+		}
+		overhead = fmt.Sprintf(" (%v a benchmark beyond its benchtime on average, timed on one sample of each of %d groups)",
+			(sum / time.Duration(max(len(leaves), 1))).Round(time.Millisecond), len(c.leafFixed))
+	}
+	fmt.Fprintf(w, "  benchmarks: %d run, %d skipped; %d samples of each, about %v a round%s\n", len(leaves), len(skipped), m.Count, perRound.Round(time.Second/10), overhead)
+	for _, name := range leaves {
+		fmt.Fprintf(w, "    %s\n", name)
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintln(w, "  skipped:")
+		for _, s := range skipped {
+			fmt.Fprintf(w, "    %s: %s\n", s.Name, s.Reason)
+		}
+	}
+	total := matrixTime + dry + time.Duration(m.Count)*perRound + reportCost
+	fmt.Fprintf(w, "  estimated duration: %v (matrix %v, dry run %v, %d rounds of %v, report %v)\n",
+		total.Round(time.Second), matrixTime.Round(time.Second/10), dry.Round(time.Second/10), m.Count, perRound.Round(time.Second/10), reportCost)
+}
+
+// writeMatrixPlan prints the matrix part of a mode's plan, o's pairs and
+// their classes, and returns its estimated duration (measure's estimate).
+func writeMatrixPlan(w io.Writer, t *affinity.Topology, o measure.Options, c costs) time.Duration {
+	est := o.Estimate(t, c.Costs)
 	how := "every pair"
-	if m.sample {
+	if o.Sample {
 		how = "a stratified sample"
-		if len(pairs) == len(t.AllPairs()) {
+		if len(est.Pairs) == len(t.AllPairs()) {
 			how = "every pair (few enough to take all)"
 		}
 	}
-	fmt.Fprintf(w, "\n%s mode: %d interleaved rounds of the suite, -benchtime %s%s\n", nm.name, m.count, m.benchtime, map[bool]string{true: ", poll-window sweep"}[m.sweep])
-	fmt.Fprintf(w, "  matrix: %s, %d of %d pairs, %d repetitions of %d transfers each", how, len(pairs), len(t.AllPairs()), m.matrix.Reps, m.matrix.Transfers)
-	if parallel {
-		fmt.Fprintf(w, ", in %d parallel rounds", rounds)
+	fmt.Fprintf(w, "  matrix: %s, %d of %d pairs, %d repetitions of %d transfers each", how, len(est.Pairs), len(t.AllPairs()), o.Reps, o.Transfers)
+	if o.Parallel {
+		fmt.Fprintf(w, ", in %d parallel rounds", est.Rounds)
 	}
-	fmt.Fprintf(w, ": about %v\n", matrixTime.Round(time.Second/10))
+	fmt.Fprintf(w, ": about %v\n", est.Duration.Round(time.Second/10))
 	byClass := map[affinity.Class]int{}
-	for _, p := range pairs {
+	for _, p := range est.Pairs {
 		byClass[t.Relation(p.A, p.B)]++
 	}
 	var parts []string
@@ -251,34 +332,7 @@ func writeModePlan(w io.Writer, t *affinity.Topology, nm namedMode, parallel boo
 		}
 	}
 	fmt.Fprintf(w, "    pairs per class: %s\n", strings.Join(parts, ", "))
-	var perRound time.Duration
-	for _, name := range leaves {
-		perRound += leafCost(name, m.benchtime, c)
-	}
-	perRound += c.roundOverhead
-	dry := c.roundOverhead + time.Duration(len(leaves))*2*c.leafStart
-	overhead := ""
-	if len(c.leafFixed) > 0 {
-		var sum time.Duration
-		for _, name := range leaves {
-			sum += leafCost(name, m.benchtime, c) - leafTimed(name, m.benchtime)
-		}
-		overhead = fmt.Sprintf(" (%v a benchmark beyond its benchtime on average, timed on one sample of each of %d groups)",
-			(sum / time.Duration(max(len(leaves), 1))).Round(time.Millisecond), len(c.leafFixed))
-	}
-	fmt.Fprintf(w, "  benchmarks: %d run, %d skipped; %d samples of each, about %v a round%s\n", len(leaves), len(skipped), m.count, perRound.Round(time.Second/10), overhead)
-	for _, name := range leaves {
-		fmt.Fprintf(w, "    %s\n", name)
-	}
-	if len(skipped) > 0 {
-		fmt.Fprintln(w, "  skipped:")
-		for _, s := range skipped {
-			fmt.Fprintf(w, "    %s: %s\n", s[0], s[1])
-		}
-	}
-	total := matrixTime + dry + time.Duration(m.count)*perRound + reportCost
-	fmt.Fprintf(w, "  estimated duration: %v (matrix %v, dry run %v, %d rounds of %v, report %v)\n",
-		total.Round(time.Second), matrixTime.Round(time.Second/10), dry.Round(time.Second/10), m.count, perRound.Round(time.Second/10), reportCost)
+	return est.Duration
 }
 
 // leafCost estimates one round's run of benchmark name at benchtime: its
@@ -313,13 +367,13 @@ func leafTimed(name, benchtime string) time.Duration {
 // planBenchmarks returns the benchmarks of the suite on t that would run,
 // and the skipped ones with their reasons: from the catalogue itself for
 // this binary's suite, from a test binary's -plan mode otherwise.
-func planBenchmarks(prog suiteProg, t *affinity.Topology, filter string, mode tuneMode, root string) (run []string, skipped [][2]string, err error) {
+func planBenchmarks(prog suiteProg, t *affinity.Topology, filter string, mode Mode, root string) (run []string, skipped []Skipped, err error) {
 	if prog.self {
 		f, err := bench.NewFilter(filter)
 		if err != nil {
 			return nil, nil, err
 		}
-		run, skipped = planSuite(t, f, mode.sweep)
+		run, skipped = SuitePlan(t, f, mode.Sweep)
 		if len(run) == 0 {
 			return nil, nil, fmt.Errorf("benchmark plan: no benchmark would run (filter %q)", filter)
 		}
@@ -359,8 +413,8 @@ func planBenchmarks(prog suiteProg, t *affinity.Topology, filter string, mode tu
 		name, _, _ = strings.Cut(name, " (")
 		if reason == bench.PlanSkip {
 			run = append(run, name)
-		} else if !slices.ContainsFunc(skipped, func(s [2]string) bool { return s[0] == name }) {
-			skipped = append(skipped, [2]string{name, reason})
+		} else if !slices.ContainsFunc(skipped, func(s Skipped) bool { return s.Name == name }) {
+			skipped = append(skipped, Skipped{name, reason})
 		}
 	}
 	if len(run) == 0 {
@@ -393,8 +447,44 @@ func measureCosts(t *affinity.Topology) (costs, error) {
 
 // timeEmptyRound times one run of the suite's program that runs no
 // benchmark: its start-up and warm-up, paid once per round.
-func timeEmptyRound(prog suiteProg) (time.Duration, error) {
+func timeEmptyRound(ctx context.Context, prog suiteProg) (time.Duration, error) {
 	start := time.Now()
-	err := runChild(prog.command(context.Background(), []string{"-test.run", "^$", "-test.bench", "^$"}))
+	err := runChild(prog.command(ctx, []string{"-test.run", "^$", "-test.bench", "^$"}))
 	return time.Since(start), err
+}
+
+// Skipped is a benchmark of the suite that does not run on a machine, and
+// why.
+type Skipped struct {
+	Name   string // the leaf's full name: BenchmarkFloor/place=l2
+	Reason string // its skip message
+}
+
+// SuitePlan returns the leaves of the suite on t that match filter and
+// would run, and those skipped there with their reasons: what the suite's
+// own -plan mode lists, from the catalogue.
+func SuitePlan(t *affinity.Topology, filter *bench.Filter, sweep bool) (run []string, skipped []Skipped) {
+	for _, l := range bench.Leaves(bench.Suite(t, bench.SuiteOptions{Sweep: sweep})) {
+		switch {
+		case !filter.Match(l.Name):
+		case l.Skip != "":
+			skipped = append(skipped, Skipped{l.Name, l.Skip})
+		default:
+			run = append(run, l.Name)
+		}
+	}
+	return run, skipped
+}
+
+// WritePlacements writes one line per placement class: its representative
+// pair, or absent when the machine has none.
+func WritePlacements(w io.Writer, t *affinity.Topology, absent string) {
+	pl := t.Placements()
+	for _, c := range affinity.Classes() {
+		if p, ok := pl[c]; ok {
+			fmt.Fprintf(w, "  %-8s %s\n", c, p)
+		} else {
+			fmt.Fprintf(w, "  %-8s %s\n", c, absent)
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package main
+package tune
 
 import (
 	"context"
@@ -185,17 +185,6 @@ func startOnEndingThread(t *testing.T, cmd *exec.Cmd) int {
 	return 0
 }
 
-// A round's child whose tune process is gone (its parent is not the one
-// parentEnv names) stops before its next benchmark instead of running
-// the rest for nobody.
-func TestBenchStopsWhenTuneIsGone(t *testing.T) {
-	t.Setenv(parentEnv, strconv.Itoa(os.Getpid())) // never this process's parent
-	code, stdout, stderr := runCLI("bench", "--bench", "Floor", "--benchtime", "1x", "--progress=false")
-	if code != 1 || strings.Contains(stdout, "ns/op") || !strings.Contains(stderr, "is gone") {
-		t.Errorf("exit %d, stdout %q, stderr %q; want exit 1, no result, and the parent named as gone", code, stdout, stderr)
-	}
-}
-
 // The staging folder of a run killed with SIGKILL (its process gone, a
 // 0600 temporary file inside) is removed by the next run into the same
 // folder, which says so; a live run's is kept.
@@ -209,8 +198,8 @@ func TestRunFolderRemovesKilledRunsStaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	parent := t.TempDir()
-	stale := filepath.Join(parent, ".old"+stagingMark+atomicfile.Owner(gone.Process.Pid)+"-1")
-	live := filepath.Join(parent, ".run"+stagingMark+atomicfile.Owner(os.Getpid())+"-2")
+	stale := filepath.Join(parent, ".old"+atomicfile.StagingMark+atomicfile.Owner(gone.Process.Pid)+"-1")
+	live := filepath.Join(parent, ".run"+atomicfile.StagingMark+atomicfile.Owner(os.Getpid())+"-2")
 	for _, dir := range []string{stale, live} {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			t.Fatal(err)

@@ -1,4 +1,4 @@
-package main
+package tune
 
 import (
 	"os"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pinbench/pinbench/internal/atomicfile"
 	"github.com/pinbench/pinbench/report"
 )
 
@@ -14,19 +15,19 @@ import (
 // the summary; the staging folder is gone once the run is committed.
 func TestRunReportNamesFinalFolder(t *testing.T) {
 	parent := t.TempDir()
-	staging := filepath.Join(parent, ".run"+stagingMark+"1-2")
+	staging := filepath.Join(parent, ".run"+atomicfile.StagingMark+"1-2")
 	final := filepath.Join(parent, "run")
 	if err := os.Mkdir(staging, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join("..", "..", "report", "testdata", "few.txt"))
+	data, err := os.ReadFile(filepath.Join("..", "report", "testdata", "few.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(staging, rawFile), data, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(staging, RawFile), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run, err := report.ReadFiles(filepath.Join(staging, rawFile))
+	run, err := report.ReadFiles(filepath.Join(staging, RawFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,15 +35,15 @@ func TestRunReportNamesFinalFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	md, err := os.ReadFile(filepath.Join(staging, reportFile))
+	md, err := os.ReadFile(filepath.Join(staging, ReportFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "\nBuilt from `" + filepath.Join(final, rawFile) + "`.\n"; !strings.Contains(string(md), want) {
+	if want := "\nBuilt from `" + filepath.Join(final, RawFile) + "`.\n"; !strings.Contains(string(md), want) {
 		t.Errorf("report.md lacks %q", want)
 	}
-	for what, text := range map[string]string{reportFile: string(md), "the summary": summary} {
-		if strings.Contains(text, stagingMark) {
+	for what, text := range map[string]string{ReportFile: string(md), "the summary": summary} {
+		if strings.Contains(text, atomicfile.StagingMark) {
 			t.Errorf("%s names the staging folder %s", what, staging)
 		}
 	}
