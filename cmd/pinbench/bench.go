@@ -33,38 +33,11 @@ type benchFlags struct {
 	outlierFactor                               float64
 }
 
+// runBench implements `pinbench bench`.
 func runBench(args []string, stdout, stderr io.Writer) error {
-	var f benchFlags
-	fs := newFlagSet("bench", stdout)
-	fs.StringVar(&f.filter, "bench", ".", "run only benchmarks matching this `regexp` (as go test -bench)")
-	fs.StringVar(&f.benchtime, "benchtime", "1s", "run each benchmark for `d`, a duration, or Nx iterations")
-	fs.IntVar(&f.count, "count", 1, "run each benchmark `n` times, the whole suite once per round")
-	fs.BoolVar(&f.sweep, "sweep", false, "also run the adaptive poll-window sweep of BenchmarkHandoff")
-	fs.BoolVar(&f.plan, "plan", false, "list what would run and what is skipped, with the reason, running nothing")
-	fs.StringVar(&f.topologyRoot, "topology-root", "", "with -plan: plan for the machine of the sysfs capture in `DIR`")
-	fs.BoolVar(&f.explainOutliers, "explain-outliers", false, "keep the execution tracer's flight recorder running and save its window for each slow sampled via=aio handoff to -outlier-dir")
-	fs.StringVar(&f.outlierDir, "outlier-dir", "outliers", "folder for -explain-outliers trace files (NAME-N.trace)")
-	fs.BoolVar(&f.progress, "progress", true, "show the benchmark running on stderr (tune turns it off in its rounds and shows its own)")
-	fs.Float64Var(&f.outlierFactor, "outlier-factor", bench.DefaultOutlierFactor, "with -explain-outliers: a sampled hop slower than this many times the running median is an outlier")
-	pos, err := parseFlags(fs, args)
+	f, filter, err := parseBenchFlags(args, stdout)
 	if err != nil {
 		return err
-	}
-	if len(pos) > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
-	}
-	filter, err := bench.NewFilter(f.filter)
-	if err != nil {
-		return usageError{err.Error()}
-	}
-	if f.count < 1 {
-		return usageError{fmt.Sprintf("-count %d: want at least 1", f.count)}
-	}
-	if err := bench.SetBenchtime(f.benchtime); err != nil {
-		return usageError{err.Error()}
-	}
-	if f.topologyRoot != "" && !f.plan {
-		return usageError{"-topology-root needs -plan: benchmarks run on the live machine only"}
 	}
 	t, err := discover(f.topologyRoot)
 	if err != nil {
@@ -94,7 +67,52 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		defer rec.Stop()
 		opts.Outliers = rec
 	}
-	rw := bench.NewResultWriter(w, bench.GoTestConfig(t))
+	suite := func() []bench.Leaf { return bench.Leaves(bench.Suite(t, opts)) }
+	return runRounds(f, filter, suite, bench.NewResultWriter(w, bench.GoTestConfig(t)), w, stderr)
+}
+
+// parseBenchFlags parses the bench command's flags; a mistake in them is
+// a usage error.
+func parseBenchFlags(args []string, stdout io.Writer) (f benchFlags, filter *bench.Filter, err error) {
+	fs := newFlagSet("bench", stdout)
+	fs.StringVar(&f.filter, "bench", ".", "run only benchmarks matching this `regexp` (as go test -bench)")
+	fs.StringVar(&f.benchtime, "benchtime", "1s", "run each benchmark for `d`, a duration, or Nx iterations")
+	fs.IntVar(&f.count, "count", 1, "run each benchmark `n` times, the whole suite once per round")
+	fs.BoolVar(&f.sweep, "sweep", false, "also run the adaptive poll-window sweep of BenchmarkHandoff")
+	fs.BoolVar(&f.plan, "plan", false, "list what would run and what is skipped, with the reason, running nothing")
+	fs.StringVar(&f.topologyRoot, "topology-root", "", "with -plan: plan for the machine of the sysfs capture in `DIR`")
+	fs.BoolVar(&f.explainOutliers, "explain-outliers", false, "keep the execution tracer's flight recorder running and save its window for each slow sampled via=aio handoff to -outlier-dir")
+	fs.StringVar(&f.outlierDir, "outlier-dir", "outliers", "folder for -explain-outliers trace files (NAME-N.trace)")
+	fs.BoolVar(&f.progress, "progress", true, "show the benchmark running on stderr (tune turns it off in its rounds and shows its own)")
+	fs.Float64Var(&f.outlierFactor, "outlier-factor", bench.DefaultOutlierFactor, "with -explain-outliers: a sampled hop slower than this many times the running median is an outlier")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return f, nil, err
+	}
+	if len(pos) > 0 {
+		return f, nil, usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
+	}
+	if filter, err = bench.NewFilter(f.filter); err != nil {
+		return f, nil, usageError{err.Error()}
+	}
+	if f.count < 1 {
+		return f, nil, usageError{fmt.Sprintf("-count %d: want at least 1", f.count)}
+	}
+	if err := bench.SetBenchtime(f.benchtime); err != nil {
+		return f, nil, usageError{err.Error()}
+	}
+	if f.topologyRoot != "" && !f.plan {
+		return f, nil, usageError{"-topology-root needs -plan: benchmarks run on the live machine only"}
+	}
+	return f, filter, nil
+}
+
+// runRounds runs the leaves of the suite (built afresh for each round)
+// that filter selects and the machine does not skip, f.count rounds of
+// them, writing each result (or its failure) to
+// w through rw and flushing it, with progress on stderr. It stops before
+// a leaf when the tuning run it serves is gone (tune.CheckParent).
+func runRounds(f benchFlags, filter *bench.Filter, suite func() []bench.Leaf, rw *bench.ResultWriter, w *bufio.Writer, stderr io.Writer) error {
 	failed, done := 0, 0
 	defer func() {
 		if f.progress && done > 0 {
@@ -102,7 +120,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 	for round := range f.count {
-		for _, l := range bench.Leaves(bench.Suite(t, opts)) {
+		for _, l := range suite() {
 			if l.Skip != "" || !filter.Match(l.Name) {
 				continue
 			}

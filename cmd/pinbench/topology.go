@@ -74,107 +74,11 @@ func printTree(w io.Writer, t *affinity.Topology) {
 	if t.Identity.Hybrid {
 		fmt.Fprintln(w, "Hybrid: yes (cores of more than one kind)")
 	}
-
-	cpuOf := func(id int) affinity.CPU { c, _ := t.CPU(id); return c }
-	cacheAt := func(c affinity.CPU, level int) int {
-		for _, ci := range c.Caches {
-			if k := t.Caches[ci]; k.Level == level && k.Type != "Instruction" {
-				return ci
-			}
-		}
-		return -1
-	}
-	type level struct {
-		key   func(c affinity.CPU) int // -1: no such level for this CPU
-		label func(key int, cpus affinity.CPUSet) string
-	}
-	cacheLevel := func(n int) level {
-		return level{
-			key: func(c affinity.CPU) int { return cacheAt(c, n) },
-			label: func(key int, cpus affinity.CPUSet) string {
-				k := t.Caches[key]
-				return fmt.Sprintf("L%d %s (%s%s)", n, k.CPUs, size(k.Size), lineSize(k.LineSize))
-			},
-		}
-	}
-	clusterIDs := map[affinity.CPUSet]int{}
-	levels := []level{
-		{ // NUMA node
-			key: func(c affinity.CPU) int { return c.Node },
-			label: func(key int, cpus affinity.CPUSet) string {
-				if key < 0 {
-					return "No NUMA node lists CPUs " + cpus.String()
-				}
-				return fmt.Sprintf("NUMA node %d (CPUs %s)", key, nodeCPUs(t, key))
-			},
-		},
-		cacheLevel(3),
-		{ // kernel cluster, shown when it groups several cores below a package
-			key: func(c affinity.CPU) int {
-				cl := t.ClusterCPUs(c.ID)
-				if cl.IsEmpty() {
-					return -1
-				}
-				id, ok := clusterIDs[cl]
-				if !ok {
-					id = len(clusterIDs)
-					clusterIDs[cl] = id
-				}
-				return id
-			},
-			label: func(key int, cpus affinity.CPUSet) string {
-				c := cpuOf(cpus.First())
-				return fmt.Sprintf("Cluster %d (CPUs %s)", c.Cluster, c.ClusterCPUs)
-			},
-		},
-		cacheLevel(2),
-		{ // core
-			key: func(c affinity.CPU) int { return c.Core },
-			label: func(key int, cpus affinity.CPUSet) string {
-				core := t.Cores[key]
-				var pus []string
-				for id := range core.CPUs.All() {
-					pus = append(pus, fmt.Sprintf("PU %d", id))
-				}
-				id := ""
-				if c := cpuOf(core.CPUs.First()); c.CoreID >= 0 {
-					id = fmt.Sprintf(" (core_id %d)", c.CoreID)
-				}
-				return fmt.Sprintf("Core %d%s: %s", key, id, strings.Join(pus, ", "))
-			},
-		},
-	}
-
-	var walk func(cpus affinity.CPUSet, depth, indent int)
-	walk = func(cpus affinity.CPUSet, depth, indent int) {
-		if depth == len(levels) {
-			return
-		}
-		lv := levels[depth]
-		// Group by this level's key, in order of each group's lowest CPU.
-		var keys []int
-		groups := map[int]affinity.CPUSet{}
-		for id := range cpus.All() {
-			k := lv.key(cpuOf(id))
-			if _, ok := groups[k]; !ok {
-				keys = append(keys, k)
-			}
-			s := groups[k]
-			s.Add(id)
-			groups[k] = s
-		}
-		for _, k := range keys {
-			if k == -1 && depth != 0 {
-				walk(groups[k], depth+1, indent) // level absent: skip it
-				continue
-			}
-			fmt.Fprintf(w, "%s%s\n", strings.Repeat("  ", indent), lv.label(k, groups[k]))
-			walk(groups[k], depth+1, indent+1)
-		}
-	}
+	tr := &tree{w: w, t: t, clusterIDs: map[affinity.CPUSet]int{}}
+	tr.levels = []level{tr.nodeLevel(), tr.cacheLevel(3), tr.clusterLevel(), tr.cacheLevel(2), tr.coreLevel()}
 	for _, p := range t.Packages {
 		fmt.Fprintf(w, "Package %d (CPUs %s)\n", p.ID, p.CPUs)
-		walk(p.CPUs, 0, 1)
+		tr.walk(p.CPUs, 0, 1)
 	}
 	for _, n := range t.Nodes {
 		if n.CPUs.IsEmpty() {
@@ -182,28 +86,154 @@ func printTree(w io.Writer, t *affinity.Topology) {
 		}
 	}
 	if len(t.Nodes) > 1 {
-		fmt.Fprintln(w, "NUMA distances:")
-		fmt.Fprintf(w, "  %6s", "")
-		for _, n := range t.Nodes {
-			fmt.Fprintf(w, " %5d", n.ID)
-		}
-		fmt.Fprintln(w)
-		for _, a := range t.Nodes {
-			fmt.Fprintf(w, "  %6d", a.ID)
-			for _, b := range t.Nodes {
-				if d := t.Distance(a.ID, b.ID); d >= 0 {
-					fmt.Fprintf(w, " %5d", d)
-				} else {
-					fmt.Fprintf(w, " %5s", "?")
-				}
-			}
-			fmt.Fprintln(w)
-		}
+		printDistances(w, t)
 	}
 	fmt.Fprintf(w, "Online CPUs: %s\n", t.Online)
 	fmt.Fprintf(w, "Allowed CPUs: %s\n", t.Allowed)
 	fmt.Fprintln(w, "Placement classes (representative pair):")
 	tune.WritePlacements(w, t, "-  (no such pair among the allowed CPUs)")
+}
+
+// tree is printTree's walk down a package's CPUs, level by level.
+type tree struct {
+	w          io.Writer
+	t          *affinity.Topology
+	levels     []level
+	clusterIDs map[affinity.CPUSet]int // a number for each kernel cluster, in order of appearance
+}
+
+// level is one level of the tree: the key that groups a CPU at it, and
+// the line that shows a group.
+type level struct {
+	key   func(c affinity.CPU) int // -1: no such level for this CPU
+	label func(key int, cpus affinity.CPUSet) string
+}
+
+// walk prints cpus grouped by the key of level depth, in order of each
+// group's lowest CPU, each group above its own walk one level down; a
+// group of CPUs without that level (below the first) goes one level down
+// unprinted.
+func (tr *tree) walk(cpus affinity.CPUSet, depth, indent int) {
+	if depth == len(tr.levels) {
+		return
+	}
+	lv := tr.levels[depth]
+	var keys []int
+	groups := map[int]affinity.CPUSet{}
+	for id := range cpus.All() {
+		k := lv.key(tr.cpu(id))
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		s := groups[k]
+		s.Add(id)
+		groups[k] = s
+	}
+	for _, k := range keys {
+		if k == -1 && depth != 0 {
+			tr.walk(groups[k], depth+1, indent) // level absent: skip it
+			continue
+		}
+		fmt.Fprintf(tr.w, "%s%s\n", strings.Repeat("  ", indent), lv.label(k, groups[k]))
+		tr.walk(groups[k], depth+1, indent+1)
+	}
+}
+
+// cpu returns CPU id of the machine.
+func (tr *tree) cpu(id int) affinity.CPU { c, _ := tr.t.CPU(id); return c }
+
+// nodeLevel groups by NUMA node.
+func (tr *tree) nodeLevel() level {
+	return level{
+		key: func(c affinity.CPU) int { return c.Node },
+		label: func(key int, cpus affinity.CPUSet) string {
+			if key < 0 {
+				return "No NUMA node lists CPUs " + cpus.String()
+			}
+			return fmt.Sprintf("NUMA node %d (CPUs %s)", key, nodeCPUs(tr.t, key))
+		},
+	}
+}
+
+// cacheLevel groups by the data or unified cache of level n.
+func (tr *tree) cacheLevel(n int) level {
+	return level{
+		key: func(c affinity.CPU) int {
+			for _, ci := range c.Caches {
+				if k := tr.t.Caches[ci]; k.Level == n && k.Type != "Instruction" {
+					return ci
+				}
+			}
+			return -1
+		},
+		label: func(key int, cpus affinity.CPUSet) string {
+			k := tr.t.Caches[key]
+			return fmt.Sprintf("L%d %s (%s%s)", n, k.CPUs, size(k.Size), lineSize(k.LineSize))
+		},
+	}
+}
+
+// clusterLevel groups by kernel cluster, shown when it groups several
+// cores below a package.
+func (tr *tree) clusterLevel() level {
+	return level{
+		key: func(c affinity.CPU) int {
+			cl := tr.t.ClusterCPUs(c.ID)
+			if cl.IsEmpty() {
+				return -1
+			}
+			id, ok := tr.clusterIDs[cl]
+			if !ok {
+				id = len(tr.clusterIDs)
+				tr.clusterIDs[cl] = id
+			}
+			return id
+		},
+		label: func(key int, cpus affinity.CPUSet) string {
+			c := tr.cpu(cpus.First())
+			return fmt.Sprintf("Cluster %d (CPUs %s)", c.Cluster, c.ClusterCPUs)
+		},
+	}
+}
+
+// coreLevel groups by core, listing its logical CPUs.
+func (tr *tree) coreLevel() level {
+	return level{
+		key: func(c affinity.CPU) int { return c.Core },
+		label: func(key int, cpus affinity.CPUSet) string {
+			core := tr.t.Cores[key]
+			var pus []string
+			for id := range core.CPUs.All() {
+				pus = append(pus, fmt.Sprintf("PU %d", id))
+			}
+			id := ""
+			if c := tr.cpu(core.CPUs.First()); c.CoreID >= 0 {
+				id = fmt.Sprintf(" (core_id %d)", c.CoreID)
+			}
+			return fmt.Sprintf("Core %d%s: %s", key, id, strings.Join(pus, ", "))
+		},
+	}
+}
+
+// printDistances prints the NUMA distance table.
+func printDistances(w io.Writer, t *affinity.Topology) {
+	fmt.Fprintln(w, "NUMA distances:")
+	fmt.Fprintf(w, "  %6s", "")
+	for _, n := range t.Nodes {
+		fmt.Fprintf(w, " %5d", n.ID)
+	}
+	fmt.Fprintln(w)
+	for _, a := range t.Nodes {
+		fmt.Fprintf(w, "  %6d", a.ID)
+		for _, b := range t.Nodes {
+			if d := t.Distance(a.ID, b.ID); d >= 0 {
+				fmt.Fprintf(w, " %5d", d)
+			} else {
+				fmt.Fprintf(w, " %5s", "?")
+			}
+		}
+		fmt.Fprintln(w)
+	}
 }
 
 // nodeCPUs returns all online CPUs of node id (NodeCPUs gives the allowed
