@@ -19,8 +19,10 @@
 //     the newest complete one.
 //   - Each round's child process dies with the calling process, even one
 //     killed with SIGKILL, and stops when ctx is done.
-//   - A mistake in the options, or a folder that would not take the run,
-//     is an *OptionError before anything is measured.
+//   - Whatever would stop the run is found before anything is measured: a
+//     mistake in the options, or an Out that holds results without Force,
+//     is an *OptionError; a folder that cannot take the run, another
+//     error.
 //
 // The suite runs in a go test binary of ./bench (Options.BenchBin) or, by
 // default, in the running program itself: Run starts it again

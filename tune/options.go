@@ -69,7 +69,7 @@ type Options struct {
 	Bench string
 	// BenchBin runs the suite with this go test binary of ./bench
 	// (go test -c ./bench) instead of the running program (--bench-bin;
-	// see Run for what the running program must do).
+	// the package documentation says what the running program must do).
 	BenchBin string
 	// Out is the run's folder (--out); "" for
 	// results/<machine-id>/<UTC time>-<mode>, with

@@ -39,8 +39,11 @@ import (
 // Root, it plans for the captured machine at documented default costs;
 // otherwise it measures this machine's costs first, a few seconds of
 // ping-pong and sample benchmarks, with progress on progress. A mistake
-// in o is an *OptionError.
+// in o is an *OptionError. A nil progress discards the progress.
 func Plan(ctx context.Context, o Options, w, progress io.Writer) error {
+	if progress == nil {
+		progress = io.Discard
+	}
 	if err := o.check(true); err != nil {
 		return err
 	}

@@ -54,10 +54,13 @@ type Result struct {
 // program: see the package documentation), and the report. Progress goes
 // to progress, which the child processes write to as well (Run serializes
 // the writes). A mistake in o is an *OptionError, before anything is
-// measured; so is a folder that cannot be written or holds results
-// without Force. When ctx is done, the round's child is stopped, nothing
-// is kept, and Run returns an error saying it was interrupted.
+// measured; so is a folder that holds results without Force. When ctx is
+// done, the round's child is stopped, nothing is kept, and Run returns an
+// error saying it was interrupted. A nil progress discards the progress.
 func Run(ctx context.Context, o Options, progress io.Writer) (*Result, error) {
+	if progress == nil {
+		progress = io.Discard
+	}
 	if err := o.check(false); err != nil {
 		return nil, err
 	}
