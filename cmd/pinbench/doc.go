@@ -113,48 +113,4 @@
 //	$ pinbench bench -bench Handoff -count 6 -benchtime 200ms
 //	$ pinbench report results/amd-epyc-2c2t-vm-7c0fcb/latest --out /tmp/report
 //	$ pinbench compare --markdown results/lab-numa2/tune results/lab-smt2/tune
-//
-// # Layout
-//
-// A newcomer follows a tuning run down this table: the CLI runs bench's
-// catalogue, whose handoff leaves run coroutines on aio's iothreads
-// (colock's locks in the mutex family), each thread pinned by affinity's
-// pinning call. Every package of the module has a row (doc_test.go checks
-// it, and that README.md's Layout table is this one).
-//
-//	| path | owns |
-//	| --- | --- |
-//	| `cmd/pinbench/` | the CLI, flags and printing only, its command table in main.go: `tune` (tune.go) parses its flags into `tune.Options` and prints the run's summary; also `topology`, `matrix`, `bench` (the suite in this binary, which tune's rounds run), `report`, `compare` |
-//	| `bench/` | the benchmark suite: `Suite` builds the catalogue of named leaves (families.go: floor, coroutine, notify, queue, handoff, mutex, schedule) that `go test` and `pinbench bench` both run, through `RunLeaf`; its harness (pinned sides, watchdog, latency sampling, perf counters, configuration lines, outlier traces). A handoff leaf calls `RunAioHandoff` (handoff.go): two pinned iothreads passing a coroutine back and forth |
-//	| `aio/` | QEMU's AioContext: event loops, bottom halves, futex notifier, adaptive polling, the padded lock-free queue, `IOThread` (a locked OS thread running a context), `CoSchedule` (the seed patch's cross-thread scheduling), `CoWake` |
-//	| `coroutine/` | coroutines with QEMU semantics on `iter.Pull` (create, enter, yield, pool, wake-ups), each with a home context |
-//	| `colock/` | QEMU's coroutine locks on aio's contexts: `CoQueue`, `CoMutex`, `CoRwlock`, and `MCS`, the futex lock of QEMU's test, which the mutex family contends |
-//	| `affinity/` | CPU sets, topology discovery (sysfs under a root + cpuid), placement classes, and the pinning call: `PinThread` (pin_linux.go), which `aio.NewIOThread` and the bench harness call on each locked thread |
-//	| `report/` | reading results, recommendations, warnings, the report's text (report.md) |
-//	| `tune/` | the tuning run as a library: options and their presets (quick, full, lab), the plan and its cost model, the run (topology, matrix, the suite in interleaved rounds of child processes, the report) and its results folder, complete or absent |
-//	| `place/` | placing N event-loop threads on CPUs: workloads (patterns, graphs), the cost model from a run's measurements, the solver, baselines and the configurations operators apply |
-//	| `matrix/` | the core-to-core latency matrix: its CSV forms, text, and the SVG and PNG heat map |
-//	| `matrix/measure/` | measuring the matrix: the cache-line ping-pong on two pinned threads, a pair's repetitions, every pair or a stratified sample, one at a time or disjoint pairs at once (re-checked alone), and the estimate of how long that takes |
-//	| `internal/benchtab/` | benchstat's tables (filter, project, group, summarise, compare, render), checked against `go tool benchstat` |
-//	| `internal/atomicfile/` | writing results so that they are complete or absent: a file, a set of files, a staged folder, the `latest` link |
-//	| `internal/cacheline/` | the one padding width that keeps a contended word alone on its cache line, shared by aio and bench |
-//	| `internal/futex/` | the one futex wrapper (wait, wake) and its contract, for aio's sleeps and events and colock's MCS lock |
-//	| `internal/quantile/` | the module's one median and percentiles |
-//	| `internal/randsched/` | the workload of QEMU's test-aio-multithread schedule test, for aio's tests and bench's schedule family |
-//	| `internal/threadclock/` | per-thread CPU clocks: how the benchmarks charge CPU time to their iothreads |
-//	| `internal/tracex/` | the execution-trace event names and the outlier record the benchmarks write and the report reads |
-//	| `internal/osthread/` | a thread identity in a few nanoseconds (the owner checks) and whether a thread has ended |
-//	| `internal/spinwait/` | the CPU's spin-wait hint, in every spin loop |
-//	| `internal/pingpong/` | the ping-pong game (the padded line, both sides' spin loops) that the matrix measures with and the floor family benchmarks |
-//	| `internal/cpuname/` | the CPU's name exactly as `go test` prints it, for the `cpu:` configuration line |
-//	| `internal/capture/` | sysfs captures, a folder or a .tar.gz/.tar.bz2 archive (read by its own bounded tar reader, so the binary stays static): what `tune --plan --root` plans for |
-//	| `internal/leakcheck/` | a test helper: no goroutine and no OS thread left behind |
-//	| `internal/matrixtest/` | test helper: the latency matrices the matrix and report tests share |
-//	| `internal/lab/` | the topology lab (`scripts/lab.sh`): presets, the guest's initramfs and init, checks of a lab run's outputs |
-//	| `internal/lab/labctl/` | lab.sh's helper command: a preset's QEMU arguments, the initramfs, the checks |
-//	| `peers/c/` | the C reference of the floor and the queue handoff (`scripts/peer-c.sh`) |
-//	| `peers/qemu/` | the harness of QEMU's own aio_co_schedule handoff (`scripts/peer-qemu.sh`) |
-//	| `scripts/` | `tune.sh`, `lab.sh` and the peers' runners |
-//	| `results/` | committed results per machine |
-//	| `testdata/topologies/` | hand-made sysfs fixtures; `../shared/topologies` holds real captures the tests use when present |
 package main

@@ -19,8 +19,8 @@ import (
 // root, and where the documentation shows its output, the command must
 // print exactly that; where it shows none (the command would measure this
 // machine), its flags must parse. The pinbench command lines of README.md
-// must parse too, and the Layout tables of README.md and doc.go must be
-// one table listing every package of the module.
+// and docs/ must parse too, and docs/design.md's Layout table must list
+// every package of the module.
 
 // moduleRoot is the repository's root, from this package's folder.
 const moduleRoot = "../.."
@@ -166,12 +166,29 @@ func TestDocExamples(t *testing.T) {
 // codeSpan matches inline code in markdown, across a line break.
 var codeSpan = regexp.MustCompile("`[^`]+`")
 
+// The pinbench command lines of README.md and docs/ parse.
 func TestREADMECommands(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
+	docs, err := filepath.Glob(filepath.Join(moduleRoot, "docs", "*.md"))
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("no docs/*.md: %v", err)
+	}
+	checked := 0
+	for _, path := range append([]string{filepath.Join(moduleRoot, "README.md")}, docs...) {
+		checked += checkCommandLines(t, path)
+	}
+	if checked < 10 {
+		t.Errorf("%d pinbench command lines found in README.md and docs/, want at least 10", checked)
+	}
+}
+
+// checkCommandLines checks that every pinbench command line of the
+// markdown file at path parses, and returns how many it found.
+func checkCommandLines(t *testing.T, path string) (checked int) {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	checked := 0
+	rel, _ := filepath.Rel(moduleRoot, path)
 	fenced := false
 	lines := strings.Split(string(b), "\n")
 	for i, l := range lines {
@@ -179,7 +196,7 @@ func TestREADMECommands(t *testing.T) {
 			fenced = !fenced
 			continue
 		}
-		where := "README.md:" + strconv.Itoa(i+1)
+		where := rel + ":" + strconv.Itoa(i+1)
 		var spans []string
 		if fenced {
 			spans = []string{l}
@@ -202,9 +219,7 @@ func TestREADMECommands(t *testing.T) {
 			}
 		}
 	}
-	if checked < 10 {
-		t.Errorf("%d pinbench command lines found in README.md, want at least 10", checked)
-	}
+	return checked
 }
 
 // layoutRows returns the rows of the table under a heading "Layout" in
@@ -227,33 +242,31 @@ func layoutRows(text string) []string {
 	return rows
 }
 
+// Every package of the module has a row in docs/design.md's Layout
+// table, and every row names a folder that exists.
 func TestLayoutTable(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(moduleRoot, "README.md"))
+	b, err := os.ReadFile(filepath.Join(moduleRoot, "docs", "design.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	readme := layoutRows(string(b))
-	doc, _ := packageDoc(t)
-	if docRows := layoutRows(doc); !slices.Equal(readme, docRows) {
-		t.Errorf("README.md's Layout table and doc.go's differ:\nREADME.md:\n%s\ndoc.go:\n%s", strings.Join(readme, "\n"), strings.Join(docRows, "\n"))
-	}
 	listed := map[string]bool{}
 	for _, r := range readme[min(2, len(readme)):] { // after the header
 		cells := strings.Split(r, "|")
 		if len(cells) < 4 || strings.TrimSpace(cells[2]) == "" {
-			t.Errorf("README.md Layout row %q: want | `path/` | its job |", r)
+			t.Errorf("docs/design.md Layout row %q: want | `path/` | its job |", r)
 			continue
 		}
 		path := strings.TrimSuffix(strings.Trim(strings.TrimSpace(cells[1]), "`"), "/")
 		listed[path] = true
 		if _, err := os.Stat(filepath.Join(moduleRoot, path)); err != nil {
-			t.Errorf("README.md Layout lists %s, which does not exist", path)
+			t.Errorf("docs/design.md Layout lists %s, which does not exist", path)
 		}
 	}
 	pkgs := modulePackages(t)
 	for _, p := range pkgs {
 		if !listed[p] {
-			t.Errorf("package %s is not in the Layout table of README.md and doc.go: add a row saying what it does", p)
+			t.Errorf("package %s is not in the Layout table of docs/design.md: add a row saying what it does", p)
 		}
 	}
 	if len(pkgs) < 10 {
