@@ -3,8 +3,8 @@
 # topology and runs pinbench inside it: `pinbench topology --json`, the
 # whole benchmark suite at -benchtime 1x, every package's tests and, with
 # --tune, a tuning run in its lab mode. Then it checks the outputs against
-# the declaration (internal/lab). Timings from the lab are emulated and
-# mean nothing.
+# the declaration (labctl, of the lab's own Go module in lab/). Timings
+# from the lab are emulated and mean nothing.
 #
 # usage: scripts/lab.sh [--tune] [--plan-check] [--arch amd64|arm64] [--step-limit S] [--time-limit S] PRESET|custom OUTDIR [-- QEMU-ARGS...]
 #
@@ -12,8 +12,8 @@
 # quick-mode tune (OUTDIR/plan.txt, OUTDIR/quick/), and fails unless the
 # quick tune took within 2x of the plan's estimate either way.
 #
-# Presets: go run ./internal/lab/labctl args PRESET prints their arguments;
-# see README.md. Guests are amd64 PCs (qemu-system-x86_64) except l2, an
+# Presets: (cd lab && go run ./labctl args PRESET) prints their arguments;
+# see docs/lab.md. Guests are amd64 PCs (qemu-system-x86_64) except l2, an
 # arm64 guest on QEMU's virt board (qemu-system-aarch64), the one machine
 # whose cores QEMU 7.2 can group into clusters. `custom` takes the topology
 # as raw QEMU arguments after --, e.g. -- -smp 4,sockets=2,cores=2 (-cpu
@@ -77,8 +77,8 @@ elapsed() { echo "$(( $(date +%s) - started ))s"; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/pinbench-lab.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# The helper: presets, initramfs, checks.
-go build -o "$work/labctl" ./internal/lab/labctl
+# The helper: presets, initramfs, checks (the lab module, lab/).
+(cd lab && go build -o "$work/labctl" ./labctl)
 
 # The guest's QEMU arguments, and what booting it takes (labctl guest:
 # arch, qemu, qemu_package, machine, cpu, kernel_package, append, modules).
@@ -214,7 +214,7 @@ fi
 say "building pinbench and the test binaries ($(elapsed))"
 export CGO_ENABLED=0 GOARCH=$g_arch
 go build -o "$work/pinbench" ./cmd/pinbench
-go build -o "$work/labctl-guest" ./internal/lab/labctl
+(cd lab && go build -o "$work/labctl-guest" ./labctl)
 mkdir -p "$work/tests"
 : >"$work/tests.tsv"
 while read -r imp dir; do

@@ -39,7 +39,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pinbench/pinbench/internal/lab"
+	"github.com/pinbench/pinbench/lab"
 )
 
 func main() {

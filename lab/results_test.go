@@ -8,7 +8,7 @@ import (
 )
 
 // resultsDir is where the committed lab runs live, seen from this package.
-const resultsDir = "../../results"
+const resultsDir = "../results"
 
 // Every committed lab run (results/lab-<preset>) passes the checks against
 // its preset's declaration, and says that it is emulated.
