@@ -7,17 +7,17 @@ import (
 	"testing"
 )
 
-// resultsDir is where the committed lab runs live, seen from this package.
-const resultsDir = "../results"
+// resultsDir is where the committed lab runs live, one folder per preset.
+const resultsDir = "results"
 
-// Every committed lab run (results/lab-<preset>) passes the checks against
+// Every committed lab run (results/<preset>) passes the checks against
 // its preset's declaration, and says that it is emulated.
 func TestCommittedLabRuns(t *testing.T) {
 	skipInGuest(t)
-	dirs, _ := filepath.Glob(filepath.Join(resultsDir, "lab-*"))
+	dirs, _ := filepath.Glob(filepath.Join(resultsDir, "*"))
 	found := map[string]bool{}
 	for _, dir := range dirs {
-		name := strings.TrimPrefix(filepath.Base(dir), "lab-")
+		name := filepath.Base(dir)
 		found[name] = true
 		t.Run(name, func(t *testing.T) {
 			p, err := LookupPreset(name)
@@ -49,7 +49,7 @@ func TestCommittedLabRuns(t *testing.T) {
 	}
 	for _, p := range Presets() {
 		if !found[p.Name] {
-			t.Errorf("no committed run of preset %s in %s/lab-%s", p.Name, resultsDir, p.Name)
+			t.Errorf("no committed run of preset %s in %s/%s", p.Name, resultsDir, p.Name)
 		}
 	}
 }
@@ -101,7 +101,7 @@ func dropLines(sub string) func(string) string {
 // Each kind of broken run is caught, naming what is wrong.
 func TestCheckCatchesBrokenRuns(t *testing.T) {
 	skipInGuest(t)
-	src := filepath.Join(resultsDir, "lab-numa2")
+	src := filepath.Join(resultsDir, "numa2")
 	if _, err := os.Stat(filepath.Join(src, "tune")); err != nil {
 		t.Fatalf("the committed numa2 run with tune/ is needed: %v", err)
 	}

@@ -18,7 +18,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the heat map goldens in testdata")
 
 // The heat maps of the two fixtures, and of a sampled matrix (that of
-// results/lab-big16/quick, three quarters of its cells unmeasured), are
+// lab/results/big16/quick, three quarters of its cells unmeasured), are
 // pinned byte for byte; a change that alters them on purpose regenerates
 // them with go test ./matrix -update and commits the images after looking
 // at them.

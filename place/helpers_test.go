@@ -21,7 +21,7 @@ const epycResults = "../results/amd-epyc-2c2t-vm-7c0fcb/latest"
 
 // big16Results is the quick tuning run of the big16 lab guest (emulated:
 // its timings mean nothing, its shape is what the tests use).
-const big16Results = "../results/lab-big16/quick"
+const big16Results = "../lab/results/big16/quick"
 
 // capture discovers the topology of a fixture: a folder under topologies,
 // or a .tar.gz there, unpacked into a temporary folder.

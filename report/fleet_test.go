@@ -30,7 +30,7 @@ func committedRun(t *testing.T, dir string) *report.Run {
 func TestBuildFleet(t *testing.T) {
 	runs := []*report.Run{
 		committedRun(t, "results/amd-epyc-2c2t-vm-7c0fcb/latest"), // wait=adaptive recommended
-		committedRun(t, "results/lab-l2/tune"),                    // wait withheld
+		committedRun(t, "lab/results/l2/tune"),                    // wait withheld
 	}
 	f, err := report.BuildFleet(runs, nil, report.Thresholds{})
 	if err != nil {
@@ -60,7 +60,7 @@ func TestBuildFleet(t *testing.T) {
 
 // Bad input is refused with an error that names it.
 func TestBuildFleetErrors(t *testing.T) {
-	one := committedRun(t, "results/lab-smt2/tune")
+	one := committedRun(t, "lab/results/smt2/tune")
 	empty := &report.Run{Name: "results/empty"}
 	for _, c := range []struct {
 		runs     []*report.Run

@@ -25,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 small=results/amd-epyc-2c2t-vm-7c0fcb/latest
-big=results/lab-big16/quick
+big=lab/results/big16/quick
 start=$SECONDS
 checks=0
 

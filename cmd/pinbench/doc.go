@@ -112,5 +112,5 @@
 //	$ pinbench matrix --reps 3 --csv matrix.csv
 //	$ pinbench bench -bench Handoff -count 6 -benchtime 200ms
 //	$ pinbench report results/amd-epyc-2c2t-vm-7c0fcb/latest --out /tmp/report
-//	$ pinbench compare --markdown results/lab-numa2/tune results/lab-smt2/tune
+//	$ pinbench compare --markdown lab/results/numa2/tune lab/results/smt2/tune
 package main

@@ -17,9 +17,9 @@ var updateFleet = flag.Bool("update-fleet", false, "rewrite testdata/fleet.md fr
 // clusters, two NUMA nodes, SMT siblings).
 var fleetRuns = []string{
 	"results/amd-epyc-2c2t-vm-7c0fcb/latest",
-	"results/lab-l2/tune",
-	"results/lab-numa2/tune",
-	"results/lab-smt2/tune",
+	"lab/results/l2/tune",
+	"lab/results/numa2/tune",
+	"lab/results/smt2/tune",
 }
 
 // TestCompareFleetGolden: compare --out writes fleet.md, byte for byte

@@ -19,7 +19,7 @@ var updatePlace = flag.Bool("update-place", false, "rewrite testdata/place-*.gol
 // repository's root (the tests run there, as the plan names its folder).
 const (
 	epycRun  = "results/amd-epyc-2c2t-vm-7c0fcb/latest"
-	big16Run = "results/lab-big16/quick"
+	big16Run = "lab/results/big16/quick"
 )
 
 // placeGolden compares got with testdata/name, or rewrites it under
