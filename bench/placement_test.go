@@ -2,7 +2,6 @@ package bench
 
 import (
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -186,55 +185,5 @@ func TestAllProducersCapped(t *testing.T) {
 	consumer, producers = allProducers([]int{0, 1, 2})
 	if consumer != 2 || len(producers) != 2 {
 		t.Fatalf("3 CPUs: consumer %d, producers %v", consumer, producers)
-	}
-}
-
-// The machine id tells machines of one model apart by packages and nodes
-// when there are several, and keeps the short form for one of each.
-func TestMachineIDShape(t *testing.T) {
-	for fix, want := range map[string]string{
-		"two-socket-smt":     "-2p2n8c15t",
-		"numa-split-package": "-2n8c8t",
-		"cpuless-nodes":      "-2p3n4c8t",
-	} {
-		id := MachineID(fixture(t, fix))
-		if !strings.Contains(id, want) {
-			t.Errorf("%s: machine id %q, want it to contain %q", fix, id, want)
-		}
-	}
-	// A vendor in words (cpuid's on arm64) still makes a folder name.
-	arm := fixture(t, "two-socket-smt")
-	arm.Identity.Vendor, arm.Model = "Arm Limited", "implementer 0x41 part 0xd07"
-	if id := MachineID(arm); !regexp.MustCompile(`^arm-limited-implementer-0x41-part-0xd07-[a-z0-9-]+$`).MatchString(id) {
-		t.Errorf("vendor Arm Limited: machine id %q, want only lower-case letters, digits and dashes", id)
-	}
-	id := MachineID(topo)
-	m := regexp.MustCompile(`-([0-9]+p)?([0-9]+n)?[0-9]+c[0-9]+t(-vm)?-[0-9a-f]{6}$`).FindStringSubmatch(id)
-	if m == nil || (m[1] != "") != (len(topo.Packages) > 1) || (m[2] != "") != (len(topo.Nodes) > 1) {
-		t.Errorf("live machine (%d packages, %d nodes): id %q", len(topo.Packages), len(topo.Nodes), id)
-	}
-}
-
-// Two machines that differ only in a cache size (two EPYC VMs with other
-// L2 sizes) get different ids; one machine keeps its id when a run may
-// use only some of its CPUs.
-func TestMachineIDTellsCachesApart(t *testing.T) {
-	a := fixture(t, "two-socket-smt")
-	b := fixture(t, "two-socket-smt")
-	if MachineID(a) != MachineID(b) {
-		t.Fatalf("one fixture, two ids: %s, %s", MachineID(a), MachineID(b))
-	}
-	for i := range b.Caches {
-		if b.Caches[i].Level == 2 {
-			b.Caches[i].Size *= 2
-		}
-	}
-	if MachineID(a) == MachineID(b) {
-		t.Errorf("an L2 twice as large kept the id %s", MachineID(a))
-	}
-	c := fixture(t, "two-socket-smt")
-	c.Allowed = OnCPU(c.Allowed.CPUs()[0])
-	if MachineID(c) != MachineID(a) {
-		t.Errorf("a restricted CPU set changed the id: %s, %s", MachineID(c), MachineID(a))
 	}
 }

@@ -118,7 +118,7 @@ func (pl *planner) write(stdout, stderr io.Writer) error {
 	if pl.root != "" {
 		where = "the capture " + t.Root
 	}
-	fmt.Fprintf(w, "pinbench tune --plan for %s: %s (%s)\n\n", where, bench.MachineID(t), t.Summary())
+	fmt.Fprintf(w, "pinbench tune --plan for %s: %s (%s)\n\n", where, t.MachineID(), t.Summary())
 
 	fmt.Fprintln(w, "Placement classes and their CPU pairs:")
 	WritePlacements(w, t, "(none here)")

@@ -33,7 +33,7 @@ type Result struct {
 	// Dir is the run's folder, complete (a default-named run's is under
 	// results/<Machine>/, where latest now points at it).
 	Dir string
-	// Machine is the machine's id (bench.MachineID).
+	// Machine is the machine's id (affinity.Topology.MachineID).
 	Machine string
 	// Topology is the machine as discovered.
 	Topology *affinity.Topology
@@ -101,7 +101,7 @@ func (r *runner) run() (*Result, error) {
 	if err := r.checkBenchmarks(t); err != nil {
 		return nil, err
 	}
-	r.res.Topology, r.res.Machine = t, bench.MachineID(t)
+	r.res.Topology, r.res.Machine = t, t.MachineID()
 	r.folder, err = newRunFolder(r.o.Out, r.res.Machine, runName(r.started, r.mode.Name, t), r.o.Force)
 	if err != nil {
 		return nil, err

@@ -58,8 +58,8 @@ func TestRunFakeSuite(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, progress.String())
 	}
-	if res.Dir != o.Out || res.Machine != bench.MachineID(topo) || res.Topology == nil || res.Elapsed <= 0 {
-		t.Errorf("result: folder %s, machine %s, elapsed %v; want %s, %s", res.Dir, res.Machine, res.Elapsed, o.Out, bench.MachineID(topo))
+	if res.Dir != o.Out || res.Machine != topo.MachineID() || res.Topology == nil || res.Elapsed <= 0 {
+		t.Errorf("result: folder %s, machine %s, elapsed %v; want %s, %s", res.Dir, res.Machine, res.Elapsed, o.Out, topo.MachineID())
 	}
 	if (res.Matrix != nil) != (topo.Allowed.Count() >= 2) {
 		t.Errorf("matrix %v with %d allowed CPUs", res.Matrix != nil, topo.Allowed.Count())

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/pinbench/pinbench/affinity"
-	"github.com/pinbench/pinbench/bench"
 )
 
 // What the run folders and output files need is checked before
@@ -20,7 +19,7 @@ func TestFoldersCheckedBeforeMeasuring(t *testing.T) {
 	}
 	work := t.TempDir()
 	t.Chdir(work)
-	latest := filepath.Join("results", bench.MachineID(topo), latestLink)
+	latest := filepath.Join("results", topo.MachineID(), latestLink)
 	if err := os.MkdirAll(filepath.Dir(latest), 0o755); err != nil {
 		t.Fatal(err)
 	}

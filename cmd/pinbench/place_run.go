@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/pinbench/pinbench/affinity"
-	"github.com/pinbench/pinbench/bench"
 	"github.com/pinbench/pinbench/place"
 	"github.com/pinbench/pinbench/report"
 )
@@ -25,7 +24,7 @@ func (f *placeFlags) readResults() (*place.Results, error) {
 		if err != nil {
 			return nil, err
 		}
-		id := bench.MachineID(t)
+		id := t.MachineID()
 		dir = filepath.Join("results", id, placeLatest)
 		if _, err := os.Stat(dir); err != nil {
 			return nil, fmt.Errorf("no results for this machine (%s) at %s: run `pinbench tune` here first, or name a results folder with --results DIR", id, dir)
@@ -105,7 +104,7 @@ func verifyPlan(plan *place.Plan, f *placeFlags, stderr io.Writer) (*place.Verif
 	if err != nil {
 		return nil, err
 	}
-	if id := bench.MachineID(t); plan.Machine != id {
+	if id := t.MachineID(); plan.Machine != id {
 		fmt.Fprintf(stderr, "warning: the plan comes from the results of %s; --verify measures this machine, %s\n", orUnknown(plan.Machine), id)
 	}
 	return place.Verify(plan, place.VerifyOptions{Rounds: f.rounds, RunTime: f.roundTime, Progress: stderr})
