@@ -80,8 +80,8 @@ func (e Env) IsVM() bool {
 
 // IsEmulated reports whether the "hypervisor" line names QEMU's TCG
 // emulator (cpuid's hypervisor vendor "TCGTCGTCGTCG", which discovery calls
-// "QEMU"; QEMU with KVM says "KVM"), as in the topology lab's guests: every
-// instruction is emulated, so timings say nothing about any machine.
+// "QEMU"; QEMU with KVM says "KVM"): every instruction is emulated, so
+// timings say nothing about any machine.
 func (e Env) IsEmulated() bool {
 	return strings.EqualFold(strings.TrimSpace(e.Get("hypervisor")), "QEMU")
 }

@@ -83,7 +83,7 @@ func envWarnings(run *Run) []Warning {
 	}
 	for _, e := range run.Envs {
 		if e.IsEmulated() {
-			add(Warning{WarnEmulated, "emulated (QEMU TCG): these timings mean nothing", "Emulated machine (QEMU's TCG, as in the topology lab): every instruction of the guest is emulated on the host's cores, so no figure here, ratios included, says anything about the cost of a handoff on any machine. The run shows that discovery, placement, pinning and the report work on this topology, nothing more."})
+			add(Warning{WarnEmulated, "emulated (QEMU TCG): these timings mean nothing", "Emulated machine (QEMU's TCG): every instruction of the guest is emulated on the host's cores, so no figure here, ratios included, says anything about the cost of a handoff on any machine. The run shows that discovery, placement, pinning and the report work on this topology, nothing more."})
 		}
 		if tw := e.Get("topology-warnings"); tw != "" {
 			add(Warning{WarnTopologyInput, "sysfs topology files not taken at their word", "Topology discovery found sysfs files it could not take at their word, and says what it did instead: " + tw + ". Check the machine's topology (pinbench topology) before trusting the placement classes."})

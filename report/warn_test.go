@@ -93,8 +93,8 @@ func TestDriftWarning(t *testing.T) {
 	}
 }
 
-// A QEMU TCG guest (hypervisor "QEMU", as the topology lab's guests say)
-// gets the emulation warning besides the VM one; KVM does not.
+// A QEMU TCG guest (hypervisor "QEMU", as discovery names TCG's cpuid
+// vendor) gets the emulation warning besides the VM one; KVM does not.
 func TestEmulatedWarning(t *testing.T) {
 	read := func(hv string) map[WarningKind]Warning {
 		run := readText(t, hv+".txt", "hypervisor: "+hv+"\nBenchmarkFloor/place=smt-2 1000 20000 ns/op\n")
