@@ -12,6 +12,7 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/coroutine"
+	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/randsched"
 	"github.com/pinbench/pinbench/internal/spinwait"
 )
@@ -77,7 +78,7 @@ func placementCPUs(t *affinity.Topology, class affinity.Class, spin bool) (a, c 
 		if spin && t.Allowed.Count() < 3 {
 			return 0, 0, fmt.Sprintf("both sides busy-wait and only %d CPUs are allowed: unpinned, the OS time-shares them with the rest of the process, which measures the scheduler", t.Allowed.Count())
 		}
-		return Unpinned, Unpinned, ""
+		return harness.Unpinned, harness.Unpinned, ""
 	}
 	if spin && class == affinity.SameCPU {
 		return 0, 0, "both sides busy-wait: on one CPU they would measure the scheduler's time slice"
@@ -89,22 +90,12 @@ func placementCPUs(t *affinity.Topology, class affinity.Class, spin bool) (a, c 
 	return p.A, p.B, ""
 }
 
-// ensureProcs raises GOMAXPROCS to at least n for the rest of the test or
-// benchmark, restoring it afterwards: every busy side holds a P, and the
-// test's own goroutine (the watchdog) needs one more.
-func ensureProcs(tb testing.TB, n int) {
-	if old := runtime.GOMAXPROCS(0); old < n {
-		runtime.GOMAXPROCS(n)
-		tb.Cleanup(func() { runtime.GOMAXPROCS(old) })
-	}
-}
-
 // Floor: one one-way cache-line transfer between two pinned threads.
 
 func (s suiteBuilder) floorFamily() []*Node {
 	return s.placements(true, false, func(b *testing.B, _ string, a, c int) error {
-		ensureProcs(b, 3)
-		timeout, err := StallTimeout()
+		harness.EnsureProcs(b, 3)
+		timeout, err := harness.StallTimeout()
 		if err != nil {
 			return err
 		}
@@ -214,7 +205,7 @@ func notifyFamily() []*Node {
 		wait   aio.WaitMode
 	}{{"awake", aio.WaitPoll}, {"asleep", aio.WaitBlock}} {
 		out = append(out, leaf("target="+tc.target, "", false, func(b *testing.B, _ string) (err error) {
-			ensureProcs(b, 3)
+			harness.EnsureProcs(b, 3)
 			it, err := aio.NewIOThread(affinity.CPUSet{}, aio.WithWaitMode(tc.wait))
 			if err != nil {
 				return err
@@ -251,7 +242,7 @@ func notifyFamily() []*Node {
 // waitNextSleep spins until the context's owner has begun more sleeps
 // than seen, and returns the new count.
 func waitNextSleep(ctx *aio.AioContext, seen uint64) (uint64, error) {
-	timeout, err := StallTimeout()
+	timeout, err := harness.StallTimeout()
 	if err != nil {
 		return 0, err
 	}
@@ -325,7 +316,7 @@ func benchQueue(b *testing.B, impl string, pad, consumer int, producers []int) e
 	if err != nil {
 		return err
 	}
-	ensureProcs(b, len(producers)+2)
+	harness.EnsureProcs(b, len(producers)+2)
 	run, err := runQueue(q, consumer, producers, b.N, b.ResetTimer)
 	if err != nil {
 		return err
@@ -354,7 +345,7 @@ func (s suiteBuilder) mutexFamily() []*Node {
 			leaf(fmt.Sprintf("impl=%s/contexts=%d/place=unpinned", impl, MutexContexts), "", true, func(b *testing.B, _ string) error {
 				cpus := make([]int, MutexContexts)
 				for i := range cpus {
-					cpus[i] = Unpinned
+					cpus[i] = harness.Unpinned
 				}
 				return benchMutex(b, impl, cpus)
 			}))
@@ -418,7 +409,7 @@ func (m *madeAllocs) report(b *testing.B, made int64) {
 }
 
 func benchMutex(b *testing.B, impl string, cpus []int) error {
-	ensureProcs(b, len(cpus)+1)
+	harness.EnsureProcs(b, len(cpus)+1)
 	var allocs madeAllocs
 	res, err := RunMutex(MutexConfig{Impl: impl, CPUs: cpus, Ops: b.N, OnStart: allocs.clockStart(b), TimeLimit: benchTimeLimit()})
 	if err != nil {
@@ -464,7 +455,7 @@ func (s suiteBuilder) scheduleFamily() []*Node {
 			name = fmt.Sprintf("contexts=%d/place=%s", n, v.class)
 		}
 		out = append(out, leaf(name, skip, false, func(b *testing.B, _ string) error {
-			ensureProcs(b, len(sets)+1)
+			harness.EnsureProcs(b, len(sets)+1)
 			res, err := runSchedule(sets, b.N, benchTimeLimit(), b.ResetTimer)
 			if err != nil {
 				return err
@@ -502,7 +493,7 @@ func scheduleSets(t *affinity.Topology, pin PinMode, class affinity.Class) ([]af
 	}
 	sets := make([]affinity.CPUSet, len(cpus))
 	for i, c := range cpus {
-		sets[i] = OnCPU(c)
+		sets[i] = harness.OnCPU(c)
 	}
 	return sets, ""
 }
@@ -526,8 +517,8 @@ func RunSchedule(sets []affinity.CPUSet, ops int) (res ScheduleResult, err error
 // schedule among iothreads on shared CPUs is not linear in its takes, and
 // testing's b.N ramp overshot -benchtime 100ms by 20x in an emulated
 // 16-CPU guest. The result counts every take made either way.
-func runSchedule(sets []affinity.CPUSet, ops int, limit time.Duration, onClock ClockStart) (res ScheduleResult, err error) {
-	timeout, err := StallTimeout()
+func runSchedule(sets []affinity.CPUSet, ops int, limit time.Duration, onClock harness.ClockStart) (res ScheduleResult, err error) {
+	timeout, err := harness.StallTimeout()
 	if err != nil {
 		return res, err
 	}
@@ -547,7 +538,7 @@ func runSchedule(sets []affinity.CPUSet, ops int, limit time.Duration, onClock C
 		threads = append(threads, t)
 	}
 	rs := randsched.New(threads, randsched.Circulating, uint64(time.Now().UnixNano()))
-	onClock.call()
+	onClock.Call()
 	start := time.Now()
 	rs.Start()
 	last, lastChange := int64(-1), time.Now()

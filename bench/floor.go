@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/pingpong"
 )
 
@@ -14,20 +15,20 @@ import (
 // side on its own thread under RunSides). Both sides spin, so a and b must
 // be different CPUs. onClock, when set, is called just before the clock
 // starts.
-func pingPong(a, b int, transfers int, timeout time.Duration, onClock ClockStart) (time.Duration, int, error) {
+func pingPong(a, b int, transfers int, timeout time.Duration, onClock harness.ClockStart) (time.Duration, int, error) {
 	switch {
-	case a == Unlocked && b == Unlocked:
+	case a == harness.Unlocked && b == harness.Unlocked:
 		return 0, 0, fmt.Errorf("ping-pong needs at least one side locked to an OS thread, got two Unlocked goroutines (the Go scheduler may run both spinners on one thread, which measures its time slice)")
-	case a == b && a != Unpinned:
+	case a == b && a != harness.Unpinned:
 		return 0, 0, fmt.Errorf("ping-pong needs two CPUs, got CPU %d twice (two spinners on one CPU measure the scheduler's time slice)", a)
 	}
-	g := pingpong.New(transfers, ErrAborted)
-	progress := new(Progress)
-	err := RunSides(timeout,
-		Side{Name: "ping-pong initiator", CPU: a, Progress: progress, Run: func(stop *StopFlag) error {
+	g := pingpong.New(transfers, harness.ErrAborted)
+	progress := new(harness.Progress)
+	err := harness.RunSides(timeout,
+		harness.Side{Name: "ping-pong initiator", CPU: a, Progress: progress, Run: func(stop *harness.Stop) error {
 			return g.Initiator(stop, progress.Set, onClock)
 		}},
-		Side{Name: "ping-pong responder", CPU: b, Run: func(stop *StopFlag) error {
+		harness.Side{Name: "ping-pong responder", CPU: b, Run: func(stop *harness.Stop) error {
 			return g.Responder(stop)
 		}},
 	)

@@ -10,6 +10,8 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/coroutine"
+	"github.com/pinbench/pinbench/internal/cacheline"
+	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/spinwait"
 )
 
@@ -20,7 +22,7 @@ type HandoffResult struct {
 	// Elapsed runs from the first handoff to the arrival of the last.
 	Elapsed time.Duration
 	// Latency holds sampled one-way handoff latencies (send to arrival).
-	Latency *Sampler
+	Latency *harness.Sampler
 	// CPU is the CPU time burned meanwhile: the two iothreads' thread
 	// clocks (via=aio) or the whole process (channels).
 	CPU time.Duration
@@ -78,24 +80,7 @@ type HandoffConfig struct {
 	Outliers *OutlierWatch
 	// OnClockStart, when set, is called on an iothread just before the
 	// run's clock starts (see ClockStart).
-	OnClockStart ClockStart
-}
-
-// ClockStart is called just before a run's clock starts, on whichever
-// thread starts it, with every side's set-up done. A benchmark passes
-// b.ResetTimer, so that testing's timer, from which it sizes b.N, covers
-// the measured part alone: counting the set-up of threads too, testing
-// grows b.N by a few times per run instead of up to 100 times, and needed
-// six or seven runs instead of four to six to reach a benchtime of
-// 100ms. It must not block. The caller's goroutine does not touch what
-// the hook may touch until the run returns: the hook synchronizes before
-// the run's return (through the hops and the join).
-type ClockStart func()
-
-func (f ClockStart) call() {
-	if f != nil {
-		f()
-	}
+	OnClockStart harness.ClockStart
 }
 
 // handoff is the state two coroutines pass between them. The coroutines
@@ -112,12 +97,12 @@ type handoff struct {
 	// quit once, by the side that made the last arrival.
 	cfg      HandoffConfig
 	cos      [2]*coroutine.Coroutine
-	sampler  *Sampler
+	sampler  *harness.Sampler
 	where    *cpuTrack
 	threads  [2]*aio.IOThread
 	counters [2]*ThreadCounters
 	quit     bool
-	_        [CacheLine]byte
+	_        [cacheline.Pad]byte
 	// Written by the sender of a sampled hop and read by its receiver:
 	// this line moves on sampled hops only. start and before are written
 	// once, at the warm-up hop's arrival, and read at the end.
@@ -130,24 +115,16 @@ type handoff struct {
 	// handled a sampled hop (-1 before any).
 	sendCPU [2]int
 	lastCPU [2]int
-	_       [CacheLine]byte
+	_       [cacheline.Pad]byte
 	// progress[i] is the last hop that arrived on side i, for the
 	// watchdog; each sits on its own line.
-	progress [2]Progress
+	progress [2]harness.Progress
 	done     aio.Event
 }
 
 // handoffClockStarts, when set (by tests), is called on the iothread where
 // and when a via=aio handoff's clock starts.
 var handoffClockStarts func(h *handoff)
-
-// epoch anchors monoNow.
-var epoch = time.Now()
-
-// monoNow is a monotonic clock in nanoseconds, comparable across threads:
-// the runtime's vDSO clock read (unix.ClockGettime would be a real system
-// call, several times dearer, and would inflate every sampled hop).
-func monoNow() int64 { return int64(time.Since(epoch)) }
 
 func (h *handoff) body(me int) coroutine.Func {
 	return func(self *coroutine.Coroutine) {
@@ -170,11 +147,11 @@ func (h *handoff) body(me int) coroutine.Func {
 				if handoffClockStarts != nil {
 					handoffClockStarts(h)
 				}
-				h.cfg.OnClockStart.call()
+				h.cfg.OnClockStart.Call()
 				h.before = snapshot(h.threads, h.counters)
 				h.start = time.Now()
 			} else if hop > 1 && h.sampler.Want(hop-1) {
-				ns := monoNow() - h.sentAt
+				ns := harness.MonoNow() - h.sentAt
 				h.sampler.Record(ns)
 				if h.cfg.Outliers != nil {
 					h.watchedArrival(me, hop-1, ns)
@@ -197,7 +174,7 @@ func (h *handoff) body(me int) coroutine.Func {
 				if h.cfg.Outliers != nil {
 					h.watchedSend(me, hop-1)
 				} else {
-					h.sentAt = monoNow()
+					h.sentAt = harness.MonoNow()
 				}
 			}
 			aio.CoSchedule(h.cos[1-me])
@@ -247,7 +224,7 @@ func RunAioHandoff(cfg HandoffConfig) (res HandoffResult, err error) {
 		cfg.Hops = 1
 	}
 	if cfg.Timeout == 0 {
-		if cfg.Timeout, err = StallTimeout(); err != nil {
+		if cfg.Timeout, err = harness.StallTimeout(); err != nil {
 			return HandoffResult{}, err
 		}
 	}
@@ -274,7 +251,7 @@ func RunAioHandoff(cfg HandoffConfig) (res HandoffResult, err error) {
 		}
 		threads[i] = t
 	}
-	h := &handoff{cfg: cfg, sampler: NewSampler(cfg.Hops), where: newCPUTrack(), threads: threads, lastCPU: [2]int{-1, -1}}
+	h := &handoff{cfg: cfg, sampler: harness.NewSampler(cfg.Hops), where: newCPUTrack(), threads: threads, lastCPU: [2]int{-1, -1}}
 	for i, t := range threads {
 		h.cos[i] = t.Context().NewCoroutine(h.body(i))
 	}
@@ -377,15 +354,6 @@ func pinName(set affinity.CPUSet) string {
 	return "CPUs " + set.String()
 }
 
-// OnCPU is the pin set of one CPU, or the empty set (not pinned) for
-// Unpinned.
-func OnCPU(cpu int) affinity.CPUSet {
-	if cpu < 0 {
-		return affinity.CPUSet{}
-	}
-	return affinity.NewCPUSet(cpu)
-}
-
 // RunChanHandoff bounces a handoff between two goroutines through two
 // channels: locked to threads pinned to cpus (via=chan, the naive Go
 // design), or, with both CPUs Unlocked, two ordinary goroutines (via=chanfree,
@@ -395,13 +363,13 @@ func RunChanHandoff(cpus [2]int, gap time.Duration, hops int) (HandoffResult, er
 	return runChanHandoff(cpus, gap, hops, nil)
 }
 
-func runChanHandoff(cpus [2]int, gap time.Duration, hops int, onClock ClockStart) (HandoffResult, error) {
+func runChanHandoff(cpus [2]int, gap time.Duration, hops int, onClock harness.ClockStart) (HandoffResult, error) {
 	var chans [2]chan struct{} // chans[i] carries hops to side i
 	for i := range chans {
 		chans[i] = make(chan struct{}, 1)
 	}
 	return alternate("channel", cpus, gap, hops, onClock,
-		func(me int, _ *StopFlag) error { <-chans[me]; return nil },
+		func(me int, _ *harness.Stop) error { <-chans[me]; return nil },
 		func(me, _ int) error { chans[1-me] <- struct{}{}; return nil })
 }
 
@@ -414,19 +382,19 @@ func runChanHandoff(cpus [2]int, gap time.Duration, hops int, onClock ClockStart
 // receive, and times the run from the first send to the last arrival. CPU
 // is the whole process's CPU time; Wakes, CtxSwitches, Migrations, Cycles
 // and Instructions are -1.
-func alternate(name string, cpus [2]int, gap time.Duration, hops int, onClock ClockStart,
-	receive func(me int, stop *StopFlag) error, send func(me, hop int) error) (HandoffResult, error) {
+func alternate(name string, cpus [2]int, gap time.Duration, hops int, onClock harness.ClockStart,
+	receive func(me int, stop *harness.Stop) error, send func(me, hop int) error) (HandoffResult, error) {
 	hops = max(hops, 1)
-	sampler := NewSampler(hops)
+	sampler := harness.NewSampler(hops)
 	var (
 		sentAt   int64 // ordered by the send and receive around it
 		elapsed  time.Duration
 		start    time.Time
 		ready    atomic.Int32
-		progress [2]Progress
+		progress [2]harness.Progress
 	)
-	side := func(me int) Side {
-		return Side{Name: fmt.Sprintf("%s side %d", name, me), CPU: cpus[me], Progress: &progress[me], Run: func(stop *StopFlag) error {
+	side := func(me int) harness.Side {
+		return harness.Side{Name: fmt.Sprintf("%s side %d", name, me), CPU: cpus[me], Progress: &progress[me], Run: func(stop *harness.Stop) error {
 			// A start barrier: each side's Add synchronizes before the
 			// other's Load that sees 2, so neither starts before the
 			// other is on its thread. Nothing else is published through
@@ -434,7 +402,7 @@ func alternate(name string, cpus [2]int, gap time.Duration, hops int, onClock Cl
 			ready.Add(1)
 			for ready.Load() != 2 {
 				if stop.Load() {
-					return ErrAborted
+					return harness.ErrAborted
 				}
 				spinwait.Pause() // as pingPong's barrier does
 			}
@@ -444,24 +412,24 @@ func alternate(name string, cpus [2]int, gap time.Duration, hops int, onClock Cl
 						return err
 					}
 					if sampler.Want(hop - 1) {
-						sampler.Record(monoNow() - sentAt)
+						sampler.Record(harness.MonoNow() - sentAt)
 					}
 					if hop-1 == hops {
 						elapsed = time.Since(start)
 						return nil
 					}
 				} else {
-					onClock.call()
+					onClock.Call()
 					start = time.Now()
 				}
 				if hop > hops {
 					return nil
 				}
 				if gap > 0 {
-					sleepNs(gap, cpus[me] == Unlocked)
+					sleepNs(gap, cpus[me] == harness.Unlocked)
 				}
 				if sampler.Want(hop) {
-					sentAt = monoNow()
+					sentAt = harness.MonoNow()
 				}
 				if err := send(me, hop); err != nil {
 					return err
@@ -474,11 +442,11 @@ func alternate(name string, cpus [2]int, gap time.Duration, hops int, onClock Cl
 		}}
 	}
 	cpu0 := processCPUTime()
-	timeout, err := StallTimeout()
+	timeout, err := harness.StallTimeout()
 	if err != nil {
 		return HandoffResult{}, err
 	}
-	if err := RunSides(timeout, side(0), side(1)); err != nil {
+	if err := harness.RunSides(timeout, side(0), side(1)); err != nil {
 		return HandoffResult{}, err
 	}
 	return HandoffResult{
@@ -501,7 +469,7 @@ func RunQueueHandoff(cpus [2]int, hops int) (HandoffResult, error) {
 	return runQueueHandoff(cpus, hops, nil)
 }
 
-func runQueueHandoff(cpus [2]int, hops int, onClock ClockStart) (HandoffResult, error) {
+func runQueueHandoff(cpus [2]int, hops int, onClock harness.ClockStart) (HandoffResult, error) {
 	var (
 		queues [2]*aio.Queue[coroutine.Coroutine]
 		cos    [2]*coroutine.Coroutine
@@ -512,10 +480,10 @@ func runQueueHandoff(cpus [2]int, hops int, onClock ClockStart) (HandoffResult, 
 	}
 	clear := func(co *coroutine.Coroutine) { co.ClearScheduled() }
 	return alternate("queue", cpus, 0, hops, onClock,
-		func(me int, stop *StopFlag) error {
+		func(me int, stop *harness.Stop) error {
 			for queues[me].Empty() {
 				if stop.Load() {
-					return ErrAborted
+					return harness.ErrAborted
 				}
 				spinwait.Pause() // as AioContext's busy-poll does
 			}

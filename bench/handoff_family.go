@@ -7,6 +7,7 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/internal/harness"
 )
 
 // Handoff: one one-way coroutine handoff between two pinned iothreads (or
@@ -35,7 +36,7 @@ func (s suiteBuilder) handoffFamily() []*Node {
 			}
 			spin := spinning(w == aio.WaitPoll)
 			g := group(name, s.pinnedPlacements(spin, true, func(b *testing.B, full string, a, c int) error {
-				return s.benchAioHandoff(b, full, HandoffConfig{Pins: [2]affinity.CPUSet{OnCPU(a), OnCPU(c)}, Wait: w, Gap: gap})
+				return s.benchAioHandoff(b, full, HandoffConfig{Pins: [2]affinity.CPUSet{harness.OnCPU(a), harness.OnCPU(c)}, Wait: w, Gap: gap})
 			})...)
 			g.Children = append(g.Children, s.nodePlacements(spin, 2, true, func(b *testing.B, full string, sets []affinity.CPUSet) error {
 				return s.benchAioHandoff(b, full, HandoffConfig{Pins: [2]affinity.CPUSet{sets[0], sets[1]}, Wait: w, Gap: gap})
@@ -44,7 +45,7 @@ func (s suiteBuilder) handoffFamily() []*Node {
 		}
 	}
 	out = append(out, group("via=queue/wait=poll", s.placements(true, true, func(b *testing.B, _ string, a, c int) error {
-		ensureProcs(b, 3)
+		harness.EnsureProcs(b, 3)
 		res, err := runQueueHandoff([2]int{a, c}, b.N, b.ResetTimer)
 		if err != nil {
 			return err
@@ -62,7 +63,7 @@ func (s suiteBuilder) handoffFamily() []*Node {
 				return s.benchChanHandoff(b, [2]int{a, c}, gap)
 			})...),
 			leaf("via=chanfree/wait=block"+suffix+"/place=unpinned", "", true, func(b *testing.B, _ string) error {
-				return s.benchChanHandoff(b, [2]int{Unlocked, Unlocked}, gap)
+				return s.benchChanHandoff(b, [2]int{harness.Unlocked, harness.Unlocked}, gap)
 			}))
 	}
 	if !s.o.Sweep {
@@ -76,7 +77,7 @@ func (s suiteBuilder) handoffFamily() []*Node {
 			out = append(out, group(fmt.Sprintf("via=aio/wait=adaptive/pollmax=%dus/rate=%s", win.Microseconds(), rate.name),
 				s.placements(false, true, func(b *testing.B, full string, a, c int) error {
 					// pollmax=0 is "never poll": a window of 1 ns.
-					return s.benchAioHandoff(b, full, HandoffConfig{Pins: [2]affinity.CPUSet{OnCPU(a), OnCPU(c)}, Wait: aio.WaitAdaptive, PollMaxNs: max(1, win.Nanoseconds()), Gap: rate.gap})
+					return s.benchAioHandoff(b, full, HandoffConfig{Pins: [2]affinity.CPUSet{harness.OnCPU(a), harness.OnCPU(c)}, Wait: aio.WaitAdaptive, PollMaxNs: max(1, win.Nanoseconds()), Gap: rate.gap})
 				})...))
 		}
 	}
@@ -88,7 +89,7 @@ func (s suiteBuilder) handoffFamily() []*Node {
 // context switch, so the timed run goes without them. Under an outlier
 // recorder, the timed run is watched as full.
 func (s suiteBuilder) benchAioHandoff(b *testing.B, full string, cfg HandoffConfig) error {
-	ensureProcs(b, 3)
+	harness.EnsureProcs(b, 3)
 	cfg.Hops = b.N
 	cfg.OnClockStart = b.ResetTimer
 	if s.o.Outliers != nil {
@@ -125,7 +126,7 @@ func (s suiteBuilder) benchAioHandoff(b *testing.B, full string, cfg HandoffConf
 func counterHops(n int) int { return min(n, max(1000, n/4)) }
 
 func (s suiteBuilder) benchChanHandoff(b *testing.B, cpus [2]int, gap time.Duration) error {
-	ensureProcs(b, 3)
+	harness.EnsureProcs(b, 3)
 	res, err := runChanHandoff(cpus, gap, b.N, b.ResetTimer)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/leakcheck"
 )
 
@@ -49,7 +50,7 @@ func TestHandoffCompletes(t *testing.T) {
 	if *long {
 		hops = 200000
 	}
-	ensureProcs(t, 3) // two busy-polling iothreads and the test
+	harness.EnsureProcs(t, 3) // two busy-polling iothreads and the test
 	for _, w := range waitModes {
 		t.Run("via=aio/wait="+w.String(), func(t *testing.T) {
 			// RunAioHandoff joins the iothreads (Join checks that their
@@ -67,7 +68,7 @@ func TestHandoffCompletes(t *testing.T) {
 	for _, n := range []int{hops, hops + 1} { // ends on either side
 		t.Run(fmt.Sprintf("via=queue/hops=%d", n), func(t *testing.T) {
 			leakcheck.Goroutines(t)
-			res, err := RunQueueHandoff([2]int{Unpinned, Unpinned}, n)
+			res, err := RunQueueHandoff([2]int{harness.Unpinned, harness.Unpinned}, n)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -76,7 +77,7 @@ func TestHandoffCompletes(t *testing.T) {
 			}
 		})
 	}
-	for _, cpus := range [][2]int{{Unpinned, Unpinned}, {Unlocked, Unlocked}} {
+	for _, cpus := range [][2]int{{harness.Unpinned, harness.Unpinned}, {harness.Unlocked, harness.Unlocked}} {
 		t.Run(fmt.Sprintf("via=chan/cpus=%v", cpus), func(t *testing.T) {
 			// Locked goroutines blocked on a channel make the runtime
 			// start idle threads of its own; RunSides checks that the
@@ -117,7 +118,7 @@ func TestHandoffDoesNotAllocatePerHop(t *testing.T) {
 // Counting is off unless asked for; asked for, a blocking handoff counts
 // context switches (each side sleeps once per round trip).
 func TestHandoffCounters(t *testing.T) {
-	ensureProcs(t, 3)
+	harness.EnsureProcs(t, 3)
 	cfg := HandoffConfig{Wait: aio.WaitBlock, Hops: 200}
 	res, err := RunAioHandoff(cfg)
 	if err != nil {

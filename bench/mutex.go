@@ -10,6 +10,8 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/colock"
+	"github.com/pinbench/pinbench/internal/cacheline"
+	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/spinwait"
 	"golang.org/x/sys/unix"
 )
@@ -76,11 +78,11 @@ type mutexRun struct {
 	// iterations after each unlock (QEMU's atomic_counter), and the
 	// coroutine whose iteration makes it reach Ops stops the clock.
 	counter uint32
-	_       [CacheLine]byte
+	_       [cacheline.Pad]byte
 	done    atomic.Int64
-	_       [CacheLine]byte
+	_       [cacheline.Pad]byte
 	stop    atomic.Bool
-	_       [CacheLine]byte
+	_       [cacheline.Pad]byte
 	start   time.Time
 	elapsed time.Duration
 	// running counts coroutines not yet ended; the last one sets ended.
@@ -93,9 +95,9 @@ type mutexRun struct {
 	// released. atLine[i] is set when coroutine i arrived, gaveUp when
 	// one waited there past the timeout; both only for the messages.
 	arrived  atomic.Int32
-	_        [CacheLine]byte
+	_        [cacheline.Pad]byte
 	released atomic.Bool
-	_        [CacheLine]byte
+	_        [cacheline.Pad]byte
 	atLine   []atomic.Bool
 	gaveUp   atomic.Bool
 	// base is taken by RunMutex before the coroutines are scheduled;
@@ -120,7 +122,7 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 		cfg.Ops = 1
 	}
 	if cfg.Timeout == 0 {
-		if cfg.Timeout, err = StallTimeout(); err != nil {
+		if cfg.Timeout, err = harness.StallTimeout(); err != nil {
 			return MutexResult{}, err
 		}
 	}
@@ -293,7 +295,7 @@ func (r *mutexRun) startLineMissing() string {
 	var missing []string
 	for i := range r.atLine {
 		if !r.atLine[i].Load() {
-			missing = append(missing, fmt.Sprintf("coroutine %d on iothread %d (%s)", i, i, cpuName(r.cfg.CPUs[i])))
+			missing = append(missing, fmt.Sprintf("coroutine %d on iothread %d (%s)", i, i, harness.CPUName(r.cfg.CPUs[i])))
 		}
 	}
 	return fmt.Sprintf("%d of %d coroutines reached the start line within %v; not there: %s",
@@ -341,7 +343,7 @@ func (r *mutexRun) wait(threads []*aio.IOThread) error {
 		var stuck []string
 		for i := range threads {
 			if !r.finished[i].Load() {
-				stuck = append(stuck, fmt.Sprintf("coroutine %d on iothread %d (%s)", i, i, cpuName(r.cfg.CPUs[i])))
+				stuck = append(stuck, fmt.Sprintf("coroutine %d on iothread %d (%s)", i, i, harness.CPUName(r.cfg.CPUs[i])))
 			}
 		}
 		return fmt.Errorf("stalled: %s: no iteration for %v (after %d of %d); not ended: %s",

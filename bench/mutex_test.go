@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/leakcheck"
 )
 
@@ -47,9 +48,9 @@ func TestMutexRuns(t *testing.T) {
 	if *long {
 		ops = 2000000
 	}
-	ensureProcs(t, MutexContexts+1)
+	harness.EnsureProcs(t, MutexContexts+1)
 	for _, impl := range MutexImpls {
-		for _, cpus := range [][]int{{Unpinned, Unpinned}, spreadCPUs(topo, MutexContexts)} {
+		for _, cpus := range [][]int{{harness.Unpinned, harness.Unpinned}, spreadCPUs(topo, MutexContexts)} {
 			t.Run(fmt.Sprintf("impl=%s/contexts=%d", impl, len(cpus)), func(t *testing.T) {
 				leakcheck.Goroutines(t)
 				res, err := RunMutex(MutexConfig{Impl: impl, CPUs: cpus, Ops: ops})
@@ -65,7 +66,7 @@ func TestMutexRuns(t *testing.T) {
 			})
 		}
 	}
-	if _, err := RunMutex(MutexConfig{Impl: "spinlock", CPUs: []int{Unpinned}}); err == nil {
+	if _, err := RunMutex(MutexConfig{Impl: "spinlock", CPUs: []int{harness.Unpinned}}); err == nil {
 		t.Fatal("an unknown implementation ran")
 	}
 }
@@ -73,7 +74,7 @@ func TestMutexRuns(t *testing.T) {
 // A time limit ends a run that would take hours, counting the iterations
 // made: the counter invariant holds over them, and the time is the run's.
 func TestMutexTimeLimit(t *testing.T) {
-	ensureProcs(t, MutexContexts+1)
+	harness.EnsureProcs(t, MutexContexts+1)
 	for _, impl := range MutexImpls {
 		t.Run("impl="+impl, func(t *testing.T) {
 			leakcheck.Goroutines(t)
@@ -82,7 +83,7 @@ func TestMutexTimeLimit(t *testing.T) {
 			var res MutexResult
 			var err error
 			within(t, 30*time.Second, "a run limited to "+limit.String(), func() {
-				res, err = RunMutex(MutexConfig{Impl: impl, CPUs: []int{Unpinned, Unpinned}, Ops: ops, TimeLimit: limit})
+				res, err = RunMutex(MutexConfig{Impl: impl, CPUs: []int{harness.Unpinned, harness.Unpinned}, Ops: ops, TimeLimit: limit})
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -123,7 +124,7 @@ func TestMutexStartLine(t *testing.T) {
 		t.Fatalf("%d let go early; OnStart saw %v arrived; gave up %v: want none, [%d], false", early.Load(), atStart, r.gaveUp.Load(), n)
 	}
 
-	r = &mutexRun{cfg: MutexConfig{Impl: "mcs", CPUs: []int{Unpinned, 3}, Timeout: 50 * time.Millisecond}, atLine: make([]atomic.Bool, 2)}
+	r = &mutexRun{cfg: MutexConfig{Impl: "mcs", CPUs: []int{harness.Unpinned, 3}, Timeout: 50 * time.Millisecond}, atLine: make([]atomic.Bool, 2)}
 	r.startLine(0)
 	msg := r.startLineMissing()
 	if !r.gaveUp.Load() || !r.stop.Load() || !strings.Contains(msg, "1 of 2") || !strings.Contains(msg, "coroutine 1 on iothread 1 (CPU 3)") {

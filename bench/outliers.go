@@ -18,6 +18,7 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/atomicfile"
+	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/tracex"
 )
 
@@ -374,7 +375,7 @@ func traceClockEpoch() (epoch, within int64) {
 		if unix.ClockGettime(unix.CLOCK_MONOTONIC, &a) != nil {
 			return 0, -1
 		}
-		m := monoNow()
+		m := harness.MonoNow()
 		if unix.ClockGettime(unix.CLOCK_MONOTONIC, &b) != nil {
 			return 0, -1
 		}
@@ -397,7 +398,7 @@ var handoffSendHook func(hop int)
 func (h *handoff) watchedSend(me, hop int) {
 	h.sendCPU[0] = affinity.CurrentCPU()
 	h.lastCPU[me] = h.sendCPU[0]
-	h.sentAt = monoNow()
+	h.sentAt = harness.MonoNow()
 	if handoffSendHook != nil {
 		handoffSendHook(hop)
 	}

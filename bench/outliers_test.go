@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/report"
 )
 
@@ -223,7 +224,7 @@ func TestTraceClockEpoch(t *testing.T) {
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &a); err != nil {
 		t.Fatal(err)
 	}
-	m := epoch + monoNow()
+	m := epoch + harness.MonoNow()
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &b); err != nil {
 		t.Fatal(err)
 	}

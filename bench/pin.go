@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/cacheline"
 )
 
 // PinMode says how an iothread of a benchmark is pinned: the `pin=` key of
@@ -135,7 +136,7 @@ type cpuTrack struct {
 	// Written by side i, read by the other: a plain atomic store and load,
 	// no ordering needed (a stale CPU is as good a sample as a fresh one).
 	last [2]atomic.Int32
-	_    [CacheLine]byte
+	_    [cacheline.Pad]byte
 	// pairs[i] are side i's samples: its CPU and the other's last, until
 	// full. Each slice is written by its side only.
 	pairs [2][][2]int32

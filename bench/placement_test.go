@@ -8,6 +8,7 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/harness"
 )
 
 func fixture(t *testing.T, name string) *affinity.Topology {
@@ -36,7 +37,7 @@ func TestPlacementSelectionOnFixture(t *testing.T) {
 		{affinity.SameCPU, true, 0, 0, "scheduler's time slice"},
 		{affinity.L2, false, 0, 0, "no two allowed CPUs of this machine are l2 apart"},
 		{affinity.Node, true, 0, 0, "are node apart"},
-		{affinity.Unpinned, true, Unpinned, Unpinned, ""}, // 15 CPUs: room for spinners
+		{affinity.Unpinned, true, harness.Unpinned, harness.Unpinned, ""}, // 15 CPUs: room for spinners
 	} {
 		a, b, skip := placementCPUs(topo, tc.class, tc.spin)
 		if tc.skip != "" {

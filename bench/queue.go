@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/internal/harness"
 )
 
 // QueueRing is how many items each producer of the queue benchmark owns
@@ -46,7 +47,7 @@ type QueueImpl interface {
 	// blocks until an item comes, as a Go programmer's receive would; if
 	// no producer ever sends, the harness's watchdog reports the stall and
 	// abandons the consumer. The others return at once when empty.
-	Take(stop *StopFlag, fn func(*QueueItem)) int
+	Take(stop *harness.Stop, fn func(*QueueItem)) int
 }
 
 // NewQueueImpl returns the implementation named impl ("mpsc", "chan",
@@ -74,14 +75,14 @@ type mpscImpl[P aio.Padding] struct {
 }
 
 func (m *mpscImpl[P]) Push(it *QueueItem) { m.q.Push(it) }
-func (m *mpscImpl[P]) Take(_ *StopFlag, fn func(*QueueItem)) int {
+func (m *mpscImpl[P]) Take(_ *harness.Stop, fn func(*QueueItem)) int {
 	return m.q.Drain(fn)
 }
 
 type chanImpl chan *QueueItem
 
 func (c chanImpl) Push(it *QueueItem) { c <- it }
-func (c chanImpl) Take(stop *StopFlag, fn func(*QueueItem)) int {
+func (c chanImpl) Take(stop *harness.Stop, fn func(*QueueItem)) int {
 	// A plain receive is what a Go programmer would write; when a producer
 	// stalls, the watchdog reports it and this goroutine is abandoned.
 	fn(<-c)
@@ -109,7 +110,7 @@ func (m *mutexImpl) Push(it *QueueItem) {
 	m.mu.Unlock()
 }
 
-func (m *mutexImpl) Take(_ *StopFlag, fn func(*QueueItem)) int {
+func (m *mutexImpl) Take(_ *harness.Stop, fn func(*QueueItem)) int {
 	m.mu.Lock()
 	got := m.items
 	m.items = m.spare[:0]
@@ -136,25 +137,25 @@ func RunQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int) (Q
 	return runQueue(impl, consumerCPU, producerCPUs, items, nil)
 }
 
-func runQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int, onClock ClockStart) (QueueRun, error) {
+func runQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int, onClock harness.ClockStart) (QueueRun, error) {
 	np := len(producerCPUs)
 	per := (items + np - 1) / np
 	total := per * np
 	var ready atomic.Int32
 	// A start barrier: every side's Add synchronizes before the Loads that
 	// see np+1, so no side starts before all are on their threads.
-	start := func(stop *StopFlag) error {
+	start := func(stop *harness.Stop) error {
 		ready.Add(1)
 		for int(ready.Load()) != np+1 {
 			if stop.Load() {
-				return ErrAborted
+				return harness.ErrAborted
 			}
 		}
 		return nil
 	}
 	var run QueueRun
-	progress := new(Progress)
-	sides := []Side{{Name: "consumer", CPU: consumerCPU, Progress: progress, Run: func(stop *StopFlag) error {
+	progress := new(harness.Progress)
+	sides := []harness.Side{{Name: "consumer", CPU: consumerCPU, Progress: progress, Run: func(stop *harness.Stop) error {
 		next := make([]int64, np)
 		var bad error
 		check := func(it *QueueItem) {
@@ -167,20 +168,20 @@ func runQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int, on
 		if err := start(stop); err != nil {
 			return err
 		}
-		onClock.call()
+		onClock.Call()
 		t0 := time.Now()
 		for got := 0; got < total; {
 			got += impl.Take(stop, check)
 			progress.Set(int64(got))
 			if stop.Load() {
-				return ErrAborted
+				return harness.ErrAborted
 			}
 		}
 		run = QueueRun{Elapsed: time.Since(t0), Items: total}
 		return bad
 	}}}
 	for p, cpu := range producerCPUs {
-		sides = append(sides, Side{Name: fmt.Sprintf("producer %d", p), CPU: cpu, Run: func(stop *StopFlag) error {
+		sides = append(sides, harness.Side{Name: fmt.Sprintf("producer %d", p), CPU: cpu, Run: func(stop *harness.Stop) error {
 			ring := make([]QueueItem, QueueRing)
 			for i := range ring {
 				ring[i].Producer = p
@@ -193,7 +194,7 @@ func runQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int, on
 				it := &ring[s%QueueRing]
 				for !it.Free.Load() {
 					if stop.Load() {
-						return ErrAborted
+						return harness.ErrAborted
 					}
 				}
 				it.Free.Store(false)
@@ -203,10 +204,10 @@ func runQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int, on
 			return nil
 		}})
 	}
-	timeout, err := StallTimeout()
+	timeout, err := harness.StallTimeout()
 	if err != nil {
 		return run, err
 	}
-	err = RunSides(timeout, sides...)
+	err = harness.RunSides(timeout, sides...)
 	return run, err
 }

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"testing"
+
+	"github.com/pinbench/pinbench/internal/harness"
 )
 
 // BenchmarkQueue moves items from N pinned producers to one pinned consumer.
@@ -27,7 +29,7 @@ func TestQueueImplsDeliverInOrder(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			run, err := RunQueue(q, Unpinned, []int{Unpinned, Unpinned, Unpinned}, items)
+			run, err := RunQueue(q, harness.Unpinned, []int{harness.Unpinned, harness.Unpinned, harness.Unpinned}, items)
 			if err != nil {
 				t.Fatal(err)
 			}

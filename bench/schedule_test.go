@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/leakcheck"
 )
 
@@ -32,7 +33,7 @@ func TestScheduleCirculates(t *testing.T) {
 	if *long {
 		ops = 5000000
 	}
-	ensureProcs(t, ScheduleContexts+1)
+	harness.EnsureProcs(t, ScheduleContexts+1)
 	for _, pin := range []PinMode{PinCPU, PinNode} {
 		classes := append(affinity.Classes(), affinity.Unpinned)
 		if pin == PinNode {
@@ -62,7 +63,7 @@ func TestScheduleCirculates(t *testing.T) {
 // made.
 func TestScheduleTimeLimit(t *testing.T) {
 	leakcheck.Goroutines(t)
-	ensureProcs(t, 3)
+	harness.EnsureProcs(t, 3)
 	const limit = 50 * time.Millisecond
 	const ops = 1 << 40
 	var res ScheduleResult

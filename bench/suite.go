@@ -9,6 +9,7 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/internal/harness"
 )
 
 // The suite is a catalogue: a tree of named benchmarks whose leaves hold
@@ -246,7 +247,7 @@ func WarmUp() error {
 			return fmt.Errorf("warm-up handoff failed: %w", err)
 		}
 	}
-	if _, err := RunChanHandoff([2]int{Unpinned, Unpinned}, 0, 100); err != nil {
+	if _, err := RunChanHandoff([2]int{harness.Unpinned, harness.Unpinned}, 0, 100); err != nil {
 		return fmt.Errorf("warm-up handoff failed: %w", err)
 	}
 	return nil

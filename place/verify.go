@@ -10,7 +10,7 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
-	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/internal/harness"
 )
 
 // Verification defaults and limits.
@@ -84,7 +84,7 @@ type VerifiedPlacement struct {
 // Every CPU must be one this process may run on; more than
 // MaxVerifyThreads threads is an error. Each run joins its iothreads
 // before the next starts, and a run in which a token stops moving for
-// bench.StallTimeout fails, naming it. Busy-polling iothreads (wait=poll)
+// harness.StallTimeout fails, naming it. Busy-polling iothreads (wait=poll)
 // need GOMAXPROCS above their count: Verify raises it for its duration.
 func Verify(p *Plan, o VerifyOptions) (*Verification, error) {
 	o, err := o.check()
@@ -144,7 +144,7 @@ func newRunConfig(p *Plan, o VerifyOptions) (runConfig, error) {
 	if err != nil {
 		return runConfig{}, fmt.Errorf("place: verify: %w", err)
 	}
-	timeout, err := bench.StallTimeout()
+	timeout, err := harness.StallTimeout()
 	if err != nil {
 		return runConfig{}, fmt.Errorf("place: verify: %w", err)
 	}

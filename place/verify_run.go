@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/aio"
-	"github.com/pinbench/pinbench/bench"
 	"github.com/pinbench/pinbench/internal/cacheline"
+	"github.com/pinbench/pinbench/internal/harness"
 )
 
 // vrun is one run of a workload at one placement: an iothread per thread,
@@ -32,7 +32,7 @@ type runConfig struct {
 	wait      aio.WaitMode
 	pollMaxNs int64
 	runTime   time.Duration
-	timeout   time.Duration // stall limit (bench.StallTimeout)
+	timeout   time.Duration // stall limit (harness.StallTimeout)
 	minHops   int64         // every token makes at least this many hops in the window
 }
 
@@ -52,7 +52,7 @@ func runOnce(wl *Workload, pins []int, rc runConfig, seed uint64) (ns float64, h
 		opts = append(opts, aio.WithPollParams(rc.pollMaxNs, 0, 0))
 	}
 	for i, cpu := range pins {
-		t, err := aio.NewIOThread(bench.OnCPU(cpu), opts...)
+		t, err := aio.NewIOThread(harness.OnCPU(cpu), opts...)
 		if err != nil {
 			return 0, 0, fmt.Errorf("place: verify: iothread for %s on %s: %w", wl.Threads[i], pinName(cpu), err)
 		}

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/affinity"
-	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/internal/harness"
 )
 
 // Costs are the cost model of measuring the matrix on a machine.
@@ -47,7 +47,7 @@ func MeasureCosts(t *affinity.Topology, c Costs) (Costs, error) {
 	var n int
 	for range 3 {
 		start := time.Now()
-		d, done, err := PingPong(a, b, 20000, bench.DefaultStallTimeout)
+		d, done, err := PingPong(a, b, 20000, harness.DefaultStallTimeout)
 		if err != nil {
 			return c, fmt.Errorf("measuring ping-pong costs: %w", err)
 		}
@@ -63,7 +63,7 @@ func MeasureCosts(t *affinity.Topology, c Costs) (Costs, error) {
 		if cl == affinity.SameCPU || cl == affinity.Unpinned {
 			continue
 		}
-		d, done, err := PingPong(p.A, p.B, 20000, bench.DefaultStallTimeout)
+		d, done, err := PingPong(p.A, p.B, 20000, harness.DefaultStallTimeout)
 		if err != nil {
 			return c, fmt.Errorf("measuring the %s transfer cost: %w", cl, err)
 		}

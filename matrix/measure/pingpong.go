@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/pingpong"
 	"github.com/pinbench/pinbench/internal/quantile"
 )
@@ -24,13 +24,13 @@ func PingPong(a, b int, transfers int, timeout time.Duration) (time.Duration, in
 	case a == b:
 		return 0, 0, fmt.Errorf("ping-pong needs two CPUs, got CPU %d twice (two spinners on one CPU measure the scheduler's time slice)", a)
 	}
-	g := pingpong.New(transfers, bench.ErrAborted)
-	progress := new(bench.Progress)
-	err := bench.RunSides(timeout,
-		bench.Side{Name: "ping-pong initiator", CPU: a, Progress: progress, Run: func(stop *bench.StopFlag) error {
+	g := pingpong.New(transfers, harness.ErrAborted)
+	progress := new(harness.Progress)
+	err := harness.RunSides(timeout,
+		harness.Side{Name: "ping-pong initiator", CPU: a, Progress: progress, Run: func(stop *harness.Stop) error {
 			return g.Initiator(stop, progress.Set, nil)
 		}},
-		bench.Side{Name: "ping-pong responder", CPU: b, Run: func(stop *bench.StopFlag) error {
+		harness.Side{Name: "ping-pong responder", CPU: b, Run: func(stop *harness.Stop) error {
 			return g.Responder(stop)
 		}},
 	)
@@ -50,12 +50,12 @@ type PairLatency struct {
 // Pair runs reps ping-pong repetitions of transfers one-way transfers
 // each between CPUs a and b and returns their median one-way latency. A
 // short warm-up repetition is discarded. A side stalls after the harness's
-// stall timeout (bench.StallTimeout, scaled by its environment variable).
+// stall timeout (harness.StallTimeout, scaled by its environment variable).
 func Pair(a, b, reps, transfers int) (PairLatency, error) {
 	if reps < 1 {
 		return PairLatency{}, errors.New("measure pair: need at least one repetition")
 	}
-	timeout, err := bench.StallTimeout()
+	timeout, err := harness.StallTimeout()
 	if err != nil {
 		return PairLatency{}, err
 	}

@@ -1,4 +1,4 @@
-package bench
+package harness
 
 import (
 	"errors"
@@ -56,7 +56,7 @@ func TestWatchdogFiresOnSilentPartner(t *testing.T) {
 	var exited atomic.Int32
 	start := time.Now()
 	err := RunSides(300*time.Millisecond,
-		Side{Name: "waiter", CPU: Unpinned, Run: func(stop *StopFlag) error {
+		Side{Name: "waiter", CPU: Unpinned, Run: func(stop *Stop) error {
 			defer exited.Add(1)
 			for !never.Load() {
 				if stop.Load() {
@@ -65,7 +65,7 @@ func TestWatchdogFiresOnSilentPartner(t *testing.T) {
 			}
 			return nil
 		}},
-		Side{Name: "quitter", CPU: Unpinned, Run: func(stop *StopFlag) error {
+		Side{Name: "quitter", CPU: Unpinned, Run: func(stop *Stop) error {
 			defer exited.Add(1)
 			return nil // never answers the waiter
 		}},
@@ -84,12 +84,12 @@ func TestWatchdogFiresOnSilentPartner(t *testing.T) {
 func TestRunSidesReportsFirstFailureAndStopsOthers(t *testing.T) {
 	boom := errors.New("boom")
 	err := RunSides(DefaultStallTimeout,
-		Side{Name: "spinner", CPU: Unpinned, Run: func(stop *StopFlag) error {
+		Side{Name: "spinner", CPU: Unpinned, Run: func(stop *Stop) error {
 			for !stop.Load() {
 			}
 			return ErrAborted
 		}},
-		Side{Name: "failer", CPU: Unpinned, Run: func(*StopFlag) error { return boom }},
+		Side{Name: "failer", CPU: Unpinned, Run: func(*Stop) error { return boom }},
 	)
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "failer on an unpinned thread") {
 		t.Fatalf("RunSides error = %v, want boom from failer", err)
@@ -98,20 +98,10 @@ func TestRunSidesReportsFirstFailureAndStopsOthers(t *testing.T) {
 
 func TestRunSidesRecoversPanic(t *testing.T) {
 	err := RunSides(DefaultStallTimeout,
-		Side{Name: "panicker", CPU: Unpinned, Run: func(*StopFlag) error { panic("oops") }},
+		Side{Name: "panicker", CPU: Unpinned, Run: func(*Stop) error { panic("oops") }},
 	)
 	if err == nil || !strings.Contains(err.Error(), "panic: oops") {
 		t.Fatalf("RunSides error = %v, want the panic", err)
-	}
-}
-
-func TestPingPongRefusesOneCPU(t *testing.T) {
-	if _, _, err := pingPong(1, 1, 100, time.Second, nil); err == nil || !strings.Contains(err.Error(), "CPU 1 twice") {
-		t.Fatalf("pingPong(1, 1) error = %v", err)
-	}
-	// Issue 11, item 12: two Unlocked sides are not "CPU -2 twice".
-	if _, _, err := pingPong(Unlocked, Unlocked, 100, time.Second, nil); err == nil || !strings.Contains(err.Error(), "two Unlocked goroutines") || strings.Contains(err.Error(), "-2") {
-		t.Fatalf("pingPong(Unlocked, Unlocked) error = %v; want one saying both sides are Unlocked", err)
 	}
 }
 
@@ -131,5 +121,26 @@ func TestScaledStallTimeout(t *testing.T) {
 		if _, err := scaledStallTimeout(v); err == nil || !strings.Contains(err.Error(), StallScaleEnv) {
 			t.Errorf("scale %q: error %v, want one naming %s", v, err, StallScaleEnv)
 		}
+	}
+}
+
+// A side that blocks rather than spins sees the stop through Done: when
+// its partner fails, the select returns and the run reports the failure.
+func TestStopDoneWakesABlockedSide(t *testing.T) {
+	boom := errors.New("boom")
+	never := make(chan struct{})
+	err := RunSides(DefaultStallTimeout,
+		Side{Name: "receiver", CPU: Unpinned, Run: func(stop *Stop) error {
+			select {
+			case <-never:
+				return nil
+			case <-stop.Done():
+				return ErrAborted
+			}
+		}},
+		Side{Name: "failer", CPU: Unpinned, Run: func(*Stop) error { return boom }},
+	)
+	if !errors.Is(err, boom) {
+		t.Fatalf("RunSides error = %v, want boom", err)
 	}
 }
