@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/perfcount"
 )
 
 // ConfigLine is one `key: value` line of Go's benchmark format, printed
@@ -40,9 +41,9 @@ func Config(t *affinity.Topology) []ConfigLine {
 		hv = "none"
 	}
 	perf := "software counters available"
-	if err := PerfUnavailable(); err != nil {
+	if err := perfcount.Unavailable(); err != nil {
 		perf = "unavailable: " + err.Error()
-	} else if err := HardwareCountersUnavailable(); err != nil {
+	} else if err := perfcount.HardwareUnavailable(); err != nil {
 		perf += "; hardware counters unavailable: " + err.Error()
 	} else {
 		perf += "; hardware counters available"

@@ -12,6 +12,7 @@ import (
 	"github.com/pinbench/pinbench/coroutine"
 	"github.com/pinbench/pinbench/internal/cacheline"
 	"github.com/pinbench/pinbench/internal/harness"
+	"github.com/pinbench/pinbench/internal/perfcount"
 	"github.com/pinbench/pinbench/internal/spinwait"
 )
 
@@ -100,7 +101,7 @@ type handoff struct {
 	sampler  *harness.Sampler
 	where    *cpuTrack
 	threads  [2]*aio.IOThread
-	counters [2]*ThreadCounters
+	counters [2]*perfcount.Counters
 	quit     bool
 	_        [cacheline.Pad]byte
 	// Written by the sender of a sampled hop and read by its receiver:
@@ -255,10 +256,10 @@ func RunAioHandoff(cfg HandoffConfig) (res HandoffResult, err error) {
 	for i, t := range threads {
 		h.cos[i] = t.Context().NewCoroutine(h.body(i))
 	}
-	var counters [2]*ThreadCounters
-	if cfg.Counters && PerfUnavailable() == nil {
+	var counters [2]*perfcount.Counters
+	if cfg.Counters && perfcount.Unavailable() == nil {
 		for i, t := range threads {
-			c, err := OpenThreadCounters(t.Tid())
+			c, err := perfcount.Open(t.Tid())
 			if err == nil {
 				counters[i] = c
 				defer c.Close()
@@ -324,13 +325,13 @@ type threadSnapshot struct {
 	hw                   bool // cycles and instructions counted on both threads
 }
 
-func snapshot(threads [2]*aio.IOThread, counters [2]*ThreadCounters) threadSnapshot {
+func snapshot(threads [2]*aio.IOThread, counters [2]*perfcount.Counters) threadSnapshot {
 	s := threadSnapshot{hw: true}
 	for i, t := range threads {
 		st := t.Stats()
 		s.cpu += st.CPU
 		s.wakes += st.Wakes
-		v := CounterValues{}
+		v := perfcount.Values{}
 		if c := counters[i]; c != nil {
 			v, _ = c.Read()
 		}

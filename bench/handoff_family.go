@@ -8,6 +8,7 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/internal/harness"
+	"github.com/pinbench/pinbench/internal/perfcount"
 )
 
 // Handoff: one one-way coroutine handoff between two pinned iothreads (or
@@ -108,7 +109,7 @@ func (s suiteBuilder) benchAioHandoff(b *testing.B, full string, cfg HandoffConf
 		return err
 	}
 	s.reportHandoff(b, res)
-	if PerfUnavailable() != nil {
+	if perfcount.Unavailable() != nil {
 		return nil
 	}
 	cfg.Hops, cfg.Counters = counterHops(b.N), true

@@ -10,6 +10,7 @@ import (
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/leakcheck"
+	"github.com/pinbench/pinbench/internal/perfcount"
 )
 
 // BenchmarkHandoff bounces a coroutine between two pinned iothreads (or two
@@ -127,7 +128,7 @@ func TestHandoffCounters(t *testing.T) {
 	if res.CtxSwitches != -1 || res.Migrations != -1 || res.Cycles != -1 {
 		t.Errorf("counted without Counters: %+v", res)
 	}
-	if err := PerfUnavailable(); err != nil {
+	if err := perfcount.Unavailable(); err != nil {
 		t.Skipf("perf_event_open unavailable: %v", err)
 	}
 	cfg.Counters = true

@@ -1,40 +1,34 @@
-package bench
+// Package perfcount counts events of one OS thread with perf_event_open:
+// context switches and CPU migrations (software events, which most
+// machines allow), and cycles and instructions where the processor
+// exposes its hardware counters to this machine (virtual machines often
+// do not). Unavailable and HardwareUnavailable say, once probed, which
+// work here; a probe's counters stay open for the life of the process
+// (see perfKeep).
+package perfcount
 
 import (
 	"encoding/binary"
 	"fmt"
 	"sync"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// ThreadCPUTime returns the CPU time the calling OS thread has used. The
-// caller must be locked to its thread (or the figure belongs to whichever
-// thread it happens to run on).
-func ThreadCPUTime() time.Duration {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-		return 0
-	}
-	return time.Duration(ts.Nano())
-}
-
-// ThreadCounters counts events of one OS thread with perf_event_open:
-// context switches and CPU migrations (software events, counted by the
-// kernel), and, where the processor exposes them to this machine, cycles
-// and instructions (hardware events; virtual machines often do not). Open
-// it from any goroutine with the thread's id; read and close it from one
-// goroutine.
-type ThreadCounters struct {
+// Counters count events of one OS thread: context switches and CPU
+// migrations (software events, counted by the kernel), and, where the
+// processor exposes them to this machine, cycles and instructions
+// (hardware events). Open them from any goroutine with the thread's id;
+// read and close them from one goroutine.
+type Counters struct {
 	sw    [2]int // context switches, migrations
 	hw    [2]int // cycles, instructions; -1 when unsupported
 	hwErr error  // why hw is unsupported
 }
 
-// CounterValues are what a ThreadCounters read.
-type CounterValues struct {
+// Values are what Counters read.
+type Values struct {
 	CtxSwitches, Migrations uint64
 	// Cycles and Instructions are valid only when HW is true.
 	Cycles, Instructions uint64
@@ -54,28 +48,28 @@ var (
 	// spinning sides of the next benchmark on every CPU; in a QEMU guest
 	// with multi-threaded TCG the patching (sw_perf_event_destroy ->
 	// text_poke_bp_batch, waiting for a CPU that never took the IPI)
-	// froze the whole guest. With the keeper the keys flip once, when
-	// the configuration lines are printed, before any benchmark runs.
-	perfKeep *ThreadCounters
+	// froze the whole guest. With the keeper the keys flip once, at the
+	// first probe, which a benchmark program makes before it measures.
+	perfKeep *Counters
 )
 
-// PerfUnavailable reports why software counters cannot be opened on this
+// Unavailable reports why software counters cannot be opened on this
 // machine (nil when they can). It probes once, on the calling thread.
-func PerfUnavailable() error {
+func Unavailable() error {
 	probePerf()
 	return perfErr
 }
 
-// HardwareCountersUnavailable reports why cycle and instruction counters
+// HardwareUnavailable reports why cycle and instruction counters
 // cannot be opened here (nil when they can).
-func HardwareCountersUnavailable() error {
+func HardwareUnavailable() error {
 	probePerf()
 	return hwErr
 }
 
 func probePerf() {
 	perfOnce.Do(func() {
-		c, err := OpenThreadCounters(unix.Gettid())
+		c, err := Open(unix.Gettid())
 		if err != nil {
 			perfErr, hwErr = err, err
 			return
@@ -101,11 +95,11 @@ func perfOpen(typ uint32, config uint64, tid int) (int, error) {
 	return unix.PerfEventOpen(&attr, tid, -1, -1, unix.PERF_FLAG_FD_CLOEXEC)
 }
 
-// OpenThreadCounters starts counting on thread tid (of this process). It
+// Open starts counting on thread tid (of this process). It
 // fails when the software counters cannot be opened; hardware counters
-// that cannot be opened are left out (see HardwareCountersUnavailable).
-func OpenThreadCounters(tid int) (*ThreadCounters, error) {
-	c := &ThreadCounters{sw: [2]int{-1, -1}, hw: [2]int{-1, -1}}
+// that cannot be opened are left out (see HardwareUnavailable).
+func Open(tid int) (*Counters, error) {
+	c := &Counters{sw: [2]int{-1, -1}, hw: [2]int{-1, -1}}
 	for i, config := range []uint64{unix.PERF_COUNT_SW_CONTEXT_SWITCHES, unix.PERF_COUNT_SW_CPU_MIGRATIONS} {
 		fd, err := perfOpen(unix.PERF_TYPE_SOFTWARE, config, tid)
 		if err != nil {
@@ -132,7 +126,7 @@ func OpenThreadCounters(tid int) (*ThreadCounters, error) {
 }
 
 // Read returns the counts so far.
-func (c *ThreadCounters) Read() (CounterValues, error) {
+func (c *Counters) Read() (Values, error) {
 	read := func(fd int) (uint64, error) {
 		var buf [8]byte
 		if _, err := unix.Read(fd, buf[:]); err != nil {
@@ -140,7 +134,7 @@ func (c *ThreadCounters) Read() (CounterValues, error) {
 		}
 		return binary.NativeEndian.Uint64(buf[:]), nil
 	}
-	var v CounterValues
+	var v Values
 	var err error
 	if v.CtxSwitches, err = read(c.sw[0]); err != nil {
 		return v, err
@@ -161,7 +155,7 @@ func (c *ThreadCounters) Read() (CounterValues, error) {
 }
 
 // Close releases the counters.
-func (c *ThreadCounters) Close() {
+func (c *Counters) Close() {
 	for _, fds := range []*[2]int{&c.sw, &c.hw} {
 		for i, fd := range fds {
 			if fd >= 0 {

@@ -1,4 +1,4 @@
-package bench
+package perfcount
 
 import (
 	"os"
@@ -27,7 +27,7 @@ func perfFDs(t *testing.T) int {
 // perf static keys through zero (each flip patches kernel text on every
 // CPU; see perfKeep).
 func TestPerfKeeperHoldsCountersOpen(t *testing.T) {
-	if err := PerfUnavailable(); err != nil {
+	if err := Unavailable(); err != nil {
 		t.Skipf("perf_event_open unavailable: %v", err)
 	}
 	if perfKeep == nil || perfKeep.sw[0] < 0 || perfKeep.sw[1] < 0 {
@@ -37,7 +37,7 @@ func TestPerfKeeperHoldsCountersOpen(t *testing.T) {
 	if before < 2 {
 		t.Fatalf("%d perf descriptors open after the probe, want the keeper's 2 or more", before)
 	}
-	c, err := OpenThreadCounters(0)
+	c, err := Open(0)
 	if err != nil {
 		t.Fatal(err)
 	}
