@@ -26,7 +26,7 @@
 // answering fails it within seconds, naming its CPU), samples per-operation
 // latencies without disturbing the measured loop, and reads per-thread CPU
 // time and software event counters. With -explain-outliers
-// (OutlierRecorder) the execution tracer's flight recorder runs, and the
+// the execution tracer's flight recorder runs, and the
 // moments before each sampled via=aio handoff slower than a multiple of
 // the running median are saved as a trace file for the report to explain.
 package bench

@@ -12,6 +12,7 @@ import (
 	"github.com/pinbench/pinbench/coroutine"
 	"github.com/pinbench/pinbench/internal/cacheline"
 	"github.com/pinbench/pinbench/internal/harness"
+	"github.com/pinbench/pinbench/internal/outlier"
 	"github.com/pinbench/pinbench/internal/perfcount"
 	"github.com/pinbench/pinbench/internal/spinwait"
 )
@@ -76,9 +77,9 @@ type HandoffConfig struct {
 	// "Measurements behind the design"). Benchmarks count in a second run.
 	Counters bool
 	// Outliers, when set, watches the sampled hops for outliers and has
-	// the flight recorder's window written for each (see OutlierWatch);
+	// the flight recorder's window written for each (see outlier.Watch);
 	// the caller closes it after the run.
-	Outliers *OutlierWatch
+	Outliers *outlier.Watch
 	// OnClockStart, when set, is called on an iothread just before the
 	// run's clock starts (see ClockStart).
 	OnClockStart harness.ClockStart

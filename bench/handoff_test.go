@@ -41,7 +41,7 @@ import (
 //
 // With -sweep, also via=aio/wait=adaptive/pollmax=Nus/rate=R: the tuning
 // run's poll-window sweep. With -explain-outliers, a via=aio run saves the
-// flight recorder's window for each slow sampled hop (OutlierRecorder).
+// flight recorder's window for each slow sampled hop (internal/outlier).
 func BenchmarkHandoff(b *testing.B) { runFamily(b) }
 
 // Every handoff variant completes the hops it was asked for, with every

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/leakcheck"
+	"github.com/pinbench/pinbench/internal/outlier"
 )
 
 var (
@@ -24,10 +25,10 @@ var (
 	// live machine: with -plan, what would run there.
 	topologyRoot = flag.String("topology-root", "", "with -plan: read the topology from this sysfs capture instead of the live machine")
 	// explainOutliers keeps the flight recorder running and saves its
-	// window for each slow sampled via=aio handoff (see OutlierRecorder).
+	// window for each slow sampled via=aio handoff (see internal/outlier).
 	explainOutliers = flag.Bool("explain-outliers", false, "keep a flight recorder of the execution trace and save its window to -outlier-dir when a sampled via=aio handoff takes more than -outlier-factor times the running median")
 	outlierDir      = flag.String("outlier-dir", "outliers", "folder for -explain-outliers trace files (NAME-N.trace)")
-	outlierFactor   = flag.Float64("outlier-factor", DefaultOutlierFactor, "with -explain-outliers: a sampled hop slower than this many times the running median is an outlier")
+	outlierFactor   = flag.Float64("outlier-factor", outlier.DefaultFactor, "with -explain-outliers: a sampled hop slower than this many times the running median is an outlier")
 )
 
 // suite is the benchmark catalogue for topo, built once in TestMain.

@@ -13,15 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/pinbench/pinbench/aio"
-	"github.com/pinbench/pinbench/internal/harness"
+	"github.com/pinbench/pinbench/internal/outlier"
 	"github.com/pinbench/pinbench/report"
 )
 
 // outliers is the -explain-outliers recorder, nil without the flag.
-var outliers *OutlierRecorder
+var outliers *outlier.Recorder
 
 // Test hooks for the tuning run's tests (cmd/pinbench), which run this
 // binary: with -explain-outliers, noFlightRecorderEnv=1 makes the flight
@@ -38,8 +36,9 @@ func startOutliersFlag() error {
 	if !*explainOutliers {
 		return nil
 	}
+	opts := outlier.Options{Dir: *outlierDir, Factor: *outlierFactor, Progress: os.Stderr}
 	if os.Getenv(noFlightRecorderEnv) == "1" {
-		newFlightRecorder = func(trace.FlightRecorderConfig) flightRecorder { return failingRecorder{} }
+		opts.NewFlightRecorder = func(trace.FlightRecorderConfig) outlier.FlightRecorder { return failingRecorder{} }
 	}
 	if v := os.Getenv(forceOutlierEnv); v != "" {
 		h, d, _ := strings.Cut(v, ":")
@@ -48,13 +47,13 @@ func startOutliersFlag() error {
 		if herr != nil || derr != nil {
 			return fmt.Errorf("%s=%q: want HOP:DURATION", forceOutlierEnv, v)
 		}
-		handoffSendHook = func(n int) {
+		opts.OnSend = func(n int) {
 			if n == hop {
 				time.Sleep(sleep)
 			}
 		}
 	}
-	rec, err := StartOutlierRecorder(OutlierOptions{Dir: *outlierDir, Factor: *outlierFactor, Progress: os.Stderr})
+	rec, err := outlier.Start(opts)
 	if err != nil {
 		return errors.New("-explain-outliers: " + err.Error())
 	}
@@ -67,47 +66,6 @@ func startOutliersFlag() error {
 func skipUnderFlightRecorder(t *testing.T) {
 	if outliers != nil {
 		t.Skip("-explain-outliers holds the process's flight recorder")
-	}
-}
-
-func TestOutlierFileName(t *testing.T) {
-	for in, want := range map[string]string{
-		"BenchmarkHandoff/via=aio/wait=poll/place=llc":               "Handoff_via_aio_wait_poll_place_llc",
-		"BenchmarkHandoff/via=aio/wait=block/rate=sparse/place=x#01": "Handoff_via_aio_wait_block_rate_sparse_place_x_01",
-		"../../etc/passwd": ".._.._etc_passwd",
-	} {
-		if got := OutlierFileName(in); got != want || strings.Contains(got, "/") {
-			t.Errorf("OutlierFileName(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-// The detector judges nothing before it has a median, then flags a hop
-// above Factor times the running median, and follows a median that moves.
-func TestOutlierDetector(t *testing.T) {
-	w := &OutlierWatch{rec: &OutlierRecorder{opts: OutlierOptions{Factor: 20}}}
-	for i := range outlierRing - 1 {
-		if out, _ := w.observe(1e6); out { // a slow first stretch: no median yet
-			t.Fatalf("sample %d flagged before the median exists", i)
-		}
-	}
-	if out, _ := w.observe(1000); out {
-		t.Fatal("flagged before the median exists")
-	}
-	for range outlierRing {
-		w.observe(1000)
-	}
-	if out, median := w.observe(19000); out || median != 1000 {
-		t.Fatalf("19x the median 1000: flagged %v, median %d; want not flagged, median 1000", out, median)
-	}
-	if out, _ := w.observe(21000); !out {
-		t.Fatal("21x the median: not flagged")
-	}
-	for range 2 * outlierRing {
-		w.observe(5000)
-	}
-	if out, median := w.observe(21000); out || median != 5000 {
-		t.Fatalf("after the median moved to 5000: 21000 flagged %v against %d", out, median)
 	}
 }
 
@@ -128,22 +86,17 @@ func TestForcedOutlierIsExplained(t *testing.T) {
 	// MaxPerBench leaves room for the forced outlier after any natural
 	// one.
 	const factor = 5000
-	rec, err := StartOutlierRecorder(OutlierOptions{Dir: dir, Factor: factor, MaxPerBench: 20, Window: time.Minute, Progress: &progress})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rec.Stop()
 	const hops, slow = 600, 400
 	const name = "BenchmarkForced/via=aio/wait=block/place=unpinned"
-	runtime.GC() // none due during the run: the sleep is to be the cause
-	w := rec.Watch(name)
+	var w *outlier.Watch
 	sleep := 400 * time.Millisecond
 	var cuts chan struct{}
-	handoffSendHook = func(hop int) {
+	var rec *outlier.Recorder
+	onSend := func(hop int) {
 		if hop == slow {
 			// The median was last written by a side before this send
 			// was ordered after it (the handoff's push and drain).
-			sleep = max(sleep, time.Duration(2*factor*float64(w.median)))
+			sleep = max(sleep, time.Duration(2*factor*float64(w.Median())))
 			// Generation changes during the sleep (the recorder's cut,
 			// forced three times): a generation that sees nothing of the
 			// sleeping sender makes the next one restate its state,
@@ -153,15 +106,19 @@ func TestForcedOutlierIsExplained(t *testing.T) {
 				defer close(cuts)
 				for range 3 {
 					time.Sleep(sleep / 4)
-					rec.mu.Lock()
-					_, _ = rec.fr.WriteTo(io.Discard)
-					rec.mu.Unlock()
+					rec.Cut()
 				}
 			}()
 			time.Sleep(sleep)
 		}
 	}
-	defer func() { handoffSendHook = nil }()
+	rec, err := outlier.Start(outlier.Options{Dir: dir, Factor: factor, MaxPerBench: 20, Window: time.Minute, Progress: &progress, OnSend: onSend})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Stop()
+	runtime.GC() // none due during the run: the sleep is to be the cause
+	w = rec.Watch(name)
 	_, err = RunAioHandoff(HandoffConfig{Wait: aio.WaitBlock, Hops: hops, Outliers: w})
 	if cuts != nil { // the hook ran, before the iothreads were joined
 		<-cuts
@@ -213,26 +170,6 @@ func TestForcedOutlierIsExplained(t *testing.T) {
 	}
 }
 
-// monoNow placed on the trace's clock lies between two CLOCK_MONOTONIC
-// reads around it, give or take the placement's error.
-func TestTraceClockEpoch(t *testing.T) {
-	epoch, within := traceClockEpoch()
-	if within < 0 {
-		t.Fatal("CLOCK_MONOTONIC cannot be read")
-	}
-	var a, b unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &a); err != nil {
-		t.Fatal(err)
-	}
-	m := epoch + harness.MonoNow()
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &b); err != nil {
-		t.Fatal(err)
-	}
-	if m < a.Nano()-within || m > b.Nano()+within {
-		t.Fatalf("monoNow on the trace's clock %d, outside [%d, %d] widened by %d", m, a.Nano(), b.Nano(), within)
-	}
-}
-
 // failingRecorder is a flight recorder that cannot start.
 type failingRecorder struct{}
 
@@ -241,21 +178,20 @@ func (failingRecorder) Stop()                            {}
 func (failingRecorder) WriteTo(io.Writer) (int64, error) { return 0, errors.New("not started") }
 
 // Where the flight recorder cannot run, -explain-outliers fails with a
-// line that says so: forced by the hook, and for real when another flight
+// line that says so: forced by the test hook's variable, and for real when another flight
 // recorder holds the process's one slot.
 func TestOutliersFlagWithoutFlightRecorder(t *testing.T) {
 	skipUnderFlightRecorder(t)
 	defer func(old bool, dir string) { *explainOutliers, *outlierDir, outliers = old, dir, nil }(*explainOutliers, *outlierDir)
 	*explainOutliers, *outlierDir = true, t.TempDir()
 
-	defer func(old func(trace.FlightRecorderConfig) flightRecorder) { newFlightRecorder = old }(newFlightRecorder)
-	newFlightRecorder = func(trace.FlightRecorderConfig) flightRecorder { return failingRecorder{} }
+	t.Setenv(noFlightRecorderEnv, "1")
 	err := startOutliersFlag()
 	if err == nil || err.Error() != "-explain-outliers: the execution tracer's flight recorder is unavailable, so outliers cannot be explained: not supported by this runtime" {
 		t.Fatalf("forced unavailable: error %v", err)
 	}
 
-	newFlightRecorder = func(cfg trace.FlightRecorderConfig) flightRecorder { return trace.NewFlightRecorder(cfg) }
+	t.Setenv(noFlightRecorderEnv, "")
 	other := trace.NewFlightRecorder(trace.FlightRecorderConfig{})
 	if err := other.Start(); err != nil {
 		t.Fatal(err)
@@ -267,59 +203,5 @@ func TestOutliersFlagWithoutFlightRecorder(t *testing.T) {
 	}
 	if outliers != nil {
 		t.Fatal("a recorder was set up although starting failed")
-	}
-	if _, err := StartOutlierRecorder(OutlierOptions{Dir: t.TempDir(), Factor: 0.5}); err == nil || !strings.Contains(err.Error(), "factor 0.5") {
-		t.Fatalf("factor 0.5: error %v, want one naming it", err)
-	}
-}
-
-// A benchmark gets MaxPerBench files at most, counted in the folder (so
-// across the processes of a tuning run), numbered from 1; once they are
-// there, a worse outlier replaces the mildest this process wrote, and a
-// milder one is not written.
-func TestOutlierFilesPerBenchmarkBounded(t *testing.T) {
-	skipUnderFlightRecorder(t)
-	dir := t.TempDir()
-	rec, err := StartOutlierRecorder(OutlierOptions{Dir: dir, MaxPerBench: 2, Window: 10 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rec.Stop()
-	var got []string
-	for _, ratio := range []float64{30, 25, 40, 20, 35} {
-		p, err := rec.snapshot("X", ratio, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, filepath.Base(p))
-	}
-	// 30 and 25 fill the two files; 40 replaces 25's, 20 is milder
-	// than both, 35 replaces 30's.
-	if strings.Join(got, ",") != "X-1.trace,X-2.trace,X-2.trace,.,X-1.trace" {
-		t.Fatalf("snapshots of X at 30, 25, 40, 20, 35x with at most 2 gave %q", got)
-	}
-	ratios := []float64{}
-	for _, st := range rec.saved["X"] {
-		ratios = append(ratios, st.ratio)
-	}
-	if fmt.Sprint(ratios) != "[35 40]" {
-		t.Errorf("kept ratios %v, want [35 40]", ratios)
-	}
-	if p, _ := rec.snapshot("Y", 1, ""); filepath.Base(p) != "Y-1.trace" {
-		t.Errorf("another benchmark's first file is %q, want Y-1.trace", p)
-	}
-	// Files another process wrote fill the cap, and are not replaced.
-	if err := os.WriteFile(filepath.Join(dir, "Z-1.trace"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Z-2.trace"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if p, _ := rec.snapshot("Z", 1000, ""); p != "" {
-		t.Errorf("a full cap of another process's files: wrote %s", p)
-	}
-	left, _ := filepath.Glob(filepath.Join(dir, ".*"))
-	if len(left) != 0 {
-		t.Errorf("temporary files left: %q", left)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/internal/harness"
+	"github.com/pinbench/pinbench/internal/outlier"
 )
 
 // The suite is a catalogue: a tree of named benchmarks whose leaves hold
@@ -51,8 +52,9 @@ type SuiteOptions struct {
 	// Sweep adds the adaptive poll-window sweep of BenchmarkHandoff.
 	Sweep bool
 	// Outliers, when not nil, watches every timed via=aio handoff for
-	// outliers (see OutlierRecorder).
-	Outliers *OutlierRecorder
+	// outliers and saves the execution trace around each (the pinbench
+	// command's -explain-outliers starts the recorder; see docs/traces.md).
+	Outliers *outlier.Recorder
 }
 
 // Suite returns the benchmark families for topology t, in the order `go

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/internal/outlier"
 	"github.com/pinbench/pinbench/matrix/measure"
 )
 
@@ -94,7 +95,7 @@ type Options struct {
 // Defaults returns the options of a run in mode m: the whole suite, the
 // default outlier factor, the run in its own folder under results/.
 func Defaults(m Mode) Options {
-	return Options{Mode: m, Bench: ".", OutlierFactor: bench.DefaultOutlierFactor}
+	return Options{Mode: m, Bench: ".", OutlierFactor: outlier.DefaultFactor}
 }
 
 // resolved is o's mode with o's figures in place of the mode's, where

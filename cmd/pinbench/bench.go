@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/internal/outlier"
 	"github.com/pinbench/pinbench/tune"
 )
 
@@ -60,7 +61,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	opts := bench.SuiteOptions{Sweep: f.sweep}
 	if f.explainOutliers {
-		rec, err := bench.StartOutlierRecorder(bench.OutlierOptions{Dir: f.outlierDir, Factor: f.outlierFactor, Progress: stderr})
+		rec, err := outlier.Start(outlier.Options{Dir: f.outlierDir, Factor: f.outlierFactor, Progress: stderr})
 		if err != nil {
 			return fmt.Errorf("-explain-outliers: %w", err)
 		}
@@ -84,7 +85,7 @@ func parseBenchFlags(args []string, stdout io.Writer) (f benchFlags, filter *ben
 	fs.BoolVar(&f.explainOutliers, "explain-outliers", false, "keep the execution tracer's flight recorder running and save its window for each slow sampled via=aio handoff to -outlier-dir")
 	fs.StringVar(&f.outlierDir, "outlier-dir", "outliers", "folder for -explain-outliers trace files (NAME-N.trace)")
 	fs.BoolVar(&f.progress, "progress", true, "show the benchmark running on stderr (tune turns it off in its rounds and shows its own)")
-	fs.Float64Var(&f.outlierFactor, "outlier-factor", bench.DefaultOutlierFactor, "with -explain-outliers: a sampled hop slower than this many times the running median is an outlier")
+	fs.Float64Var(&f.outlierFactor, "outlier-factor", outlier.DefaultFactor, "with -explain-outliers: a sampled hop slower than this many times the running median is an outlier")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return f, nil, err

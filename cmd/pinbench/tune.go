@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/internal/outlier"
 	"github.com/pinbench/pinbench/tune"
 )
 
@@ -82,7 +82,7 @@ func tuneOptions(args []string, stdout io.Writer) (o tune.Options, plan bool, er
 	fs.BoolVar(&plan, "plan", false, "print what quick and full mode would run (classes and pairs, matrix pairs, benchmarks, estimated duration) without measuring")
 	fs.StringVar(&o.Root, "root", "", "with --plan: plan for the machine of the sysfs capture in `DIR` (or a .tar.gz/.tar.bz2 of one) instead of this one")
 	fs.BoolVar(&o.ExplainOutliers, "explain-outliers", false, "after the timed rounds, one traced round of the via=aio handoffs with the execution tracer's flight recorder: the moments before each slow sampled hop go to <run folder>/outliers/NAME-N.trace, and report.md says what each shows")
-	fs.Float64Var(&o.OutlierFactor, "outlier-factor", bench.DefaultOutlierFactor, "with --explain-outliers: a sampled hop slower than this many times the running median is an outlier")
+	fs.Float64Var(&o.OutlierFactor, "outlier-factor", outlier.DefaultFactor, "with --explain-outliers: a sampled hop slower than this many times the running median is an outlier")
 	pos, err := parseFlags(fs, args)
 	switch {
 	case err != nil:

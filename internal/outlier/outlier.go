@@ -1,4 +1,21 @@
-package bench
+// Package outlier explains a benchmark's slow sampled operations: while
+// it runs, the execution tracer's flight recorder (runtime/trace's
+// FlightRecorder) keeps the last moments of trace in memory. When a
+// sampled operation takes more than a threshold (Factor times the running
+// median of the samples before it), the side that saw it logs a
+// tracex.OutlierRecord into the trace (tracex.Outlier) and a writer
+// goroutine saves the recorder's window to DIR/NAME-N.trace, NAME the
+// benchmark's sanitised name (FileName). A few files per benchmark at
+// most: the count is taken in DIR, so it holds across the processes of a
+// tuning run's rounds; once they are there, a worse outlier replaces the
+// mildest one this process wrote, so the files are the worst seen. The
+// files are read back by the names internal/tracex defines.
+//
+// Who may call what: a Recorder's methods from any goroutine; a Watch's
+// Check, Sent and Report from the measured sides, one at a time (the
+// sides take turns, ordered by the operation itself, as for a
+// harness.Sampler); its Close once, after the run.
+package outlier
 
 import (
 	"context"
@@ -16,35 +33,21 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/atomicfile"
 	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/tracex"
 )
 
-// Outlier explanation: while a benchmark runs, the execution tracer's
-// flight recorder (runtime/trace.FlightRecorder, Go 1.25 and later) keeps
-// the last moments of trace in memory. When a sampled handoff takes more
-// than a threshold (Factor times the running median of the sampled hops
-// before it), the receiving side logs an OutlierRecord into the trace
-// (tracex.Outlier) and a writer goroutine saves the recorder's window to
-// DIR/NAME-N.trace, NAME the benchmark's sanitised name. A few files per
-// benchmark at most: the count is taken in DIR, so it holds across the
-// processes of a tuning run's rounds; once they are there, a worse
-// outlier replaces the mildest one this process wrote, so the files are
-// the worst seen. report.ExplainOutliers reads the
-// files back and says what each shows around its outlier.
-
-// Defaults of OutlierOptions.
+// Defaults of Options.
 const (
-	// DefaultOutlierFactor: a sampled hop slower than 20x the running
+	// DefaultFactor: a sampled hop slower than 20x the running
 	// median is an outlier.
-	DefaultOutlierFactor = 20
-	// DefaultOutliersPerBench bounds the files written per benchmark.
-	DefaultOutliersPerBench = 3
-	// DefaultOutlierWindow is the flight recorder's window; see
-	// OutlierOptions.Window.
-	DefaultOutlierWindow = 50 * time.Millisecond
+	DefaultFactor = 20
+	// DefaultPerBench bounds the files written per benchmark.
+	DefaultPerBench = 3
+	// DefaultWindow is the flight recorder's window; see
+	// Options.Window.
+	DefaultWindow = 50 * time.Millisecond
 	// outlierMaxBytes bounds the older part of a snapshot (the flight
 	// recorder's MaxBytes); the current window is always whole.
 	outlierMaxBytes = 8 << 20
@@ -57,19 +60,19 @@ const (
 	outlierEvery = 32
 )
 
-// OutlierOptions configure StartOutlierRecorder. Zero fields take the
+// Options configure Start. Zero fields take the
 // defaults named on each.
-type OutlierOptions struct {
+type Options struct {
 	// Dir receives the trace files; it is created if missing.
 	Dir string
 	// Factor is the threshold against the running median (default
-	// DefaultOutlierFactor).
+	// DefaultFactor).
 	Factor float64
 	// MaxPerBench bounds the files per benchmark name in Dir (default
-	// DefaultOutliersPerBench).
+	// DefaultPerBench).
 	MaxPerBench int
 	// Window is about how far back a snapshot reaches (default
-	// DefaultOutlierWindow): the recorder cuts the trace into generations
+	// DefaultWindow): the recorder cuts the trace into generations
 	// of that length (the runtime's own period is a second) and keeps the
 	// current one and the one before, so a snapshot holds one to two
 	// windows. A traced busy-polling handoff writes some 200 bytes a hop,
@@ -81,28 +84,35 @@ type OutlierOptions struct {
 	Window time.Duration
 	// Progress, when set, gets one line per trace file written.
 	Progress io.Writer
+	// NewFlightRecorder, when set, makes the flight recorder in place of
+	// runtime/trace's (tests: one that cannot start).
+	NewFlightRecorder func(trace.FlightRecorderConfig) FlightRecorder
+	// OnSend, when set, is called by the sender of every watched sampled
+	// operation between its clock read and its send (Watch.Sent), where a
+	// delay is the operation's (tests: a forced outlier).
+	OnSend func(hop int)
 }
 
-// flightRecorder is what the outlier recorder needs of
-// runtime/trace.FlightRecorder; tests replace it through newFlightRecorder.
-type flightRecorder interface {
+// FlightRecorder is what the recorder needs of
+// runtime/trace.FlightRecorder.
+type FlightRecorder interface {
 	Start() error
 	Stop()
 	WriteTo(w io.Writer) (int64, error)
 }
 
-// newFlightRecorder makes the recorder's flight recorder; a test may
-// replace it to force the unavailable path.
-var newFlightRecorder = func(cfg trace.FlightRecorderConfig) flightRecorder {
+// newFlightRecorder is runtime/trace's flight recorder, the default of
+// Options.NewFlightRecorder.
+func newFlightRecorder(cfg trace.FlightRecorderConfig) FlightRecorder {
 	return trace.NewFlightRecorder(cfg)
 }
 
-// OutlierRecorder runs the flight recorder for the whole process and
-// hands out an OutlierWatch per benchmark run. Its methods may be called
+// Recorder runs the flight recorder for the whole process and hands out
+// a Watch per benchmark run. Its methods may be called
 // from any goroutine.
-type OutlierRecorder struct {
-	opts OutlierOptions
-	fr   flightRecorder
+type Recorder struct {
+	opts Options
+	fr   FlightRecorder
 	// mu serialises snapshots and generation cuts (the flight recorder
 	// takes one WriteTo at a time), the choice of each file's number, and
 	// saved.
@@ -111,43 +121,47 @@ type OutlierRecorder struct {
 	// and how slow their outliers were (times the median), so that once
 	// MaxPerBench are there a worse outlier replaces the mildest.
 	saved map[string][]savedTrace
-	// epoch is where monoNow's zero lies on the execution trace's clock
+	// epoch is where harness.MonoNow's zero lies on the execution trace's clock
 	// (see traceClockEpoch), 0 when unknown; set once at the start.
 	epoch int64
 	// stop ends the cutting goroutine, which closes stopped as it ends.
 	stop, stopped chan struct{}
 }
 
-// StartOutlierRecorder starts the flight recorder. It fails with an error
+// Start starts the flight recorder. It fails with an error
 // saying so when the execution tracer's flight recorder cannot run here
 // (another one is active in the process, or the runtime refuses it), or
 // when Dir cannot be created.
 //
 // The window kept is one to two times opts.Window (see there).
-func StartOutlierRecorder(opts OutlierOptions) (*OutlierRecorder, error) {
+func Start(opts Options) (*Recorder, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("outlier recorder: no folder for the trace files")
 	}
 	if opts.Factor == 0 {
-		opts.Factor = DefaultOutlierFactor
+		opts.Factor = DefaultFactor
 	}
 	if opts.Factor <= 1 {
 		return nil, fmt.Errorf("outlier recorder: factor %g: want more than 1 (a hop slower than FACTOR x the running median)", opts.Factor)
 	}
 	if opts.MaxPerBench <= 0 {
-		opts.MaxPerBench = DefaultOutliersPerBench
+		opts.MaxPerBench = DefaultPerBench
 	}
 	if opts.Window <= 0 {
-		opts.Window = DefaultOutlierWindow
+		opts.Window = DefaultWindow
 	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("outlier recorder: cannot create %s: %w", opts.Dir, err)
 	}
-	fr := newFlightRecorder(trace.FlightRecorderConfig{MinAge: opts.Window, MaxBytes: outlierMaxBytes})
+	newFR := opts.NewFlightRecorder
+	if newFR == nil {
+		newFR = newFlightRecorder
+	}
+	fr := newFR(trace.FlightRecorderConfig{MinAge: opts.Window, MaxBytes: outlierMaxBytes})
 	if err := fr.Start(); err != nil {
 		return nil, fmt.Errorf("the execution tracer's flight recorder is unavailable, so outliers cannot be explained: %w", err)
 	}
-	r := &OutlierRecorder{opts: opts, fr: fr, stop: make(chan struct{}), stopped: make(chan struct{}), saved: map[string][]savedTrace{}}
+	r := &Recorder{opts: opts, fr: fr, stop: make(chan struct{}), stopped: make(chan struct{}), saved: map[string][]savedTrace{}}
 	r.epoch, _ = traceClockEpoch()
 	go r.cut()
 	return r, nil
@@ -155,8 +169,8 @@ func StartOutlierRecorder(opts OutlierOptions) (*OutlierRecorder, error) {
 
 // cut ends a trace generation every window, so that a snapshot holds the
 // last one or two windows rather than up to a second of trace (see
-// OutlierOptions.Window). A WriteTo is the public way to end one.
-func (r *OutlierRecorder) cut() {
+// Options.Window).
+func (r *Recorder) cut() {
 	defer close(r.stopped)
 	tick := time.NewTicker(r.opts.Window)
 	defer tick.Stop()
@@ -165,16 +179,23 @@ func (r *OutlierRecorder) cut() {
 		case <-r.stop:
 			return
 		case <-tick.C:
-			r.mu.Lock()
-			_, _ = r.fr.WriteTo(io.Discard) // a failed cut only leaves the window longer
-			r.mu.Unlock()
+			r.Cut()
 		}
 	}
 }
 
+// Cut ends the trace's current generation now, as the recorder does
+// every Options.Window: a WriteTo is the public way to end one. A failed
+// cut only leaves the window longer.
+func (r *Recorder) Cut() {
+	r.mu.Lock()
+	_, _ = r.fr.WriteTo(io.Discard)
+	r.mu.Unlock()
+}
+
 // Stop stops the flight recorder. Call it once, after every watch is
 // closed.
-func (r *OutlierRecorder) Stop() {
+func (r *Recorder) Stop() {
 	close(r.stop)
 	<-r.stopped
 	r.fr.Stop()
@@ -182,30 +203,29 @@ func (r *OutlierRecorder) Stop() {
 
 // Watch returns the watch for one run of benchmark bench (its full name);
 // close it when the run is over.
-func (r *OutlierRecorder) Watch(bench string) *OutlierWatch {
-	w := &OutlierWatch{rec: r, bench: bench, name: OutlierFileName(bench), found: make(chan tracex.OutlierRecord, 1), done: make(chan struct{})}
+func (r *Recorder) Watch(bench string) *Watch {
+	w := &Watch{rec: r, bench: bench, name: FileName(bench), found: make(chan tracex.OutlierRecord, 1), done: make(chan struct{})}
 	go w.writer()
 	return w
 }
 
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
-// OutlierFileName is the sanitised file-name stem for benchmark bench:
+// FileName is the sanitised file-name stem for benchmark bench:
 // "Benchmark" dropped, every run of characters other than letters,
 // digits, '.', '_' and '-' turned into one '_' (so '/' and '=' become
 // '_'): BenchmarkHandoff/via=aio/wait=poll/place=llc is
 // Handoff_via_aio_wait_poll_place_llc.
-func OutlierFileName(bench string) string {
+func FileName(bench string) string {
 	return strings.Trim(unsafeName.ReplaceAllString(strings.TrimPrefix(bench, "Benchmark"), "_"), "_")
 }
 
-// OutlierWatch watches the sampled hops of one benchmark run: the
-// detector runs on whichever side receives a sampled hop (the sides take
-// turns, ordered by the handoff itself, as for a Sampler); the trace
-// files are written by a goroutine of its own. Make one with
-// OutlierRecorder.Watch.
-type OutlierWatch struct {
-	rec   *OutlierRecorder
+// Watch watches the sampled hops of one benchmark run: the detector runs
+// on whichever side receives a sampled hop (the sides take turns, ordered
+// by the handoff itself, as for a harness.Sampler); the trace files are
+// written by a goroutine of its own. Make one with Recorder.Watch.
+type Watch struct {
+	rec   *Recorder
 	bench string
 	name  string
 
@@ -233,7 +253,7 @@ type OutlierWatch struct {
 // observe adds one sampled latency and reports whether it is an outlier:
 // more than Factor times the running median, once outlierRing samples
 // were seen. It returns the median it compared against.
-func (w *OutlierWatch) observe(ns int64) (bool, int64) {
+func (w *Watch) observe(ns int64) (bool, int64) {
 	w.ring[w.seen%outlierRing] = ns
 	w.seen++
 	if w.seen%outlierEvery == 0 && w.seen >= outlierRing {
@@ -247,9 +267,32 @@ func (w *OutlierWatch) observe(ns int64) (bool, int64) {
 	return float64(ns) > w.rec.opts.Factor*float64(w.median), w.median
 }
 
-// report logs rec into the trace and passes it to the writer, on the
+// Check adds the latency ns of sampled hop hop, sent at sentAt (on
+// harness.MonoNow's clock), and reports whether it is an outlier: more
+// than Factor times the running median, once enough samples were seen.
+// For an outlier it returns the record with the benchmark, the hop, the
+// latency, the median, the factor and the arrival on the trace's clock
+// (AtNs, 0 when unknown) filled in; the caller adds the sides and their
+// CPUs and passes it to Report.
+func (w *Watch) Check(hop int, sentAt, ns int64) (tracex.OutlierRecord, bool) {
+	out, median := w.observe(ns)
+	if !out {
+		return tracex.OutlierRecord{}, false
+	}
+	var at int64 // the arrival, sentAt+ns on MonoNow's clock
+	if e := w.rec.epoch; e != 0 {
+		at = e + sentAt + ns
+	}
+	return tracex.OutlierRecord{Bench: w.bench, Hop: hop, Ns: ns, MedianNs: median, Factor: w.rec.opts.Factor, AtNs: at}, true
+}
+
+// Median is the running median Check compares against (0 before there is
+// one); read it where Check is called.
+func (w *Watch) Median() int64 { return w.median }
+
+// Report logs rec into the trace and passes it to the writer, on the
 // receiving side, right after the outlier arrived.
-func (w *OutlierWatch) report(rec tracex.OutlierRecord) {
+func (w *Watch) Report(rec tracex.OutlierRecord) {
 	trace.Log(context.Background(), tracex.Outlier, rec.String())
 	select {
 	case w.found <- rec:
@@ -258,8 +301,16 @@ func (w *OutlierWatch) report(rec tracex.OutlierRecord) {
 	}
 }
 
+// Sent is called by the sender of a watched sampled hop between its clock
+// read and its send: Options.OnSend's place.
+func (w *Watch) Sent(hop int) {
+	if f := w.rec.opts.OnSend; f != nil {
+		f(hop)
+	}
+}
+
 // writer saves a snapshot per outlier it receives, until found is closed.
-func (w *OutlierWatch) writer() {
+func (w *Watch) writer() {
 	defer close(w.done)
 	for rec := range w.found {
 		path, err := w.rec.snapshot(w.name, float64(rec.Ns)/float64(max(rec.MedianNs, 1)), rec.String())
@@ -281,7 +332,7 @@ func (w *OutlierWatch) writer() {
 // Close waits for the files being written and returns their paths, and
 // the first error met writing one. Call it once, after the run; the
 // watch must not be used afterwards.
-func (w *OutlierWatch) Close() ([]string, error) {
+func (w *Watch) Close() ([]string, error) {
 	close(w.found)
 	<-w.done
 	if w.dropped > 0 && w.rec.opts.Progress != nil {
@@ -306,7 +357,7 @@ type savedTrace struct {
 // process with the mildest outlier if ratio is worse, and otherwise
 // writes nothing: the files are the worst outliers seen, not the first.
 // It returns the path written ("" when none).
-func (r *OutlierRecorder) snapshot(name string, ratio float64, record string) (string, error) {
+func (r *Recorder) snapshot(name string, ratio float64, record string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	dir := r.opts.Dir
@@ -360,13 +411,13 @@ func (r *OutlierRecorder) snapshot(name string, ratio float64, record string) (s
 	}
 }
 
-// traceClockEpoch returns where monoNow's zero lies on the execution
+// traceClockEpoch returns where harness.MonoNow's zero lies on the execution
 // trace's clock, and how far off that may be (0, -1 when the clock
 // cannot be read). On Linux the trace counts the runtime's nanotime,
-// CLOCK_MONOTONIC read through the vDSO, in 64 ns units, and monoNow
-// counts the same clock from epoch: a monoNow read between two
+// CLOCK_MONOTONIC read through the vDSO, in 64 ns units, and MonoNow
+// counts the same clock from its epoch: a MonoNow read between two
 // clock_gettime calls is placed to within half their gap, and the
-// tightest of a few tries is kept. An outlier's arrival (a monoNow read)
+// tightest of a few tries is kept. An outlier's arrival (a MonoNow read)
 // then lands on the trace's own time line (OutlierRecord.AtNs).
 func traceClockEpoch() (epoch, within int64) {
 	within = -1
@@ -384,46 +435,4 @@ func traceClockEpoch() (epoch, within int64) {
 		}
 	}
 	return epoch, within
-}
-
-// handoffSendHook, when set (by tests), is called by the sender of a
-// watched sampled hop between its clock read and its push: a delay there
-// is the hop's.
-var handoffSendHook func(hop int)
-
-// watchedSend is the sender's side of a sampled hop under an
-// OutlierWatch: its CPU, the clock, the test hook, its CPU again. The
-// second getcpu is inside the timed hop (a few hundred nanoseconds at
-// most, on every watched sample alike).
-func (h *handoff) watchedSend(me, hop int) {
-	h.sendCPU[0] = affinity.CurrentCPU()
-	h.lastCPU[me] = h.sendCPU[0]
-	h.sentAt = harness.MonoNow()
-	if handoffSendHook != nil {
-		handoffSendHook(hop)
-	}
-	h.sendCPU[1] = affinity.CurrentCPU()
-}
-
-// watchedArrival is the receiver's side of a sampled hop of ns
-// nanoseconds under an OutlierWatch: its CPU now against the one it had
-// at the last sampled hop it handled, and the outlier check. The
-// sender's fields were written before its push, which the drain that
-// entered us read after: they are visible here.
-func (h *handoff) watchedArrival(me, hop int, ns int64) {
-	before, after := h.lastCPU[me], affinity.CurrentCPU()
-	h.lastCPU[me] = after
-	out, median := h.cfg.Outliers.observe(ns)
-	if !out {
-		return
-	}
-	var at int64 // the arrival, h.sentAt+ns on monoNow's clock
-	if e := h.cfg.Outliers.rec.epoch; e != 0 {
-		at = e + h.sentAt + ns
-	}
-	h.cfg.Outliers.report(tracex.OutlierRecord{
-		Bench: h.cfg.Outliers.bench, Hop: hop, Ns: ns, MedianNs: median, Factor: h.cfg.Outliers.rec.opts.Factor,
-		Sender: h.threads[1-me].Context().TraceLabel(), Receiver: h.threads[me].Context().TraceLabel(),
-		SenderCPU: h.sendCPU, ReceiverCPU: [2]int{before, after}, AtNs: at,
-	})
 }
