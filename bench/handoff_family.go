@@ -7,6 +7,7 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/internal/handoff"
 	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/perfcount"
 )
@@ -37,17 +38,17 @@ func (s suiteBuilder) handoffFamily() []*Node {
 			}
 			spin := spinning(w == aio.WaitPoll)
 			g := group(name, s.pinnedPlacements(spin, true, func(b *testing.B, full string, a, c int) error {
-				return s.benchAioHandoff(b, full, HandoffConfig{Pins: [2]affinity.CPUSet{harness.OnCPU(a), harness.OnCPU(c)}, Wait: w, Gap: gap})
+				return s.benchAioHandoff(b, full, handoff.Config{Pins: [2]affinity.CPUSet{harness.OnCPU(a), harness.OnCPU(c)}, Wait: w, Gap: gap})
 			})...)
 			g.Children = append(g.Children, s.nodePlacements(spin, 2, true, func(b *testing.B, full string, sets []affinity.CPUSet) error {
-				return s.benchAioHandoff(b, full, HandoffConfig{Pins: [2]affinity.CPUSet{sets[0], sets[1]}, Wait: w, Gap: gap})
+				return s.benchAioHandoff(b, full, handoff.Config{Pins: [2]affinity.CPUSet{sets[0], sets[1]}, Wait: w, Gap: gap})
 			})...)
 			out = append(out, g)
 		}
 	}
 	out = append(out, group("via=queue/wait=poll", s.placements(true, true, func(b *testing.B, _ string, a, c int) error {
 		harness.EnsureProcs(b, 3)
-		res, err := runQueueHandoff([2]int{a, c}, b.N, b.ResetTimer)
+		res, err := handoff.RunQueue([2]int{a, c}, b.N, b.ResetTimer)
 		if err != nil {
 			return err
 		}
@@ -78,7 +79,7 @@ func (s suiteBuilder) handoffFamily() []*Node {
 			out = append(out, group(fmt.Sprintf("via=aio/wait=adaptive/pollmax=%dus/rate=%s", win.Microseconds(), rate.name),
 				s.placements(false, true, func(b *testing.B, full string, a, c int) error {
 					// pollmax=0 is "never poll": a window of 1 ns.
-					return s.benchAioHandoff(b, full, HandoffConfig{Pins: [2]affinity.CPUSet{harness.OnCPU(a), harness.OnCPU(c)}, Wait: aio.WaitAdaptive, PollMaxNs: max(1, win.Nanoseconds()), Gap: rate.gap})
+					return s.benchAioHandoff(b, full, handoff.Config{Pins: [2]affinity.CPUSet{harness.OnCPU(a), harness.OnCPU(c)}, Wait: aio.WaitAdaptive, PollMaxNs: max(1, win.Nanoseconds()), Gap: rate.gap})
 				})...))
 		}
 	}
@@ -89,14 +90,14 @@ func (s suiteBuilder) handoffFamily() []*Node {
 // events in a second, shorter run: counters on the iothreads slow every
 // context switch, so the timed run goes without them. Under an outlier
 // recorder, the timed run is watched as full.
-func (s suiteBuilder) benchAioHandoff(b *testing.B, full string, cfg HandoffConfig) error {
+func (s suiteBuilder) benchAioHandoff(b *testing.B, full string, cfg handoff.Config) error {
 	harness.EnsureProcs(b, 3)
 	cfg.Hops = b.N
 	cfg.OnClockStart = b.ResetTimer
 	if s.o.Outliers != nil {
 		cfg.Outliers = s.o.Outliers.Watch(full)
 	}
-	res, err := RunAioHandoff(cfg)
+	res, err := handoff.RunAio(cfg)
 	if cfg.Outliers != nil {
 		if _, cerr := cfg.Outliers.Close(); cerr != nil && err == nil {
 			err = cerr
@@ -113,7 +114,7 @@ func (s suiteBuilder) benchAioHandoff(b *testing.B, full string, cfg HandoffConf
 		return nil
 	}
 	cfg.Hops, cfg.Counters = counterHops(b.N), true
-	counted, err := RunAioHandoff(cfg)
+	counted, err := handoff.RunAio(cfg)
 	if err != nil {
 		return err
 	}
@@ -128,7 +129,7 @@ func counterHops(n int) int { return min(n, max(1000, n/4)) }
 
 func (s suiteBuilder) benchChanHandoff(b *testing.B, cpus [2]int, gap time.Duration) error {
 	harness.EnsureProcs(b, 3)
-	res, err := runChanHandoff(cpus, gap, b.N, b.ResetTimer)
+	res, err := handoff.RunChan(cpus, gap, b.N, b.ResetTimer)
 	if err != nil {
 		return err
 	}
@@ -136,7 +137,7 @@ func (s suiteBuilder) benchChanHandoff(b *testing.B, cpus [2]int, gap time.Durat
 	return nil
 }
 
-func (s suiteBuilder) reportHandoff(b *testing.B, res HandoffResult) {
+func (s suiteBuilder) reportHandoff(b *testing.B, res handoff.Result) {
 	n := float64(res.Hops)
 	b.ReportMetric(float64(res.Elapsed.Nanoseconds())/n, "ns/op")
 	if res.Latency.Len() > 0 {
@@ -148,16 +149,14 @@ func (s suiteBuilder) reportHandoff(b *testing.B, res HandoffResult) {
 	if res.Wakes >= 0 {
 		b.ReportMetric(float64(res.Wakes)/n, "wakeups/op")
 	}
-	if res.Where != nil {
-		reportPlacement(b, res.Placement(s.t))
-	}
+	reportPlacement(b, res.Placement(s.t)) // nothing for the channels and the queue
 	reportCounters(b, res)
 }
 
 // reportPlacement reports where the iothreads were seen running: cpus-seen
 // (distinct CPUs, both sides together), and the fractions of samples that
 // found the two on one CPU (samecpu-frac) and on SMT siblings (smt-frac).
-func reportPlacement(b *testing.B, p CPUPlacement) {
+func reportPlacement(b *testing.B, p handoff.Placement) {
 	if p.Seen > 0 {
 		b.ReportMetric(float64(p.Seen), "cpus-seen")
 	}
@@ -168,7 +167,7 @@ func reportPlacement(b *testing.B, p CPUPlacement) {
 }
 
 // reportCounters reports the perf counts of res per hop, those it has.
-func reportCounters(b *testing.B, res HandoffResult) {
+func reportCounters(b *testing.B, res handoff.Result) {
 	n := float64(res.Hops)
 	if res.CtxSwitches >= 0 {
 		b.ReportMetric(float64(res.CtxSwitches)/n, "ctxsw/op")

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/handoff"
 	"github.com/pinbench/pinbench/internal/leakcheck"
 	"github.com/pinbench/pinbench/internal/outlier"
 )
@@ -76,7 +77,7 @@ func TestMain(m *testing.M) {
 	// threads the runtime starts once for its own use (the template thread
 	// that creates threads on behalf of locked ones).
 	leakcheck.WarmThreads(24)
-	if err := WarmUp(); err != nil {
+	if err := handoff.WarmUp(); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}

@@ -3,13 +3,10 @@ package bench
 import (
 	"fmt"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/pinbench/pinbench/affinity"
-	"github.com/pinbench/pinbench/aio"
-	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/outlier"
 )
 
@@ -236,21 +233,4 @@ func splitPattern(s string) [][]string {
 		i++
 	}
 	return append(alts, append(elems, s))
-}
-
-// WarmUp runs each kind of handoff side once (a blocking and a polling
-// aio handoff, a channel handoff), so that the runtime's threads for
-// locked goroutines exist before the first measurement.
-func WarmUp() error {
-	procs := runtime.GOMAXPROCS(3)
-	defer runtime.GOMAXPROCS(procs)
-	for _, w := range []aio.WaitMode{aio.WaitBlock, aio.WaitPoll} {
-		if _, err := RunAioHandoff(HandoffConfig{Wait: w, Hops: 100}); err != nil {
-			return fmt.Errorf("warm-up handoff failed: %w", err)
-		}
-	}
-	if _, err := RunChanHandoff([2]int{harness.Unpinned, harness.Unpinned}, 0, 100); err != nil {
-		return fmt.Errorf("warm-up handoff failed: %w", err)
-	}
-	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/bench"
 	"github.com/pinbench/pinbench/internal/capture"
+	"github.com/pinbench/pinbench/internal/handoff"
 	"github.com/pinbench/pinbench/matrix/measure"
 )
 
@@ -440,7 +441,7 @@ func measureCosts(t *affinity.Topology) (costs, error) {
 	start := time.Now()
 	const probes = 5
 	for range probes {
-		if _, err := bench.RunAioHandoff(bench.HandoffConfig{Wait: aio.WaitBlock, Hops: 10}); err != nil {
+		if _, err := handoff.RunAio(handoff.Config{Wait: aio.WaitBlock, Hops: 10}); err != nil {
 			return c, fmt.Errorf("measuring benchmark start-up: %w", err)
 		}
 	}

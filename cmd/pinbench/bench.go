@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/pinbench/pinbench/bench"
+	"github.com/pinbench/pinbench/internal/handoff"
 	"github.com/pinbench/pinbench/internal/outlier"
 	"github.com/pinbench/pinbench/tune"
 )
@@ -56,7 +57,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	if err := bench.WarmUp(); err != nil {
+	if err := handoff.WarmUp(); err != nil {
 		return err
 	}
 	opts := bench.SuiteOptions{Sweep: f.sweep}

@@ -1,4 +1,4 @@
-package bench
+package handoff
 
 import (
 	"github.com/pinbench/pinbench/affinity"

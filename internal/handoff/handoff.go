@@ -1,8 +1,20 @@
-package bench
+// Package handoff runs a handoff between two threads, one way at a time,
+// for as many hops as asked: a coroutine passed between
+// two iothreads through aio.CoSchedule (RunAio, via=aio), the queue
+// traffic of that handoff alone (RunQueue, via=queue), and a channel
+// between two goroutines (RunChan, via=chan and via=chanfree). Each run
+// times its hops, samples one-way latencies (harness.Sampler), charges
+// the CPU it burned, and, for via=aio, counts wake-ups, perf events where
+// asked, where the iothreads ran, and outliers under an outlier.Watch.
+//
+// Who may call what: the Run functions from any goroutine, each starting
+// and joining its own threads; a Config's OnClockStart runs on a side's
+// thread while the caller waits. Every run fails, naming the silent side,
+// when no hop arrives for the stall timeout.
+package handoff
 
 import (
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -14,11 +26,10 @@ import (
 	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/outlier"
 	"github.com/pinbench/pinbench/internal/perfcount"
-	"github.com/pinbench/pinbench/internal/spinwait"
 )
 
-// HandoffResult is what one handoff run measured.
-type HandoffResult struct {
+// Result is what one handoff run measured.
+type Result struct {
 	// Hops is the number of one-way handoffs made.
 	Hops int
 	// Elapsed runs from the first handoff to the arrival of the last.
@@ -32,28 +43,29 @@ type HandoffResult struct {
 	// the mechanism does not expose them (channels).
 	Wakes int64
 	// CtxSwitches and Migrations are software event counts on the two
-	// threads; -1 when not counted (HandoffConfig.Counters off, or
+	// threads; -1 when not counted (Config.Counters off, or
 	// perf_event_open unavailable).
 	CtxSwitches, Migrations int64
 	// Cycles and Instructions are hardware counts on the two threads; -1
 	// when not counted or the machine does not expose them.
 	Cycles, Instructions int64
-	// Where (via=aio) is where the two iothreads were seen running,
-	// sampled with getcpu now and then, off the critical path; classify it
-	// with Placement.
-	Where *cpuTrack
+	// where (via=aio) is where the two iothreads were seen running,
+	// sampled with getcpu now and then, off the critical path; nil for
+	// the others. Placement classifies it.
+	where *cpuTrack
 }
 
-// Placement summarises res.Where against topology t.
-func (res HandoffResult) Placement(t *affinity.Topology) CPUPlacement {
-	if res.Where == nil {
-		return CPUPlacement{}
+// Placement summarises where the two iothreads of a via=aio run were seen
+// against topology t; the zero Placement for the other handoffs.
+func (res Result) Placement(t *affinity.Topology) Placement {
+	if res.where == nil {
+		return Placement{}
 	}
-	return res.Where.summarise(t)
+	return res.where.summarise(t)
 }
 
-// HandoffConfig says how to run a coroutine handoff between two iothreads.
-type HandoffConfig struct {
+// Config says how to run a coroutine handoff between two iothreads.
+type Config struct {
 	// Pins are the CPU sets the two iothreads are pinned to: one CPU
 	// each (pin=cpu), a NUMA node's allowed CPUs each (pin=node), or empty
 	// (not pinned: the kernel places the thread).
@@ -73,7 +85,7 @@ type HandoffConfig struct {
 	// result's CtxSwitches and Migrations (and Cycles and Instructions
 	// where the machine exposes hardware counters). Leave it off for a
 	// timed run: a counted thread costs the kernel work on every context
-	// switch, which slows a blocking handoff measurably (the README's
+	// switch, which slows a blocking handoff measurably (docs/design.md,
 	// "Measurements behind the design"). Benchmarks count in a second run.
 	Counters bool
 	// Outliers, when set, watches the sampled hops for outliers and has
@@ -81,7 +93,7 @@ type HandoffConfig struct {
 	// the caller closes it after the run.
 	Outliers *outlier.Watch
 	// OnClockStart, when set, is called on an iothread just before the
-	// run's clock starts (see ClockStart).
+	// run's clock starts (see harness.ClockStart).
 	OnClockStart harness.ClockStart
 }
 
@@ -97,7 +109,7 @@ type HandoffConfig struct {
 type handoff struct {
 	// Read by both sides on every hop; written only before the run, and
 	// quit once, by the side that made the last arrival.
-	cfg      HandoffConfig
+	cfg      Config
 	cos      [2]*coroutine.Coroutine
 	sampler  *harness.Sampler
 	where    *cpuTrack
@@ -213,7 +225,7 @@ func sleepNs(d time.Duration, shared bool) {
 	}
 }
 
-// RunAioHandoff bounces a coroutine handoff between two iothreads through
+// RunAio bounces a coroutine handoff between two iothreads through
 // aio.CoSchedule: coroutine 0 (homed on iothread 0) schedules coroutine 1
 // on iothread 1 and yields; coroutine 1, on arrival, schedules coroutine 0
 // back, and so on. One hop ends when the scheduled coroutine runs on the
@@ -221,69 +233,109 @@ func sleepNs(d time.Duration, shared bool) {
 //
 // Both iothreads are joined before it returns (their threads have ended);
 // a join that fails is the returned error.
-func RunAioHandoff(cfg HandoffConfig) (res HandoffResult, err error) {
+func RunAio(cfg Config) (res Result, err error) {
 	if cfg.Hops < 1 {
 		cfg.Hops = 1
 	}
 	if cfg.Timeout == 0 {
 		if cfg.Timeout, err = harness.StallTimeout(); err != nil {
-			return HandoffResult{}, err
+			return Result{}, err
 		}
-	}
-	var opts []aio.Option
-	opts = append(opts, aio.WithWaitMode(cfg.Wait))
-	if cfg.PollMaxNs > 0 {
-		opts = append(opts, aio.WithPollParams(cfg.PollMaxNs, 0, 0))
 	}
 	var threads [2]*aio.IOThread
 	defer func() {
-		for _, t := range threads {
-			if t == nil {
-				continue
-			}
-			if jerr := t.Join(); jerr != nil && err == nil {
-				err = jerr
-			}
+		if jerr := joinThreads(threads); jerr != nil && err == nil {
+			err = jerr
 		}
 	}()
-	for i, set := range cfg.Pins {
-		t, err := aio.NewIOThread(set, opts...)
-		if err != nil {
-			return HandoffResult{}, fmt.Errorf("iothread %d: %w", i, err)
-		}
-		threads[i] = t
+	if threads, err = startThreads(cfg); err != nil {
+		return Result{}, err
 	}
 	h := &handoff{cfg: cfg, sampler: harness.NewSampler(cfg.Hops), where: newCPUTrack(), threads: threads, lastCPU: [2]int{-1, -1}}
 	for i, t := range threads {
 		h.cos[i] = t.Context().NewCoroutine(h.body(i))
 	}
-	var counters [2]*perfcount.Counters
-	if cfg.Counters && perfcount.Unavailable() == nil {
-		for i, t := range threads {
-			c, err := perfcount.Open(t.Tid())
-			if err == nil {
-				counters[i] = c
-				defer c.Close()
-			}
+	h.counters = openCounters(cfg, threads)
+	defer closeCounters(h.counters)
+	aio.CoScheduleAt(h.cos[0], "handoff.RunAio")
+	if err := h.wait(cfg); err != nil {
+		return Result{}, err
+	}
+	return h.result(), nil
+}
+
+// startThreads starts the two iothreads of cfg, pinned to cfg.Pins, with
+// its wait mode and poll window. On an error the threads started so far
+// are returned with it, for the caller to join.
+func startThreads(cfg Config) (threads [2]*aio.IOThread, err error) {
+	opts := []aio.Option{aio.WithWaitMode(cfg.Wait)}
+	if cfg.PollMaxNs > 0 {
+		opts = append(opts, aio.WithPollParams(cfg.PollMaxNs, 0, 0))
+	}
+	for i, set := range cfg.Pins {
+		t, err := aio.NewIOThread(set, opts...)
+		if err != nil {
+			return threads, fmt.Errorf("iothread %d: %w", i, err)
+		}
+		threads[i] = t
+	}
+	return threads, nil
+}
+
+// joinThreads joins the iothreads started (nil ones are skipped) and
+// returns the first error.
+func joinThreads(threads [2]*aio.IOThread) error {
+	var first error
+	for _, t := range threads {
+		if t == nil {
+			continue
+		}
+		if err := t.Join(); err != nil && first == nil {
+			first = err
 		}
 	}
-	h.counters = counters
-	aio.CoScheduleAt(h.cos[0], "RunAioHandoff")
-	if err := h.wait(cfg); err != nil {
-		return HandoffResult{}, err
+	return first
+}
+
+// openCounters opens perf counters on both iothreads when cfg.Counters
+// asks and this machine allows; a thread whose counters do not open has
+// none (nil).
+func openCounters(cfg Config, threads [2]*aio.IOThread) (counters [2]*perfcount.Counters) {
+	if !cfg.Counters || perfcount.Unavailable() != nil {
+		return counters
 	}
-	after, before := snapshot(threads, counters), h.before
-	res = HandoffResult{
-		Hops:        cfg.Hops,
+	for i, t := range threads {
+		if c, err := perfcount.Open(t.Tid()); err == nil {
+			counters[i] = c
+		}
+	}
+	return counters
+}
+
+func closeCounters(counters [2]*perfcount.Counters) {
+	for _, c := range counters {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+// result is the finished run's Result: its hops and time, the iothreads'
+// CPU time and wake-ups since the clock started, and their perf counts
+// where both threads were counted.
+func (h *handoff) result() Result {
+	after, before := snapshot(h.threads, h.counters), h.before
+	res := Result{
+		Hops:        h.cfg.Hops,
 		Elapsed:     h.elapsed,
 		Latency:     h.sampler,
 		CPU:         after.cpu - before.cpu,
 		Wakes:       int64(after.wakes - before.wakes),
 		CtxSwitches: -1, Migrations: -1,
 		Cycles: -1, Instructions: -1,
-		Where: h.where,
+		where: h.where,
 	}
-	if counters[0] != nil && counters[1] != nil {
+	if h.counters[0] != nil && h.counters[1] != nil {
 		res.CtxSwitches = int64(after.ctxsw - before.ctxsw)
 		res.Migrations = int64(after.migrations - before.migrations)
 		if after.hw {
@@ -291,14 +343,14 @@ func RunAioHandoff(cfg HandoffConfig) (res HandoffResult, err error) {
 			res.Instructions = int64(after.instructions - before.instructions)
 		}
 	}
-	return res, nil
+	return res
 }
 
 // wait blocks until both coroutines have finished, failing when no hop
 // arrives for cfg.Timeout. The caller's thread sleeps on the done event in
 // the kernel and looks at the progress counters once a second, so the
 // watchdog takes no CPU from the measured threads.
-func (h *handoff) wait(cfg HandoffConfig) error {
+func (h *handoff) wait(cfg Config) error {
 	last := int64(-1)
 	lastChange := time.Now()
 	for !h.done.WaitTimeout(min(time.Second, cfg.Timeout)) {
@@ -354,158 +406,4 @@ func pinName(set affinity.CPUSet) string {
 		return fmt.Sprintf("CPU %d", set.CPUs()[0])
 	}
 	return "CPUs " + set.String()
-}
-
-// RunChanHandoff bounces a handoff between two goroutines through two
-// channels: locked to threads pinned to cpus (via=chan, the naive Go
-// design), or, with both CPUs Unlocked, two ordinary goroutines (via=chanfree,
-// Go's default). One hop is one send received on the other side. CPU is the
-// whole process's CPU time; Wakes, CtxSwitches and Migrations are -1.
-func RunChanHandoff(cpus [2]int, gap time.Duration, hops int) (HandoffResult, error) {
-	return runChanHandoff(cpus, gap, hops, nil)
-}
-
-func runChanHandoff(cpus [2]int, gap time.Duration, hops int, onClock harness.ClockStart) (HandoffResult, error) {
-	var chans [2]chan struct{} // chans[i] carries hops to side i
-	for i := range chans {
-		chans[i] = make(chan struct{}, 1)
-	}
-	return alternate("channel", cpus, gap, hops, onClock,
-		func(me int, _ *harness.Stop) error { <-chans[me]; return nil },
-		func(me, _ int) error { chans[1-me] <- struct{}{}; return nil })
-}
-
-// alternate runs a handoff of hops one-way hops between two sides on cpus
-// (each pinned, or Unpinned, or Unlocked), side 0 sending the odd hops and
-// side 1 the even ones: receive(me, stop) waits for the next hop to arrive
-// on side me (returning ErrAborted when stop is set, if it spins), and
-// send(me, hop) sends hop to the other side, after gap (a sparse rate). It
-// samples one-way latencies, from just before send to the return of
-// receive, and times the run from the first send to the last arrival. CPU
-// is the whole process's CPU time; Wakes, CtxSwitches, Migrations, Cycles
-// and Instructions are -1.
-func alternate(name string, cpus [2]int, gap time.Duration, hops int, onClock harness.ClockStart,
-	receive func(me int, stop *harness.Stop) error, send func(me, hop int) error) (HandoffResult, error) {
-	hops = max(hops, 1)
-	sampler := harness.NewSampler(hops)
-	var (
-		sentAt   int64 // ordered by the send and receive around it
-		elapsed  time.Duration
-		start    time.Time
-		ready    atomic.Int32
-		progress [2]harness.Progress
-	)
-	side := func(me int) harness.Side {
-		return harness.Side{Name: fmt.Sprintf("%s side %d", name, me), CPU: cpus[me], Progress: &progress[me], Run: func(stop *harness.Stop) error {
-			// A start barrier: each side's Add synchronizes before the
-			// other's Load that sees 2, so neither starts before the
-			// other is on its thread. Nothing else is published through
-			// it: the hops order sentAt, start and elapsed.
-			ready.Add(1)
-			for ready.Load() != 2 {
-				if stop.Load() {
-					return harness.ErrAborted
-				}
-				spinwait.Pause() // as pingPong's barrier does
-			}
-			for hop := me + 1; hop <= hops+1; hop += 2 {
-				if hop > 1 {
-					if err := receive(me, stop); err != nil { // the arrival of hop-1
-						return err
-					}
-					if sampler.Want(hop - 1) {
-						sampler.Record(harness.MonoNow() - sentAt)
-					}
-					if hop-1 == hops {
-						elapsed = time.Since(start)
-						return nil
-					}
-				} else {
-					onClock.Call()
-					start = time.Now()
-				}
-				if hop > hops {
-					return nil
-				}
-				if gap > 0 {
-					sleepNs(gap, cpus[me] == harness.Unlocked)
-				}
-				if sampler.Want(hop) {
-					sentAt = harness.MonoNow()
-				}
-				if err := send(me, hop); err != nil {
-					return err
-				}
-				if hop&4095 < 2 { // each side now and then
-					progress[me].Set(int64(hop))
-				}
-			}
-			return nil
-		}}
-	}
-	cpu0 := processCPUTime()
-	timeout, err := harness.StallTimeout()
-	if err != nil {
-		return HandoffResult{}, err
-	}
-	if err := harness.RunSides(timeout, side(0), side(1)); err != nil {
-		return HandoffResult{}, err
-	}
-	return HandoffResult{
-		Hops: hops, Elapsed: elapsed, Latency: sampler,
-		CPU:   processCPUTime() - cpu0,
-		Wakes: -1, CtxSwitches: -1, Migrations: -1, Cycles: -1, Instructions: -1,
-	}, nil
-}
-
-// RunQueueHandoff bounces the queue traffic of a handoff alone between two
-// pinned, spinning threads (via=queue): each side owns a schedule queue, as
-// an AioContext does, and a coroutine homed there that is never entered. A
-// hop is what CoSchedule and the receiving context's drain do to a
-// coroutine: the sender claims the other side's coroutine (MarkScheduled)
-// and pushes it on the other side's queue; the receiver, polling its queue,
-// takes it off and clears the claim. There is no event loop and no
-// coroutine switch, so via=aio minus via=queue is what those cost. CPU is
-// the whole process's CPU time; Wakes, CtxSwitches and Migrations are -1.
-func RunQueueHandoff(cpus [2]int, hops int) (HandoffResult, error) {
-	return runQueueHandoff(cpus, hops, nil)
-}
-
-func runQueueHandoff(cpus [2]int, hops int, onClock harness.ClockStart) (HandoffResult, error) {
-	var (
-		queues [2]*aio.Queue[coroutine.Coroutine]
-		cos    [2]*coroutine.Coroutine
-	)
-	for i := range queues {
-		queues[i] = aio.NewQueue[coroutine.Coroutine, [aio.CacheLinePad]byte]((*coroutine.Coroutine).SchedLink)
-		cos[i] = coroutine.New(func(*coroutine.Coroutine) {}) // a token: never entered
-	}
-	clear := func(co *coroutine.Coroutine) { co.ClearScheduled() }
-	return alternate("queue", cpus, 0, hops, onClock,
-		func(me int, stop *harness.Stop) error {
-			for queues[me].Empty() {
-				if stop.Load() {
-					return harness.ErrAborted
-				}
-				spinwait.Pause() // as AioContext's busy-poll does
-			}
-			queues[me].Drain(clear)
-			return nil
-		},
-		func(me, hop int) error {
-			if first, ok := cos[1-me].MarkScheduled("RunQueueHandoff"); !ok {
-				return fmt.Errorf("queue side %d: hop %d: coroutine still scheduled in '%s'", me, hop, first)
-			}
-			queues[1-me].Push(cos[1-me])
-			return nil
-		})
-}
-
-// processCPUTime is the user and system CPU time of the whole process.
-func processCPUTime() time.Duration {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
