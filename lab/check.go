@@ -17,7 +17,7 @@ import (
 
 // CheckOptions says what a lab run was asked to produce.
 type CheckOptions struct {
-	// Tune: the run included `pinbench tune --lab` (OUTDIR/tune).
+	// Tune: the run included the tuning run of TuneFlags (OUTDIR/tune).
 	Tune bool
 	// PlanCheck: the run included `pinbench tune --plan` (OUTDIR/plan.txt)
 	// and a real quick tune (OUTDIR/quick), whose duration must be within
@@ -445,7 +445,7 @@ func checkTune(r *CheckResult, dir string) {
 }
 
 // PlanEstimate returns the estimated duration that `pinbench tune --plan`
-// printed for mode ("quick", "full" or "lab"): the "estimated duration:"
+// printed for mode ("quick" or "full"): the "estimated duration:"
 // line of the section headed "MODE mode:".
 func PlanEstimate(plan, mode string) (time.Duration, error) {
 	in := false

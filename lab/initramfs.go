@@ -48,7 +48,7 @@ type Spec struct {
 	// Tests are the package test binaries; the bench package's is also
 	// the smoke run's and the tune run's benchmark binary.
 	Tests []TestBinary
-	// Tune adds a `pinbench tune --lab` run writing /out/tune.
+	// Tune adds a tuning run with the lab's TuneFlags writing /out/tune.
 	Tune bool
 	// PlanCheck adds `pinbench tune --plan` (writing /out/plan.txt) and
 	// then a real quick-mode tune (writing /out/quick), so that the
@@ -178,12 +178,21 @@ func (s Spec) initScript() ([]byte, error) {
 	var b bytes.Buffer
 	err := initTemplate.Execute(&b, map[string]any{
 		"Modules": mods, "ResultsDev": dev,
-		"Pkgs": pkgs, "GuestEnv": GuestEnv, "BenchDir": benchDir, "Tune": s.Tune, "PlanCheck": s.PlanCheck, "BeginMarker": BeginMarker, "EndMarker": EndMarker,
+		"Pkgs": pkgs, "GuestEnv": GuestEnv, "BenchDir": benchDir, "Tune": s.Tune, "TuneFlags": TuneFlags, "PlanCheck": s.PlanCheck, "BeginMarker": BeginMarker, "EndMarker": EndMarker,
 		"Step": s.StepLimit, "Total": s.TotalLimit, "TestTimeout": max(s.StepLimit-15, s.StepLimit*3/4),
 		"HostSpeed": s.HostSpeedNs, "StallEnv": StallScaleEnv, "MaxScale": maxStallScale(s.StepLimit),
 	})
 	return b.Bytes(), err
 }
+
+// TuneFlags are the pinbench tune flags of the lab's tuning run (lab.sh
+// --tune). Its guests are emulated, so timings mean nothing and every
+// instruction is slow: the run takes the six samples the report needs
+// before it recommends (so that its recommendation code runs on the
+// guest's classes), the poll-window sweep, and fixed small iteration
+// counts and matrix figures, so that it checks every stage and file of a
+// tuning run on the guest's topology in minutes.
+const TuneFlags = "--count 6 --benchtime 10x --sweep --matrix-reps 3 --matrix-transfers 2000"
 
 // StallScaleEnv is bench.StallScaleEnv, the variable init sets to the
 // guest's stall scale (a test holds the two equal; the lab does not link
@@ -275,9 +284,9 @@ rc=$?
 if [ $rc -eq 0 ]; then r=ok; else r=FAIL; fi
 printf '%s\t%s\t%ss\n' "$r" "{{.ImportPath}}" "$(( $(date +%s) - t ))" >> /out/tests.txt
 {{end}}
-{{if .Tune}}say "[tune] pinbench tune --lab"
+{{if .Tune}}say "[tune] pinbench tune {{.TuneFlags}}"
 cd {{.BenchDir}}
-step tune sh -c 'pinbench tune --lab --bench-bin ./bench.test --out /out/tune > /out/tune.txt 2> /out/tune.err'
+step tune sh -c 'pinbench tune {{.TuneFlags}} --bench-bin ./bench.test --out /out/tune > /out/tune.txt 2> /out/tune.err'
 {{end}}{{if .PlanCheck}}say "[plan] pinbench tune --plan, then a real quick tune to hold it to"
 cd {{.BenchDir}}
 step plan sh -c 'pinbench tune --plan --bench-bin ./bench.test > /out/plan.txt 2> /out/plan.err'

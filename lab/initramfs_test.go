@@ -76,7 +76,7 @@ func TestSpecBuild(t *testing.T) {
 				t.Errorf("init lacks %q", want)
 			}
 		}
-		if got := strings.Contains(init, "pinbench tune --lab"); got != tune {
+		if got := strings.Contains(init, "step tune sh -c 'pinbench tune "+TuneFlags+" --bench-bin ./bench.test --out /out/tune "); got != tune {
 			t.Errorf("Tune %v, init runs tune: %v", tune, got)
 		}
 		if got := strings.Contains(init, "pinbench tune --plan --bench-bin ./bench.test > /out/plan.txt") &&

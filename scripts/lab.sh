@@ -2,9 +2,9 @@
 # The topology lab: boots a Linux guest under QEMU (TCG) with a declared
 # topology and runs pinbench inside it: `pinbench topology --json`, the
 # whole benchmark suite at -benchtime 1x, every package's tests and, with
-# --tune, a tuning run in its lab mode. Then it checks the outputs against
-# the declaration (labctl, of the lab's own Go module in lab/). Timings
-# from the lab are emulated and mean nothing.
+# --tune, a short tuning run (the flags of lab.TuneFlags). Then it checks
+# the outputs against the declaration (labctl, of the lab's own Go module
+# in lab/). Timings from the lab are emulated and mean nothing.
 #
 # usage: scripts/lab.sh [--tune] [--plan-check] [--arch amd64|arm64] [--step-limit S] [--time-limit S] PRESET|custom OUTDIR [-- QEMU-ARGS...]
 #

@@ -11,8 +11,8 @@ import (
 	"github.com/pinbench/pinbench/matrix/measure"
 )
 
-// A Mode says how long and how carefully a run measures: Quick, Full and
-// Lab are the presets.
+// A Mode says how long and how carefully a run measures: Quick and Full
+// are the presets.
 type Mode struct {
 	// Name names the mode in the run's folder (<UTC time>-<Name>) and in
 	// bench.txt's tune-mode line.
@@ -39,22 +39,17 @@ var (
 	// Full is for committed results: ten samples of longer runs and the
 	// poll-window sweep.
 	Full = Mode{Name: "full", Count: 10, Benchtime: "500ms", Sweep: true, Matrix: measure.Params{Reps: 11, Transfers: 50000}}
-	// Lab is for the topology lab's emulated guests (scripts/lab.sh
-	// --tune), where timings mean nothing and every instruction is slow:
-	// the whole run, sweep included, with the six samples the report needs
-	// before it recommends (so that its recommendation code runs on the
-	// guest's classes) and fixed small iteration counts, so that it checks
-	// every stage and file on the guest's topology in minutes.
-	Lab = Mode{Name: "lab", Count: 6, Benchtime: "10x", Sweep: true, Matrix: measure.Params{Reps: 3, Transfers: 2000}, SampleMatrix: true}
 )
 
 // Options are a tuning run's settings, one field per flag of pinbench
-// tune (--full and --lab choose the Mode; --plan calls Plan instead of
-// Run). Start from Defaults: the zero Options has no mode, and its
+// tune (--full chooses the Mode; --plan calls Plan instead of Run). Start from Defaults: the zero Options has no mode, and its
 // OutlierFactor of 0 is refused.
 type Options struct {
-	// Mode is the preset (tune --full, --lab; Quick without either).
+	// Mode is the preset (tune --full; Quick without it).
 	Mode Mode
+	// Sweep adds the adaptive poll-window sweep to a mode without it
+	// (--sweep; Full has it).
+	Sweep bool
 	// Count, Benchtime, MatrixReps and MatrixTransfers replace the
 	// mode's figures when set (above 0, not empty; 0 or "" leaves the
 	// mode's): --count, --benchtime, --matrix-reps, --matrix-transfers.
@@ -99,8 +94,8 @@ func Defaults(m Mode) Options {
 }
 
 // resolved is o's mode with o's figures in place of the mode's, where
-// set: the one place where Count, Benchtime, MatrixReps and
-// MatrixTransfers apply.
+// set: the one place where Count, Benchtime, MatrixReps, MatrixTransfers
+// and Sweep apply.
 func (o Options) resolved() Mode {
 	m := o.Mode
 	if o.Count > 0 {
@@ -115,6 +110,7 @@ func (o Options) resolved() Mode {
 	if o.MatrixTransfers > 0 {
 		m.Matrix.Transfers = o.MatrixTransfers
 	}
+	m.Sweep = m.Sweep || o.Sweep
 	return m
 }
 

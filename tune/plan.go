@@ -34,13 +34,14 @@ import (
 // then, for each mode, the matrix pairs, the benchmarks that would run and
 // those skipped with the reason, and the estimated duration. A run in
 // Quick or Full mode is planned in both, side by side; another mode
-// alone. Count and Benchtime apply to each mode planned, but the matrix
-// is estimated at each mode's own repetitions and transfers (MatrixReps
-// and MatrixTransfers do not change the plan, as they never have). With
-// Root, it plans for the captured machine at documented default costs;
-// otherwise it measures this machine's costs first, a few seconds of
-// ping-pong and sample benchmarks, with progress on progress. A mistake
-// in o is an *OptionError. A nil progress discards the progress.
+// alone. Count, Benchtime and Sweep apply to each mode planned, but the
+// matrix is estimated at each mode's own repetitions and transfers
+// (MatrixReps and MatrixTransfers do not change the plan, as they never
+// have). With Root, it plans for the captured machine at documented
+// default costs; otherwise it measures this machine's costs first, a few
+// seconds of ping-pong and sample benchmarks, with progress on progress.
+// A mistake in o is an *OptionError. A nil progress discards the
+// progress.
 func Plan(ctx context.Context, o Options, w, progress io.Writer) error {
 	if progress == nil {
 		progress = io.Discard

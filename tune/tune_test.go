@@ -12,6 +12,7 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/bench"
 	"github.com/pinbench/pinbench/internal/atomicfile"
+	"github.com/pinbench/pinbench/matrix/measure"
 )
 
 // fakeBenchBin writes a shell script that answers as a go test binary of
@@ -91,7 +92,7 @@ func TestRunCancelled(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	o := Defaults(Lab)
+	o := Defaults(Quick)
 	o.BenchBin = fakeBenchBin(t)
 	parent := t.TempDir()
 	o.Out = filepath.Join(parent, "run")
@@ -136,20 +137,23 @@ func TestOptionErrors(t *testing.T) {
 }
 
 // The plan for a capture: quick and full side by side for a run in either
-// mode, a mode of its own alone; Count and Benchtime apply to each mode
-// planned, the matrix stays at each mode's repetitions.
+// mode, a mode of its own alone; Count, Benchtime and Sweep apply to each
+// mode planned, the matrix stays at each mode's repetitions.
 func TestPlanCapture(t *testing.T) {
 	root := filepath.Join("..", "testdata", "topologies", "two-socket-smt")
+	smoke := Mode{Name: "smoke", Count: 6, Benchtime: "10x", Matrix: measure.Params{Reps: 3, Transfers: 2000}, SampleMatrix: true}
 	for _, c := range []struct {
 		mode  Mode
+		sweep bool
 		modes int
 		want  []string
 	}{
-		{Full, 2, []string{"\nquick mode: 3 interleaved rounds of the suite, -benchtime 7x\n", "\nfull mode: 3 interleaved rounds of the suite, -benchtime 7x, poll-window sweep\n", "5 repetitions of 20000", "11 repetitions of 50000"}},
-		{Lab, 1, []string{"\nlab mode: 3 interleaved rounds of the suite, -benchtime 7x, poll-window sweep\n", "3 repetitions of 2000"}},
+		{Full, false, 2, []string{"\nquick mode: 3 interleaved rounds of the suite, -benchtime 7x\n", "\nfull mode: 3 interleaved rounds of the suite, -benchtime 7x, poll-window sweep\n", "5 repetitions of 20000", "11 repetitions of 50000"}},
+		{Quick, true, 2, []string{"\nquick mode: 3 interleaved rounds of the suite, -benchtime 7x, poll-window sweep\n", "\nfull mode: 3 interleaved rounds of the suite, -benchtime 7x, poll-window sweep\n"}},
+		{smoke, false, 1, []string{"\nsmoke mode: 3 interleaved rounds of the suite, -benchtime 7x\n", "3 repetitions of 2000"}},
 	} {
 		o := Defaults(c.mode)
-		o.Root, o.Bench, o.Count, o.Benchtime, o.MatrixReps = root, "Floor", 3, "7x", 9
+		o.Root, o.Bench, o.Count, o.Benchtime, o.MatrixReps, o.Sweep = root, "Floor", 3, "7x", 9, c.sweep
 		var w, progress bytes.Buffer
 		if err := Plan(context.Background(), o, &w, &progress); err != nil {
 			t.Fatal(err)

@@ -73,10 +73,10 @@
 //	skip BenchmarkFloor/place=l2: no two allowed CPUs of this machine are l2 apart (allowed 0-14; topology 2 packages, 2 nodes, 2 L3, 8 cores, 15 CPUs)
 //	skip BenchmarkFloor/place=node: no two allowed CPUs of this machine are node apart (allowed 0-14; topology 2 packages, 2 nodes, 2 L3, 8 cores, 15 CPUs)
 //
-// What a tuning run would do there, and how long it would take (the lab
-// mode; without --lab the plan shows quick and full mode):
+// What a tuning run would do there in quick and full mode, and how long
+// each would take:
 //
-//	$ pinbench tune --plan --lab --root testdata/topologies/two-socket-smt --bench Floor
+//	$ pinbench tune --plan --root testdata/topologies/two-socket-smt --bench Floor
 //	pinbench tune --plan for the capture testdata/topologies/two-socket-smt: intel-xeon-fixture-2s-2p2n8c15t-98c625 (2 packages, 2 nodes, 2 L3, 8 cores, 15 CPUs)
 //
 //	Placement classes and their CPU pairs:
@@ -90,10 +90,10 @@
 //
 //	Cost model (documented defaults, planning for a capture): matrix transfer 100 ns, ping-pong start-up 400µs, benchmark start-up 3ms, benchmark binary start 500ms.
 //
-//	lab mode: 6 interleaved rounds of the suite, -benchtime 10x, poll-window sweep
-//	  matrix: a stratified sample, 23 of 105 pairs, 3 repetitions of 2000 transfers each: about 100ms
+//	quick mode: 6 interleaved rounds of the suite, -benchtime 100ms
+//	  matrix: a stratified sample, 23 of 105 pairs, 5 repetitions of 20000 transfers each: about 300ms
 //	    pairs per class: smt 7, llc 8, remote 8
-//	  benchmarks: 4 run, 3 skipped; 6 samples of each, about 500ms a round
+//	  benchmarks: 4 run, 3 skipped; 6 samples of each, about 1.1s a round
 //	    BenchmarkFloor/place=smt
 //	    BenchmarkFloor/place=llc
 //	    BenchmarkFloor/place=remote
@@ -102,7 +102,21 @@
 //	    BenchmarkFloor/place=samecpu: both sides busy-wait: on one CPU they would measure the scheduler's time slice
 //	    BenchmarkFloor/place=l2: no two allowed CPUs of this machine are l2 apart (allowed 0-14; topology 2 packages, 2 nodes, 2 L3, 8 cores, 15 CPUs)
 //	    BenchmarkFloor/place=node: no two allowed CPUs of this machine are node apart (allowed 0-14; topology 2 packages, 2 nodes, 2 L3, 8 cores, 15 CPUs)
-//	  estimated duration: 5s (matrix 100ms, dry run 500ms, 6 rounds of 500ms, report 1s)
+//	  estimated duration: 8s (matrix 300ms, dry run 500ms, 6 rounds of 1.1s, report 1s)
+//
+//	full mode: 10 interleaved rounds of the suite, -benchtime 500ms, poll-window sweep
+//	  matrix: every pair, 105 of 105 pairs, 11 repetitions of 50000 transfers each: about 6.3s
+//	    pairs per class: smt 7, llc 42, remote 56
+//	  benchmarks: 4 run, 3 skipped; 10 samples of each, about 3.1s a round
+//	    BenchmarkFloor/place=smt
+//	    BenchmarkFloor/place=llc
+//	    BenchmarkFloor/place=remote
+//	    BenchmarkFloor/place=unpinned
+//	  skipped:
+//	    BenchmarkFloor/place=samecpu: both sides busy-wait: on one CPU they would measure the scheduler's time slice
+//	    BenchmarkFloor/place=l2: no two allowed CPUs of this machine are l2 apart (allowed 0-14; topology 2 packages, 2 nodes, 2 L3, 8 cores, 15 CPUs)
+//	    BenchmarkFloor/place=node: no two allowed CPUs of this machine are node apart (allowed 0-14; topology 2 packages, 2 nodes, 2 L3, 8 cores, 15 CPUs)
+//	  estimated duration: 39s (matrix 6.3s, dry run 500ms, 10 rounds of 3.1s, report 1s)
 //
 // These measure this machine, so the doc test only checks that they parse:
 //

@@ -19,7 +19,7 @@ import (
 var cmdTune = &command{
 	name:    "tune",
 	summary: "the per-machine tuning run: matrix, benchmarks, report with recommendations",
-	args:    "[--full | --lab] [--out DIR [--force]] [flags]",
+	args:    "[--full] [--out DIR [--force]] [flags]",
 	about: `Discovers the topology, measures the core-to-core latency matrix, runs
 the benchmark suite (this binary's own, or --bench-bin's) in interleaved
 rounds, one fresh process per round, and writes a results folder with
@@ -69,12 +69,12 @@ func tuneOptions(args []string, stdout io.Writer) (o tune.Options, plan bool, er
 	o = tune.Defaults(tune.Quick)
 	fs := newFlagSet("tune", stdout)
 	full := fs.Bool("full", false, "full run: 10 samples of each benchmark, -benchtime 500ms and the poll-window sweep")
-	lab := fs.Bool("lab", false, "lab run for emulated guests (scripts/lab.sh --tune): 6 samples of 10 iterations, the sweep, a short matrix; its timings mean nothing")
+	fs.BoolVar(&o.Sweep, "sweep", false, "also run the adaptive poll-window sweep of BenchmarkHandoff (--full always does)")
 	fs.StringVar(&o.Out, "out", "", "write the run into `DIR` (default results/<machine-id>/<UTC time>-quick|full, and results/<machine-id>/latest points at it)")
 	fs.BoolVar(&o.Force, "force", false, "with --out: replace the results already in DIR")
 	fs.StringVar(&o.BenchBin, "bench-bin", "", "run the suite with this prebuilt benchmark `binary` (go test -c ./bench) instead of this program's own")
 	fs.IntVar(&o.Count, "count", 0, "samples per benchmark, one per interleaved round of the suite (default 6, or 10 with --full)")
-	fs.StringVar(&o.Benchtime, "benchtime", "", "run each benchmark for `d`, a duration or Nx iterations (default 100ms, or 500ms with --full, 10x with --lab)")
+	fs.StringVar(&o.Benchtime, "benchtime", "", "run each benchmark for `d`, a duration or Nx iterations (default 100ms, or 500ms with --full)")
 	fs.StringVar(&o.Bench, "bench", ".", "run only benchmarks matching this `regexp` (as go test -bench)")
 	fs.IntVar(&o.MatrixReps, "matrix-reps", 0, "repetitions per latency-matrix pair (default 5, or 11 with --full)")
 	fs.IntVar(&o.MatrixTransfers, "matrix-transfers", 0, "one-way transfers per matrix repetition (default 20000, or 50000 with --full)")
@@ -89,12 +89,8 @@ func tuneOptions(args []string, stdout io.Writer) (o tune.Options, plan bool, er
 		return o, false, err
 	case len(pos) > 0:
 		return o, false, usageError{fmt.Sprintf("unexpected argument %q", pos[0])}
-	case *full && *lab:
-		return o, false, usageError{"--full and --lab exclude each other"}
 	case *full:
 		o.Mode = tune.Full
-	case *lab:
-		o.Mode = tune.Lab
 	}
 	// Zero is the mode's figure; below it, a mistake.
 	if o.Count < 0 || o.MatrixReps < 0 || o.MatrixTransfers < 0 {

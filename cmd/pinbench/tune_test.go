@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/pinbench/pinbench/tune"
 	"golang.org/x/perf/benchfmt"
 )
 
@@ -96,7 +98,6 @@ func TestTuneAndReportBadInput(t *testing.T) {
 	}{
 		{[]string{"tune", "--out", filepath.Join(file, "sub")}, "output folder"},
 		{[]string{"tune", "--count", "-1"}, "must not be negative"},
-		{[]string{"tune", "--full", "--lab"}, "exclude each other"},
 		{[]string{"tune", "--bench-bin", "/nonexistent/bench.test", "--out", t.TempDir(), "--matrix-reps", "1", "--matrix-transfers", "100"}, "/nonexistent/bench.test"},
 		{[]string{"report", filepath.Join(t.TempDir(), "missing.txt")}, "missing.txt"},
 		{[]string{"report", garbage}, "bench.txt"},
@@ -119,5 +120,17 @@ func TestTuneAndReportBadInput(t *testing.T) {
 	// The failed report left no report.md beside the garbage file.
 	if _, err := os.Stat(filepath.Join(filepath.Dir(garbage), reportFile)); err == nil {
 		t.Error("a report.md was written from a malformed raw file")
+	}
+}
+
+// --sweep adds the poll-window sweep to quick mode, beside the figures'
+// own flags (the topology lab's tuning run is made of these).
+func TestTuneSweepFlag(t *testing.T) {
+	o, plan, err := tuneOptions([]string{"--sweep", "--benchtime", "10x", "--matrix-reps", "3"}, io.Discard)
+	if err != nil || plan || o.Mode != tune.Quick || !o.Sweep || o.Benchtime != "10x" || o.MatrixReps != 3 {
+		t.Errorf("tune --sweep --benchtime 10x --matrix-reps 3: %+v, plan %v, %v; want quick mode with the sweep and those figures", o, plan, err)
+	}
+	if o, _, _ := tuneOptions(nil, io.Discard); o.Sweep {
+		t.Error("tune without --sweep: Sweep set")
 	}
 }

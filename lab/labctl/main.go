@@ -179,7 +179,7 @@ func runInitramfs(args []string, stderr io.Writer) error {
 	fs.StringVar(&s.Repo, "repo", "", "repository root")
 	fs.StringVar(&s.Shared, "shared", "", "shared topology captures folder (optional)")
 	tests := fs.String("tests", "", "file listing the test binaries (import path, folder, binary; tab-separated)")
-	fs.BoolVar(&s.Tune, "tune", false, "add a pinbench tune --lab run")
+	fs.BoolVar(&s.Tune, "tune", false, "add a pinbench tune run with the lab's flags (lab.TuneFlags)")
 	fs.BoolVar(&s.PlanCheck, "plan-check", false, "add pinbench tune --plan and a real quick tune to hold it to")
 	fs.IntVar(&s.StepLimit, "step", 900, "time limit of each step in seconds")
 	fs.IntVar(&s.TotalLimit, "total", 1800, "in-guest watchdog limit in seconds")
