@@ -69,7 +69,7 @@ func TestSpecBuild(t *testing.T) {
 		init := m["init"].data
 		for _, want := range []string{
 			"timeout -s QUIT -k 10 100 ", "sleep 400", "cd /lab/repo/aio", "./aio.test -test.v -test.timeout 85s",
-			"./bench.test -test.run \"^$\" -test.bench . -test.benchtime 1x", BeginMarker, EndMarker, "poweroff -f", GuestEnv + "=1",
+			"./bench.test -test.run \"^$\" -test.bench . -test.benchtime 1x", BeginMarker, EndMarker, "poweroff -f",
 			"labctl speed -host 20000000 -max 2 ", "export " + StallScaleEnv + "=$scale",
 		} {
 			if !strings.Contains(init, want) {
