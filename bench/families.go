@@ -11,9 +11,9 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
+	"github.com/pinbench/pinbench/bench/internal/workload"
 	"github.com/pinbench/pinbench/coroutine"
 	"github.com/pinbench/pinbench/internal/harness"
-	"github.com/pinbench/pinbench/internal/randsched"
 	"github.com/pinbench/pinbench/internal/spinwait"
 )
 
@@ -57,13 +57,13 @@ func (s suiteBuilder) pinnedPlacements(spin spinning, allocs bool, body pairBody
 	return out
 }
 
-// nodePlacements returns leaves `pin=node/place=P` for P in NodeClasses,
+// nodePlacements returns leaves `pin=node/place=P` for P in nodeClasses,
 // with n iothreads pinned per NUMA node (see nodeSets), or skipped with
 // the reason. The "pin-node" configuration line says which node sets
 // they are.
 func (s suiteBuilder) nodePlacements(spin spinning, n int, allocs bool, body func(b *testing.B, full string, sets []affinity.CPUSet) error) []*Node {
 	var out []*Node
-	for _, class := range NodeClasses {
+	for _, class := range nodeClasses {
 		sets, reason := nodeSets(s.t, class, n, bool(spin))
 		out = append(out, leaf("pin=node/place="+string(class), reason, allocs, func(b *testing.B, full string) error {
 			return body(b, full, sets)
@@ -275,11 +275,11 @@ func queueName(impl string, pad int) string {
 	return fmt.Sprintf("impl=%s/pad=%d", impl, pad)
 }
 
-// QueueMaxProducers caps the producers of BenchmarkQueue's place=all
+// queueMaxProducers caps the producers of BenchmarkQueue's place=all
 // variant, so that its cost (and the number of threads it starts) stays
 // bounded on machines with hundreds of CPUs; 16 producers already contend
 // on the queue head from every corner of a large machine.
-const QueueMaxProducers = 16
+const queueMaxProducers = 16
 
 func (s suiteBuilder) queueFamily() []*Node {
 	var out []*Node
@@ -299,12 +299,12 @@ func (s suiteBuilder) queueFamily() []*Node {
 }
 
 // allProducers picks place=all's CPUs from the allowed ones (ascending):
-// the last as the consumer, and up to QueueMaxProducers of the others,
+// the last as the consumer, and up to queueMaxProducers of the others,
 // evenly spaced so that they span every package and node.
 func allProducers(all []int) (consumer int, producers []int) {
 	consumer = all[len(all)-1] // avoid CPU 0 for the consumer
 	rest := all[:len(all)-1]
-	n := min(len(rest), QueueMaxProducers)
+	n := min(len(rest), queueMaxProducers)
 	for i := range n {
 		producers = append(producers, rest[i*len(rest)/n])
 	}
@@ -312,12 +312,12 @@ func allProducers(all []int) (consumer int, producers []int) {
 }
 
 func benchQueue(b *testing.B, impl string, pad, consumer int, producers []int) error {
-	q, err := NewQueueImpl(impl, pad)
+	q, err := workload.NewQueueImpl(impl, pad)
 	if err != nil {
 		return err
 	}
 	harness.EnsureProcs(b, len(producers)+2)
-	run, err := runQueue(q, consumer, producers, b.N, b.ResetTimer)
+	run, err := workload.RunQueue(q, consumer, producers, b.N, b.ResetTimer)
 	if err != nil {
 		return err
 	}
@@ -328,22 +328,22 @@ func benchQueue(b *testing.B, impl string, pad, consumer int, producers []int) e
 
 // Mutex: one lock-increment-unlock of QEMU's test-aio-multithread loop.
 
-// MutexContexts is how many iothreads the place=all and contended runs of
+// mutexContexts is how many iothreads the place=all and contended runs of
 // BenchmarkMutex use: QEMU's NUM_CONTEXTS.
-const MutexContexts = 5
+const mutexContexts = 5
 
 func (s suiteBuilder) mutexFamily() []*Node {
 	var out []*Node
-	for _, impl := range MutexImpls {
+	for _, impl := range workload.MutexImpls {
 		out = append(out,
 			group("impl="+impl+"/contexts=2", s.placements(false, true, func(b *testing.B, _ string, a, c int) error {
 				return benchMutex(b, impl, []int{a, c})
 			})...),
-			leaf(fmt.Sprintf("impl=%s/contexts=%d/place=all", impl, MutexContexts), "", true, func(b *testing.B, _ string) error {
-				return benchMutex(b, impl, spreadCPUs(s.t, MutexContexts))
+			leaf(fmt.Sprintf("impl=%s/contexts=%d/place=all", impl, mutexContexts), "", true, func(b *testing.B, _ string) error {
+				return benchMutex(b, impl, spreadCPUs(s.t, mutexContexts))
 			}),
-			leaf(fmt.Sprintf("impl=%s/contexts=%d/place=unpinned", impl, MutexContexts), "", true, func(b *testing.B, _ string) error {
-				cpus := make([]int, MutexContexts)
+			leaf(fmt.Sprintf("impl=%s/contexts=%d/place=unpinned", impl, mutexContexts), "", true, func(b *testing.B, _ string) error {
+				cpus := make([]int, mutexContexts)
 				for i := range cpus {
 					cpus[i] = harness.Unpinned
 				}
@@ -366,7 +366,7 @@ func spreadCPUs(t *affinity.Topology, n int) []int {
 
 // benchTimeLimit is the -test.benchtime of a time-based run (0 for an
 // Nx count, which runs exactly its iterations): the bound of each run of
-// a benchmark whose cost is not linear in b.N (see mutexRun.startLine).
+// a benchmark whose cost is not linear in b.N (see bench/internal/workload's mutexRun.startLine).
 // Testing's iteration column then shows the b.N asked for; every per-op
 // figure the benchmark reports divides by the iterations made (see
 // madeAllocs).
@@ -411,7 +411,7 @@ func (m *madeAllocs) report(b *testing.B, made int64) {
 func benchMutex(b *testing.B, impl string, cpus []int) error {
 	harness.EnsureProcs(b, len(cpus)+1)
 	var allocs madeAllocs
-	res, err := RunMutex(MutexConfig{Impl: impl, CPUs: cpus, Ops: b.N, OnStart: allocs.clockStart(b), TimeLimit: benchTimeLimit()})
+	res, err := workload.RunMutex(workload.MutexConfig{Impl: impl, CPUs: cpus, Ops: b.N, OnStart: allocs.clockStart(b), TimeLimit: benchTimeLimit()})
 	if err != nil {
 		return err
 	}
@@ -428,27 +428,27 @@ func benchMutex(b *testing.B, impl string, cpus []int) error {
 
 // Schedule: one take of QEMU's random schedule among N iothreads.
 
-// ScheduleContexts is how many iothreads QEMU's test-aio-multithread uses.
-const ScheduleContexts = 5
+// scheduleContexts is how many iothreads QEMU's test-aio-multithread uses.
+const scheduleContexts = 5
 
 func (s suiteBuilder) scheduleFamily() []*Node {
 	type variant struct {
-		pin   PinMode
+		pin   pinMode
 		class affinity.Class
 	}
 	var variants []variant
 	for _, class := range append(affinity.Classes(), affinity.Unpinned) {
-		variants = append(variants, variant{PinCPU, class})
+		variants = append(variants, variant{pinCPU, class})
 	}
-	for _, class := range NodeClasses {
-		variants = append(variants, variant{PinNode, class})
+	for _, class := range nodeClasses {
+		variants = append(variants, variant{pinNode, class})
 	}
 	var out []*Node
 	for _, v := range variants {
 		sets, skip := scheduleSets(s.t, v.pin, v.class)
 		n := len(sets)
 		if skip != "" {
-			n = ScheduleContexts
+			n = scheduleContexts
 		}
 		name := fmt.Sprintf("contexts=%d/pin=%s/place=%s", n, v.pin, v.class)
 		if v.class == affinity.Unpinned {
@@ -456,7 +456,7 @@ func (s suiteBuilder) scheduleFamily() []*Node {
 		}
 		out = append(out, leaf(name, skip, false, func(b *testing.B, _ string) error {
 			harness.EnsureProcs(b, len(sets)+1)
-			res, err := runSchedule(sets, b.N, benchTimeLimit(), b.ResetTimer)
+			res, err := workload.RunSchedule(sets, b.N, benchTimeLimit(), b.ResetTimer)
 			if err != nil {
 				return err
 			}
@@ -473,18 +473,18 @@ func (s suiteBuilder) scheduleFamily() []*Node {
 
 // scheduleSets returns the iothreads' pin sets for pin mode and class
 // (empty sets for the unpinned baseline), or why they cannot run here.
-func scheduleSets(t *affinity.Topology, pin PinMode, class affinity.Class) ([]affinity.CPUSet, string) {
-	if pin == PinNode {
-		return nodeSets(t, class, ScheduleContexts, false)
+func scheduleSets(t *affinity.Topology, pin pinMode, class affinity.Class) ([]affinity.CPUSet, string) {
+	if pin == pinNode {
+		return nodeSets(t, class, scheduleContexts, false)
 	}
 	if class == affinity.Unpinned {
-		n := min(ScheduleContexts, t.Allowed.Count())
+		n := min(scheduleContexts, t.Allowed.Count())
 		return make([]affinity.CPUSet, max(n, 2)), ""
 	}
 	if _, _, skip := placementCPUs(t, class, false); skip != "" {
 		return nil, skip // the same reason as every other benchmark's
 	}
-	cpus, err := t.Group(class, ScheduleContexts)
+	cpus, err := t.Group(class, scheduleContexts)
 	if err != nil {
 		return nil, err.Error()
 	}
@@ -496,66 +496,4 @@ func scheduleSets(t *affinity.Topology, pin PinMode, class affinity.Class) ([]af
 		sets[i] = harness.OnCPU(c)
 	}
 	return sets, ""
-}
-
-// ScheduleResult is what one RunSchedule measured.
-type ScheduleResult struct {
-	Counts  randsched.Counts
-	Elapsed time.Duration
-}
-
-// RunSchedule starts one iothread per pin set (empty: not pinned), runs the
-// circulating random schedule until at least ops takes were made, stops it,
-// joins the iothreads and checks the slot invariants.
-func RunSchedule(sets []affinity.CPUSet, ops int) (res ScheduleResult, err error) {
-	return runSchedule(sets, ops, 0, nil)
-}
-
-// runSchedule is RunSchedule, calling onClock where the clock starts, and
-// ending the run early once limit (when positive) has passed and a take
-// was made: like BenchmarkMutex's loops (see mutexRun.startLine), a
-// schedule among iothreads on shared CPUs is not linear in its takes, and
-// testing's b.N ramp overshot -benchtime 100ms by 20x in an emulated
-// 16-CPU guest. The result counts every take made either way.
-func runSchedule(sets []affinity.CPUSet, ops int, limit time.Duration, onClock harness.ClockStart) (res ScheduleResult, err error) {
-	timeout, err := harness.StallTimeout()
-	if err != nil {
-		return res, err
-	}
-	threads := make([]*aio.IOThread, 0, len(sets))
-	defer func() {
-		for _, t := range threads {
-			if jerr := t.Join(); jerr != nil && err == nil {
-				err = jerr
-			}
-		}
-	}()
-	for i, set := range sets {
-		t, err := aio.NewIOThread(set, aio.WithWaitMode(aio.WaitAdaptive))
-		if err != nil {
-			return res, fmt.Errorf("iothread %d: %w", i, err)
-		}
-		threads = append(threads, t)
-	}
-	rs := randsched.New(threads, randsched.Circulating, uint64(time.Now().UnixNano()))
-	onClock.Call()
-	start := time.Now()
-	rs.Start()
-	last, lastChange := int64(-1), time.Now()
-	for {
-		n := rs.Counts().Total()
-		if n >= int64(ops) || limit > 0 && n > 0 && time.Since(start) >= limit {
-			break
-		}
-		if n != last {
-			last, lastChange = n, time.Now()
-		} else if time.Since(lastChange) > timeout {
-			rs.Stop()
-			return res, fmt.Errorf("stalled: the random schedule made no take for %v (after %d of %d)", timeout, n, ops)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	res.Counts = rs.Stop()
-	res.Elapsed = time.Since(start)
-	return res, rs.Err()
 }

@@ -15,13 +15,13 @@ import (
 // Handoff: one one-way coroutine handoff between two pinned iothreads (or
 // two goroutines, for the channel baselines); see BenchmarkHandoff.
 
-// SparseGap is the idle time before each handoff at rate=sparse. A waiting
+// sparseGap is the idle time before each handoff at rate=sparse. A waiting
 // iothread then waits about this long for the next handoff: longer than
 // QEMU's default adaptive window (32 us), so with default settings a
 // busy-polling iothread burns CPU while an adaptive one goes to sleep, and
 // shorter than the sweep's widest window (64 us), so the sweep shows the
 // window at which polling starts to catch the handoffs.
-const SparseGap = 40 * time.Microsecond
+const sparseGap = 40 * time.Microsecond
 
 // sweepWindows are the adaptive poll windows the sweep compares.
 var sweepWindows = []time.Duration{0, 4 * time.Microsecond, 16 * time.Microsecond, 32 * time.Microsecond, 64 * time.Microsecond}
@@ -31,7 +31,7 @@ var waitModes = []aio.WaitMode{aio.WaitPoll, aio.WaitBlock, aio.WaitAdaptive}
 func (s suiteBuilder) handoffFamily() []*Node {
 	var out []*Node
 	for _, w := range waitModes {
-		for _, gap := range []time.Duration{0, SparseGap} {
+		for _, gap := range []time.Duration{0, sparseGap} {
 			name := fmt.Sprintf("via=aio/wait=%s", w)
 			if gap > 0 {
 				name += "/rate=sparse"
@@ -55,7 +55,7 @@ func (s suiteBuilder) handoffFamily() []*Node {
 		s.reportHandoff(b, res)
 		return nil
 	})...))
-	for _, gap := range []time.Duration{0, SparseGap} {
+	for _, gap := range []time.Duration{0, sparseGap} {
 		suffix := ""
 		if gap > 0 {
 			suffix = "/rate=sparse"
@@ -75,7 +75,7 @@ func (s suiteBuilder) handoffFamily() []*Node {
 		for _, rate := range []struct {
 			name string
 			gap  time.Duration
-		}{{"sparse", SparseGap}, {"dense", 0}} {
+		}{{"sparse", sparseGap}, {"dense", 0}} {
 			out = append(out, group(fmt.Sprintf("via=aio/wait=adaptive/pollmax=%dus/rate=%s", win.Microseconds(), rate.name),
 				s.placements(false, true, func(b *testing.B, full string, a, c int) error {
 					// pollmax=0 is "never poll": a window of 1 ns.

@@ -19,7 +19,7 @@ import "testing"
 //     default); only place=unpinned.
 //
 // Names without a rate part hand off back to back; rate=sparse waits
-// SparseGap before each send (ns/op then includes the gap: read p50-ns).
+// sparseGap before each send (ns/op then includes the gap: read p50-ns).
 // Extra metrics: p50-ns and p99-ns of sampled one-way latencies, cpu-ns/op
 // (CPU the two sides burned), wakeups/op (system-call wakes), and, where
 // perf_event_open works, ctxsw/op and migrations/op on the iothreads, plus

@@ -8,24 +8,24 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 )
 
-// PinMode says how an iothread of a benchmark is pinned: the `pin=` key of
+// pinMode says how an iothread of a benchmark is pinned: the `pin=` key of
 // BenchmarkHandoff/via=aio and BenchmarkSchedule.
-type PinMode string
+type pinMode string
 
 const (
-	// PinCPU pins each iothread to one CPU of the placement's pair (or
+	// pinCPU pins each iothread to one CPU of the placement's pair (or
 	// group): the kernel has no choice.
-	PinCPU PinMode = "cpu"
-	// PinNode pins each iothread to every allowed CPU of a NUMA node, as
+	pinCPU pinMode = "cpu"
+	// pinNode pins each iothread to every allowed CPU of a NUMA node, as
 	// `numactl --cpunodebind`, a node-wide cpuset or QEMU iothreads in a
 	// node's cgroup do: the kernel picks the CPU, and may put both on SMT
 	// siblings or on one CPU. place=node puts every iothread in one node,
 	// place=remote spreads them over two or more nodes.
-	PinNode PinMode = "node"
+	pinNode pinMode = "node"
 )
 
-// NodeClasses are the placement classes pin=node runs at.
-var NodeClasses = []affinity.Class{affinity.Node, affinity.Remote}
+// nodeClasses are the placement classes pin=node runs at.
+var nodeClasses = []affinity.Class{affinity.Node, affinity.Remote}
 
 // nodeNote says what pin=node means on this machine, for the configuration
 // line "pin-node": which node sets the iothreads get, and, on a machine

@@ -67,15 +67,15 @@ func TestScheduleCPUsOnFixture(t *testing.T) {
 		}
 		return cpus
 	}
-	if sets, skip := scheduleSets(topo, PinCPU, affinity.Remote); skip != "" || len(sets) != 2 || topo.Relation(one(sets)[0], one(sets)[1]) != affinity.Remote {
+	if sets, skip := scheduleSets(topo, pinCPU, affinity.Remote); skip != "" || len(sets) != 2 || topo.Relation(one(sets)[0], one(sets)[1]) != affinity.Remote {
 		t.Errorf("remote: %v (skip %q), want two CPUs on different nodes", sets, skip)
 	}
-	if sets, skip := scheduleSets(topo, PinCPU, affinity.SMT); skip != "" || len(sets) != 2 || topo.Relation(one(sets)[0], one(sets)[1]) != affinity.SMT {
+	if sets, skip := scheduleSets(topo, pinCPU, affinity.SMT); skip != "" || len(sets) != 2 || topo.Relation(one(sets)[0], one(sets)[1]) != affinity.SMT {
 		t.Errorf("smt: %v (skip %q), want the two threads of one core", sets, skip)
 	}
 	// A class the machine lacks is skipped with the harness's reason,
 	// not the affinity package's error.
-	if _, skip := scheduleSets(topo, PinCPU, affinity.L2); !strings.HasPrefix(skip, "no two allowed CPUs of this machine are l2 apart") {
+	if _, skip := scheduleSets(topo, pinCPU, affinity.L2); !strings.HasPrefix(skip, "no two allowed CPUs of this machine are l2 apart") {
 		t.Errorf("l2 on a machine without shared L2: skip %q, want the harness's reason", skip)
 	}
 }
@@ -180,8 +180,8 @@ func TestAllProducersCapped(t *testing.T) {
 		all[i] = i
 	}
 	consumer, producers := allProducers(all)
-	if consumer != 255 || len(producers) != QueueMaxProducers || producers[0] != 0 || producers[len(producers)-1] < 200 {
-		t.Fatalf("256 CPUs: consumer %d, producers %v; want CPU 255 and %d producers spread from 0 to the top", consumer, producers, QueueMaxProducers)
+	if consumer != 255 || len(producers) != queueMaxProducers || producers[0] != 0 || producers[len(producers)-1] < 200 {
+		t.Fatalf("256 CPUs: consumer %d, producers %v; want CPU 255 and %d producers spread from 0 to the top", consumer, producers, queueMaxProducers)
 	}
 	consumer, producers = allProducers([]int{0, 1, 2})
 	if consumer != 2 || len(producers) != 2 {

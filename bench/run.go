@@ -22,9 +22,9 @@ import (
 // names (with the -GOMAXPROCS suffix), values rounded as `go test` rounds
 // them, the same units and configuration keys.
 
-// PkgPath is the import path `go test` prints as the pkg configuration
+// pkgPath is the import path `go test` prints as the pkg configuration
 // line of the suite's results.
-const PkgPath = "github.com/pinbench/pinbench/bench"
+const pkgPath = "github.com/pinbench/pinbench/bench"
 
 // SetBenchtime sets the -test.benchtime that testing.Benchmark runs each
 // leaf for ("100ms", "10x"), registering the testing flags first. It
@@ -66,9 +66,9 @@ func RunLeaf(l Leaf) (testing.BenchmarkResult, error) {
 	return res, nil
 }
 
-// ResultName is the name `go test` gives leaf name's result line: with
+// resultName is the name `go test` gives leaf name's result line: with
 // the -GOMAXPROCS suffix unless GOMAXPROCS is 1.
-func ResultName(name string) string {
+func resultName(name string) string {
 	if p := runtime.GOMAXPROCS(0); p != 1 {
 		return fmt.Sprintf("%s-%d", name, p)
 	}
@@ -102,7 +102,7 @@ func GoTestConfig(t *affinity.Topology) []ConfigLine {
 	return append(Config(t),
 		ConfigLine{"goos", runtime.GOOS},
 		ConfigLine{"goarch", runtime.GOARCH},
-		ConfigLine{"pkg", PkgPath},
+		ConfigLine{"pkg", pkgPath},
 		ConfigLine{"cpu", cpu})
 }
 
@@ -110,7 +110,7 @@ func GoTestConfig(t *affinity.Topology) []ConfigLine {
 // (name with its suffix, iterations, ns/op and the reported metrics, B/op
 // and allocs/op when allocs), through benchfmt.
 func (rw *ResultWriter) Write(name string, res testing.BenchmarkResult, allocs bool) error {
-	line := ResultName(name) + "\t" + res.String()
+	line := resultName(name) + "\t" + res.String()
 	if allocs {
 		line += "\t" + res.MemString()
 	}

@@ -3,9 +3,9 @@ package bench
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/bench/internal/workload"
 	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/leakcheck"
 )
@@ -33,11 +33,11 @@ func TestScheduleCirculates(t *testing.T) {
 	if *long {
 		ops = 5000000
 	}
-	harness.EnsureProcs(t, ScheduleContexts+1)
-	for _, pin := range []PinMode{PinCPU, PinNode} {
+	harness.EnsureProcs(t, scheduleContexts+1)
+	for _, pin := range []pinMode{pinCPU, pinNode} {
 		classes := append(affinity.Classes(), affinity.Unpinned)
-		if pin == PinNode {
-			classes = NodeClasses
+		if pin == pinNode {
+			classes = nodeClasses
 		}
 		for _, class := range classes {
 			t.Run(fmt.Sprintf("pin=%s/place=%s", pin, class), func(t *testing.T) {
@@ -46,7 +46,7 @@ func TestScheduleCirculates(t *testing.T) {
 					t.Skip(skip)
 				}
 				leakcheck.Goroutines(t)
-				res, err := RunSchedule(sets, ops)
+				res, err := workload.RunSchedule(sets, ops, 0, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -56,25 +56,5 @@ func TestScheduleCirculates(t *testing.T) {
 				t.Logf("%d contexts: %v", len(sets), res.Counts)
 			})
 		}
-	}
-}
-
-// A time limit ends a schedule that would take hours, counting the takes
-// made.
-func TestScheduleTimeLimit(t *testing.T) {
-	leakcheck.Goroutines(t)
-	harness.EnsureProcs(t, 3)
-	const limit = 50 * time.Millisecond
-	const ops = 1 << 40
-	var res ScheduleResult
-	var err error
-	within(t, 30*time.Second, "a schedule limited to "+limit.String(), func() {
-		res, err = runSchedule(make([]affinity.CPUSet, 2), ops, limit, nil)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := res.Counts.Total(); n <= 0 || n >= ops || res.Elapsed < limit {
-		t.Fatalf("%d takes in %v: want some, fewer than %d, in at least %v", n, res.Elapsed, int64(ops), limit)
 	}
 }

@@ -1,4 +1,4 @@
-package bench
+package workload
 
 import (
 	"fmt"
@@ -132,82 +132,102 @@ type QueueRun struct {
 
 // RunQueue moves items from producers (one per CPU in producerCPUs) to one
 // consumer on consumerCPU through impl, checking that every item arrives
-// exactly once and in its producer's order.
-func RunQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int) (QueueRun, error) {
-	return runQueue(impl, consumerCPU, producerCPUs, items, nil)
-}
-
-func runQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int, onClock harness.ClockStart) (QueueRun, error) {
+// exactly once and in its producer's order. onClock, when set, is called
+// on the consumer's thread where the clock starts, once every side is on
+// its thread.
+func RunQueue(impl QueueImpl, consumerCPU int, producerCPUs []int, items int, onClock harness.ClockStart) (QueueRun, error) {
 	np := len(producerCPUs)
 	per := (items + np - 1) / np
-	total := per * np
-	var ready atomic.Int32
-	// A start barrier: every side's Add synchronizes before the Loads that
-	// see np+1, so no side starts before all are on their threads.
-	start := func(stop *harness.Stop) error {
-		ready.Add(1)
-		for int(ready.Load()) != np+1 {
-			if stop.Load() {
-				return harness.ErrAborted
-			}
-		}
-		return nil
-	}
-	var run QueueRun
-	progress := new(harness.Progress)
-	sides := []harness.Side{{Name: "consumer", CPU: consumerCPU, Progress: progress, Run: func(stop *harness.Stop) error {
-		next := make([]int64, np)
-		var bad error
-		check := func(it *QueueItem) {
-			if it.Seq != next[it.Producer] && bad == nil {
-				bad = fmt.Errorf("item %d of producer %d arrived when %d was expected (lost, duplicated or reordered)", it.Seq, it.Producer, next[it.Producer])
-			}
-			next[it.Producer] = it.Seq + 1
-			it.Free.Store(true)
-		}
-		if err := start(stop); err != nil {
-			return err
-		}
-		onClock.Call()
-		t0 := time.Now()
-		for got := 0; got < total; {
-			got += impl.Take(stop, check)
-			progress.Set(int64(got))
-			if stop.Load() {
-				return harness.ErrAborted
-			}
-		}
-		run = QueueRun{Elapsed: time.Since(t0), Items: total}
-		return bad
-	}}}
+	r := &queueRun{impl: impl, producers: np, per: per, total: per * np, onClock: onClock}
+	sides := []harness.Side{{Name: "consumer", CPU: consumerCPU, Progress: &r.progress, Run: r.consume}}
 	for p, cpu := range producerCPUs {
 		sides = append(sides, harness.Side{Name: fmt.Sprintf("producer %d", p), CPU: cpu, Run: func(stop *harness.Stop) error {
-			ring := make([]QueueItem, QueueRing)
-			for i := range ring {
-				ring[i].Producer = p
-				ring[i].Free.Store(true)
-			}
-			if err := start(stop); err != nil {
-				return err
-			}
-			for s := 0; s < per; s++ {
-				it := &ring[s%QueueRing]
-				for !it.Free.Load() {
-					if stop.Load() {
-						return harness.ErrAborted
-					}
-				}
-				it.Free.Store(false)
-				it.Seq = int64(s)
-				impl.Push(it)
-			}
-			return nil
+			return r.produce(p, stop)
 		}})
 	}
 	timeout, err := harness.StallTimeout()
 	if err != nil {
-		return run, err
+		return r.run, err
 	}
 	err = harness.RunSides(timeout, sides...)
-	return run, err
+	return r.run, err
+}
+
+// queueRun is one RunQueue: its settings, read by every side, the start
+// barrier, and the consumer's progress and outcome.
+type queueRun struct {
+	impl      QueueImpl
+	producers int // how many
+	per       int // items each producer pushes
+	total     int // items the consumer takes
+	onClock   harness.ClockStart
+	ready     atomic.Int32     // the start barrier: sides on their threads
+	progress  harness.Progress // items taken, for the watchdog
+	run       QueueRun         // the consumer's, read after RunSides
+}
+
+// start is the start barrier: every side's Add synchronizes before the
+// Loads that see producers+1, so no side starts before all are on their
+// threads.
+func (r *queueRun) start(stop *harness.Stop) error {
+	r.ready.Add(1)
+	for int(r.ready.Load()) != r.producers+1 {
+		if stop.Load() {
+			return harness.ErrAborted
+		}
+	}
+	return nil
+}
+
+// consume is the consumer: it takes every item, checking each producer's
+// order, and hands each item back to its producer.
+func (r *queueRun) consume(stop *harness.Stop) error {
+	next := make([]int64, r.producers)
+	var bad error
+	check := func(it *QueueItem) {
+		if it.Seq != next[it.Producer] && bad == nil {
+			bad = fmt.Errorf("item %d of producer %d arrived when %d was expected (lost, duplicated or reordered)", it.Seq, it.Producer, next[it.Producer])
+		}
+		next[it.Producer] = it.Seq + 1
+		it.Free.Store(true)
+	}
+	if err := r.start(stop); err != nil {
+		return err
+	}
+	r.onClock.Call()
+	t0 := time.Now()
+	for got := 0; got < r.total; {
+		got += r.impl.Take(stop, check)
+		r.progress.Set(int64(got))
+		if stop.Load() {
+			return harness.ErrAborted
+		}
+	}
+	r.run = QueueRun{Elapsed: time.Since(t0), Items: r.total}
+	return bad
+}
+
+// produce is producer p: it pushes its items in order, each from its ring
+// of QueueRing, reusing an item once the consumer has freed it.
+func (r *queueRun) produce(p int, stop *harness.Stop) error {
+	ring := make([]QueueItem, QueueRing)
+	for i := range ring {
+		ring[i].Producer = p
+		ring[i].Free.Store(true)
+	}
+	if err := r.start(stop); err != nil {
+		return err
+	}
+	for s := 0; s < r.per; s++ {
+		it := &ring[s%QueueRing]
+		for !it.Free.Load() {
+			if stop.Load() {
+				return harness.ErrAborted
+			}
+		}
+		it.Free.Store(false)
+		it.Seq = int64(s)
+		r.impl.Push(it)
+	}
+	return nil
 }

@@ -1,4 +1,12 @@
-package bench
+// Package workload runs the suite's contended workloads on pinned
+// iothreads, each under the harness's watchdog: QEMU's mutex loop
+// (RunMutex), many producers handing items to one consumer (RunQueue) and
+// the random schedule of QEMU's test-aio-multithread (RunSchedule).
+//
+// Who may call what: each Run function from any goroutine, starting and
+// joining its own threads; a start hook (OnStart, onClock) runs on one
+// of the run's threads while the caller waits, and must not block.
+package workload
 
 import (
 	"fmt"
@@ -16,7 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// MutexImpls are the locks BenchmarkMutex compares: colock's CoMutex, the
+// MutexImpls are the locks RunMutex runs: colock's CoMutex, the
 // MCS lock on a futex of QEMU's test (colock.MCS) and Go's sync.Mutex (in
 // QEMU's test, a pthread mutex).
 var MutexImpls = []string{"comutex", "mcs", "sync"}
@@ -37,7 +45,7 @@ type MutexConfig struct {
 	// TimeLimit, when positive, also ends the run once that long has
 	// passed since the start line, with the iterations made by then
 	// counted (at least one). A benchmark passes its -benchtime: see
-	// startLine and benchTimeLimit for why.
+	// startLine for why.
 	TimeLimit time.Duration
 	// OnStart, when set, is called once every coroutine stands at the
 	// start line, just before they are let go, so that set-up is not
@@ -127,24 +135,15 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 		}
 	}
 	r := &mutexRun{cfg: cfg, finished: make([]atomic.Bool, len(cfg.CPUs)), atLine: make([]atomic.Bool, len(cfg.CPUs))}
-	var comutex colock.CoMutex
-	var mcs *colock.MCS
-	var mu sync.Mutex
-	switch cfg.Impl {
-	case "comutex":
-		r.lock = func(self *colock.Self, _ int) { comutex.Lock(self) }
-		r.unlock = func(self *colock.Self, _ int) { comutex.Unlock(self) }
-	case "mcs":
-		mcs = colock.NewMCS(len(cfg.CPUs))
-		r.lock = func(_ *colock.Self, id int) { mcs.Lock(id) }
-		r.unlock = func(_ *colock.Self, id int) { mcs.Unlock(id) }
-	case "sync":
-		r.lock = func(*colock.Self, int) { mu.Lock() }
-		r.unlock = func(*colock.Self, int) { mu.Unlock() }
-	default:
-		return res, fmt.Errorf("unknown mutex implementation %q (want one of %s)", cfg.Impl, strings.Join(MutexImpls, ", "))
+	handoffs, err := r.pickLock()
+	if err != nil {
+		return res, err
 	}
-	threads, err := newIOThreads(cfg.CPUs, aio.WithWaitMode(aio.WaitBlock))
+	sets := make([]affinity.CPUSet, len(cfg.CPUs))
+	for i, cpu := range cfg.CPUs {
+		sets[i] = harness.OnCPU(cpu)
+	}
+	threads, err := newIOThreads(sets, aio.WithWaitMode(aio.WaitBlock))
 	if err != nil {
 		return res, err
 	}
@@ -157,14 +156,47 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 			err = jerr
 		}
 	}()
+	wakes0 := wakes(threads)
+	if err := r.run(threads); err != nil {
+		stalled = true
+		return res, err
+	}
+	if err := r.check(); err != nil {
+		return res, err
+	}
+	return MutexResult{Ops: min(int64(cfg.Ops), r.done.Load()), Elapsed: r.elapsed, Handoffs: handoffs(), Wakes: wakes(threads) - wakes0}, nil
+}
+
+// pickLock sets the run's lock and unlock to cfg.Impl's, and returns how
+// to count its remote handoffs afterwards (-1: not known).
+func (r *mutexRun) pickLock() (handoffs func() int64, err error) {
+	switch r.cfg.Impl {
+	case "comutex":
+		comutex := new(colock.CoMutex)
+		r.lock = func(self *colock.Self, _ int) { comutex.Lock(self) }
+		r.unlock = func(self *colock.Self, _ int) { comutex.Unlock(self) }
+		return func() int64 { return int64(comutex.Stats().Remote) }, nil
+	case "mcs":
+		mcs := colock.NewMCS(len(r.cfg.CPUs))
+		r.lock = func(_ *colock.Self, id int) { mcs.Lock(id) }
+		r.unlock = func(_ *colock.Self, id int) { mcs.Unlock(id) }
+		return func() int64 { return int64(mcs.Handoffs()) }, nil
+	case "sync":
+		mu := new(sync.Mutex)
+		r.lock = func(*colock.Self, int) { mu.Lock() }
+		r.unlock = func(*colock.Self, int) { mu.Unlock() }
+		return func() int64 { return -1 }, nil
+	}
+	return nil, fmt.Errorf("unknown mutex implementation %q (want one of %s)", r.cfg.Impl, strings.Join(MutexImpls, ", "))
+}
+
+// run starts one coroutine of loop on each iothread and waits for them
+// all to end (see wait).
+func (r *mutexRun) run(threads []*aio.IOThread) error {
 	cos := make([]func(), len(threads))
 	for i, t := range threads {
 		co := t.Context().NewCoroutine(colock.Entry(func(self *colock.Self) { r.loop(self, i) }))
-		cos[i] = func() { aio.CoScheduleAt(co, "RunMutex") }
-	}
-	wakes0 := int64(0)
-	for _, t := range threads {
-		wakes0 += int64(t.Stats().Wakes)
+		cos[i] = func() { aio.CoScheduleAt(co, "workload.RunMutex") }
 	}
 	// Store: before the CoSchedules below, each of which synchronizes
 	// before its coroutine's entry, so every coroutine sees the count.
@@ -173,28 +205,27 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 	for _, schedule := range cos {
 		schedule()
 	}
-	if err := r.wait(threads); err != nil {
-		stalled = true
-		return res, err
-	}
+	return r.wait(threads)
+}
+
+// check, after the run, fails it when a coroutine gave up at the start
+// line or the counter shows that two coroutines held the lock at once.
+func (r *mutexRun) check() error {
 	if r.gaveUp.Load() {
-		return res, fmt.Errorf("stalled: %s: %s", cfg.Impl, r.startLineMissing())
+		return fmt.Errorf("stalled: %s: %s", r.cfg.Impl, r.startLineMissing())
 	}
 	if r.counter != uint32(r.done.Load()) {
-		return res, fmt.Errorf("%s: counter %d after %d iterations: the lock let two coroutines in at once", cfg.Impl, r.counter, r.done.Load())
+		return fmt.Errorf("%s: counter %d after %d iterations: the lock let two coroutines in at once", r.cfg.Impl, r.counter, r.done.Load())
 	}
-	res = MutexResult{Ops: min(int64(cfg.Ops), r.done.Load()), Elapsed: r.elapsed, Handoffs: -1}
+	return nil
+}
+
+// wakes sums the futex wakes issued to the iothreads' event loops.
+func wakes(threads []*aio.IOThread) (n int64) {
 	for _, t := range threads {
-		res.Wakes += int64(t.Stats().Wakes)
+		n += int64(t.Stats().Wakes)
 	}
-	res.Wakes -= wakes0
-	switch cfg.Impl {
-	case "comutex":
-		res.Handoffs = int64(comutex.Stats().Remote)
-	case "mcs":
-		res.Handoffs = int64(mcs.Handoffs())
-	}
-	return res, nil
+	return n
 }
 
 // loop is coroutine id's body: QEMU's test_multi_co_mutex_entry.
@@ -360,16 +391,11 @@ func (r *mutexRun) untilLimit() time.Duration {
 	return r.cfg.TimeLimit - (time.Since(r.base) - time.Duration(r.releasedAt.Load()))
 }
 
-// newIOThreads starts one iothread per entry of cpus, pinned to that CPU
-// (Unpinned: not pinned), with opts. On an error the ones already started
-// are joined.
-func newIOThreads(cpus []int, opts ...aio.Option) ([]*aio.IOThread, error) {
-	threads := make([]*aio.IOThread, 0, len(cpus))
-	for i, cpu := range cpus {
-		var set affinity.CPUSet
-		if cpu >= 0 {
-			set = affinity.NewCPUSet(cpu)
-		}
+// newIOThreads starts one iothread per pin set (empty: not pinned), with
+// opts. On an error the ones already started are joined.
+func newIOThreads(sets []affinity.CPUSet, opts ...aio.Option) ([]*aio.IOThread, error) {
+	threads := make([]*aio.IOThread, 0, len(sets))
+	for i, set := range sets {
 		t, err := aio.NewIOThread(set, opts...)
 		if err != nil {
 			joinAll(threads)
