@@ -2,8 +2,9 @@
 // latency of a cache-line transfer between pairs of CPUs (PingPong, a
 // pair's repetitions in Pair), over every pair or a stratified sample
 // (SamplePairs), one pair at a time or disjoint pairs at once
-// (ParallelRounds, with a few cells measured again alone to check them),
-// into a matrix.Matrix (Matrix). Estimate says how long that would take
+// (ParallelRounds, with a few cells measured again alone to check them:
+// CheckPairs; the default for every pair of a large machine:
+// DefaultParallel), into a matrix.Matrix (Matrix). Estimate says how long that would take
 // under a cost model (Costs, measured on this machine by MeasureCosts).
 //
 // Each ping-pong runs its two sides on threads locked and pinned to their

@@ -2,6 +2,7 @@ package measure
 
 import (
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/pinbench/pinbench/affinity"
@@ -19,6 +20,10 @@ type Costs struct {
 	// PingFixed is one PingPong's fixed cost: two threads started,
 	// pinned and joined.
 	PingFixed time.Duration
+	// Procs is the measuring process's GOMAXPROCS, which bounds a
+	// parallel round (ParallelRounds); 0 where unknown (planning for a
+	// capture), for the machine's allowed CPUs.
+	Procs int
 }
 
 // TransferAt is the model's one-way transfer cost between two CPUs of
@@ -33,8 +38,9 @@ func (c Costs) TransferAt(cl affinity.Class) float64 {
 // MeasureCosts returns c with its figures measured on this machine, whose
 // topology is t: a short and a longer ping-pong at the first two allowed
 // CPUs (the transfer cost and the fixed cost), then a ping-pong at each
-// class's representative pair. With fewer than two allowed CPUs it
-// returns c as given. It takes a few seconds.
+// class's representative pair; and this process's GOMAXPROCS. With
+// fewer than two allowed CPUs it returns c as given. It takes a few
+// seconds.
 func MeasureCosts(t *affinity.Topology, c Costs) (Costs, error) {
 	cpus := t.Allowed.CPUs()
 	if len(cpus) < 2 {
@@ -55,6 +61,7 @@ func MeasureCosts(t *affinity.Topology, c Costs) (Costs, error) {
 	}
 	c.TransferNs = float64(loop) / float64(n)
 	c.PingFixed = (wall - loop) / 3
+	c.Procs = runtime.GOMAXPROCS(0)
 	// The transfer at each class's representative pair: the matrix spans
 	// every class, and the first two CPUs are often the cheapest pair
 	// (SMT siblings).
@@ -79,39 +86,49 @@ type Estimate struct {
 	// Rounds is the number of parallel rounds (ParallelRounds), or of
 	// pairs when they are measured one at a time.
 	Rounds int
+	// Checks is the number of cells measured again alone after the
+	// parallel rounds (CheckPairs); 0 one at a time.
+	Checks int
 	// Duration is the estimated time.
 	Duration time.Duration
 }
 
-// Estimate estimates measuring o's pairs of t under the cost model c: each
-// pair at its class's transfer cost, one at a time; or, in parallel, each
-// round and each re-checked cell as long as the slowest class's pair.
+// Estimate estimates measuring o's pairs of t under the cost model c as
+// the measurement runs them: one at a time, each pair at its class's
+// transfer cost; or, in parallel, round after round, each as long as its
+// slowest pair, then the re-checked cells alone, each at its own class's
+// cost.
 func (o Options) Estimate(t *affinity.Topology, c Costs) Estimate {
 	e := Estimate{Pairs: o.Pairs(t)}
-	// A pair's repetitions and its fixed costs. The conversion of
-	// Reps+0.25 (the warm-up's quarter) to a Duration truncates it to
-	// Reps: the estimate has always left the warm-up's transfers out.
-	pairCost := func(ns float64) time.Duration {
-		return time.Duration(float64(o.Reps)+0.25)*time.Duration(float64(o.Transfers)*ns) +
-			time.Duration(o.Reps+1)*c.PingFixed
-	}
-	e.Rounds = len(e.Pairs)
+	cost := func(p affinity.Pair) time.Duration { return o.pairCost(c, c.TransferAt(t.Relation(p.A, p.B))) }
 	if !o.Parallel {
+		e.Rounds = len(e.Pairs)
 		for _, p := range e.Pairs {
-			e.Duration += pairCost(c.TransferAt(t.Relation(p.A, p.B)))
+			e.Duration += cost(p)
 		}
 		return e
 	}
-	// A round lasts as long as its slowest pair. The classes' own costs
-	// when measured: the first-pair probe stands in only where none was.
-	e.Rounds = len(ParallelRounds(e.Pairs))
-	slowest := 0.0
-	for _, ns := range c.ClassNs {
-		slowest = max(slowest, ns)
+	rounds := ParallelRounds(t, e.Pairs, c.Procs)
+	e.Rounds = len(rounds)
+	for _, round := range rounds {
+		var slowest time.Duration
+		for _, p := range round {
+			slowest = max(slowest, cost(p))
+		}
+		e.Duration += slowest
 	}
-	if slowest == 0 {
-		slowest = c.TransferNs
+	check := CheckPairs(rounds)
+	e.Checks = len(check)
+	for _, p := range check {
+		e.Duration += cost(p)
 	}
-	e.Duration = time.Duration(e.Rounds+ParallelCheckCells) * pairCost(slowest)
 	return e
+}
+
+// pairCost is what Pair costs at o's repetitions and transfers, at ns a
+// transfer: the warm-up (a quarter of a repetition's transfers) and the
+// repetitions, and the fixed cost of each of their ping-pongs.
+func (o Options) pairCost(c Costs, ns float64) time.Duration {
+	transfers := (float64(o.Reps) + 0.25) * float64(o.Transfers)
+	return time.Duration(transfers*ns) + time.Duration(o.Reps+1)*c.PingFixed
 }

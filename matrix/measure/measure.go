@@ -29,6 +29,27 @@ type Options struct {
 	Parallel bool
 }
 
+// ParallelAbove is the machine size, in allowed CPUs, above which every
+// pair of the matrix is measured in parallel rounds unless the caller
+// says otherwise (DefaultParallel). One at a time, a full matrix of n
+// CPUs takes n(n-1)/2 pairs, at full mode's figures (11 repetitions of
+// 50,000 transfers at 100 ns) about 60 ms each: 30 s for 32 CPUs, 2
+// minutes for 64, 8 for 128, 33 for 256; in parallel rounds it takes
+// about 2n rounds of one pair's time, however many CPUs. Up to 32 CPUs
+// the matrix is a few percent of a full run's 20 minutes of benchmarks,
+// too little to trade for what pairs running at once may do to each
+// other (shared caches and memory, an all-core clock), which the alone
+// re-checks only sample; above, the square takes over.
+const ParallelAbove = 32
+
+// DefaultParallel reports whether o's pairs of t are measured in parallel
+// rounds by default: when o measures every pair (not the sample, at most
+// a hundred pairs or so, many of them sharing CPU 0) of more than
+// ParallelAbove allowed CPUs.
+func (o Options) DefaultParallel(t *affinity.Topology) bool {
+	return !o.Sample && t.Allowed.Count() > ParallelAbove
+}
+
 // Pairs returns the pairs of allowed CPUs that o measures on t: all of
 // them, or the stratified sample.
 func (o Options) Pairs(t *affinity.Topology) []affinity.Pair {
@@ -50,7 +71,7 @@ func Matrix(ctx context.Context, t *affinity.Topology, o Options, stderr io.Writ
 	if len(pairs) == 0 {
 		return nil, fmt.Errorf("the latency matrix needs at least two allowed CPUs (allowed: %s)", t.Allowed)
 	}
-	if err := measurePairs(ctx, m, pairs, o.Params, o.Parallel, stderr); err != nil {
+	if err := measurePairs(ctx, m, t, pairs, o.Params, o.Parallel, stderr); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,23 +64,79 @@ func TestMatrixLive(t *testing.T) {
 }
 
 // The estimate of the 256-CPU capture's quick-mode sample at the
-// documented default costs: each pair's repetitions of transfers at 100
-// ns and its fixed costs, summed; in parallel, the rounds and the
-// re-checked cells at the slowest class.
+// documented default costs: each pair's warm-up, repetitions and fixed
+// costs, summed; in parallel, each round at its slowest pair, then the
+// re-checked cells alone at their own class's cost.
 func TestEstimate(t *testing.T) {
 	topo := epyc256(t)
 	c := Costs{TransferNs: 100, PingFixed: 400 * time.Microsecond}
 	o := Options{Params: Params{Reps: 5, Transfers: 20000}, Sample: true}
 	e := o.Estimate(topo, c)
-	perPair := 5*2*time.Millisecond + 6*400*time.Microsecond
-	if len(e.Pairs) != 32 || e.Rounds != 32 || e.Duration != 32*perPair {
-		t.Errorf("one at a time: %d pairs, %d rounds, %v; want 32, 32, %v", len(e.Pairs), e.Rounds, e.Duration, 32*perPair)
+	perPair := 5250*time.Microsecond*2 + 6*400*time.Microsecond // 5.25 x 20000 transfers of 100 ns
+	if len(e.Pairs) != 32 || e.Rounds != 32 || e.Checks != 0 || e.Duration != 32*perPair {
+		t.Errorf("one at a time: %d pairs, %d rounds, %d checks, %v; want 32, 32, 0, %v", len(e.Pairs), e.Rounds, e.Checks, e.Duration, 32*perPair)
 	}
 	o.Parallel = true
 	c.ClassNs = map[affinity.Class]float64{affinity.SMT: 50, affinity.Remote: 300}
 	e = o.Estimate(topo, c)
-	slow := 5*6*time.Millisecond + 6*400*time.Microsecond
-	if want := time.Duration(e.Rounds+ParallelCheckCells) * slow; e.Rounds != len(ParallelRounds(e.Pairs)) || e.Duration != want {
-		t.Errorf("in parallel: %d rounds, %v; want %d, %v", e.Rounds, e.Duration, len(ParallelRounds(e.Pairs)), want)
+	cost := func(p affinity.Pair) time.Duration {
+		return time.Duration(5.25*20000*c.TransferAt(topo.Relation(p.A, p.B))) + 6*400*time.Microsecond
+	}
+	rounds := ParallelRounds(topo, e.Pairs, 0)
+	var want time.Duration
+	for _, r := range rounds {
+		want += slices.Max(mapped(r, cost))
+	}
+	check := CheckPairs(rounds)
+	want += sum(mapped(check, cost))
+	if e.Rounds != len(rounds) || e.Checks != len(check) || e.Checks == 0 || e.Duration != want {
+		t.Errorf("in parallel: %d rounds, %d checks, %v; want %d, %d, %v", e.Rounds, e.Checks, e.Duration, len(rounds), len(check), want)
+	}
+}
+
+func mapped[T, U any](xs []T, f func(T) U) []U {
+	out := make([]U, len(xs))
+	for i, x := range xs {
+		out[i] = f(x)
+	}
+	return out
+}
+
+func sum(ds []time.Duration) (s time.Duration) {
+	for _, d := range ds {
+		s += d
+	}
+	return s
+}
+
+// Parallel rounds are the default for every pair of more than
+// ParallelAbove allowed CPUs; a sample, and smaller machines (a 2-CPU
+// one among them), keep one pair at a time; and the 256-CPU capture's
+// full matrix at full mode's figures and the documented default costs
+// is estimated at 10 minutes at most in parallel (over 30 one at a
+// time).
+func TestDefaultParallel(t *testing.T) {
+	topo := epyc256(t)
+	full := Options{Params: Params{Reps: 11, Transfers: 50000}}
+	if !full.DefaultParallel(topo) {
+		t.Error("256 CPUs, every pair: not parallel by default")
+	}
+	if sample := (Options{Sample: true}); sample.DefaultParallel(topo) {
+		t.Error("256 CPUs, the sample: parallel by default")
+	}
+	c := Costs{TransferNs: 100, PingFixed: 400 * time.Microsecond}
+	if e := full.Estimate(topo, c); e.Duration < 30*time.Minute {
+		t.Errorf("256 CPUs one pair at a time: %v, want the 30 minutes and more it takes", e.Duration)
+	}
+	full.Parallel = true
+	if e := full.Estimate(topo, c); e.Duration > 10*time.Minute {
+		t.Errorf("256 CPUs in parallel rounds: %v (%d rounds), want at most 10 minutes", e.Duration, e.Rounds)
+	}
+	all := topo.Allowed.CPUs()
+	for n, want := range map[int]bool{2: false, ParallelAbove: false, ParallelAbove + 1: true} {
+		topo.Allowed = affinity.NewCPUSet(all[:n]...) // a run restricted to n CPUs, or a machine of n
+		if got := (Options{}).DefaultParallel(topo); got != want {
+			t.Errorf("%d allowed CPUs, every pair: parallel by default %v, want %v", n, got, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -101,27 +102,66 @@ func SamplePairs(t *affinity.Topology) []affinity.Pair {
 	return out
 }
 
-// ParallelRounds groups pairs into rounds in which every CPU is in at most
-// one pair (a greedy edge colouring), keeping the pairs' order within each
-// round.
-func ParallelRounds(pairs []affinity.Pair) [][]affinity.Pair {
+// ParallelRounds groups pairs of t into rounds that are measured at
+// once, a greedy edge colouring (first fit) that keeps the pairs' order
+// within each round. Pairs of one round share no physical core (no CPU,
+// and no SMT sibling either: a thread spinning beside a ping-pong on its
+// core slows it), and a round keeps busy at most procs - 1 CPUs, procs
+// being the measuring process's GOMAXPROCS (0 for t's allowed CPUs), and
+// never more than its allowed CPUs - 1: the CPU left free runs the rest
+// of the program (progress, watchdogs), which would otherwise take a P
+// from a spinning side and stall its pair for the scheduler's 10 ms
+// slice. A round holds one pair at the least.
+func ParallelRounds(t *affinity.Topology, pairs []affinity.Pair, procs int) [][]affinity.Pair {
+	cpus := t.Allowed.Count()
+	if procs > 0 {
+		cpus = min(cpus, procs)
+	}
+	limit := max(1, (cpus-1)/2)
+	slot, cores := coreSlots(t, pairs)
 	var rounds [][]affinity.Pair
-	var busy []map[int]bool
+	var busy [][]bool // busy[r][slot]: round r holds a pair on that core
 	for _, p := range pairs {
+		a, b := slot[p.A], slot[p.B]
 		r := 0
 		for ; r < len(rounds); r++ {
-			if !busy[r][p.A] && !busy[r][p.B] {
+			if len(rounds[r]) < limit && !busy[r][a] && !busy[r][b] {
 				break
 			}
 		}
 		if r == len(rounds) {
 			rounds = append(rounds, nil)
-			busy = append(busy, map[int]bool{})
+			busy = append(busy, make([]bool, cores))
 		}
 		rounds[r] = append(rounds[r], p)
-		busy[r][p.A], busy[r][p.B] = true, true
+		busy[r][a], busy[r][b] = true, true
 	}
 	return rounds
+}
+
+// coreSlots numbers the physical cores of the pairs' CPUs from 0, SMT
+// siblings sharing a number; a CPU t does not know is a core of its own.
+// It returns each CPU's number, and how many numbers it gave.
+func coreSlots(t *affinity.Topology, pairs []affinity.Pair) (slot map[int]int, n int) {
+	byCore := map[int]int{} // t's core index to its number
+	slot = map[int]int{}
+	for _, p := range pairs {
+		for _, id := range []int{p.A, p.B} {
+			if _, ok := slot[id]; ok {
+				continue
+			}
+			c, known := t.CPU(id)
+			s, seen := byCore[c.Core]
+			if !known || !seen {
+				s, n = n, n+1
+				if known {
+					byCore[c.Core] = s
+				}
+			}
+			slot[id] = s
+		}
+	}
+	return slot, n
 }
 
 // ParallelCheckCells is how many cells measured in parallel are measured
@@ -129,12 +169,12 @@ func ParallelRounds(pairs []affinity.Pair) [][]affinity.Pair {
 // each other.
 const ParallelCheckCells = 6
 
-// measurePairs measures pairs into m: one at a time, or with parallel in
-// rounds of disjoint pairs (then a sample is measured again alone and
-// compared; cells that differ beyond their spread go into m.ParallelNotes).
-// Progress (pairs done, time left) goes to stderr. It stops between
-// pairs when ctx is done.
-func measurePairs(ctx context.Context, m *matrix.Matrix, pairs []affinity.Pair, p Params, parallel bool, stderr io.Writer) error {
+// measurePairs measures pairs of t into m: one at a time, or with
+// parallel in rounds of disjoint pairs (then a sample is measured again
+// alone and compared; cells that differ beyond their spread go into
+// m.ParallelNotes). Progress (pairs done, time left) goes to stderr. It
+// stops between pairs when ctx is done.
+func measurePairs(ctx context.Context, m *matrix.Matrix, t *affinity.Topology, pairs []affinity.Pair, p Params, parallel bool, stderr io.Writer) error {
 	f := &filling{m: m, total: len(pairs), start: time.Now(), stderr: stderr}
 	if !parallel {
 		for _, pair := range pairs {
@@ -150,7 +190,7 @@ func measurePairs(ctx context.Context, m *matrix.Matrix, pairs []affinity.Pair, 
 		fmt.Fprintln(stderr)
 		return nil
 	}
-	rounds := ParallelRounds(pairs)
+	rounds := ParallelRounds(t, pairs, runtime.GOMAXPROCS(0))
 	m.Parallel = true
 	for _, round := range rounds {
 		if err := ctx.Err(); err != nil {
@@ -206,16 +246,25 @@ func (f *filling) measureRound(round []affinity.Pair, p Params) error {
 	return nil
 }
 
-// checkAlone measures cells from the busiest parallel rounds again alone
-// (ParallelCheckCells at most) and notes in m.ParallelNotes, with a
-// warning on stderr, those that differ beyond their spread.
-func checkAlone(ctx context.Context, m *matrix.Matrix, rounds [][]affinity.Pair, p Params, stderr io.Writer) error {
+// CheckPairs returns the cells of rounds (ParallelRounds) that a
+// parallel measurement measures again alone: the first pair of each of
+// the first rounds that ran more than one pair, ParallelCheckCells at
+// most.
+func CheckPairs(rounds [][]affinity.Pair) []affinity.Pair {
 	var check []affinity.Pair
 	for _, round := range rounds {
 		if len(round) > 1 && len(check) < ParallelCheckCells {
 			check = append(check, round[0])
 		}
 	}
+	return check
+}
+
+// checkAlone measures the cells CheckPairs picks again alone and notes
+// in m.ParallelNotes, with a warning on stderr, those that differ beyond
+// their spread.
+func checkAlone(ctx context.Context, m *matrix.Matrix, rounds [][]affinity.Pair, p Params, stderr io.Writer) error {
+	check := CheckPairs(rounds)
 	for k, pair := range check {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -87,25 +87,41 @@ func fixtureTopology(t *testing.T, name string) *affinity.Topology {
 	return topo
 }
 
-// Parallel rounds put each CPU in at most one pair per round and every
-// pair in exactly one round.
+// Parallel rounds measure every pair once, put no two pairs of a round
+// on one physical core (SMT siblings included), leave a CPU free, hold
+// no more pairs than GOMAXPROCS allows, and need few rounds: on the
+// 256-CPU capture's full matrix, at most twice the 510 of a perfect
+// packing (128 cores hold 64 pairs at once).
 func TestParallelRounds(t *testing.T) {
 	topo := epyc256(t)
-	pairs := SamplePairs(topo)
-	rounds := ParallelRounds(pairs)
+	pairs := topo.AllPairs()
+	rounds := ParallelRounds(topo, pairs, 0)
 	n := 0
 	for i, r := range rounds {
 		used := map[int]bool{}
 		for _, p := range r {
-			if used[p.A] || used[p.B] {
-				t.Errorf("round %d uses a CPU of %v twice", i, p)
+			a, _ := topo.CPU(p.A)
+			b, _ := topo.CPU(p.B)
+			if used[a.Core] || (a.Core != b.Core && used[b.Core]) {
+				t.Fatalf("round %d puts %v on a core of another of its pairs", i, p)
 			}
-			used[p.A], used[p.B] = true, true
+			used[a.Core], used[b.Core] = true, true
 			n++
 		}
+		if len(r) > 127 {
+			t.Fatalf("round %d holds %d pairs, leaving no CPU free", i, len(r))
+		}
 	}
-	if n != len(pairs) || len(rounds) >= len(pairs) {
-		t.Errorf("%d pairs in %d rounds (of %d pairs); want all, in fewer rounds than pairs", n, len(rounds), len(pairs))
+	if perfect := len(pairs) / 64; n != len(pairs) || len(rounds) > 2*perfect {
+		t.Errorf("%d of %d pairs in %d rounds; want all, in at most %d", n, len(pairs), len(rounds), 2*perfect)
+	}
+	for _, procs := range []int{1, 2, 3, 8} {
+		want := max(1, (procs-1)/2)
+		for i, r := range ParallelRounds(topo, SamplePairs(topo), procs) {
+			if len(r) > want {
+				t.Errorf("GOMAXPROCS %d: round %d holds %d pairs, want at most %d", procs, i, len(r), want)
+			}
+		}
 	}
 }
 
