@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/bench"
 	"github.com/pinbench/pinbench/internal/outlier"
 	"github.com/pinbench/pinbench/matrix/measure"
@@ -57,9 +58,10 @@ type Options struct {
 	Benchtime       string
 	MatrixReps      int
 	MatrixTransfers int
-	// Parallel measures disjoint matrix pairs at once, then checks a
-	// sample of cells alone (--parallel).
-	Parallel bool
+	// Parallel says whether the matrix measures disjoint pairs at once,
+	// then a sample of cells again alone (--parallel, --parallel=false);
+	// ParallelAuto, the zero value, by the machine's size.
+	Parallel Parallelism
 	// Bench runs only the benchmarks matching this regular expression,
 	// as go test -bench ("." for all; --bench).
 	Bench string
@@ -114,9 +116,33 @@ func (o Options) resolved() Mode {
 	return m
 }
 
-// matrixOptions are what the run asks of the matrix measurement.
-func (o Options) matrixOptions(m Mode) measure.Options {
-	return measure.Options{Params: m.Matrix, Sample: m.SampleMatrix, Parallel: o.Parallel}
+// Parallelism says whether the latency matrix measures disjoint pairs of
+// CPUs at once (measure.ParallelRounds), then a sample of its cells again
+// alone, or one pair at a time.
+type Parallelism int
+
+const (
+	// ParallelAuto measures in parallel rounds where
+	// measure.Options.DefaultParallel says so: every pair of a machine of
+	// more than measure.ParallelAbove allowed CPUs (--full there).
+	ParallelAuto Parallelism = iota
+	// ParallelOn always measures in parallel rounds (--parallel).
+	ParallelOn
+	// ParallelOff measures one pair at a time (--parallel=false).
+	ParallelOff
+)
+
+// matrixOptions are what the run asks of the matrix measurement on t in
+// mode m.
+func (o Options) matrixOptions(m Mode, t *affinity.Topology) measure.Options {
+	mo := measure.Options{Params: m.Matrix, Sample: m.SampleMatrix}
+	switch o.Parallel {
+	case ParallelOn:
+		mo.Parallel = true
+	case ParallelAuto:
+		mo.Parallel = mo.DefaultParallel(t)
+	}
+	return mo
 }
 
 // An OptionError is a mistake in Options (or in the command line that

@@ -69,10 +69,10 @@ func Plan(ctx context.Context, o Options, w, progress io.Writer) error {
 // planner is one plan under way.
 type planner struct {
 	ctx      context.Context
-	root     string    // sysfs capture to plan for; "" for this machine
-	prog     suiteProg // the program that runs the suite
-	filter   string    // -bench
-	parallel bool      // --parallel matrix
+	root     string      // sysfs capture to plan for; "" for this machine
+	prog     suiteProg   // the program that runs the suite
+	filter   string      // -bench
+	parallel Parallelism // --parallel matrix
 	modes    []Mode
 }
 
@@ -277,9 +277,10 @@ func exactBenchPattern(name string) string {
 }
 
 // writeModePlan prints one mode's plan and its estimate.
-func writeModePlan(w io.Writer, t *affinity.Topology, m Mode, parallel bool, c costs, leaves []string, skipped []Skipped) {
+func writeModePlan(w io.Writer, t *affinity.Topology, m Mode, parallel Parallelism, c costs, leaves []string, skipped []Skipped) {
 	fmt.Fprintf(w, "\n%s mode: %d interleaved rounds of the suite, -benchtime %s%s\n", m.Name, m.Count, m.Benchtime, map[bool]string{true: ", poll-window sweep"}[m.Sweep])
-	matrixTime := writeMatrixPlan(w, t, measure.Options{Params: m.Matrix, Sample: m.SampleMatrix, Parallel: parallel}, c)
+	mo := Options{Parallel: parallel}.matrixOptions(m, t)
+	matrixTime := writeMatrixPlan(w, t, mo, parallel == ParallelAuto, c)
 	var perRound time.Duration
 	for _, name := range leaves {
 		perRound += leafCost(name, m.Benchtime, c)
@@ -312,7 +313,9 @@ func writeModePlan(w io.Writer, t *affinity.Topology, m Mode, parallel bool, c c
 
 // writeMatrixPlan prints the matrix part of a mode's plan, o's pairs and
 // their classes, and returns its estimated duration (measure's estimate).
-func writeMatrixPlan(w io.Writer, t *affinity.Topology, o measure.Options, c costs) time.Duration {
+// auto says that o.Parallel is the default for the machine's size, not
+// the user's choice.
+func writeMatrixPlan(w io.Writer, t *affinity.Topology, o measure.Options, auto bool, c costs) time.Duration {
 	est := o.Estimate(t, c.Costs)
 	how := "every pair"
 	if o.Sample {
@@ -323,7 +326,10 @@ func writeMatrixPlan(w io.Writer, t *affinity.Topology, o measure.Options, c cos
 	}
 	fmt.Fprintf(w, "  matrix: %s, %d of %d pairs, %d repetitions of %d transfers each", how, len(est.Pairs), len(t.AllPairs()), o.Reps, o.Transfers)
 	if o.Parallel {
-		fmt.Fprintf(w, ", in %d parallel rounds", est.Rounds)
+		fmt.Fprintf(w, ", in %d parallel rounds of pairs on disjoint cores, then %d cells again alone", est.Rounds, est.Checks)
+		if auto {
+			fmt.Fprintf(w, " (the default above %d CPUs; --parallel=false: one pair at a time)", measure.ParallelAbove)
+		}
 	}
 	fmt.Fprintf(w, ": about %v\n", est.Duration.Round(time.Second/10))
 	byClass := map[affinity.Class]int{}

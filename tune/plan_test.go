@@ -1,8 +1,12 @@
 package tune
 
 import (
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/capture"
 )
 
 // The sample leaves are run one at a time: the pattern must match the
@@ -44,5 +48,38 @@ func TestCostModelUsesTimedCosts(t *testing.T) {
 		if got := leafGroup(name); got != want {
 			t.Errorf("leafGroup(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// The matrix mode: every pair of the 256-CPU capture in parallel rounds
+// by default in full mode, which the plan estimates at 10 minutes at
+// most at the documented default costs; quick mode's sample, a 2-CPU
+// machine, and --parallel=false (ParallelOff) keep one pair at a time;
+// --parallel (ParallelOn) is honoured anywhere.
+func TestMatrixParallelism(t *testing.T) {
+	dir, cleanup, err := capture.Root(filepath.Join("..", "testdata", "topologies", "epyc256.tar.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	topo, err := affinity.DiscoverRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		mode     Mode
+		parallel Parallelism
+		want     bool
+	}{{Full, ParallelAuto, true}, {Quick, ParallelAuto, false}, {Full, ParallelOff, false}, {Quick, ParallelOn, true}} {
+		if got := (Options{Parallel: c.parallel}).matrixOptions(c.mode, topo).Parallel; got != c.want {
+			t.Errorf("%s mode, Parallelism %d, 256 CPUs: parallel %v, want %v", c.mode.Name, c.parallel, got, c.want)
+		}
+	}
+	if e := (Options{}).matrixOptions(Full, topo).Estimate(topo, defaultCosts.Costs); e.Duration > 10*time.Minute {
+		t.Errorf("full mode's matrix of 256 CPUs estimated at %v (%d rounds), want at most 10 minutes", e.Duration, e.Rounds)
+	}
+	topo.Allowed = affinity.NewCPUSet(topo.Allowed.CPUs()[:2]...) // a 2-CPU run
+	if (Options{}).matrixOptions(Full, topo).Parallel || !(Options{Parallel: ParallelOn}).matrixOptions(Full, topo).Parallel {
+		t.Error("2 CPUs: want one pair at a time by default, and parallel rounds with ParallelOn")
 	}
 }

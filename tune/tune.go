@@ -163,7 +163,7 @@ func (r *runner) measureMatrix(t *affinity.Topology) error {
 		fmt.Fprintf(r.progress, "only one allowed CPU (%s): no latency matrix\n", t.Allowed)
 		return nil
 	}
-	m, err := measure.Matrix(r.ctx, t, r.o.matrixOptions(r.mode), r.progress)
+	m, err := measure.Matrix(r.ctx, t, r.o.matrixOptions(r.mode, t), r.progress)
 	if err != nil {
 		return interrupted(r.ctx, err)
 	}

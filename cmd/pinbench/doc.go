@@ -105,7 +105,7 @@
 //	  estimated duration: 8s (matrix 300ms, dry run 500ms, 6 rounds of 1.1s, report 1s)
 //
 //	full mode: 10 interleaved rounds of the suite, -benchtime 500ms, poll-window sweep
-//	  matrix: every pair, 105 of 105 pairs, 11 repetitions of 50000 transfers each: about 6.3s
+//	  matrix: every pair, 105 of 105 pairs, 11 repetitions of 50000 transfers each: about 6.4s
 //	    pairs per class: smt 7, llc 42, remote 56
 //	  benchmarks: 4 run, 3 skipped; 10 samples of each, about 3.1s a round
 //	    BenchmarkFloor/place=smt
@@ -116,7 +116,7 @@
 //	    BenchmarkFloor/place=samecpu: both sides busy-wait: on one CPU they would measure the scheduler's time slice
 //	    BenchmarkFloor/place=l2: no two allowed CPUs of this machine are l2 apart (allowed 0-14; topology 2 packages, 2 nodes, 2 L3, 8 cores, 15 CPUs)
 //	    BenchmarkFloor/place=node: no two allowed CPUs of this machine are node apart (allowed 0-14; topology 2 packages, 2 nodes, 2 L3, 8 cores, 15 CPUs)
-//	  estimated duration: 39s (matrix 6.3s, dry run 500ms, 10 rounds of 3.1s, report 1s)
+//	  estimated duration: 39s (matrix 6.4s, dry run 500ms, 10 rounds of 3.1s, report 1s)
 //
 // These measure this machine, so the doc test only checks that they parse:
 //

@@ -50,3 +50,36 @@ func TestPlanOnLargeCaptures(t *testing.T) {
 		}
 	}
 }
+
+// Full mode's matrix of the 256-CPU capture: in parallel rounds by
+// default, estimated at 10 minutes at most; --parallel=false measures
+// one pair at a time, and the plan says so (over 30 minutes).
+func TestPlanFullMatrixInParallel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the benchmark binary")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("needs the go command to build the benchmark binary")
+	}
+	capture := filepath.Join("..", "..", "testdata", "topologies", "epyc256.tar.gz")
+	line := regexp.MustCompile(`(?m)^  matrix: every pair, (.*): about (\S+)$`)
+	for _, c := range []struct {
+		flags    []string
+		parallel bool
+		min, max time.Duration
+	}{{nil, true, 0, 10 * time.Minute}, {[]string{"--parallel=false"}, false, 30 * time.Minute, 2 * time.Hour}} {
+		args := append([]string{"tune", "--plan", "--root", capture}, c.flags...)
+		code, stdout, stderr := runCLI(args...)
+		if code != 0 {
+			t.Fatalf("%v exited %d\n%s", args, code, stderr)
+		}
+		m := line.FindStringSubmatch(stdout)
+		if m == nil {
+			t.Fatalf("%v: no full-mode matrix line:\n%s", args, stdout)
+		}
+		d, err := time.ParseDuration(m[2])
+		if err != nil || d < c.min || d > c.max || strings.Contains(m[1], "parallel rounds") != c.parallel {
+			t.Errorf("%v: full-mode matrix %q, about %s; want parallel rounds %v, between %v and %v", args, m[1], m[2], c.parallel, c.min, c.max)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/internal/outlier"
+	"github.com/pinbench/pinbench/matrix/measure"
 	"github.com/pinbench/pinbench/tune"
 )
 
@@ -78,7 +79,7 @@ func tuneOptions(args []string, stdout io.Writer) (o tune.Options, plan bool, er
 	fs.StringVar(&o.Bench, "bench", ".", "run only benchmarks matching this `regexp` (as go test -bench)")
 	fs.IntVar(&o.MatrixReps, "matrix-reps", 0, "repetitions per latency-matrix pair (default 5, or 11 with --full)")
 	fs.IntVar(&o.MatrixTransfers, "matrix-transfers", 0, "one-way transfers per matrix repetition (default 20000, or 50000 with --full)")
-	fs.BoolVar(&o.Parallel, "parallel", false, "measure disjoint matrix pairs at once, then check a sample of cells alone (the report warns when they disagree)")
+	parallel := fs.Bool("parallel", false, fmt.Sprintf("measure disjoint matrix pairs at once, then check a sample of cells alone (the report warns when they disagree); the default for every pair of more than %d CPUs (--full), where --parallel=false measures one pair at a time", measure.ParallelAbove))
 	fs.BoolVar(&plan, "plan", false, "print what quick and full mode would run (classes and pairs, matrix pairs, benchmarks, estimated duration) without measuring")
 	fs.StringVar(&o.Root, "root", "", "with --plan: plan for the machine of the sysfs capture in `DIR` (or a .tar.gz/.tar.bz2 of one) instead of this one")
 	fs.BoolVar(&o.ExplainOutliers, "explain-outliers", false, "after the timed rounds, one traced round of the via=aio handoffs with the execution tracer's flight recorder: the moments before each slow sampled hop go to <run folder>/outliers/NAME-N.trace, and report.md says what each shows")
@@ -95,6 +96,13 @@ func tuneOptions(args []string, stdout io.Writer) (o tune.Options, plan bool, er
 	// Zero is the mode's figure; below it, a mistake.
 	if o.Count < 0 || o.MatrixReps < 0 || o.MatrixTransfers < 0 {
 		return o, false, usageError{"--count, --matrix-reps and --matrix-transfers must not be negative"}
+	}
+	switch { // left out, the run decides by the machine's size
+	case !flagSet(fs, "parallel"):
+	case *parallel:
+		o.Parallel = tune.ParallelOn
+	default:
+		o.Parallel = tune.ParallelOff
 	}
 	if o.Out == "" && flagSet(fs, "out") {
 		return o, false, usageError{"--out is empty: name a folder, or leave --out out for results/<machine-id>/"}
