@@ -21,6 +21,9 @@ type FloorCost struct {
 	Place affinity.Class
 	// FloorNs is the median BenchmarkFloor time, ns per one-way transfer.
 	FloorNs float64
+	// FloorTwoRegimes says the floor's samples fall into two regimes
+	// (the report's two-regime warning).
+	FloorTwoRegimes bool
 	// Handoffs holds the median time and its ratio to FloorNs of each
 	// back-to-back busy-poll handoff mechanism that ran at Place, in
 	// costOrder.
@@ -76,6 +79,9 @@ type HandoffCost struct {
 	Ns float64
 	// Ratio is Ns / FloorNs.
 	Ratio float64
+	// TwoRegimes says its samples fall into two regimes (the report's
+	// two-regime warning).
+	TwoRegimes bool
 }
 
 // costOrder lists the mechanisms a FloorCost shows, cheapest layer first:
@@ -99,11 +105,13 @@ func FloorCosts(run *Run) []FloorCost {
 		if floor <= 0 {
 			continue
 		}
-		fc := FloorCost{Place: place, FloorNs: floor * 1e9, MatrixNs: math.NaN()}
+		_, two := twoRegimes(floors[place].vals)
+		fc := FloorCost{Place: place, FloorNs: floor * 1e9, FloorTwoRegimes: two, MatrixNs: math.NaN()}
 		for i, via := range costOrder {
 			if p := busy[i][place]; p != nil {
 				m := quantile.Median(p.vals)
-				fc.Handoffs = append(fc.Handoffs, HandoffCost{Via: via, Ns: m * 1e9, Ratio: m / floor})
+				_, two := twoRegimes(p.vals)
+				fc.Handoffs = append(fc.Handoffs, HandoffCost{Via: via, Ns: m * 1e9, Ratio: m / floor, TwoRegimes: two})
 			}
 		}
 		if len(fc.Handoffs) > 0 {
@@ -116,7 +124,7 @@ func FloorCosts(run *Run) []FloorCost {
 // Sentence says the cost in one line: "place=llc: floor 34.2 ns;
 // via=queue 124 ns (3.6x), via=aio 182 ns (5.3x)".
 func (c FloorCost) Sentence() string {
-	s := fmt.Sprintf("place=%s: floor %s", c.Place, fmtNs(c.FloorNs))
+	s := fmt.Sprintf("place=%s: floor %s", c.Place, c.floorText())
 	if c.MatrixDiffers() {
 		s += fmt.Sprintf(" (the heat map shows %s for CPUs %s: measured at another time of the run)", fmtNs(c.MatrixNs), c.Pair)
 	}
@@ -125,7 +133,7 @@ func (c FloorCost) Sentence() string {
 		if i == 0 {
 			sep = "; "
 		}
-		s += fmt.Sprintf("%svia=%s %s (%.1fx)", sep, h.Via, fmtNs(h.Ns), h.Ratio)
+		s += fmt.Sprintf("%svia=%s %s (%.1fx%s)", sep, h.Via, fmtNs(h.Ns), h.Ratio, regimeMark(h.TwoRegimes))
 	}
 	return s
 }
@@ -141,7 +149,7 @@ func writeCostMarkdown(b *bytes.Buffer, costs []FloorCost) {
 	for _, c := range costs {
 		cell := func(via string) string {
 			if h, ok := c.handoff(via); ok {
-				return fmt.Sprintf("%s (%.1fx)", fmtNs(h.Ns), h.Ratio)
+				return fmt.Sprintf("%s (%.1fx%s)", fmtNs(h.Ns), h.Ratio, regimeMark(h.TwoRegimes))
 			}
 			return "-"
 		}
@@ -159,7 +167,7 @@ func writeCostMarkdown(b *bytes.Buffer, costs []FloorCost) {
 				differ = append(differ, fmt.Sprintf("place=%s (floor %s, heat map %s)", c.Place, fmtNs(c.FloorNs), fmtNs(c.MatrixNs)))
 			}
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", c.Place, fmtNs(c.FloorNs), heat, cell("queue"), cell("aio"), diff)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s |\n", c.Place, c.floorText(), heat, cell("queue"), cell("aio"), diff)
 	}
 	b.WriteString("\n")
 	if len(differ) > 0 {
@@ -168,6 +176,15 @@ func writeCostMarkdown(b *bytes.Buffer, costs []FloorCost) {
 	} else if len(costs) > 0 && !math.IsNaN(costs[0].MatrixNs) {
 		fmt.Fprintf(b, "The floor and the heat map's cell for the same pair agree within %.0f%%.\n\n", heatMapSlack*100)
 	}
+}
+
+// floorText is the floor's median, and "(two regimes)" when its samples
+// are.
+func (c FloorCost) floorText() string {
+	if c.FloorTwoRegimes {
+		return fmtNs(c.FloorNs) + " (two regimes)"
+	}
+	return fmtNs(c.FloorNs)
 }
 
 // handoff returns the cost of via, if measured.

@@ -23,6 +23,8 @@ type Recommendation struct {
 	// Evidence lists the figures behind it: medians, ratios, p-values and
 	// sample counts, as benchstat computes them.
 	Evidence []string
+
+	figures []*point // the samples the advice rests on (noteRegimes)
 }
 
 // Topic is what a Recommendation is about.
@@ -96,5 +98,8 @@ func Recommend(run *Run, th Thresholds) []Recommendation {
 		out = append(out, p)
 	}
 	out = append(out, th.recommendPadding(run))
+	for i := range out {
+		out[i] = noteRegimes(out[i])
+	}
 	return out
 }

@@ -41,7 +41,7 @@ func (o Thresholds) recommendPadding(run *Run) Recommendation {
 			pp = &g.p28
 		}
 		if *pp == nil {
-			*pp = &point{name: r.Name.String()}
+			*pp = &point{name: r.Name.String(), unit: "sec/op"}
 		}
 		(*pp).vals = append((*pp).vals, v)
 	}
@@ -67,6 +67,7 @@ func (o Thresholds) recommendPadding(run *Run) Recommendation {
 			win64++
 			verdict = "64 faster"
 		}
+		rec.figures = append(rec.figures, g.p64, g.p28)
 		if w := o.tooFew(g.p64, g.p28); w != "" && few == "" {
 			few = w
 		}

@@ -81,6 +81,9 @@ func (o Thresholds) recommendPlacement(run *Run) (Recommendation, []affinity.Cla
 				r.wait, c, fmtVal(s.other.Center, unit), fmtRatio(s.ratio), best, s.pn()))
 		}
 	}
+	for _, r := range ranks {
+		rec.figures = append(rec.figures, r.pts[r.order[0]], r.pts[r.order[1]])
+	}
 	primary := ranks[0]
 	var decided []*placementRanking
 	choices := map[affinity.Class]bool{}
@@ -174,6 +177,7 @@ func (o Thresholds) recommendPin(run *Run, places []affinity.Class) (Recommendat
 			}
 			rec.Evidence = append(rec.Evidence, line)
 			if first == nil {
+				rec.figures = append(rec.figures, against, nodePts[place])
 				first, firstLine = &s, fmt.Sprintf("pin=node/place=%s against pin=cpu/place=%s, wait=%s", place, at, w)
 				if why := o.tooFew(against, nodePts[place]); why != "" {
 					rec.Withheld = true

@@ -99,6 +99,7 @@ func (o Thresholds) pickWait(rec Recommendation, key string, order []string, lat
 			pts = append(pts, cpu["poll"], cpu[c.name])
 		}
 	}
+	rec.figures = append(rec.figures, pts...)
 	if why := o.tooFew(pts...); why != "" {
 		rec.Withheld = true
 		rec.Summary = fmt.Sprintf("%s: no recommendation, %s.", what, why)

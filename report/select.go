@@ -50,6 +50,7 @@ func filter(terms ...string) string { return strings.Join(terms, " ") }
 // group's first result for messages.
 type point struct {
 	name string
+	unit string
 	vals []float64
 }
 
@@ -124,7 +125,7 @@ func groupsBy[O, K ~string](run *Run, expr, outer, by, unit string) (order []O, 
 		k := K(proj[1].Project(r).StringValues())
 		p := g.pts[k]
 		if p == nil {
-			p = &point{name: r.Name.String()}
+			p = &point{name: r.Name.String(), unit: unit}
 			g.pts[k] = p
 			g.order = append(g.order, k)
 		}

@@ -40,6 +40,7 @@ const (
 	WarnGovernor      WarningKind = "governor"       // frequency governor not performance, or unknown
 	WarnSamples       WarningKind = "samples"        // too few samples
 	WarnCI            WarningKind = "ci"             // wide confidence intervals
+	WarnRegimes       WarningKind = "two-regime"     // samples in two separated clusters
 	WarnDrift         WarningKind = "drift"          // the floor drifted during the run
 	WarnTopology      WarningKind = "topology"       // the matrix contradicts the declared topology
 	WarnParallel      WarningKind = "parallel"       // matrix cells measured in parallel disagree
@@ -131,6 +132,7 @@ func (o Thresholds) sampleWarnings(run *Run) []Warning {
 		name string
 		n    int
 		ci   float64
+		two  bool // in two regimes
 	}
 	var order []key
 	vals := map[key][]float64{}
@@ -146,6 +148,7 @@ func (o Thresholds) sampleWarnings(run *Run) []Warning {
 		}
 	}
 	var few, wide []hit
+	var split []string // the two-regime benchmarks, each with its regimes
 	th := &benchmath.Thresholds{CompareAlpha: o.alpha()}
 	for _, k := range order {
 		name := strings.TrimPrefix(k.name, "Benchmark")
@@ -153,7 +156,7 @@ func (o Thresholds) sampleWarnings(run *Run) []Warning {
 			name = benchtab.Printable(k.file) + ": " + name
 		}
 		if counts[k] < o.minSamples() {
-			few = append(few, hit{name, counts[k], 0})
+			few = append(few, hit{name: name, n: counts[k]})
 			continue
 		}
 		if len(vals[k]) == 0 {
@@ -161,8 +164,12 @@ func (o Thresholds) sampleWarnings(run *Run) []Warning {
 		}
 		c := &benchtab.Cell{Sample: benchmath.NewSample(slices.Clone(vals[k]), th)}
 		c.Summary = benchmath.AssumeNothing.Summary(c.Sample, 0.95)
+		r, two := twoRegimes(vals[k])
+		if two {
+			split = append(split, name+": "+r.describe("sec/op"))
+		}
 		if ci := c.CIFrac(); ci > o.wideCI() {
-			wide = append(wide, hit{name, counts[k], ci})
+			wide = append(wide, hit{name, counts[k], ci, two})
 		}
 	}
 	var out []Warning
@@ -179,7 +186,10 @@ func (o Thresholds) sampleWarnings(run *Run) []Warning {
 		// Widest first.
 		slices.SortStableFunc(wide, func(a, b hit) int { return cmp.Compare(b.ci, a.ci) })
 		out = append(out, Warning{WarnCI, "wide confidence intervals", fmt.Sprintf("Wide confidence intervals: %d of %d benchmarks vary by more than ±%.0f%% around their median time per op. Rerun on an idle machine with a larger -count (%d or more) and a longer -benchtime. Widest: %s.",
-			len(wide), len(order), o.wideCI()*100, 2*count, examples(wide, func(h hit) string { return fmt.Sprintf("%s (±%.0f%%)", h.name, h.ci*100) }))})
+			len(wide), len(order), o.wideCI()*100, 2*count, examples(wide, func(h hit) string { return fmt.Sprintf("%s (±%.0f%%%s)", h.name, h.ci*100, regimeMark(h.two)) }))})
+	}
+	if len(split) > 0 {
+		out = append(out, regimeWarning(split, len(order)))
 	}
 	return out
 }
@@ -291,7 +301,7 @@ func (o Thresholds) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 	}
 	if len(m.ParallelNotes) > 0 {
 		out = append(out, Warning{WarnParallel, fmt.Sprintf("%d matrix cell(s) measured in parallel disagree with a measurement alone", len(m.ParallelNotes)),
-			fmt.Sprintf("The matrix was measured with several pairs at once (--parallel), and %d of the cells checked again alone differ beyond their spread: %s. Pairs running at once disturbed each other (shared caches, SMT siblings, memory bandwidth, or a host with fewer real cores than vCPUs); measure without --parallel for figures to rely on.",
+			fmt.Sprintf("The matrix was measured with several pairs at once (tune's default for every pair of a large machine, or --parallel), and %d of the cells checked again alone differ beyond their spread: %s. Pairs running at once disturbed each other (shared caches, memory bandwidth, a lower all-core clock, or a host with fewer real cores than vCPUs); measure with --parallel=false, one pair at a time, for figures to rely on.",
 				len(m.ParallelNotes), examples(m.ParallelNotes, func(s string) string { return s }))})
 	}
 	if m.Samples != nil {
