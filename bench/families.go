@@ -112,6 +112,11 @@ func (s suiteBuilder) floorFamily() []*Node {
 // thread.
 
 func coroutineFamily() []*Node {
+	return append(switchLeaves(), lifecycleLeaves()...)
+}
+
+// switchLeaves are op=switch: one enter+yield round trip.
+func switchLeaves() []*Node {
 	return []*Node{
 		leaf("op=switch/impl=coro", "", true, func(b *testing.B, _ string) error {
 			lockForBenchmark(b)
@@ -157,6 +162,12 @@ func coroutineFamily() []*Node {
 			}
 			return nil
 		}),
+	}
+}
+
+// lifecycleLeaves are op=lifecycle: one create-enter-finish.
+func lifecycleLeaves() []*Node {
+	return []*Node{
 		leaf("op=lifecycle/impl=coro", "", true, func(b *testing.B, _ string) error {
 			lockForBenchmark(b)
 			th := coroutine.NewLockedThread() // as an iothread has

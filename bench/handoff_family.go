@@ -29,6 +29,26 @@ var sweepWindows = []time.Duration{0, 4 * time.Microsecond, 16 * time.Microsecon
 var waitModes = []aio.WaitMode{aio.WaitPoll, aio.WaitBlock, aio.WaitAdaptive}
 
 func (s suiteBuilder) handoffFamily() []*Node {
+	out := s.aioHandoffs()
+	out = append(out, group("via=queue/wait=poll", s.placements(true, true, func(b *testing.B, _ string, a, c int) error {
+		harness.EnsureProcs(b, 3)
+		res, err := handoff.RunQueue([2]int{a, c}, b.N, b.ResetTimer)
+		if err != nil {
+			return err
+		}
+		s.reportHandoff(b, res)
+		return nil
+	})...))
+	out = append(out, s.chanHandoffs()...)
+	if s.o.Sweep {
+		out = append(out, s.pollSweep()...)
+	}
+	return out
+}
+
+// aioHandoffs are the via=aio groups: each wait mode, back to back and
+// sparse, pinned per CPU at every class and per node.
+func (s suiteBuilder) aioHandoffs() []*Node {
 	var out []*Node
 	for _, w := range waitModes {
 		for _, gap := range []time.Duration{0, sparseGap} {
@@ -46,15 +66,13 @@ func (s suiteBuilder) handoffFamily() []*Node {
 			out = append(out, g)
 		}
 	}
-	out = append(out, group("via=queue/wait=poll", s.placements(true, true, func(b *testing.B, _ string, a, c int) error {
-		harness.EnsureProcs(b, 3)
-		res, err := handoff.RunQueue([2]int{a, c}, b.N, b.ResetTimer)
-		if err != nil {
-			return err
-		}
-		s.reportHandoff(b, res)
-		return nil
-	})...))
+	return out
+}
+
+// chanHandoffs are the channel baselines, back to back and sparse:
+// locked goroutines at every class, free ones unpinned.
+func (s suiteBuilder) chanHandoffs() []*Node {
+	var out []*Node
 	for _, gap := range []time.Duration{0, sparseGap} {
 		suffix := ""
 		if gap > 0 {
@@ -68,9 +86,13 @@ func (s suiteBuilder) handoffFamily() []*Node {
 				return s.benchChanHandoff(b, [2]int{harness.Unlocked, harness.Unlocked}, gap)
 			}))
 	}
-	if !s.o.Sweep {
-		return out
-	}
+	return out
+}
+
+// pollSweep is the adaptive poll-window sweep (SuiteOptions.Sweep): each
+// window, sparse and dense, at every class.
+func (s suiteBuilder) pollSweep() []*Node {
+	var out []*Node
 	for _, win := range sweepWindows {
 		for _, rate := range []struct {
 			name string

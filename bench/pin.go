@@ -63,38 +63,9 @@ func allowedNodes(t *affinity.Topology) []int {
 // plus none: the kernel may still time-share them, which the cpus-seen
 // figures then show.
 func nodeSets(t *affinity.Topology, class affinity.Class, n int, spin bool) ([]affinity.CPUSet, string) {
-	nodes := allowedNodes(t)
-	if len(nodes) == 0 {
-		return nil, "no NUMA node holds an allowed CPU"
-	}
-	var order []int
-	switch class {
-	case affinity.Node:
-		// The node of the representative node pair when the class exists
-		// (a node with CPUs that share no cache), otherwise the node with
-		// the most allowed CPUs: on a one-node machine, the whole set.
-		first := nodes[0]
-		if p, ok := t.Pair(affinity.Node); ok {
-			first = cpuNode(t, p.A)
-		} else {
-			for _, id := range nodes {
-				if t.NodeCPUs(id).Count() > t.NodeCPUs(first).Count() {
-					first = id
-				}
-			}
-		}
-		order = []int{first}
-	case affinity.Remote:
-		if len(nodes) < 2 {
-			return nil, fmt.Sprintf("pin=node at place=remote needs two NUMA nodes with allowed CPUs; this machine has %d (%s)", len(nodes), nodeNote(t))
-		}
-		order = nodes
-		if p, ok := t.Pair(affinity.Remote); ok {
-			a, b := cpuNode(t, p.A), cpuNode(t, p.B)
-			order = append([]int{a, b}, slices.DeleteFunc(slices.Clone(nodes), func(x int) bool { return x == a || x == b })...)
-		}
-	default:
-		return nil, fmt.Sprintf("pin=node runs at place=node and place=remote, not %s", class)
+	order, skip := nodeOrder(t, class)
+	if skip != "" {
+		return nil, skip
 	}
 	sets := make([]affinity.CPUSet, n)
 	per := map[int]int{}
@@ -111,6 +82,42 @@ func nodeSets(t *affinity.Topology, class affinity.Class, n int, spin bool) ([]a
 		}
 	}
 	return sets, ""
+}
+
+// nodeOrder returns the nodes the iothreads of class take in turn, or why
+// the class cannot run pinned per node here.
+func nodeOrder(t *affinity.Topology, class affinity.Class) ([]int, string) {
+	nodes := allowedNodes(t)
+	if len(nodes) == 0 {
+		return nil, "no NUMA node holds an allowed CPU"
+	}
+	switch class {
+	case affinity.Node:
+		// The node of the representative node pair when the class exists
+		// (a node with CPUs that share no cache), otherwise the node with
+		// the most allowed CPUs: on a one-node machine, the whole set.
+		first := nodes[0]
+		if p, ok := t.Pair(affinity.Node); ok {
+			first = cpuNode(t, p.A)
+		} else {
+			for _, id := range nodes {
+				if t.NodeCPUs(id).Count() > t.NodeCPUs(first).Count() {
+					first = id
+				}
+			}
+		}
+		return []int{first}, ""
+	case affinity.Remote:
+		if len(nodes) < 2 {
+			return nil, fmt.Sprintf("pin=node at place=remote needs two NUMA nodes with allowed CPUs; this machine has %d (%s)", len(nodes), nodeNote(t))
+		}
+		if p, ok := t.Pair(affinity.Remote); ok {
+			a, b := cpuNode(t, p.A), cpuNode(t, p.B)
+			return append([]int{a, b}, slices.DeleteFunc(slices.Clone(nodes), func(x int) bool { return x == a || x == b })...), ""
+		}
+		return nodes, ""
+	}
+	return nil, fmt.Sprintf("pin=node runs at place=node and place=remote, not %s", class)
 }
 
 // cpuNode returns the NUMA node of CPU cpu (-1 when unknown).

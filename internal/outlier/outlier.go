@@ -360,23 +360,11 @@ type savedTrace struct {
 func (r *Recorder) snapshot(name string, ratio float64, record string) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	dir := r.opts.Dir
-	existing, err := filepath.Glob(filepath.Join(dir, name+"-*.trace"))
-	if err != nil {
+	victim, write, err := r.victim(name, ratio)
+	if err != nil || !write {
 		return "", err
 	}
-	victim := -1
-	if len(existing) >= r.opts.MaxPerBench {
-		for i, st := range r.saved[name] {
-			if st.ratio < ratio && (victim < 0 || st.ratio < r.saved[name][victim].ratio) {
-				victim = i
-			}
-		}
-		if victim < 0 {
-			return "", nil
-		}
-	}
-	target := filepath.Join(dir, name+".trace") // names the temporary file
+	target := filepath.Join(r.opts.Dir, name+".trace") // names the temporary file
 	if victim >= 0 {
 		target = r.saved[name][victim].path
 	}
@@ -396,10 +384,36 @@ func (r *Recorder) snapshot(name string, ratio float64, record string) (string, 
 		r.saved[name][victim].ratio = ratio
 		return target, nil
 	}
-	// Link, not Commit: it fails when the name exists (another process
-	// of the tuning run took that number), so no file is overwritten.
+	return r.link(f, name, ratio)
+}
+
+// victim says whether an outlier ratio times the median gets a file of
+// benchmark file name name, and which of this process's files it
+// replaces (-1: a new one). With r.mu held.
+func (r *Recorder) victim(name string, ratio float64) (victim int, write bool, err error) {
+	existing, err := filepath.Glob(filepath.Join(r.opts.Dir, name+"-*.trace"))
+	if err != nil {
+		return -1, false, err
+	}
+	if len(existing) < r.opts.MaxPerBench {
+		return -1, true, nil
+	}
+	victim = -1
+	for i, st := range r.saved[name] {
+		if st.ratio < ratio && (victim < 0 || st.ratio < r.saved[name][victim].ratio) {
+			victim = i
+		}
+	}
+	return victim, victim >= 0, nil
+}
+
+// link gives the written snapshot f the first free number of name. Link,
+// not Commit: it fails when the name exists (another process of the
+// tuning run took that number), so no file is overwritten. With r.mu
+// held.
+func (r *Recorder) link(f *atomicfile.File, name string, ratio float64) (string, error) {
 	for n := 1; ; n++ {
-		path := filepath.Join(dir, fmt.Sprintf("%s-%d.trace", name, n))
+		path := filepath.Join(r.opts.Dir, fmt.Sprintf("%s-%d.trace", name, n))
 		err := f.Link(path)
 		if err == nil {
 			r.saved[name] = append(r.saved[name], savedTrace{path, ratio})

@@ -74,14 +74,20 @@ type mpscImpl[P aio.Padding] struct {
 	q *aio.PaddedQueue[QueueItem, P]
 }
 
+// Push pushes it on the lock-free queue.
 func (m *mpscImpl[P]) Push(it *QueueItem) { m.q.Push(it) }
+
+// Take drains the queue in push order.
 func (m *mpscImpl[P]) Take(_ *harness.Stop, fn func(*QueueItem)) int {
 	return m.q.Drain(fn)
 }
 
 type chanImpl chan *QueueItem
 
+// Push sends it.
 func (c chanImpl) Push(it *QueueItem) { c <- it }
+
+// Take receives one item, then every item waiting.
 func (c chanImpl) Take(stop *harness.Stop, fn func(*QueueItem)) int {
 	// A plain receive is what a Go programmer would write; when a producer
 	// stalls, the watchdog reports it and this goroutine is abandoned.
@@ -104,12 +110,14 @@ type mutexImpl struct {
 	spare []*QueueItem // consumer only
 }
 
+// Push appends it under the lock.
 func (m *mutexImpl) Push(it *QueueItem) {
 	m.mu.Lock()
 	m.items = append(m.items, it)
 	m.mu.Unlock()
 }
 
+// Take swaps the slice out under the lock and delivers it.
 func (m *mutexImpl) Take(_ *harness.Stop, fn func(*QueueItem)) int {
 	m.mu.Lock()
 	got := m.items
