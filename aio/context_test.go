@@ -11,6 +11,7 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/coroutine"
 	"github.com/pinbench/pinbench/internal/leakcheck"
+	"github.com/pinbench/pinbench/internal/testcheck"
 )
 
 // newTestContext returns a context owned by the test's goroutine.
@@ -23,23 +24,6 @@ func newTestContext(t *testing.T) *AioContext {
 		}
 	})
 	return c
-}
-
-// mustPanic runs fn and returns the panic message, failing when there is
-// none or when it lacks want.
-func mustPanic(t *testing.T, want string, fn func()) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		r := recover()
-		if r == nil {
-			t.Fatalf("no panic, want one containing %q", want)
-		}
-		if msg := fmt.Sprint(r); !strings.Contains(msg, want) {
-			t.Fatalf("panic %q, want one containing %q", msg, want)
-		}
-	}()
-	fn()
 }
 
 func TestBHScheduleIdempotent(t *testing.T) {
@@ -124,8 +108,8 @@ func TestBHCancelDelete(t *testing.T) {
 	if c.Poll(false) || runs != 1 {
 		t.Fatalf("deleted BH ran (%d)", runs)
 	}
-	mustPanic(t, "scheduled after Delete", bh.Schedule)
-	mustPanic(t, "nil callback", func() { c.NewBH(nil) })
+	testcheck.Panics(t, "scheduled after Delete", bh.Schedule)
+	testcheck.Panics(t, "nil callback", func() { c.NewBH(nil) })
 }
 
 func TestBHOneShot(t *testing.T) {
@@ -149,7 +133,7 @@ func TestBHPanicKeepsOthers(t *testing.T) {
 	a.Schedule()
 	b.Schedule()
 	d.Schedule()
-	mustPanic(t, "b fails", func() { c.Poll(false) })
+	testcheck.Panics(t, "b fails", func() { c.Poll(false) })
 	if !c.Poll(false) || ran != "ad" {
 		t.Fatalf("after a BH panicked, ran %q, want \"ad\"", ran)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/leakcheck"
+	"github.com/pinbench/pinbench/internal/testcheck"
 	"github.com/pinbench/pinbench/internal/threadclock"
 )
 
@@ -35,14 +36,14 @@ func TestIOThreadLifecycle(t *testing.T) {
 		t.Fatal("nested Run did not run")
 	}
 	// A panic in fn reaches the caller; the iothread carries on.
-	mustPanic(t, "fn fails", func() { it.Run(func() { panic("fn fails") }) })
+	testcheck.Panics(t, "fn fails", func() { it.Run(func() { panic("fn fails") }) })
 	ok := false
 	mustRun(t, it, func() { ok = true })
 	if !ok {
 		t.Fatal("iothread dead after a panic in Run")
 	}
 	// Join from the iothread itself would wait for its own end.
-	mustPanic(t, "itself", func() { it.Run(func() { it.Join() }) })
+	testcheck.Panics(t, "itself", func() { it.Run(func() { it.Join() }) })
 	if err := it.Join(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/coroutine"
 	"github.com/pinbench/pinbench/internal/leakcheck"
+	"github.com/pinbench/pinbench/internal/testcheck"
 )
 
 // The lifecycle tests of issue 11: each fails (within seconds, never by
@@ -138,8 +139,8 @@ func TestJoinedContextIsDead(t *testing.T) {
 		"BH.Schedule":  func() { bh.Schedule() },
 	} {
 		t.Run(what, func(t *testing.T) {
-			mustPanic(t, name, f)
-			mustPanic(t, "lifecycle_test.go", f) // the caller's place
+			testcheck.Panics(t, name, f)
+			testcheck.Panics(t, "lifecycle_test.go", f) // the caller's place
 			if _, ok := co.Scheduled(); ok {
 				t.Fatal("a refused CoSchedule left the coroutine marked scheduled")
 			}
@@ -293,7 +294,7 @@ func TestMisuseIsASentence(t *testing.T) {
 		// The whole sentence: affinity's start, then this package's
 		// relockRefusal.
 		want := fmt.Sprintf("affinity: PinThread on OS thread %d, which runs coroutines (an aio iothread): locking it again would make the Go runtime throw at the next coroutine switch; use IOThread.Repin (affinity.RepinLocked) instead", it.tid)
-		mustPanic(t, want, func() { _ = it.Run(func() { _ = affinity.PinThread(allowed) }) })
+		testcheck.Panics(t, want, func() { _ = it.Run(func() { _ = affinity.PinThread(allowed) }) })
 		alive()
 	})
 	t.Run("Repin", func(t *testing.T) {
@@ -314,15 +315,15 @@ func TestMisuseIsASentence(t *testing.T) {
 		}
 	})
 	t.Run("CoWake from another thread naming the home context", func(t *testing.T) {
-		mustPanic(t, "called on OS thread", func() { ctx.CoWake(co) })
+		testcheck.Panics(t, "called on OS thread", func() { ctx.CoWake(co) })
 		alive()
 	})
 	t.Run("Enter from another thread", func(t *testing.T) {
-		mustPanic(t, "called on OS thread", func() { ctx.Thread().Enter(co) })
+		testcheck.Panics(t, "called on OS thread", func() { ctx.Thread().Enter(co) })
 		alive()
 	})
 	t.Run("Poll from another thread", func(t *testing.T) {
-		mustPanic(t, fmt.Sprintf("its owner is OS thread %d", it.Tid()), func() { ctx.Poll(false) })
+		testcheck.Panics(t, fmt.Sprintf("its owner is OS thread %d", it.Tid()), func() { ctx.Poll(false) })
 		alive()
 	})
 }
@@ -461,7 +462,7 @@ func TestCloseInsideCoroutineRefused(t *testing.T) {
 	b := ctx.NewCoroutine(func(*coroutine.Coroutine) { bRan = true })
 	CoSchedule(a)
 	CoSchedule(b)
-	mustPanic(t, "from inside coroutine", func() { ctx.Poll(false) })
+	testcheck.Panics(t, "from inside coroutine", func() { ctx.Poll(false) })
 	ctx.Poll(false)
 	if !bRan || ctx.Closed() {
 		t.Fatalf("after the refused Close: b ran %v, closed %v; want b run and the context open", bRan, ctx.Closed())

@@ -13,6 +13,7 @@ import (
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/coroutine"
 	"github.com/pinbench/pinbench/internal/leakcheck"
+	"github.com/pinbench/pinbench/internal/testcheck"
 )
 
 func TestCoScheduleFIFO(t *testing.T) {
@@ -43,14 +44,14 @@ func TestCoScheduleTwicePanics(t *testing.T) {
 	c := newTestContext(t)
 	co := c.NewCoroutine(func(self *coroutine.Coroutine) {})
 	CoScheduleAt(co, "first-site")
-	mustPanic(t, "already scheduled in 'first-site'", func() { CoSchedule(co) })
-	mustPanic(t, "already scheduled in 'first-site'", func() { (*AioContext)(nil).CoWake(co) })
+	testcheck.Panics(t, "already scheduled in 'first-site'", func() { CoSchedule(co) })
+	testcheck.Panics(t, "already scheduled in 'first-site'", func() { (*AioContext)(nil).CoWake(co) })
 	c.Poll(false)
 	if !co.Finished() {
 		t.Fatal("scheduled coroutine did not run")
 	}
 	orphan := coroutine.New(func(*coroutine.Coroutine) {})
-	mustPanic(t, "no home context", func() { CoSchedule(orphan) })
+	testcheck.Panics(t, "no home context", func() { CoSchedule(orphan) })
 }
 
 // TestCoWake covers QEMU's three cases of aio_co_wake.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/coroutine"
+	"github.com/pinbench/pinbench/internal/testcheck"
 )
 
 // local is a context owned by the test's goroutine: the test enters its
@@ -57,23 +58,6 @@ func (l *local) wantLog(want ...string) {
 	l.log = nil
 }
 
-// mustPanic runs fn and returns its panic value as a string, failing the
-// test when it does not panic or the message lacks want.
-func mustPanic(t *testing.T, want string, fn func()) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		r := recover()
-		if r == nil {
-			t.Fatalf("no panic, want one containing %q", want)
-		}
-		if s := fmt.Sprint(r); !strings.Contains(s, want) {
-			t.Fatalf("panic %q, want it to contain %q", s, want)
-		}
-	}()
-	fn()
-}
-
 // On one context, a locker that finds the lock held sleeps, and the
 // unlocker's wake-up enters it after the unlocker yields or ends.
 func TestMutexHandsOffOnOneContext(t *testing.T) {
@@ -112,7 +96,7 @@ func TestMutexMisusePanics(t *testing.T) {
 	t.Run("unlock-unlocked", func(t *testing.T) {
 		l := newLocal(t)
 		var m CoMutex
-		mustPanic(t, "which is not locked", func() {
+		testcheck.Panics(t, "which is not locked", func() {
 			l.enter(l.co(func(self *Self) { m.Unlock(self) }))
 		})
 	})
@@ -121,7 +105,7 @@ func TestMutexMisusePanics(t *testing.T) {
 		var m CoMutex
 		a := l.holder(&m)
 		l.enter(a)
-		mustPanic(t, "which does not hold it (coroutine "+fmt.Sprintf("%p", a)+" does)", func() {
+		testcheck.Panics(t, "which does not hold it (coroutine "+fmt.Sprintf("%p", a)+" does)", func() {
 			l.enter(l.co(func(self *Self) { m.Unlock(self) }))
 		})
 		l.enter(a)
@@ -132,7 +116,7 @@ func TestMutexMisusePanics(t *testing.T) {
 	t.Run("end-holding", func(t *testing.T) {
 		l := newLocal(t)
 		var m CoMutex
-		mustPanic(t, "ended holding 1 lock(s)", func() {
+		testcheck.Panics(t, "ended holding 1 lock(s)", func() {
 			l.enter(l.co(func(self *Self) { m.Lock(self) }))
 		})
 	})
@@ -146,7 +130,7 @@ func TestMutexMisusePanics(t *testing.T) {
 		})
 		l.enter(a)
 		l.enter(b)
-		mustPanic(t, "already scheduled in 'colock.CoMutex.Lock'", func() { aio.CoSchedule(b) })
+		testcheck.Panics(t, "already scheduled in 'colock.CoMutex.Lock'", func() { aio.CoSchedule(b) })
 		l.enter(a)
 		if !b.Finished() || m.Locked() {
 			t.Fatal("the waiter did not get the lock after the stray wake was refused")
@@ -154,7 +138,7 @@ func TestMutexMisusePanics(t *testing.T) {
 	})
 	t.Run("no-home", func(t *testing.T) {
 		l := newLocal(t)
-		mustPanic(t, "has no home context", func() {
+		testcheck.Panics(t, "has no home context", func() {
 			l.enter(coroutine.New(Entry(func(*Self) {})))
 		})
 	})
@@ -347,13 +331,13 @@ func TestRwlockUpgradeDowngrade(t *testing.T) {
 	if !a.Finished() || rw.owners != 0 {
 		t.Fatalf("a finished %v, owners %d", a.Finished(), rw.owners)
 	}
-	mustPanic(t, "which is not locked", func() {
+	testcheck.Panics(t, "which is not locked", func() {
 		l.enter(l.co(func(self *Self) { rw.Unlock(self) }))
 	})
-	mustPanic(t, "which no writer holds", func() {
+	testcheck.Panics(t, "which no writer holds", func() {
 		l.enter(l.co(func(self *Self) { rw.Downgrade(self) }))
 	})
-	mustPanic(t, "ended holding 1 lock(s)", func() {
+	testcheck.Panics(t, "ended holding 1 lock(s)", func() {
 		l.enter(l.co(func(self *Self) { rw.RdLock(self) }))
 	})
 }
@@ -441,7 +425,7 @@ func TestRefusedLockLeavesMutexIntact(t *testing.T) {
 		defer self.Coroutine().ClearScheduled()
 		m.Lock(self)
 	})
-	mustPanic(t, "while it is scheduled in 'test'", func() { l.enter(b) })
+	testcheck.Panics(t, "while it is scheduled in 'test'", func() { l.enter(b) })
 	l.enter(h) // h unlocks and ends
 	if m.Locked() {
 		t.Errorf("after the only holder unlocked: Locked() = true (locked=%d, handoff=%d); the refused Lock left its count", m.locked.Load(), m.handoff.Load())

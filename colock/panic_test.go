@@ -8,6 +8,7 @@ import (
 
 	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/internal/leakcheck"
+	"github.com/pinbench/pinbench/internal/testcheck"
 )
 
 // recovered runs fn and returns what it panicked with (nil when it did
@@ -79,7 +80,7 @@ func TestPanicHoldingMutexReleasesIt(t *testing.T) {
 func TestPanicHoldingMutexesNamesEach(t *testing.T) {
 	l := newLocal(t)
 	var m1, m2 CoMutex
-	mustPanic(t, fmt.Sprintf("holding CoMutex %p, CoMutex %p", &m2, &m1), func() {
+	testcheck.Panics(t, fmt.Sprintf("holding CoMutex %p, CoMutex %p", &m2, &m1), func() {
 		l.enter(l.co(func(self *Self) {
 			m1.Lock(self)
 			m2.Lock(self)
@@ -90,7 +91,7 @@ func TestPanicHoldingMutexesNamesEach(t *testing.T) {
 		t.Fatalf("locked %v %v after the panic, want both released", m1.Locked(), m2.Locked())
 	}
 	// A body that returns holding a lock: the lock is released as well.
-	mustPanic(t, fmt.Sprintf("ended holding 1 lock(s) (CoMutex %p, released)", &m1), func() {
+	testcheck.Panics(t, fmt.Sprintf("ended holding 1 lock(s) (CoMutex %p, released)", &m1), func() {
 		l.enter(l.co(func(self *Self) { m1.Lock(self) }))
 	})
 	if m1.Locked() {

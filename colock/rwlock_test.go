@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pinbench/pinbench/coroutine"
+	"github.com/pinbench/pinbench/internal/testcheck"
 )
 
 // Issue 20, item 3: Unlock, Downgrade and Upgrade by a coroutine that does
@@ -40,7 +41,7 @@ func TestRwlockRefusesNonHolder(t *testing.T) {
 			})
 			l.enter(holder)
 			var stranger *coroutine.Coroutine
-			mustPanic(t, tc.want, func() {
+			testcheck.Panics(t, tc.want, func() {
 				stranger = l.co(func(self *Self) { tc.misuse(&rw, self) })
 				l.enter(stranger)
 			})
@@ -92,7 +93,7 @@ func TestPanicHoldingRwlockNamesIt(t *testing.T) {
 		rw CoRwlock
 		m  CoMutex
 	)
-	mustPanic(t, fmt.Sprintf("holding CoMutex %p, CoRwlock %p (reading) (the CoMutexes released, the CoRwlocks still held", &m, &rw), func() {
+	testcheck.Panics(t, fmt.Sprintf("holding CoMutex %p, CoRwlock %p (reading) (the CoMutexes released, the CoRwlocks still held", &m, &rw), func() {
 		l.enter(l.co(func(self *Self) {
 			rw.RdLock(self)
 			m.Lock(self)

@@ -13,24 +13,6 @@ import (
 	"github.com/pinbench/pinbench/internal/leakcheck"
 )
 
-// mustPanic runs f and checks that it panics with a value whose text
-// contains want; it returns the value.
-func mustPanic(t *testing.T, want string, f func()) (v any) {
-	t.Helper()
-	defer func() {
-		t.Helper()
-		v = recover()
-		if v == nil {
-			t.Fatalf("no panic; want one containing %q", want)
-		}
-		if s := fmt.Sprint(v); !strings.Contains(s, want) {
-			t.Fatalf("panic %q; want one containing %q", s, want)
-		}
-	}()
-	f()
-	return nil
-}
-
 // newThread returns a Thread for a test, closed at its end, and checks
 // that the test left no goroutine behind (coroutines are goroutines).
 func newThread(t *testing.T) *Thread {

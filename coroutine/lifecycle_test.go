@@ -2,6 +2,7 @@ package coroutine
 
 import (
 	"fmt"
+	"github.com/pinbench/pinbench/internal/testcheck"
 	"runtime"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ func TestStaleWakeNotReused(t *testing.T) {
 	a := th.New(func(*Coroutine) { ranA++ })
 	b := th.New(func(self *Coroutine) {
 		th.WakeAfterYield(a)
-		mustPanic(t, "queued to be woken", func() { th.Enter(a) })
+		testcheck.Panics(t, "queued to be woken", func() { th.Enter(a) })
 		if a.Finished() {
 			// Before the fix: A is pooled; this New reuses it.
 			th.New(func(*Coroutine) { ranStranger++ })
@@ -41,7 +42,7 @@ func TestDestroyScheduledRefused(t *testing.T) {
 	if _, ok := co.MarkScheduled("test-destroy"); !ok {
 		t.Fatal("MarkScheduled failed")
 	}
-	mustPanic(t, "scheduled in 'test-destroy'", func() { th.Destroy(co) })
+	testcheck.Panics(t, "scheduled in 'test-destroy'", func() { th.Destroy(co) })
 	co.ClearScheduled()
 	th.Destroy(co)
 	if !co.Finished() {
@@ -52,7 +53,7 @@ func TestDestroyScheduledRefused(t *testing.T) {
 	th.Enter(victim)
 	waker := th.New(func(self *Coroutine) {
 		th.WakeAfterYield(victim)
-		mustPanic(t, "queued to be woken", func() { th.Destroy(victim) })
+		testcheck.Panics(t, "queued to be woken", func() { th.Destroy(victim) })
 	})
 	th.Enter(waker) // wakes victim after it: victim finishes
 	if !victim.Finished() {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/pinbench/pinbench/internal/leakcheck"
+	"github.com/pinbench/pinbench/internal/testcheck"
 )
 
 // Misuse panics with a sentence before the runtime could throw.
@@ -13,7 +14,7 @@ func TestMisuse(t *testing.T) {
 
 	t.Run("reentered-self", func(t *testing.T) {
 		co := th.New(func(self *Coroutine) { th.Enter(self) })
-		mustPanic(t, "re-entered recursively", func() { th.Enter(co) })
+		testcheck.Panics(t, "re-entered recursively", func() { th.Enter(co) })
 		if th.Current() != nil {
 			t.Fatal("Current not restored")
 		}
@@ -23,19 +24,19 @@ func TestMisuse(t *testing.T) {
 		outer = th.New(func(self *Coroutine) {
 			th.Enter(th.New(func(*Coroutine) { th.Enter(outer) }))
 		})
-		mustPanic(t, "re-entered recursively", func() { th.Enter(outer) })
+		testcheck.Panics(t, "re-entered recursively", func() { th.Enter(outer) })
 	})
 	t.Run("finished", func(t *testing.T) {
 		co := th.New(func(*Coroutine) {})
 		th.Enter(co)
-		mustPanic(t, "entering finished coroutine", func() { th.Enter(co) })
+		testcheck.Panics(t, "entering finished coroutine", func() { th.Enter(co) })
 	})
 	t.Run("other-thread", func(t *testing.T) {
 		other := NewThread()
 		co := th.New(func(self *Coroutine) { self.Yield() })
 		th.Enter(co)
-		mustPanic(t, "its home Thread is", func() { other.Enter(co) })
-		mustPanic(t, "its home Thread is", func() {
+		testcheck.Panics(t, "its home Thread is", func() { other.Enter(co) })
+		testcheck.Panics(t, "its home Thread is", func() {
 			other.Enter(other.New(func(*Coroutine) { other.WakeAfterYield(co) }))
 		})
 		th.Enter(co)
@@ -44,20 +45,20 @@ func TestMisuse(t *testing.T) {
 		if pooled.HomeThread() != th {
 			t.Fatal("pooled coroutine's home is not its pool's Thread")
 		}
-		mustPanic(t, "its home Thread is", func() { other.Enter(pooled) })
+		testcheck.Panics(t, "its home Thread is", func() { other.Enter(pooled) })
 		th.Enter(pooled)
 		other.Close()
 	})
 	t.Run("yield-outside", func(t *testing.T) {
 		co := th.New(func(self *Coroutine) { self.Yield() })
-		mustPanic(t, "Yield called outside", co.Yield) // never entered
+		testcheck.Panics(t, "Yield called outside", co.Yield) // never entered
 		th.Enter(co)
-		mustPanic(t, "Yield called outside", co.Yield) // suspended
+		testcheck.Panics(t, "Yield called outside", co.Yield) // suspended
 		// From a nested coroutine's body, yielding the outer one.
 		outer := th.New(func(self *Coroutine) {
 			th.Enter(th.New(func(*Coroutine) { self.Yield() }))
 		})
-		mustPanic(t, "Yield called outside", func() { th.Enter(outer) })
+		testcheck.Panics(t, "Yield called outside", func() { th.Enter(outer) })
 		th.Enter(co)
 	})
 	t.Run("scheduled", func(t *testing.T) {
@@ -65,7 +66,7 @@ func TestMisuse(t *testing.T) {
 		if _, ok := co.MarkScheduled("test-misuse"); !ok {
 			t.Fatal("first MarkScheduled failed")
 		}
-		mustPanic(t, "already scheduled in 'test-misuse'", func() { th.Enter(co) })
+		testcheck.Panics(t, "already scheduled in 'test-misuse'", func() { th.Enter(co) })
 		co.ClearScheduled()
 		th.Enter(co)
 		th.Enter(co)
@@ -73,9 +74,9 @@ func TestMisuse(t *testing.T) {
 	t.Run("wake", func(t *testing.T) {
 		other := th.New(func(self *Coroutine) {})
 		co := th.New(func(self *Coroutine) {
-			mustPanic(t, "wake itself", func() { th.WakeAfterYield(self) })
+			testcheck.Panics(t, "wake itself", func() { th.WakeAfterYield(self) })
 			th.WakeAfterYield(other)
-			mustPanic(t, "woken twice", func() { th.WakeAfterYield(other) })
+			testcheck.Panics(t, "woken twice", func() { th.WakeAfterYield(other) })
 		})
 		th.Enter(co)
 		if !other.Finished() {
@@ -83,8 +84,8 @@ func TestMisuse(t *testing.T) {
 		}
 	})
 	t.Run("nil", func(t *testing.T) {
-		mustPanic(t, "nil entry function", func() { th.New(nil) })
-		mustPanic(t, "nil entry function", func() { New(nil) })
+		testcheck.Panics(t, "nil entry function", func() { th.New(nil) })
+		testcheck.Panics(t, "nil entry function", func() { New(nil) })
 	})
 	if th.Current() != nil {
 		t.Fatal("Current not nil after the misuse tests")
@@ -98,7 +99,7 @@ type testPanic struct{ n int }
 func TestPanic(t *testing.T) {
 	th := newThread(t)
 	co := th.New(func(self *Coroutine) { panic(testPanic{7}) })
-	v := mustPanic(t, "{7}", func() { th.Enter(co) })
+	v := testcheck.Panics(t, "{7}", func() { th.Enter(co) })
 	if v != (testPanic{7}) {
 		t.Fatalf("panic value %#v; want the original", v)
 	}
@@ -108,7 +109,7 @@ func TestPanic(t *testing.T) {
 	if th.Stats().Pooled != 0 {
 		t.Fatal("panicked coroutine went to the pool")
 	}
-	mustPanic(t, "entering finished coroutine", func() { th.Enter(co) })
+	testcheck.Panics(t, "entering finished coroutine", func() { th.Enter(co) })
 
 	// Nested: the inner panic goes through the outer body to the top; the
 	// outer body can recover it instead.
@@ -128,7 +129,7 @@ func TestPanic(t *testing.T) {
 	if recovered != "inner" {
 		t.Fatalf("outer recovered %v; want inner", recovered)
 	}
-	mustPanic(t, "inner-2", func() { th.Enter(outer) })
+	testcheck.Panics(t, "inner-2", func() { th.Enter(outer) })
 	if th.Current() != nil || !outer.Finished() {
 		t.Fatal("Thread not restored after the nested panic")
 	}
@@ -140,7 +141,7 @@ func TestPanic(t *testing.T) {
 		th.WakeAfterYield(th.New(func(*Coroutine) { panic("woken") }))
 		th.WakeAfterYield(later)
 	})
-	mustPanic(t, "woken", func() { th.Enter(waker) })
+	testcheck.Panics(t, "woken", func() { th.Enter(waker) })
 	if later.Finished() || later.wakeQueued {
 		t.Fatal("dropped wake-up still queued or ran")
 	}
@@ -174,7 +175,7 @@ func TestDestroy(t *testing.T) {
 	if !deferred || !co.Finished() || th.Current() != nil {
 		t.Fatalf("deferred %v, finished %v, current %p", deferred, co.Finished(), th.Current())
 	}
-	mustPanic(t, "not suspended", func() { th.Destroy(co) })
+	testcheck.Panics(t, "not suspended", func() { th.Destroy(co) })
 
 	// Never entered, and reused from the pool but not entered.
 	fresh := New(func(*Coroutine) { t.Error("destroyed coroutine ran") })

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/pinbench/pinbench/internal/leakcheck"
+	"github.com/pinbench/pinbench/internal/testcheck"
 )
 
 // The pool: create-enter-finish reuses the same runtime coroutine (same
@@ -91,7 +92,7 @@ func TestNoLeak(t *testing.T) {
 			th.Enter(co)
 		}
 	}
-	mustPanic(t, "boom", func() { th.Enter(th.New(func(*Coroutine) { panic("boom") })) })
+	testcheck.Panics(t, "boom", func() { th.Enter(th.New(func(*Coroutine) { panic("boom") })) })
 	if runtime.NumGoroutine() <= before {
 		t.Fatal("coroutines do not show as goroutines; the test proves nothing")
 	}

@@ -1,6 +1,7 @@
 package coroutine
 
 import (
+	"github.com/pinbench/pinbench/internal/testcheck"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,7 +92,7 @@ func TestFinishedWhileScheduled(t *testing.T) {
 		t.Fatal("scheduled coroutine went to the pool")
 	}
 	co.ClearScheduled()
-	mustPanic(t, "entering finished coroutine", func() { th.Enter(co) })
+	testcheck.Panics(t, "entering finished coroutine", func() { th.Enter(co) })
 }
 
 // Home is stored, not interpreted; New works from any goroutine and the

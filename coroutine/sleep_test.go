@@ -1,6 +1,7 @@
 package coroutine
 
 import (
+	"github.com/pinbench/pinbench/internal/testcheck"
 	"slices"
 	"testing"
 )
@@ -20,12 +21,12 @@ func TestSleepClaim(t *testing.T) {
 	if where, ok := co.Scheduled(); !ok || where != "test.sleep" || co.SleepWhere() != "test.sleep" {
 		t.Fatalf("asleep: Scheduled %q %v, SleepWhere %q; want test.sleep", where, ok, co.SleepWhere())
 	}
-	mustPanic(t, "already scheduled in 'test.sleep'", func() { th.Enter(co) })
+	testcheck.Panics(t, "already scheduled in 'test.sleep'", func() { th.Enter(co) })
 	if !co.Claim() || co.Claim() {
 		t.Fatal("want the first claim to win and the second to fail")
 	}
 	co.Unclaim()
-	mustPanic(t, "which is scheduled in 'test.sleep'", co.Unclaim)
+	testcheck.Panics(t, "which is scheduled in 'test.sleep'", co.Unclaim)
 	if !co.Claim() {
 		t.Fatal("the claim after Unclaim failed")
 	}
@@ -67,7 +68,7 @@ func TestTakeSleepers(t *testing.T) {
 		}
 		th.Destroy(co)
 	}
-	mustPanic(t, "outside its own running body", func() { a.Sleep("test.sleepers") })
+	testcheck.Panics(t, "outside its own running body", func() { a.Sleep("test.sleepers") })
 }
 
 // Issue 20: the coroutines a panicking coroutine woke (WakeAfterYield) are
@@ -82,7 +83,7 @@ func TestPanicRunsWakeUps(t *testing.T) {
 		th.WakeAfterYield(woken)
 		panic("boom")
 	})
-	mustPanic(t, "boom", func() { th.Enter(panicker) })
+	testcheck.Panics(t, "boom", func() { th.Enter(panicker) })
 	if !ran || !woken.Finished() || th.Current() != nil {
 		t.Fatalf("woken ran %v, finished %v, current %p: want the wake-up entered before the panic", ran, woken.Finished(), th.Current())
 	}
@@ -95,7 +96,7 @@ func TestPanicRunsWakeUps(t *testing.T) {
 		th.WakeAfterYield(later)
 		panic("first")
 	})
-	if v := mustPanic(t, "first", func() { th.Enter(panicker) }); v != "first" {
+	if v := testcheck.Panics(t, "first", func() { th.Enter(panicker) }); v != "first" {
 		t.Fatalf("panic %v, want the first", v)
 	}
 	if later.wakeQueued {

@@ -4,23 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/internal/testcheck"
 	"github.com/pinbench/pinbench/matrix"
 )
-
-// allocated returns the bytes f allocates on the heap.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
 
 // chain is a long-form matrix of n+1 CPUs, first to first+n, each row
 // naming a new one: a few bytes a CPU (issue 20, item 5).
@@ -48,7 +38,7 @@ func writeFile(t *testing.T, name, text string) string {
 func TestReadRefusesCPUsBeyondMaxCPUs(t *testing.T) {
 	in := chain(matrix.MaxCPUs-10, 100) // line 11 names CPU MaxCPUs
 	var err error
-	n := allocated(func() { _, err = matrix.ReadLongCSV(strings.NewReader(in)) })
+	n := testcheck.HeapBytes(func() { _, err = matrix.ReadLongCSV(strings.NewReader(in)) })
 	want := fmt.Sprintf("line 11: CPU %d is outside 0-%d", matrix.MaxCPUs, matrix.MaxCPUs-1)
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("long form: error %v, want it to contain %q", err, want)
@@ -76,7 +66,7 @@ func TestReadFileInRefusesForeignCPUs(t *testing.T) {
 	two := affinity.NewCPUSet(0, 1)
 	long := writeFile(t, "matrix-samples.csv", "from,to,class,median_ns,samples_ns\n0,1,smt,5,5\n1,0,smt,5,5\n0,999,,5,5\n")
 	var err error
-	n := allocated(func() { _, err = matrix.ReadFileIn(long, two) })
+	n := testcheck.HeapBytes(func() { _, err = matrix.ReadFileIn(long, two) })
 	want := long + ": latency matrix: line 4: CPU 999 is not among the topology's CPUs 0-1"
 	if err == nil || err.Error() != want {
 		t.Errorf("error %v, want %q", err, want)
@@ -90,7 +80,7 @@ func TestReadFileInRefusesForeignCPUs(t *testing.T) {
 	}
 	// The issue's file: a chain of 1000 CPUs, refused on a 2-CPU machine.
 	hostile := writeFile(t, "chain.csv", chain(0, 1000))
-	n = allocated(func() { _, err = matrix.ReadFileIn(hostile, two) })
+	n = testcheck.HeapBytes(func() { _, err = matrix.ReadFileIn(hostile, two) })
 	if err == nil || !strings.Contains(err.Error(), "line 3: CPU 2 is not among") || n > 1<<20 {
 		t.Errorf("chain: error %v after %d bytes", err, n)
 	}
@@ -106,7 +96,7 @@ func TestSparseCPUIDs(t *testing.T) {
 	in := "from,to,class,median_ns,samples_ns\n0,999,,5,5\n999,0,,6,6\n"
 	var m *matrix.Matrix
 	var err error
-	n := allocated(func() { m, err = matrix.ReadLongCSV(strings.NewReader(in)) })
+	n := testcheck.HeapBytes(func() { m, err = matrix.ReadLongCSV(strings.NewReader(in)) })
 	if err != nil || len(m.CPUs) != 2 || len(m.NS) != 2 || len(m.NS[0]) != 2 || m.At(999, 0) != 6 {
 		t.Fatalf("matrix %+v, error %v", m, err)
 	}
@@ -143,7 +133,7 @@ func TestReadFileRefusesNonRegularAndHuge(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	n := allocated(func() { _, err = matrix.ReadFile(p) })
+	n := testcheck.HeapBytes(func() { _, err = matrix.ReadFile(p) })
 	if err == nil || !strings.Contains(err.Error(), p+": larger than") || n > 1<<20 {
 		t.Errorf("huge file: error %v after %d bytes", err, n)
 	}

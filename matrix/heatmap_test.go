@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/pinbench/pinbench/internal/matrixtest"
+	"github.com/pinbench/pinbench/internal/testcheck"
 	"github.com/pinbench/pinbench/matrix"
 )
 
@@ -165,7 +166,7 @@ func TestHeatMapOfManyCPUsIsSmall(t *testing.T) {
 		t.Errorf("SVG of %d CPUs with %d measured cells: %d bytes", n, n-1, svg.Len())
 	}
 	var pngLen int
-	b := allocated(func() {
+	b := testcheck.HeapBytes(func() {
 		var w strings.Builder
 		m.WritePNG(&w)
 		pngLen = w.Len()

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/pinbench/pinbench/internal/testcheck"
 	"io"
 	"os"
 	"path/filepath"
@@ -32,16 +33,6 @@ func placesInput(p, samples int) string {
 	return b.String()
 }
 
-// allocated returns the bytes f allocates.
-func allocated(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
-}
-
 // reportOf reads text and writes its report.md, returning its size.
 func reportOf(t *testing.T, text string) int {
 	t.Helper()
@@ -64,8 +55,8 @@ func reportOf(t *testing.T, text string) int {
 func TestManyPlacementsLinear(t *testing.T) {
 	small, large := placesInput(8, 6), placesInput(32, 6)
 	var mdSmall, mdLarge int
-	aSmall := allocated(func() { mdSmall = reportOf(t, small) })
-	aLarge := allocated(func() { mdLarge = reportOf(t, large) })
+	aSmall := testcheck.HeapBytes(func() { mdSmall = reportOf(t, small) })
+	aLarge := testcheck.HeapBytes(func() { mdLarge = reportOf(t, large) })
 	grow := float64(len(large)) / float64(len(small))
 	t.Logf("input %d to %d bytes; allocated %d to %d; report.md %d to %d", len(small), len(large), aSmall, aLarge, mdSmall, mdLarge)
 	if r := float64(aLarge) / float64(aSmall); r > 1.5*grow {

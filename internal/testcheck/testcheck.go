@@ -1,0 +1,47 @@
+// Package testcheck holds the small checks that the tests of several
+// packages share: that a call panics with a sentence containing some text,
+// and how many bytes a call allocates on the heap.
+//
+// It is imported by tests only, and imports nothing of the module, so any
+// package's internal tests may use it.
+package testcheck
+
+import (
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// Panics runs fn and returns the value it panicked with, failing the test
+// (t.Fatalf) when fn returns normally or when the panic's text, as
+// fmt.Sprint writes it, does not contain want. Call it from the test's own
+// goroutine, as t.Fatalf requires.
+func Panics(t testing.TB, want string, fn func()) (v any) {
+	t.Helper()
+	defer func() {
+		t.Helper()
+		v = recover()
+		if v == nil {
+			t.Fatalf("no panic, want one containing %q", want)
+		}
+		if s := fmt.Sprint(v); !strings.Contains(s, want) {
+			t.Fatalf("panic %q, want one containing %q", s, want)
+		}
+	}()
+	fn()
+	return nil
+}
+
+// HeapBytes returns the bytes f allocates on the heap (the growth of
+// runtime.MemStats.TotalAlloc across the call, after a collection). Other
+// goroutines' allocations meanwhile count too, so a test compares it with a
+// bound or another call's figure, not an exact size.
+func HeapBytes(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
