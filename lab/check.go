@@ -23,6 +23,11 @@ type CheckOptions struct {
 	// and a real quick tune (OUTDIR/quick), whose duration must be within
 	// PlanTolerance of the plan's quick-mode estimate.
 	PlanCheck bool
+	// Place: after its tuning run, the run included the place step
+	// (placeScript): the emitted taskset lines pin real threads as
+	// planned, and place --verify ran. Runs made with lab.sh --tune have
+	// it.
+	Place bool
 }
 
 // PlanTolerance is how far a quick tune's duration may be from its
@@ -65,6 +70,9 @@ func Check(dir string, d Decl, opts CheckOptions) CheckResult {
 	checkTests(&r, filepath.Join(dir, "tests.txt"))
 	if opts.Tune {
 		checkTune(&r, filepath.Join(dir, "tune"))
+	}
+	if opts.Place {
+		checkPlace(&r, dir)
 	}
 	if opts.PlanCheck {
 		checkTune(&r, filepath.Join(dir, "quick"))
@@ -155,6 +163,9 @@ func checkStatus(r *CheckResult, dir string, opts CheckOptions) {
 	want := []string{"topology", "smoke"}
 	if opts.Tune {
 		want = append(want, "tune")
+	}
+	if opts.Place {
+		want = append(want, "place")
 	}
 	if opts.PlanCheck {
 		want = append(want, "plan", "quick")

@@ -140,6 +140,9 @@ func (s Spec) Build() (*Archive, error) {
 	if err := a.Bytes("init", script, 0o755); err != nil {
 		return nil, err
 	}
+	if err := a.Bytes(path.Join(guestBin, "place.sh"), []byte(placeScript), 0o755); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -282,6 +285,8 @@ printf '%s\t%s\t%ss\n' "$r" "{{.ImportPath}}" "$(( $(date +%s) - t ))" >> /out/t
 {{if .Tune}}say "[tune] pinbench tune {{.TuneFlags}}"
 cd {{.BenchDir}}
 step tune sh -c 'pinbench tune {{.TuneFlags}} --bench-bin ./bench.test --out /out/tune > /out/tune.txt 2> /out/tune.err'
+say "[place] pinbench place on that run: its taskset lines pin real threads; --verify"
+step place place.sh
 {{end}}{{if .PlanCheck}}say "[plan] pinbench tune --plan, then a real quick tune to hold it to"
 cd {{.BenchDir}}
 step plan sh -c 'pinbench tune --plan --bench-bin ./bench.test > /out/plan.txt 2> /out/plan.err'

@@ -36,7 +36,10 @@ func TestCommittedLabRuns(t *testing.T) {
 			// quick tune is held to the plan's estimate here too.
 			_, err = os.Stat(filepath.Join(dir, "plan.txt"))
 			planCheck := err == nil
-			res := Check(dir, d, CheckOptions{Tune: tune, PlanCheck: planCheck})
+			// A run made since the place step holds its outputs.
+			_, err = os.Stat(filepath.Join(dir, "place-pins.txt"))
+			place := err == nil
+			res := Check(dir, d, CheckOptions{Tune: tune, PlanCheck: planCheck, Place: place})
 			for _, pr := range res.Problems {
 				t.Errorf("%s: %s", dir, pr)
 			}

@@ -283,7 +283,7 @@ NOTE
 
 say "checking the outputs against the declaration ($(elapsed))"
 check_flags=()
-[ "$tune" = 1 ] && check_flags=(-tune)
+[ "$tune" = 1 ] && check_flags=(-tune -place)
 [ "$plan_check" = 1 ] && check_flags+=(-plan-check)
 if ! "$work/labctl" check -dir "$outdir" "${check_flags[@]}" -- "${args[@]}" >&2; then
   die "$preset: the lab run failed its checks ($outdir)"

@@ -8,7 +8,7 @@
 //	labctl describe [-- QEMU-ARGS...]
 //	labctl guest [-arch ARCH] [-- QEMU-ARGS...]
 //	labctl initramfs -out FILE -busybox FILE -pinbench FILE -labctl FILE -host-speed NS -repo DIR [-shared DIR] -tests FILE [-arch ARCH] [-modules DIR] [-tune] [-plan-check] [-step SECONDS] [-total SECONDS]
-//	labctl check -dir OUTDIR [-tune] [-plan-check] -- QEMU-ARGS...
+//	labctl check -dir OUTDIR [-tune] [-place] [-plan-check] -- QEMU-ARGS...
 //	labctl speed [-host NS -max SCALE]
 //
 // guest prints, one key=value a line, the guest's architecture (arch, from
@@ -253,6 +253,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("dir", "", "the lab run's output folder")
 	tune := fs.Bool("tune", false, "the run included tune (check OUTDIR/tune)")
 	planCheck := fs.Bool("plan-check", false, "the run included tune --plan and a quick tune (check OUTDIR/quick against OUTDIR/plan.txt)")
+	place := fs.Bool("place", false, "the run included the place step after its tune (check the pinned threads and the verify run)")
 	if err := fs.Parse(args); err != nil {
 		return usage(err.Error())
 	}
@@ -263,7 +264,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res := lab.Check(*dir, d, lab.CheckOptions{Tune: *tune, PlanCheck: *planCheck})
+	res := lab.Check(*dir, d, lab.CheckOptions{Tune: *tune, PlanCheck: *planCheck, Place: *place})
 	for _, l := range res.Notes {
 		fmt.Fprintf(stdout, "lab check: %s\n", l)
 	}
