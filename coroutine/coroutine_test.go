@@ -208,6 +208,71 @@ func TestWakeAfterYield(t *testing.T) {
 	}
 }
 
+// A coroutine that wakeUps enters keeps Enter's semantics for what it does
+// itself: a coroutine it enters runs its own wake-ups before that Enter
+// returns, and once it has yielded back to the list, a later Enter of it
+// (here by the next coroutine on the list) runs the wake-ups of that entry
+// before returning.
+func TestWokenCoroutineEntersLikeAnyOther(t *testing.T) {
+	th := newThread(t)
+	var log []string
+	rec := func(s string) { log = append(log, s) }
+	y := th.New(func(self *Coroutine) { rec("y") })
+	x := th.New(func(self *Coroutine) {
+		rec("x")
+		th.WakeAfterYield(y)
+	})
+	z := th.New(func(self *Coroutine) { rec("z") })
+	b := th.New(func(self *Coroutine) {
+		rec("b")
+		th.Enter(x) // y runs before this Enter returns
+		rec("b-after-x")
+		self.Yield()
+		rec("b-resumed")
+		th.WakeAfterYield(z)
+	})
+	c := th.New(func(self *Coroutine) {
+		rec("c")
+		th.Enter(b) // not from the list: z runs before this Enter returns
+		rec("c-after-b")
+	})
+	a := th.New(func(self *Coroutine) {
+		th.WakeAfterYield(b)
+		th.WakeAfterYield(c)
+		rec("a-end")
+	})
+	th.Enter(a)
+	rec("top")
+	want := []string{"a-end", "b", "x", "y", "b-after-x", "c", "b-resumed", "z", "c-after-b", "top"}
+	if !slices.Equal(log, want) {
+		t.Fatalf("order\n %v\nwant\n %v", log, want)
+	}
+}
+
+// A chain of wake-ups, each woken coroutine waking the next, runs in order
+// to its end.
+func TestLongWakeChain(t *testing.T) {
+	th := newThread(t)
+	const n = 10000
+	ran := 0
+	chain := make([]*Coroutine, n)
+	for i := range chain {
+		chain[i] = th.New(func(*Coroutine) {
+			if ran != i {
+				t.Errorf("coroutine %d ran after %d others", i, ran)
+			}
+			ran++
+			if i+1 < n {
+				th.WakeAfterYield(chain[i+1])
+			}
+		})
+	}
+	th.Enter(chain[0])
+	if ran != n {
+		t.Fatalf("%d of %d coroutines ran", ran, n)
+	}
+}
+
 // The runtime would throw if a coroutine made on a locked thread were
 // resumed elsewhere; on its own locked, pinned thread everything works and
 // the bodies run on that OS thread.

@@ -47,6 +47,9 @@ type Thread struct {
 	// sleepers: the coroutines homed here asleep in Sleep, newest first,
 	// linked through sleepPrev and sleepNext (sleep.go).
 	sleepers *Coroutine
+	// waking is the coroutine wakeUps is entering, whose own wake-ups
+	// Enter leaves to wakeUps's list; nil outside wakeUps.
+	waking *Coroutine
 	// Counters, for tests and benchmarks.
 	created uint64 // runtime coroutines started (iter.Pull calls)
 	reused  uint64 // coroutines handed out from the pool
@@ -197,10 +200,11 @@ func (t *Thread) New(fn Func) *Coroutine {
 // on another Thread. If co's body panics, Enter panics with the same value
 // once t is consistent again.
 func (t *Thread) Enter(co *Coroutine) {
-	// The hot path is written out here rather than shared with enter: after
-	// a switch the CPU's return-address predictor is out of step with the
-	// stack, so every extra frame between the switch and the caller costs a
-	// mispredicted return.
+	// The hot path is written out here, in the one function that every
+	// entry goes through (wakeUps enters through it too), rather than in a
+	// helper: after a switch the CPU's return-address predictor is out of
+	// step with the stack, so every extra frame between the switch and the
+	// caller costs a mispredicted return.
 	//
 	// Fast-path budget: Enter and Yield add no atomic read-modify-write to
 	// the runtime's coroswitch (itself three compare-and-swaps, which
@@ -237,12 +241,13 @@ func (t *Thread) Enter(co *Coroutine) {
 }
 
 // afterSwitch is Enter's slow tail: pool or re-panic a finished coroutine,
-// then enter the coroutines it woke.
+// then enter the coroutines it woke, unless co is the one wakeUps is
+// entering (wakeUps takes co's wake-ups into its own list instead).
 func (t *Thread) afterSwitch(co *Coroutine) {
 	if co.state == stateFinished {
 		t.finished(co)
 	}
-	if co.wakeHead != nil {
+	if co.wakeHead != nil && co != t.waking {
 		t.wakeUps(co)
 	}
 }
@@ -267,27 +272,6 @@ func (t *Thread) start(co *Coroutine) {
 	co.rtID = t.created
 	co.rt = &runner{cur: co}
 	co.next, co.stop = iter.Pull(co.rt.body)
-}
-
-// enter is Enter without the wake-up processing, for wakeUps.
-func (t *Thread) enter(co *Coroutine) {
-	if co.state > stateSuspended || co.thread != t || co.wakeQueued || co.scheduled.Load() != nil {
-		t.enterCheck(co)
-	}
-	caller := t.current // QEMU's co->caller; the running state marks co entered
-	t.current = co
-	co.state = stateRunning
-	if co.next == nil {
-		t.start(co)
-	}
-	co.next()
-	t.current = caller
-	if co.state == stateRunning {
-		co.state = stateSuspended // it yielded
-	}
-	if co.state == stateFinished {
-		t.finished(co)
-	}
 }
 
 // enterCheck is Enter's slow path: it panics on misuse, and otherwise makes
@@ -387,11 +371,19 @@ func (t *Thread) WakeAfterYield(co *Coroutine) {
 // wakeUps enters, in order, the coroutines that co woke while it ran, and the
 // ones those wake in turn (depth first: coroutines a woken one queued run
 // before the rest of the list, as in QEMU's qemu_aio_coroutine_enter).
+//
+// It enters each one through Enter with t.waking set to it, so that Enter
+// leaves that coroutine's own wake-ups here, where they go to the front of
+// the list: the loop stays one stack frame deep however long a chain of
+// wake-ups grows. A nested wakeUps (a woken coroutine entering another one)
+// sets t.waking for its own and puts the outer one back.
 func (t *Thread) wakeUps(co *Coroutine) {
 	pending := co.wakeHead
 	co.wakeHead, co.wakeTail = nil, nil
+	outer := t.waking
 	defer func() {
-		// Only on a panic: forget the rest, so they can be woken again.
+		t.waking = outer // the loop set it to each coroutine it entered
+		// Left only on a panic: forget the rest, so they can be woken again.
 		for pending != nil {
 			next := pending.wakeNext
 			pending.wakeNext = nil
@@ -404,7 +396,8 @@ func (t *Thread) wakeUps(co *Coroutine) {
 		pending = to.wakeNext
 		to.wakeNext = nil
 		to.wakeQueued = false
-		t.enter(to)
+		t.waking = to
+		t.Enter(to)
 		if to.wakeHead != nil {
 			to.wakeTail.wakeNext = pending
 			pending = to.wakeHead
