@@ -338,6 +338,22 @@ func (t *IOThread) Join() error {
 	return err
 }
 
+// JoinAll joins each of threads in order, skipping nil ones (the ones a
+// failed start left unset), and returns the first error. An error does not
+// stop it: every iothread given is joined.
+func JoinAll(threads ...*IOThread) error {
+	var first error
+	for _, t := range threads {
+		if t == nil {
+			continue
+		}
+		if err := t.Join(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
 // join is the first Join's work.
 func (t *IOThread) join() error {
 	// Fails only when the loop has already ended (the context closed):

@@ -188,6 +188,35 @@ func TestJoinReportsLeakedWork(t *testing.T) {
 
 func leakedCallback() {}
 
+// JoinAll joins every iothread it is given, nil ones skipped, and returns
+// the first error without stopping at it.
+func TestJoinAll(t *testing.T) {
+	leakcheck.Check(t)
+	var threads []*IOThread
+	for range 3 {
+		it, err := NewIOThread(affinity.CPUSet{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		threads = append(threads, it)
+	}
+	if err := threads[0].Run(runtime.Goexit); err == nil {
+		t.Fatal("Run(runtime.Goexit) returned no error")
+	}
+	err := JoinAll(nil, threads[0], nil, threads[1], threads[2])
+	if err == nil || !strings.Contains(err.Error(), "ended without being joined") {
+		t.Fatalf("JoinAll = %v; want the first iothread's Join error", err)
+	}
+	for i, it := range threads {
+		if !it.Joining() {
+			t.Errorf("iothread %d was not joined", i)
+		}
+	}
+	if err := JoinAll(); err != nil {
+		t.Fatalf("JoinAll() = %v, want nil", err)
+	}
+}
+
 // Item 4: runtime.Goexit on the iothread (t.FailNow does it) ends the loop;
 // Run callers and Join get errors within seconds instead of waiting for
 // ever, including a Run whose bottom half was queued behind the Goexit.

@@ -244,7 +244,7 @@ func RunAio(cfg Config) (res Result, err error) {
 	}
 	var threads [2]*aio.IOThread
 	defer func() {
-		if jerr := joinThreads(threads); jerr != nil && err == nil {
+		if jerr := aio.JoinAll(threads[:]...); jerr != nil && err == nil {
 			err = jerr
 		}
 	}()
@@ -280,21 +280,6 @@ func startThreads(cfg Config) (threads [2]*aio.IOThread, err error) {
 		threads[i] = t
 	}
 	return threads, nil
-}
-
-// joinThreads joins the iothreads started (nil ones are skipped) and
-// returns the first error.
-func joinThreads(threads [2]*aio.IOThread) error {
-	var first error
-	for _, t := range threads {
-		if t == nil {
-			continue
-		}
-		if err := t.Join(); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
 }
 
 // openCounters opens perf counters on both iothreads when cfg.Counters

@@ -152,7 +152,7 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 		if stalled {
 			return
 		}
-		if jerr := joinAll(threads); jerr != nil && err == nil {
+		if jerr := aio.JoinAll(threads...); jerr != nil && err == nil {
 			err = jerr
 		}
 	}()
@@ -398,21 +398,10 @@ func newIOThreads(sets []affinity.CPUSet, opts ...aio.Option) ([]*aio.IOThread, 
 	for i, set := range sets {
 		t, err := aio.NewIOThread(set, opts...)
 		if err != nil {
-			joinAll(threads)
+			aio.JoinAll(threads...)
 			return nil, fmt.Errorf("iothread %d: %w", i, err)
 		}
 		threads = append(threads, t)
 	}
 	return threads, nil
-}
-
-// joinAll joins every iothread and returns the first error.
-func joinAll(threads []*aio.IOThread) error {
-	var first error
-	for _, t := range threads {
-		if err := t.Join(); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
 }

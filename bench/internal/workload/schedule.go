@@ -35,7 +35,7 @@ func RunSchedule(sets []affinity.CPUSet, ops int, limit time.Duration, onClock h
 		return res, err
 	}
 	defer func() {
-		if jerr := joinAll(threads); jerr != nil && err == nil {
+		if jerr := aio.JoinAll(threads...); jerr != nil && err == nil {
 			err = jerr
 		}
 	}()
