@@ -101,6 +101,12 @@ func (p *Plan) Document() *Document {
 	for _, m := range p.Measured {
 		d.Measured = append(d.Measured, DocMeasured{Placement: m.Placement, NsPerRound: Ns(m.NsPerRound), Note: m.Note})
 	}
+	if v := p.Verified; v != nil {
+		d.Verified = &DocVerified{Rounds: v.Rounds, Verdict: v.Verdict, Sentences: v.Sentences, Error: v.Error}
+		if v.RunTime > 0 {
+			d.Verified.RunTime = v.RunTime.String()
+		}
+	}
 	return d
 }
 

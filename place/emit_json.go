@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"time"
 
 	"github.com/pinbench/pinbench/affinity"
 )
@@ -37,6 +38,9 @@ const Schema = "pinbench.place/v1"
 //	model        [{"class","handoff_ns","samples","cost_ns","from",
 //	               "matrix_median_ns","cells"}]: the model's inputs
 //	measured     optional: [{"placement","ns_per_round","note"}]
+//	verified     optional: {"rounds", "run_time" (a Go duration: "100ms"),
+//	              "verdict", "sentences": [...]}, or {"error": why it could
+//	              not run}: a verification's conclusion (Plan.Verified)
 //
 // Costs are in ns; a cost that is unknown is null. An edge's "ns" is one
 // handoff (the mean of both directions when undirected) and its
@@ -55,6 +59,16 @@ type Document struct {
 	Predicted DocPredicted  `json:"predicted"`
 	Model     []DocClass    `json:"model"`
 	Measured  []DocMeasured `json:"measured,omitempty"`
+	Verified  *DocVerified  `json:"verified,omitempty"`
+}
+
+// DocVerified is a verification's conclusion (Verified).
+type DocVerified struct {
+	Rounds    int      `json:"rounds,omitempty"`
+	RunTime   string   `json:"run_time,omitempty"`
+	Verdict   string   `json:"verdict,omitempty"`
+	Sentences []string `json:"sentences,omitempty"`
+	Error     string   `json:"error,omitempty"`
 }
 
 // DocWorkload names the workload's shape and size.
@@ -184,6 +198,11 @@ func (d *Document) check() error {
 	}
 	if d.PollMaxNs < 0 {
 		return fmt.Errorf("poll_max_ns %d is negative", d.PollMaxNs)
+	}
+	if v := d.Verified; v != nil && v.RunTime != "" {
+		if _, err := time.ParseDuration(v.RunTime); err != nil {
+			return fmt.Errorf("verified: run_time %q is not a duration (100ms)", v.RunTime)
+		}
 	}
 	for i, t := range d.Threads {
 		if !threadName.MatchString(t.Name) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/report"
@@ -45,6 +46,28 @@ type Plan struct {
 	// Measured holds the measured costs of the plan and its baselines,
 	// filled by whoever ran them (a verification run); nil otherwise.
 	Measured []Measured
+	// Verified is what a verification run concluded, in words (Verify
+	// fills it, or a caller whose verification failed says why); nil
+	// when none ran.
+	Verified *Verified
+}
+
+// Verified is a verification's conclusion as it is kept with the plan
+// (Document's "verified"): how it ran and its verdicts, or why it could
+// not run.
+type Verified struct {
+	// Rounds and RunTime are the options it ran with.
+	Rounds  int
+	RunTime time.Duration
+	// Verdict says in one line whether the plan is significantly better
+	// than the baselines (Verification.Verdict).
+	Verdict string
+	// Sentences are each baseline against the plan, then the predicted
+	// and measured orders.
+	Sentences []string
+	// Error says why the verification could not run; the other fields
+	// are then empty.
+	Error string
 }
 
 // EdgeCost is the predicted cost of one edge.

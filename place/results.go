@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/matrix"
@@ -117,4 +119,28 @@ func (r *Results) Waits() []Wait {
 		}
 	}
 	return out
+}
+
+// RecommendedWait returns the wait mode to plan for when none is asked
+// for: the run's report's wait recommendation (report.Recommend), else
+// poll, else the first mode the run measured (Waits' order), with a note
+// saying why the recommendation was not taken (note is "" when it was).
+// A run with no via=aio handoff figures for any wait mode is an error
+// naming the folder.
+func (r *Results) RecommendedWait() (w Wait, note string, err error) {
+	have := r.Waits()
+	if len(have) == 0 {
+		return "", "", fmt.Errorf("results %s hold no via=aio handoff figures (BenchmarkHandoff/via=aio/wait=W/place=C) for any wait mode: nothing to plan from", r.Dir)
+	}
+	why := "the run's report makes no wait recommendation"
+	for _, rec := range report.Recommend(r.Run, report.Thresholds{}) {
+		if rec.Topic != report.TopicWait {
+			continue
+		}
+		if w := Wait(rec.Choice); !rec.Withheld && slices.Contains(have, w) {
+			return w, "", nil
+		}
+		why = "the run's report withholds its wait recommendation: " + strings.TrimSuffix(rec.Summary, ".")
+	}
+	return have[0], why, nil // poll when measured: have is in the order poll, adaptive, block
 }

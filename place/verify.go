@@ -65,7 +65,7 @@ type VerifiedPlacement struct {
 
 // Verify runs p's workload on this machine at the plan and at each of its
 // baselines, and compares what it measures with what the model predicted.
-// It fills p.Measured.
+// It fills p.Measured and p.Verified.
 //
 // Each thread of the workload is an aio iothread in p's wait mode (with
 // p's poll window for adaptive), pinned to its CPU (unpinned for the
@@ -113,6 +113,7 @@ func Verify(p *Plan, o VerifyOptions) (*Verification, error) {
 		return nil, err
 	}
 	p.Measured = v.measured()
+	p.Verified = v.verified()
 	return v, nil
 }
 

@@ -252,6 +252,57 @@ func (v *Verification) WriteText(w io.Writer) error {
 	return err
 }
 
+// Verdict says in one line whether the plan is significantly better
+// than the baselines it ran against (those with CPUs of their own):
+// "the plan is significantly faster than compact and unpinned", or
+// which baselines it is NOT significantly better than, or slower than.
+func (v *Verification) Verdict() string {
+	var faster, same, slower []string
+	for _, c := range v.Comparisons {
+		switch {
+		case c.SameAs != "":
+		case c.PlanBetter():
+			faster = append(faster, c.Baseline)
+		case c.Significant:
+			slower = append(slower, c.Baseline)
+		default:
+			same = append(same, c.Baseline)
+		}
+	}
+	var parts []string
+	if len(slower) > 0 {
+		parts = append(parts, "the plan is significantly SLOWER than "+andList(slower))
+	}
+	if len(same) > 0 {
+		parts = append(parts, "the plan is NOT significantly better than "+andList(same))
+	}
+	if len(faster) > 0 {
+		parts = append(parts, "the plan is significantly faster than "+andList(faster))
+	}
+	if len(parts) == 0 {
+		return "nothing to compare: every baseline has the plan's CPUs"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// andList joins words as "a", "a and b", "a, b and c".
+func andList(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+// verified is the conclusion kept with the plan (Plan.Verified).
+func (v *Verification) verified() *Verified {
+	out := &Verified{Rounds: v.Rounds, RunTime: v.RunTime, Verdict: v.Verdict()}
+	for _, c := range v.Comparisons {
+		out.Sentences = append(out.Sentences, c.Sentence())
+	}
+	out.Sentences = append(out.Sentences, v.orderSentence())
+	return out
+}
+
 // orderSentence compares the predicted and measured orders in words.
 func (v *Verification) orderSentence() string {
 	s := fmt.Sprintf("predicted order: %s; measured: %s: ", strings.Join(v.PredictedOrder, " < "), strings.Join(v.MeasuredOrder, " < "))

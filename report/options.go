@@ -29,6 +29,11 @@ type Options struct {
 	// --explain-outliers; see ExplainOutliers), listed in their own
 	// section; nil when none were taken.
 	Outliers []OutlierExplanation
+	// Placement is a Markdown section written elsewhere (tune --threads:
+	// the verified placement of N threads), shown as it is after the
+	// summary and before the details; "" for none. It starts with its
+	// own "## " heading.
+	Placement string
 	// Thresholds are the statistical thresholds; Alpha is also the
 	// tables' significance level.
 	Thresholds Thresholds

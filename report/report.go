@@ -38,6 +38,8 @@ type Report struct {
 	HeatMap string
 	// Outliers are the explained outlier traces (Options.Outliers).
 	Outliers []OutlierExplanation
+	// Placement is a section shown after the summary (Options.Placement).
+	Placement string
 
 	hideKeys bool
 }
@@ -58,7 +60,7 @@ func Build(run *Run, opts Options) (*Report, error) {
 	if run == nil || len(run.Results) == 0 {
 		return nil, errors.New("no benchmark results")
 	}
-	r := &Report{Title: opts.Title, Files: run.Files, Topology: opts.Topology, Matrix: opts.Matrix, Outliers: opts.Outliers}
+	r := &Report{Title: opts.Title, Files: run.Files, Topology: opts.Topology, Matrix: opts.Matrix, Outliers: opts.Outliers, Placement: opts.Placement}
 	if r.Title == "" {
 		r.Title = "pinbench report"
 		if m := run.Config("machine"); m != "" {
@@ -115,7 +117,8 @@ func Build(run *Run, opts Options) (*Report, error) {
 }
 
 // WriteMarkdown writes report.md's content: title, the summary (what tune
-// prints: the answer), then the details: topology, heat map link, the
+// prints: the answer), the placement section when there is one
+// (Options.Placement), then the details: topology, heat map link, the
 // handoff cost against the floor, recommendations with their evidence,
 // warnings, then the benchstat tables of each section.
 func (r *Report) WriteMarkdown(w io.Writer) error {
@@ -134,6 +137,9 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 		fmt.Fprintf(&b, "- %s\n", mdEscape(l))
 	}
 	b.WriteString("\nThe sections below give the evidence: the machine, the latency matrix, the cost against the floor, each recommendation with its figures and p-values, the warnings in full, and benchstat's tables.\n\n")
+	if r.Placement != "" {
+		b.WriteString(strings.TrimRight(r.Placement, "\n") + "\n\n")
+	}
 	if len(r.Topology) > 0 {
 		b.WriteString("## Machine\n\n")
 		for _, l := range r.Topology {

@@ -1,15 +1,17 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/place"
-	"github.com/pinbench/pinbench/report"
 )
 
 // placeLatest is the link to a machine's newest tuning run under
@@ -37,30 +39,23 @@ func (f *placeFlags) readResults() (*place.Results, error) {
 // poll (else the first mode the run measured), with a note on stderr. A
 // wait mode the run has no handoff figures for is refused.
 func (f *placeFlags) chooseWait(res *place.Results, stderr io.Writer) (place.Wait, error) {
+	if f.wait == "" {
+		w, note, err := res.RecommendedWait()
+		if note != "" {
+			fmt.Fprintf(stderr, "note: %s; planning for wait=%s (pass --wait to choose)\n", note, w)
+		}
+		return w, err
+	}
 	have := res.Waits()
 	if len(have) == 0 {
-		return "", fmt.Errorf("results %s hold no via=aio handoff figures (BenchmarkHandoff/via=aio/wait=W/place=C) for any wait mode: nothing to plan from", res.Dir)
+		_, _, err := res.RecommendedWait() // the error naming the folder
+		return "", err
 	}
-	if f.wait != "" {
-		w, _ := place.ParseWait(f.wait) // checked with the flags
-		if !slices.Contains(have, w) {
-			return "", fmt.Errorf("results %s hold no via=aio handoff figures for wait=%s, only for %s: pass --wait %s, or tune with wait=%s (no class defaults are made up)",
-				res.Dir, w, waitList(have), have[0], w)
-		}
-		return w, nil
+	w, _ := place.ParseWait(f.wait) // checked with the flags
+	if !slices.Contains(have, w) {
+		return "", fmt.Errorf("results %s hold no via=aio handoff figures for wait=%s, only for %s: pass --wait %s, or tune with wait=%s (no class defaults are made up)",
+			res.Dir, w, waitList(have), have[0], w)
 	}
-	why := "the run's report makes no wait recommendation"
-	for _, rec := range report.Recommend(res.Run, report.Thresholds{}) {
-		if rec.Topic != report.TopicWait {
-			continue
-		}
-		if w := place.Wait(rec.Choice); !rec.Withheld && slices.Contains(have, w) {
-			return w, nil
-		}
-		why = "the run's report withholds its wait recommendation: " + rec.Summary
-	}
-	w := have[0] // poll when measured: have is in the order poll, adaptive, block
-	fmt.Fprintf(stderr, "note: %s; planning for wait=%s (pass --wait to choose)\n", why, w)
 	return w, nil
 }
 
@@ -116,4 +111,21 @@ func orUnknown(s string) string {
 		return "an unnamed machine"
 	}
 	return s
+}
+
+// folderPlacement is the report section of a results folder's verified
+// placement (tune --threads: place.DocumentFile), so that a rebuilt
+// report keeps it; "" when the folder has none.
+func folderPlacement(dir string) (string, error) {
+	path := filepath.Join(dir, place.DocumentFile)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	d, err := place.ReadDocumentFile(path)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	err = place.WriteDocumentMarkdown(&b, d)
+	return b.String(), err
 }

@@ -215,7 +215,10 @@ func TestPlaceVerify(t *testing.T) {
 	if code != 0 || err != nil || len(d.Measured) != 4 || d.Measured[0].Placement != "plan" || !(d.Measured[0].NsPerRound > 0) {
 		t.Fatalf("json: exit %d, %v, measured %+v\n%s", code, err, d, stderr)
 	}
-	if !strings.Contains(stderr, "plan vs unpinned") || bytes.Contains([]byte(stdout), []byte("plan vs")) {
+	if !strings.Contains(stderr, "plan vs unpinned") || bytes.Contains([]byte(stdout), []byte("sec/op")) {
 		t.Errorf("json: the comparison belongs on stderr:\n%s", stderr)
+	}
+	if d.Verified == nil || d.Verified.Rounds != 2 || !strings.HasPrefix(d.Verified.Verdict, "the plan is ") {
+		t.Errorf("json: the verdict is not kept: %+v", d.Verified)
 	}
 }

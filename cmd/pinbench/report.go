@@ -100,6 +100,10 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	placement, err := folderPlacement(filepath.Dir(files[0]))
+	if err != nil {
+		return err
+	}
 	dir := *out
 	if dir == "" {
 		dir = filepath.Dir(files[0])
@@ -111,7 +115,7 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	summary, err := report.WriteReport(dir, run, report.Options{Matrix: m})
+	summary, err := report.WriteReport(dir, run, report.Options{Matrix: m, Placement: placement})
 	if err != nil {
 		if created {
 			os.Remove(dir) // only if still empty
