@@ -22,15 +22,5 @@ func pingPong(a, b int, transfers int, timeout time.Duration, onClock harness.Cl
 	case a == b && a != harness.Unpinned:
 		return 0, 0, fmt.Errorf("ping-pong needs two CPUs, got CPU %d twice (two spinners on one CPU measure the scheduler's time slice)", a)
 	}
-	g := pingpong.New(transfers, harness.ErrAborted)
-	progress := new(harness.Progress)
-	err := harness.RunSides(timeout,
-		harness.Side{Name: "ping-pong initiator", CPU: a, Progress: progress, Run: func(stop *harness.Stop) error {
-			return g.Initiator(stop, progress.Set, onClock)
-		}},
-		harness.Side{Name: "ping-pong responder", CPU: b, Run: func(stop *harness.Stop) error {
-			return g.Responder(stop)
-		}},
-	)
-	return g.Elapsed(), g.Transfers(), err
+	return pingpong.Play(a, b, transfers, timeout, onClock)
 }

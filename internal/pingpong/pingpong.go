@@ -6,7 +6,8 @@
 // A Game holds the line and the two sides' loops, not the threads: the
 // caller runs Initiator and Responder at once, each on its own locked,
 // pinned thread, under a watchdog that can ask them to stop, and reads
-// Elapsed after both returned.
+// Elapsed after both returned. Play does that on the harness's sides, for
+// the matrix's cells and the floor family alike.
 package pingpong
 
 import (
@@ -14,8 +15,31 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/internal/cacheline"
+	"github.com/pinbench/pinbench/internal/harness"
 	"github.com/pinbench/pinbench/internal/spinwait"
 )
+
+// Play plays a game of about transfers one-way transfers between CPUs a
+// and b (either may be harness.Unpinned or harness.Unlocked), each side on
+// its own thread under harness.RunSides: a side that stops answering for
+// timeout fails the game. onClock, when not nil, is called just before the
+// clock starts. It returns the time the initiator's loop took and the
+// number of transfers made. Both sides spin, so the caller checks that a
+// and b are two CPUs (two spinners on one CPU measure the scheduler's time
+// slice).
+func Play(a, b, transfers int, timeout time.Duration, onClock func()) (time.Duration, int, error) {
+	g := New(transfers, harness.ErrAborted)
+	progress := new(harness.Progress)
+	err := harness.RunSides(timeout,
+		harness.Side{Name: "ping-pong initiator", CPU: a, Progress: progress, Run: func(stop *harness.Stop) error {
+			return g.Initiator(stop, progress.Set, onClock)
+		}},
+		harness.Side{Name: "ping-pong responder", CPU: b, Run: func(stop *harness.Stop) error {
+			return g.Responder(stop)
+		}},
+	)
+	return g.Elapsed(), g.Transfers(), err
+}
 
 // Stop tells a side to give up: Load reports true once the caller's
 // harness asked the sides to stop. The sides read it in every round of a

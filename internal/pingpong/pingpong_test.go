@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pinbench/pinbench/internal/harness"
 )
 
 var errStopped = errors.New("stopped")
@@ -85,5 +87,18 @@ func TestGameStops(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("%s alone did not stop", side)
 		}
+	}
+}
+
+// Play runs both sides on the harness's threads and times the game, calling
+// onClock once before the clock starts.
+func TestPlay(t *testing.T) {
+	clocks := 0
+	elapsed, transfers, err := Play(harness.Unpinned, harness.Unpinned, 1001, 30*time.Second, func() { clocks++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if transfers != 1002 || elapsed <= 0 || clocks != 1 {
+		t.Errorf("Play: %d transfers in %v, onClock called %d times; want 1002 (whole round trips), a time, once", transfers, elapsed, clocks)
 	}
 }

@@ -24,17 +24,7 @@ func PingPong(a, b int, transfers int, timeout time.Duration) (time.Duration, in
 	case a == b:
 		return 0, 0, fmt.Errorf("ping-pong needs two CPUs, got CPU %d twice (two spinners on one CPU measure the scheduler's time slice)", a)
 	}
-	g := pingpong.New(transfers, harness.ErrAborted)
-	progress := new(harness.Progress)
-	err := harness.RunSides(timeout,
-		harness.Side{Name: "ping-pong initiator", CPU: a, Progress: progress, Run: func(stop *harness.Stop) error {
-			return g.Initiator(stop, progress.Set, nil)
-		}},
-		harness.Side{Name: "ping-pong responder", CPU: b, Run: func(stop *harness.Stop) error {
-			return g.Responder(stop)
-		}},
-	)
-	return g.Elapsed(), g.Transfers(), err
+	return pingpong.Play(a, b, transfers, timeout, nil)
 }
 
 // PairLatency is the measured one-way latency between two CPUs.
