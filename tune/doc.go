@@ -4,8 +4,10 @@
 // Run discovers the topology, measures the latency matrix, runs the
 // benchmark suite in interleaved rounds (one child process each) and
 // writes a results folder with bench.txt, the matrix, the heat map and
-// report.md; it returns a Result with the folder and the report's
-// summary. Plan measures nothing that matters and says what a run would
+// report.md; with a workload (Options.Threads and Pattern, or Graph) it
+// then places its threads with package place, verifies the placement
+// here, and adds it to report.md and PlacementFile. It returns a Result
+// with the folder and the report's summary. Plan measures nothing that matters and says what a run would
 // do and how long it would take.
 //
 // The contract:

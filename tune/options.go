@@ -31,15 +31,20 @@ type Mode struct {
 	// SampleMatrix measures a stratified sample of the matrix
 	// (measure.SamplePairs) rather than every pair.
 	SampleMatrix bool
+	// VerifyRounds and VerifyRunTime are how a placement (Options.Threads)
+	// is verified: interleaved rounds, and each placement's run time in
+	// a round (place.VerifyOptions; 0 for place's defaults).
+	VerifyRounds  int
+	VerifyRunTime time.Duration
 }
 
 var (
 	// Quick takes about three minutes on two cores: six samples per
 	// benchmark, the fewest benchstat needs for a confidence interval.
-	Quick = Mode{Name: "quick", Count: 6, Benchtime: "100ms", Matrix: measure.Params{Reps: 5, Transfers: 20000}, SampleMatrix: true}
+	Quick = Mode{Name: "quick", Count: 6, Benchtime: "100ms", Matrix: measure.Params{Reps: 5, Transfers: 20000}, SampleMatrix: true, VerifyRounds: 6, VerifyRunTime: 50 * time.Millisecond}
 	// Full is for committed results: ten samples of longer runs and the
 	// poll-window sweep.
-	Full = Mode{Name: "full", Count: 10, Benchtime: "500ms", Sweep: true, Matrix: measure.Params{Reps: 11, Transfers: 50000}}
+	Full = Mode{Name: "full", Count: 10, Benchtime: "500ms", Sweep: true, Matrix: measure.Params{Reps: 11, Transfers: 50000}, VerifyRounds: 10, VerifyRunTime: 200 * time.Millisecond}
 )
 
 // Options are a tuning run's settings, one field per flag of pinbench
@@ -87,6 +92,17 @@ type Options struct {
 	// Root is, for Plan only, the sysfs capture to plan for: a folder,
 	// or a .tar.gz or .tar.bz2 archive of one (--root).
 	Root string
+	// Threads threads of Pattern (place.Pattern: pairs, ring, fanin,
+	// all), or the workload in the Graph file (place.ReadGraphFile), are
+	// placed once the run is measured (--threads N --pattern P, --graph
+	// FILE): planned with place from the run's own results for its
+	// recommended wait mode on its allowed CPUs, then verified here
+	// (Mode.VerifyRounds); report.md shows the placement after its
+	// summary and PlacementFile keeps it. More threads than the run's
+	// CPUs is an *OptionError, before measuring. 0 and "": none.
+	Threads int
+	Pattern string
+	Graph   string
 }
 
 // Defaults returns the options of a run in mode m: the whole suite, the
@@ -181,7 +197,7 @@ func (o Options) check(plan bool) error {
 	if o.Root != "" && !plan {
 		return optionError("--root needs --plan: a capture can be planned for, not measured")
 	}
-	return nil
+	return o.checkPlacement()
 }
 
 // checkBenchtime accepts what go test's -benchtime does: a positive

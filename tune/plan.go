@@ -62,7 +62,7 @@ func Plan(ctx context.Context, o Options, w, progress io.Writer) error {
 		p.Mode, p.MatrixReps, p.MatrixTransfers = m, 0, 0
 		modes[i] = p.resolved()
 	}
-	pl := planner{ctx: ctx, root: o.Root, prog: prog, filter: o.Bench, parallel: o.Parallel, modes: modes}
+	pl := planner{ctx: ctx, root: o.Root, prog: prog, filter: o.Bench, parallel: o.Parallel, modes: modes, work: o}
 	return pl.write(w, progress)
 }
 
@@ -74,6 +74,7 @@ type planner struct {
 	filter   string      // -bench
 	parallel Parallelism // --parallel matrix
 	modes    []Mode
+	work     Options // the placement's workload (Threads, Pattern, Graph), if any
 }
 
 // costs are the cost model's constants.
@@ -152,7 +153,7 @@ func (pl *planner) write(stdout, stderr io.Writer) error {
 			}
 			mc.leafFixed = f
 		}
-		writeModePlan(w, t, m, pl.parallel, mc, leaves, skipped)
+		writeModePlan(w, t, m, pl.parallel, mc, leaves, skipped, pl.work)
 	}
 	return nil
 }
@@ -277,7 +278,7 @@ func exactBenchPattern(name string) string {
 }
 
 // writeModePlan prints one mode's plan and its estimate.
-func writeModePlan(w io.Writer, t *affinity.Topology, m Mode, parallel Parallelism, c costs, leaves []string, skipped []Skipped) {
+func writeModePlan(w io.Writer, t *affinity.Topology, m Mode, parallel Parallelism, c costs, leaves []string, skipped []Skipped, work Options) {
 	fmt.Fprintf(w, "\n%s mode: %d interleaved rounds of the suite, -benchtime %s%s\n", m.Name, m.Count, m.Benchtime, map[bool]string{true: ", poll-window sweep"}[m.Sweep])
 	mo := Options{Parallel: parallel}.matrixOptions(m, t)
 	matrixTime := writeMatrixPlan(w, t, mo, parallel == ParallelAuto, c)
@@ -306,9 +307,14 @@ func writeModePlan(w io.Writer, t *affinity.Topology, m Mode, parallel Paralleli
 			fmt.Fprintf(w, "    %s: %s\n", s.Name, s.Reason)
 		}
 	}
-	total := matrixTime + dry + time.Duration(m.Count)*perRound + reportCost
-	fmt.Fprintf(w, "  estimated duration: %v (matrix %v, dry run %v, %d rounds of %v, report %v)\n",
-		total.Round(time.Second), matrixTime.Round(time.Second/10), dry.Round(time.Second/10), m.Count, perRound.Round(time.Second/10), reportCost)
+	placing := writePlacementPlan(w, work, m)
+	total := matrixTime + dry + time.Duration(m.Count)*perRound + placing + reportCost
+	placed := ""
+	if placing > 0 {
+		placed = fmt.Sprintf(", placement %v", placing.Round(time.Second/10))
+	}
+	fmt.Fprintf(w, "  estimated duration: %v (matrix %v, dry run %v, %d rounds of %v%s, report %v)\n",
+		total.Round(time.Second), matrixTime.Round(time.Second/10), dry.Round(time.Second/10), m.Count, perRound.Round(time.Second/10), placed, reportCost)
 }
 
 // writeMatrixPlan prints the matrix part of a mode's plan, o's pairs and

@@ -27,7 +27,7 @@ import (
 const LatestLink = "latest"
 
 // resultFiles are the files that mark a folder as holding results.
-var resultFiles = []string{RawFile, ReportFile, TopologyFile, MatrixFile, MatrixLongFile, OutliersDir}
+var resultFiles = []string{RawFile, ReportFile, TopologyFile, MatrixFile, MatrixLongFile, OutliersDir, PlacementFile}
 
 // runFolder is where one tuning run writes, and where it ends up.
 type runFolder struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/pinbench/pinbench/internal/atomicfile"
 	"github.com/pinbench/pinbench/matrix"
 	"github.com/pinbench/pinbench/matrix/measure"
+	"github.com/pinbench/pinbench/place"
 	"github.com/pinbench/pinbench/report"
 )
 
@@ -98,7 +99,11 @@ func (r *runner) run() (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := r.checkBenchmarks(t); err != nil {
+	run, err := r.checkBenchmarks(t)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.o.checkPlacementRun(t, run); err != nil {
 		return nil, err
 	}
 	r.res.Topology, r.res.Machine = t, t.MachineID()
@@ -136,23 +141,24 @@ func (r *runner) run() (*Result, error) {
 
 // checkBenchmarks refuses a Bench that selects no benchmark that runs on
 // t, from the catalogue or the test binary's plan: a mistake in the
-// options.
-func (r *runner) checkBenchmarks(t *affinity.Topology) error {
+// options. It returns the benchmarks that will run.
+func (r *runner) checkBenchmarks(t *affinity.Topology) ([]string, error) {
 	if r.prog.self {
 		flt, err := bench.NewFilter(r.o.Bench)
 		if err != nil {
-			return &OptionError{err.Error()}
+			return nil, &OptionError{err.Error()}
 		}
-		if run, _ := SuitePlan(t, flt, r.mode.Sweep); len(run) == 0 {
-			return optionError("--bench %q matches no benchmark that runs on this machine", r.o.Bench)
+		run, _ := SuitePlan(t, flt, r.mode.Sweep)
+		if len(run) == 0 {
+			return nil, optionError("--bench %q matches no benchmark that runs on this machine", r.o.Bench)
 		}
-	} else if _, _, err := planBenchmarks(r.prog, t, r.o.Bench, r.mode, ""); err != nil {
-		if strings.Contains(err.Error(), "no benchmark would run") {
-			return optionError("--bench %q matches no benchmark of %s that runs on this machine", r.o.Bench, r.prog.path)
-		}
-		return err
+		return run, nil
 	}
-	return nil
+	run, _, err := planBenchmarks(r.prog, t, r.o.Bench, r.mode, "")
+	if err != nil && strings.Contains(err.Error(), "no benchmark would run") {
+		return nil, optionError("--bench %q matches no benchmark of %s that runs on this machine", r.o.Bench, r.prog.path)
+	}
+	return run, err
 }
 
 // measureMatrix is stage 2: the latency matrix, into the run's CSV files,
@@ -208,19 +214,36 @@ func (r *runner) runSuite() (*outlierRun, error) {
 	return outliers, nil
 }
 
-// writeReport is stage 5: the report, with the outliers explained, and
-// the run committed to its final folder.
+// writeReport is stage 5: the placement, when asked for, the report,
+// with the outliers explained, and the run committed to its final
+// folder.
 func (r *runner) writeReport(outliers *outlierRun) error {
-	r.stage(5, "writing the report")
+	what := "writing the report"
+	if r.o.wantsPlacement() {
+		what = "placing " + r.o.placementWhat() + ", verifying the placement, and writing the report"
+	}
+	r.stage(5, what)
 	run, err := report.ReadFiles(r.folder.path(RawFile))
 	if err != nil {
 		return err
+	}
+	var doc *place.Document
+	var noPlace string
+	if r.o.wantsPlacement() {
+		if doc, noPlace, err = r.placeRun(run); err != nil {
+			return interrupted(r.ctx, err)
+		}
 	}
 	opts := report.Options{Matrix: r.res.Matrix}
 	if opts.Outliers, err = outliers.finish(); err != nil {
 		return err
 	}
 	if err := r.folder.commit(r.progress, func(final string) error {
+		if r.o.wantsPlacement() {
+			if opts.Placement, err = r.placementSection(r.folder.staging(), final, doc, noPlace); err != nil {
+				return err
+			}
+		}
 		r.res.Summary, err = writeRunReport(r.folder.staging(), final, run, opts)
 		if err != nil {
 			return err

@@ -20,7 +20,7 @@ import (
 var cmdTune = &command{
 	name:    "tune",
 	summary: "the per-machine tuning run: matrix, benchmarks, report with recommendations",
-	args:    "[--full] [--out DIR [--force]] [flags]",
+	args:    "[--full] [--out DIR [--force]] [--threads N --pattern P | --graph FILE] [flags]",
 	about: `Discovers the topology, measures the core-to-core latency matrix, runs
 the benchmark suite (this binary's own, or --bench-bin's) in interleaved
 rounds, one fresh process per round, and writes a results folder with
@@ -35,7 +35,12 @@ folder it leads to. The folder appears only when complete: an error,
 SIGINT or SIGTERM leaves none. After a SIGKILL the round's child process
 dies too, and the next run removes the staging folder left behind. With
 --plan it measures nothing and prints what each mode would run and how
-long it would take.`,
+long it would take. With --threads N --pattern P (or --graph FILE) it
+then places the threads as pinbench place does, from the run's own
+results, for its recommended wait mode, on its allowed CPUs, verifies the
+placement here against the baselines, and puts it in report.md, after
+the summary, and in placement.json; more threads than the run's CPUs is
+refused before measuring.`,
 	run: runTune,
 }
 
@@ -84,6 +89,9 @@ func tuneOptions(args []string, stdout io.Writer) (o tune.Options, plan bool, er
 	fs.StringVar(&o.Root, "root", "", "with --plan: plan for the machine of the sysfs capture in `DIR` (or a .tar.gz/.tar.bz2 of one) instead of this one")
 	fs.BoolVar(&o.ExplainOutliers, "explain-outliers", false, "after the timed rounds, one traced round of the via=aio handoffs with the execution tracer's flight recorder: the moments before each slow sampled hop go to <run folder>/outliers/NAME-N.trace, and report.md says what each shows")
 	fs.Float64Var(&o.OutlierFactor, "outlier-factor", outlier.DefaultFactor, "with --explain-outliers: a sampled hop slower than this many times the running median is an outlier")
+	fs.IntVar(&o.Threads, "threads", 0, "after measuring, place `N` threads of --pattern as pinbench place does (for the run's recommended wait mode, on its allowed CPUs), verify the placement here, and put it in report.md and placement.json")
+	fs.StringVar(&o.Pattern, "pattern", "", "with --threads: the workload's `shape`: pairs, ring, fanin or all")
+	fs.StringVar(&o.Graph, "graph", "", "place the workload of this graph `FILE` (JSON, as pinbench place --graph) instead of --threads and --pattern")
 	pos, err := parseFlags(fs, args)
 	switch {
 	case err != nil:
@@ -94,8 +102,8 @@ func tuneOptions(args []string, stdout io.Writer) (o tune.Options, plan bool, er
 		o.Mode = tune.Full
 	}
 	// Zero is the mode's figure; below it, a mistake.
-	if o.Count < 0 || o.MatrixReps < 0 || o.MatrixTransfers < 0 {
-		return o, false, usageError{"--count, --matrix-reps and --matrix-transfers must not be negative"}
+	if o.Count < 0 || o.MatrixReps < 0 || o.MatrixTransfers < 0 || o.Threads < 0 {
+		return o, false, usageError{"--count, --matrix-reps, --matrix-transfers and --threads must not be negative"}
 	}
 	switch { // left out, the run decides by the machine's size
 	case !flagSet(fs, "parallel"):
