@@ -122,8 +122,9 @@ func (l *CoRwlock) Upgrade(self *Self) {
 	} else {
 		l.owners--
 		l.queue(self, false)
-		l.maybeWakeOne(self)
-		self.co.Yield()
+		if !l.maybeWakeOne(self) {
+			self.co.Yield()
+		}
 		self.awake()
 		// Served: owners is -1 for us.
 	}
@@ -188,8 +189,11 @@ func (l *CoRwlock) queue(self *Self, read bool) {
 // maybeWakeOne serves the oldest ticket if the lock is free for it, then
 // releases l.mutex (QEMU's qemu_co_rwlock_maybe_wake_one). Counting the
 // served coroutine in owners before the mutex is released keeps anyone
-// from slipping in between the unlock and the wake.
-func (l *CoRwlock) maybeWakeOne(self *Self) {
+// from slipping in between the unlock and the wake. It reports whether
+// the ticket served was self's own (an Upgrade whose ticket came up once
+// the wakes ahead of it failed): self then holds the lock, claimed and
+// not to sleep.
+func (l *CoRwlock) maybeWakeOne(self *Self) (servedSelf bool) {
 	var w *Self
 	if t := l.tickets.head; t != nil {
 		switch {
@@ -205,6 +209,13 @@ func (l *CoRwlock) maybeWakeOne(self *Self) {
 		l.tickets.pop()
 	}
 	l.mutex.Unlock(self)
+	if w == self {
+		// Our claim on ourselves cannot fail: only our home's Close
+		// claims us otherwise, and it runs on this thread, which we hold
+		// (as in CoMutex's lockSlow).
+		self.co.Claim()
+		return true
+	}
 	if w != nil && !wake(self.ctx, w) {
 		// w never runs (its home closed, or ended it). Give back what it was
 		// served and serve the next ticket instead.
@@ -214,6 +225,7 @@ func (l *CoRwlock) maybeWakeOne(self *Self) {
 		} else {
 			l.owners = 0
 		}
-		l.maybeWakeOne(self)
+		return l.maybeWakeOne(self)
 	}
+	return false
 }

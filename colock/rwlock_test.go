@@ -2,8 +2,11 @@ package colock
 
 import (
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/pinbench/pinbench/aio"
 	"github.com/pinbench/pinbench/coroutine"
 	"github.com/pinbench/pinbench/internal/testcheck"
 )
@@ -103,4 +106,41 @@ func TestPanicHoldingRwlockNamesIt(t *testing.T) {
 	if m.Locked() || rw.owners != 1 {
 		t.Fatalf("mutex locked %v, rwlock owners %d; want the mutex released and the read hold left", m.Locked(), rw.owners)
 	}
+}
+
+// An Upgrade whose ticket comes up because the wake of the writer queued
+// ahead of it failed (the writer's home was joined, which ended it) takes
+// the lock itself: it used to wake itself and panic ("asked to wake
+// itself"), with owners -1 and the lock lost.
+func TestRwlockUpgradeServedAfterFailedWake(t *testing.T) {
+	r := newRig(t, 2)
+	var rw CoRwlock
+	var held, upgraded atomic.Bool
+	r.start("reader", 0, func(self *Self) {
+		rw.RdLock(self)
+		held.Store(true)
+		self.Yield() // resumed by the test once the writer's home is gone
+		rw.Upgrade(self)
+		upgraded.Store(true)
+		rw.Unlock(self)
+	})
+	within(t, "the reader holds the lock", held.Load)
+	r.start("writer", 1, func(self *Self) {
+		rw.WrLock(self)
+		rw.Unlock(self)
+	})
+	waitMark(t, r.crew[1].co, whereRw)
+	if err := r.threads[1].Join(); err == nil || !strings.Contains(err.Error(), "asleep") {
+		t.Fatalf("joining the writer's iothread: %v, want an error naming the writer asleep", err)
+	}
+	// The writer was ended by its home's Close, as the Join said: the rig
+	// has neither to end nor to join them again.
+	r.crew, r.threads = r.crew[:1], r.threads[:1]
+	aio.CoScheduleAt(r.crew[0].co, "colock.test.resume")
+	within(t, "the reader upgraded past the writer's dead ticket", upgraded.Load)
+	within(t, "the lock free again", func() bool {
+		var free bool
+		err := r.threads[0].Run(func() { free = rw.owners == 0 && rw.tickets.head == nil })
+		return err == nil && free
+	})
 }
