@@ -160,7 +160,7 @@ func (c *AioContext) String() string { return c.name }
 // callback) and each coroutine (where it was scheduled). Coroutines among
 // it that were suspended in Yield are destroyed, so that their goroutines
 // end; so are the coroutines homed here asleep waiting for a wake-up
-// (coroutine.Sleep: a waiter on a colock lock or queue), which nothing can
+// (coroutine.Sleep: a waiter on a lock or a queue), which nothing can
 // wake any more, and the error names each ("asleep in '<where>'"). The
 // finished coroutines parked in the owner's pool are stopped. Coroutines
 // suspended in a plain Yield and scheduled nowhere keep their goroutines:

@@ -57,5 +57,4 @@
 //
 //	go test -race ./colock                # QEMU's /aio/multi/mutex tests, 1 s each
 //	go test ./colock -args -long          # 10 s each, as QEMU's slow mode, and TestCoQueueStress
-//	go test -run '^$' -bench Mutex ./bench
 package colock

@@ -52,7 +52,8 @@ func (q *CoQueue) Wait(self *Self, m *CoMutex) {
 // the calling coroutine yields (at once when the caller is not a
 // coroutine), any other is scheduled on its home.
 // A waiter whose home context is closed never runs: it is dropped, and
-// the next one restarted instead.
+// the next one restarted instead. True means a wake-up was sent: a
+// waiter whose home closes after that never runs either.
 func (q *CoQueue) Next(ctx *aio.AioContext) bool {
 	for w := q.waiters.pop(); w != nil; w = q.waiters.pop() {
 		if wake(ctx, w) {

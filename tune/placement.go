@@ -136,19 +136,23 @@ func writePlacementPlan(w io.Writer, o Options, m Mode) time.Duration {
 
 // placeRun plans the run's placement from its own results (run, the
 // matrix, the topology) and verifies it. It returns the plan's document,
-// or, when the measured figures rule a plan out, nil and why. A
+// or, when the measured figures rule a plan out or the graph file can no
+// longer be read, nil and why. A
 // verification that fails keeps the plan, its document saying why it is
 // not verified. Either is a warning on progress: the run is kept.
-func (r *runner) placeRun(run *report.Run) (doc *place.Document, why string, err error) {
+func (r *runner) placeRun(run *report.Run) (doc *place.Document, why string) {
+	// The graph file is read again here, after the measuring: one edited
+	// or removed meanwhile costs the placement, never the measured run.
 	wl, err := r.o.workload()
 	if err != nil {
-		return nil, "", err
+		fmt.Fprintf(r.progress, "warning: no placement: %v\n", err)
+		return nil, err.Error()
 	}
 	res := &place.Results{Dir: r.folder.final, Machine: r.res.Machine, Run: run, Matrix: r.res.Matrix, Topology: r.res.Topology}
 	plan, err := r.plan(res, wl)
 	if err != nil {
 		fmt.Fprintf(r.progress, "warning: no placement: %v\n", err)
-		return nil, err.Error(), nil
+		return nil, err.Error()
 	}
 	vo := verifyOptions(r.mode, r.progress)
 	fmt.Fprintf(r.progress, "verifying the placement of %d threads (%s, wait=%s) on CPUs %s: %d interleaved rounds of %v per placement\n",
@@ -157,7 +161,7 @@ func (r *runner) placeRun(run *report.Run) (doc *place.Document, why string, err
 		fmt.Fprintf(r.progress, "warning: the placement is not verified: %v\n", err)
 		plan.Verified = &place.Verified{Error: err.Error()}
 	}
-	return plan.Document(), "", nil
+	return plan.Document(), ""
 }
 
 // placementSection writes the run's placement for its final folder: doc

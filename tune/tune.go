@@ -230,9 +230,7 @@ func (r *runner) writeReport(outliers *outlierRun) error {
 	var doc *place.Document
 	var noPlace string
 	if r.o.wantsPlacement() {
-		if doc, noPlace, err = r.placeRun(run); err != nil {
-			return interrupted(r.ctx, err)
-		}
+		doc, noPlace = r.placeRun(run)
 	}
 	opts := report.Options{Matrix: r.res.Matrix}
 	if opts.Outliers, err = outliers.finish(); err != nil {

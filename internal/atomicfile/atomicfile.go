@@ -45,7 +45,7 @@ const TempSuffix = ".tmp"
 const StagingMark = ".partial-"
 
 // oldSuffix ends the name of a folder that Commit moved aside to replace
-// it: ".NAME.partial-PID-*.old".
+// it: ".NAME.partial-PID@SPACE-*.old".
 const oldSuffix = ".old"
 
 // Test hooks for failure injection: the calls that can fail while or
