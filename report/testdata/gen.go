@@ -245,29 +245,26 @@ func vm() machine {
 	}
 }
 
+// onLaptop completes run, its file, count, seed and noise set, as a run on
+// the 4-core i7 laptop (classes smt, llc and unpinned) with these floors.
+func onLaptop(run machine, floor map[string]float64, padGain float64) machine {
+	run.procs = 8
+	run.config = header("Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz", "intel-core-i7-8650u-4c-8t-bare",
+		"1 package, 1 node, 1 L3, 4 cores, 8 CPUs", "none", "performance", "on", "8", "0-7",
+		[][2]string{{"smt", "1,5"}, {"llc", "1,2"}})
+	run.benchs = family([]string{"smt", "llc", "unpinned"}, floor, padGain, false)
+	return run
+}
+
 // nosig has -count 10 but placements and paddings that do not differ:
 // the recommendations must be withheld.
 func nosig() machine {
-	places := []string{"smt", "llc", "unpinned"}
-	floor := map[string]float64{"smt": 60, "llc": 60.5, "unpinned": 61}
-	return machine{
-		file: "nosig.txt", procs: 8, count: 10, seed: 3, noise: 3,
-		config: header("Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz", "intel-core-i7-8650u-4c-8t-bare",
-			"1 package, 1 node, 1 L3, 4 cores, 8 CPUs", "none", "performance", "on", "8", "0-7",
-			[][2]string{{"smt", "1,5"}, {"llc", "1,2"}}),
-		benchs: family(places, floor, 1.0, false),
-	}
+	return onLaptop(machine{file: "nosig.txt", count: 10, seed: 3, noise: 3},
+		map[string]float64{"smt": 60, "llc": 60.5, "unpinned": 61}, 1.0)
 }
 
 // few has -count 4: too few samples for confidence intervals.
 func few() machine {
-	places := []string{"smt", "llc", "unpinned"}
-	floor := map[string]float64{"smt": 20, "llc": 60, "unpinned": 80}
-	return machine{
-		file: "few.txt", procs: 8, count: 4, seed: 4, noise: 1,
-		config: header("Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz", "intel-core-i7-8650u-4c-8t-bare",
-			"1 package, 1 node, 1 L3, 4 cores, 8 CPUs", "none", "performance", "on", "8", "0-7",
-			[][2]string{{"smt", "1,5"}, {"llc", "1,2"}}),
-		benchs: family(places, floor, 1.3, false),
-	}
+	return onLaptop(machine{file: "few.txt", count: 4, seed: 4, noise: 1},
+		map[string]float64{"smt": 20, "llc": 60, "unpinned": 80}, 1.3)
 }
