@@ -143,23 +143,38 @@ func TestPlacementPerWaitStrategy(t *testing.T) {
 	}
 }
 
-// TestWaitJudgesCPUAtSparseRate: adaptive matches poll's latency back to
-// back and burns far less CPU when handoffs are sparse, so it is chosen,
-// although back to back it burns as much as poll.
-func TestWaitJudgesCPUAtSparseRate(t *testing.T) {
+// sparseInput is a raw file in which, at llc, adaptive matches poll's
+// latency and CPU time back to back (10 samples; adaptive at samecpu is
+// slower) and burns far less CPU than poll at rate=sparse (sparse
+// samples); withBlock adds a blocking wait at both rates.
+func sparseInput(sparse int, withBlock bool) string {
 	var b strings.Builder
 	for i := range 10 {
 		j := float64(i)
 		for _, w := range []string{"poll", "adaptive"} {
 			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=%s/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", w, 250+j, 500+j)
 		}
-		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=block/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 7000+j, 6000+j)
+		if withBlock {
+			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=block/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 7000+j, 6000+j)
+		}
 		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/place=samecpu-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 9000+j, 9000+j)
+		if i >= sparse {
+			continue
+		}
 		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/rate=sparse/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 50000+j, 56000+j)
 		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/rate=sparse/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 57000+j, 14000+j)
-		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=block/rate=sparse/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 57000+j, 14000+j)
+		if withBlock {
+			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=block/rate=sparse/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 57000+j, 14000+j)
+		}
 	}
-	run := readText(t, "sparse.txt", b.String())
+	return b.String()
+}
+
+// TestWaitJudgesCPUAtSparseRate: adaptive matches poll's latency back to
+// back and burns far less CPU when handoffs are sparse, so it is chosen,
+// although back to back it burns as much as poll.
+func TestWaitJudgesCPUAtSparseRate(t *testing.T) {
+	run := readText(t, "sparse.txt", sparseInput(10, true))
 	w := find(t, Recommend(run, Thresholds{}), TopicWait)
 	if w.Withheld || w.Choice != "adaptive" || !strings.Contains(strings.Join(w.Evidence, "\n"), "rate=sparse") {
 		t.Errorf("wait strategy %q (withheld %v): %s %q; want adaptive judged on sparse CPU", w.Choice, w.Withheld, w.Summary, w.Evidence)
@@ -254,20 +269,7 @@ func TestPinRecommendation(t *testing.T) {
 // MinSamples (6), it is withheld and says so, although the back-to-back
 // runs have 10 (issue 20, item 7).
 func TestWaitSparseTooFewSamples(t *testing.T) {
-	var b strings.Builder
-	for i := range 10 {
-		j := float64(i)
-		for _, w := range []string{"poll", "adaptive"} {
-			fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=%s/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", w, 250+j, 500+j)
-		}
-		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/place=samecpu-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 9000+j, 9000+j)
-		if i >= 4 {
-			continue
-		}
-		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=poll/rate=sparse/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 50000+j, 56000+j)
-		fmt.Fprintf(&b, "BenchmarkHandoff/via=aio/wait=adaptive/rate=sparse/place=llc-2 1000 %.0f ns/op %.0f cpu-ns/op\n", 57000+j, 14000+j)
-	}
-	w := find(t, Recommend(readText(t, "sparse4.txt", b.String()), Thresholds{}), TopicWait)
+	w := find(t, Recommend(readText(t, "sparse4.txt", sparseInput(4, false)), Thresholds{}), TopicWait)
 	if !w.Withheld || w.Choice != "" || !strings.Contains(w.Summary, "rate=sparse") || !strings.Contains(w.Summary, "n=4, need 6") {
 		t.Errorf("wait strategy %q (withheld %v): %s; want it withheld for 4 rate=sparse samples", w.Choice, w.Withheld, w.Summary)
 	}
