@@ -61,6 +61,31 @@ func joinAioContexts(t *testing.T, threads []*aio.IOThread) {
 	}
 }
 
+// startSchedule checks t for leaked threads, starts variant v's schedule
+// on numContexts new iothreads, joined when t ends, and returns it with
+// the iothreads.
+func startSchedule(t *testing.T, v randsched.Variant) (*randsched.Schedule, []*aio.IOThread) {
+	t.Helper()
+	leakcheck.Check(t)
+	threads := createAioContexts(t)
+	t.Cleanup(func() { joinAioContexts(t, threads) })
+	r := randsched.New(threads, v, uint64(time.Now().UnixNano()))
+	r.Start()
+	return r, threads
+}
+
+// stopSchedule stops r, logs its counts and fails t if r saw its slot
+// invariants broken.
+func stopSchedule(t *testing.T, r *randsched.Schedule) randsched.Counts {
+	t.Helper()
+	c := r.Stop()
+	t.Logf("%v", c)
+	if err := r.Err(); err != nil {
+		t.Error(err)
+	}
+	return c
+}
+
 func TestSchedule(t *testing.T) {
 	seconds := 1
 	if *long {
@@ -71,17 +96,9 @@ func TestSchedule(t *testing.T) {
 	// QEMU's own test, faithfully: it stalls once every coroutine has
 	// parked, after exactly one failed take per coroutine.
 	t.Run("schedule", func(t *testing.T) {
-		leakcheck.Check(t)
-		threads := createAioContexts(t)
-		defer joinAioContexts(t, threads)
-		r := randsched.New(threads, randsched.Stalling, uint64(time.Now().UnixNano()))
-		r.Start()
+		r, _ := startSchedule(t, randsched.Stalling)
 		time.Sleep(d)
-		c := r.Stop()
-		t.Logf("%v", c)
-		if err := r.Err(); err != nil {
-			t.Error(err)
-		}
+		c := stopSchedule(t, r)
 		if c.Retry != numContexts || c.Queued != numContexts {
 			t.Errorf("%v: want queued %d, retry %d (QEMU's stall)", c, numContexts, numContexts)
 		}
@@ -90,11 +107,7 @@ func TestSchedule(t *testing.T) {
 	// The variant in which a failed take tries the other slots: it never
 	// stalls, and every coroutine keeps circulating to the end.
 	t.Run("schedule-circulating", func(t *testing.T) {
-		leakcheck.Check(t)
-		threads := createAioContexts(t)
-		defer joinAioContexts(t, threads)
-		r := randsched.New(threads, randsched.Circulating, uint64(time.Now().UnixNano()))
-		r.Start()
+		r, threads := startSchedule(t, randsched.Circulating)
 		time.Sleep(d / 2)
 		before := make([]int64, numContexts)
 		for i := range before {
@@ -119,11 +132,7 @@ func TestSchedule(t *testing.T) {
 				t.Logf("context %d made no take in %v, then moved again (a loaded machine?)", i, d-d/2)
 			}
 		}
-		c := r.Stop()
-		t.Logf("%v", c)
-		if err := r.Err(); err != nil {
-			t.Error(err)
-		}
+		c := stopSchedule(t, r)
 		if c.Scheduled == 0 {
 			t.Errorf("%v: nothing was scheduled across contexts", c)
 		}
