@@ -26,17 +26,39 @@ func write(t *testing.T, root, rel, content string) {
 // silently.
 func TestTopologyInputThatLies(t *testing.T) {
 	cpu := "sys/devices/system/cpu/"
-	t.Run("empty shared_cpu_list beside a shared_cpu_map", func(t *testing.T) {
+	// lie makes file rel of the cpu folder say content in a copy of
+	// two-socket-smt, and discovers the copy.
+	lie := func(t *testing.T, rel, content string) (*Topology, error) {
+		t.Helper()
 		root := copyFixture(t, "two-socket-smt")
-		base, err := DiscoverRoot(root)
+		write(t, root, cpu+rel, content)
+		return DiscoverRoot(root)
+	}
+	// taken is lie for a lie that discovery must take, saying so in a
+	// warning or reading the file as hwloc does.
+	taken := func(t *testing.T, rel, content string) *Topology {
+		t.Helper()
+		topo, err := lie(t, rel, content)
 		if err != nil {
 			t.Fatal(err)
 		}
-		write(t, root, cpu+"cpu1/cache/index3/shared_cpu_list", "\n")
-		topo, err := DiscoverRoot(root)
-		if err != nil {
-			t.Fatal(err)
-		}
+		return topo
+	}
+	// The lies discovery refuses, with an error naming the file.
+	for _, c := range []struct{ name, rel, content, want string }{
+		{"thread_siblings_list beyond the CPUs", "cpu2/topology/thread_siblings_list", "0-63\n", "no cpuN folder"},
+		{"cache level outside 1-4", "cpu0/cache/index3/level", "7\n", "level 7"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := lie(t, c.rel, c.content)
+			if err == nil || !strings.Contains(err.Error(), c.rel) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v; want one naming %s and saying %q", err, c.rel, c.want)
+			}
+		})
+	}
+	t.Run("empty shared_cpu_list beside a shared_cpu_map", func(t *testing.T) {
+		base := loadFixture(t, "two-socket-smt")
+		topo := taken(t, "cpu1/cache/index3/shared_cpu_list", "\n")
 		if topo.L3Groups() != base.L3Groups() {
 			t.Errorf("%d L3 domains, want %d: the empty list made a phantom L3", topo.L3Groups(), base.L3Groups())
 		}
@@ -44,44 +66,15 @@ func TestTopologyInputThatLies(t *testing.T) {
 			t.Errorf("warnings %q; want one naming cpu1's shared_cpu_list", topo.Warnings)
 		}
 	})
-	t.Run("thread_siblings_list beyond the CPUs", func(t *testing.T) {
-		root := copyFixture(t, "two-socket-smt")
-		write(t, root, cpu+"cpu2/topology/thread_siblings_list", "0-63\n")
-		_, err := DiscoverRoot(root)
-		if err == nil || !strings.Contains(err.Error(), "cpu2/topology/thread_siblings_list") || !strings.Contains(err.Error(), "no cpuN folder") {
-			t.Errorf("error %v; want one naming cpu2's thread_siblings_list", err)
-		}
-	})
 	t.Run("siblings that disagree between CPUs", func(t *testing.T) {
-		root := copyFixture(t, "two-socket-smt")
-		write(t, root, cpu+"cpu2/topology/thread_siblings_list", "2,3\n") // 3 says 3,11
-		topo, err := DiscoverRoot(root)
-		if err != nil {
-			t.Fatal(err)
-		}
+		topo := taken(t, "cpu2/topology/thread_siblings_list", "2,3\n") // 3 says 3,11
 		if len(topo.Warnings) == 0 || !strings.Contains(strings.Join(topo.Warnings, "\n"), "disagree") {
 			t.Errorf("warnings %q; want one saying the sibling lists disagree", topo.Warnings)
 		}
 	})
-	t.Run("cache level outside 1-4", func(t *testing.T) {
-		root := copyFixture(t, "two-socket-smt")
-		write(t, root, cpu+"cpu0/cache/index3/level", "7\n")
-		_, err := DiscoverRoot(root)
-		if err == nil || !strings.Contains(err.Error(), "cpu0/cache/index3/level") || !strings.Contains(err.Error(), "level 7") {
-			t.Errorf("error %v; want one naming the level file", err)
-		}
-	})
 	t.Run("online file empty or blank", func(t *testing.T) {
-		root := copyFixture(t, "two-socket-smt")
-		base, err := DiscoverRoot(root)
-		if err != nil {
-			t.Fatal(err)
-		}
-		write(t, root, cpu+"cpu3/online", " \n")
-		topo, err := DiscoverRoot(root)
-		if err != nil {
-			t.Fatal(err)
-		}
+		base := loadFixture(t, "two-socket-smt")
+		topo := taken(t, "cpu3/online", " \n")
 		if !topo.Online.Has(3) || topo.Online.Count() != base.Online.Count() {
 			t.Errorf("online %s; want CPU 3 counted online (as hwloc does), %s", topo.Online, base.Online)
 		}
