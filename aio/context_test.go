@@ -156,10 +156,7 @@ func TestBHManyThreadsOncePerWindow(t *testing.T) {
 	c := newTestContext(t)
 	runs := 0
 	bh := c.NewBH(func() { runs++ })
-	rounds, schedulers, each := 200, 8, 50
-	if *long {
-		rounds = 5000
-	}
+	rounds, schedulers, each := quickOrSlow(200, 5000), 8, 50
 	for r := range rounds {
 		var wg sync.WaitGroup
 		for s := range schedulers {
@@ -196,10 +193,7 @@ func TestBHManyThreadsWhilePolling(t *testing.T) {
 	leakcheck.Check(t)
 	for _, mode := range []WaitMode{WaitBlock, WaitAdaptive} {
 		t.Run("wait="+mode.String(), func(t *testing.T) {
-			it, err := NewIOThread(affinity.CPUSet{}, WithWaitMode(mode))
-			if err != nil {
-				t.Fatal(err)
-			}
+			it := newIOThread(t, WithWaitMode(mode))
 			defer it.Join()
 			var token, seen atomic.Int64
 			runs := 0 // owned by the iothread
@@ -207,10 +201,7 @@ func TestBHManyThreadsWhilePolling(t *testing.T) {
 				runs++
 				seen.Store(token.Load())
 			})
-			schedulers, each := 4, 5000
-			if *long {
-				each = 200000
-			}
+			schedulers, each := 4, quickOrSlow(5000, 200000)
 			var wg sync.WaitGroup
 			for range schedulers {
 				wg.Add(1)
@@ -280,10 +271,7 @@ func TestNotifyNoSyscallWhileAwake(t *testing.T) {
 		}
 	})
 	t.Run("owner-asleep", func(t *testing.T) {
-		it, err := NewIOThread(affinity.CPUSet{}, WithWaitMode(WaitBlock))
-		if err != nil {
-			t.Fatal(err)
-		}
+		it := newIOThread(t, WithWaitMode(WaitBlock))
 		defer it.Join()
 		const n = 200
 		for range n {
@@ -354,10 +342,7 @@ func TestAdaptivePolling(t *testing.T) {
 	// A 50 ms maximum: on a loaded machine a wake-up may take over a
 	// millisecond, which would count as a long sleep and keep the window
 	// at 0.
-	it, err := NewIOThread(affinity.CPUSet{}, WithWaitMode(WaitAdaptive), WithPollParams(50_000_000, 2, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newIOThread(t, WithWaitMode(WaitAdaptive), WithPollParams(50_000_000, 2, 0))
 	defer it.Join()
 	c := it.Context()
 	for range 2000 {
@@ -385,10 +370,7 @@ func TestAdaptivePolling(t *testing.T) {
 // checks the GOMAXPROCS rule for busy polling.
 func TestWaitModeSwitch(t *testing.T) {
 	leakcheck.Check(t)
-	it, err := NewIOThread(affinity.CPUSet{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newIOThread(t)
 	defer it.Join()
 	for _, m := range []WaitMode{WaitBlock, WaitPoll, WaitAdaptive, WaitPoll, WaitBlock} {
 		if err := it.SetWaitMode(m); err != nil {

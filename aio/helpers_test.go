@@ -13,6 +13,15 @@ import (
 // long turns on the slow variants (QEMU's non-quick mode): go test -long.
 var long = flag.Bool("long", false, "run the long variants of the stress tests (10 s schedule test)")
 
+// quickOrSlow returns quick, or slow under go test -long: how many rounds
+// a stress test makes.
+func quickOrSlow(quick, slow int) int {
+	if *long {
+		return slow
+	}
+	return quick
+}
+
 // TestMain runs a round of iothreads before the tests, so that the
 // runtime's one-off threads (sysmon, the template thread it uses to start
 // threads from locked ones) exist before any leak check counts.
@@ -45,6 +54,17 @@ func warmThreads() {
 }
 
 func runtimeGosched() { runtime.Gosched() }
+
+// newIOThread starts an unpinned iothread with opts, failing the test
+// when it cannot.
+func newIOThread(t testing.TB, opts ...Option) *IOThread {
+	t.Helper()
+	it, err := NewIOThread(affinity.CPUSet{}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it
+}
 
 // mustRun runs fn on it, failing the test (from the caller's goroutine)
 // when Run returns an error.

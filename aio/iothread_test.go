@@ -17,10 +17,7 @@ import (
 
 func TestIOThreadLifecycle(t *testing.T) {
 	leakcheck.Check(t)
-	it, err := NewIOThread(affinity.CPUSet{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newIOThread(t)
 	ran, tid := false, 0
 	mustRun(t, it, func() { ran, tid = true, unix.Gettid() })
 	if !ran || tid != it.Tid() {
@@ -114,10 +111,7 @@ func TestIOThreadBusyNeedsGOMAXPROCS(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "GOMAXPROCS >= 3") {
 		t.Fatalf("second busy-polling iothread with GOMAXPROCS 2: error %v, want one asking for GOMAXPROCS >= 3", err)
 	}
-	other, err := NewIOThread(affinity.CPUSet{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := newIOThread(t)
 	defer other.Join()
 	if err := other.SetWaitMode(WaitPoll); err == nil {
 		t.Fatal("SetWaitMode(WaitPoll) beyond GOMAXPROCS accepted")
@@ -129,10 +123,7 @@ func TestIOThreadBusyNeedsGOMAXPROCS(t *testing.T) {
 
 func TestIOThreadCPUTime(t *testing.T) {
 	leakcheck.Check(t)
-	it, err := NewIOThread(affinity.CPUSet{}, WithWaitMode(WaitBlock))
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newIOThread(t, WithWaitMode(WaitBlock))
 	if threadclock.Clock(it.Tid()) >= 0 {
 		t.Fatalf("thread CPU clock id %d is not negative", threadclock.Clock(it.Tid()))
 	}

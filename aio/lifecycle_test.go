@@ -44,15 +44,9 @@ func waitFor(t *testing.T, e *Event, what string) {
 // naming the iothread.
 func TestRunRacingJoin(t *testing.T) {
 	leakcheck.Goroutines(t)
-	trials := 100
-	if *long {
-		trials = 2000
-	}
+	trials := quickOrSlow(100, 2000)
 	for trial := range trials {
-		it, err := NewIOThread(affinity.CPUSet{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		it := newIOThread(t)
 		var wg sync.WaitGroup
 		runErr := make(chan error, 1)
 		wg.Add(1)
@@ -117,10 +111,7 @@ func TestNestedPollRunsOuterBatch(t *testing.T) {
 // goroutines end).
 func TestJoinedContextIsDead(t *testing.T) {
 	leakcheck.Check(t)
-	it, err := NewIOThread(affinity.CPUSet{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newIOThread(t)
 	ctx := it.Context()
 	co := ctx.NewCoroutine(func(self *coroutine.Coroutine) { self.Yield() })
 	bh := ctx.NewBH(func() {})
@@ -153,10 +144,7 @@ func TestJoinedContextIsDead(t *testing.T) {
 
 func TestJoinReportsLeakedWork(t *testing.T) {
 	leakcheck.Check(t)
-	it, err := NewIOThread(affinity.CPUSet{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newIOThread(t)
 	ctx := it.Context()
 	unwound := false
 	suspended := ctx.NewCoroutine(func(self *coroutine.Coroutine) {
@@ -172,7 +160,7 @@ func TestJoinReportsLeakedWork(t *testing.T) {
 		OneShot(ctx, leakedCallback)
 		CoScheduleAt(suspended, "TestJoinReportsLeakedWork")
 	})
-	err = it.Join()
+	err := it.Join()
 	if err == nil {
 		t.Fatal("Join reported nothing; want the leaked bottom half and coroutine")
 	}
@@ -194,11 +182,7 @@ func TestJoinAll(t *testing.T) {
 	leakcheck.Check(t)
 	var threads []*IOThread
 	for range 3 {
-		it, err := NewIOThread(affinity.CPUSet{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		threads = append(threads, it)
+		threads = append(threads, newIOThread(t))
 	}
 	if err := threads[0].Run(runtime.Goexit); err == nil {
 		t.Fatal("Run(runtime.Goexit) returned no error")
@@ -223,10 +207,8 @@ func TestJoinAll(t *testing.T) {
 func TestGoexitOnIOThread(t *testing.T) {
 	t.Run("in Run", func(t *testing.T) {
 		leakcheck.Check(t)
-		it, err := NewIOThread(affinity.CPUSet{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		it := newIOThread(t)
+		var err error
 		within(t, 5*time.Second, "Run of a fn that calls runtime.Goexit", func() {
 			err = it.Run(runtime.Goexit)
 		})
@@ -240,10 +222,7 @@ func TestGoexitOnIOThread(t *testing.T) {
 	})
 	t.Run("in a coroutine, with a Run queued behind", func(t *testing.T) {
 		leakcheck.Check(t)
-		it, err := NewIOThread(affinity.CPUSet{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		it := newIOThread(t)
 		ctx := it.Context()
 		release := make(chan struct{})
 		var blocked, first Event
@@ -276,6 +255,7 @@ func TestGoexitOnIOThread(t *testing.T) {
 		if ran || lateErr == nil || !strings.Contains(lateErr.Error(), "stopped before fn ran") {
 			t.Fatalf("Run queued behind the Goexit: ran %v, error %v; want an error saying it never ran", ran, lateErr)
 		}
+		var err error
 		within(t, 5*time.Second, "Join after a Goexit", func() { err = it.Join() })
 		if err == nil || !strings.Contains(err.Error(), "ended without being joined") {
 			t.Fatalf("Join = %v; want an error saying how the loop ended", err)
@@ -292,10 +272,7 @@ func TestMisuseIsASentence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	it, err := NewIOThread(affinity.CPUSet{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newIOThread(t)
 	defer func() {
 		if err := it.Join(); err != nil {
 			t.Error(err)
@@ -364,10 +341,7 @@ func TestBusyPollCount(t *testing.T) {
 	leakcheck.Check(t)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	base := BusyIOThreads()
-	it, err := NewIOThread(affinity.CPUSet{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newIOThread(t)
 	if err := it.Context().SetWaitMode(WaitPoll); err != nil {
 		t.Fatal(err)
 	}
@@ -443,15 +417,9 @@ func TestAfterJoinNoCallerIsTheOwner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rounds := 20
-	if *long {
-		rounds = 200
-	}
+	rounds := quickOrSlow(20, 200)
 	for round := range rounds {
-		it, err := NewIOThread(affinity.CPUSet{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		it := newIOThread(t)
 		if err := it.Join(); err != nil {
 			t.Fatal(err)
 		}
@@ -505,10 +473,7 @@ func TestCloseInsideCoroutineRefused(t *testing.T) {
 // the first one's result, not nil at once.
 func TestConcurrentJoinsAgree(t *testing.T) {
 	leakcheck.Check(t)
-	it, err := NewIOThread(affinity.CPUSet{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newIOThread(t)
 	release := make(chan struct{})
 	var blocked Event
 	go func() { _ = it.Run(func() { blocked.Set(); <-release }) }()

@@ -133,10 +133,7 @@ func TestQueueProducers(t *testing.T) {
 		t.Fatal(err)
 	}
 	cpus := allowed.CPUs()
-	producers, perProducer := 8, 20000
-	if *long {
-		producers, perProducer = 16, 500000
-	}
+	producers, perProducer := quickOrSlow(8, 16), quickOrSlow(20000, 500000)
 	if testing.Short() {
 		perProducer = 2000
 	}

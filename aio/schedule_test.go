@@ -101,10 +101,7 @@ func TestCoScheduleAcrossIOThreads(t *testing.T) {
 	leakcheck.Check(t)
 	allowed, _ := affinity.Allowed()
 	cpus := allowed.CPUs()
-	rounds := 2000
-	if *long {
-		rounds = 200000
-	}
+	rounds := quickOrSlow(2000, 200000)
 	for _, mode := range []WaitMode{WaitBlock, WaitAdaptive} {
 		t.Run("wait="+mode.String(), func(t *testing.T) {
 			var threads [2]*IOThread
@@ -232,10 +229,7 @@ func stopPingPong(threads [2]*IOThread, cos [2]*coroutine.Coroutine, halt *atomi
 
 func TestCoScheduleManyProducers(t *testing.T) {
 	leakcheck.Check(t)
-	it, err := NewIOThread(affinity.CPUSet{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	it := newIOThread(t)
 	defer it.Join()
 	const producers, each = 6, 300
 	runs := make([]int, producers*each) // written on the iothread only

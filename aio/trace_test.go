@@ -11,7 +11,6 @@ import (
 
 	xtrace "golang.org/x/exp/trace"
 
-	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/coroutine"
 	"github.com/pinbench/pinbench/internal/leakcheck"
 	"github.com/pinbench/pinbench/internal/tracex"
@@ -60,10 +59,7 @@ func TestTracePointsInTrace(t *testing.T) {
 	const rounds = 50
 	var threads [2]*IOThread
 	for i := range threads {
-		it, err := NewIOThread(affinity.CPUSet{}, WithWaitMode(WaitBlock))
-		if err != nil {
-			t.Fatal(err)
-		}
+		it := newIOThread(t, WithWaitMode(WaitBlock))
 		defer it.Join()
 		threads[i] = it
 	}
