@@ -35,6 +35,17 @@ func (l *local) co(body func(self *Self)) *coroutine.Coroutine {
 	return l.ctx.NewCoroutine(Entry(body))
 }
 
+// looping returns a coroutine homed on the local context that runs body
+// and yields, for ever: each entry is one round. Destroy it when done.
+func (l *local) looping(body func(self *Self)) *coroutine.Coroutine {
+	return l.co(func(self *Self) {
+		for {
+			body(self)
+			self.Yield()
+		}
+	})
+}
+
 // enter enters co once (with the wake-ups it causes) on the owner.
 func (l *local) enter(co *coroutine.Coroutine) { l.ctx.Thread().Enter(co) }
 
@@ -93,13 +104,22 @@ func TestMutexHandsOffOnOneContext(t *testing.T) {
 }
 
 func TestMutexMisusePanics(t *testing.T) {
-	t.Run("unlock-unlocked", func(t *testing.T) {
-		l := newLocal(t)
-		var m CoMutex
-		testcheck.Panics(t, "which is not locked", func() {
-			l.enter(l.co(func(self *Self) { m.Unlock(self) }))
+	// A coroutine alone with the mutex, misusing it.
+	for _, c := range []struct {
+		name, want string
+		misuse     func(*CoMutex, *Self)
+	}{
+		{"unlock-unlocked", "which is not locked", (*CoMutex).Unlock},
+		{"end-holding", "ended holding 1 lock(s)", (*CoMutex).Lock},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := newLocal(t)
+			var m CoMutex
+			testcheck.Panics(t, c.want, func() {
+				l.enter(l.co(func(self *Self) { c.misuse(&m, self) }))
+			})
 		})
-	})
+	}
 	t.Run("unlock-by-non-owner", func(t *testing.T) {
 		l := newLocal(t)
 		var m CoMutex
@@ -112,13 +132,6 @@ func TestMutexMisusePanics(t *testing.T) {
 		if m.Locked() || !a.Finished() {
 			t.Fatal("the holder could not unlock after the misuse")
 		}
-	})
-	t.Run("end-holding", func(t *testing.T) {
-		l := newLocal(t)
-		var m CoMutex
-		testcheck.Panics(t, "ended holding 1 lock(s)", func() {
-			l.enter(l.co(func(self *Self) { m.Lock(self) }))
-		})
 	})
 	t.Run("stray-wake-of-waiter", func(t *testing.T) {
 		l := newLocal(t)
@@ -149,13 +162,11 @@ func TestMutexMisusePanics(t *testing.T) {
 func TestMutexDoesNotAllocate(t *testing.T) {
 	l := newLocal(t)
 	var m CoMutex
-	fast := l.co(func(self *Self) {
-		for {
-			m.Lock(self)
-			m.Unlock(self)
-			self.Yield()
-		}
-	})
+	lockUnlock := func(self *Self) {
+		m.Lock(self)
+		m.Unlock(self)
+	}
+	fast := l.looping(lockUnlock)
 	l.enter(fast)
 	if n := testing.AllocsPerRun(1000, func() { l.enter(fast) }); n != 0 {
 		t.Errorf("uncontended lock+unlock: %v allocations", n)
@@ -170,13 +181,7 @@ func TestMutexDoesNotAllocate(t *testing.T) {
 			m.Lock(self)
 		}
 	})
-	b := l.co(func(self *Self) {
-		for {
-			m.Lock(self)
-			m.Unlock(self)
-			self.Yield()
-		}
-	})
+	b := l.looping(lockUnlock)
 	l.enter(a)
 	round := func() { l.enter(b); l.enter(a) }
 	round()

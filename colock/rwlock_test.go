@@ -70,16 +70,13 @@ func TestRwlockRefusesNonHolder(t *testing.T) {
 func TestRwlockDoesNotAllocate(t *testing.T) {
 	l := newLocal(t)
 	var rw1, rw2 CoRwlock
-	co := l.co(func(self *Self) {
-		for {
-			rw1.RdLock(self)
-			rw2.WrLock(self)
-			rw2.Downgrade(self)
-			rw1.Unlock(self)
-			rw2.Upgrade(self)
-			rw2.Unlock(self)
-			self.Yield()
-		}
+	co := l.looping(func(self *Self) {
+		rw1.RdLock(self)
+		rw2.WrLock(self)
+		rw2.Downgrade(self)
+		rw1.Unlock(self)
+		rw2.Upgrade(self)
+		rw2.Unlock(self)
 	})
 	l.enter(co)
 	if n := testing.AllocsPerRun(1000, func() { l.enter(co) }); n != 0 {
