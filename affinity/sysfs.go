@@ -145,31 +145,25 @@ func (r sysReader) readInt(rel string) (n int, ok bool, err error) {
 // missing, mask (the hex file); either name may be "". ok is false when
 // neither exists.
 func (r sysReader) readSet(list, mask string) (set CPUSet, ok bool, err error) {
-	if list != "" {
-		s, ok, err := r.read(list)
+	for _, f := range []struct {
+		name  string
+		parse func(string) (CPUSet, error)
+	}{{list, ParseList}, {mask, ParseMask}} {
+		if f.name == "" {
+			continue
+		}
+		s, ok, err := r.read(f.name)
 		if err != nil {
 			return CPUSet{}, false, err
 		}
-		if ok {
-			set, err := ParseList(s)
-			if err != nil {
-				return CPUSet{}, false, &PathError{r.path(list), err}
-			}
-			return set, true, nil
+		if !ok {
+			continue
 		}
-	}
-	if mask != "" {
-		s, ok, err := r.read(mask)
+		set, err := f.parse(s)
 		if err != nil {
-			return CPUSet{}, false, err
+			return CPUSet{}, false, &PathError{r.path(f.name), err}
 		}
-		if ok {
-			set, err := ParseMask(s)
-			if err != nil {
-				return CPUSet{}, false, &PathError{r.path(mask), err}
-			}
-			return set, true, nil
-		}
+		return set, true, nil
 	}
 	return CPUSet{}, false, nil
 }
