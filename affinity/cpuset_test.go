@@ -42,14 +42,21 @@ func TestParseList(t *testing.T) {
 }
 
 func TestParseListErrors(t *testing.T) {
-	for _, in := range []string{"a", "1-", "-1", "3-1", "1,,2", "1 2", "0x3", "1-2-3", "99999999999999999999", "65536", ",", "+1"} {
-		_, err := ParseList(in)
+	wantRefused(t, "ParseList", ParseList, "a", "1-", "-1", "3-1", "1,,2", "1 2", "0x3", "1-2-3", "99999999999999999999", "65536", ",", "+1")
+}
+
+// wantRefused checks that parse, called name, refuses each input with an
+// error that quotes it.
+func wantRefused(t *testing.T, name string, parse func(string) (CPUSet, error), inputs ...string) {
+	t.Helper()
+	for _, in := range inputs {
+		_, err := parse(in)
 		if err == nil {
-			t.Errorf("ParseList(%q) succeeded, want error", in)
+			t.Errorf("%s(%q) succeeded, want error", name, in)
 			continue
 		}
 		if !strings.Contains(err.Error(), quote(in)) {
-			t.Errorf("ParseList(%q) error %q does not quote the input", in, err)
+			t.Errorf("%s(%q) error %q does not quote the input", name, in, err)
 		}
 	}
 }
@@ -81,16 +88,7 @@ func TestParseMask(t *testing.T) {
 }
 
 func TestParseMaskErrors(t *testing.T) {
-	for _, in := range []string{"", "\n", "g", "123456789", "1,,2", ",1", "0x1", "-1", "+1", "1 2", strings.Repeat("0,", 3000) + "1"} {
-		_, err := ParseMask(in)
-		if err == nil {
-			t.Errorf("ParseMask(%q) succeeded, want error", in)
-			continue
-		}
-		if !strings.Contains(err.Error(), quote(in)) {
-			t.Errorf("ParseMask(%q) error %q does not quote the input", in, err)
-		}
-	}
+	wantRefused(t, "ParseMask", ParseMask, "", "\n", "g", "123456789", "1,,2", ",1", "0x1", "-1", "+1", "1 2", strings.Repeat("0,", 3000)+"1")
 }
 
 func TestSetOps(t *testing.T) {
