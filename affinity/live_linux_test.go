@@ -3,7 +3,6 @@
 package affinity
 
 import (
-	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -17,14 +16,7 @@ func TestDiscoverLive(t *testing.T) {
 	checkInvariants(t, topo)
 	// An independent count: the kernel's online list, and runtime.NumCPU
 	// (the affinity mask at start-up) when nothing restricts the process.
-	b, err := os.ReadFile("/sys/devices/system/cpu/online")
-	if err != nil {
-		t.Skipf("no /sys/devices/system/cpu/online: %v", err)
-	}
-	online, err := ParseList(string(b))
-	if err != nil {
-		t.Fatal(err)
-	}
+	online := kernelOnline(t)
 	if len(topo.CPUs) != online.Count() || topo.Online != online {
 		t.Errorf("discovered %d online CPUs (%s), kernel says %s", len(topo.CPUs), topo.Online, online)
 	}
