@@ -24,15 +24,11 @@ const big16Results = "../lab/results/big16/quick"
 // as tune reads captures.
 func capture(tb testing.TB, name string) *affinity.Topology {
 	tb.Helper()
-	root, cleanup, err := captures.Root(filepath.Join(topologies, name))
+	t, cleanup, err := captures.Discover(filepath.Join(topologies, name))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(cleanup)
-	t, err := affinity.DiscoverRoot(root)
-	if err != nil {
-		tb.Fatal(err)
-	}
 	return t
 }
 

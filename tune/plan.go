@@ -167,16 +167,11 @@ func (pl *planner) discover() (t *affinity.Topology, cleanup func(), err error) 
 		t, err = affinity.Discover()
 		return t, func() {}, err
 	}
-	dir, cleanup, err := capture.Root(pl.root)
-	if err != nil {
+	if t, cleanup, err = capture.Discover(pl.root); err != nil {
 		return nil, nil, err
 	}
 	shown := pl.root
-	pl.root = dir
-	if t, err = affinity.DiscoverRoot(dir); err != nil {
-		cleanup()
-		return nil, nil, err
-	}
+	pl.root = t.Root
 	t.Root = shown
 	return t, cleanup, nil
 }

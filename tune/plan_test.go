@@ -57,15 +57,11 @@ func TestCostModelUsesTimedCosts(t *testing.T) {
 // machine, and --parallel=false (ParallelOff) keep one pair at a time;
 // --parallel (ParallelOn) is honoured anywhere.
 func TestMatrixParallelism(t *testing.T) {
-	dir, cleanup, err := capture.Root(filepath.Join("..", "testdata", "topologies", "epyc256.tar.gz"))
+	topo, cleanup, err := capture.Discover(filepath.Join("..", "testdata", "topologies", "epyc256.tar.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cleanup()
-	topo, err := affinity.DiscoverRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range []struct {
 		mode     Mode
 		parallel Parallelism

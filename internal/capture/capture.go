@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/pinbench/pinbench/affinity"
 )
 
 // maxCaptureEntries and maxCaptureBytes bound what a capture archive may
@@ -67,6 +69,21 @@ func Root(path string) (dir string, cleanup func(), err error) {
 		return "", nil, fmt.Errorf("capture %s: %w", path, err)
 	}
 	return found, func() { os.RemoveAll(tmp) }, nil
+}
+
+// Discover discovers the topology of the sysfs capture at path, read from
+// Root's folder: the topology's Root names that folder, which cleanup
+// removes. On an error nothing is left behind.
+func Discover(path string) (topo *affinity.Topology, cleanup func(), err error) {
+	dir, cleanup, err := Root(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if topo, err = affinity.DiscoverRoot(dir); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return topo, cleanup, nil
 }
 
 // decompress returns the tar stream of the archive f at path, by its

@@ -12,15 +12,11 @@ import (
 // threads, 8 nodes) under testdata.
 func epyc256(t *testing.T) *affinity.Topology {
 	t.Helper()
-	dir, cleanup, err := capture.Root(filepath.Join("..", "..", "testdata", "topologies", "epyc256.tar.gz"))
+	topo, cleanup, err := capture.Discover(filepath.Join("..", "..", "testdata", "topologies", "epyc256.tar.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cleanup)
-	topo, err := affinity.DiscoverRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if len(topo.CPUs) != 256 || len(topo.Nodes) != 8 || len(topo.Packages) != 2 {
 		t.Fatalf("epyc256: %s; want 256 CPUs, 8 nodes, 2 packages", topo.Summary())
 	}
