@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pinbench/pinbench/internal/atomicfile"
+	"github.com/pinbench/pinbench/internal/testcheck"
 )
 
 // roundHelperEnv makes TestRoundChildHelper, in a child process of the
@@ -189,16 +190,8 @@ func startOnEndingThread(t *testing.T, cmd *exec.Cmd) int {
 // 0600 temporary file inside) is removed by the next run into the same
 // folder, which says so; a live run's is kept.
 func TestRunFolderRemovesKilledRunsStaging(t *testing.T) {
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gone := exec.Command(exe, "-test.run=^$")
-	if err := gone.Run(); err != nil {
-		t.Fatal(err)
-	}
 	parent := t.TempDir()
-	stale := filepath.Join(parent, ".old"+atomicfile.StagingMark+atomicfile.Owner(gone.Process.Pid)+"-1")
+	stale := filepath.Join(parent, ".old"+atomicfile.StagingMark+atomicfile.Owner(testcheck.DeadPid(t))+"-1")
 	live := filepath.Join(parent, ".run"+atomicfile.StagingMark+atomicfile.Owner(os.Getpid())+"-2")
 	for _, dir := range []string{stale, live} {
 		if err := os.Mkdir(dir, 0o755); err != nil {

@@ -6,11 +6,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pinbench/pinbench/internal/testcheck"
 )
 
 var errInjected = errors.New("injected failure")
@@ -490,20 +491,6 @@ func TestFolderRetarget(t *testing.T) {
 	e.Retarget(filepath.Join(parent, "sub", "other"))
 }
 
-// deadPid returns the id of a process that has exited and been reaped.
-func deadPid(t *testing.T) int {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-test.run=^$")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd.Process.Pid
-}
-
 // Stage first removes the staging folders beside it whose owner process
 // is gone (a run killed with SIGKILL leaves one, with its 0600 temporary
 // files), whatever their final name; it keeps a live process's, one of
@@ -512,7 +499,7 @@ func deadPid(t *testing.T) int {
 // is put back when its final path is empty, and removed when not.
 func TestStageRemovesStale(t *testing.T) {
 	parent := t.TempDir()
-	dead := deadPid(t)
+	dead := testcheck.DeadPid(t)
 	mk := func(name string) string {
 		t.Helper()
 		dir := filepath.Join(parent, name)

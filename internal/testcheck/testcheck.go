@@ -1,6 +1,7 @@
 // Package testcheck holds the small checks that the tests of several
 // packages share: that a call panics with a sentence containing some text,
-// and how many bytes a call allocates on the heap.
+// how many bytes a call allocates on the heap, and a process id that no
+// process holds.
 //
 // It is imported by tests only, and imports nothing of the module, so any
 // package's internal tests may use it.
@@ -8,6 +9,8 @@ package testcheck
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -44,4 +47,19 @@ func HeapBytes(f func()) uint64 {
 	f()
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc
+}
+
+// DeadPid returns the id of a process that has exited and been reaped: the
+// test binary run again with no test to run.
+func DeadPid(t testing.TB) int {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd.Process.Pid
 }
