@@ -76,15 +76,7 @@ func TestFloorAgainstHeatMap(t *testing.T) {
 		m := matrix.New([]int{0, 1})
 		m.Set(0, 1, tc.cell)
 		m.Set(1, 0, tc.cell+1)
-		r, err := Build(run, Options{Matrix: m})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var md bytes.Buffer
-		if err := r.WriteMarkdown(&md); err != nil {
-			t.Fatal(err)
-		}
-		text := md.String()
+		r, text := markdownOf(t, run, Options{Matrix: m})
 		cell := fmt.Sprintf("| llc | 35.5 ns | %.0f ns (CPUs 0,1)", tc.cell)
 		if !strings.Contains(text, cell) {
 			t.Errorf("cell %v: table lacks %q:\n%s", tc.cell, cell, text)

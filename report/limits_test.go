@@ -36,16 +36,8 @@ func placesInput(p, samples int) string {
 // reportOf reads text and writes its report.md, returning its size.
 func reportOf(t *testing.T, text string) int {
 	t.Helper()
-	run := readText(t, "many.txt", text)
-	r, err := Build(run, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var md strings.Builder
-	if err := r.WriteMarkdown(&md); err != nil {
-		t.Fatal(err)
-	}
-	return md.Len()
+	_, md := markdownOf(t, readText(t, "many.txt", text), Options{})
+	return len(md)
 }
 
 // TestManyPlacementsLinear: the bytes a report allocates, and its size,

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 )
@@ -12,15 +11,8 @@ import (
 func TestPlacementSection(t *testing.T) {
 	run := mustRead(t, "vm.txt")
 	write := func(o Options) string {
-		r, err := Build(run, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b bytes.Buffer
-		if err := r.WriteMarkdown(&b); err != nil {
-			t.Fatal(err)
-		}
-		return b.String()
+		_, md := markdownOf(t, run, o)
+		return md
 	}
 	plain := write(Options{})
 	section := "## Placement: 2 threads (pairs), wait=block\n\n| thread | cpus | node |\n| --- | --- | --- |\n| t0 | 0 | 0 |\n"

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"bytes"
 	"slices"
 	"strings"
 	"testing"
@@ -42,10 +41,7 @@ func TestTwoRegimesRule(t *testing.T) {
 // intervals, the cost table and sentence), not the others, and the
 // placement advice, read from the llc handoff, says it rests on it.
 func TestReportNamesTwoRegimes(t *testing.T) {
-	r, err := Build(mustRead(t, "regimes.txt"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, md := markdownOf(t, mustRead(t, "regimes.txt"), Options{})
 	i := slices.IndexFunc(r.Warnings, func(w Warning) bool { return w.Kind == WarnRegimes })
 	if i < 0 {
 		t.Fatalf("no two-regime warning in %v", r.Warnings)
@@ -61,10 +57,6 @@ func TestReportNamesTwoRegimes(t *testing.T) {
 			t.Errorf("two-regime warning names the one-regime %s: %s", not, w)
 		}
 	}
-	var md bytes.Buffer
-	if err := r.WriteMarkdown(&md); err != nil {
-		t.Fatal(err)
-	}
 	for _, want := range []string{
 		"Mutex/impl=mcs/contexts=5/place=llc-2 (±1739%, two regimes)",
 		"| llc | 111.5 ns | - | - | 230.4 ns (2.1x, two regimes) | - |",
@@ -72,7 +64,7 @@ func TestReportNamesTwoRegimes(t *testing.T) {
 		"- warning: 2 benchmark(s) in two regimes\n",
 		"Mutex/impl=comutex/contexts=5/place=llc-2 (±3678%), ",
 	} {
-		if !strings.Contains(md.String(), want) {
+		if !strings.Contains(md, want) {
 			t.Errorf("report.md lacks %q", want)
 		}
 	}
@@ -87,15 +79,8 @@ func TestReportNamesTwoRegimes(t *testing.T) {
 // two-regime warning, mark or note.
 func TestOneRegimeRunsAreNotNamed(t *testing.T) {
 	for _, f := range []string{"vm.txt", "bare.txt", "nosig.txt"} {
-		r, err := Build(mustRead(t, f), Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var md bytes.Buffer
-		if err := r.WriteMarkdown(&md); err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(md.String(), "two regime") || strings.Contains(md.String(), "two-regime") {
+		_, md := markdownOf(t, mustRead(t, f), Options{})
+		if strings.Contains(md, "two regime") || strings.Contains(md, "two-regime") {
 			t.Errorf("%s: report.md names two regimes", f)
 		}
 	}

@@ -22,6 +22,21 @@ func readText(t *testing.T, name, text string) *Run {
 	return run
 }
 
+// markdownOf builds run's report with o and writes its report.md,
+// failing the test on an error.
+func markdownOf(t *testing.T, run *Run, o Options) (*Report, string) {
+	t.Helper()
+	r, err := Build(run, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md strings.Builder
+	if err := r.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	return r, md.String()
+}
+
 func mustRead(t *testing.T, paths ...string) *Run {
 	t.Helper()
 	for i, p := range paths {
@@ -244,21 +259,10 @@ func TestTruncatedResults(t *testing.T) {
 // while the recommendations judge at 0.05.
 func TestNegativeAlphaIsTheDefault(t *testing.T) {
 	run := mustRead(t, "vm.txt")
-	var want, got strings.Builder
-	for _, tc := range []struct {
-		th  Thresholds
-		out *strings.Builder
-	}{{Thresholds{}, &want}, {Thresholds{Alpha: -1}, &got}} {
-		r, err := Build(run, Options{Thresholds: tc.th})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := r.WriteMarkdown(tc.out); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got.String() != want.String() {
-		t.Errorf("report with Alpha -1 differs from the default's:\n%s", got.String())
+	_, want := markdownOf(t, run, Options{})
+	_, got := markdownOf(t, run, Options{Thresholds: Thresholds{Alpha: -1}})
+	if got != want {
+		t.Errorf("report with Alpha -1 differs from the default's:\n%s", got)
 	}
 }
 
