@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image/color"
 	"image/png"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,20 +54,7 @@ func TestHeatMapGolden(t *testing.T) {
 			t.Errorf("%s: SVG size is not the layout's %dx%d", name, w, h)
 		}
 		for ext, got := range map[string][]byte{".svg": svg.Bytes(), ".png": pngBuf.Bytes()} {
-			golden := filepath.Join("testdata", "heatmap-"+name+ext)
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the golden (%d bytes, want %d); rerun with -update if on purpose", golden, len(got), len(want))
-			}
+			testcheck.Golden(t, filepath.Join("testdata", "heatmap-"+name+ext), got, *update, "-update")
 		}
 	}
 }

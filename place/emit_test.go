@@ -3,10 +3,11 @@ package place
 import (
 	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pinbench/pinbench/internal/testcheck"
 )
 
 var update = flag.Bool("update", false, "rewrite the emitters' golden files in testdata")
@@ -14,20 +15,7 @@ var update = flag.Bool("update", false, "rewrite the emitters' golden files in t
 // golden compares got with testdata/name, or rewrites it under -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to write it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	testcheck.Golden(t, filepath.Join("testdata", name), got, *update, "-update")
 }
 
 // ring4 is a real plan: four threads in a ring on the big16 lab guest's

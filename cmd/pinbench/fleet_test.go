@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pinbench/pinbench/internal/testcheck"
 )
 
 var updateFleet = flag.Bool("update-fleet", false, "rewrite testdata/fleet.md from the committed results folders")
@@ -45,15 +47,7 @@ func TestCompareFleetGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("cmd", "pinbench", "testdata", "fleet.md")
-	if *updateFleet {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if want, err := os.ReadFile(golden); err != nil || !bytes.Equal(got, want) {
-		t.Errorf("fleet.md differs from %s (%d bytes, want %d; %v); rerun with -update-fleet if on purpose", golden, len(got), len(want), err)
-	}
+	testcheck.Golden(t, filepath.Join("cmd", "pinbench", "testdata", "fleet.md"), got, *updateFleet, "-update-fleet")
 	if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 1 {
 		t.Errorf("beside the fleet folder: %v; want no staging folder left", ents)
 	}

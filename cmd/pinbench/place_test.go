@@ -10,6 +10,7 @@ import (
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/internal/leakcheck"
+	"github.com/pinbench/pinbench/internal/testcheck"
 	"github.com/pinbench/pinbench/place"
 )
 
@@ -26,20 +27,7 @@ const (
 // -update-place; the test runs from the repository's root.
 func placeGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("cmd", "pinbench", "testdata", name)
-	if *updatePlace {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update-place writes it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test -update-place rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	testcheck.Golden(t, filepath.Join("cmd", "pinbench", "testdata", name), []byte(got), *updatePlace, "-update-place")
 }
 
 // The text plan of four threads in a ring on the big16 guest's run: the

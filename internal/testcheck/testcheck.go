@@ -1,19 +1,21 @@
 // Package testcheck holds the small checks that the tests of several
 // packages share: that a call panics with a sentence containing some text,
-// how many bytes a call allocates on the heap, and a process id that no
-// process holds.
+// how many bytes a call allocates on the heap, a process id that no
+// process holds, and output against its golden file.
 //
 // It is imported by tests only, and imports nothing of the module, so any
 // package's internal tests may use it.
 package testcheck
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // Panics runs fn and returns the value it panicked with, failing the test
@@ -62,4 +64,43 @@ func DeadPid(t testing.TB) int {
 		t.Fatal(err)
 	}
 	return cmd.Process.Pid
+}
+
+// Golden compares got with the golden file at path or, when update is
+// set, rewrites the file with got. updateFlag is the go test flag that
+// sets update ("-update"), for the messages. A difference is shown by the
+// sizes and, where both are text, the first line that differs.
+func Golden(t testing.TB, path string, got []byte, update bool, updateFlag string) {
+	t.Helper()
+	if update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test %s writes it)", err, updateFlag)
+	}
+	if bytes.Equal(got, want) {
+		return
+	}
+	first := ""
+	if utf8.Valid(got) && utf8.Valid(want) {
+		g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+		i := 0
+		for i < len(g) && i < len(w) && g[i] == w[i] {
+			i++
+		}
+		first = fmt.Sprintf("; first at line %d:\n got: %q\nwant: %q", i+1, lineOf(g, i), lineOf(w, i))
+	}
+	t.Errorf("%s differs (%d bytes, want %d; go test %s rewrites it if on purpose)%s", path, len(got), len(want), updateFlag, first)
+}
+
+// lineOf returns lines[i], or "(none)" past the end.
+func lineOf(lines []string, i int) string {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return "(none)"
 }

@@ -2,6 +2,8 @@ package testcheck
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 )
@@ -23,18 +25,24 @@ func TestPanicsFails(t *testing.T) {
 		{"other words", func() { panic("something else") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ft := &fatalT{TB: t}
-			done := make(chan struct{})
-			go func() { // t.Fatalf ends the goroutine it runs on
-				defer close(done)
-				Panics(ft, "finished", tc.fn)
-			}()
-			<-done
-			if !ft.failed {
+			if !fatals(t, func(ft testing.TB) { Panics(ft, "finished", tc.fn) }) {
 				t.Error("Panics did not fail the test")
 			}
 		})
 	}
+}
+
+// fatals runs fn with a fatalT on a goroutine of its own (t.Fatalf ends
+// the goroutine it runs on) and reports whether fn called Fatalf.
+func fatals(t testing.TB, fn func(testing.TB)) bool {
+	ft := &fatalT{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ft)
+	}()
+	<-done
+	return ft.failed
 }
 
 // fatalT records a Fatalf and ends the goroutine, as testing's does.
@@ -57,3 +65,35 @@ func TestHeapBytesCountsAnAllocation(t *testing.T) {
 		t.Errorf("a 1 MiB allocation counted %d bytes", n)
 	}
 }
+
+// Golden writes the file under update, passes on the same bytes and fails
+// on others or on a missing file.
+func TestGolden(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.golden")
+	Golden(t, path, []byte("a\nb\n"), true, "-update")
+	if data, err := os.ReadFile(path); err != nil || string(data) != "a\nb\n" {
+		t.Fatalf("under update the golden holds %q (%v), want what was given", data, err)
+	}
+	Golden(t, path, []byte("a\nb\n"), false, "-update")
+	for name, got := range map[string][]byte{"other text": []byte("a\nc\n"), "binary": {0xff, 0xfe}} {
+		ft := &errorT{TB: t}
+		Golden(ft, path, got, false, "-update")
+		if !ft.failed {
+			t.Errorf("%s: Golden did not fail the test", name)
+		}
+	}
+	missing := filepath.Join(t.TempDir(), "missing.golden")
+	if !fatals(t, func(ft testing.TB) { Golden(ft, missing, nil, false, "-update") }) {
+		t.Error("Golden did not fail on a missing golden file")
+	}
+}
+
+// errorT records an Errorf.
+type errorT struct {
+	testing.TB
+	failed bool
+}
+
+func (e *errorT) Helper() {}
+
+func (e *errorT) Errorf(string, ...any) { e.failed = true }
