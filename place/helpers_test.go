@@ -32,14 +32,20 @@ func capture(tb testing.TB, name string) *affinity.Topology {
 	return t
 }
 
-// modelOf reads a results folder and builds its model for wait.
-func modelOf(tb testing.TB, dir string, wait Wait) *Model {
+// resultsOf reads a results folder, failing the test on an error.
+func resultsOf(tb testing.TB, dir string) *Results {
 	tb.Helper()
 	res, err := ReadResults(dir)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	m, err := NewModel(res, wait)
+	return res
+}
+
+// modelOf reads a results folder and builds its model for wait.
+func modelOf(tb testing.TB, dir string, wait Wait) *Model {
+	tb.Helper()
+	m, err := NewModel(resultsOf(tb, dir), wait)
 	if err != nil {
 		tb.Fatal(err)
 	}

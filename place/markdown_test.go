@@ -15,10 +15,7 @@ import (
 func TestDocumentMarkdownRoundTrip(t *testing.T) {
 	needTwoCPUs(t)
 	p := planOf(t, PatternPairs, 2, WaitBlock, Options{})
-	v, err := Verify(p, tinyVerify)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := verified(t, p)
 	if p.Verified == nil || p.Verified.Verdict != v.Verdict() || len(p.Verified.Sentences) != len(v.Comparisons)+1 {
 		t.Fatalf("Verify left p.Verified %+v", p.Verified)
 	}

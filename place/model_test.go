@@ -13,10 +13,7 @@ import (
 // TestModelEPYC reads the 2-core VM's results: the figures are the
 // medians report.md gives for the same run.
 func TestModelEPYC(t *testing.T) {
-	res, err := ReadResults(epycResults)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := resultsOf(t, epycResults)
 	if res.Machine != "amd-epyc-2c2t-vm" || res.Matrix == nil {
 		t.Fatalf("machine %q, matrix %v: want amd-epyc-2c2t-vm and the matrix", res.Machine, res.Matrix)
 	}

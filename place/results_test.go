@@ -8,10 +8,7 @@ import (
 )
 
 func TestReadResults(t *testing.T) {
-	res, err := ReadResults(big16Results)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := resultsOf(t, big16Results)
 	allowed, err := res.Allowed()
 	if err != nil || allowed.String() != "0-15" || res.Matrix == nil || len(res.Matrix.CPUs) != 16 {
 		t.Errorf("allowed %s (%v), matrix %v: want 0-15 and a 16-CPU matrix", allowed, err, res.Matrix != nil)

@@ -40,6 +40,16 @@ func planOf(t *testing.T, pattern string, n int, wait Wait, o Options) *Plan {
 	return p
 }
 
+// verified verifies p with tinyVerify, failing the test on an error.
+func verified(t *testing.T, p *Plan) *Verification {
+	t.Helper()
+	v, err := Verify(p, tinyVerify)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // Every pattern at N=2 and every wait mode verifies: every placement has a
 // sample per round, duplicates of the plan are marked and not run, the
 // comparisons, orders and measured costs are filled, and nothing is left
@@ -97,10 +107,7 @@ func checkVerification(t *testing.T, p *Plan, v *Verification) {
 func TestVerifySameCPUs(t *testing.T) {
 	needTwoCPUs(t)
 	p := planOf(t, PatternPairs, 2, WaitAdaptive, Options{})
-	v, err := Verify(p, tinyVerify)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := verified(t, p)
 	for i, pl := range v.Placements[1:] {
 		c := v.Comparisons[i]
 		same := pl.CPUs != nil && pl.CPUs[0] == p.CPUs[0] && pl.CPUs[1] == p.CPUs[1]
@@ -189,10 +196,7 @@ func TestWriteMarkdown(t *testing.T) {
 		!strings.Contains(before.String(), "| unpinned | unpinned | ") || strings.Contains(before.String(), "Verified") {
 		t.Errorf("unverified section:\n%s", before.String())
 	}
-	v, err := Verify(p, tinyVerify)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := verified(t, p)
 	var after strings.Builder
 	if err := WriteMarkdown(&after, p, v); err != nil {
 		t.Fatal(err)
