@@ -74,9 +74,7 @@ func TestCompareFleetErrors(t *testing.T) {
 	if err := os.Mkdir(full, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(full, "keep.txt"), []byte("mine"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(full, "keep.txt"), "mine")
 	file := filepath.Join(a, rawFile)
 	empty := t.TempDir()
 	out := filepath.Join(base, "new")
@@ -119,9 +117,7 @@ func TestCompareFleetForce(t *testing.T) {
 	if err := os.Mkdir(full, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(full, "old.txt"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(full, "old.txt"), "")
 	nested := filepath.Join(t.TempDir(), "x", "y", "fleet")
 	for _, out := range []string{full, nested} {
 		code, stdout, stderr := runCLI("compare", "--out", out, "--force", a, b)

@@ -23,15 +23,11 @@ func TestFoldersCheckedBeforeMeasuring(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(latest), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(latest, []byte("not a link"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, latest, "not a link")
 	if err := os.Symlink("nowhere", "dangling"); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile("file", nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, "file", "")
 	for _, tc := range []struct {
 		args []string
 		want string

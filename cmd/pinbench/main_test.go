@@ -18,6 +18,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// writeFile writes content to the file at path (mode 0644), failing the
+// test on an error.
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // The results folder's names, as tune names them, for the tests.
 const (
 	latestLink    = tune.LatestLink

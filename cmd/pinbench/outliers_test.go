@@ -38,9 +38,7 @@ func TestTuneExplainOutliers(t *testing.T) {
 	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(stale, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, stale, "x")
 	// Hop 600 of each watched run sleeps 30 ms: 500x a traced blocking
 	// hop's median is 2.5-10 ms, and the flight recorder keeps 50-100 ms.
 	t.Setenv("PINBENCH_TEST_FORCE_OUTLIER", "600:30ms")

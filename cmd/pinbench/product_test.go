@@ -282,12 +282,8 @@ func TestTuneOutRefusesResults(t *testing.T) {
 		t.Skip("runs tune")
 	}
 	out := t.TempDir()
-	if err := os.WriteFile(filepath.Join(out, rawFile), []byte("old"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(out, "stale.txt"), []byte("old"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(out, rawFile), "old")
+	writeFile(t, filepath.Join(out, "stale.txt"), "old")
 	code, _, stderr := runCLI(append([]string{"tune", "--out", out}, tinyTune...)...)
 	if code != 2 || !strings.Contains(stderr, "already holds results") || !strings.Contains(stderr, "--force") {
 		t.Fatalf("--out over results: exit %d, %q; want exit 2 naming --force", code, stderr)
@@ -301,9 +297,7 @@ func TestTuneOutRefusesResults(t *testing.T) {
 		t.Errorf("--force did not replace the old run whole (stale file kept: %v)", err == nil)
 	}
 	other := t.TempDir()
-	if err := os.WriteFile(filepath.Join(other, "notes.txt"), []byte("mine"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(other, "notes.txt"), "mine")
 	if code, _, stderr := runCLI("tune", "--out", other, "--force"); code != 1 || !strings.Contains(stderr, "holds no pinbench results") {
 		t.Errorf("--out over other files with --force: exit %d, %q", code, stderr)
 	}
@@ -346,9 +340,7 @@ func TestCommandLineConventions(t *testing.T) {
 func TestReportFolderAndFailure(t *testing.T) {
 	src := t.TempDir()
 	data := "machine: m\ntopology: t\n" + strings.Repeat("BenchmarkFloor/place=llc-2 \t 1000 \t 50.0 ns/op\n", 3)
-	if err := os.WriteFile(filepath.Join(src, rawFile), []byte(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(src, rawFile), data)
 	out := filepath.Join(t.TempDir(), "new", "report")
 	code, stdout, stderr := runCLI("report", src, "--out", out)
 	if code != 0 || !strings.Contains(stdout, filepath.Join(out, reportFile)) {
@@ -380,9 +372,7 @@ func TestCompareManyRuns(t *testing.T) {
 		dir := t.TempDir()
 		data := "tune-mode: " + mode + "\nbenchtime: 100ms\ncount: 3\nmachine: m" + string(rune('a'+i)) + "\n" +
 			strings.Repeat("BenchmarkFloor/place=llc-2 \t 1000 \t 5"+string(rune('0'+i))+".0 ns/op\n", 3)
-		if err := os.WriteFile(filepath.Join(dir, rawFile), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, filepath.Join(dir, rawFile), data)
 		dirs = append(dirs, dir)
 	}
 	code, stdout, stderr := runCLI(append([]string{"compare"}, dirs...)...)

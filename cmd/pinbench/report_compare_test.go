@@ -18,9 +18,7 @@ func TestCompareNameWithNewline(t *testing.T) {
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, rawFile), []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, filepath.Join(dir, rawFile), data)
 		dirs = append(dirs, dir)
 	}
 	for _, args := range [][]string{{"compare"}, {"compare", "--markdown"}} {

@@ -34,9 +34,7 @@ func TestReportRefusesForeignMatrixCPUs(t *testing.T) {
 		fmt.Fprintf(&chain, "%d,%d,llc,30,30\n", c, c+1)
 	}
 	samples := filepath.Join(dir, matrixLongFile)
-	if err := os.WriteFile(samples, []byte(chain.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, samples, chain.String())
 	os.Remove(filepath.Join(dir, "heatmap.svg"))
 	code, _, stderr := runCLI("report", dir, "--force")
 	if code == 0 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, samples) || !strings.Contains(stderr, "CPU 2") {

@@ -13,12 +13,8 @@ func writeRun(t *testing.T, m, old string) string {
 	t.Helper()
 	dir := t.TempDir()
 	data := "machine: " + m + "\n" + strings.Repeat("BenchmarkFloor/place=llc-2 \t 1000 \t 50.0 ns/op\n", 3)
-	if err := os.WriteFile(filepath.Join(dir, rawFile), []byte(data), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, reportFile), []byte(old), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(dir, rawFile), data)
+	writeFile(t, filepath.Join(dir, reportFile), old)
 	return dir
 }
 

@@ -85,13 +85,9 @@ func TestTuneEndToEnd(t *testing.T) {
 // measuring, and no report.
 func TestTuneAndReportBadInput(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "not-a-folder")
-	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, file, "x")
 	garbage := filepath.Join(t.TempDir(), "bench.txt")
-	if err := os.WriteFile(garbage, []byte("BenchmarkX 12 abc ns/op\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, garbage, "BenchmarkX 12 abc ns/op\n")
 	for _, tc := range []struct {
 		args []string
 		want string
