@@ -44,16 +44,23 @@ func (l *CoRwlock) RdLock(self *Self) {
 		l.owners++
 		l.mutex.Unlock(self)
 	} else {
-		l.queue(self, true)
-		l.mutex.Unlock(self)
-		self.co.Yield()
-		self.awake()
+		l.sleep(self, true)
 		// Served: maybeWakeOne counted us in owners. Let the next
 		// reader in line in too, if it is one.
 		l.mutex.Lock(self)
 		l.maybeWakeOne(self)
 	}
 	self.addHold(l, false)
+}
+
+// sleep queues self for l (a reader when read) and lets l's internal
+// mutex go, then sleeps until maybeWakeOne serves its ticket. Call it
+// holding l's mutex.
+func (l *CoRwlock) sleep(self *Self, read bool) {
+	l.queue(self, read)
+	l.mutex.Unlock(self)
+	self.co.Yield()
+	self.awake()
 }
 
 // WrLock takes l for writing, sleeping while anyone holds it (QEMU's
@@ -64,10 +71,7 @@ func (l *CoRwlock) WrLock(self *Self) {
 		l.owners = -1
 		l.mutex.Unlock(self)
 	} else {
-		l.queue(self, false)
-		l.mutex.Unlock(self)
-		self.co.Yield()
-		self.awake()
+		l.sleep(self, false)
 		// Served: maybeWakeOne set owners to -1 for us.
 	}
 	self.addHold(l, true)

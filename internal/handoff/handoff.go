@@ -237,10 +237,8 @@ func RunAio(cfg Config) (res Result, err error) {
 	if cfg.Hops < 1 {
 		cfg.Hops = 1
 	}
-	if cfg.Timeout == 0 {
-		if cfg.Timeout, err = harness.StallTimeout(); err != nil {
-			return Result{}, err
-		}
+	if err := harness.DefaultTimeout(&cfg.Timeout); err != nil {
+		return Result{}, err
 	}
 	var threads [2]*aio.IOThread
 	defer func() {

@@ -25,6 +25,17 @@ const StallScaleEnv = "PINBENCH_STALL_SCALE"
 // 1000. The variable is read once per process.
 func StallTimeout() (time.Duration, error) { return stallTimeout() }
 
+// DefaultTimeout sets *timeout to StallTimeout's when it is zero (a
+// configuration that left it unset), and returns StallTimeout's error.
+func DefaultTimeout(timeout *time.Duration) error {
+	if *timeout != 0 {
+		return nil
+	}
+	var err error
+	*timeout, err = StallTimeout()
+	return err
+}
+
 var stallTimeout = sync.OnceValues(func() (time.Duration, error) {
 	return scaledStallTimeout(os.Getenv(StallScaleEnv))
 })

@@ -70,27 +70,28 @@ func validateFast() bool {
 		stop()
 		return p
 	}
-	var a, b probe
-	bReady, aDone := make(chan struct{}), make(chan struct{})
-	// The probes unlock before they end: nothing changed their threads,
-	// and a goroutine that ends locked to the main thread would wedge it.
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		a = read()
-		close(bReady)
-		<-aDone
-	}()
-	<-bReady
-	done := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		b = read()
-		close(done)
-	}()
-	<-done
-	close(aDone)
+	// onLocked returns read's probe from a new goroutine locked to a
+	// thread of its own, which it holds until release is closed, so that
+	// the two probes' threads are alive at the same time. The probes
+	// unlock before they end: nothing changed their threads, and a
+	// goroutine that ends locked to the main thread would wedge it.
+	onLocked := func(release <-chan struct{}) probe {
+		var p probe
+		ready := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			p = read()
+			close(ready)
+			<-release
+		}()
+		<-ready
+		return p
+	}
+	release := make(chan struct{})
+	a := onLocked(release)
+	b := onLocked(release)
+	close(release)
 	ok := func(p probe) bool { return p.m != 0 && p.m == p.m2 && p.m == p.inCoro }
 	return ok(a) && ok(b) && a.tid != b.tid && a.m != b.m
 }

@@ -129,10 +129,8 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 	if cfg.Ops < 1 {
 		cfg.Ops = 1
 	}
-	if cfg.Timeout == 0 {
-		if cfg.Timeout, err = harness.StallTimeout(); err != nil {
-			return MutexResult{}, err
-		}
+	if err := harness.DefaultTimeout(&cfg.Timeout); err != nil {
+		return MutexResult{}, err
 	}
 	r := &mutexRun{cfg: cfg, finished: make([]atomic.Bool, len(cfg.CPUs)), atLine: make([]atomic.Bool, len(cfg.CPUs))}
 	handoffs, err := r.pickLock()
