@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/pinbench/pinbench/affinity"
 	"github.com/pinbench/pinbench/aio"
@@ -82,12 +83,9 @@ type mutexRun struct {
 	// lock, unlock: the implementation's critical-section entry and exit
 	// for coroutine id.
 	lock, unlock func(self *colock.Self, id int)
-	// counter is the protected counter (QEMU's counter); done counts
-	// iterations after each unlock (QEMU's atomic_counter), and the
-	// coroutine whose iteration makes it reach Ops stops the clock.
-	counter uint32
-	_       [cacheline.Pad]byte
-	done    atomic.Int64
+	// hot holds the protected counter, the iteration count and the
+	// CoMutex, as QEMU's test lays them out (see hotLine).
+	hot     *hotLine
 	_       [cacheline.Pad]byte
 	stop    atomic.Bool
 	_       [cacheline.Pad]byte
@@ -114,6 +112,29 @@ type mutexRun struct {
 	releasedAt atomic.Int64
 }
 
+// hotLine is what every iteration of QEMU's loop writes, laid out as the
+// globals of QEMU's test-aio-multithread lie in its binary (nm: comutex at
+// +0 of a 64-byte line, counter at +48, atomic_counter at +56): one cache
+// line, so that a lock that changes thread moves one line, not three. The
+// rest of the CoMutex (its handoff sequence and statistics, slow paths
+// only) spills onto a second line; QEMU's CoMutex has no statistics.
+//
+// counter is the protected counter (QEMU's counter); done counts
+// iterations after each unlock (QEMU's atomic_counter), and the coroutine
+// whose iteration makes it reach Ops stops the clock. comutex is the lock
+// of the comutex runs; the others leave it alone.
+type hotLine struct {
+	counter uint32
+	_       uint32
+	done    atomic.Int64
+	comutex colock.CoMutex
+	// Padding to 128 bytes, a size class of Go's allocator whose objects
+	// start at multiples of 128 bytes: the line above is then a whole
+	// cache line (64 bytes on every machine the suite runs on). It does
+	// not compile once CoMutex outgrows 112 bytes.
+	_ [128 - 16 - unsafe.Sizeof(colock.CoMutex{})]byte
+}
+
 // RunMutex starts one iothread per entry of cfg.CPUs (blocking waits, as
 // the iothreads of QEMU's test have no poll window), one coroutine on
 // each, and, once every coroutine is at the start line, runs QEMU's loop
@@ -132,7 +153,7 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 	if err := harness.DefaultTimeout(&cfg.Timeout); err != nil {
 		return MutexResult{}, err
 	}
-	r := &mutexRun{cfg: cfg, finished: make([]atomic.Bool, len(cfg.CPUs)), atLine: make([]atomic.Bool, len(cfg.CPUs))}
+	r := &mutexRun{cfg: cfg, hot: new(hotLine), finished: make([]atomic.Bool, len(cfg.CPUs)), atLine: make([]atomic.Bool, len(cfg.CPUs))}
 	handoffs, err := r.pickLock()
 	if err != nil {
 		return res, err
@@ -162,7 +183,7 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 	if err := r.check(); err != nil {
 		return res, err
 	}
-	return MutexResult{Ops: min(int64(cfg.Ops), r.done.Load()), Elapsed: r.elapsed, Handoffs: handoffs(), Wakes: wakes(threads) - wakes0}, nil
+	return MutexResult{Ops: min(int64(cfg.Ops), r.hot.done.Load()), Elapsed: r.elapsed, Handoffs: handoffs(), Wakes: wakes(threads) - wakes0}, nil
 }
 
 // pickLock sets the run's lock and unlock to cfg.Impl's, and returns how
@@ -170,7 +191,7 @@ func RunMutex(cfg MutexConfig) (res MutexResult, err error) {
 func (r *mutexRun) pickLock() (handoffs func() int64, err error) {
 	switch r.cfg.Impl {
 	case "comutex":
-		comutex := new(colock.CoMutex)
+		comutex := &r.hot.comutex
 		r.lock = func(self *colock.Self, _ int) { comutex.Lock(self) }
 		r.unlock = func(self *colock.Self, _ int) { comutex.Unlock(self) }
 		return func() int64 { return int64(comutex.Stats().Remote) }, nil
@@ -212,8 +233,8 @@ func (r *mutexRun) check() error {
 	if r.gaveUp.Load() {
 		return fmt.Errorf("stalled: %s: %s", r.cfg.Impl, r.startLineMissing())
 	}
-	if r.counter != uint32(r.done.Load()) {
-		return fmt.Errorf("%s: counter %d after %d iterations: the lock let two coroutines in at once", r.cfg.Impl, r.counter, r.done.Load())
+	if r.hot.counter != uint32(r.hot.done.Load()) {
+		return fmt.Errorf("%s: counter %d after %d iterations: the lock let two coroutines in at once", r.cfg.Impl, r.hot.counter, r.hot.done.Load())
 	}
 	return nil
 }
@@ -234,14 +255,14 @@ func (r *mutexRun) loop(self *colock.Self, id int) {
 	// the Store runs one more iteration. Nothing is published through it.
 	for !r.stop.Load() {
 		r.lock(self, id)
-		r.counter++
+		r.hot.counter++
 		r.unlock(self, id)
 		// After the unlock, as QEMU's atomic_counter (counting under the
 		// lock would make the last woken coroutine's exit race with the
 		// stop). The Adds of done are totally ordered, so exactly one of
 		// them returns ops; that coroutine alone writes elapsed, which
 		// RunMutex reads after the ended event (see running below).
-		if r.done.Add(1) == ops {
+		if r.hot.done.Add(1) == ops {
 			r.elapsed = time.Since(r.start)
 			r.stop.Store(true)
 		}
@@ -257,7 +278,7 @@ func (r *mutexRun) loop(self *colock.Self, id int) {
 	// one reads every other's done Adds: when they fall short of ops, the
 	// time limit ended the run and nobody wrote elapsed.
 	if r.running.Add(-1) == 0 {
-		if r.done.Load() < ops {
+		if r.hot.done.Load() < ops {
 			r.elapsed = time.Since(r.start)
 		}
 		r.ended.Set()
@@ -353,13 +374,13 @@ func (r *mutexRun) wait(threads []*aio.IOThread) error {
 		if r.ended.WaitTimeout(step) {
 			return nil
 		}
-		if limited && r.untilLimit() <= 0 && r.done.Load() > 0 {
+		if limited && r.untilLimit() <= 0 && r.hot.done.Load() > 0 {
 			// Stop: seen late by each coroutine, which then finishes
 			// its iteration; done counts every iteration made.
 			r.stop.Store(true)
 			limited = false
 		}
-		if n := r.done.Load(); n != last {
+		if n := r.hot.done.Load(); n != last {
 			last, lastChange = n, time.Now()
 			continue
 		}
