@@ -18,24 +18,23 @@ var threadModes = []struct {
 // iter.Pull whose sequence yields at once (via=iterpull), on the same thread.
 // One op is one round trip (two switches). Target: via=coroutine at most
 // 1.25x via=iterpull, zero allocations.
+//
+// via=iterpullcall is the same bare next called through one function that
+// the compiler does not inline and that does nothing else: the floor of any
+// Enter that is a function of its own. Enter cannot be inlined (the inliner
+// charges 57 of its budget of 80 for each call it keeps, and Enter keeps
+// the switch and its slow paths), so via=coroutine against
+// via=iterpullcall is what Enter's own work costs, and via=iterpullcall
+// against via=iterpull what the frame costs: after a switch the CPU's
+// return-address predictor is out of step with the stack, so the frame's
+// return is mispredicted.
 func BenchmarkEnterYield(b *testing.B) {
 	for _, m := range threadModes {
 		b.Run("via=iterpull/thread="+m.name, func(b *testing.B) {
-			if m.locked {
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-			}
-			next, stop := iter.Pull(func(yield func(struct{}) bool) {
-				for yield(struct{}{}) {
-				}
-			})
-			next()
-			b.ReportAllocs()
-			for b.Loop() {
-				next()
-			}
-			b.StopTimer()
-			stop()
+			benchIterPull(b, m.locked, false)
+		})
+		b.Run("via=iterpullcall/thread="+m.name, func(b *testing.B) {
+			benchIterPull(b, m.locked, true)
 		})
 		b.Run("via=coroutine/thread="+m.name, func(b *testing.B) {
 			if m.locked {
@@ -59,6 +58,38 @@ func BenchmarkEnterYield(b *testing.B) {
 		})
 	}
 }
+
+// benchIterPull times one next of a bare iter.Pull sequence that yields at
+// once, called directly or, with viaCall, through callNext.
+func benchIterPull(b *testing.B, locked, viaCall bool) {
+	if locked {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
+	next, stop := iter.Pull(func(yield func(struct{}) bool) {
+		for yield(struct{}{}) {
+		}
+	})
+	next()
+	b.ReportAllocs()
+	if viaCall {
+		for b.Loop() {
+			callNext(next)
+		}
+	} else {
+		for b.Loop() {
+			next()
+		}
+	}
+	b.StopTimer()
+	stop()
+}
+
+// callNext is via=iterpullcall's frame: a function of its own around the
+// switch, as Enter is.
+//
+//go:noinline
+func callNext(next func() (struct{}, bool)) { next() }
 
 func emptyEntry(*Coroutine) {}
 

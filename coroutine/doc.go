@@ -107,7 +107,10 @@
 //
 // BenchmarkEnterYield/via=coroutine against /via=iterpull measures one
 // enter+yield round trip against a bare iter.Pull next on the same thread
-// (target: at most 1.25x, zero allocations); BenchmarkLifecycle/pool=on
+// (target: at most 1.25x, zero allocations); /via=iterpullcall, the bare
+// next behind one call frame, is the floor for any Enter that the
+// compiler cannot inline, as it cannot inline Enter (the benchmark's doc
+// says why). BenchmarkLifecycle/pool=on
 // against /pool=off measures create-enter-finish with and without the pool
 // (target: at most 0.5x). Both run on a locked thread (thread=locked, as an
 // iothread) and an unlocked one. Enter and Yield add no atomic

@@ -89,8 +89,16 @@ func TestNewElsewhereUsesPool(t *testing.T) {
 
 // Issue 11, item 5: a locked Thread refuses calls from another OS thread
 // with a sentence, before the runtime's uncatchable throw ("coro: OS thread
-// locking must match locking at coroutine creation").
+// locking must match locking at coroutine creation"), whether Enter
+// compares thread IDs itself (osthread.Fast held at creation) or leaves
+// every entry to checkOwner (it did not).
 func TestLockedThreadRefusesOtherThreads(t *testing.T) {
+	for _, fast := range []bool{true, false} {
+		t.Run(fmt.Sprintf("ownerFast=%v", fast), func(t *testing.T) { testLockedThreadRefuses(t, fast) })
+	}
+}
+
+func testLockedThreadRefuses(t *testing.T, fast bool) {
 	type owned struct {
 		th *Thread
 		co *Coroutine
@@ -101,6 +109,7 @@ func TestLockedThreadRefusesOtherThreads(t *testing.T) {
 	go func() {
 		runtime.LockOSThread() // exits locked: the thread ends with it
 		th := NewLockedThread()
+		th.ownerFast = th.ownerFast && fast
 		co := th.New(func(self *Coroutine) { self.Yield() })
 		th.Enter(co)
 		made <- owned{th, co}

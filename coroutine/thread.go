@@ -39,6 +39,10 @@ type Thread struct {
 	// for its owner. A plain load on x86-64, so the hot path pays nothing.
 	owner    atomic.Uintptr
 	ownerTid int
+	// ownerFast says that owner is an ID that osthread.CurrentFast
+	// returns on the owner (osthread.Fast held when the Thread was made),
+	// so that Enter may compare with it directly. Set at creation.
+	ownerFast bool
 	// pool: finished coroutines whose runtime coroutine is parked at the end
 	// of body, linked through poolNext; poolLen of them, at most poolMax.
 	pool    *Coroutine
@@ -73,6 +77,7 @@ func NewThread() *Thread {
 func NewLockedThread() *Thread {
 	t := &Thread{poolMax: DefaultPoolSize, ownerTid: osthread.CurrentTid()}
 	t.owner.Store(uintptr(osthread.Current()))
+	t.ownerFast = osthread.Fast()
 	return t
 }
 
@@ -209,7 +214,7 @@ func (t *Thread) Enter(co *Coroutine) {
 	// Fast-path budget: Enter and Yield add no atomic read-modify-write to
 	// the runtime's coroswitch (itself three compare-and-swaps, which
 	// runtime/coro.go forbids adding to). Enter's own atomics are the two
-	// loads below, scheduled and (in OnOwner) owner, plain reads on
+	// loads below, owner and scheduled, plain reads on
 	// x86-64; Yield has none. The rest are plain fields of the home
 	// thread. Do not add an atomic operation, a call frame or a check that
 	// touches another cache line here without measuring
@@ -218,8 +223,20 @@ func (t *Thread) Enter(co *Coroutine) {
 	// Load of scheduled: MarkScheduled's compare-and-swap synchronizes
 	// before it when it reads the mark; a coroutine on a schedule queue
 	// must be entered by that queue's consumer, after ClearScheduled.
-	if co.state > stateSuspended || co.thread != t || co.wakeQueued || co.scheduled.Load() != nil ||
-		!t.OnOwner() {
+	//
+	// The owner check is OnOwner without its per-call questions: owner
+	// (a load, as in OnOwner) is 0 for a Thread made by NewThread, which
+	// is not checked; otherwise it is the ID that osthread.Current
+	// returned on the owner at NewLockedThread, or retired. Where
+	// osthread.Fast held then, Current's ID is CurrentFast's (Fast's
+	// answer never changes within a process), and the owner's thread
+	// keeps that ID for as long as it lives, so comparing CurrentFast
+	// with owner is exactly OnOwner's comparison, without Current's
+	// check that Fast holds and its frame. Retired never equals an
+	// ID. Where Fast did not hold, or on any mismatch, enterCheck asks
+	// checkOwner, which decides with OnOwner.
+	if o := t.owner.Load(); co.state > stateSuspended || co.thread != t || co.wakeQueued || co.scheduled.Load() != nil ||
+		(o != 0 && (!t.ownerFast || uintptr(osthread.CurrentFast()) != o)) {
 		t.enterCheck(co) // panics, or records t as home on the first enter
 	}
 	caller := t.current // QEMU's co->caller; the running state marks co entered

@@ -95,3 +95,13 @@ func validateFast() bool {
 	ok := func(p probe) bool { return p.m != 0 && p.m == p.m2 && p.m == p.inCoro }
 	return ok(a) && ok(b) && a.tid != b.tid && a.m != b.m
 }
+
+// Fast reports whether [Current] reads the runtime's thread pointer rather
+// than making a system call (see currentM). When it does, [CurrentFast]
+// returns the same ID as Current at less cost.
+func Fast() bool { return fastOK() }
+
+// CurrentFast returns [Current]'s ID without checking, as Current does on
+// every call, that this runtime's thread pointer was validated: call it
+// only after [Fast] returned true.
+func CurrentFast() ID { return ID(currentM()) }

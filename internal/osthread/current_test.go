@@ -1,6 +1,7 @@
 package osthread
 
 import (
+	"iter"
 	"runtime"
 	"testing"
 )
@@ -11,6 +12,35 @@ func TestCurrentFastPathValid(t *testing.T) {
 	}
 	if !fastOK() {
 		t.Fatal("currentM failed validation on this runtime: Current falls back to gettid (check mOffset against runtime/runtime2.go)")
+	}
+}
+
+// TestCurrentFastAgrees checks that where Fast holds, CurrentFast is
+// Current, on two live threads at once and inside a coroutine.
+func TestCurrentFastAgrees(t *testing.T) {
+	if !Fast() {
+		t.Skip("Current uses gettid on", runtime.GOARCH)
+	}
+	ids := make(chan [2]ID, 2)
+	release := make(chan struct{})
+	for range 2 {
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			next, stop := iter.Pull(func(yield func(ID) bool) { yield(CurrentFast()) })
+			inCoro, _ := next()
+			stop()
+			if inCoro != Current() {
+				t.Errorf("CurrentFast inside a coroutine %#x, Current on its thread %#x", inCoro, Current())
+			}
+			ids <- [2]ID{Current(), CurrentFast()}
+			<-release
+		}()
+	}
+	a, b := <-ids, <-ids
+	close(release)
+	if a[0] != a[1] || b[0] != b[1] || a[0] == b[0] {
+		t.Fatalf("two live threads: Current, CurrentFast = %#x, %#x and %#x, %#x; want equal pairs, distinct between threads", a[0], a[1], b[0], b[1])
 	}
 }
 
