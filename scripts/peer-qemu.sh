@@ -8,9 +8,10 @@
 #       at every placement class (and unpinned), as pinbench's via=aio
 #   BenchmarkCoroutine/op=switch|lifecycle/impl=qemu
 #       test-coroutine's /perf/yield and /perf/lifecycle
-#   BenchmarkMutex/impl=qemu-comutex|qemu-mcs|qemu-pthread/contexts=N/place=unpinned
+#   BenchmarkMutex/lock=comutex|mcs|sync/impl=qemu/contexts=N/place=unpinned
 #       test-aio-multithread's /aio/multi/mutex tests (contended, mcs and
-#       pthread: 5 contexts; handoff: 2 contexts)
+#       pthread: 5 contexts; handoff: 2 contexts); its pthread mutex is
+#       named lock=sync, after its Go peer, sync.Mutex
 #
 #   scripts/peer-qemu.sh [-r rounds]            # QEMU only, to stdout (1 round)
 #   scripts/peer-qemu.sh --compare [-r rounds] [-o file]
@@ -18,8 +19,9 @@
 #       (default 6; about a minute each on 2 cores), the order alternating
 #       between rounds, then benchstat tables by /impl. The raw results go
 #       to -o (default out/peer-qemu.txt). pinbench's handoff is renamed
-#       from via=aio to impl=pinbench, and every name loses its -N suffix,
-#       so that benchstat lines the two up.
+#       from via=aio to impl=pinbench, its Mutex/impl=L to
+#       Mutex/lock=L/impl=pinbench, and every name loses its -N suffix, so
+#       that benchstat lines the two up.
 #   scripts/peer-qemu.sh --build                # fetch and build only
 #   scripts/peer-qemu.sh --smoke                # CI: harness only, where a cached build exists
 #
@@ -145,11 +147,11 @@ qemu_mutex() {
   "$build/tests/unit/test-aio-multithread" --verbose -p /aio/multi/mutex |
     awk '/^# [0-9]+ iterations\/second/ {its = $2; next}
       /^ok [0-9]+ \/aio\/multi\/mutex\// && its > 0 {
-        n = split($3, p, "/"); t = p[n]; secs = 1; ctxs = 5; impl = "qemu-comutex"
+        n = split($3, p, "/"); t = p[n]; secs = 1; ctxs = 5; lock = "comutex"
         if (t == "handoff") { ctxs = 2; secs = 3 }
-        if (t == "mcs") impl = "qemu-mcs"
-        if (t == "pthread") impl = "qemu-pthread"
-        printf "BenchmarkMutex/impl=%s/contexts=%d/place=unpinned \t%.0f\t%.3f ns/op\t%.0f ops/s\n", impl, ctxs, its * secs, 1e9 / its, its
+        if (t == "mcs") lock = "mcs"
+        if (t == "pthread") lock = "sync"
+        printf "BenchmarkMutex/lock=%s/impl=qemu/contexts=%d/place=unpinned \t%.0f\t%.3f ns/op\t%.0f ops/s\n", lock, ctxs, its * secs, 1e9 / its, its
         its = 0
       }'
 }
@@ -157,7 +159,7 @@ qemu_mutex() {
 # pinbench: the matching Go benchmarks, one run each, named to line up.
 pinbench() {
   "$tmp/bench.test" -test.run '^$' -test.bench "$1" -test.count 1 |
-    sed -E 's#^BenchmarkHandoff/via=aio/#BenchmarkHandoff/impl=pinbench/#; s#^(Benchmark[^[:space:]]*)-[0-9]+([[:space:]])#\1\2#'
+    sed -E 's#^BenchmarkHandoff/via=aio/#BenchmarkHandoff/impl=pinbench/#; s#^BenchmarkMutex/impl=([a-z]+)/#BenchmarkMutex/lock=\1/impl=pinbench/#; s#^(Benchmark[^[:space:]]*)-[0-9]+([[:space:]])#\1\2#'
 }
 
 case $mode in
