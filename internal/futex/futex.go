@@ -37,14 +37,19 @@
 // return alone. Each caller names, at its call, the write its load pairs
 // with.
 //
-// Both calls go through unix.Syscall6, never RawSyscall6: the runtime
-// must know the thread is in a system call (entersyscall) so that sysmon
-// can hand its P to another thread while it sleeps; a raw blocking call
-// would hold the P for as long as the thread sleeps. Wake never blocks, so
-// a raw call would do there, but Syscall6 keeps the race detector and the
-// runtime's accounting honest for a few tens of nanoseconds. The word
-// lives in Go memory, which the garbage collector never moves, so the
-// kernel may key on its address; the conversion uintptr(unsafe.Pointer(addr))
+// Wait goes through unix.Syscall6, never RawSyscall6: the runtime must
+// know the thread is in a system call (entersyscall) so that sysmon can
+// hand its P to another thread while it sleeps; a raw blocking call would
+// hold the P for as long as the thread sleeps. Wake never blocks (the
+// kernel only moves sleepers off the word's queue), so it goes through
+// RawSyscall6 and keeps its P while the kernel works: on a virtual
+// machine, where waking a thread on another vCPU takes the kernel
+// microseconds, the runtime's entry and exit bookkeeping around a wake
+// measured about 2 µs a wake (see Wake). A call that cannot block needs
+// none of it: a stop-the-world waits microseconds at most for the thread
+// to come back, as for any stretch of Go code. The word lives in Go
+// memory, which the garbage collector never moves, so the kernel may key
+// on its address; the conversion uintptr(unsafe.Pointer(addr))
 // inside the call expression keeps it alive and in place for the call
 // (unsafe.Pointer rule 4). Neither call allocates.
 package futex
@@ -88,8 +93,15 @@ func Wait(addr *atomic.Uint32, val uint32, timeout time.Duration) {
 
 // Wake wakes up to n threads asleep in Wait on addr. Store to the word
 // first: see the package doc.
+//
+// Raw, without the runtime's system-call bookkeeping (the package doc
+// says why that is safe for a wake): on the 2-core VM, colock's MCS lock
+// (5 threads, where most iterations pass the lock to a sleeping waiter)
+// spent 10.5-11.0 µs per pass with Syscall6 here and 8.7-9.2 µs with
+// RawSyscall6, in five interleaved pairs of runs, and its threads
+// migrated between CPUs about a third less often.
 func Wake(addr *atomic.Uint32, n int) {
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), wakePrivate,
+	unix.RawSyscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), wakePrivate,
 		uintptr(n), 0, 0, 0)
 }
 
