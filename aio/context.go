@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pinbench/pinbench/coroutine"
+	"github.com/pinbench/pinbench/internal/schedpass"
 )
 
 // AioContext is an event loop owned by one goroutine (QEMU's AioContext):
@@ -78,6 +79,10 @@ type AioContext struct {
 	// Atomic only so that a misplaced call on another thread reads it
 	// without a race; a plain load on x86-64.
 	closed atomic.Bool
+	// pacer passes the owner through Go's scheduler every few
+	// milliseconds, before a sleep or at a Checkpoint (see package
+	// schedpass for why a locked thread needs it).
+	pacer schedpass.Pacer
 
 	// --- Owner-written state and counters; atomic only so that Stats may
 	// read them from other goroutines.

@@ -332,6 +332,10 @@ func TestMisuseIsASentence(t *testing.T) {
 		testcheck.Panics(t, fmt.Sprintf("its owner is OS thread %d", it.Tid()), func() { ctx.Poll(false) })
 		alive()
 	})
+	t.Run("Checkpoint from another thread", func(t *testing.T) {
+		testcheck.Panics(t, fmt.Sprintf("Checkpoint of %s called on OS thread", ctx), ctx.Checkpoint)
+		alive()
+	})
 }
 
 // Item 8: the busy-poll count follows every way into and out of WaitPoll:

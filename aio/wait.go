@@ -148,6 +148,22 @@ func (c *AioContext) pollMisuse() {
 		c, unixGettid(), c.thread.Owner()))
 }
 
+// Checkpoint lets Go's scheduler see the owner's thread, at most every
+// few milliseconds (see package schedpass for why a locked thread needs
+// it). The event loop does this itself before it sleeps; a coroutine or
+// bottom half that runs for longer than a millisecond without returning
+// to the loop, such as the lock loops of QEMU's test-aio-multithread,
+// calls Checkpoint every few microseconds of its work: each call reads
+// the clock, and a due pass costs tens of microseconds. Only the owner
+// may call it.
+func (c *AioContext) Checkpoint() {
+	if !c.thread.OnOwner() {
+		panic(fmt.Sprintf("aio: Checkpoint of %s called on OS thread %d, but its owner is OS thread %d (only the owner passes its thread through the scheduler)",
+			c, unixGettid(), c.thread.Owner()))
+	}
+	c.pacer.Pass()
+}
+
 // kickIfSleeping wakes the owner when it has announced a sleep; CoSchedule
 // calls it after pushing onto an empty queue. Any goroutine may call it.
 func (c *AioContext) kickIfSleeping() {
@@ -251,8 +267,12 @@ func (c *AioContext) spin(ns int64) bool {
 	}
 }
 
-// sleep waits in the kernel until notified is set.
+// sleep waits in the kernel until notified is set. It first lets the
+// Go scheduler see the owner when that is due (schedpass): otherwise,
+// 10 ms into an iothread's life, the runtime's sysmon would take the
+// thread's P at every sleep and the thread would wake to look for one.
 func (c *AioContext) sleep() {
+	c.pacer.Pass()
 	if trace.IsEnabled() {
 		c.sleepTraced()
 		return
