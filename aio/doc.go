@@ -17,7 +17,10 @@
 //     runtime hand its P over, which costs microseconds) after an optional
 //     busy-poll ([WaitMode], QEMU's adaptive polling), and
 //     [AioContext.Notify] skips the system call while the owner is awake
-//     (QEMU's notify_me and notified).
+//     (QEMU's notify_me and notified). Before it sleeps, and at
+//     [AioContext.Checkpoint] in a long coroutine loop, the owner passes
+//     through Go's scheduler every few milliseconds, or the runtime would
+//     take a locked thread's P at every sleep (internal/schedpass).
 //   - [CoSchedule], [AioContext.CoWake]: QEMU's aio_co_schedule and
 //     aio_co_wake. A coroutine is entered only by its home context's owner,
 //     on that context's [coroutine.Thread]; other threads reach it through
@@ -56,8 +59,8 @@
 //
 // Each concurrent type's doc says it; in short: Push, Schedule, Notify,
 // OneShot, CoSchedule, the Set/Stats methods and IOThread methods from any
-// goroutine; Poll, TakeAll/Drain of a context's queues, Close, and entering
-// a context's coroutines only on its owner. An iothread's context checks
+// goroutine; Poll, Checkpoint, TakeAll/Drain of a context's queues, Close,
+// and entering a context's coroutines only on its owner. An iothread's context checks
 // its owner on Poll and on every coroutine entry, and panics with a
 // sentence instead of letting the runtime throw.
 //
