@@ -333,7 +333,7 @@ func benchQueue(b *testing.B, impl string, pad, consumer int, producers []int) e
 		return err
 	}
 	b.ReportMetric(float64(run.Elapsed.Nanoseconds())/float64(run.Items), "ns/op")
-	b.ReportMetric(float64(run.Items)/run.Elapsed.Seconds(), "items/s")
+	reportRatio(b, float64(run.Items), run.Elapsed.Seconds(), "items/s")
 	return nil
 }
 
@@ -429,7 +429,7 @@ func benchMutex(b *testing.B, impl string, cpus []int) error {
 	allocs.report(b, res.Ops)
 	n := float64(res.Ops)
 	b.ReportMetric(float64(res.Elapsed.Nanoseconds())/n, "ns/op")
-	b.ReportMetric(n/res.Elapsed.Seconds(), "ops/s")
+	reportRatio(b, n, res.Elapsed.Seconds(), "ops/s")
 	if res.Handoffs >= 0 {
 		b.ReportMetric(float64(res.Handoffs)/n, "handoffs/op")
 	}
@@ -473,7 +473,7 @@ func (s suiteBuilder) scheduleFamily() []*Node {
 			}
 			total := float64(res.Counts.Total())
 			b.ReportMetric(float64(res.Elapsed.Nanoseconds())/total, "ns/op")
-			b.ReportMetric(total/res.Elapsed.Seconds(), "schedules/s")
+			reportRatio(b, total, res.Elapsed.Seconds(), "schedules/s")
 			b.ReportMetric(float64(res.Counts.Retry)/total, "retry/op")
 			b.ReportMetric(float64(res.Counts.Queued)/total, "here/op")
 			return nil

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -77,15 +78,25 @@ func resultName(name string) string {
 
 // ResultWriter writes results in Go's benchmark format, each under the
 // configuration lines of the run (written again only when they change).
+// It writes no metric whose value is NaN or infinite, which the report
+// refuses (see FiniteLine): it leaves that metric out of the result's
+// line and writes a warning line naming the result and the metric to its
+// warnings writer, os.Stderr unless WarnTo sets another.
 type ResultWriter struct {
 	w      *benchfmt.Writer
-	config string // FormatConfig of the run's lines, ending in a newline
+	config string    // FormatConfig of the run's lines, ending in a newline
+	warn   io.Writer // where Write says what it left out
 }
 
 // NewResultWriter returns a writer to w of results under config (see
-// GoTestConfig).
+// GoTestConfig), with its warnings to os.Stderr.
 func NewResultWriter(w io.Writer, config []ConfigLine) *ResultWriter {
-	return &ResultWriter{w: benchfmt.NewWriter(w), config: FormatConfig(config)}
+	return &ResultWriter{w: benchfmt.NewWriter(w), config: FormatConfig(config), warn: os.Stderr}
+}
+
+// WarnTo sends rw's warnings (the metrics Write leaves out) to w.
+func (rw *ResultWriter) WarnTo(w io.Writer) {
+	rw.warn = w
 }
 
 // GoTestConfig returns the configuration lines `go test -bench` prints for
@@ -108,11 +119,20 @@ func GoTestConfig(t *affinity.Topology) []ConfigLine {
 
 // Write writes the result of leaf name: the line `go test` prints for it
 // (name with its suffix, iterations, ns/op and the reported metrics, B/op
-// and allocs/op when allocs), through benchfmt.
+// and allocs/op when allocs), through benchfmt, less the metrics that are
+// NaN or infinite, each with a warning. A result with no finite metric is
+// not written.
 func (rw *ResultWriter) Write(name string, res testing.BenchmarkResult, allocs bool) error {
 	line := resultName(name) + "\t" + res.String()
 	if allocs {
 		line += "\t" + res.MemString()
+	}
+	line, notes := FiniteLine(line)
+	for _, n := range notes {
+		fmt.Fprintf(rw.warn, "warning: %s\n", n)
+	}
+	if line == "" {
+		return nil
 	}
 	r := benchfmt.NewReader(strings.NewReader(rw.config+line+"\n"), "")
 	for r.Scan() {
