@@ -143,10 +143,11 @@ func runBenchmarks(ctx context.Context, prog suiteProg, filter string, mode Mode
 		return fmt.Errorf("no benchmark matches %q", filter)
 	}
 	total := len(names) * mode.Count
-	return atomicfile.Write(raw, func(w io.Writer) error {
-		if _, err := io.WriteString(w, bench.FormatConfig(settings)); err != nil {
+	return atomicfile.Write(raw, func(file io.Writer) error {
+		if _, err := io.WriteString(file, bench.FormatConfig(settings)); err != nil {
 			return err
 		}
+		w := &finiteLines{w: file, warn: stderr}
 		start := time.Now()
 		done := 0
 		for round := 1; round <= mode.Count; round++ {
@@ -250,6 +251,40 @@ func (o *roundOutput) endLine() {
 	if o.all.Len() > 0 && o.last != '\n' {
 		o.Write([]byte{'\n'})
 	}
+}
+
+// finiteLines passes the rounds' output on to w a line at a time through
+// bench.FiniteLine, so that the results file holds no NaN or infinite
+// metric, which the report refuses, and writes a warning line to warn
+// for each metric it leaves out. It holds an unfinished line back until
+// its newline comes; every round's output ends in one
+// (roundOutput.endLine).
+type finiteLines struct {
+	w, warn io.Writer
+	line    []byte // the unfinished line
+}
+
+// Write passes on the lines p finishes, and holds back the rest.
+func (f *finiteLines) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			f.line = append(f.line, p...)
+			break
+		}
+		f.line = append(f.line, p[:i+1]...)
+		p = p[i+1:]
+		line, notes := bench.FiniteLine(string(f.line))
+		f.line = f.line[:0]
+		for _, note := range notes {
+			fmt.Fprintf(f.warn, "warning: %s\n", note)
+		}
+		if _, err := io.WriteString(f.w, line); err != nil {
+			return n - len(p), err
+		}
+	}
+	return n, nil
 }
 
 // failureLines picks the lines that say why a round failed from its

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/pinbench/pinbench/report"
 )
 
 // fakeSuite returns a suite program that prints stdout and exits with
@@ -80,5 +82,56 @@ func TestRunRound(t *testing.T) {
 				t.Errorf("copied output:\n%s\nwant:\n%s", w.String(), want)
 			}
 		})
+	}
+}
+
+// finiteLines passes the output on line by line, however it is cut into
+// writes, leaving out the NaN and infinite metrics of result lines with a
+// warning for each, and everything else as it is.
+func TestFiniteLines(t *testing.T) {
+	const in = "goos: linux\nBenchmarkA-2 \t 10\t 5.0 ns/op\t NaN x/op\n--- BENCH: BenchmarkA\n" +
+		"BenchmarkB-2 \t 10\t Inf ns/op\nBenchmarkC-2 \t 10\t 7.0 ns/op\n"
+	const want = "goos: linux\nBenchmarkA-2 \t 10\t 5.0 ns/op\n--- BENCH: BenchmarkA\nBenchmarkC-2 \t 10\t 7.0 ns/op\n"
+	for _, size := range []int{1, 7, len(in)} {
+		var w, warn bytes.Buffer
+		f := &finiteLines{w: &w, warn: &warn}
+		for p := in; p != ""; {
+			k := min(size, len(p))
+			if n, err := f.Write([]byte(p[:k])); n != k || err != nil {
+				t.Fatalf("Write: %d, %v", n, err)
+			}
+			p = p[k:]
+		}
+		if w.String() != want || len(f.line) != 0 {
+			t.Errorf("writes of %d bytes: passed on %q (held %q), want %q", size, w.String(), f.line, want)
+		}
+		if got := warn.String(); strings.Count(got, "\n") != 3 || !strings.Contains(got, "warning: BenchmarkA-2: NaN x/op ") ||
+			!strings.Contains(got, "warning: BenchmarkB-2: Inf ns/op ") || !strings.Contains(got, "warning: BenchmarkB-2: no finite") {
+			t.Errorf("writes of %d bytes: warnings\n%s", size, got)
+		}
+	}
+}
+
+// runBenchmarks writes a results file that the report reads when the
+// program reports NaN and infinite metrics: without them.
+func TestRunBenchmarksNonFinite(t *testing.T) {
+	prog := fakeSuite(t, "goos: linux\nBenchmarkFloor/place=smt-2 \t 100\t 12.5 ns/op\t NaN ratio/op\t -Inf x/s\n", 0)
+	raw := filepath.Join(t.TempDir(), RawFile)
+	// Locked, as Run's progress is: the child's stderr is copied into it
+	// while runBenchmarks writes to it.
+	var stderr bytes.Buffer
+	mode := Mode{Name: "test", Count: 2, Benchtime: "1x"}
+	if err := runBenchmarks(context.Background(), prog, ".", mode, nil, raw, &lockedWriter{w: &stderr}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := report.ReadFiles(raw)
+	if err != nil {
+		t.Fatalf("report.ReadFiles: %v", err)
+	}
+	if len(run.Results) != 2 || len(run.Results[0].Values) != 1 {
+		t.Errorf("%d results, want 2 with ns/op alone", len(run.Results))
+	}
+	if !strings.Contains(stderr.String(), "warning: BenchmarkFloor/place=smt-2: NaN ratio/op ") || !strings.Contains(stderr.String(), "warning: BenchmarkFloor/place=smt-2: -Inf x/s ") {
+		t.Errorf("progress lacks the warnings:\n%s", stderr.String())
 	}
 }

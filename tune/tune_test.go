@@ -21,6 +21,13 @@ import (
 // result of it).
 func fakeBenchBin(t *testing.T) string {
 	t.Helper()
+	return fakeBenchBinResult(t, "BenchmarkFloor/place=unpinned-2   	1000	 50.0 ns/op")
+}
+
+// fakeBenchBinResult is fakeBenchBin with result, a line without quotes,
+// as each round's output.
+func fakeBenchBinResult(t *testing.T, result string) string {
+	t.Helper()
 	if _, err := os.Stat("/bin/sh"); err != nil {
 		t.Skip("no /bin/sh for a fake benchmark binary")
 	}
@@ -34,7 +41,7 @@ case " $* " in
 	echo "=== RUN   BenchmarkFloor/place=unpinned"
 	echo "    floor_test.go:1: ` + bench.PlanSkip + `"
 	echo "--- SKIP: BenchmarkFloor/place=unpinned (0.00s)" ;;
-*) echo "BenchmarkFloor/place=unpinned-2   	1000	 50.0 ns/op" ;;
+*) echo "` + result + `" ;;
 esac
 `
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
@@ -80,6 +87,32 @@ func TestRunFakeSuite(t *testing.T) {
 	for _, want := range []string{"[1/5 ", "[5/5 ", "machine " + res.Machine} {
 		if !strings.Contains(progress.String(), want) {
 			t.Errorf("progress lacks %q:\n%s", want, progress.String())
+		}
+	}
+}
+
+// A run whose benchmark program reports NaN and infinite metrics keeps
+// its results: bench.txt holds the result without them, the report is
+// written, and the progress warns of each metric left out.
+func TestRunNonFiniteMetrics(t *testing.T) {
+	if _, err := affinity.Discover(); err != nil {
+		t.Skip("no topology:", err)
+	}
+	o := Defaults(Quick)
+	o.BenchBin = fakeBenchBinResult(t, "BenchmarkFloor/place=unpinned-2   	1000	 50.0 ns/op	 NaN ratio/op	 +Inf items/s")
+	o.Count, o.Benchtime, o.MatrixReps, o.MatrixTransfers = 2, "1x", 1, 200
+	o.Out = filepath.Join(t.TempDir(), "run")
+	var progress bytes.Buffer
+	if _, err := Run(context.Background(), o, &progress); err != nil {
+		t.Fatalf("Run: %v\n%s", err, progress.String())
+	}
+	raw, _ := os.ReadFile(filepath.Join(o.Out, RawFile))
+	if strings.Count(string(raw), "BenchmarkFloor/place=unpinned-2   	1000	 50.0 ns/op\n") != 2 {
+		t.Errorf("bench.txt: want each round's result without its NaN and +Inf metrics:\n%s", raw)
+	}
+	for _, want := range []string{"warning: BenchmarkFloor/place=unpinned-2: NaN ratio/op ", "warning: BenchmarkFloor/place=unpinned-2: +Inf items/s "} {
+		if strings.Count(progress.String(), want) != 2 {
+			t.Errorf("progress: want %q once a round:\n%s", want, progress.String())
 		}
 	}
 }
