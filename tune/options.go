@@ -174,6 +174,12 @@ func optionError(format string, args ...any) error {
 	return &OptionError{fmt.Sprintf(format, args...)}
 }
 
+// MaxCount is the most samples per benchmark a run takes: at 100 the
+// results file stays under about 25 MiB even on a large machine (see
+// the arithmetic beside writeReport's report.ReadFiles), within what the
+// report reads of one run (report.MaxInput).
+const MaxCount = 100
+
 // check refuses options no run (or, with plan, no plan) can take, with
 // an *OptionError, in the order pinbench tune has always checked its
 // flags.
@@ -182,6 +188,8 @@ func (o Options) check(plan bool) error {
 	switch {
 	case m.Count < 1 || m.Matrix.Reps < 1 || m.Matrix.Transfers < 1:
 		return optionError("mode %q: want at least one sample, one matrix repetition and one transfer (count %d, matrix repetitions %d, transfers %d)", m.Name, m.Count, m.Matrix.Reps, m.Matrix.Transfers)
+	case m.Count > MaxCount:
+		return optionError("--count %d: want at most %d samples per benchmark (more would pass what the report reads of one run)", m.Count, MaxCount)
 	case o.Force && o.Out == "":
 		return optionError("--force needs --out: runs under results/<machine-id>/ never replace each other")
 	}

@@ -227,7 +227,7 @@ func (r *runner) writeReport(outliers *outlierRun) error {
 	// suite's 230 leaves (as many on any machine) at under 1 KiB a result
 	// line, under 16 KiB of configuration lines even with 1024 CPUs, so
 	// under 250 KiB, and a full run's 10 rounds under 2.5 MiB (the matrix
-	// has files of its own); only a --count of some 260 could reach it.
+	// has files of its own); MaxCount's 100 rounds stay under 25 MiB.
 	run, err := report.ReadFiles(r.folder.path(RawFile))
 	if err != nil {
 		return err

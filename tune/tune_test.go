@@ -146,6 +146,7 @@ func TestOptionErrors(t *testing.T) {
 		want string
 	}{
 		{func(o *Options) { o.Mode = Mode{} }, "want at least one sample"},
+		{func(o *Options) { o.Count = MaxCount + 1 }, "--count 101: want at most 100"},
 		{func(o *Options) { o.Force = true }, "--force needs --out"},
 		{func(o *Options) { o.Benchtime = "0s" }, "--benchtime"},
 		{func(o *Options) { o.Benchtime = "0x" }, "--benchtime"},

@@ -70,7 +70,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		opts.Outliers = rec
 	}
 	suite := func() []bench.Leaf { return bench.Leaves(bench.Suite(t, opts)) }
-	return runRounds(f, filter, suite, bench.NewResultWriter(w, bench.GoTestConfig(t)), w, stderr)
+	rw := bench.NewResultWriter(w, bench.GoTestConfig(t))
+	rw.WarnTo(stderr)
+	return runRounds(f, filter, suite, rw, w, stderr)
 }
 
 // parseBenchFlags parses the bench command's flags; a mistake in them is

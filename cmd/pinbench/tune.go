@@ -79,7 +79,7 @@ func tuneOptions(args []string, stdout io.Writer) (o tune.Options, plan bool, er
 	fs.StringVar(&o.Out, "out", "", "write the run into `DIR` (default results/<machine-id>/<UTC time>-quick|full, and results/<machine-id>/latest points at it)")
 	fs.BoolVar(&o.Force, "force", false, "with --out: replace the results already in DIR")
 	fs.StringVar(&o.BenchBin, "bench-bin", "", "run the suite with this prebuilt benchmark `binary` (go test -c ./bench) instead of this program's own")
-	fs.IntVar(&o.Count, "count", 0, "samples per benchmark, one per interleaved round of the suite (default 6, or 10 with --full)")
+	fs.IntVar(&o.Count, "count", 0, "samples per benchmark, one per interleaved round of the suite, at most 100 (default 6, or 10 with --full)")
 	fs.StringVar(&o.Benchtime, "benchtime", "", "run each benchmark for `d`, a duration or Nx iterations (default 100ms, or 500ms with --full)")
 	fs.StringVar(&o.Bench, "bench", ".", "run only benchmarks matching this `regexp` (as go test -bench)")
 	fs.IntVar(&o.MatrixReps, "matrix-reps", 0, "repetitions per latency-matrix pair (default 5, or 11 with --full)")
