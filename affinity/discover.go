@@ -26,6 +26,20 @@ func DiscoverRoot(root string) (*Topology, error) {
 	return t, nil
 }
 
+// DiscoverFS is DiscoverRoot reading the tree from fsys, whose root holds
+// sys/ (and proc/): a capture held in memory. root names the capture in
+// errors and becomes the topology's Root; Governor, which reads under Root
+// on disk when asked, says "unknown" unless a folder lies there.
+func DiscoverFS(fsys fs.FS, root string) (*Topology, error) {
+	t, err := discoverFS(fsys, root)
+	if err != nil {
+		return nil, err
+	}
+	t.Root = root
+	t.Allowed = t.Online
+	return t, nil
+}
+
 // rawCPU is what sysfs says about one online CPU before cross-checking.
 type rawCPU struct {
 	id                       int

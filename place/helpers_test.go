@@ -20,15 +20,13 @@ const epycResults = "../results/amd-epyc-2c2t-vm-7c0fcb/latest"
 const big16Results = "../lab/results/big16/quick"
 
 // capture discovers the topology of a fixture: a folder under topologies,
-// or a .tar.gz there, unpacked into a temporary folder by internal/capture
-// as tune reads captures.
+// or a .tar.gz there, read by internal/capture.
 func capture(tb testing.TB, name string) *affinity.Topology {
 	tb.Helper()
-	t, cleanup, err := captures.Discover(filepath.Join(topologies, name))
+	t, err := captures.Discover(filepath.Join(topologies, name))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(cleanup)
 	return t
 }
 

@@ -167,12 +167,15 @@ func (pl *planner) discover() (t *affinity.Topology, cleanup func(), err error) 
 		t, err = affinity.Discover()
 		return t, func() {}, err
 	}
-	if t, cleanup, err = capture.Discover(pl.root); err != nil {
+	dir, cleanup, err := capture.Root(pl.root)
+	if err != nil {
 		return nil, nil, err
 	}
-	shown := pl.root
-	pl.root = t.Root
-	t.Root = shown
+	if t, err = affinity.DiscoverRoot(dir); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	t.Root, pl.root = pl.root, dir
 	return t, cleanup, nil
 }
 

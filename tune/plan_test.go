@@ -57,11 +57,10 @@ func TestCostModelUsesTimedCosts(t *testing.T) {
 // machine, and --parallel=false (ParallelOff) keep one pair at a time;
 // --parallel (ParallelOn) is honoured anywhere.
 func TestMatrixParallelism(t *testing.T) {
-	topo, cleanup, err := capture.Discover(filepath.Join("..", "testdata", "topologies", "epyc256.tar.gz"))
+	topo, err := capture.Discover(filepath.Join("..", "testdata", "topologies", "epyc256.tar.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cleanup()
 	for _, c := range []struct {
 		mode     Mode
 		parallel Parallelism

@@ -63,8 +63,8 @@ func gzipped(t testing.TB, b []byte) []byte {
 
 // A capture under 100 bytes whose one header gives a hostile size, as a
 // regular file, a GNU long name or PAX records: Root (and so `tune --plan
-// --root`) answers with one error naming the capture, without a panic,
-// and leaves no extraction folder behind.
+// --root`) and Discover answer with one error naming the capture, without
+// a panic, and Root leaves no extraction folder behind.
 func TestCaptureHostileSizes(t *testing.T) {
 	dir, tmp := t.TempDir(), t.TempDir()
 	t.Setenv("TMPDIR", tmp) // where Root extracts
@@ -80,11 +80,14 @@ func TestCaptureHostileSizes(t *testing.T) {
 					t.Fatal(err)
 				}
 				_, _, err := Root(path)
-				if err == nil || strings.Count(err.Error(), path) != 1 {
-					t.Errorf("error %v; want one naming %s once", err, path)
-				}
-				if want := "limit"; size[0] == 0x80 && (err == nil || !strings.Contains(err.Error(), want)) {
-					t.Errorf("error %v; want it to say %q", err, want)
+				_, derr := Discover(path)
+				for _, err := range []error{err, derr} {
+					if err == nil || strings.Count(err.Error(), path) != 1 {
+						t.Errorf("error %v; want one naming %s once", err, path)
+					}
+					if want := "limit"; size[0] == 0x80 && (err == nil || !strings.Contains(err.Error(), want)) {
+						t.Errorf("error %v; want it to say %q", err, want)
+					}
 				}
 				if left, _ := os.ReadDir(tmp); len(left) != 0 {
 					t.Errorf("left behind in the temporary folder: %v", left)
@@ -96,7 +99,8 @@ func TestCaptureHostileSizes(t *testing.T) {
 }
 
 // Every error path of Root removes its extraction: a damaged
-// header, an escaping name, a truncated member, an archive without sys/.
+// header, an escaping name, a truncated member, an archive without sys/;
+// Discover refuses each one too, naming the capture.
 func TestCaptureRemovesExtraction(t *testing.T) {
 	dir, tmp := t.TempDir(), t.TempDir()
 	t.Setenv("TMPDIR", tmp) // where Root extracts
@@ -115,6 +119,9 @@ func TestCaptureRemovesExtraction(t *testing.T) {
 		}
 		if _, _, err := Root(path); err == nil || !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: error %v, want one naming %s", name, err, path)
+		}
+		if _, err := Discover(path); err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: Discover's error %v, want one naming %s", name, err, path)
 		}
 		if left, _ := os.ReadDir(tmp); len(left) != 0 {
 			t.Errorf("%s: left behind in the temporary folder: %v", name, left)
