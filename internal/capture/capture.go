@@ -140,10 +140,13 @@ func untarMemory(tr *tarReader) (fstest.MapFS, error) {
 		if hdr.kind != '5' && hdr.kind != '0' && hdr.kind != '7' {
 			continue // links and devices: sysfs captures need neither
 		}
-		if err := addFolders(tr, files, path.Dir(filepath.ToSlash(name))); err != nil {
+		if err := addFolders(tr, files, hdr.name, path.Dir(filepath.ToSlash(name))); err != nil {
 			return nil, err
 		}
 		key := filepath.ToSlash(name)
+		if old, ok := files[key]; ok && old.Mode.IsDir() != (hdr.kind == '5') {
+			return nil, fmt.Errorf("entry %q is both a folder and a file", hdr.name)
+		}
 		if hdr.kind == '5' {
 			files[key] = &fstest.MapFile{Mode: fs.ModeDir | 0o755}
 			continue
@@ -156,11 +159,14 @@ func untarMemory(tr *tarReader) (fstest.MapFS, error) {
 	}
 }
 
-// addFolders adds the folders of rel that files lacks, charging each one
-// to tr's entry limit.
-func addFolders(tr *tarReader, files fstest.MapFS, rel string) error {
+// addFolders adds the folders of rel, the parent of the entry named
+// member, that files lacks, charging each one to tr's entry limit.
+func addFolders(tr *tarReader, files fstest.MapFS, member, rel string) error {
 	for ; rel != "."; rel = path.Dir(rel) {
-		if _, ok := files[rel]; ok {
+		if f, ok := files[rel]; ok {
+			if !f.Mode.IsDir() {
+				return fmt.Errorf("entry %q lies under the file %q", member, rel)
+			}
 			return nil // and so are its parents
 		}
 		if err := tr.charge(1); err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/pinbench/pinbench/affinity"
@@ -96,5 +97,28 @@ func writeArchive(t *testing.T, path, folder, prefix string) {
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An archive that makes one name both a folder and a file is refused,
+// naming the capture, whichever comes first.
+func TestDiscoverRefusesFileFolderClash(t *testing.T) {
+	dir := t.TempDir()
+	for name, c := range map[string]struct {
+		entries []byte
+		want    string
+	}{
+		"file-then-child":  {append(tarHeader("sys", '0', octalSize("0")), tarHeader("sys/online", '0', octalSize("0"))...), `entry "sys/online" lies under the file "sys"`},
+		"file-then-folder": {append(tarHeader("sys", '0', octalSize("0")), tarHeader("sys/", '5', octalSize("0"))...), `entry "sys/" is both a folder and a file`},
+		"folder-then-file": {append(tarHeader("sys/", '5', octalSize("0")), tarHeader("sys", '0', octalSize("0"))...), `entry "sys" is both a folder and a file`},
+	} {
+		path := filepath.Join(dir, name+".tar.gz")
+		if err := os.WriteFile(path, gzipped(t, append(c.entries, make([]byte, 1024)...)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Discover(path)
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one naming %s and saying %s", name, err, path, c.want)
+		}
 	}
 }
