@@ -20,8 +20,8 @@ import (
 // to run on it ([CoSchedule]).
 //
 // Who may call what:
-//   - [AioContext.Poll], [AioContext.Thread]'s methods, and entering
-//     coroutines homed here: the owner only, the goroutine that called
+//   - [AioContext.Poll], [AioContext.Checkpoint], [AioContext.Thread]'s
+//     methods, and entering coroutines homed here: the owner only, the goroutine that called
 //     [NewContext] (for an [IOThread], its locked OS thread). Go has no
 //     thread-local "current context", so nothing checks this on the fast
 //     path: callers pass the context they are on (see [AioContext.CoWake]).
@@ -33,8 +33,8 @@ import (
 //     sentence naming it (or returns an error where the API has one), and
 //     Close reports the work that was still queued instead of dropping it.
 //
-// The owner of a context made for an [IOThread] is checked on Poll and on
-// every coroutine entry (a misuse panics with a sentence, before the
+// The owner of a context made for an [IOThread] is checked on Poll, on
+// Checkpoint and on every coroutine entry (a misuse panics with a sentence, before the
 // runtime's uncatchable throw); one made by [NewContext] cannot be, as its
 // goroutine may move between OS threads.
 type AioContext struct {
@@ -90,6 +90,7 @@ type AioContext struct {
 	sleeps atomic.Uint64 // kernel waits entered
 	polls  atomic.Uint64 // blocking waits that busy-polling ended, published
 	bhRuns atomic.Uint64 // bottom-half callbacks run
+	passes atomic.Uint64 // passes through Go's scheduler (pacer)
 	// pollsPending counts waits that polling ended since polls was last
 	// published. Plain, owner only: a wait that finds work ends on the
 	// handoff's critical path, where an atomic add (a locked instruction)
@@ -333,6 +334,9 @@ type ContextStats struct {
 	BHRuns uint64
 	// PollNs is the adaptive window now, in nanoseconds.
 	PollNs int64
+	// Passes counts the owner's passes through Go's scheduler, before a
+	// sleep or at a Checkpoint (see package aio's doc).
+	Passes uint64
 }
 
 // Stats returns the context's counters. Any goroutine may call it; the
@@ -344,5 +348,6 @@ func (c *AioContext) Stats() ContextStats {
 		Polls:  c.polls.Load(),
 		BHRuns: c.bhRuns.Load(),
 		PollNs: c.pollNs.Load(),
+		Passes: c.passes.Load(),
 	}
 }

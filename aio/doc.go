@@ -61,8 +61,8 @@
 // OneShot, CoSchedule, the Set/Stats methods and IOThread methods from any
 // goroutine; Poll, Checkpoint, TakeAll/Drain of a context's queues, Close,
 // and entering a context's coroutines only on its owner. An iothread's
-// context checks its owner on Poll and on every coroutine entry, and
-// panics with a sentence instead of letting the runtime throw.
+// context checks its owner on Poll, on Checkpoint and on every coroutine
+// entry, and panics with a sentence instead of letting the runtime throw.
 //
 // # Lifecycle
 //

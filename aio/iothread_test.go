@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/pinbench/pinbench/affinity"
+	"github.com/pinbench/pinbench/coroutine"
 	"github.com/pinbench/pinbench/internal/leakcheck"
 	"github.com/pinbench/pinbench/internal/testcheck"
 	"github.com/pinbench/pinbench/internal/threadclock"
@@ -168,4 +169,42 @@ func TestIOThreadCPUTime(t *testing.T) {
 	if s := it.Stats(); s.Tid != it.Tid() || s.CPU != final {
 		t.Fatalf("Stats %+v", s)
 	}
+}
+
+// An iothread passes through Go's scheduler before it sleeps, and a
+// coroutine on it at a Checkpoint, staying on its own thread; Stats counts
+// the passes.
+func TestIOThreadPassesThroughTheScheduler(t *testing.T) {
+	leakcheck.Check(t)
+	it := newIOThread(t)
+	ctx := it.Context()
+	deadline := time.Now().Add(10 * time.Second)
+	for ctx.Stats().Passes == 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // the idle iothread's first sleep passes
+	}
+	if ctx.Stats().Passes == 0 {
+		t.Fatal("the idle iothread made no pass through the scheduler within 10s")
+	}
+	var finished Event
+	var tids [2]int
+	var before, after uint64
+	co := ctx.NewCoroutine(func(self *coroutine.Coroutine) {
+		tids[0], before = unix.Gettid(), ctx.Stats().Passes
+		for after = before; after == before && time.Now().Before(deadline); after = ctx.Stats().Passes {
+			ctx.Checkpoint()
+		}
+		tids[1] = unix.Gettid()
+		finished.Set()
+	})
+	CoSchedule(co)
+	if !finished.WaitTimeout(10 * time.Second) {
+		t.Fatal("the coroutine calling Checkpoint did not finish within 10s")
+	}
+	if after == before || tids[0] != it.Tid() || tids[1] != it.Tid() {
+		t.Errorf("Checkpoint in a coroutine: passes %d -> %d, threads %d and %d; want a pass, on the iothread %d throughout", before, after, tids[0], tids[1], it.Tid())
+	}
+	if err := it.Join(); err != nil {
+		t.Fatal(err)
+	}
+	testcheck.Panics(t, "after Close", ctx.Checkpoint)
 }

@@ -157,11 +157,24 @@ func (c *AioContext) pollMisuse() {
 // the clock, and a due pass costs tens of microseconds. Only the owner
 // may call it.
 func (c *AioContext) Checkpoint() {
+	if c.closed.Load() {
+		panic(fmt.Sprintf("aio: Checkpoint of %s after Close", c))
+	}
 	if !c.thread.OnOwner() {
 		panic(fmt.Sprintf("aio: Checkpoint of %s called on OS thread %d, but its owner is OS thread %d (only the owner passes its thread through the scheduler)",
 			c, unixGettid(), c.thread.Owner()))
 	}
-	c.pacer.Pass()
+	c.pass()
+}
+
+// pass lets Go's scheduler see the owner when that is due (schedpass),
+// counts it, and returns how long the pass took (0 for none). Owner only.
+func (c *AioContext) pass() time.Duration {
+	passed, took := c.pacer.Pass()
+	if passed {
+		c.passes.Add(1) // atomic only for Stats; only the owner writes
+	}
+	return took
 }
 
 // kickIfSleeping wakes the owner when it has announced a sleep; CoSchedule
@@ -209,12 +222,16 @@ func (c *AioContext) wait() {
 		}
 	}
 	start := time.Now()
+	var passed time.Duration
 	if window > 0 && c.spin(window) {
 		c.pollsPending++
 	} else {
-		c.sleep()
+		passed = c.sleep()
 	}
-	c.adjustPoll(int64(time.Since(start)), maxNs)
+	// The wait, without the pass through the scheduler before the sleep:
+	// a pass of tens of microseconds would read as a long wait and close
+	// the window.
+	c.adjustPoll(int64(time.Since(start)-passed), maxNs)
 }
 
 // publishCounts adds the owner's pending counts (waits that polling ended,
@@ -267,17 +284,19 @@ func (c *AioContext) spin(ns int64) bool {
 	}
 }
 
-// sleep waits in the kernel until notified is set. It first lets the
-// Go scheduler see the owner when that is due (schedpass): otherwise,
-// 10 ms into an iothread's life, the runtime's sysmon would take the
-// thread's P at every sleep and the thread would wake to look for one.
-func (c *AioContext) sleep() {
-	c.pacer.Pass()
+// sleep waits in the kernel until notified is set, and returns how long
+// its pass through the scheduler took. It first lets the Go scheduler see
+// the owner when that is due (schedpass): otherwise, 10 ms into an
+// iothread's life, the runtime's sysmon would take the thread's P at
+// every sleep and the thread would wake to look for one.
+func (c *AioContext) sleep() (passed time.Duration) {
+	passed = c.pass()
 	if trace.IsEnabled() {
 		c.sleepTraced()
-		return
+		return passed
 	}
 	c.futexSleep()
+	return passed
 }
 
 // futexSleep is sleep's wait on the event futex.

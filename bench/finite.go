@@ -11,9 +11,9 @@ import (
 
 // Metrics that are not numbers: a result's NaN or infinite value (a
 // ratio over a count of zero) is no measurement, and the report refuses
-// a results file that holds one (no statistic holds with it). The suite
-// reports none (reportRatio), and what writes results leaves out any
-// that come (FiniteLine).
+// a results file that holds one (no statistic holds with it). The suite's
+// rates over a measured time report none over a zero time (reportRatio),
+// and what writes results leaves out any that come (FiniteLine).
 
 // reportRatio reports num/den in unit, or nothing when den is not
 // positive (nothing counted, no time measured), where the quotient would

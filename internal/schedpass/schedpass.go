@@ -20,12 +20,14 @@
 // (docs/peers.md, "Where the time goes").
 //
 // A pass through the scheduler moves the count: runtime.Gosched on a
-// locked goroutine hands its P to another thread, which hands it straight
-// back and restarts the goroutine on the same thread (tens of
-// microseconds on a VM, once per Interval, well under 1% of the thread's
-// time). Passing every Interval, half of sysmon's 10 ms, keeps the count
-// moving before sysmon's limit, so sysmon finds nothing to take and backs
-// off to its long sleeps.
+// locked goroutine puts it on the run queue and hands its P to another
+// thread, whose scheduler gives the P back to the locked thread when it
+// picks the goroutine (tens of microseconds on a VM, once per Interval:
+// about 1% of the thread's time at 50 µs). Passing every Interval, half
+// of sysmon's 10 ms, keeps the count moving before sysmon's limit, so
+// sysmon takes the P of a sleeping iothread only as it does any thread's
+// in a system call: after a tick's grace, and only while no P is idle
+// for another thread to run on.
 package schedpass
 
 import (
@@ -33,9 +35,10 @@ import (
 	"time"
 )
 
-// Interval is the longest a Pacer lets pass between two passes through the
-// scheduler, at the rate its owner calls Pass: half of the 10 ms after
-// which the runtime's sysmon treats a goroutine as running too long.
+// Interval is the least time a Pacer lets pass between two passes
+// through the scheduler (the most depends on how often its owner calls
+// Pass): half of the 10 ms after which the runtime's sysmon treats a
+// goroutine as running too long.
 const Interval = 5 * time.Millisecond
 
 // epoch is the origin of the monotonic times a Pacer keeps.
@@ -53,17 +56,19 @@ type Pacer struct {
 
 // Pass reads the clock (a vDSO call, tens of nanoseconds) and, when an
 // Interval or more has gone by since the last pass, passes the calling
-// goroutine through the scheduler. It reports whether it did. A caller in
-// a tight loop calls it every few microseconds of work, not every
-// iteration.
-func (p *Pacer) Pass() bool {
+// goroutine through the scheduler. It reports whether it did, and how
+// long the pass took, for a caller that times its own wait around it. A
+// caller in a tight loop calls it every few microseconds of work, not
+// every iteration.
+func (p *Pacer) Pass() (passed bool, took time.Duration) {
 	now := time.Since(epoch)
 	if now < p.next {
-		return false
+		return false, 0
 	}
 	runtime.Gosched()
 	// From after the pass: a pass that took long (a loaded machine) does
 	// not make the next one due at once.
-	p.next = time.Since(epoch) + Interval
-	return true
+	end := time.Since(epoch)
+	p.next = end + Interval
+	return true, end - now
 }

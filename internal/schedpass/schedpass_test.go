@@ -3,27 +3,56 @@ package schedpass
 import (
 	"fmt"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// TestPassIsDueOncePerInterval checks the pacing without reading time in
-// the assertions: a Pacer passes when its next pass is due, not before,
-// and sets the next one an Interval after the pass.
+// TestPassIsDueOncePerInterval checks the pacing with bounds that hold
+// however slow the machine: a Pacer passes when its next pass is due, not
+// before, and sets the next one an Interval after the pass ended.
 func TestPassIsDueOncePerInterval(t *testing.T) {
 	var p Pacer
-	if !p.Pass() {
-		t.Fatal("the zero Pacer did not pass at its first Pass")
+	if passed, took := p.Pass(); !passed || took < 0 {
+		t.Fatalf("the zero Pacer's first Pass: passed %v, took %v; want a pass", passed, took)
 	}
 	if after := p.next - time.Since(epoch); after > Interval {
 		t.Fatalf("next pass due %v from now, want at most the Interval %v", after, Interval)
 	}
 	p.next = time.Since(epoch) + time.Hour
-	if p.Pass() {
-		t.Fatal("Pass passed an hour before its pass was due")
+	if passed, took := p.Pass(); passed || took != 0 {
+		t.Fatalf("an hour before its pass was due, Pass passed %v, took %v", passed, took)
 	}
+}
+
+// TestPassGoesThroughTheScheduler checks that a pass yields the P: with
+// one P, a goroutine started just before runs during a pass, and could not
+// otherwise until the caller blocked or was preempted. The scheduler may
+// pick the caller again once in 61 picks (its fairness check of the
+// global queue), so a few passes are allowed.
+func TestPassGoesThroughTheScheduler(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	var ran atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		ran.Store(true)
+		close(done)
+	}()
+	for range 3 {
+		var p Pacer
+		if passed, _ := p.Pass(); !passed {
+			t.Fatal("a zero Pacer did not pass")
+		}
+		if ran.Load() {
+			break
+		}
+	}
+	if !ran.Load() {
+		t.Fatal("a goroutine waiting for the one P did not run during three passes: Pass did not go through the scheduler")
+	}
+	<-done
 }
 
 // TestPassesAtMostOnceAnInterval runs Pass in a loop for a few Intervals:
@@ -35,7 +64,7 @@ func TestPassesAtMostOnceAnInterval(t *testing.T) {
 	start := time.Now()
 	passes := 0
 	for time.Since(start) < 3*Interval {
-		if p.Pass() {
+		if passed, _ := p.Pass(); passed {
 			passes++
 		}
 	}
@@ -55,7 +84,10 @@ func TestPassKeepsTheLockedThread(t *testing.T) {
 		tid := unix.Gettid()
 		for range 3 {
 			var p Pacer
-			p.Pass()
+			if passed, _ := p.Pass(); !passed {
+				done <- fmt.Errorf("a zero Pacer did not pass")
+				return
+			}
 			if got := unix.Gettid(); got != tid {
 				done <- fmt.Errorf("after a pass the locked goroutine ran on thread %d, not its own %d", got, tid)
 				return

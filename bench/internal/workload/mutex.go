@@ -292,8 +292,9 @@ func (r *mutexRun) loop(self *colock.Self, id int, ctx *aio.AioContext) {
 }
 
 // checkpointEvery is how many iterations of the lock loop pass between
-// two of its Checkpoints: the loop never returns to the event loop, whose
-// sleeps would otherwise let the Go scheduler see the iothread (package
+// two of its Checkpoints: the MCS and sync loops never return to the event
+// loop, and the CoMutex loop only while it waits, yet the event loop's
+// sleeps are where the Go scheduler otherwise sees the iothread (package
 // schedpass says what happens when nothing does: about 6 µs more on each
 // MCS pass on the 2-CPU VM). 64 iterations take from 4 µs (an
 // uncontended CoMutex) to a millisecond (the MCS lock, 5 threads on 2
