@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"golang.org/x/perf/benchunit"
 )
 
 // Metrics that are not numbers: a result's NaN or infinite value (a
@@ -45,7 +47,7 @@ func FiniteLine(line string) (string, []string) {
 	from := 0 // the start of what is still to copy
 	for i := 2; i < len(f); i += 2 {
 		value, unit := line[f[i][0]:f[i][1]], line[f[i+1][0]:f[i+1][1]]
-		if finiteValue(value) {
+		if finiteValue(value, unit) {
 			continue
 		}
 		// Left out: the value, its unit, and the space before the value.
@@ -63,15 +65,18 @@ func FiniteLine(line string) (string, []string) {
 	return kept.String(), notes
 }
 
-// finiteValue reports whether s, a result's value, is not one that reads
-// as NaN or infinite (one out of float64's range reads as infinite). A
-// value that does not parse is left for the reader to refuse.
-func finiteValue(s string) bool {
+// finiteValue reports whether s, a result's value in unit, is not one
+// that reads as NaN or infinite, as written or in the base unit the
+// reader scales it to (benchunit.Tidy: 1e303 MB/s is infinite in B/s);
+// one out of float64's range reads as infinite. A value that does not
+// parse is left for the reader to refuse.
+func finiteValue(s, unit string) bool {
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return true
 	}
-	return !math.IsNaN(v) && !math.IsInf(v, 0)
+	tidied, _ := benchunit.Tidy(v, unit)
+	return !math.IsNaN(v) && !math.IsInf(v, 0) && !math.IsInf(tidied, 0)
 }
 
 // fieldSpans returns the start and end of each field of line, the runs

@@ -24,6 +24,7 @@ func TestFiniteLine(t *testing.T) {
 		{"BenchmarkA-2 \t 100\t 12.50 ns/op\t NaN ratio/op\t 3.000 x/op\t +Inf rate/s\n", "BenchmarkA-2 \t 100\t 12.50 ns/op\t 3.000 x/op\n", []string{"NaN ratio/op", "+Inf rate/s"}},
 		{"BenchmarkA-2 100 -Inf ns/op 1 x/op", "BenchmarkA-2 100 1 x/op", []string{"-Inf ns/op"}},
 		{"BenchmarkA-2 100 1e400 B/op 7 x/op", "BenchmarkA-2 100 7 x/op", []string{"1e400 B/op"}},
+		{"BenchmarkA-2 100 1e303 MB/s 7 x/op", "BenchmarkA-2 100 7 x/op", []string{"1e303 MB/s"}},
 		{"BenchmarkA-2 \t 100\t NaN ns/op\t Inf x/op\n", "", []string{"NaN ns/op", "Inf x/op", "no finite measurement"}},
 		{"BenchmarkA-2 100 fast ns/op", "", nil},                                               // malformed: left to the reader
 		{"BenchmarkA-2 100 NaN", "", nil},                                                      // no unit: left to the reader
