@@ -151,9 +151,14 @@ func untarMemory(tr *tarReader) (fstest.MapFS, error) {
 			files[key] = &fstest.MapFile{Mode: fs.ModeDir | 0o755}
 			continue
 		}
-		data, err := io.ReadAll(tr)
-		if err != nil {
-			return nil, err
+		// The header's size, already charged to the byte limit, sizes the
+		// buffer: io.ReadAll would grow it by copying, near twice a large
+		// file's size at its peak. Go takes a large buffer from fresh,
+		// already zero pages, so a truncated archive that claims a large
+		// member costs address space, not memory, until data arrives.
+		data := make([]byte, hdr.size)
+		if _, err := io.ReadFull(tr, data); err != nil {
+			return nil, fmt.Errorf("tar: entry %s: %w", entryName(hdr.name), unexpected(err))
 		}
 		files[key] = &fstest.MapFile{Data: data, Mode: 0o644}
 	}
@@ -249,7 +254,17 @@ func untar(tr *tarReader, dir string) error {
 		target := filepath.Join(dir, name)
 		switch hdr.kind {
 		case '5':
-			if err := os.Mkdir(target, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			err := os.Mkdir(target, 0o755)
+			if errors.Is(err, fs.ErrExist) {
+				// A folder named twice is fine; a file then a folder of one
+				// name is refused, as untarMemory refuses it.
+				st, serr := os.Lstat(target)
+				if serr == nil && !st.IsDir() {
+					return fmt.Errorf("entry %q is both a folder and a file", hdr.name)
+				}
+				err = serr
+			}
+			if err != nil {
 				return err
 			}
 		case '0', '7':
@@ -261,17 +276,46 @@ func untar(tr *tarReader, dir string) error {
 	}
 }
 
+// maxNameBytes and maxNameComponent bound an entry's cleaned name and
+// each of its components, as Linux bounds a path (PATH_MAX) and a file
+// name (NAME_MAX): extraction met them at the kernel, and in memory a GNU
+// long name or PAX path may be up to maxTarMeta.
+const (
+	maxNameBytes     = 4096
+	maxNameComponent = 255
+)
+
 // localName returns an entry's name cleaned, or an error when it would
-// land outside the extraction or lies more than maxCaptureDepth deep.
+// land outside the extraction, is longer than maxNameBytes, has a
+// component longer than maxNameComponent, or lies more than
+// maxCaptureDepth deep.
 func localName(raw string) (string, error) {
 	name := filepath.Clean(raw)
 	if name == "." || !filepath.IsLocal(name) {
-		return "", fmt.Errorf("entry %q lands outside the extraction", raw)
+		return "", fmt.Errorf("entry %s lands outside the extraction", entryName(raw))
+	}
+	if len(name) > maxNameBytes {
+		return "", fmt.Errorf("entry %s: a name of %d bytes, more than %d", entryName(raw), len(name), maxNameBytes)
+	}
+	for part := range strings.SplitSeq(name, string(filepath.Separator)) {
+		if len(part) > maxNameComponent {
+			return "", fmt.Errorf("entry %s: a name component of %d bytes, more than %d", entryName(raw), len(part), maxNameComponent)
+		}
 	}
 	if strings.Count(name, string(filepath.Separator)) >= maxCaptureDepth {
-		return "", fmt.Errorf("entry %q lies more than %d folders deep", raw, maxCaptureDepth)
+		return "", fmt.Errorf("entry %s lies more than %d folders deep", entryName(raw), maxCaptureDepth)
 	}
 	return name, nil
+}
+
+// entryName quotes an entry's name for an error message: whole when
+// short, else its first 64 bytes and its length, since a long name or PAX
+// path may run to maxTarMeta.
+func entryName(raw string) string {
+	if len(raw) <= 2*64 {
+		return fmt.Sprintf("%q", raw)
+	}
+	return fmt.Sprintf("%q... (%d bytes)", raw[:64], len(raw))
 }
 
 // makeFolders makes the folders of rel under dir one at a time, charging

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -99,29 +100,48 @@ func TestCaptureHostileSizes(t *testing.T) {
 }
 
 // Every error path of Root removes its extraction: a damaged
-// header, an escaping name, a truncated member, an archive without sys/;
-// Discover refuses each one too, naming the capture.
+// header, an escaping name, a truncated member, an archive without sys/,
+// a file then a folder of one name, a name component over 255 bytes or a
+// name over 4096 bytes; Discover refuses each one too, naming the
+// capture, and where want is given both errors say it.
 func TestCaptureRemovesExtraction(t *testing.T) {
 	dir, tmp := t.TempDir(), t.TempDir()
 	t.Setenv("TMPDIR", tmp) // where Root extracts
 	good := tarHeader("x/sys/online", '0', octalSize("00000000004"))
 	damaged := bytes.Clone(good)
 	damaged[0] ^= 0xff
-	for name, tarball := range map[string][]byte{
-		"damaged header": damaged,
-		"escaping name":  tarHeader("../online", '0', octalSize("0")),
-		"truncated":      good,
-		"no sys folder":  append(tarHeader("online", '0', octalSize("0")), make([]byte, 1024)...),
+	end := make([]byte, 1024)
+	longComponent := "sys/" + strings.Repeat("c", 256)
+	longPath := "sys/" + strings.Repeat(strings.Repeat("p", 254)+"/", 16) + strings.Repeat("f", 13)
+	if len(longPath) != 4097 {
+		t.Fatalf("the long path is %d bytes, want 4097", len(longPath))
+	}
+	sys := tarHeader("sys/", '5', octalSize("0"))
+	for name, c := range map[string]struct {
+		tarball []byte
+		want    string
+	}{
+		"damaged header": {damaged, ""},
+		"escaping name":  {tarHeader("../online", '0', octalSize("0")), ""},
+		"truncated":      {good, ""},
+		"no sys folder":  {append(tarHeader("online", '0', octalSize("0")), end...), ""},
+		"file then folder": {slices.Concat(sys, tarHeader("sys/online", '0', octalSize("0")), tarHeader("sys/online/", '5', octalSize("0")), end),
+			`entry "sys/online/" is both a folder and a file`},
+		"long component": {slices.Concat(sys, longNamed(longComponent), end),
+			fmt.Sprintf("entry %q... (260 bytes): a name component of 256 bytes, more than 255", longComponent[:64])},
+		"long path": {slices.Concat(sys, longNamed(longPath), end),
+			fmt.Sprintf("entry %q... (4097 bytes): a name of 4097 bytes, more than 4096", longPath[:64])},
 	} {
 		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".tar.gz")
-		if err := os.WriteFile(path, gzipped(t, tarball), 0o644); err != nil {
+		if err := os.WriteFile(path, gzipped(t, c.tarball), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := Root(path); err == nil || !strings.Contains(err.Error(), path) {
-			t.Errorf("%s: error %v, want one naming %s", name, err, path)
-		}
-		if _, err := Discover(path); err == nil || !strings.Contains(err.Error(), path) {
-			t.Errorf("%s: Discover's error %v, want one naming %s", name, err, path)
+		_, _, err := Root(path)
+		_, derr := Discover(path)
+		for how, err := range map[string]error{"Root": err, "Discover": derr} {
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: %s's error %v, want one naming %s and saying %s", name, how, err, path, c.want)
+			}
 		}
 		if left, _ := os.ReadDir(tmp); len(left) != 0 {
 			t.Errorf("%s: left behind in the temporary folder: %v", name, left)

@@ -98,7 +98,7 @@ func (t *tarReader) header() (tarEntry, error) {
 		return tarEntry{}, err
 	}
 	if e.size > t.maxBytes-t.bytes {
-		return tarEntry{}, fmt.Errorf("tar: entry %q of %d bytes takes the archive past %d bytes, the limit for a capture", e.name, e.size, t.maxBytes)
+		return tarEntry{}, fmt.Errorf("tar: entry %s of %d bytes takes the archive past %d bytes, the limit for a capture", entryName(e.name), e.size, t.maxBytes)
 	}
 	t.bytes += e.size
 	return e, nil

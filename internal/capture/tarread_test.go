@@ -82,7 +82,8 @@ func TestTarReaderFormats(t *testing.T) {
 // long-name or PAX header over maxTarMeta; a folder's or link's size
 // counts for nothing, as in archive/tar. untar charges the folders it
 // makes for a member to the entry limit, and refuses a name more than
-// maxCaptureDepth folders deep.
+// maxCaptureDepth folders deep; untarMemory, under the same limits, does
+// the same.
 func TestTarReaderLimits(t *testing.T) {
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
@@ -101,9 +102,10 @@ func TestTarReaderLimits(t *testing.T) {
 		{3, 1000, `entry "sys/b" of 600 bytes takes the archive past 1000 bytes`},
 		{3, 1200, ""},
 	} {
-		err := untar(newTarReader(bytes.NewReader(b.Bytes()), c.entries, c.bytes), t.TempDir())
-		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
-			t.Errorf("limits %d entries, %d bytes: error %v, want %q", c.entries, c.bytes, err, c.want)
+		for how, err := range readBoth(t, b.Bytes(), c.entries, c.bytes) {
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Errorf("%s, limits %d entries, %d bytes: error %v, want %q", how, c.entries, c.bytes, err, c.want)
+			}
 		}
 	}
 
@@ -118,10 +120,21 @@ func TestTarReaderLimits(t *testing.T) {
 		"parent folders":   {tarHeader("a/b/c/d/e/f/g/h/i/j/online", '0', octalSize("0")), "more than 10 entries"},
 		"too deep":         {longNamed(strings.Repeat("a/", maxCaptureDepth) + "online"), "more than 64 folders deep"},
 	} {
-		err := untar(newTarReader(bytes.NewReader(c.archive), 10, 1<<30), t.TempDir())
-		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
-			t.Errorf("%s: error %v, want %q", name, err, c.want)
+		for how, err := range readBoth(t, c.archive, 10, 1<<30) {
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Errorf("%s, %s: error %v, want %q", how, name, err, c.want)
+			}
 		}
+	}
+}
+
+// readBoth reads archive under the limits given both ways, extracting it
+// (untar) and into memory (untarMemory), and returns their errors.
+func readBoth(t *testing.T, archive []byte, maxEntries int, maxBytes int64) map[string]error {
+	_, merr := untarMemory(newTarReader(bytes.NewReader(archive), maxEntries, maxBytes))
+	return map[string]error{
+		"untar":       untar(newTarReader(bytes.NewReader(archive), maxEntries, maxBytes), t.TempDir()),
+		"untarMemory": merr,
 	}
 }
 
@@ -154,7 +167,8 @@ func longNamed(name string) []byte {
 // FuzzTarReader extracts fuzzed archives (with their header checksums
 // made valid), seeded with archive/tar's three formats and the hostile
 // size fields: untar never panics, and what it writes stays within its
-// limits, as folders and regular files only.
+// limits, as folders and regular files only; untarMemory never panics
+// either, and what it keeps stays within the same limits.
 func FuzzTarReader(f *testing.F) {
 	for _, format := range []tar.Format{tar.FormatUSTAR, tar.FormatGNU, tar.FormatPAX} {
 		var b bytes.Buffer
@@ -194,6 +208,23 @@ func FuzzTarReader(f *testing.F) {
 		})
 		if size > maxBytes {
 			t.Errorf("wrote %d bytes, more than %d", size, maxBytes)
+		}
+		files, err := untarMemory(newTarReader(bytes.NewReader(archive), maxEntries, maxBytes))
+		if err != nil {
+			return
+		}
+		if len(files) > maxEntries {
+			t.Errorf("kept %d entries in memory, more than %d", len(files), maxEntries)
+		}
+		size = 0
+		for name, f := range files {
+			if len(name) > maxNameBytes {
+				t.Errorf("kept a name of %d bytes, more than %d", len(name), maxNameBytes)
+			}
+			size += int64(len(f.Data))
+		}
+		if size > maxBytes {
+			t.Errorf("kept %d bytes in memory, more than %d", size, maxBytes)
 		}
 	})
 }
