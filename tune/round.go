@@ -278,7 +278,9 @@ func (f *finiteLines) Write(p []byte) (int, error) {
 		line, notes := bench.FiniteLine(string(f.line))
 		f.line = f.line[:0]
 		for _, note := range notes {
-			fmt.Fprintf(f.warn, "warning: %s\n", note)
+			// On a line of its own: the progress line ("\rbench: round
+			// ...") has no newline until the run ends.
+			fmt.Fprintf(f.warn, "\nwarning: %s\n", note)
 		}
 		if _, err := io.WriteString(f.w, line); err != nil {
 			return n - len(p), err

@@ -105,7 +105,8 @@ func TestFiniteLines(t *testing.T) {
 		if w.String() != want || len(f.line) != 0 {
 			t.Errorf("writes of %d bytes: passed on %q (held %q), want %q", size, w.String(), f.line, want)
 		}
-		if got := warn.String(); strings.Count(got, "\n") != 3 || !strings.Contains(got, "warning: BenchmarkA-2: NaN x/op ") ||
+		// Each warning on a line of its own, after any progress line.
+		if got := warn.String(); strings.Count(got, "\nwarning: ") != 3 || strings.Count(got, "\n") != 6 || !strings.Contains(got, "warning: BenchmarkA-2: NaN x/op ") ||
 			!strings.Contains(got, "warning: BenchmarkB-2: Inf ns/op ") || !strings.Contains(got, "warning: BenchmarkB-2: no finite") {
 			t.Errorf("writes of %d bytes: warnings\n%s", size, got)
 		}
