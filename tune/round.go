@@ -151,6 +151,7 @@ func runBenchmarks(ctx context.Context, prog suiteProg, filter string, mode Mode
 		start := time.Now()
 		done := 0
 		for round := 1; round <= mode.Count; round++ {
+			dropped := w.dropped
 			n, err := runRound(ctx, prog, benchArgs(filter, mode, 1, mode.Benchtime), w, stderr, func(name string) {
 				done++
 				left := time.Duration(float64(time.Since(start)) / float64(done) * float64(max(total-done, 0)))
@@ -163,6 +164,10 @@ func runBenchmarks(ctx context.Context, prog suiteProg, filter string, mode Mode
 			if n == 0 {
 				fmt.Fprintln(stderr)
 				return fmt.Errorf("round %d of %d produced no results", round, mode.Count)
+			}
+			if n == w.dropped-dropped {
+				fmt.Fprintln(stderr)
+				return fmt.Errorf("round %d of %d produced no result with a finite measurement (see the warnings)", round, mode.Count)
 			}
 		}
 		fmt.Fprintln(stderr)
@@ -262,6 +267,7 @@ func (o *roundOutput) endLine() {
 type finiteLines struct {
 	w, warn io.Writer
 	line    []byte // the unfinished line
+	dropped int    // results left out whole: no finite metric in them
 }
 
 // Write passes on the lines p finishes, and holds back the rest.
@@ -276,6 +282,9 @@ func (f *finiteLines) Write(p []byte) (int, error) {
 		f.line = append(f.line, p[:i+1]...)
 		p = p[i+1:]
 		line, notes := bench.FiniteLine(string(f.line))
+		if line == "" && len(f.line) > 0 {
+			f.dropped++
+		}
 		f.line = f.line[:0]
 		for _, note := range notes {
 			// On a line of its own: the progress line ("\rbench: round

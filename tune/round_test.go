@@ -136,3 +136,17 @@ func TestRunBenchmarksNonFinite(t *testing.T) {
 		t.Errorf("progress lacks the warnings:\n%s", stderr.String())
 	}
 }
+
+// A round whose every result is left out fails as a round without
+// results, naming the cause, rather than passing on a results file the
+// report cannot use.
+func TestRunBenchmarksNoFiniteResult(t *testing.T) {
+	prog := fakeSuite(t, "goos: linux\nBenchmarkFloor/place=smt-2 \t 100\t NaN ns/op\n", 0)
+	raw := filepath.Join(t.TempDir(), RawFile)
+	var stderr bytes.Buffer
+	mode := Mode{Name: "test", Count: 2, Benchtime: "1x"}
+	err := runBenchmarks(context.Background(), prog, ".", mode, nil, raw, &lockedWriter{w: &stderr})
+	if err == nil || !strings.Contains(err.Error(), "round 1 of 2 produced no result with a finite measurement") {
+		t.Fatalf("error %v, want round 1 refused for having no finite result", err)
+	}
+}
