@@ -88,7 +88,7 @@ func (c *AioContext) Poll(blocking bool) bool {
 	// from another thread from entering coroutines there, which the
 	// runtime would answer with an uncatchable throw.
 	if c.closed.Load() || !c.thread.OnOwner() {
-		c.pollMisuse()
+		c.ownerMisuse("Poll", "polls a context")
 	}
 	// Nothing is due unless notified is set or a coroutine is scheduled:
 	// every bottom-half schedule notifies after publishing its work, and
@@ -138,14 +138,15 @@ func (c *AioContext) hasWork() bool {
 	return len(c.bhSlices) != 0 || c.notified.Load() || !c.sched.Empty()
 }
 
-// pollMisuse panics with the sentence for a Poll on a closed context or
-// from a goroutine that does not own it.
-func (c *AioContext) pollMisuse() {
+// ownerMisuse panics with the sentence for a call of an owner-only method
+// (Poll, Checkpoint) on a closed context or from a goroutine that does not
+// own it; ownerDoes says what only the owner does, for the sentence.
+func (c *AioContext) ownerMisuse(method, ownerDoes string) {
 	if c.closed.Load() {
-		panic(fmt.Sprintf("aio: Poll of %s after Close", c))
+		panic(fmt.Sprintf("aio: %s of %s after Close", method, c))
 	}
-	panic(fmt.Sprintf("aio: Poll of %s called on OS thread %d, but its owner is OS thread %d (only the owner polls a context)",
-		c, unixGettid(), c.thread.Owner()))
+	panic(fmt.Sprintf("aio: %s of %s called on OS thread %d, but its owner is OS thread %d (only the owner %s)",
+		method, c, unixGettid(), c.thread.Owner(), ownerDoes))
 }
 
 // Checkpoint lets Go's scheduler see the owner's thread, at most every
@@ -157,12 +158,8 @@ func (c *AioContext) pollMisuse() {
 // the clock, and a due pass costs tens of microseconds. Only the owner
 // may call it.
 func (c *AioContext) Checkpoint() {
-	if c.closed.Load() {
-		panic(fmt.Sprintf("aio: Checkpoint of %s after Close", c))
-	}
-	if !c.thread.OnOwner() {
-		panic(fmt.Sprintf("aio: Checkpoint of %s called on OS thread %d, but its owner is OS thread %d (only the owner passes its thread through the scheduler)",
-			c, unixGettid(), c.thread.Owner()))
+	if c.closed.Load() || !c.thread.OnOwner() {
+		c.ownerMisuse("Checkpoint", "passes its thread through the scheduler")
 	}
 	c.pass()
 }

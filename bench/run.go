@@ -82,6 +82,9 @@ func resultName(name string) string {
 // refuses (see FiniteLine): it leaves that metric out of the result's
 // line and writes a warning line naming the result and the metric to its
 // warnings writer, os.Stderr unless WarnTo sets another.
+//
+// Who may call what: one goroutine at a time; WarnTo before the first
+// Write.
 type ResultWriter struct {
 	w      *benchfmt.Writer
 	config string    // FormatConfig of the run's lines, ending in a newline
