@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing/fstest"
 
@@ -97,7 +99,7 @@ func Discover(path string) (*affinity.Topology, error) {
 
 // readArchive returns the folder with sys/ in it of the archive at path,
 // read into memory: its folders and regular files, with the entry names,
-// depths and limits untar enforces.
+// depths and limits untarMemory enforces.
 func readArchive(path string) (fs.FS, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -119,10 +121,11 @@ func readArchive(path string) (fs.FS, error) {
 	return fs.Sub(files, dir)
 }
 
-// untarMemory is untar into an in-memory tree: an fstest.MapFS, the
-// standard library's in-memory fs.FS, which serves the Stat, Open and
-// ReadDir that discovery asks of a tree. The folders it adds for a
-// member's parents count against the reader's entry limit, as untar's do.
+// untarMemory reads the archive's members into an in-memory tree: an
+// fstest.MapFS, the standard library's in-memory fs.FS, which serves the
+// Stat, Open and ReadDir that discovery asks of a tree. It keeps folders and regular
+// files (links and devices: sysfs captures need neither), and the folders
+// it adds for a member's parents count against the reader's entry limit.
 func untarMemory(tr *tarReader) (fstest.MapFS, error) {
 	files := fstest.MapFS{}
 	for {
@@ -224,54 +227,34 @@ func findSysFS(fsys fs.FS) (string, error) {
 // files 9.
 const maxCaptureDepth = 64
 
-// untar writes the archive's folders and regular files under dir. The
-// folders it makes for a member's parents count against the reader's entry
-// limit, as members do.
+// untar writes the archive's folders and regular files under dir: read
+// into memory by untarMemory, whose checks and limits it shares, then
+// written out, parents first.
 func untar(tr *tarReader, dir string) error {
-	lastParent := ""
-	for {
-		hdr, err := tr.next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		name, err := localName(hdr.name)
-		if err != nil {
-			return err
-		}
-		if parent := filepath.Dir(name); hdr.kind == '5' || hdr.kind == '0' || hdr.kind == '7' {
-			if parent != lastParent {
-				if err := makeFolders(tr, dir, parent); err != nil {
-					return err
-				}
-				lastParent = parent
-			}
-		}
-		target := filepath.Join(dir, name)
-		switch hdr.kind {
-		case '5':
-			err := os.Mkdir(target, 0o755)
-			if errors.Is(err, fs.ErrExist) {
-				// A folder named twice is fine; a file then a folder of one
-				// name is refused, as untarMemory refuses it.
-				st, serr := os.Lstat(target)
-				if serr == nil && !st.IsDir() {
-					return fmt.Errorf("entry %q is both a folder and a file", hdr.name)
-				}
-				err = serr
-			}
-			if err != nil {
-				return err
-			}
-		case '0', '7':
-			if err := writeFile(target, tr); err != nil {
-				return err
-			}
-		}
-		// Links and devices are skipped: sysfs captures need neither.
+	files, err := untarMemory(tr)
+	if err != nil {
+		return err
 	}
+	return writeTree(files, dir)
+}
+
+// writeTree writes the folders and files of files under dir. Names sort
+// parents first ("a" before "a/b").
+func writeTree(files fstest.MapFS, dir string) error {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		target := filepath.Join(dir, filepath.FromSlash(name))
+		f := files[name]
+		var err error
+		if f.Mode.IsDir() {
+			err = os.Mkdir(target, 0o755)
+		} else {
+			err = os.WriteFile(target, f.Data, 0o644)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // maxNameBytes and maxNameComponent bound an entry's cleaned name and
@@ -314,40 +297,4 @@ func entryName(raw string) string {
 		return fmt.Sprintf("%q", raw)
 	}
 	return fmt.Sprintf("%q... (%d bytes)", raw[:64], len(raw))
-}
-
-// makeFolders makes the folders of rel under dir one at a time, charging
-// each one it makes to tr's entry limit.
-func makeFolders(tr *tarReader, dir, rel string) error {
-	if rel == "." {
-		return nil
-	}
-	p := dir
-	for part := range strings.SplitSeq(rel, string(filepath.Separator)) {
-		p = filepath.Join(p, part)
-		err := os.Mkdir(p, 0o755)
-		if errors.Is(err, fs.ErrExist) {
-			continue // a file there fails the next Mkdir or the create
-		}
-		if err != nil {
-			return err
-		}
-		if err := tr.charge(1); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// writeFile writes the current member's data to a new file at target.
-func writeFile(target string, r io.Reader) error {
-	out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, r)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
