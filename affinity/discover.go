@@ -160,108 +160,131 @@ func readOnline(r sysReader, root string) (ids []int, online CPUSet, err error) 
 func readCPU(r sysReader, id int, online, known CPUSet, warnings *[]string) (rawCPU, error) {
 	dir := fmt.Sprintf("%s/cpu%d", cpuDir, id)
 	rc := rawCPU{id: id, coreID: -1, die: -1, clusID: -1}
-	var err error
-	var ok bool
-	if rc.pkg, ok, err = r.readInt(dir + "/topology/physical_package_id"); err != nil {
+	if err := readTopologyIDs(r, dir, &rc); err != nil {
 		return rc, err
 	}
-	if !ok || rc.pkg < 0 {
-		rc.pkg = 0 // no package information: one package
-	}
-	if n, ok, err := r.readInt(dir + "/topology/core_id"); err != nil {
-		return rc, err
-	} else if ok {
-		rc.coreID = n
-	}
-	if n, ok, err := r.readInt(dir + "/topology/die_id"); err != nil {
-		return rc, err
-	} else if ok && n >= 0 {
-		rc.die = n
-	}
-	if n, ok, err := r.readInt(dir + "/topology/cluster_id"); err != nil {
-		return rc, err
-	} else if ok && n >= 0 && n != noCluster {
-		rc.clusID = n
-	}
-	// SMT siblings: thread_siblings(_list), or core_cpus(_list) on newer
-	// kernels; offline siblings are dropped and the CPU itself is always in.
-	sib, ok, err := r.readSet(dir+"/topology/thread_siblings_list", dir+"/topology/thread_siblings")
-	if err != nil {
+	if err := readSiblings(r, dir, online, known, &rc); err != nil {
 		return rc, err
 	}
-	sibFile := dir + "/topology/thread_siblings_list"
-	if !ok {
-		sibFile = dir + "/topology/core_cpus_list"
-		if sib, _, err = r.readSet(dir+"/topology/core_cpus_list", dir+"/topology/core_cpus"); err != nil {
-			return rc, err
-		}
-	}
-	if extra := sib.Difference(known); !extra.IsEmpty() {
-		return rc, fmt.Errorf("affinity: %s: lists CPUs %s, which have no cpuN folder (this machine has CPUs %s)", r.path(sibFile), extra, known)
-	}
-	rc.siblings = sib.Intersect(online)
-	rc.siblings.Add(id)
-	if cl, ok, err := r.readSet(dir+"/topology/cluster_cpus_list", dir+"/topology/cluster_cpus"); err != nil {
-		return rc, err
-	} else if ok {
-		rc.cluster = cl.Intersect(online)
-		rc.cluster.Add(id)
-		rc.hasCluster = true
-	}
-
 	idx, _, err := r.numbered(dir+"/cache", "index")
 	if err != nil {
 		return rc, err
 	}
 	for _, k := range idx {
-		cdir := fmt.Sprintf("%s/cache/index%d", dir, k)
-		var c Cache
-		level, ok, err := r.readInt(cdir + "/level")
+		c, ok, err := readCache(r, fmt.Sprintf("%s/cache/index%d", dir, k), online, warnings)
 		if err != nil {
 			return rc, err
 		}
-		if !ok {
-			continue // not a cache description
+		if ok {
+			rc.caches = append(rc.caches, c)
 		}
-		if level < 1 || level > 4 {
-			return rc, fmt.Errorf("affinity: %s: cache level %d (want 1 to 4)", r.path(cdir+"/level"), level)
-		}
-		c.Level = level
-		typ, _, err := r.read(cdir + "/type")
-		if err != nil {
-			return rc, err
-		}
-		c.Type = typ
-		if s, ok, err := r.read(cdir + "/size"); err != nil {
-			return rc, err
-		} else if ok {
-			if c.Size, err = parseSize(s); err != nil {
-				return rc, fmt.Errorf("affinity: %s: %v", r.path(cdir+"/size"), err)
-			}
-		}
-		if n, ok, err := r.readInt(cdir + "/coherency_line_size"); err != nil {
-			return rc, err
-		} else if ok {
-			c.LineSize = n
-		}
-		shared, _, err := r.readSet(cdir+"/shared_cpu_list", cdir+"/shared_cpu_map")
-		if err != nil {
-			return rc, err
-		}
-		if shared.IsEmpty() {
-			// An empty list beside a non-empty mask: the list was not
-			// filled in (seen in captures); the mask says who shares.
-			// Taken as private, the cache would become a phantom
-			// domain of its own per core.
-			if mask, ok, err := r.readSet("", cdir+"/shared_cpu_map"); err == nil && ok && !mask.IsEmpty() {
-				shared = mask
-				*warnings = append(*warnings, fmt.Sprintf("%s is empty but shared_cpu_map beside it lists %s: took the map", r.path(cdir+"/shared_cpu_list"), mask))
-			}
-		}
-		c.CPUs = shared.Intersect(online) // empty: private to the core, decided later
-		rc.caches = append(rc.caches, c)
 	}
 	return rc, nil
+}
+
+// readTopologyIDs reads the CPU's package, core, die and cluster numbers
+// from its topology folder; a missing or negative one keeps rc's default.
+func readTopologyIDs(r sysReader, dir string, rc *rawCPU) error {
+	var err error
+	var ok bool
+	if rc.pkg, ok, err = r.readInt(dir + "/topology/physical_package_id"); err != nil {
+		return err
+	}
+	if !ok || rc.pkg < 0 {
+		rc.pkg = 0 // no package information: one package
+	}
+	if n, ok, err := r.readInt(dir + "/topology/core_id"); err != nil {
+		return err
+	} else if ok {
+		rc.coreID = n
+	}
+	if n, ok, err := r.readInt(dir + "/topology/die_id"); err != nil {
+		return err
+	} else if ok && n >= 0 {
+		rc.die = n
+	}
+	if n, ok, err := r.readInt(dir + "/topology/cluster_id"); err != nil {
+		return err
+	} else if ok && n >= 0 && n != noCluster {
+		rc.clusID = n
+	}
+	return nil
+}
+
+// readSiblings reads the CPU's SMT siblings (thread_siblings(_list), or
+// core_cpus(_list) on newer kernels) and its cluster: offline CPUs are
+// dropped and the CPU itself is always in.
+func readSiblings(r sysReader, dir string, online, known CPUSet, rc *rawCPU) error {
+	sib, ok, err := r.readSet(dir+"/topology/thread_siblings_list", dir+"/topology/thread_siblings")
+	if err != nil {
+		return err
+	}
+	sibFile := dir + "/topology/thread_siblings_list"
+	if !ok {
+		sibFile = dir + "/topology/core_cpus_list"
+		if sib, _, err = r.readSet(dir+"/topology/core_cpus_list", dir+"/topology/core_cpus"); err != nil {
+			return err
+		}
+	}
+	if extra := sib.Difference(known); !extra.IsEmpty() {
+		return fmt.Errorf("affinity: %s: lists CPUs %s, which have no cpuN folder (this machine has CPUs %s)", r.path(sibFile), extra, known)
+	}
+	rc.siblings = sib.Intersect(online)
+	rc.siblings.Add(rc.id)
+	if cl, ok, err := r.readSet(dir+"/topology/cluster_cpus_list", dir+"/topology/cluster_cpus"); err != nil {
+		return err
+	} else if ok {
+		rc.cluster = cl.Intersect(online)
+		rc.cluster.Add(rc.id)
+		rc.hasCluster = true
+	}
+	return nil
+}
+
+// readCache reads one cache/indexN folder, cdir. It reports false for a
+// folder without a level, which describes no cache. Its CPUs are the
+// online ones sharing it; empty means private to the core, decided later.
+func readCache(r sysReader, cdir string, online CPUSet, warnings *[]string) (Cache, bool, error) {
+	var c Cache
+	level, ok, err := r.readInt(cdir + "/level")
+	if err != nil || !ok {
+		return c, false, err
+	}
+	if level < 1 || level > 4 {
+		return c, false, fmt.Errorf("affinity: %s: cache level %d (want 1 to 4)", r.path(cdir+"/level"), level)
+	}
+	c.Level = level
+	if c.Type, _, err = r.read(cdir + "/type"); err != nil {
+		return c, false, err
+	}
+	if s, ok, err := r.read(cdir + "/size"); err != nil {
+		return c, false, err
+	} else if ok {
+		if c.Size, err = parseSize(s); err != nil {
+			return c, false, fmt.Errorf("affinity: %s: %v", r.path(cdir+"/size"), err)
+		}
+	}
+	if n, ok, err := r.readInt(cdir + "/coherency_line_size"); err != nil {
+		return c, false, err
+	} else if ok {
+		c.LineSize = n
+	}
+	shared, _, err := r.readSet(cdir+"/shared_cpu_list", cdir+"/shared_cpu_map")
+	if err != nil {
+		return c, false, err
+	}
+	if shared.IsEmpty() {
+		// An empty list beside a non-empty mask: the list was not filled
+		// in (seen in captures); the mask says who shares. Taken as
+		// private, the cache would become a phantom domain of its own
+		// per core.
+		if mask, ok, err := r.readSet("", cdir+"/shared_cpu_map"); err == nil && ok && !mask.IsEmpty() {
+			shared = mask
+			*warnings = append(*warnings, fmt.Sprintf("%s is empty but shared_cpu_map beside it lists %s: took the map", r.path(cdir+"/shared_cpu_list"), mask))
+		}
+	}
+	c.CPUs = shared.Intersect(online)
+	return c, true, nil
 }
 
 // noCluster is the cluster_id the kernel writes when it knows no cluster

@@ -165,6 +165,10 @@ type outlierScan struct {
 	// for).
 	logs  []outlierLog
 	saved string
+	// owners maps a context's label to its owner goroutine; schedulers
+	// maps it to who scheduled onto it, and when.
+	owners     map[string]xtrace.GoID
+	schedulers map[string][]schedLog
 }
 
 // outlierLog is one tracex.Outlier log: its time (the arrival), message
@@ -176,107 +180,139 @@ type outlierLog struct {
 }
 
 func explainOutlier(data []byte) (OutlierExplanation, error) {
-	var s outlierScan
-	owners := map[string]xtrace.GoID{}    // context label -> its owner goroutine
-	schedulers := map[string][]schedLog{} // context label -> who scheduled onto it, when
-	if err := readEvents(data, func(ev *xtrace.Event) {
-		if s.first == 0 {
-			s.first = ev.Time()
-		}
-		if ev.Kind() != xtrace.EventLog {
-			return
-		}
-		l := ev.Log()
-		switch l.Category {
-		case tracex.Outlier:
-			s.logs = append(s.logs, outlierLog{ev.Time(), l.Message, ev.Goroutine()})
-		case tracex.Snapshot:
-			s.saved = l.Message
-		case tracex.ScheduleBHEnter:
-			if name, ok := tracex.ContextOf(l.Message); ok {
-				owners[name] = ev.Goroutine()
-			}
-		case tracex.CoSchedule:
-			if name, ok := tracex.ContextOf(l.Message); ok {
-				schedulers[name] = append(schedulers[name], schedLog{ev.Goroutine(), ev.Time()})
-			}
-		}
-	}); err != nil {
+	s, err := scanOutlierTrace(data)
+	if err != nil {
 		return OutlierExplanation{}, err
 	}
-	if len(s.logs) == 0 {
-		return OutlierExplanation{}, fmt.Errorf("no %s log in it: not a pinbench outlier trace", tracex.Outlier)
-	}
-	// The outlier the file was saved for: the one the mark before the
-	// save names (later ones may have come in while the writer was busy),
-	// or the last (a trace without the mark).
-	out := s.logs[len(s.logs)-1]
-	for _, l := range slices.Backward(s.logs) {
-		if l.msg == s.saved {
-			out = l
-			break
-		}
-	}
+	out := s.savedOutlier()
 	rec, err := tracex.ParseOutlier(out.msg)
 	if err != nil {
 		return OutlierExplanation{}, err
 	}
-	// The arrival: the record's own time for it (the receiver's clock
-	// read, on the trace's clock) where it lies between the trace's
-	// start and the log, else the log. The log comes after the read, and
-	// much later when the receiver was preempted in between: taken for
-	// the arrival, it moved the hop later, missing its start and taking
-	// in what came after.
-	at := out.at
-	if a := xtrace.Time(rec.AtNs); a >= s.first && a <= out.at+traceTick {
-		at = min(a, out.at)
-	}
-	hop := time.Duration(rec.Ns)
+	at := s.arrival(out, rec)
 	start := xtrace.Time(int64(at) - rec.Ns)
-	e := OutlierExplanation{Record: rec, Covered: hop}
+	e := OutlierExplanation{Record: rec, Covered: time.Duration(rec.Ns)}
 	if s.first > start {
 		e.Covered = at.Sub(s.first)
 		start = s.first
 	}
-	// The sender's coroutine made the last schedule onto the receiver
-	// before the arrival: its trace point marks the push, which splits
-	// the hop into the send (clock read to push, the sender's doing) and
-	// the delivery (push to arrival: the receiver waking, draining,
-	// entering). Each side's goroutines are looked at over their part
-	// only: a receiver asleep before the push is just waiting for work.
+	causes, cuts, err := scanHop(data, s.first, start, at, s.hopRoles(rec, out.receiver, start, at))
+	if err != nil {
+		return OutlierExplanation{}, err
+	}
+	e.Causes = hopCauses(rec, e.Covered, causes, cuts)
+	return e, nil
+}
+
+// scanOutlierTrace is the first pass: the trace's outlier logs, its last
+// snapshot mark, and the owners of and schedulers onto each context.
+func scanOutlierTrace(data []byte) (*outlierScan, error) {
+	s := &outlierScan{owners: map[string]xtrace.GoID{}, schedulers: map[string][]schedLog{}}
+	if err := readEvents(data, s.event); err != nil {
+		return nil, err
+	}
+	if len(s.logs) == 0 {
+		return nil, fmt.Errorf("no %s log in it: not a pinbench outlier trace", tracex.Outlier)
+	}
+	return s, nil
+}
+
+// event takes the trace's next event in the first pass.
+func (s *outlierScan) event(ev *xtrace.Event) {
+	if s.first == 0 {
+		s.first = ev.Time()
+	}
+	if ev.Kind() != xtrace.EventLog {
+		return
+	}
+	l := ev.Log()
+	switch l.Category {
+	case tracex.Outlier:
+		s.logs = append(s.logs, outlierLog{ev.Time(), l.Message, ev.Goroutine()})
+	case tracex.Snapshot:
+		s.saved = l.Message
+	case tracex.ScheduleBHEnter:
+		if name, ok := tracex.ContextOf(l.Message); ok {
+			s.owners[name] = ev.Goroutine()
+		}
+	case tracex.CoSchedule:
+		if name, ok := tracex.ContextOf(l.Message); ok {
+			s.schedulers[name] = append(s.schedulers[name], schedLog{ev.Goroutine(), ev.Time()})
+		}
+	}
+}
+
+// savedOutlier is the outlier the file was saved for: the one the mark
+// before the save names (later ones may have come in while the writer was
+// busy), or the last (a trace without the mark).
+func (s *outlierScan) savedOutlier() outlierLog {
+	for _, l := range slices.Backward(s.logs) {
+		if l.msg == s.saved {
+			return l
+		}
+	}
+	return s.logs[len(s.logs)-1]
+}
+
+// arrival is the hop's arrival: the record's own time for it (the
+// receiver's clock read, on the trace's clock) where it lies between the
+// trace's start and the log, else the log. The log comes after the read,
+// and much later when the receiver was preempted in between: taken for
+// the arrival, it moved the hop later, missing its start and taking in
+// what came after.
+func (s *outlierScan) arrival(out outlierLog, rec tracex.OutlierRecord) xtrace.Time {
+	if a := xtrace.Time(rec.AtNs); a >= s.first && a <= out.at+traceTick {
+		return min(a, out.at)
+	}
+	return out.at
+}
+
+// hopRoles are the goroutines the second pass watches over the hop from
+// start to the arrival at, each over its side's part.
+//
+// The sender's coroutine made the last schedule onto the receiver before
+// the arrival: its trace point marks the push, which splits the hop into
+// the send (clock read to push, the sender's doing) and the delivery
+// (push to arrival: the receiver waking, draining, entering). A receiver
+// asleep before the push is just waiting for work. Until the arrival the
+// receiver's coroutine is suspended (waiting) and its iothread asleep,
+// polling or draining; the sender's coroutine runs from its clock read to
+// its push, while the sending iothread waits under it (not watched: its
+// coroutine is).
+func (s *outlierScan) hopRoles(rec tracex.OutlierRecord, receiver xtrace.GoID, start, at xtrace.Time) map[xtrace.GoID]goRole {
 	var last schedLog
-	for _, sl := range schedulers[rec.Receiver] {
-		if sl.at <= at && sl.g != out.receiver && sl.at >= last.at {
+	for _, sl := range s.schedulers[rec.Receiver] {
+		if sl.at <= at && sl.g != receiver && sl.at >= last.at {
 			last = sl
 		}
 	}
 	push := max(last.at, start)
-	// Until the arrival the receiver's coroutine is suspended (waiting)
-	// and its iothread asleep, polling or draining; the sender's
-	// coroutine runs from its clock read to its push, while the sending
-	// iothread waits under it (not watched: its coroutine is).
-	roles := map[xtrace.GoID]goRole{out.receiver: {"the receiver's coroutine", push, at, true}}
+	roles := map[xtrace.GoID]goRole{receiver: {"the receiver's coroutine", push, at, true}}
 	if last.at != 0 {
 		roles[last.g] = goRole{"the sender's coroutine", start, push, false}
 	}
-	if g, ok := owners[rec.Receiver]; ok {
+	if g, ok := s.owners[rec.Receiver]; ok {
 		roles[g] = goRole{rec.Receiver + ", the receiving iothread", push, at, true}
 	}
-	causes, cuts, err := scanHop(data, s.first, start, at, roles)
-	if err != nil {
-		return OutlierExplanation{}, err
-	}
+	return roles
+}
+
+// hopCauses are the causes worth naming, largest first: those of the
+// second pass that cover a twentieth of what the trace shows of the hop
+// (covered), the tracer's generation cuts, and the sides' migrations.
+func hopCauses(rec tracex.OutlierRecord, covered time.Duration, scanned []OutlierCause, cuts int) []OutlierCause {
 	// A twentieth of what the trace can show: against the whole of a hop
 	// far longer than the window, a cause covering all the trace holds
 	// would be dropped, and the hop called unexplained.
-	min := max(e.Covered/20, time.Microsecond)
-	for _, c := range causes {
-		if c.Dur >= min {
-			e.Causes = append(e.Causes, c)
+	var causes []OutlierCause
+	least := max(covered/20, time.Microsecond)
+	for _, c := range scanned {
+		if c.Dur >= least {
+			causes = append(causes, c)
 		}
 	}
 	if cuts > 0 {
-		e.Causes = append(e.Causes, OutlierCause{Kind: CauseTracer, Text: "the trace moved to a new generation during the hop (the flight recorder's cut, or the runtime's own each second, briefly stops every P at a safe point): a preemption then may be the tracer's own"})
+		causes = append(causes, OutlierCause{Kind: CauseTracer, Text: "the trace moved to a new generation during the hop (the flight recorder's cut, or the runtime's own each second, briefly stops every P at a safe point): a preemption then may be the tracer's own"})
 	}
 	for _, side := range []struct {
 		name string
@@ -284,12 +320,12 @@ func explainOutlier(data []byte) (OutlierExplanation, error) {
 		what string
 	}{{rec.Sender, rec.SenderCPU, "between its clock read and its push"}, {rec.Receiver, rec.ReceiverCPU, "since it last handled a sampled hop"}} {
 		if tracex.Migrated(side.cpus) {
-			e.Causes = append(e.Causes, OutlierCause{Kind: CauseMigration, Text: fmt.Sprintf("%s moved from CPU %d to CPU %d %s (getcpu)", side.name, side.cpus[0], side.cpus[1], side.what)})
+			causes = append(causes, OutlierCause{Kind: CauseMigration, Text: fmt.Sprintf("%s moved from CPU %d to CPU %d %s (getcpu)", side.name, side.cpus[0], side.cpus[1], side.what)})
 		}
 	}
 	// Largest first; a migration (no duration) after the timed causes.
-	slices.SortStableFunc(e.Causes, func(a, b OutlierCause) int { return int(b.Dur - a.Dur) })
-	return e, nil
+	slices.SortStableFunc(causes, func(a, b OutlierCause) int { return int(b.Dur - a.Dur) })
+	return causes
 }
 
 // writeOutliersMarkdown writes the report's outlier section: per trace

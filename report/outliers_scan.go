@@ -53,165 +53,203 @@ type goState struct {
 // start and end; first is the trace's first event. It also counts the
 // generation changes (sync events after the first) during the hop.
 func scanHop(data []byte, first, start, end xtrace.Time, roles map[xtrace.GoID]goRole) (causes []OutlierCause, cuts int, err error) {
-	within := func(a, b, from, to xtrace.Time) time.Duration {
-		a, b = max(a, from), min(b, to)
-		if b <= a {
-			return 0
-		}
-		return b.Sub(a)
+	s := &hopScan{
+		first: first, start: start, end: end, roles: roles,
+		totals: map[kindText]int{},
+		states: map[xtrace.GoID]*goState{},
+		ranges: map[gcRange]xtrace.Time{},
 	}
-	overlap := func(a, b xtrace.Time) time.Duration { return within(a, b, start, end) }
-	// totals merges intervals of one kind and text (a goroutine preempted
-	// three times is one cause with the time added up).
-	type kindText struct {
-		kind CauseKind
-		text string
-	}
-	totals := map[kindText]int{}
-	add := func(kind CauseKind, text string, d time.Duration) {
-		if d <= 0 {
-			return
-		}
-		k := kindText{kind, text}
-		if i, ok := totals[k]; ok {
-			causes[i].Dur += d
-			return
-		}
-		totals[k] = len(causes)
-		causes = append(causes, OutlierCause{Kind: kind, Dur: d, Text: text})
-	}
-	states := map[xtrace.GoID]*goState{}
-	closeInterval := func(g xtrace.GoID, st *goState, until xtrace.Time) {
-		role := roles[g]
-		d := within(st.since, until, role.from, role.to)
-		who := fmt.Sprintf("goroutine %d (%s)", g, role.name)
-		switch st.state {
-		case xtrace.GoRunnable:
-			if st.reason == "preempted" {
-				add(CausePreemption, who+" was preempted and waited for a P", d)
-			} else {
-				add(CauseScheduling, who+" was runnable but not running (no P free for it)", d)
-			}
-		case xtrace.GoWaiting:
-			// A coroutine switch parks the goroutine with no reason: that
-			// is the handoff itself, not a cause.
-			if st.reason != "" && !role.waitNormal {
-				add(CauseBlocked, fmt.Sprintf("%s blocked (%s) at %s", who, st.reason, site(st.stack)), d)
-			}
-		case xtrace.GoSyscall:
-			if inFutexWait(st.stack) {
-				add(CauseFutexWait, fmt.Sprintf("%s was still asleep in the kernel on its futex after the push: the wake-up came late (the kernel, or the host, ran the thread late)", who), d)
-			} else {
-				add(CauseSyscall, fmt.Sprintf("%s was in a system call at %s", who, site(st.stack)), d)
-			}
-		}
-	}
-	ranges := map[gcRange]xtrace.Time{} // GC and stop-the-world ranges open
-	closeRange := func(k gcRange, until xtrace.Time) {
-		since, ok := ranges[k]
-		if !ok {
-			return
-		}
-		delete(ranges, k)
-		d := overlap(since, until)
-		name, g := k.name, k.g
-		switch {
-		case strings.HasPrefix(name, "stop-the-world"):
-			add(CauseGC, fmt.Sprintf("the runtime stopped the world (%s)", strings.TrimSuffix(strings.TrimPrefix(name, "stop-the-world ("), ")")), d)
-		case name == "GC concurrent mark phase":
-			add(CauseGC, "the garbage collector's concurrent mark phase was running (its workers take a quarter of the Ps, and allocations assist)", d)
-		case name == "GC mark assist":
-			add(CauseGC, fmt.Sprintf("goroutine %d (%s) did GC mark assist", g, roles[g].name), d)
-		}
-	}
-	rangeKey := func(ev *xtrace.Event) (gcRange, bool) {
-		r := ev.Range()
-		k := gcRange{r.Name, xtrace.NoGoroutine}
-		if r.Scope.Kind == xtrace.ResourceGoroutine {
-			k.g = r.Scope.Goroutine()
-		}
-		switch {
-		case r.Name == "GC mark assist":
-			_, ours := roles[k.g] // another goroutine's assist is not ours
-			return k, ours
-		case r.Name == "GC concurrent mark phase", strings.HasPrefix(r.Name, "stop-the-world"):
-			return k, true
-		}
-		return k, false
-	}
-	err = readEvents(data, func(ev *xtrace.Event) {
-		switch ev.Kind() {
-		case xtrace.EventSync:
-			if t := ev.Time(); t > first && t >= start && t <= end {
-				cuts++
-			}
-		case xtrace.EventStateTransition:
-			st := ev.StateTransition()
-			if st.Resource.Kind != xtrace.ResourceGoroutine {
-				return
-			}
-			g := st.Resource.Goroutine()
-			if _, ok := roles[g]; !ok {
-				return
-			}
-			from, to := st.Goroutine()
-			old := states[g]
-			if from == to && old != nil && old.state == to {
-				// A later generation restating the state (its GoStatus,
-				// for a goroutine the generation before saw nothing of):
-				// no change, and no reason or stack of its own. Taken as
-				// a new state, it cut a block longer than a generation
-				// off at its first restatement and let the rest pass as a
-				// coroutine switch (a second's sleep, or 50 ms at the
-				// recorder's default window, seen in part).
-				return
-			}
-			since, reason, stack := ev.Time(), st.Reason, st.Stack
-			if from == xtrace.GoUndetermined {
-				// A generation's first word on a goroutine: its state
-				// since before, without a reason (and, when it comes as
-				// the goroutine is next touched, without a stack).
-				if old != nil && old.state == to {
-					return // the state it was in, restated
-				}
-				if old == nil {
-					since = first
-				}
-				if to == xtrace.GoWaiting && !inCoroutineSwitch(stack) {
-					reason = "since before the trace's window began"
-				}
-			}
-			if old != nil {
-				closeInterval(g, old, ev.Time())
-			}
-			states[g] = &goState{state: to, since: since, reason: reason, stack: stack}
-		case xtrace.EventRangeBegin, xtrace.EventRangeActive:
-			if k, ok := rangeKey(ev); ok {
-				t := ev.Time()
-				if ev.Kind() == xtrace.EventRangeActive {
-					t = min(t, start) // in progress since before the window
-				}
-				if _, open := ranges[k]; !open {
-					ranges[k] = t
-				}
-			}
-		case xtrace.EventRangeEnd:
-			if k, ok := rangeKey(ev); ok {
-				closeRange(k, ev.Time())
-			}
-		}
-	})
-	if err != nil {
+	if err := readEvents(data, s.event); err != nil {
 		return nil, 0, err
 	}
-	gs := slices.Sorted(maps.Keys(states)) // a fixed order for ties
+	gs := slices.Sorted(maps.Keys(s.states)) // a fixed order for ties
 	for _, g := range gs {
-		closeInterval(g, states[g], end)
+		s.closeInterval(g, s.states[g], end)
 	}
-	for k := range ranges {
-		closeRange(k, end)
+	for k := range s.ranges {
+		s.closeRange(k, end)
 	}
-	return causes, cuts, nil
+	return s.causes, s.cuts, nil
+}
+
+// hopScan is scanHop's state while it reads the trace's events in order.
+type hopScan struct {
+	first, start, end xtrace.Time
+	roles             map[xtrace.GoID]goRole
+
+	causes []OutlierCause
+	// totals indexes causes by kind and text, so that intervals of one
+	// kind and text merge (a goroutine preempted three times is one cause
+	// with the time added up).
+	totals map[kindText]int
+	cuts   int
+	states map[xtrace.GoID]*goState
+	ranges map[gcRange]xtrace.Time // GC and stop-the-world ranges open
+}
+
+type kindText struct {
+	kind CauseKind
+	text string
+}
+
+// within is the part of [a, b) inside [from, to).
+func within(a, b, from, to xtrace.Time) time.Duration {
+	a, b = max(a, from), min(b, to)
+	if b <= a {
+		return 0
+	}
+	return b.Sub(a)
+}
+
+// add counts d of a cause, merged with earlier time of the same kind and
+// text.
+func (s *hopScan) add(kind CauseKind, text string, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	k := kindText{kind, text}
+	if i, ok := s.totals[k]; ok {
+		s.causes[i].Dur += d
+		return
+	}
+	s.totals[k] = len(s.causes)
+	s.causes = append(s.causes, OutlierCause{Kind: kind, Dur: d, Text: text})
+}
+
+// closeInterval counts goroutine g's state st, from its start until until,
+// within the goroutine's side of the hop.
+func (s *hopScan) closeInterval(g xtrace.GoID, st *goState, until xtrace.Time) {
+	role := s.roles[g]
+	d := within(st.since, until, role.from, role.to)
+	who := fmt.Sprintf("goroutine %d (%s)", g, role.name)
+	switch st.state {
+	case xtrace.GoRunnable:
+		if st.reason == "preempted" {
+			s.add(CausePreemption, who+" was preempted and waited for a P", d)
+		} else {
+			s.add(CauseScheduling, who+" was runnable but not running (no P free for it)", d)
+		}
+	case xtrace.GoWaiting:
+		// A coroutine switch parks the goroutine with no reason: that
+		// is the handoff itself, not a cause.
+		if st.reason != "" && !role.waitNormal {
+			s.add(CauseBlocked, fmt.Sprintf("%s blocked (%s) at %s", who, st.reason, site(st.stack)), d)
+		}
+	case xtrace.GoSyscall:
+		if inFutexWait(st.stack) {
+			s.add(CauseFutexWait, fmt.Sprintf("%s was still asleep in the kernel on its futex after the push: the wake-up came late (the kernel, or the host, ran the thread late)", who), d)
+		} else {
+			s.add(CauseSyscall, fmt.Sprintf("%s was in a system call at %s", who, site(st.stack)), d)
+		}
+	}
+}
+
+// closeRange counts the open range k, until until, within the hop.
+func (s *hopScan) closeRange(k gcRange, until xtrace.Time) {
+	since, ok := s.ranges[k]
+	if !ok {
+		return
+	}
+	delete(s.ranges, k)
+	d := within(since, until, s.start, s.end)
+	name, g := k.name, k.g
+	switch {
+	case strings.HasPrefix(name, "stop-the-world"):
+		s.add(CauseGC, fmt.Sprintf("the runtime stopped the world (%s)", strings.TrimSuffix(strings.TrimPrefix(name, "stop-the-world ("), ")")), d)
+	case name == "GC concurrent mark phase":
+		s.add(CauseGC, "the garbage collector's concurrent mark phase was running (its workers take a quarter of the Ps, and allocations assist)", d)
+	case name == "GC mark assist":
+		s.add(CauseGC, fmt.Sprintf("goroutine %d (%s) did GC mark assist", g, s.roles[g].name), d)
+	}
+}
+
+// rangeKey is the key of a range event, and whether it is a range the
+// scan counts: a GC or stop-the-world range, or a mark assist by one of
+// the hop's goroutines (another goroutine's assist is not ours).
+func (s *hopScan) rangeKey(ev *xtrace.Event) (gcRange, bool) {
+	r := ev.Range()
+	k := gcRange{r.Name, xtrace.NoGoroutine}
+	if r.Scope.Kind == xtrace.ResourceGoroutine {
+		k.g = r.Scope.Goroutine()
+	}
+	switch {
+	case r.Name == "GC mark assist":
+		_, ours := s.roles[k.g]
+		return k, ours
+	case r.Name == "GC concurrent mark phase", strings.HasPrefix(r.Name, "stop-the-world"):
+		return k, true
+	}
+	return k, false
+}
+
+// event takes the trace's next event.
+func (s *hopScan) event(ev *xtrace.Event) {
+	switch ev.Kind() {
+	case xtrace.EventSync:
+		if t := ev.Time(); t > s.first && t >= s.start && t <= s.end {
+			s.cuts++
+		}
+	case xtrace.EventStateTransition:
+		s.transition(ev)
+	case xtrace.EventRangeBegin, xtrace.EventRangeActive:
+		if k, ok := s.rangeKey(ev); ok {
+			t := ev.Time()
+			if ev.Kind() == xtrace.EventRangeActive {
+				t = min(t, s.start) // in progress since before the window
+			}
+			if _, open := s.ranges[k]; !open {
+				s.ranges[k] = t
+			}
+		}
+	case xtrace.EventRangeEnd:
+		if k, ok := s.rangeKey(ev); ok {
+			s.closeRange(k, ev.Time())
+		}
+	}
+}
+
+// transition takes a state transition: one of the hop's goroutines leaves
+// its state (counted) for a new one.
+func (s *hopScan) transition(ev *xtrace.Event) {
+	st := ev.StateTransition()
+	if st.Resource.Kind != xtrace.ResourceGoroutine {
+		return
+	}
+	g := st.Resource.Goroutine()
+	if _, ok := s.roles[g]; !ok {
+		return
+	}
+	from, to := st.Goroutine()
+	old := s.states[g]
+	if from == to && old != nil && old.state == to {
+		// A later generation restating the state (its GoStatus, for a
+		// goroutine the generation before saw nothing of): no change,
+		// and no reason or stack of its own. Taken as a new state, it
+		// cut a block longer than a generation off at its first
+		// restatement and let the rest pass as a coroutine switch (a
+		// second's sleep, or 50 ms at the recorder's default window,
+		// seen in part).
+		return
+	}
+	since, reason, stack := ev.Time(), st.Reason, st.Stack
+	if from == xtrace.GoUndetermined {
+		// A generation's first word on a goroutine: its state since
+		// before, without a reason (and, when it comes as the goroutine
+		// is next touched, without a stack).
+		if old != nil && old.state == to {
+			return // the state it was in, restated
+		}
+		if old == nil {
+			since = s.first
+		}
+		if to == xtrace.GoWaiting && !inCoroutineSwitch(stack) {
+			reason = "since before the trace's window began"
+		}
+	}
+	if old != nil {
+		s.closeInterval(g, old, ev.Time())
+	}
+	s.states[g] = &goState{state: to, since: since, reason: reason, stack: stack}
 }
 
 // site names where a stack was: its first frame outside the runtime and

@@ -69,18 +69,7 @@ func (o Thresholds) recommendPlacement(run *Run) (Recommendation, []affinity.Cla
 		rec.Summary = "Placement: not enough data (BenchmarkHandoff/via=aio needs at least two placement classes)."
 		return rec, nil
 	}
-	unit := "sec/op"
-	for _, r := range ranks {
-		best := r.order[0]
-		rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=%s: BenchmarkHandoff/via=aio/wait=%s, %s (one one-way handoff), median of %d samples",
-			r.wait, r.wait, unitName(unit), len(r.pts[best].vals)))
-		rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=%s, place=%s: %s (fastest)", r.wait, best, fmtVal(quantile.Median(r.pts[best].vals), unit)))
-		for _, c := range r.order[1:] {
-			s := o.compare(r.pts[best].vals, r.pts[c].vals)
-			rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=%s, place=%s: %s, %s than %s (%s)",
-				r.wait, c, fmtVal(s.other.Center, unit), fmtRatio(s.ratio), best, s.pn()))
-		}
-	}
+	rec.Evidence = append(rec.Evidence, o.placementEvidence(ranks)...)
 	for _, r := range ranks {
 		rec.figures = append(rec.figures, r.pts[r.order[0]], r.pts[r.order[1]])
 	}
@@ -136,6 +125,25 @@ func (o Thresholds) recommendPlacement(run *Run) (Recommendation, []affinity.Cla
 		}
 	}
 	return rec, primary.order
+}
+
+// placementEvidence lists each ranking's figures: the fastest class, then
+// each other one against it.
+func (o Thresholds) placementEvidence(ranks []*placementRanking) []string {
+	const unit = "sec/op"
+	var lines []string
+	for _, r := range ranks {
+		best := r.order[0]
+		lines = append(lines, fmt.Sprintf("wait=%s: BenchmarkHandoff/via=aio/wait=%s, %s (one one-way handoff), median of %d samples",
+			r.wait, r.wait, unitName(unit), len(r.pts[best].vals)))
+		lines = append(lines, fmt.Sprintf("wait=%s, place=%s: %s (fastest)", r.wait, best, fmtVal(quantile.Median(r.pts[best].vals), unit)))
+		for _, c := range r.order[1:] {
+			s := o.compare(r.pts[best].vals, r.pts[c].vals)
+			lines = append(lines, fmt.Sprintf("wait=%s, place=%s: %s, %s than %s (%s)",
+				r.wait, c, fmtVal(s.other.Center, unit), fmtRatio(s.ratio), best, s.pn()))
+		}
+	}
+	return lines
 }
 
 // recommendPin: pin each iothread to one CPU or to a whole NUMA node? It

@@ -63,26 +63,10 @@ func (o Thresholds) pickWait(rec Recommendation, key string, order []string, lat
 	rec.Evidence = append(rec.Evidence, fmt.Sprintf("%s; latency metric %s; rule: within %.1fx of poll's latency at ≤ %.1fx its cpu-ns/op (p ≤ %.2g)",
 		context, unitName(unit), o.latencySlack(), o.cpuGain(), o.alpha()))
 	rec.Evidence = append(rec.Evidence, fmt.Sprintf("wait=poll (reference): %s, %s", fmtVal(quantile.Median(poll.vals), unit), cpuText(cpu["poll"])))
-	type cand struct {
-		name     string
-		lat, cpu stat
-		hasCPU   bool
-	}
-	var cands, fitting []cand
-	for _, w := range order {
-		if w == "poll" {
-			continue
-		}
-		c := cand{name: w, lat: o.compare(poll.vals, lat[w].vals)}
-		if cpu["poll"] != nil && cpu[w] != nil {
-			c.cpu, c.hasCPU = o.compare(cpu["poll"].vals, cpu[w].vals), true
-		}
-		line := fmt.Sprintf("%s=%s: %s, %.2fx poll (%s)", key, w, fmtVal(c.lat.other.Center, unit), c.lat.ratio, c.lat.pn())
-		if c.hasCPU {
-			line += fmt.Sprintf("; cpu %s, %.2fx poll (%s)", fmtVal(c.cpu.other.Center, "cpu-sec/op"), c.cpu.ratio, c.cpu.pn())
-		}
-		rec.Evidence = append(rec.Evidence, line)
-		cands = append(cands, c)
+	cands, lines := o.waitCandidates(key, order, lat, cpu, unit)
+	rec.Evidence = append(rec.Evidence, lines...)
+	var fitting []waitCand
+	for _, c := range cands {
 		if c.lat.ratio <= o.latencySlack() && c.hasCPU && c.cpu.ratio <= o.cpuGain() && c.cpu.significant() {
 			fitting = append(fitting, c)
 		}
@@ -106,7 +90,7 @@ func (o Thresholds) pickWait(rec Recommendation, key string, order []string, lat
 		return rec
 	}
 	if len(fitting) > 0 {
-		slices.SortStableFunc(fitting, func(a, b cand) int { return cmp.Compare(a.lat.other.Center, b.lat.other.Center) })
+		slices.SortStableFunc(fitting, func(a, b waitCand) int { return cmp.Compare(a.lat.other.Center, b.lat.other.Center) })
 		c := fitting[0]
 		rec.Choice = key + "=" + c.name
 		if key == "wait" {
@@ -138,6 +122,36 @@ func (o Thresholds) pickWait(rec Recommendation, key string, order []string, lat
 	rec.Summary = fmt.Sprintf("%s: busy-poll (wait=poll) where a core can be spared: no alternative is within %.1fx of its latency at clearly lower CPU time; the next fastest, %s=%s, is %s (%s).",
 		what, o.latencySlack(), key, next.name, fmtRatio(next.lat.ratio), next.lat.cmp.String())
 	return rec
+}
+
+// waitCand is one alternative to poll: its latency and (where both have
+// it) CPU time per op, compared with poll's.
+type waitCand struct {
+	name     string
+	lat, cpu stat
+	hasCPU   bool
+}
+
+// waitCandidates compares each alternative in order with poll, and
+// returns them with an evidence line each.
+func (o Thresholds) waitCandidates(key string, order []string, lat, cpu map[string]*point, unit string) (cands []waitCand, lines []string) {
+	poll := lat["poll"]
+	for _, w := range order {
+		if w == "poll" {
+			continue
+		}
+		c := waitCand{name: w, lat: o.compare(poll.vals, lat[w].vals)}
+		if cpu["poll"] != nil && cpu[w] != nil {
+			c.cpu, c.hasCPU = o.compare(cpu["poll"].vals, cpu[w].vals), true
+		}
+		line := fmt.Sprintf("%s=%s: %s, %.2fx poll (%s)", key, w, fmtVal(c.lat.other.Center, unit), c.lat.ratio, c.lat.pn())
+		if c.hasCPU {
+			line += fmt.Sprintf("; cpu %s, %.2fx poll (%s)", fmtVal(c.cpu.other.Center, "cpu-sec/op"), c.cpu.ratio, c.cpu.pn())
+		}
+		cands = append(cands, c)
+		lines = append(lines, line)
+	}
+	return cands, lines
 }
 
 func cpuText(p *point) string {

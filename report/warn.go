@@ -245,86 +245,122 @@ var separateCores = []affinity.Class{affinity.L2, affinity.LLC, affinity.Node, a
 // ("pair-<class>" lines) so that a suspicious pair among them is named.
 func (o Thresholds) MatrixWarnings(m *matrix.Matrix, run *Run) []Warning {
 	var out []Warning
-	n := len(m.CPUs)
-	if m.Class != nil {
-		byClass := map[affinity.Class][]float64{}
-		for i := range n {
-			for j := range n {
-				if c := m.Class[i][j]; i != j && !math.IsNaN(m.NS[i][j]) {
-					byClass[c] = append(byClass[c], m.NS[i][j])
-				}
-			}
-		}
-		classMed := map[affinity.Class]float64{}
-		for c, v := range byClass {
-			slices.Sort(v)
-			classMed[c] = quantile.Median(v)
-		}
-		var lines []string
-		var suspects [][2]int
-		for i := range n {
-			for j := i + 1; j < n; j++ {
-				c := m.Class[i][j]
-				if !slices.Contains(separateCores, c) {
-					continue
-				}
-				v := pairLatency(m, i, j)
-				if math.IsNaN(v) || v >= o.smtLike()*classMed[c] {
-					continue
-				}
-				suspects = append(suspects, [2]int{m.CPUs[i], m.CPUs[j]})
-				lines = append(lines, fmt.Sprintf("CPUs %d and %d (declared %s) measure %.0f ns, %.2fx the %s median of %.0f ns",
-					m.CPUs[i], m.CPUs[j], c, v, v/classMed[c], c, classMed[c]))
-			}
-		}
-		if len(lines) > 0 {
-			msg := fmt.Sprintf("Measured latency contradicts the declared topology: %d pair(s) declared on separate cores measure like SMT siblings: %s.",
-				len(lines), examples(lines, func(s string) string { return s }))
-			if med, ok := classMed[affinity.SMT]; ok {
-				msg += fmt.Sprintf(" (Declared SMT siblings measure %.0f ns.)", med)
-			}
-			msg += " The host probably runs these vCPUs on one physical core; measured latency beats declared topology."
-			if run != nil {
-				for _, e := range run.Envs {
-					for _, p := range e.Pairs() {
-						a, b, ok := parsePair(p.CPUs)
-						if ok && slices.ContainsFunc(suspects, func(s [2]int) bool {
-							return (s[0] == a && s[1] == b) || (s[0] == b && s[1] == a)
-						}) {
-							msg += fmt.Sprintf(" The %s benchmarks ran on CPUs %d,%d, one of these pairs: their %s figures are really SMT figures.", p.Class, a, b, p.Class)
-						}
-					}
-				}
-			}
-			out = append(out, Warning{WarnTopology, fmt.Sprintf("%d pair(s) declared on separate cores measure like SMT siblings", len(lines)), msg})
-		}
+	if w, ok := o.smtLikeWarning(m, run); ok {
+		out = append(out, w)
 	}
 	if len(m.ParallelNotes) > 0 {
 		out = append(out, Warning{WarnParallel, fmt.Sprintf("%d matrix cell(s) measured in parallel disagree with a measurement alone", len(m.ParallelNotes)),
 			fmt.Sprintf("The matrix was measured with several pairs at once (tune's default for every pair of a large machine, or --parallel), and %d of the cells checked again alone differ beyond their spread: %s. Pairs running at once disturbed each other (shared caches, memory bandwidth, a lower all-core clock, or a host with fewer real cores than vCPUs); measure with --parallel=false, one pair at a time, for figures to rely on.",
 				len(m.ParallelNotes), examples(m.ParallelNotes, func(s string) string { return s }))})
 	}
-	if m.Samples != nil {
-		var lines []string
-		for i := range n {
-			for j := range n {
-				s := m.Samples[i][j]
-				if i == j || len(s) < 2 {
-					continue
-				}
-				med := quantile.Median(s)
-				spread := (s[len(s)-1] - s[0]) / med
-				if med > 0 && spread > o.unstableSpread() {
-					lines = append(lines, fmt.Sprintf("%d->%d from %.0f to %.0f ns (median %.0f)", m.CPUs[i], m.CPUs[j], s[0], s[len(s)-1], med))
-				}
-			}
-		}
-		if len(lines) > 0 {
-			out = append(out, Warning{WarnUnstable, fmt.Sprintf("%d matrix cell(s) unstable between repetitions", len(lines)), fmt.Sprintf("Unstable latency between repetitions: %d cell(s) spread more than %.0f%% of their median: %s. The vCPUs may be moving between host cores; rerun the matrix and prefer placements whose latency is stable.",
-				len(lines), o.unstableSpread()*100, examples(lines, func(s string) string { return s }))})
-		}
+	if w, ok := o.unstableWarning(m); ok {
+		out = append(out, w)
 	}
 	return out
+}
+
+// smtLikeWarning is MatrixWarnings' topology check: the pairs declared on
+// separate cores that measure like SMT siblings, if any (none without the
+// matrix's classes).
+func (o Thresholds) smtLikeWarning(m *matrix.Matrix, run *Run) (Warning, bool) {
+	if m.Class == nil {
+		return Warning{}, false
+	}
+	classMed := classMedians(m)
+	var lines []string
+	var suspects [][2]int
+	n := len(m.CPUs)
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			c := m.Class[i][j]
+			if !slices.Contains(separateCores, c) {
+				continue
+			}
+			v := pairLatency(m, i, j)
+			if math.IsNaN(v) || v >= o.smtLike()*classMed[c] {
+				continue
+			}
+			suspects = append(suspects, [2]int{m.CPUs[i], m.CPUs[j]})
+			lines = append(lines, fmt.Sprintf("CPUs %d and %d (declared %s) measure %.0f ns, %.2fx the %s median of %.0f ns",
+				m.CPUs[i], m.CPUs[j], c, v, v/classMed[c], c, classMed[c]))
+		}
+	}
+	if len(lines) == 0 {
+		return Warning{}, false
+	}
+	msg := fmt.Sprintf("Measured latency contradicts the declared topology: %d pair(s) declared on separate cores measure like SMT siblings: %s.",
+		len(lines), examples(lines, func(s string) string { return s }))
+	if med, ok := classMed[affinity.SMT]; ok {
+		msg += fmt.Sprintf(" (Declared SMT siblings measure %.0f ns.)", med)
+	}
+	msg += " The host probably runs these vCPUs on one physical core; measured latency beats declared topology."
+	msg += suspectBenchmarks(run, suspects)
+	return Warning{WarnTopology, fmt.Sprintf("%d pair(s) declared on separate cores measure like SMT siblings", len(lines)), msg}, true
+}
+
+// classMedians is the median latency of each class's measured cells.
+func classMedians(m *matrix.Matrix) map[affinity.Class]float64 {
+	byClass := map[affinity.Class][]float64{}
+	for i := range m.CPUs {
+		for j := range m.CPUs {
+			if c := m.Class[i][j]; i != j && !math.IsNaN(m.NS[i][j]) {
+				byClass[c] = append(byClass[c], m.NS[i][j])
+			}
+		}
+	}
+	classMed := map[affinity.Class]float64{}
+	for c, v := range byClass {
+		slices.Sort(v)
+		classMed[c] = quantile.Median(v)
+	}
+	return classMed
+}
+
+// suspectBenchmarks names the benchmarks of run (nil: none) whose CPU pair
+// is one of the suspects.
+func suspectBenchmarks(run *Run, suspects [][2]int) string {
+	if run == nil {
+		return ""
+	}
+	var msg string
+	for _, e := range run.Envs {
+		for _, p := range e.Pairs() {
+			a, b, ok := parsePair(p.CPUs)
+			if ok && slices.ContainsFunc(suspects, func(s [2]int) bool {
+				return (s[0] == a && s[1] == b) || (s[0] == b && s[1] == a)
+			}) {
+				msg += fmt.Sprintf(" The %s benchmarks ran on CPUs %d,%d, one of these pairs: their %s figures are really SMT figures.", p.Class, a, b, p.Class)
+			}
+		}
+	}
+	return msg
+}
+
+// unstableWarning is MatrixWarnings' stability check: the cells whose
+// samples spread more than UnstableSpread times their median, if any.
+func (o Thresholds) unstableWarning(m *matrix.Matrix) (Warning, bool) {
+	if m.Samples == nil {
+		return Warning{}, false
+	}
+	var lines []string
+	for i := range m.CPUs {
+		for j := range m.CPUs {
+			s := m.Samples[i][j]
+			if i == j || len(s) < 2 {
+				continue
+			}
+			med := quantile.Median(s)
+			spread := (s[len(s)-1] - s[0]) / med
+			if med > 0 && spread > o.unstableSpread() {
+				lines = append(lines, fmt.Sprintf("%d->%d from %.0f to %.0f ns (median %.0f)", m.CPUs[i], m.CPUs[j], s[0], s[len(s)-1], med))
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return Warning{}, false
+	}
+	return Warning{WarnUnstable, fmt.Sprintf("%d matrix cell(s) unstable between repetitions", len(lines)), fmt.Sprintf("Unstable latency between repetitions: %d cell(s) spread more than %.0f%% of their median: %s. The vCPUs may be moving between host cores; rerun the matrix and prefer placements whose latency is stable.",
+		len(lines), o.unstableSpread()*100, examples(lines, func(s string) string { return s }))}, true
 }
 
 // pairLatency is the lower of the two directions between m.CPUs[i] and
