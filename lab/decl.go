@@ -49,11 +49,7 @@ func ParseDecl(args []string) (Decl, error) {
 	}
 	d := Decl{Arch: arch}
 	var smp string
-	type node struct {
-		id   int
-		cpus []int
-	}
-	var nodes []node
+	var nodes []declNode
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		opt := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
@@ -71,91 +67,127 @@ func ParseDecl(args []string) (Decl, error) {
 		case "cpu":
 			d.Model, _, _ = strings.Cut(v, ",")
 		case "numa":
-			kind, rest, _ := strings.Cut(v, ",")
-			if kind != "node" {
-				continue // dist, cpu, hmat: not part of what is checked
+			n, isNode, err := parseNumaNode(v, len(nodes))
+			if err != nil {
+				return Decl{}, err
 			}
-			n := node{id: len(nodes)}
-			haveCPUs := false
-			for _, kv := range strings.Split(rest, ",") {
-				k, val, _ := strings.Cut(kv, "=")
-				switch k {
-				case "nodeid":
-					id, err := strconv.Atoi(val)
-					if err != nil || id < 0 {
-						return Decl{}, fmt.Errorf("lab: -numa %s: bad nodeid %q", v, val)
-					}
-					n.id = id
-				case "cpus":
-					lo, hi, isRange := strings.Cut(val, "-")
-					a, err1 := strconv.Atoi(lo)
-					b := a
-					var err2 error
-					if isRange {
-						b, err2 = strconv.Atoi(hi)
-					}
-					if err1 != nil || err2 != nil || a < 0 || b < a {
-						return Decl{}, fmt.Errorf("lab: -numa %s: bad cpus %q (want N or A-B)", v, val)
-					}
-					for c := a; c <= b; c++ {
-						n.cpus = append(n.cpus, c)
-					}
-					haveCPUs = true
-				}
+			if isNode {
+				nodes = append(nodes, n)
 			}
-			if !haveCPUs {
-				return Decl{}, fmt.Errorf("lab: -numa %s: no cpus= (the lab needs every node's CPUs declared)", v)
-			}
-			nodes = append(nodes, n)
 		}
 	}
-	if smp == "" {
-		return Decl{}, fmt.Errorf("lab: no -smp argument (the lab needs the topology declared)")
-	}
-	if err := d.parseSMP(smp); err != nil {
+	if err := d.setSMP(smp); err != nil {
 		return Decl{}, err
 	}
-	switch {
-	case d.Arch == "amd64" && d.Clusters > 1:
-		return Decl{}, fmt.Errorf("lab: -smp %s: QEMU's x86 machines reject clusters= (clusters need -M virt, an arm64 guest)", smp)
-	case d.Arch == "arm64" && d.Dies > 1:
-		return Decl{}, fmt.Errorf("lab: -smp %s: QEMU's virt machine rejects dies= (it has sockets, clusters, cores and threads)", smp)
-	}
 	if len(nodes) > 0 {
-		d.Nodes = make([][]int, 0, len(nodes))
-		seen := map[int]int{}
-		maxID := 0
-		for _, n := range nodes {
-			maxID = max(maxID, n.id)
-		}
-		d.Nodes = make([][]int, maxID+1)
-		for _, n := range nodes {
-			if d.Nodes[n.id] != nil {
-				return Decl{}, fmt.Errorf("lab: NUMA node %d declared twice", n.id)
-			}
-			for _, c := range n.cpus {
-				if c >= d.CPUs {
-					return Decl{}, fmt.Errorf("lab: NUMA node %d lists CPU %d, but -smp has %d CPUs", n.id, c, d.CPUs)
-				}
-				if o, ok := seen[c]; ok {
-					return Decl{}, fmt.Errorf("lab: CPU %d is in NUMA nodes %d and %d", c, o, n.id)
-				}
-				seen[c] = n.id
-			}
-			d.Nodes[n.id] = slices.Clone(n.cpus)
-		}
-		for id, n := range d.Nodes {
-			if n == nil {
-				return Decl{}, fmt.Errorf("lab: NUMA node ids skip %d (declare nodes 0 to %d)", id, len(d.Nodes)-1)
-			}
-		}
-		for c := range d.CPUs {
-			if _, ok := seen[c]; !ok {
-				return Decl{}, fmt.Errorf("lab: CPU %d is in no NUMA node", c)
-			}
+		if err := d.setNodes(nodes); err != nil {
+			return Decl{}, err
 		}
 	}
 	return d, nil
+}
+
+// declNode is one -numa node argument: its node id and CPU indexes.
+type declNode struct {
+	id   int
+	cpus []int
+}
+
+// parseNumaNode reads the value of one -numa argument, the index'th node
+// declared so far (its id when nodeid= is absent). It reports false for a
+// -numa other than node (dist, cpu, hmat: not part of what is checked).
+func parseNumaNode(v string, index int) (declNode, bool, error) {
+	kind, rest, _ := strings.Cut(v, ",")
+	if kind != "node" {
+		return declNode{}, false, nil
+	}
+	n := declNode{id: index}
+	haveCPUs := false
+	for _, kv := range strings.Split(rest, ",") {
+		k, val, _ := strings.Cut(kv, "=")
+		switch k {
+		case "nodeid":
+			id, err := strconv.Atoi(val)
+			if err != nil || id < 0 {
+				return n, false, fmt.Errorf("lab: -numa %s: bad nodeid %q", v, val)
+			}
+			n.id = id
+		case "cpus":
+			lo, hi, isRange := strings.Cut(val, "-")
+			a, err1 := strconv.Atoi(lo)
+			b := a
+			var err2 error
+			if isRange {
+				b, err2 = strconv.Atoi(hi)
+			}
+			if err1 != nil || err2 != nil || a < 0 || b < a {
+				return n, false, fmt.Errorf("lab: -numa %s: bad cpus %q (want N or A-B)", v, val)
+			}
+			for c := a; c <= b; c++ {
+				n.cpus = append(n.cpus, c)
+			}
+			haveCPUs = true
+		}
+	}
+	if !haveCPUs {
+		return n, false, fmt.Errorf("lab: -numa %s: no cpus= (the lab needs every node's CPUs declared)", v)
+	}
+	return n, true, nil
+}
+
+// setSMP fills d's counts from the -smp value and checks them against the
+// machine, which rejects some parts.
+func (d *Decl) setSMP(smp string) error {
+	if smp == "" {
+		return fmt.Errorf("lab: no -smp argument (the lab needs the topology declared)")
+	}
+	if err := d.parseSMP(smp); err != nil {
+		return err
+	}
+	switch {
+	case d.Arch == "amd64" && d.Clusters > 1:
+		return fmt.Errorf("lab: -smp %s: QEMU's x86 machines reject clusters= (clusters need -M virt, an arm64 guest)", smp)
+	case d.Arch == "arm64" && d.Dies > 1:
+		return fmt.Errorf("lab: -smp %s: QEMU's virt machine rejects dies= (it has sockets, clusters, cores and threads)", smp)
+	}
+	return nil
+}
+
+// setNodes fills d.Nodes from the declared nodes, after d's CPU count is
+// known: every CPU in exactly one node, and node ids 0 to n-1 each once.
+func (d *Decl) setNodes(nodes []declNode) error {
+	seen := map[int]int{}
+	maxID := 0
+	for _, n := range nodes {
+		maxID = max(maxID, n.id)
+	}
+	d.Nodes = make([][]int, maxID+1)
+	for _, n := range nodes {
+		if d.Nodes[n.id] != nil {
+			return fmt.Errorf("lab: NUMA node %d declared twice", n.id)
+		}
+		for _, c := range n.cpus {
+			if c >= d.CPUs {
+				return fmt.Errorf("lab: NUMA node %d lists CPU %d, but -smp has %d CPUs", n.id, c, d.CPUs)
+			}
+			if o, ok := seen[c]; ok {
+				return fmt.Errorf("lab: CPU %d is in NUMA nodes %d and %d", c, o, n.id)
+			}
+			seen[c] = n.id
+		}
+		d.Nodes[n.id] = slices.Clone(n.cpus)
+	}
+	for id, n := range d.Nodes {
+		if n == nil {
+			return fmt.Errorf("lab: NUMA node ids skip %d (declare nodes 0 to %d)", id, len(d.Nodes)-1)
+		}
+	}
+	for c := range d.CPUs {
+		if _, ok := seen[c]; !ok {
+			return fmt.Errorf("lab: CPU %d is in no NUMA node", c)
+		}
+	}
+	return nil
 }
 
 // machineArch returns the architecture of a -M value: the board's name is
