@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,10 +20,12 @@ import (
 type CheckOptions struct {
 	// Tune: the run included the tuning run of TuneFlags (OUTDIR/tune).
 	Tune bool
-	// PlanCheck: the run included `pinbench tune --plan` (OUTDIR/plan.txt)
-	// and a real quick tune (OUTDIR/quick), whose duration must be within
-	// PlanTolerance of the plan's quick-mode estimate.
-	PlanCheck bool
+	// PlanCheck is the tune mode, "quick" or "full", of a run that
+	// included `pinbench tune --plan` (OUTDIR/plan.txt) and then a real
+	// tune in that mode (OUTDIR/quick or OUTDIR/full), whose duration must
+	// be within PlanTolerance of the plan's estimate for the mode; "" when
+	// the run had neither.
+	PlanCheck string
 	// Place: after its tuning run, the run included the place step
 	// (placeScript): the emitted taskset lines pin real threads as
 	// planned, and place --verify ran. Runs made with lab.sh --tune have
@@ -30,9 +33,19 @@ type CheckOptions struct {
 	Place bool
 }
 
-// PlanTolerance is how far a quick tune's duration may be from its
-// plan's estimate, as a factor either way (issue 10: within 2x).
+// PlanTolerance is how far a tune's duration may be from its plan's
+// estimate, as a factor either way.
 const PlanTolerance = 2.0
+
+// ValidatePlanMode returns an error unless mode is a tune mode whose run a
+// plan check can hold to the plan ("quick" or "full"), or "" for none.
+func ValidatePlanMode(mode string) error {
+	switch mode {
+	case "", "quick", "full":
+		return nil
+	}
+	return fmt.Errorf("lab: plan check mode %q: want quick or full", mode)
+}
 
 // CheckResult is what Check found: problems make the run fail; notes are
 // for the reader (step times, skips that are by design).
@@ -59,9 +72,9 @@ func (r *CheckResult) note(format string, args ...any) {
 // nodes), no result at an undeclared class, and no failure; tests.txt has every
 // package ok; and with opts.Tune, tune/ holds every file a tuning run
 // writes and its report carries the virtual-machine and emulation
-// warnings; with opts.PlanCheck, the quick tune in quick/ is complete too,
-// and it took between 1/PlanTolerance and PlanTolerance times the
-// quick-mode duration plan.txt estimated.
+// warnings; with opts.PlanCheck, the tune in that mode's folder is
+// complete too, and it took between 1/PlanTolerance and PlanTolerance
+// times the duration plan.txt estimated for the mode.
 func Check(dir string, d Decl, opts CheckOptions) CheckResult {
 	var r CheckResult
 	checkStatus(&r, dir, opts)
@@ -74,9 +87,9 @@ func Check(dir string, d Decl, opts CheckOptions) CheckResult {
 	if opts.Place {
 		checkPlace(&r, dir)
 	}
-	if opts.PlanCheck {
-		checkTune(&r, filepath.Join(dir, "quick"))
-		checkPlan(&r, dir)
+	if opts.PlanCheck != "" {
+		checkTune(&r, filepath.Join(dir, opts.PlanCheck))
+		checkPlan(&r, dir, opts.PlanCheck)
 	}
 	return r
 }
@@ -167,8 +180,8 @@ func checkStatus(r *CheckResult, dir string, opts CheckOptions) {
 	if opts.Place {
 		want = append(want, "place")
 	}
-	if opts.PlanCheck {
-		want = append(want, "plan", "quick")
+	if opts.PlanCheck != "" {
+		want = append(want, "plan", opts.PlanCheck)
 	}
 	for _, w := range want {
 		if !seen[w] {
@@ -288,6 +301,9 @@ func splitPlace(name string) (stem string, class affinity.Class, ok bool) {
 	return name, "", false
 }
 
+// checkSmoke checks the guest's smoke run, read from path, against the
+// declaration d: it passed, and each benchmark run per class ran at every
+// class d declares (or was skipped by design) and at no other.
 func checkSmoke(r *CheckResult, path string, d Decl) {
 	s, err := ReadSmoke(path)
 	if err != nil {
@@ -300,18 +316,39 @@ func checkSmoke(r *CheckResult, path string, d Decl) {
 	if !s.Passed {
 		r.problem("smoke: the benchmark run did not end with PASS")
 	}
-	declared := d.Classes()
-	// The stems of benchmarks run per class, and what each did per class.
-	type perClass struct {
-		ran  map[affinity.Class]bool
-		skip map[affinity.Class]string
+	stems := smokeStems(s)
+	if len(stems) == 0 {
+		r.problem("smoke: no benchmark ran per placement class")
+		return
 	}
-	stems := map[string]*perClass{}
-	get := func(stem string) *perClass {
+	perClassStems, bydesign := 0, 0
+	for _, n := range slices.Sorted(maps.Keys(stems)) {
+		p := stems[n]
+		if !p.pinned() {
+			continue
+		}
+		perClassStems++
+		bydesign += checkStem(r, n, p, d)
+	}
+	r.note("smoke: %d results, %d skips, %d benchmarks per class; %d declared classes skipped by design (busy-waiting sides without a CPU each)", len(s.Results), len(s.Skips), perClassStems, bydesign)
+}
+
+// stemClasses is what one benchmark stem (its name without place=) did at
+// each class: ran, or skipped with a reason.
+type stemClasses struct {
+	ran  map[affinity.Class]bool
+	skip map[affinity.Class]string
+}
+
+// smokeStems groups the smoke run's results and skips that carry a
+// place= by stem.
+func smokeStems(s *Smoke) map[string]*stemClasses {
+	stems := map[string]*stemClasses{}
+	get := func(stem string) *stemClasses {
 		if p, ok := stems[stem]; ok {
 			return p
 		}
-		p := &perClass{ran: map[affinity.Class]bool{}, skip: map[affinity.Class]string{}}
+		p := &stemClasses{ran: map[affinity.Class]bool{}, skip: map[affinity.Class]string{}}
 		stems[stem] = p
 		return p
 	}
@@ -325,61 +362,57 @@ func checkSmoke(r *CheckResult, path string, d Decl) {
 			get(scheduleStem(stem)).skip[c] = why
 		}
 	}
-	if len(stems) == 0 {
-		r.problem("smoke: no benchmark ran per placement class")
-		return
-	}
-	var names []string
-	for n := range stems {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	perClassStems, bydesign := 0, 0
-	for _, n := range names {
-		p := stems[n]
-		// A benchmark run only unpinned (free goroutines) or on every
-		// allowed CPU (place=all) is not run per class.
-		pinned := false
-		for c := range p.ran {
-			pinned = pinned || isClass(c)
+	return stems
+}
+
+// pinned reports whether the stem runs per class: a benchmark run only
+// unpinned (free goroutines) or on every allowed CPU (place=all) does not.
+func (p *stemClasses) pinned() bool {
+	for c := range p.ran {
+		if isClass(c) {
+			return true
 		}
-		for c := range p.skip {
-			pinned = pinned || isClass(c)
+	}
+	for c := range p.skip {
+		if isClass(c) {
+			return true
 		}
-		if !pinned {
+	}
+	return false
+}
+
+// checkStem checks that stem n ran at the classes the declaration d has,
+// and only those, and returns how many it skipped by design.
+func checkStem(r *CheckResult, n string, p *stemClasses, d Decl) (bydesign int) {
+	want := d.Classes()
+	if strings.Contains(n, "pin=node") {
+		// Node-wide pinning runs at place=node on any machine (every
+		// iothread in one node: the whole allowed set when there is one
+		// node) and at place=remote with two nodes or more.
+		want = []affinity.Class{affinity.Node}
+		if len(d.Nodes) >= 2 {
+			want = append(want, affinity.Remote)
+		}
+	}
+	for c := range p.ran {
+		if isClass(c) && !slices.Contains(want, c) {
+			r.problem("smoke: %s ran at place=%s, which the declaration does not have", n, c)
+		}
+	}
+	for _, c := range want {
+		if c == affinity.SameCPU || p.ran[c] {
 			continue
 		}
-		perClassStems++
-		want := declared
-		if strings.Contains(n, "pin=node") {
-			// Node-wide pinning runs at place=node on any machine (every
-			// iothread in one node: the whole allowed set when there is
-			// one node) and at place=remote with two nodes or more.
-			want = []affinity.Class{affinity.Node}
-			if len(d.Nodes) >= 2 {
-				want = append(want, affinity.Remote)
-			}
-		}
-		for c := range p.ran {
-			if isClass(c) && !slices.Contains(want, c) {
-				r.problem("smoke: %s ran at place=%s, which the declaration does not have", n, c)
-			}
-		}
-		for _, c := range want {
-			if c == affinity.SameCPU || p.ran[c] {
-				continue
-			}
-			if why, ok := p.skip[c]; ok && strings.Contains(why, spinSkip) {
-				// By design: more busy-waiting sides than CPUs to spin on.
-				bydesign++
-			} else if ok {
-				r.problem("smoke: %s skipped place=%s, which the declaration has: %s", n, c, why)
-			} else {
-				r.problem("smoke: %s has no result at place=%s, which the declaration has", n, c)
-			}
+		if why, ok := p.skip[c]; ok && strings.Contains(why, spinSkip) {
+			// By design: more busy-waiting sides than CPUs to spin on.
+			bydesign++
+		} else if ok {
+			r.problem("smoke: %s skipped place=%s, which the declaration has: %s", n, c, why)
+		} else {
+			r.problem("smoke: %s has no result at place=%s, which the declaration has", n, c)
 		}
 	}
-	r.note("smoke: %d results, %d skips, %d benchmarks per class; %d declared classes skipped by design (busy-waiting sides without a CPU each)", len(s.Results), len(s.Skips), perClassStems, bydesign)
+	return bydesign
 }
 
 // spinSkip is in the reason of every skip the harness makes by design
@@ -482,15 +515,15 @@ func PlanEstimate(plan, mode string) (time.Duration, error) {
 	return 0, fmt.Errorf("lab: plan: no estimated duration for %s mode", mode)
 }
 
-// checkPlan holds the quick tune's duration (the guest's "quick" step) to
-// the plan's quick-mode estimate.
-func checkPlan(r *CheckResult, dir string) {
+// checkPlan holds the duration of the tune in mode ("quick" or "full":
+// the guest's step of that name) to the plan's estimate for the mode.
+func checkPlan(r *CheckResult, dir, mode string) {
 	b, err := os.ReadFile(filepath.Join(dir, "plan.txt"))
 	if err != nil {
 		r.problem("plan: %v", err)
 		return
 	}
-	est, err := PlanEstimate(string(b), "quick")
+	est, err := PlanEstimate(string(b), mode)
 	if err != nil {
 		r.problem("%v", err)
 		return
@@ -499,13 +532,13 @@ func checkPlan(r *CheckResult, dir string) {
 	if err != nil {
 		return // checkStatus reported it
 	}
-	i := slices.IndexFunc(steps, func(s Step) bool { return s.Name == "quick" })
+	i := slices.IndexFunc(steps, func(s Step) bool { return s.Name == mode })
 	if i < 0 || steps[i].Status != 0 {
 		return // checkStatus reported it
 	}
 	took := time.Duration(steps[i].Seconds) * time.Second
 	ratio := took.Seconds() / est.Seconds()
-	msg := fmt.Sprintf("plan: the quick tune took %v, %.2fx its plan's estimate of %v (allowed: %.1fx either way)", took, ratio, est, PlanTolerance)
+	msg := fmt.Sprintf("plan: the %s tune took %v, %.2fx its plan's estimate of %v (allowed: %.1fx either way)", mode, took, ratio, est, PlanTolerance)
 	if ratio > PlanTolerance || ratio < 1/PlanTolerance {
 		r.problem("%s", msg)
 		return

@@ -50,10 +50,11 @@ type Spec struct {
 	Tests []TestBinary
 	// Tune adds a tuning run with the lab's TuneFlags writing /out/tune.
 	Tune bool
-	// PlanCheck adds `pinbench tune --plan` (writing /out/plan.txt) and
-	// then a real quick-mode tune (writing /out/quick), so that the
-	// quick run's duration can be checked against the plan's estimate.
-	PlanCheck bool
+	// PlanCheck, "quick" or "full", adds `pinbench tune --plan` (writing
+	// /out/plan.txt) and then a real tune in that mode (writing
+	// /out/quick or /out/full), so that the run's duration can be
+	// checked against the plan's estimate; "" adds neither.
+	PlanCheck string
 	// StepLimit is each step's time limit (a test binary, the smoke
 	// run, the tune run) in seconds.
 	StepLimit int
@@ -89,6 +90,9 @@ func skipRepo(rel string, d fs.DirEntry) bool {
 func (s Spec) Build() (*Archive, error) {
 	if s.StepLimit < 1 || s.TotalLimit < s.StepLimit {
 		return nil, fmt.Errorf("lab: step limit %ds and total limit %ds: want 1 <= step <= total", s.StepLimit, s.TotalLimit)
+	}
+	if err := ValidatePlanMode(s.PlanCheck); err != nil {
+		return nil, err
 	}
 	a := NewArchive()
 	for _, d := range []string{"proc", "sys", "dev", "tmp", "out", "lab"} {
@@ -287,10 +291,10 @@ cd {{.BenchDir}}
 step tune sh -c 'pinbench tune {{.TuneFlags}} --bench-bin ./bench.test --out /out/tune > /out/tune.txt 2> /out/tune.err'
 say "[place] pinbench place on that run: its taskset lines pin real threads; --verify"
 step place place.sh
-{{end}}{{if .PlanCheck}}say "[plan] pinbench tune --plan, then a real quick tune to hold it to"
-cd {{.BenchDir}}
+{{end}}{{with .PlanCheck}}say "[plan] pinbench tune --plan, then a real {{.}} tune to hold it to"
+cd {{$.BenchDir}}
 step plan sh -c 'pinbench tune --plan --bench-bin ./bench.test > /out/plan.txt 2> /out/plan.err'
-step quick sh -c 'pinbench tune --bench-bin ./bench.test --out /out/quick > /out/quick.txt 2> /out/quick.err'
+step {{.}} sh -c 'pinbench tune{{if eq . "full"}} --full{{end}} --bench-bin ./bench.test --out /out/{{.}} > /out/{{.}}.txt 2> /out/{{.}}.err'
 {{end}}
 echo "done - $(( $(date +%s) - T0 ))" >> /out/status
 finish

@@ -44,8 +44,12 @@ func spec(t *testing.T) Spec {
 
 func TestSpecBuild(t *testing.T) {
 	s := spec(t)
-	for _, tune := range []bool{false, true} {
-		s.Tune, s.PlanCheck = tune, !tune
+	for _, c := range []struct {
+		tune bool
+		plan string
+	}{{false, "quick"}, {true, ""}, {false, "full"}} {
+		tune := c.tune
+		s.Tune, s.PlanCheck = c.tune, c.plan
 		a, err := s.Build()
 		if err != nil {
 			t.Fatal(err)
@@ -80,8 +84,11 @@ func TestSpecBuild(t *testing.T) {
 			t.Errorf("Tune %v, init runs tune: %v", tune, got)
 		}
 		if got := strings.Contains(init, "pinbench tune --plan --bench-bin ./bench.test > /out/plan.txt") &&
-			strings.Contains(init, "step quick sh -c 'pinbench tune --bench-bin ./bench.test --out /out/quick "); got != s.PlanCheck {
-			t.Errorf("PlanCheck %v, init runs the plan and a quick tune: %v", s.PlanCheck, got)
+			strings.Contains(init, "step quick sh -c 'pinbench tune --bench-bin ./bench.test --out /out/quick "); got != (s.PlanCheck == "quick") {
+			t.Errorf("PlanCheck %q, init runs the plan and a quick tune: %v", s.PlanCheck, got)
+		}
+		if got := strings.Contains(init, "step full sh -c 'pinbench tune --full --bench-bin ./bench.test --out /out/full "); got != (s.PlanCheck == "full") {
+			t.Errorf("PlanCheck %q, init runs a full tune: %v", s.PlanCheck, got)
 		}
 		if m["init"].mode&0o111 == 0 {
 			t.Errorf("init is not executable: %o", m["init"].mode)
@@ -100,6 +107,7 @@ func TestSpecBuildErrors(t *testing.T) {
 		{func(s *Spec) { s.Busybox = "/nonexistent/busybox" }, "/nonexistent/busybox"},
 		{func(s *Spec) { s.Labctl = "/nonexistent/labctl" }, "/nonexistent/labctl"},
 		{func(s *Spec) { s.HostSpeedNs = 0 }, "host speed probe"},
+		{func(s *Spec) { s.PlanCheck = "slow" }, `plan check mode "slow": want quick or full`},
 	} {
 		s := spec(t)
 		tc.change(&s)

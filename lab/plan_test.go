@@ -46,24 +46,35 @@ func TestPlanEstimate(t *testing.T) {
 
 func TestCheckPlan(t *testing.T) {
 	for _, tc := range []struct {
-		secs    string
-		problem bool
-	}{{"150", false}, {"299", false}, {"76", false}, {"301", true}, {"74", true}} {
+		mode, secs string
+		problem    bool
+	}{
+		{"quick", "150", false}, {"quick", "299", false}, {"quick", "76", false}, {"quick", "301", true}, {"quick", "74", true},
+		{"full", "1200", false}, {"full", "2399", false}, {"full", "601", false}, {"full", "2401", true}, {"full", "599", true},
+	} {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "plan.txt"), []byte(plan), 0o644)
-		os.WriteFile(filepath.Join(dir, "status"), []byte("plan 0 3\nquick 0 "+tc.secs+"\ndone - 400\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "status"), []byte("plan 0 3\n"+tc.mode+" 0 "+tc.secs+"\ndone - 400\n"), 0o644)
 		var r CheckResult
-		checkPlan(&r, dir)
+		checkPlan(&r, dir, tc.mode)
 		if got := len(r.Problems) > 0; got != tc.problem {
-			t.Errorf("quick tune of %ss against a 150s estimate: problems %q, notes %q; want a problem: %v", tc.secs, r.Problems, r.Notes, tc.problem)
+			t.Errorf("%s tune of %ss: problems %q, notes %q; want a problem: %v", tc.mode, tc.secs, r.Problems, r.Notes, tc.problem)
 		}
-		if len(r.Problems)+len(r.Notes) != 1 || !strings.Contains(strings.Join(append(r.Problems, r.Notes...), ""), "its plan's estimate of 2m30s") {
-			t.Errorf("quick tune of %ss: want one line naming the estimate, got problems %q, notes %q", tc.secs, r.Problems, r.Notes)
+		est := map[string]string{"quick": "2m30s", "full": "20m0s"}[tc.mode]
+		if len(r.Problems)+len(r.Notes) != 1 || !strings.Contains(strings.Join(append(r.Problems, r.Notes...), ""), "the "+tc.mode+" tune took "+took(tc.secs)) ||
+			!strings.Contains(strings.Join(append(r.Problems, r.Notes...), ""), "its plan's estimate of "+est) {
+			t.Errorf("%s tune of %ss: want one line naming the mode, its time and the estimate %s, got problems %q, notes %q", tc.mode, tc.secs, est, r.Problems, r.Notes)
 		}
 	}
 	var r CheckResult
-	checkPlan(&r, t.TempDir())
+	checkPlan(&r, t.TempDir(), "quick")
 	if len(r.Problems) != 1 || !strings.Contains(r.Problems[0], "plan.txt") {
 		t.Errorf("a missing plan.txt: problems %q, want one naming it", r.Problems)
 	}
+}
+
+// took is how checkPlan writes a step's seconds.
+func took(secs string) string {
+	d, _ := time.ParseDuration(secs + "s")
+	return d.String()
 }

@@ -32,10 +32,16 @@ func TestCommittedLabRuns(t *testing.T) {
 			if p.Small && !tune {
 				t.Errorf("%s: a small preset's committed run has no tune/", dir)
 			}
-			// A run made with --plan-check holds plan.txt and quick/: its
-			// quick tune is held to the plan's estimate here too.
-			_, err = os.Stat(filepath.Join(dir, "plan.txt"))
-			planCheck := err == nil
+			// A run made with --plan-check holds plan.txt and quick/ (or,
+			// with --plan-check-full, full/): its tune is held to the
+			// plan's estimate here too.
+			planCheck := ""
+			if _, err := os.Stat(filepath.Join(dir, "plan.txt")); err == nil {
+				planCheck = "quick"
+				if _, err := os.Stat(filepath.Join(dir, "full")); err == nil {
+					planCheck = "full"
+				}
+			}
 			// A run made since the place step holds its outputs.
 			_, err = os.Stat(filepath.Join(dir, "place-pins.txt"))
 			place := err == nil

@@ -6,11 +6,14 @@
 # the outputs against the declaration (labctl, of the lab's own Go module
 # in lab/). Timings from the lab are emulated and mean nothing.
 #
-# usage: scripts/lab.sh [--tune] [--plan-check] [--arch amd64|arm64] [--step-limit S] [--time-limit S] PRESET|custom OUTDIR [-- QEMU-ARGS...]
+# usage: scripts/lab.sh [--tune] [--plan-check|--plan-check-full] [--arch amd64|arm64] [--step-limit S] [--time-limit S] PRESET|custom OUTDIR [-- QEMU-ARGS...]
 #
 # --plan-check runs `pinbench tune --plan` in the guest, then a real
 # quick-mode tune (OUTDIR/plan.txt, OUTDIR/quick/), and fails unless the
 # quick tune took within 2x of the plan's estimate either way.
+# --plan-check-full does the same with a full-mode tune (OUTDIR/full/);
+# its steps' default time limit is eight times the usual, as a full tune
+# runs several times as long as a quick one.
 #
 # Presets: (cd lab && go run ./labctl args PRESET) prints their arguments;
 # see docs/lab.md. Guests are amd64 PCs (qemu-system-x86_64) except l2, an
@@ -38,12 +41,13 @@ say() { printf 'lab: %s\n' "$*" >&2; }
 unavailable() { say "unavailable: $*"; exit 3; }
 die() { say "FAIL: $*"; exit 1; }
 usage() {
-  echo "usage: scripts/lab.sh [--tune] [--plan-check] [--arch amd64|arm64] [--step-limit SECONDS] [--time-limit SECONDS] PRESET|custom OUTDIR [-- QEMU-ARGS...]" >&2
+  echo "usage: scripts/lab.sh [--tune] [--plan-check|--plan-check-full] [--arch amd64|arm64] [--step-limit SECONDS] [--time-limit SECONDS] PRESET|custom OUTDIR [-- QEMU-ARGS...]" >&2
   exit 2
 }
 
 tune=0
 plan_check=0
+plan_mode=quick
 arch=""
 step_limit=""
 time_limit=""
@@ -51,6 +55,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --tune) tune=1; shift ;;
     --plan-check) plan_check=1; shift ;;
+    --plan-check-full) plan_check=1; plan_mode=full; shift ;;
     --arch) arch=${2:?--arch needs amd64 or arm64}; shift 2 ;;
     --step-limit) step_limit=${2:?--step-limit needs seconds}; shift 2 ;;
     --time-limit) time_limit=${2:?--time-limit needs seconds}; shift 2 ;;
@@ -109,7 +114,9 @@ ncpu=$(sed -n 's/^\([0-9]*\) CPUs.*/\1/p' <<<"$decl")
 
 # Time limits: a step (one test binary, the smoke run, the tune run) and
 # the whole guest run; more vCPUs on the same host cores run slower.
-: "${step_limit:=$(( 300 + 60 * ncpu ))}"
+step_factor=1
+[ "$plan_mode" = full ] && step_factor=8
+: "${step_limit:=$(( (300 + 60 * ncpu) * step_factor ))}"
 : "${time_limit:=$(( 3 * step_limit + tune * step_limit + 2 * plan_check * step_limit ))}"
 
 # An amd64 guest on an amd64 host uses the host's static busybox; a guest
@@ -228,7 +235,7 @@ shared=""
 [ -d "$repo/../shared/topologies" ] && shared="$repo/../shared/topologies"
 tune_flag=()
 [ "$tune" = 1 ] && tune_flag=(-tune)
-[ "$plan_check" = 1 ] && tune_flag+=(-plan-check)
+[ "$plan_check" = 1 ] && tune_flag+=(-plan-check "$plan_mode")
 # The guest scales the suite's stall timeouts by how much slower it runs
 # the speed probe than this host (labctl speed; lab.StallScale).
 host_speed=$("$work/labctl" speed)
@@ -238,7 +245,7 @@ host_speed=$("$work/labctl" speed)
   -step "$step_limit" -total "$time_limit"
 
 mkdir -p "$outdir"
-rm -rf "${outdir:?}/tune" "$outdir/quick" "$outdir/plan.txt" "$outdir/status" "$outdir/smoke.txt" "$outdir/tests.txt" "$outdir/topology.json"
+rm -rf "${outdir:?}/tune" "$outdir/quick" "$outdir/full" "$outdir/plan.txt" "$outdir/status" "$outdir/smoke.txt" "$outdir/tests.txt" "$outdir/topology.json"
 # The results channel: a second serial port on a PC; a virtio console on
 # arm64's virt board, whose one UART is the console.
 case $g_arch in
@@ -284,7 +291,7 @@ NOTE
 say "checking the outputs against the declaration ($(elapsed))"
 check_flags=()
 [ "$tune" = 1 ] && check_flags=(-tune -place)
-[ "$plan_check" = 1 ] && check_flags+=(-plan-check)
+[ "$plan_check" = 1 ] && check_flags+=(-plan-check "$plan_mode")
 if ! "$work/labctl" check -dir "$outdir" "${check_flags[@]}" -- "${args[@]}" >&2; then
   die "$preset: the lab run failed its checks ($outdir)"
 fi

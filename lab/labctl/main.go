@@ -7,8 +7,8 @@
 //	labctl args PRESET
 //	labctl describe [-- QEMU-ARGS...]
 //	labctl guest [-arch ARCH] [-- QEMU-ARGS...]
-//	labctl initramfs -out FILE -busybox FILE -pinbench FILE -labctl FILE -host-speed NS -repo DIR [-shared DIR] -tests FILE [-arch ARCH] [-modules DIR] [-tune] [-plan-check] [-step SECONDS] [-total SECONDS]
-//	labctl check -dir OUTDIR [-tune] [-place] [-plan-check] -- QEMU-ARGS...
+//	labctl initramfs -out FILE -busybox FILE -pinbench FILE -labctl FILE -host-speed NS -repo DIR [-shared DIR] -tests FILE [-arch ARCH] [-modules DIR] [-tune] [-plan-check quick|full] [-step SECONDS] [-total SECONDS]
+//	labctl check -dir OUTDIR [-tune] [-place] [-plan-check quick|full] -- QEMU-ARGS...
 //	labctl speed [-host NS -max SCALE]
 //
 // guest prints, one key=value a line, the guest's architecture (arch, from
@@ -180,7 +180,7 @@ func runInitramfs(args []string, stderr io.Writer) error {
 	fs.StringVar(&s.Shared, "shared", "", "shared topology captures folder (optional)")
 	tests := fs.String("tests", "", "file listing the test binaries (import path, folder, binary; tab-separated)")
 	fs.BoolVar(&s.Tune, "tune", false, "add a pinbench tune run with the lab's flags (lab.TuneFlags)")
-	fs.BoolVar(&s.PlanCheck, "plan-check", false, "add pinbench tune --plan and a real quick tune to hold it to")
+	fs.StringVar(&s.PlanCheck, "plan-check", "", "`MODE` quick or full: add pinbench tune --plan and a real tune in that mode to hold it to")
 	fs.IntVar(&s.StepLimit, "step", 900, "time limit of each step in seconds")
 	fs.IntVar(&s.TotalLimit, "total", 1800, "in-guest watchdog limit in seconds")
 	arch := fs.String("arch", "amd64", "the guest's architecture (amd64 or arm64)")
@@ -252,7 +252,7 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "", "the lab run's output folder")
 	tune := fs.Bool("tune", false, "the run included tune (check OUTDIR/tune)")
-	planCheck := fs.Bool("plan-check", false, "the run included tune --plan and a quick tune (check OUTDIR/quick against OUTDIR/plan.txt)")
+	planCheck := fs.String("plan-check", "", "`MODE` quick or full: the run included tune --plan and a tune in that mode (check OUTDIR/MODE against OUTDIR/plan.txt)")
 	place := fs.Bool("place", false, "the run included the place step after its tune (check the pinned threads and the verify run)")
 	if err := fs.Parse(args); err != nil {
 		return usage(err.Error())
@@ -263,6 +263,9 @@ func runCheck(args []string, stdout, stderr io.Writer) error {
 	d, err := lab.ParseDecl(qemuArgs(fs.Args()))
 	if err != nil {
 		return err
+	}
+	if err := lab.ValidatePlanMode(*planCheck); err != nil {
+		return usage("check: " + err.Error())
 	}
 	res := lab.Check(*dir, d, lab.CheckOptions{Tune: *tune, PlanCheck: *planCheck, Place: *place})
 	for _, l := range res.Notes {
