@@ -69,6 +69,7 @@ type AioContext struct {
 	thread  *coroutine.Thread
 	enterFn func(*coroutine.Coroutine) // c.enterScheduled, bound once
 	name    string                     // for messages: "iothread 1234 on CPUs 2"
+	id      uint32                     // ID's number
 
 	// --- Owner only.
 	// bhSlices are the bottom-half lists taken by the bhPoll calls in
@@ -141,7 +142,7 @@ func NewContext() *AioContext {
 // (coroutine.NewLockedThread for an iothread, so that the owner is
 // checked), named name (a default naming its address when empty).
 func newContext(thread *coroutine.Thread, name string) *AioContext {
-	c := &AioContext{thread: thread}
+	c := &AioContext{thread: thread, id: nextContextID()}
 	if name == "" {
 		name = fmt.Sprintf("context %p", c)
 	}
@@ -157,6 +158,25 @@ func newContext(thread *coroutine.Thread, name string) *AioContext {
 // String names the context, for messages: "iothread 1234 on CPUs 2-3" for
 // an iothread's.
 func (c *AioContext) String() string { return c.name }
+
+// ID returns a number that tells c from the other contexts of the process,
+// for a lock to record a holder's context in one word with its count: never
+// 0, and unique until 2^32-1 contexts have been made, when the numbers
+// start again. Any goroutine may call it.
+func (c *AioContext) ID() uint32 { return c.id }
+
+// contextIDs counts the contexts made (ID).
+var contextIDs atomic.Uint32
+
+// nextContextID returns the next context's ID, skipping 0 when the count
+// wraps.
+func nextContextID() uint32 {
+	for {
+		if id := contextIDs.Add(1); id != 0 {
+			return id
+		}
+	}
+}
 
 // Close marks the context dead and cleans up after it (QEMU's
 // aio_context_finalize). Only the owner may call it, once it will poll no

@@ -26,6 +26,20 @@ func newTestContext(t *testing.T) *AioContext {
 	return c
 }
 
+// Every context has its own ID, never 0, and skips 0 when the count wraps.
+func TestContextIDs(t *testing.T) {
+	a, b := newTestContext(t), newTestContext(t)
+	if a.ID() == 0 || b.ID() == 0 || a.ID() == b.ID() {
+		t.Fatalf("IDs %d and %d: want two different nonzero numbers", a.ID(), b.ID())
+	}
+	saved := contextIDs.Load()
+	defer contextIDs.Store(saved)
+	contextIDs.Store(^uint32(0))
+	if id := nextContextID(); id != 1 {
+		t.Fatalf("the ID after the last one is %d, want 1 (0 skipped)", id)
+	}
+}
+
 func TestBHScheduleIdempotent(t *testing.T) {
 	c := newTestContext(t)
 	runs := 0

@@ -69,6 +69,54 @@ func (l *local) wantLog(want ...string) {
 	l.log = nil
 }
 
+// The lock word records the holder's context with the count, so that a
+// locker on the holder's own thread stops spinning: set by Lock, moved to
+// the waiter the lock is handed to, and cleared, to 0, with the last count.
+func TestMutexRecordsHolderContext(t *testing.T) {
+	l := newLocal(t)
+	var m CoMutex
+	id := l.ctx.ID()
+	word := func(want uint64, when string) {
+		t.Helper()
+		if got := m.locked.Load(); got != want {
+			t.Fatalf("%s: locked = count %d, context %d; want count %d, context %d", when, lockCount(got), holderID(got), lockCount(want), holderID(want))
+		}
+	}
+	a := l.co(func(self *Self) {
+		m.Lock(self)
+		word(lockWord(1, id), "a holds it")
+		self.Yield()
+		m.Unlock(self)
+	})
+	b := l.co(func(self *Self) {
+		m.Lock(self)
+		word(lockWord(1, id), "b was handed it")
+		m.Unlock(self)
+	})
+	l.enter(a)
+	l.enter(b)
+	word(lockWord(2, id), "b waits")
+	l.enter(a)
+	word(0, "both unlocked")
+}
+
+// release frees the lock, word 0, with the last count only; setHolderID
+// changes the context and keeps the count.
+func TestMutexWordHelpers(t *testing.T) {
+	var m CoMutex
+	m.locked.Store(lockWord(3, 7))
+	if m.release() || m.locked.Load() != lockWord(2, 7) {
+		t.Fatalf("release of 3 counts: word %#x, want count 2, context 7", m.locked.Load())
+	}
+	m.setHolderID(9)
+	if m.locked.Load() != lockWord(2, 9) {
+		t.Fatalf("setHolderID(9): word %#x, want count 2, context 9", m.locked.Load())
+	}
+	if m.release() || !m.release() || m.locked.Load() != 0 || m.Locked() {
+		t.Fatalf("releasing the last two counts: word %#x, want 0 (free)", m.locked.Load())
+	}
+}
+
 // On one context, a locker that finds the lock held sleeps, and the
 // unlocker's wake-up enters it after the unlocker yields or ends.
 func TestMutexHandsOffOnOneContext(t *testing.T) {

@@ -27,28 +27,27 @@ import (
 // [CoMutex.Locked] and [CoMutex.Stats] from any goroutine.
 //
 // Lock and Unlock allocate nothing. Uncontended, each is one atomic
-// read-modify-write on the mutex's cache line (Lock's compare-and-swap,
-// Unlock's decrement) plus, when the lock changes context, a store of the
-// holder's context.
+// read-modify-write on the mutex's cache line: a compare-and-swap, which
+// also records (Lock) or clears (Unlock) the holder's context.
 type CoMutex struct {
-	// locked counts the coroutines that hold the lock or are committed to
+	// locked is two numbers in one word (see lockWord). Its low half
+	// counts the coroutines that hold the lock or are committed to
 	// waiting for it (QEMU's mutex->locked): 0 free, 1 held, n > 1 held
 	// with n-1 lockers that have announced themselves and are pushing, or
-	// have pushed, their waiter record.
-	locked atomic.Uint32
+	// have pushed, their waiter record. Its high half is the ID of the
+	// holder's context, or of the waiter's the lock is being handed to, or
+	// 0 while a new holder has yet to write its own (QEMU's mutex->ctx):
+	// a spinning locker on that context stops spinning, since the holder
+	// cannot run on its thread while it spins. The word is 0 exactly when
+	// the lock is free: whoever takes the count to 0 clears the ID with
+	// it, as QEMU's Unlock clears mutex->ctx.
+	locked atomic.Uint64
 	// handoff is the sequence number an unlocker published when it found
 	// no waiter although locked said one was coming, or 0 (QEMU's
 	// mutex->handoff). Whoever changes it from that number back to 0 (a
 	// locker that has pushed itself, or the unlocker) takes on waking a
 	// waiter. See "The handoff" below.
 	handoff atomic.Uint32
-	// ctx is the context of the holder, or of the waiter the lock was last
-	// handed to (QEMU's mutex->ctx): a spinning locker on that context
-	// stops spinning, since the holder cannot run on its thread while it
-	// spins. A hint: it stays at the last holder's context after Unlock
-	// (QEMU clears it), so that a lock that stays on one context costs no
-	// store; a stale value only shortens a spin.
-	ctx atomic.Pointer[aio.AioContext]
 	// fromPush is the top of the lock-free stack of waiter records, pushed
 	// by lockers (QEMU's from_push); toPop the front of the FIFO the popper
 	// moved them to, oldest first (QEMU's to_pop). toPop is written only by
@@ -90,31 +89,35 @@ const (
 	whereRw    = "colock.CoRwlock"
 )
 
-// CoMutex's fast-path budget. Uncontended, Lock is one compare-and-swap
-// of locked and Unlock one decrement: a single atomic read-modify-write
-// each, on the mutex's cache line. Lock adds a load of ctx, and a store
-// only when the lock moved to another context; holder and held are plain
-// fields, and so are the links of the holder's list of locks (heldNext,
-// Self.locks: two stores in Lock, a compare and a store in Unlock, on
-// lines Lock and Unlock write anyway). The counters (wakes, remote,
-// picked) are slow-path only. Do not
-// add an atomic operation to Lock's or Unlock's fast path without
-// measuring BenchmarkMutex before and after.
+// CoMutex's fast-path budget. Uncontended, Lock and Unlock are one
+// compare-and-swap of locked each, on the mutex's cache line: Lock's
+// writes the count and the holder's context ID at once, and Unlock's
+// clears both, so the context costs no store of its own (a separate
+// atomic store of it, an exchange on x86-64, cost the 2-context benchmark
+// 15%). holder and held are plain fields, and so are the links of the
+// holder's list of locks (heldNext, Self.locks: two stores in Lock, a
+// compare and a store in Unlock, on lines Lock and Unlock write anyway).
+// The counters (wakes, remote, picked) are slow-path only. Do not add an
+// atomic operation to Lock's or Unlock's fast path without measuring
+// BenchmarkMutex before and after.
+
+// lockWord is locked's value for a count of n, held on the context whose
+// ID is id.
+func lockWord(n, id uint32) uint64 { return uint64(id)<<32 | uint64(n) }
+
+// lockCount and holderID split a value of locked.
+func lockCount(w uint64) uint32 { return uint32(w) }
+func holderID(w uint64) uint32  { return uint32(w >> 32) }
 
 // Lock locks m, sleeping in self's home context until the lock is handed
 // to it if another coroutine holds it. Call it only from self's body.
 func (m *CoMutex) Lock(self *Self) {
-	// Compare-and-swap 0 -> 1: the uncontended case. It reads the 0 that
-	// the decrement of the Unlock that freed the lock wrote, so that
-	// decrement synchronizes before it, and the previous critical section
-	// comes before ours.
-	if !m.locked.CompareAndSwap(0, 1) {
+	// Compare-and-swap free -> held by us: the uncontended case. It reads
+	// the 0 that the compare-and-swap of the Unlock that freed the lock
+	// wrote, so that Unlock synchronizes before it, and the previous
+	// critical section comes before ours.
+	if !m.locked.CompareAndSwap(0, lockWord(1, self.ctxID)) {
 		m.lockContended(self)
-	}
-	// The holder's context, for spinners (see ctx): a load of the line the
-	// compare-and-swap just fetched, and a store only when it changed.
-	if m.ctx.Load() != self.ctx {
-		m.ctx.Store(self.ctx)
 	}
 	m.holder = self.co
 	m.heldNext = self.locks
@@ -127,14 +130,14 @@ func (m *CoMutex) Lock(self *Self) {
 // meanwhile, queue and sleep.
 func (m *CoMutex) lockContended(self *Self) {
 	for range spinRounds {
-		// Loads of locked and ctx only steer the spin (a stale value
-		// costs a round, or ends the spin early); the compare-and-swap
-		// or the increment below decides, and orders.
-		n := m.locked.Load()
-		if n == 0 {
+		// The load only steers the spin (a stale value costs a round,
+		// or ends the spin early); the compare-and-swap or the increment
+		// below decides, and orders.
+		w := m.locked.Load()
+		if w == 0 {
 			// Freed: retry the uncontended case (it synchronizes as in
 			// Lock).
-			if m.locked.CompareAndSwap(0, 1) {
+			if m.locked.CompareAndSwap(0, lockWord(1, self.ctxID)) {
 				return
 			}
 			continue
@@ -143,7 +146,7 @@ func (m *CoMutex) lockContended(self *Self) {
 		// back to 0, so the spin would be in vain: QEMU spins only while
 		// exactly one coroutine holds it) or when the holder runs on our
 		// own thread (it cannot release the lock while we spin).
-		if n > 1 || m.ctx.Load() == self.ctx {
+		if lockCount(w) > 1 || holderID(w) == self.ctxID {
 			break
 		}
 		spinwait.Pause()
@@ -153,9 +156,10 @@ func (m *CoMutex) lockContended(self *Self) {
 	self.checkAwake(whereMutex)
 	// Add (QEMU's fetch_inc): from here on every Unlock that sees more than
 	// one in locked knows we are coming. When it returns 1 the lock was
-	// free and is ours: the freeing decrement, whose 0 it read,
-	// synchronizes before it.
+	// free (0) and is ours: the freeing compare-and-swap, whose 0 it read,
+	// synchronizes before it. No holder's ID came with it: write ours.
 	if m.locked.Add(1) == 1 {
+		m.setHolderID(self.ctxID)
 		return
 	}
 	m.lockSlow(self)
@@ -191,6 +195,7 @@ func (m *CoMutex) lockSlow(self *Self) {
 				// runs on this thread, which we hold.
 				self.co.Claim()
 				self.awake()
+				m.setHolderID(self.ctxID)
 				return
 			}
 			if m.wake(self.ctx, w) {
@@ -198,7 +203,7 @@ func (m *CoMutex) lockSlow(self *Self) {
 			}
 			// w never runs (its home closed, or ended it). Take its count off
 			// (ours keeps locked above 0) and pop the next one.
-			m.locked.Add(^uint32(0))
+			m.release()
 		}
 	}
 	self.co.Yield()
@@ -226,13 +231,48 @@ func (m *CoMutex) Unlock(self *Self) {
 	} else {
 		self.forgetLock(m) // unlocked out of order
 	}
-	// Decrement (QEMU's fetch_dec): frees the lock when nobody else
-	// announced themselves; it synchronizes before the compare-and-swap
-	// or increment that reads its 0, and so does our critical section.
-	if m.locked.Add(^uint32(0)) == 0 {
+	// Compare-and-swap held by us alone -> free (QEMU's fetch_dec when it
+	// finds 1): it synchronizes before the compare-and-swap or increment
+	// that reads its 0, and so does our critical section. It fails when
+	// lockers announced themselves: then take our count off, which leaves
+	// the lock held, for a waiter.
+	if m.locked.CompareAndSwap(lockWord(1, self.ctxID), 0) || m.release() {
 		return
 	}
 	m.unlockSlow(self)
+}
+
+// release takes one count off locked, and the holder's ID with the last
+// one, so that a free lock is 0; it reports whether the lock is free now.
+// The holder, the popper (see "One popper") and Entry's unwind call it
+// for a count that is theirs. Each compare-and-swap synchronizes as the
+// decrement of QEMU's Unlock does; a failed one retries with the value
+// that beat it (an increment by a new locker, or setHolderID).
+func (m *CoMutex) release() (free bool) {
+	for {
+		w := m.locked.Load()
+		next := w - 1
+		if lockCount(w) == 1 {
+			next = 0
+		}
+		if m.locked.CompareAndSwap(w, next) {
+			return next == 0
+		}
+	}
+}
+
+// setHolderID writes id as the holder's context in locked, leaving the
+// count as it is. Only the party the lock is passing to, or the popper
+// handing it on, calls it while the count is above 0, so no other write
+// of the ID races with it; a failed compare-and-swap retries with the
+// value a new locker's increment left.
+func (m *CoMutex) setHolderID(id uint32) {
+	for {
+		w := m.locked.Load()
+		if m.locked.CompareAndSwap(w, lockWord(lockCount(w), id)) {
+			return
+		}
+	}
 }
 
 // forgetLock takes m, held by self but not the newest of its locks, off
@@ -255,7 +295,7 @@ func (m *CoMutex) pass(self *Self) {
 	// schedule queue, taken by Close's swap before it ended self)
 	// synchronizes before this decrement, as before a woken waiter's run;
 	// the decrement orders on like Unlock's.
-	if m.locked.Add(^uint32(0)) == 0 {
+	if m.release() {
 		return
 	}
 	m.unlockSlow(self)
@@ -273,7 +313,7 @@ func (m *CoMutex) unlockSlow(self *Self) {
 			// w never runs (its home closed, or ended it). Take its count off as
 			// if it had taken the lock and unlocked at once (the lock is
 			// free when nobody else counted in), and go on.
-			if m.locked.Add(^uint32(0)) == 0 {
+			if m.release() {
 				return
 			}
 			continue
@@ -320,7 +360,7 @@ func (m *CoMutex) unlockMisuse(self *Self) {
 func (m *CoMutex) wake(ctx *aio.AioContext, w *Self) bool {
 	// The new holder's context, before it is woken: a coroutine spinning
 	// on its thread stops, so that w gets the thread.
-	m.ctx.Store(w.ctx)
+	m.setHolderID(w.ctxID)
 	if !wake(ctx, w) {
 		return false
 	}

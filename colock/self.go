@@ -20,6 +20,8 @@ import (
 type Self struct {
 	co  *coroutine.Coroutine
 	ctx *aio.AioContext
+	// ctxID is ctx.ID(), which a CoMutex records for its holder.
+	ctxID uint32
 	// held counts the locks the coroutine holds (a CoRwlock read or write
 	// hold counts one). Plain: only the coroutine's body touches it.
 	held int
@@ -89,7 +91,7 @@ func Entry(body func(self *Self)) coroutine.Func {
 		if ctx == nil {
 			panic(fmt.Sprintf("colock: coroutine %p has no home context (create it with (*aio.AioContext).NewCoroutine)", co))
 		}
-		self := &Self{co: co, ctx: ctx}
+		self := &Self{co: co, ctx: ctx, ctxID: ctx.ID()}
 		self.rwHolds = self.rwBuf[:0]
 		defer self.unwind()
 		body(self)
