@@ -122,8 +122,8 @@ failures=$(mktemp)
 trap 'rm -f "$failures"' EXIT
 
 # peer_run runs one of QEMU's programs. A run that fails (QEMU 7.2 with
-# pinbench's harness has aborted with "stack smashing detected" once in a
-# few hundred runs) loses only the results it had not printed yet: it is
+# pinbench's harness has aborted once, "stack smashing detected", in over
+# a hundred runs) loses only the results it had not printed yet: it is
 # named on stderr and in failures, the rounds go on, and the script exits
 # 1 at the end.
 peer_run() {
