@@ -121,11 +121,9 @@ for c in ("samecpu", "smt", "l2", "llc", "node", "remote"):
 failures=$(mktemp)
 trap 'rm -f "$failures"' EXIT
 
-# peer_run runs one of QEMU's programs. A run that fails (QEMU 7.2 with
-# pinbench's harness has aborted once, "stack smashing detected", in over
-# a hundred runs) loses only the results it had not printed yet: it is
-# named on stderr and in failures, the rounds go on, and the script exits
-# 1 at the end.
+# peer_run runs one of QEMU's programs. A run that fails loses only the
+# results it had not printed yet: it is named on stderr and in failures,
+# the rounds go on, and the script exits 1 at the end.
 peer_run() {
   local rc=0
   "$@" || rc=$?

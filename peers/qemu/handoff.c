@@ -65,6 +65,31 @@ static long arrived;    /* handoffs arrived so far */
 static bool quit;       /* set by the last arrival */
 static int64_t t_start, t_end;
 static QemuEvent done;  /* set by the coroutine that finishes last */
+static bool all_done;   /* stored after done is set: see wait_set */
+
+/*
+ * wait_set waits until *flag, which the setter stores (release) after
+ * qemu_event_set(ev) returns, its last touch of the event. QEMU 7.2's
+ * qemu_event_wait returns on any futex wake-up without looking at the event
+ * again, and a setter's wake-up can land after its waiter saw the event set
+ * and went on: here it lands on the next event at the same address (a
+ * stack frame's, or the static done's), which then "returns" unset. The
+ * waiter freed the frame early, and the late qemu_event_set wrote into a
+ * dead frame ("stack smashing detected", or an assertion that the event
+ * is initialized). Waiting for the flag in a loop makes a stray wake-up
+ * only a spurious one.
+ */
+static void wait_set(QemuEvent *ev, bool *flag)
+{
+    while (!qatomic_load_acquire(flag)) {
+        qemu_event_wait(ev);
+        if (!qatomic_load_acquire(flag)) {
+            /* Set, and the setter is between its set and its store (or
+             * a stray wake-up): let it run rather than spin on its CPU. */
+            sched_yield();
+        }
+    }
+}
 
 static void coroutine_fn side_entry(void *opaque)
 {
@@ -74,6 +99,7 @@ static void coroutine_fn side_entry(void *opaque)
     for (;;) {
         if (quit) {
             qemu_event_set(&done);
+            qatomic_store_release(&all_done, true);
             return;
         }
         if (started) {
@@ -100,6 +126,7 @@ typedef struct {
     int i;
     void *arg;
     QemuEvent ev;
+    bool finished; /* stored after ev is set: see wait_set */
 } RunData;
 
 static void run_bh(void *opaque)
@@ -108,6 +135,7 @@ static void run_bh(void *opaque)
 
     d->fn(d->i, d->arg);
     qemu_event_set(&d->ev);
+    qatomic_store_release(&d->finished, true); /* the last touch of d */
 }
 
 static void run_on(int i, void (*fn)(int i, void *arg), void *arg)
@@ -116,7 +144,7 @@ static void run_on(int i, void (*fn)(int i, void *arg), void *arg)
 
     qemu_event_init(&d.ev, false);
     aio_bh_schedule_oneshot(ctx[i], run_bh, &d);
-    qemu_event_wait(&d.ev);
+    wait_set(&d.ev, &d.finished);
     qemu_event_destroy(&d.ev);
 }
 
@@ -161,6 +189,7 @@ static double measure(const int *cpus, int64_t poll_max_ns, long n, double *cpu_
     hops = n;
     arrived = 0;
     quit = false;
+    all_done = false;
     qemu_event_init(&done, false);
     for (i = 0; i < 2; i++) {
         threads[i] = iothread_new();
@@ -177,7 +206,7 @@ static double measure(const int *cpus, int64_t poll_max_ns, long n, double *cpu_
         run_on(i, read_cpu, cpu0);
     }
     aio_co_schedule(ctx[0], cos[0]);
-    qemu_event_wait(&done);
+    wait_set(&done, &all_done);
     for (i = 0; i < 2; i++) {
         run_on(i, read_cpu, cpu1);
         iothread_join(threads[i]);
