@@ -20,7 +20,10 @@ import (
 type Self struct {
 	co  *coroutine.Coroutine
 	ctx *aio.AioContext
-	// ctxID is ctx.ID(), which a CoMutex records for its holder.
+	// ctxID is ctx.ID(), which a CoMutex records for its holder: a copy
+	// of a number fixed at the context's creation, kept beside ctx so
+	// that Lock's and Unlock's compare-and-swap need no load from the
+	// context's own lines. Read-only after Entry.
 	ctxID uint32
 	// held counts the locks the coroutine holds (a CoRwlock read or write
 	// hold counts one). Plain: only the coroutine's body touches it.
